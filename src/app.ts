@@ -1,0 +1,79 @@
+// The composition root: opens the replica and cache, builds every part and the HTTP server over them.
+import type { FastifyInstance } from 'fastify'
+import { ReadService } from './bookings/read-service.js'
+import { openCache, type ResponseCache } from './cache/index.js'
+import type { Config } from './config/index.js'
+import { buildHttpServer } from './http/server.js'
+import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
+import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
+import { createLogger, type Logger } from './logger.js'
+import { migrate, openReplica, type ReplicaDriver } from './replica/index.js'
+
+export interface AppOptions {
+  config: Config
+  logger?: Logger
+  /** Embedded database in memory rather than under the data dir (tests). */
+  inMemoryDb?: boolean
+  /** null: do not serve the dashboard. */
+  webDist?: string | null
+  /** Where HubSpot (or the emulator) is; without it the app serves reads only. */
+  hubspot?: HubSpotSettings
+}
+
+export interface App {
+  config: Config
+  logger: Logger
+  db: ReplicaDriver
+  cache: ResponseCache
+  reads: ReadService
+  hubspot: HubSpot | null
+  http: FastifyInstance
+  /** Starts background work (first-run backfill, watchers); serve calls it, tests may not. */
+  start?(): Promise<void>
+  /** Starts listening; resolves to the base URL. */
+  listen(): Promise<string>
+  close(): Promise<void>
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const db = await openReplica(config, { inMemory: options.inMemoryDb, onError: (error) => logger.warn({ err: error }, 'database connection error') })
+  await migrate(db)
+  let lastRedisWarning = 0
+  const cache = openCache(config, {
+    onDegraded: (error) => {
+      // Throttled: a Redis outage would otherwise log once per request.
+      if (Date.now() - lastRedisWarning < 10_000) return
+      lastRedisWarning = Date.now()
+      logger.warn({ err: error }, 'cache degraded: answering from Postgres')
+    },
+    onRedisError: () => undefined,
+  })
+  if (!(await cache.ready())) logger.warn('Redis is not reachable yet: reads go to Postgres until it is')
+  const hubspot = options.hubspot ? createHubSpot(config, options.hubspot) : null
+  const reads = new ReadService({ db, cache })
+  const metrics = createMetricsRegistry()
+  gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
+
+  const http = await buildHttpServer({ config, logger, db, metrics, reads, webDist: options.webDist })
+
+  return {
+    config,
+    logger,
+    db,
+    cache,
+    reads,
+    hubspot,
+    http,
+    async listen() {
+      return http.listen({ port: config.port, host: config.host })
+    },
+    async close() {
+      await http.close()
+      await hubspot?.close()
+      await cache.close()
+      await db.close()
+    },
+  }
+}

@@ -1,0 +1,80 @@
+// The hubmirror CLI: dispatches a command word to its implementation and returns an exit code.
+import { ConfigError, loadConfig } from '../config/index.js'
+import { issueToken, PERMISSIONS } from '../http/jwt.js'
+import { migrate, openReplica } from '../replica/index.js'
+import { parseArgs, stringFlag } from './args.js'
+
+const USAGE = `usage: hubmirror <command>
+
+  serve                                  run the service (what npm start runs)
+  emulator --port N [--data-dir D] [--seed demo|none|N] [--token T]
+           [--rate-limit-10s R] [--search-rate-s S] [--daily-limit D] [--search-lag-ms L]
+                                         run the HubSpot emulator alone
+  db migrate                             apply schema migrations
+  backfill                               one-time HubSpot → replica load: resumable, with progress
+  sync                                   one incremental pull
+  reconcile [--fix]                      compare HubSpot and the replica; report or repair drift
+  token --permissions a,b [--ttl 7d]     print a signed bearer token
+`
+
+type Command = (argv: string[]) => Promise<number>
+
+const commands: Record<string, Command> = {
+  serve: async () => (await import('./serve.js')).serve(),
+  emulator: async (argv) => (await import('../emulator/index.js')).runEmulatorCli(argv).then(() => 0),
+  db: async (argv) => {
+    if (argv[0] !== 'migrate') return usageError('db: the only subcommand is "migrate"')
+    const config = loadConfig()
+    const db = await openReplica(config)
+    try {
+      const applied = await migrate(db)
+      console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date')
+      return 0
+    } finally {
+      await db.close()
+    }
+  },
+  token: async (argv) => {
+    const args = parseArgs(argv)
+    const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(',')).split(',').map((p) => p.trim()).filter(Boolean)
+    const unknown = requested.filter((p) => !(PERMISSIONS as readonly string[]).includes(p))
+    if (unknown.length) return usageError(`token: unknown permission(s) ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`)
+    const ttl = stringFlag(args, 'ttl')
+    const ttlSeconds = ttl ? parseTtl(ttl) : undefined
+    if (ttl && !ttlSeconds) return usageError('token: --ttl takes a duration such as 12h or 7d')
+    console.log(issueToken(loadConfig().jwtSecret, requested, { ttlSeconds, subject: stringFlag(args, 'subject') }))
+    return 0
+  },
+}
+
+function parseTtl(text: string): number | undefined {
+  const match = /^(\d+)([smhd])$/.exec(text)
+  if (!match) return undefined
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd']
+}
+
+function usageError(message: string): number {
+  console.error(message)
+  return 2
+}
+
+export function registerCommand(name: string, command: Command): void {
+  commands[name] = command
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === 'help') {
+    console.log(USAGE)
+    return name ? 0 : 2
+  }
+  const command = commands[name]
+  if (!command) return usageError(`unknown command "${name}"\n\n${USAGE}`)
+  try {
+    return await command(rest)
+  } catch (error) {
+    if (error instanceof ConfigError) return usageError(`configuration error: ${error.message}`)
+    console.error(`hubmirror ${name} failed: ${(error as Error).message}`)
+    return 1
+  }
+}

@@ -1,0 +1,134 @@
+// Request and response shapes of the public HTTP API, as the client sees them.
+import type { BookingRecord, ChangeEvent, ExamRecord } from '../model/records.js'
+
+export type { BookingRecord, ChangeEvent, ExamRecord }
+
+export type Permission = 'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run'
+
+/** A token, or a function giving the current one (so a long-lived client follows sign-in changes). */
+export type TokenSource = string | null | (() => string | null)
+
+export interface ClientOptions {
+  /** Origin of the hubmirror server, e.g. `http://127.0.0.1:3000`; `''` means same origin in a browser. */
+  baseUrl: string
+  token: TokenSource
+  /** Injected for tests and unusual runtimes; defaults to the global `fetch`. */
+  fetch?: typeof fetch
+}
+
+export interface ExamFilters {
+  is_active?: boolean
+  /** YYYY-MM-DD */
+  startDate?: string
+  endDate?: string
+}
+
+export interface ExamInput {
+  mock_exam_name: string
+  mock_type: string
+  exam_date: string
+  start_time: string
+  end_time: string
+  location: string
+  capacity: number
+  is_active?: boolean
+}
+
+export type ExamPatch = Partial<ExamInput>
+
+export interface BookingInput {
+  examId: string
+  student_name: string
+  student_email: string
+  student_id?: string
+  contact_id?: string
+  dominant_hand?: 'left' | 'right'
+  attending_location?: string
+  /** Idempotency key: a retried create with the same key books once. Generated when omitted. */
+  booking_id?: string
+}
+
+export interface CountRow {
+  exams: number
+  capacity: number
+  bookings: number
+}
+
+export interface Aggregates {
+  total_exams: number
+  active_exams: number
+  total_capacity: number
+  total_bookings: number
+  /** 0..1 */
+  utilization: number
+  by_type: (CountRow & { mock_type: string })[]
+  by_location: (CountRow & { location: string })[]
+  by_date: (CountRow & { exam_date: string })[]
+}
+
+export interface BatchCancelResult {
+  results: { id: string; success: boolean; error?: { code: string; message: string } }[]
+  cancelled: number
+  failed: number
+}
+
+export interface PullRequest {
+  types?: ('exams' | 'bookings')[]
+  exam_ids?: string[]
+}
+
+export interface PullResult {
+  started: boolean
+  changed: number
+  [key: string]: unknown
+}
+
+export interface ObjectSyncState {
+  cursor: string | null
+  last_pull_at: string | null
+  last_pull_ms: number | null
+  rows: number
+}
+
+export interface SyncStatus {
+  objects: { exams: ObjectSyncState; bookings: ObjectSyncState }
+  /** Age of the newest successful pull, ms. */
+  lag_ms: number | null
+  pulling: boolean
+  hubspot: {
+    limit_10s: number
+    used_10s: number
+    daily_limit: number
+    used_daily: number
+    search_limit_s: number
+    rate_limited_total: number
+    calls_total: number
+    /** Present in embedded mode: where the HubSpot emulator listens. */
+    base_url?: string
+    [key: string]: unknown
+  }
+  drift: null | {
+    checked_at: string
+    missing_in_replica: number
+    extra_in_replica: number
+    stale_in_replica: number
+    fixed: boolean | number
+  }
+  watchers: number
+  [key: string]: unknown
+}
+
+/** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
+export type WithSeq<T> = T & { seq: string | null }
+
+export interface ExamsBody { success: true; exams: ExamRecord[] }
+export interface ExamBody { success: true; exam: ExamRecord }
+export interface BookingsBody { success: true; bookings: BookingRecord[] }
+export interface BookingBody { success: true; booking: BookingRecord }
+export interface AggregatesBody { success: true; aggregates: Aggregates }
+export interface ArchiveBody { success: true; archived: true }
+export interface BatchCancelBody extends BatchCancelResult { success: true }
+export interface PullBody { success: true; pull: PullResult }
+export interface ForceSyncBody { success: true; message: string; count: number }
+export interface SyncStatusBody { success: true; status: SyncStatus }
+export interface LongPollBody { success: true; events: ChangeEvent[]; cursor: string | null }

@@ -1,0 +1,201 @@
+// The HubSpot CRM emulator's public API: start it in-process, or run it from the command line.
+import { join, resolve } from 'node:path'
+import { HsError, validationError } from './errors.js'
+import { Persistence } from './persistence.js'
+import type { Reply } from './request.js'
+import { BOOKINGS_OBJECT_TYPE_ID, CONTACTS_OBJECT_TYPE_ID, DEFAULT_PORTAL_ID, MOCK_EXAMS_OBJECT_TYPE_ID, OBJECT_DEFS } from './schema.js'
+import { seedStore, type SeedSpec } from './seed.js'
+import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
+import { Store } from './store.js'
+
+export { BOOKINGS_OBJECT_TYPE_ID, CONTACTS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID }
+export type { EmulatorStats, Faults, SeedSpec }
+
+export interface EmulatorOptions {
+  /** 0 = a random free port */
+  port?: number
+  /** default 127.0.0.1 */
+  host?: string
+  /** null = in-memory, no persistence */
+  dataDir?: string | null
+  seed?: SeedSpec
+  token?: string | null
+  /** default 190 */
+  rateLimit10s?: number
+  /** default 5 */
+  searchRatePerSecond?: number
+  /** default 1,000,000 */
+  dailyLimit?: number
+  /** how long a change takes to become visible to search; default 0 */
+  searchLagMs?: number
+  portalId?: number
+  logger?: { info(msg: string): void }
+}
+
+export interface RunningEmulator {
+  url: string
+  port: number
+  portalId: number
+  close(): Promise<void>
+  stats(): EmulatorStats
+  setFaults(faults: Partial<Faults>): void
+  clearFaults(): void
+  /** empties the portal (then seeds it when asked), and clears stats, limits and faults */
+  reset(seed?: SeedSpec): void
+  /** replaces the portal's data with the given seed */
+  seed(seed: SeedSpec): void
+  /** writes the state to the data dir now (it is also saved shortly after every change) */
+  flush(): void
+  setSearchLagMs(ms: number): void
+}
+
+export function parseSeed(raw: unknown): SeedSpec {
+  if (raw === 'demo' || raw === 'none') return raw
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isInteger(n) || n < 0 || n > 5_000_000) throw new Error(`seed must be "demo", "none" or a number of bookings, got ${String(raw)}`)
+  return n
+}
+
+function parseFaults(raw: unknown): Partial<Faults> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw validationError('faults must be a JSON object')
+  const out: Partial<Faults> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in NO_FAULTS)) throw validationError(`Unknown fault: ${key}`)
+    const isRate = key.startsWith('rate') || key === 'timeoutRate'
+    if (typeof value !== 'number' || value < 0 || (isRate && value > 1)) {
+      throw validationError(`${key} must be a number ${isRate ? 'from 0 to 1' : '>= 0'}`)
+    }
+    out[key as keyof Faults] = value
+  }
+  return out
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const portalId = options.portalId ?? DEFAULT_PORTAL_ID
+  const store = new Store(options.searchLagMs ?? 0)
+  const persistence = options.dataDir ? new Persistence(options.dataDir, store) : null
+  if (!persistence?.load()) seedStore(store, parseSeed(options.seed ?? 'none'))
+  persistence?.save()
+  persistence?.start()
+
+  let server: EmulatorServer
+  const api = {
+    stats: (): EmulatorStats => ({ ...server.stats, dailyUsed: server.limiter.usage(Date.now()).dailyUsed }),
+    setFaults: (faults: Partial<Faults>): void => { server.faults = { ...server.faults, ...faults } },
+    clearFaults: (): void => { server.faults = { ...NO_FAULTS } },
+    seed: (seed: SeedSpec): void => { store.clear(); seedStore(store, seed) },
+    reset: (seed: SeedSpec = 'none'): void => {
+      api.seed(seed)
+      server.resetStats()
+      server.limiter.reset()
+      api.clearFaults()
+    },
+  }
+  const admin = (method: string, path: string, body: unknown): Reply | null => {
+    const key = `${method} ${path}`
+    const seedOf = (fallback: SeedSpec): SeedSpec => {
+      const raw = (body as { seed?: unknown } | undefined)?.seed
+      try {
+        return raw === undefined ? fallback : parseSeed(raw)
+      } catch (error) {
+        throw validationError((error as Error).message)
+      }
+    }
+    switch (key) {
+      case 'GET /_emulator/stats': return { status: 200, body: api.stats() }
+      case 'GET /_emulator/health': return { status: 200, body: { ok: true } }
+      case 'GET /_emulator/config': return { status: 200, body: config() }
+      case 'POST /_emulator/reset': api.reset(seedOf('none')); return { status: 200, body: { ok: true, objects: store.byId.size } }
+      case 'POST /_emulator/seed': api.seed(seedOf('demo')); return { status: 200, body: { ok: true, objects: store.byId.size } }
+      case 'GET /_emulator/faults': return { status: 200, body: server.faults }
+      case 'POST /_emulator/faults': api.setFaults(parseFaults(body ?? {})); return { status: 200, body: server.faults }
+      case 'DELETE /_emulator/faults': api.clearFaults(); return { status: 200, body: server.faults }
+      default:
+        if (path.startsWith('/_emulator/')) {
+          if (['stats', 'health', 'config', 'reset', 'seed', 'faults'].includes(path.slice(11))) {
+            throw new HsError(405, null, `HTTP ${method} is not supported by this endpoint`)
+          }
+        }
+        return null
+    }
+  }
+  const config = (): Record<string, unknown> => ({
+    portalId,
+    objectTypes: Object.fromEntries(OBJECT_DEFS.map((d) => [d.name, d.objectTypeId])),
+    limits: server.limiter.settings,
+    searchLagMs: store.searchLagMs,
+  })
+  server = new EmulatorServer({
+    store, portalId, admin, token: options.token ?? null,
+    limits: {
+      rateLimit10s: options.rateLimit10s ?? 190,
+      searchRatePerSecond: options.searchRatePerSecond ?? 5,
+      dailyLimit: options.dailyLimit ?? 1_000_000,
+    },
+  })
+
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((ok, fail) => {
+    server.server.once('error', fail)
+    server.server.listen(options.port ?? 0, host, () => ok())
+  })
+  const address = server.server.address()
+  const port = typeof address === 'object' && address ? address.port : options.port ?? 0
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  options.logger?.info(`HubSpot emulator listening on ${url}`)
+
+  return {
+    url, port, portalId, ...api,
+    flush: () => persistence?.save(),
+    setSearchLagMs: (ms: number) => { store.settleViews(Number.MAX_SAFE_INTEGER); store.searchLagMs = ms },
+    close: async () => {
+      server.dropHeld()
+      persistence?.stop()
+      await new Promise<void>((ok) => {
+        server.server.close(() => ok())
+        server.server.closeAllConnections()
+      })
+    },
+  }
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name)
+  if (i >= 0) return argv[i + 1]
+  const inline = argv.find((a) => a.startsWith(`${name}=`))
+  return inline?.slice(name.length + 1)
+}
+
+function intFlag(argv: string[], name: string, envValue: string | undefined, fallback: number): number {
+  const raw = flag(argv, name) ?? envValue
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`)
+  return n
+}
+
+/** `hubmirror emulator --port N [--data-dir D|none] [--seed demo|none|N] [--token T] [--rate-limit-10s R] ...` */
+export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
+  const env = process.env
+  const dataDirFlag = flag(argv, '--data-dir')
+  const dataDir = dataDirFlag === 'none' ? null
+    : resolve(dataDirFlag ?? join(env.HUBMIRROR_DATA_DIR?.trim() || './.hubmirror', 'emulator'))
+  const emulator = await startEmulator({
+    port: intFlag(argv, '--port', undefined, 0),
+    host: flag(argv, '--host') ?? '127.0.0.1',
+    dataDir,
+    seed: parseSeed(flag(argv, '--seed') ?? 'demo'),
+    token: flag(argv, '--token') ?? null,
+    rateLimit10s: intFlag(argv, '--rate-limit-10s', env.HUBSPOT_RATE_LIMIT_10S, 190),
+    searchRatePerSecond: intFlag(argv, '--search-rate-s', env.HUBSPOT_SEARCH_RATE_S, 5),
+    dailyLimit: intFlag(argv, '--daily-limit', env.HUBSPOT_DAILY_LIMIT, 1_000_000),
+    searchLagMs: intFlag(argv, '--search-lag-ms', undefined, 0),
+    portalId: intFlag(argv, '--portal-id', undefined, DEFAULT_PORTAL_ID),
+  })
+  console.log(`HubSpot emulator: ${emulator.url}`)
+  console.log(`  mock_exams ${MOCK_EXAMS_OBJECT_TYPE_ID}, bookings ${BOOKINGS_OBJECT_TYPE_ID}; data: ${dataDir ?? 'in memory'}`)
+  const stop = (): void => { void emulator.close().then(() => process.exit(0)) }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return emulator
+}

@@ -1,0 +1,273 @@
+// CRM search: HubSpot's filter groups, operators, single sort, offset paging and the 10,000-result cap.
+import { validationError, type ErrorDetail } from './errors.js'
+import { presentView } from './properties.js'
+import type { ObjectDef } from './schema.js'
+import type { Rec, Store, View } from './store.js'
+
+export const SEARCH_LIMITS = { groups: 5, filtersPerGroup: 6, filtersTotal: 18, pageSize: 200, maxResults: 10_000, queryLength: 3000 }
+
+const OPERATORS = new Set([
+  'EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN',
+  'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN',
+])
+
+type Key = number | string | undefined
+type Getter = (rec: Rec, view: View) => Key
+type Pred = (rec: Rec, view: View) => boolean
+type Kind = 'number' | 'time' | 'string'
+
+export interface SearchResult {
+  total: number
+  results: Record<string, unknown>[]
+  paging?: { next: { after: string } }
+}
+
+function bad(message: string, code = 'INVALID_SEARCH_REQUEST'): never {
+  const errors: ErrorDetail[] = [{ message, code }]
+  throw validationError(message, errors)
+}
+
+const dateCache = new Map<string, number>()
+
+/** Date properties hold 'YYYY-MM-DD'; they compare as midnight UTC, memoised because few dates recur. */
+function dateMs(text: string): number {
+  let ms = dateCache.get(text)
+  if (ms === undefined) {
+    ms = Date.parse(`${text}T00:00:00Z`)
+    if (dateCache.size < 100_000) dateCache.set(text, ms)
+  }
+  return ms
+}
+
+function getterFor(def: ObjectDef, name: string): { get: Getter; kind: Kind } {
+  if (name === 'hs_object_id') return { get: (rec) => rec.num, kind: 'number' }
+  if (name === def.createdProp) return { get: (rec) => rec.createdAt, kind: 'time' }
+  if (name === def.modifiedProp) return { get: (_rec, view) => view.updatedAt, kind: 'time' }
+  const prop = def.properties.get(name)
+  if (prop?.type === 'number') {
+    return { get: (_rec, view) => { const v = view.props[name]; return v === undefined ? undefined : Number(v) }, kind: 'number' }
+  }
+  if (prop?.type === 'date') {
+    return { get: (_rec, view) => { const v = view.props[name]; return v === undefined ? undefined : dateMs(v) }, kind: 'time' }
+  }
+  // An unknown property silently matches nothing, as HubSpot's search does (e.g. contacts' hs_lastmodifieddate).
+  if (!prop) return { get: () => undefined, kind: 'string' }
+  return { get: (_rec, view) => view.props[name], kind: 'string' }
+}
+
+function scalar(value: unknown, what: string): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return bad(`${what} must be a string`)
+}
+
+/** Filter values for times are epoch ms strings; ISO 8601 and YYYY-MM-DD are accepted too. */
+function operand(kind: Kind, raw: unknown, name: string): number | string {
+  const text = scalar(raw, `The value for ${name}`)
+  if (kind === 'string') return text.toLowerCase()
+  const n = kind === 'time' && !/^-?\d+(\.\d+)?$/.test(text.trim()) ? Date.parse(text) : Number(text.trim())
+  if (text.trim() === '' || !Number.isFinite(n)) bad(`${text.slice(0, 100)} is not a valid ${kind === 'time' ? 'date' : 'number'} value for ${name}`)
+  return n
+}
+
+function lower(key: Key): Key {
+  return typeof key === 'string' ? key.toLowerCase() : key
+}
+
+function tokenMatcher(pattern: string): (value: string) => boolean {
+  const p = pattern.toLowerCase()
+  if (!p.includes('*')) {
+    return (value) => {
+      const v = value.toLowerCase()
+      return v === p || v.split(/[^\p{L}\p{N}]+/u).includes(p) || v.split(/\s+/).includes(p)
+    }
+  }
+  const body = p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')
+  const re = new RegExp(`^${body}$`)
+  return (value) => {
+    const v = value.toLowerCase()
+    return re.test(v) || v.split(/\s+/).some((t) => re.test(t))
+  }
+}
+
+/** Case-insensitive equality without lower-casing every candidate when the operand has no letters. */
+function equalsFn(get: Getter, kind: Kind, target: number | string): Pred {
+  if (kind !== 'string') return (rec, view) => get(rec, view) === target
+  const t = target as string
+  const caseless = t.toUpperCase() === t
+  return (rec, view) => {
+    const v = get(rec, view) as string | undefined
+    if (v === undefined) return false
+    if (v === t) return true
+    return !caseless && v.length === t.length && v.toLowerCase() === t
+  }
+}
+
+function compileFilter(def: ObjectDef, filter: unknown): Pred {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) bad('Each filter must be an object')
+  const f = filter as Record<string, unknown>
+  if (typeof f.propertyName !== 'string' || !f.propertyName) bad('A filter needs a propertyName')
+  const name = f.propertyName
+  const operator = f.operator ?? 'EQ'
+  if (typeof operator !== 'string' || !OPERATORS.has(operator)) bad(`Unknown filter operator: ${String(operator)}`, 'INVALID_OPERATOR')
+  const { get, kind } = getterFor(def, name)
+  const need = (key: 'value' | 'highValue'): number | string => {
+    if (f[key] === undefined || f[key] === null) bad(`Operator ${operator} on ${name} needs a ${key}`)
+    return operand(kind, f[key], name)
+  }
+  const list = (): Set<number | string> => {
+    if (!Array.isArray(f.values) || f.values.length === 0) bad(`Operator ${operator} on ${name} needs a non-empty values array`)
+    // Strings compare against the lower-cased stored value as given: HubSpot requires lowercase IN values.
+    return new Set((f.values as unknown[]).map((v) => (kind === 'string' ? scalar(v, `A value for ${name}`) : operand(kind, v, name))))
+  }
+  const has = (rec: Rec, view: View): boolean => { const v = get(rec, view); return v !== undefined && v !== '' }
+  const cmp = (test: (v: number | string) => boolean): Pred => (rec, view) => {
+    const v = lower(get(rec, view))
+    return v !== undefined && test(v)
+  }
+  switch (operator) {
+    case 'EQ': return equalsFn(get, kind, need('value'))
+    case 'NEQ': { const eq = equalsFn(get, kind, need('value')); return (rec, view) => !eq(rec, view) }
+    case 'LT': { const t = need('value'); return cmp((v) => v < t) }
+    case 'LTE': { const t = need('value'); return cmp((v) => v <= t) }
+    case 'GT': { const t = need('value'); return cmp((v) => v > t) }
+    case 'GTE': { const t = need('value'); return cmp((v) => v >= t) }
+    case 'BETWEEN': { const lo = need('value'); const hi = need('highValue'); return cmp((v) => v >= lo && v <= hi) }
+    case 'IN': { const set = list(); return cmp((v) => set.has(v)) }
+    case 'NOT_IN': { const set = list(); return (rec, view) => { const v = lower(get(rec, view)); return v === undefined || !set.has(v) } }
+    case 'HAS_PROPERTY': return has
+    case 'NOT_HAS_PROPERTY': return (rec, view) => !has(rec, view)
+    case 'CONTAINS_TOKEN': { const m = tokenMatcher(String(need('value'))); return cmp((v) => m(String(v))) }
+    default: { const m = tokenMatcher(String(need('value'))); return (rec, view) => { const v = get(rec, view); return v === undefined || !m(String(v)) } }
+  }
+}
+
+function compileGroups(def: ObjectDef, groups: unknown): Pred | null {
+  if (groups === undefined || groups === null) return null
+  if (!Array.isArray(groups)) bad('filterGroups must be an array')
+  if (groups.length > SEARCH_LIMITS.groups) {
+    bad(`Too many filter groups: ${groups.length}. The maximum is ${SEARCH_LIMITS.groups}.`, 'TOO_MANY_FILTER_GROUPS')
+  }
+  let total = 0
+  const compiled: Pred[][] = []
+  for (const group of groups) {
+    const filters = (group as { filters?: unknown } | null)?.filters ?? []
+    if (!Array.isArray(filters)) bad('filters must be an array')
+    if (filters.length > SEARCH_LIMITS.filtersPerGroup) {
+      bad(`Too many filters in a group: ${filters.length}. The maximum is ${SEARCH_LIMITS.filtersPerGroup}.`, 'TOO_MANY_FILTERS')
+    }
+    total += filters.length
+    if (filters.length) compiled.push(filters.map((f) => compileFilter(def, f)))
+  }
+  if (total > SEARCH_LIMITS.filtersTotal) {
+    bad(`Too many filters: ${total}. The maximum across all groups is ${SEARCH_LIMITS.filtersTotal}.`, 'TOO_MANY_FILTERS')
+  }
+  if (compiled.length === 0) return null
+  if (compiled.length === 1 && compiled[0]!.length === 1) return compiled[0]![0]!
+  return (rec, view) => compiled.some((group) => group.every((p) => p(rec, view)))
+}
+
+function compileQuery(def: ObjectDef, query: unknown): Pred | null {
+  if (query === undefined || query === null || query === '') return null
+  const text = scalar(query, 'query')
+  if (text.length > SEARCH_LIMITS.queryLength) bad(`query is longer than ${SEARCH_LIMITS.queryLength} characters`)
+  const terms = text.toLowerCase().split(/\s+/).filter(Boolean)
+  if (!terms.length) return null
+  const names = def.queryProperties
+  return (_rec, view) => terms.every((term) => names.some((n) => view.props[n]?.toLowerCase().includes(term)))
+}
+
+interface Sort { get: Getter; descending: boolean }
+
+function parseSort(def: ObjectDef, sorts: unknown): Sort | null {
+  if (sorts === undefined || sorts === null) return null
+  if (!Array.isArray(sorts)) bad('sorts must be an array')
+  if (sorts.length === 0) return null
+  if (sorts.length > 1) bad('Only one sort is supported', 'TOO_MANY_SORTS')
+  const sort = sorts[0]
+  let name: unknown
+  let descending = false
+  if (typeof sort === 'string') {
+    descending = sort.startsWith('-')
+    name = descending ? sort.slice(1) : sort
+  } else if (typeof sort === 'object' && sort !== null) {
+    const s = sort as Record<string, unknown>
+    name = s.propertyName
+    if (s.direction !== undefined && s.direction !== 'ASCENDING' && s.direction !== 'DESCENDING') {
+      bad(`Unknown sort direction: ${String(s.direction)}`)
+    }
+    descending = s.direction === 'DESCENDING'
+  }
+  if (typeof name !== 'string' || !name) bad('A sort needs a propertyName')
+  const { get, kind } = getterFor(def, name)
+  return { get: kind === 'string' ? (rec, view) => lower(get(rec, view)) : get, descending }
+}
+
+function sortMatches(matches: Rec[], sort: Sort): Rec[] {
+  const keyed = matches.map((rec) => ({ rec, key: sort.get(rec, rec.view!) }))
+  const dir = sort.descending ? -1 : 1
+  keyed.sort((a, b) => {
+    if (a.key !== b.key) {
+      if (a.key === undefined) return 1
+      if (b.key === undefined) return -1
+      return (a.key < b.key ? -1 : 1) * dir
+    }
+    return a.rec.num - b.rec.num
+  })
+  return keyed.map((k) => k.rec)
+}
+
+function intParam(raw: unknown, name: string, fallback: number): number {
+  if (raw === undefined || raw === null || raw === '') return fallback
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN
+  if (!Number.isInteger(n) || n < 0) bad(`${name} must be a non-negative integer`)
+  return n
+}
+
+function propertyNames(raw: unknown): string[] | null {
+  if (raw === undefined || raw === null) return null
+  if (!Array.isArray(raw) || raw.some((p) => typeof p !== 'string')) bad('properties must be an array of strings')
+  return raw.length ? (raw as string[]) : null
+}
+
+export function runSearch(store: Store, def: ObjectDef, body: unknown, now: number): SearchResult {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('The search request must be a JSON object')
+  const req = body as Record<string, unknown>
+  const limit = intParam(req.limit, 'limit', 10)
+  if (limit > SEARCH_LIMITS.pageSize) bad(`limit must be at most ${SEARCH_LIMITS.pageSize}`)
+  const after = intParam(req.after, 'after', 0)
+  if (after >= SEARCH_LIMITS.maxResults) {
+    bad(`Paging past ${SEARCH_LIMITS.maxResults} results is not supported: after=${after}`, 'TOO_MANY_RESULTS')
+  }
+  const filter = compileGroups(def, req.filterGroups)
+  const query = compileQuery(def, req.query)
+  const sort = parseSort(def, req.sorts)
+  const names = propertyNames(req.properties)
+  store.settleViews(now)
+
+  const end = Math.min(after + limit, SEARCH_LIMITS.maxResults)
+  const all = store.list(def)
+  let total = 0
+  let page: Rec[]
+  if (sort) {
+    const matches: Rec[] = []
+    for (const rec of all) {
+      const view = rec.view
+      if (view === null || view.archived || (filter && !filter(rec, view)) || (query && !query(rec, view))) continue
+      matches.push(rec)
+    }
+    total = matches.length
+    page = sortMatches(matches, sort).slice(after, end)
+  } else {
+    page = []
+    for (const rec of all) {
+      const view = rec.view
+      if (view === null || view.archived || (filter && !filter(rec, view)) || (query && !query(rec, view))) continue
+      if (total >= after && total < end) page.push(rec)
+      total++
+    }
+  }
+  const result: SearchResult = { total, results: page.map((rec) => presentView(rec, rec.view!, names)) }
+  if (end < Math.min(total, SEARCH_LIMITS.maxResults) && limit > 0) result.paging = { next: { after: String(end) } }
+  return result
+}

@@ -1,0 +1,71 @@
+// The one error registry: every coded error the service raises, and the HTTP status each maps to.
+
+export const ERROR_STATUS = {
+  E_VALIDATION: 400,
+  E_BODY_TOO_LARGE: 413,
+  E_UNSUPPORTED_MEDIA_TYPE: 415,
+  E_UNAUTHORIZED: 401,
+  E_FORBIDDEN: 403,
+  E_NOT_FOUND: 404,
+  E_EXAM_NOT_FOUND: 404,
+  E_BOOKING_NOT_FOUND: 404,
+  E_EXAM_FULL: 409,
+  E_EXAM_INACTIVE: 409,
+  E_ALREADY_CANCELLED: 409,
+  E_CONFLICT: 409,
+  E_CURSOR_EXPIRED: 410,
+  E_RATE_LIMITED: 429,
+  E_INTERNAL: 500,
+  E_HUBSPOT_REJECTED: 502,
+  E_HUBSPOT_UNAVAILABLE: 502,
+  E_HUBSPOT_RATE_LIMITED: 503,
+  E_HUBSPOT_DAILY_LIMIT: 503,
+  E_DATABASE_UNAVAILABLE: 503,
+  E_NOT_READY: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export interface AppErrorOptions {
+  /** The request field the error is about, e.g. "startDate" or "body.capacity". */
+  field?: string
+  details?: Record<string, unknown>
+  cause?: unknown
+  /** Seconds a client should wait before retrying (sent as Retry-After). */
+  retryAfterSeconds?: number
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly field?: string
+  readonly details?: Record<string, unknown>
+  readonly retryAfterSeconds?: number
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'AppError'
+    this.code = code
+    this.status = ERROR_STATUS[code]
+    this.field = options.field
+    this.details = options.details
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError
+}
+
+/** The client-facing error body; never carries a stack trace or a cause. */
+export function errorBody(error: AppError): { success: false; error: { code: string; message: string; field?: string; details?: Record<string, unknown> } } {
+  return {
+    success: false,
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.field ? { field: error.field } : {}),
+      ...(error.details ? { details: error.details } : {}),
+    },
+  }
+}

@@ -1,0 +1,62 @@
+// Bearer-token authentication and per-route permissions for /api and /graphql.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../errors.js'
+import { verifyToken, type Permission } from './jwt.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission a route requires; every /api route must name one. */
+    permission?: Permission
+  }
+  interface FastifyRequest {
+    permissions?: Set<string>
+  }
+  interface FastifyInstance {
+    /** Every route behind auth, with the permission it needs (for tests and docs). */
+    guardedRoutes: GuardedRoute[]
+  }
+}
+
+export interface GuardedRoute {
+  method: string
+  url: string
+  permission: Permission
+}
+
+/** Browsers' EventSource and WebSocket cannot set headers, so streams also take ?access_token=. */
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    return match ? match[1] : null
+  }
+  const query = request.query as Record<string, unknown> | undefined
+  const fromQuery = query?.access_token
+  return typeof fromQuery === 'string' && fromQuery ? fromQuery : null
+}
+
+export function authenticate(secret: string, request: FastifyRequest, permission: Permission): void {
+  const token = bearerToken(request)
+  if (!token) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
+  const result = verifyToken(secret, token)
+  if (!result.ok) throw new AppError('E_UNAUTHORIZED', result.reason)
+  if (!result.permissions.has(permission)) throw new AppError('E_FORBIDDEN', `this token lacks the "${permission}" permission`)
+  request.permissions = result.permissions
+}
+
+export function registerAuth(app: FastifyInstance, secret: string): void {
+  const guardedRoutes: GuardedRoute[] = []
+  app.decorate('guardedRoutes', guardedRoutes)
+  app.addHook('onRoute', (route) => {
+    const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql')
+    if (!guarded) return
+    const permission = route.config?.permission
+    if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
+    for (const method of [route.method].flat()) if (method !== 'HEAD') guardedRoutes.push({ method, url: route.url, permission })
+  })
+  // onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
+  app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config?.permission
+    if (permission) authenticate(secret, request, permission)
+  })
+}

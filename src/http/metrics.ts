@@ -1,0 +1,44 @@
+// Prometheus metrics: the registry every part reports into, and per-route HTTP timings.
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'hubmirror_' })
+  return registry
+}
+
+/** A gauge whose value is read at scrape time, so hot paths only bump plain counters. */
+export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number | Record<string, number>): void {
+  const gauge = new Gauge({
+    name,
+    help,
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const value = read()
+      if (typeof value === 'number') this.set(value)
+      else for (const [kind, v] of Object.entries(value)) this.set({ kind }, v)
+    },
+  })
+  void gauge
+}
+
+export function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {
+  const duration = new Histogram({
+    name: 'hubmirror_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  const errors = new Counter({ name: 'hubmirror_http_errors_total', help: 'HTTP responses with status >= 500', labelNames: ['route'], registers: [registry] })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    duration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000)
+    if (reply.statusCode >= 500) errors.inc({ route })
+  })
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  )
+}

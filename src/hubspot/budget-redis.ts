@@ -1,0 +1,87 @@
+// The HubSpot rate budget shared by every instance through Redis, so that N instances stay inside one account's limits.
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { createLocalBudget, DailyLimitExhausted, effectiveLimit, type BudgetLimits, type RateBudget } from './budget.js'
+
+/**
+ * A sliding window as a sorted set of send times, trimmed and checked atomically in Redis with
+ * Redis's own clock, so instances with skewed clocks still agree. Returns 0 when a slot was
+ * taken, else the milliseconds until the oldest send leaves the window.
+ */
+const TAKE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+if used < limit then
+  local daily = redis.call('INCR', KEYS[2])
+  if daily == 1 then redis.call('EXPIRE', KEYS[2], 90000) end
+  if daily > tonumber(ARGV[4]) then return -1 end
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+`
+
+const USAGE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return { redis.call('ZCOUNT', KEYS[1], now - 10000, '+inf'), redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf'), tonumber(redis.call('GET', KEYS[3]) or '0') }
+`
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface RedisBudgetOptions {
+  url: string
+  namespace: string
+  limits: BudgetLimits
+  onFallback?: (error: unknown) => void
+}
+
+export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
+  const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 })
+  redis.on('error', () => undefined)
+  const ns = options.namespace
+  const dayKey = () => `${ns}:hs:daily:${new Date().toISOString().slice(0, 10)}`
+  const keys = { standard: `${ns}:hs:burst`, search: `${ns}:hs:search` }
+  const windows = {
+    standard: { ms: 10_000, limit: effectiveLimit(options.limits.burstPer10s) },
+    search: { ms: 1_000, limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond },
+  }
+  // Redis down must not stop writes: fall back to this instance's own share of the budget.
+  const fallback = createLocalBudget(options.limits)
+
+  return {
+    async acquire(kind) {
+      for (;;) {
+        let wait: number
+        try {
+          const window = windows[kind]
+          wait = Number(await redis.eval(TAKE_SCRIPT, 2, keys[kind], dayKey(), window.ms, window.limit, randomUUID(), options.limits.daily))
+        } catch (error) {
+          options.onFallback?.(error)
+          return fallback.acquire(kind)
+        }
+        if (wait === 0) return
+        if (wait < 0) throw new DailyLimitExhausted()
+        await sleep(wait + Math.random() * 5)
+      }
+    },
+    async usage() {
+      try {
+        const [burst, search, daily] = (await redis.eval(USAGE_SCRIPT, 3, keys.standard, keys.search, dayKey())) as number[]
+        const l = options.limits
+        return { limit_10s: l.burstPer10s, used_10s: burst, search_limit_s: l.searchPerSecond, used_search_1s: search, daily_limit: l.daily, used_daily: daily }
+      } catch {
+        return fallback.usage()
+      }
+    },
+    async close() {
+      redis.disconnect()
+    },
+  }
+}

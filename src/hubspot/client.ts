@@ -1,0 +1,184 @@
+// The one HubSpot client: every call passes the rate budget, retries what is safe to retry, and maps failures to coded errors.
+import { AppError } from '../errors.js'
+import { DailyLimitExhausted, type CallKind, type RateBudget } from './budget.js'
+
+export interface HubSpotObject {
+  id: string
+  properties: Record<string, string | null>
+  createdAt: string
+  updatedAt: string
+  archived: boolean
+  archivedAt?: string
+}
+
+export interface PageOf<T> {
+  results: T[]
+  paging?: { next?: { after: string } }
+  total?: number
+}
+
+export interface BatchResult<T> {
+  status: string
+  results: T[]
+  numErrors?: number
+  errors?: Array<{ status?: string; category?: string; message: string; context?: Record<string, string[]> }>
+}
+
+export interface ClientStats {
+  calls: number
+  rateLimited: number
+  retries: number
+  failures: number
+}
+
+export interface RetryPolicy {
+  maxAttempts: number
+  /** Give up (and report the error) once this much time has passed. */
+  deadlineMs: number
+  requestTimeoutMs: number
+}
+
+export interface HubSpotClientOptions {
+  baseUrl: string
+  accessToken: string
+  budget: RateBudget
+  retry?: Partial<RetryPolicy>
+  onRateLimited?: (policy: string) => void
+}
+
+interface RequestOptions {
+  kind?: CallKind
+  /** A call HubSpot may have applied before failing (timeout, 5xx) is retried only when repeating it is harmless. */
+  idempotent: boolean
+  /** Statuses that are an answer rather than an error (e.g. 404 for a get). */
+  accept?: number[]
+}
+
+const RETRYABLE_STATUS = new Set([423, 429, 500, 502, 503, 504, 521, 523, 524])
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export class HubSpotClient {
+  readonly stats: ClientStats = { calls: 0, rateLimited: 0, retries: 0, failures: 0 }
+  readonly baseUrl: string
+  readonly #token: string
+  readonly #budget: RateBudget
+  readonly #retry: RetryPolicy
+  readonly #onRateLimited: (policy: string) => void
+
+  constructor(options: HubSpotClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/$/, '')
+    this.#token = options.accessToken
+    this.#budget = options.budget
+    this.#retry = { maxAttempts: 5, deadlineMs: 30_000, requestTimeoutMs: 10_000, ...options.retry }
+    this.#onRateLimited = options.onRateLimited ?? (() => undefined)
+  }
+
+  get budget(): RateBudget {
+    return this.#budget
+  }
+
+  async request<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<{ status: number; body: T }> {
+    const started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(method, path, body, options)
+      if (outcome.ok) return { status: outcome.status, body: outcome.body as T }
+      const delay = outcome.retryable ? this.#retryDelay(outcome, attempt) : null
+      if (delay === null || attempt >= this.#retry.maxAttempts || Date.now() - started + delay > this.#retry.deadlineMs) {
+        this.stats.failures += 1
+        throw outcome.error
+      }
+      this.stats.retries += 1
+      await sleep(delay)
+    }
+  }
+
+  async #attempt(method: string, path: string, body: unknown, options: RequestOptions): Promise<Attempt> {
+    try {
+      await this.#budget.acquire(options.kind ?? 'standard')
+    } catch (error) {
+      if (error instanceof DailyLimitExhausted) return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)
+      throw error
+    }
+    this.stats.calls += 1
+    let response: Response
+    try {
+      response = await fetch(this.baseUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#retry.requestTimeoutMs),
+      })
+    } catch (cause) {
+      // Refused connections never reached HubSpot; a timeout may have been applied there.
+      const neverSent = (cause as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
+      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot did not answer ${method} ${path.split('?')[0]}`, { cause, retryAfterSeconds: 5 })
+      return fail(error, neverSent || options.idempotent)
+    }
+    const text = await response.text().catch(() => '')
+    const parsed = parseJson(text)
+    if (response.ok || options.accept?.includes(response.status)) return { ok: true, status: response.status, body: parsed }
+    return this.#failure(response, parsed, method, path, options)
+  }
+
+  #failure(response: Response, body: HubSpotErrorBody | null, method: string, path: string, options: RequestOptions): Attempt {
+    const status = response.status
+    const where = `${method} ${path.split('?')[0]}`
+    if (status === 429) {
+      this.stats.rateLimited += 1
+      const policy = body?.policyName ?? (body?.message === 'You have reached your secondly limit.' ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING')
+      this.#onRateLimited(policy)
+      if (policy === 'DAILY') return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', 'HubSpot daily limit reached', { retryAfterSeconds: 3600 }), false)
+      const error = new AppError('E_HUBSPOT_RATE_LIMITED', `HubSpot rate limit (${policy}) on ${where}; try again shortly`, { retryAfterSeconds: 10, details: { policy } })
+      return { ...fail(error, true), status, retryAfterMs: retryAfterMs(response, policy) }
+    }
+    if (RETRYABLE_STATUS.has(status)) {
+      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot answered ${status} to ${where}`, { retryAfterSeconds: 5, details: { status } })
+      // 423 (locked) and 429 were refused before applying anything; a 5xx may have applied.
+      return { ...fail(error, status === 423 || options.idempotent), status, retryAfterMs: status === 423 ? 2_000 : retryAfterMs(response, null) }
+    }
+    const message = body?.message ?? `HubSpot answered ${status}`
+    return fail(new AppError('E_HUBSPOT_REJECTED', `HubSpot rejected ${where}: ${message}`, { details: { status, category: body?.category } }), false)
+  }
+
+  #retryDelay(outcome: Failed, attempt: number): number {
+    const jitter = Math.random() * 100
+    if (outcome.retryAfterMs !== undefined) return outcome.retryAfterMs + jitter
+    return Math.min(8_000, 250 * 2 ** (attempt - 1)) + jitter
+  }
+}
+
+interface HubSpotErrorBody {
+  message?: string
+  category?: string
+  policyName?: string
+}
+
+type Failed = { ok: false; error: AppError; retryable: boolean; status?: number; retryAfterMs?: number }
+type Attempt = { ok: true; status: number; body: unknown } | Failed
+
+function fail(error: AppError, retryable: boolean): Failed {
+  return { ok: false, error, retryable }
+}
+
+function parseJson(text: string): HubSpotErrorBody | null {
+  if (!text) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+/** Retry-After (seconds) when present; else the window the limit applies to. */
+function retryAfterMs(response: Response, policy: string | null): number | undefined {
+  const retryAfter = Number(response.headers.get('retry-after'))
+  if (retryAfter > 0) return retryAfter * 1000
+  if (policy === 'SECONDLY') return 1_000
+  if (policy === 'TEN_SECONDLY_ROLLING') {
+    const interval = Number(response.headers.get('x-hubspot-ratelimit-interval-milliseconds'))
+    const remaining = Number(response.headers.get('x-hubspot-ratelimit-remaining'))
+    // Remaining > 0 means the 429 came from elsewhere (another app): a short pause is enough.
+    return remaining > 0 ? 1_000 : Math.min(interval || 10_000, 10_000) / 2
+  }
+  return undefined
+}

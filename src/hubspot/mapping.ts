@@ -1,0 +1,86 @@
+// Typed mapping between HubSpot objects (all-string properties) and replica records.
+import type { BookingRecord, ExamRecord } from '../model/records.js'
+import type { HubSpotObject } from './client.js'
+
+export const EXAM_PROPERTIES = ['mock_exam_name', 'mock_type', 'exam_date', 'start_time', 'end_time', 'location', 'capacity', 'total_bookings', 'is_active', 'hs_lastmodifieddate', 'hs_createdate'] as const
+export const BOOKING_PROPERTIES = [
+  'booking_id', 'mock_exam_id', 'contact_id', 'student_id', 'student_name', 'student_email', 'booking_status',
+  'is_active', 'attendance', 'attending_location', 'exam_date', 'dominant_hand', 'hs_lastmodifieddate', 'hs_createdate',
+] as const
+
+const text = (value: string | null | undefined): string | null => (value === undefined || value === null || value === '' ? null : value)
+
+function integer(value: string | null | undefined): number | null {
+  const parsed = Number.parseInt(value ?? '', 10)
+  return Number.isFinite(parsed) ? parsed : null
+}
+
+/** HubSpot dates may come as YYYY-MM-DD, ISO date-times or epoch milliseconds. */
+function isoDay(value: string | null | undefined): string | null {
+  const raw = text(value)
+  if (!raw) return null
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return raw
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
+  return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : null
+}
+
+function version(object: HubSpotObject): string {
+  const raw = object.properties.hs_lastmodifieddate ?? object.updatedAt
+  const ms = /^\d+$/.test(raw ?? '') ? Number(raw) : Date.parse(raw ?? '')
+  return new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString()
+}
+
+function lifecycle(object: HubSpotObject) {
+  return {
+    hubspot_id: object.id,
+    created_at: object.createdAt ?? null,
+    updated_at: object.updatedAt ?? null,
+    hs_lastmodifieddate: version(object),
+    deleted_at: object.archived ? (object.archivedAt ?? new Date().toISOString()) : null,
+  }
+}
+
+export function examFromHubSpot(object: HubSpotObject): ExamRecord {
+  const p = object.properties
+  return {
+    ...lifecycle(object),
+    mock_exam_name: text(p.mock_exam_name),
+    mock_type: text(p.mock_type),
+    exam_date: isoDay(p.exam_date),
+    start_time: text(p.start_time),
+    end_time: text(p.end_time),
+    location: text(p.location),
+    capacity: integer(p.capacity),
+    total_bookings: integer(p.total_bookings) ?? 0,
+    is_active: text(p.is_active),
+  }
+}
+
+export function bookingFromHubSpot(object: HubSpotObject): BookingRecord {
+  const p = object.properties
+  return {
+    ...lifecycle(object),
+    booking_id: text(p.booking_id),
+    mock_exam_id: text(p.mock_exam_id),
+    contact_id: text(p.contact_id),
+    student_id: text(p.student_id),
+    student_name: text(p.student_name),
+    student_email: text(p.student_email),
+    booking_status: text(p.booking_status),
+    is_active: text(p.is_active),
+    attendance: text(p.attendance),
+    attending_location: text(p.attending_location),
+    exam_date: isoDay(p.exam_date),
+    dominant_hand: text(p.dominant_hand),
+  }
+}
+
+/** Record fields → HubSpot properties: strings, with null sent as "" (which clears the property). */
+export function toProperties(fields: Record<string, string | number | boolean | null | undefined>): Record<string, string> {
+  const properties: Record<string, string> = {}
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue
+    properties[key] = value === null ? '' : String(value)
+  }
+  return properties
+}

@@ -1,0 +1,64 @@
+// The shared vocabulary: the shape of a mock exam and a booking as rows, API bodies and events.
+// Types and constants only, so every part may import it without breaking the layering.
+
+/** A mock exam as stored in the replica and served by the API (seed field names plus hubspot_id). */
+export interface ExamRecord {
+  hubspot_id: string
+  mock_exam_name: string | null
+  mock_type: string | null
+  /** YYYY-MM-DD */
+  exam_date: string | null
+  /** HH:MM, 24-hour */
+  start_time: string | null
+  end_time: string | null
+  location: string | null
+  capacity: number | null
+  total_bookings: number
+  /** "true" | "false", text as in the seed */
+  is_active: string | null
+  created_at: string | null
+  updated_at: string | null
+  /** ISO 8601; the version of the row, compared so that upserts never go backwards */
+  hs_lastmodifieddate: string
+  deleted_at: string | null
+}
+
+export interface BookingRecord {
+  hubspot_id: string
+  booking_id: string | null
+  mock_exam_id: string | null
+  contact_id: string | null
+  student_id: string | null
+  student_name: string | null
+  student_email: string | null
+  booking_status: string | null
+  is_active: string | null
+  attendance: string | null
+  attending_location: string | null
+  exam_date: string | null
+  dominant_hand: string | null
+  created_at: string | null
+  updated_at: string | null
+  hs_lastmodifieddate: string
+  deleted_at: string | null
+}
+
+export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion'] as const
+export const BOOKING_STATUSES = ['confirmed', 'cancelled', 'completed', 'no_show'] as const
+export type BookingStatus = (typeof BOOKING_STATUSES)[number]
+/** Statuses that hold a seat against the exam's capacity. */
+export const SEAT_HOLDING_STATUSES: readonly BookingStatus[] = ['confirmed', 'completed', 'no_show']
+
+export type ObjectKind = 'exam' | 'booking'
+
+/** One row of the change log as delivered to realtime subscribers. */
+export interface ChangeEvent {
+  seq: string
+  kind: ObjectKind
+  op: 'upsert' | 'delete'
+  hubspot_id: string
+  exam_id: string | null
+  source: 'write' | 'sync' | 'manual'
+  at: string
+  row: ExamRecord | BookingRecord | null
+}

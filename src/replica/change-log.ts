@@ -1,0 +1,104 @@
+// The change log: appends events inside the replica transaction, and reads them back by cursor.
+import type { ChangeEvent, ObjectKind } from '../model/records.js'
+import type { Queryable, Transaction } from './driver.js'
+
+/**
+ * Held from the first event insert to commit, so that seq order is commit order. Without it a
+ * reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
+ * from 11 would never receive 10.
+ */
+const APPEND_LOCK = 7_240_002
+
+export type EventSource = ChangeEvent['source']
+
+export interface NewEvent {
+  kind: ObjectKind
+  op: 'upsert' | 'delete'
+  hubspot_id: string
+  exam_id: string | null
+  row: unknown
+}
+
+interface EventRow {
+  seq: string
+  kind: ObjectKind
+  op: 'upsert' | 'delete'
+  hubspot_id: string
+  exam_id: string | null
+  source: EventSource
+  at: string
+  row: ChangeEvent['row']
+}
+
+const EVENT_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, row_data AS row`
+
+export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
+  if (events.length === 0) return []
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK])
+  const { rows } = await tx.query<EventRow>(
+    `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
+     SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.row
+       FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text, row jsonb, n int)
+      ORDER BY e.n
+     RETURNING ${EVENT_SELECT}`,
+    [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
+  )
+  const appended = rows.map(toEvent).sort((a, b) => compareSeq(a.seq, b.seq))
+  tx.announce(appended)
+  return appended
+}
+
+function toEvent(row: EventRow): ChangeEvent {
+  return { seq: row.seq, kind: row.kind, op: row.op, hubspot_id: row.hubspot_id, exam_id: row.exam_id, source: row.source, at: row.at, row: row.row }
+}
+
+export function compareSeq(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+export interface ReadEventsOptions {
+  after: string
+  examIds?: readonly string[] | null
+  limit?: number
+  /** Upper bound, inclusive. */
+  through?: string
+}
+
+export async function readEvents(db: Queryable, options: ReadEventsOptions): Promise<ChangeEvent[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${EVENT_SELECT} FROM public.replica_events
+      WHERE seq > $1::bigint
+        AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
+        AND ($3::bigint IS NULL OR seq <= $3::bigint)
+      ORDER BY seq LIMIT $4`,
+    [options.after, options.examIds && options.examIds.length ? options.examIds : null, options.through ?? null, options.limit ?? 1000],
+  )
+  return rows.map(toEvent)
+}
+
+export async function headSeq(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events')
+  return rows[0].seq
+}
+
+/** The oldest cursor that can still resume: events after it are all retained. */
+export async function prunedThrough(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ seq: string }>('SELECT pruned_through::text AS seq FROM public.replica_events_retention')
+  return rows[0]?.seq ?? '0'
+}
+
+/** Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped. */
+export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 1000): Promise<number> {
+  const { rows } = await db.query<{ through: string | null }>(
+    `SELECT max(seq)::text AS through FROM public.replica_events
+      WHERE created_at < now() - ($1::bigint * interval '1 millisecond')
+        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM public.replica_events)`,
+    [maxAgeMs, keepLatest],
+  )
+  const through = rows[0]?.through
+  if (!through) return 0
+  await db.query('UPDATE public.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)', [through])
+  const deleted = await db.query('DELETE FROM public.replica_events WHERE seq <= $1::bigint', [through])
+  return deleted.rowCount
+}

@@ -1,0 +1,53 @@
+// The embedded backend: PGlite (Postgres in WebAssembly) under the data dir, for one-machine use.
+import { PGlite } from '@electric-sql/pglite'
+import { createAnnouncer } from './announcer.js'
+import type { ListenHandlers, LockResult, QueryResult, ReplicaDriver, Transaction } from './driver.js'
+
+function toResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<R> {
+  return { rows: result.rows as R[], rowCount: result.affectedRows || result.rows.length }
+}
+
+/** dataDir null keeps the database in memory (tests). */
+export async function createPgliteDriver(dataDir: string | null): Promise<ReplicaDriver> {
+  const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create()
+  await db.query(`SET TIME ZONE 'UTC'`)
+  // PGlite is one session in one process, so Postgres advisory locks would always succeed:
+  // the lock lives in process memory instead, which is exact for a single instance.
+  const heldLocks = new Set<number>()
+  const announcer = createAnnouncer()
+
+  const query = async <R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> =>
+    toResult<R>(await db.query(sql, params as unknown[]))
+
+  async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    let commit = () => undefined as void
+    const value = await db.transaction(async (raw) => {
+      const begun = announcer.begin({ query: async (sql, params) => toResult(await raw.query(sql, params as unknown[])) })
+      commit = begun.commit
+      return fn(begun.tx)
+    })
+    commit()
+    return value
+  }
+
+  async function withTryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>> {
+    if (heldLocks.has(key)) return { acquired: false }
+    heldLocks.add(key)
+    try {
+      return { acquired: true, value: await fn() }
+    } finally {
+      heldLocks.delete(key)
+    }
+  }
+
+  async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
+    const unlisten = await db.listen(channel, handlers.onNotify)
+    return () => unlisten()
+  }
+
+  async function notify(channel: string, payload: string): Promise<void> {
+    await db.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+
+  return { kind: 'pglite', query, transaction, onCommitted: announcer.onCommitted, withTryLock, listen, notify, close: () => db.close() }
+}

@@ -1,0 +1,37 @@
+// The replica's public face: open the right driver for the config, migrate, and the table modules.
+import { join } from 'node:path'
+import type { Config } from '../config/index.js'
+import type { ReplicaDriver } from './driver.js'
+import { createPgDriver } from './driver-pg.js'
+import { createPgliteDriver } from './driver-pglite.js'
+
+export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener } from './driver.js'
+export { migrate, pendingMigrations } from './migrate.js'
+export * from './change-log.js'
+export * from './records.js'
+export * from './reads.js'
+
+export interface OpenReplicaOptions {
+  /** Keep an embedded database in memory instead of the data dir (tests). */
+  inMemory?: boolean
+  maxConnections?: number
+  onError?: (error: Error) => void
+}
+
+export async function openReplica(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: OpenReplicaOptions = {}): Promise<ReplicaDriver> {
+  if (config.databaseUrl) {
+    return createPgDriver({ connectionString: config.databaseUrl, maxConnections: options.maxConnections, onError: options.onError })
+  }
+  return createPgliteDriver(options.inMemory ? null : join(config.dataDir, 'pglite'))
+}
+
+/** True for errors meaning the database cannot be reached (as opposed to a bad query). */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code
+  const message = String((error as { message?: string } | null)?.message ?? '')
+  return (
+    code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
+    code === '57P01' || code === '57P02' || code === '57P03' || code === '08006' || code === '08001' || code === '08003' ||
+    /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(message)
+  )
+}

@@ -1,0 +1,83 @@
+// Writes replica rows: versioned upserts and soft deletes, each appending its change-log rows.
+import type { BookingRecord, ChangeEvent, ExamRecord } from '../model/records.js'
+import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
+import { BOOKINGS, EXAMS, recordJson, type TableSpec } from './columns.js'
+import type { Transaction } from './driver.js'
+
+export interface UpsertOptions {
+  /** Overwrite even when the incoming version is not newer (reconcile --fix, restores). */
+  force?: boolean
+}
+
+function recordsetDefinition(spec: TableSpec): string {
+  const typed = Object.entries(spec.fields).map(([column, type]) => `${column} ${type}`)
+  return ['hubspot_id text', ...typed, 'hs_lastmodifieddate timestamptz', 'deleted_at timestamptz'].join(', ')
+}
+
+/**
+ * Upserts records, skipping any whose hs_lastmodifieddate is not newer than the stored one,
+ * so that a late or repeated pull never moves a row back in time. Returns the events appended
+ * for the rows that actually changed.
+ */
+async function upsertRecords(
+  tx: Transaction,
+  spec: TableSpec,
+  records: readonly object[],
+  source: EventSource,
+  options: UpsertOptions = {},
+): Promise<ChangeEvent[]> {
+  if (records.length === 0) return []
+  const columns = ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at']
+  const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
+  const { rows } = await tx.query<{ record: Record<string, unknown> }>(
+    `INSERT INTO ${spec.table} AS t (${columns.join(', ')}, synced_at)
+     SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
+       FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})
+     ON CONFLICT (hubspot_id) DO UPDATE SET ${updates.join(', ')}, synced_at = now()
+      WHERE $2::boolean OR t.hs_lastmodifieddate < EXCLUDED.hs_lastmodifieddate
+     RETURNING ${recordJson(spec, 't')} AS record`,
+    [JSON.stringify(dedupeLatest(records as VersionedRecord[])), options.force === true],
+  )
+  return appendEvents(tx, source, rows.map(({ record }) => toNewEvent(spec, record)))
+}
+
+type VersionedRecord = { hubspot_id: string; hs_lastmodifieddate: string }
+
+/** ON CONFLICT cannot touch one row twice in a statement: keep the newest version of each id. */
+function dedupeLatest(records: VersionedRecord[]): VersionedRecord[] {
+  const latest = new Map<string, VersionedRecord>()
+  for (const record of records) {
+    const seen = latest.get(record.hubspot_id)
+    if (!seen || Date.parse(seen.hs_lastmodifieddate) <= Date.parse(record.hs_lastmodifieddate)) latest.set(record.hubspot_id, record)
+  }
+  return [...latest.values()]
+}
+
+function toNewEvent(spec: TableSpec, record: Record<string, unknown>): NewEvent {
+  return {
+    kind: spec.kind,
+    op: record.deleted_at ? 'delete' : 'upsert',
+    hubspot_id: String(record.hubspot_id),
+    exam_id: (record[spec.examColumn] as string | null) ?? null,
+    row: record,
+  }
+}
+
+/** Marks rows deleted (HubSpot archived them); rows already deleted are left alone. */
+async function softDelete(tx: Transaction, spec: TableSpec, hubspotIds: readonly string[], deletedAt: Date, source: EventSource): Promise<ChangeEvent[]> {
+  if (hubspotIds.length === 0) return []
+  const { rows } = await tx.query<{ record: Record<string, unknown> }>(
+    `UPDATE ${spec.table} AS t SET deleted_at = $2, synced_at = now()
+      WHERE t.hubspot_id = ANY($1::text[]) AND t.deleted_at IS NULL
+     RETURNING ${recordJson(spec, 't')} AS record`,
+    [hubspotIds, deletedAt.toISOString()],
+  )
+  return appendEvents(tx, source, rows.map(({ record }) => toNewEvent(spec, record)))
+}
+
+export const upsertExams = (tx: Transaction, records: readonly ExamRecord[], source: EventSource, options?: UpsertOptions) =>
+  upsertRecords(tx, EXAMS, records, source, options)
+export const upsertBookings = (tx: Transaction, records: readonly BookingRecord[], source: EventSource, options?: UpsertOptions) =>
+  upsertRecords(tx, BOOKINGS, records, source, options)
+export const softDeleteExams = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) => softDelete(tx, EXAMS, ids, at, source)
+export const softDeleteBookings = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) => softDelete(tx, BOOKINGS, ids, at, source)

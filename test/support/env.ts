@@ -1,0 +1,65 @@
+// Test environments: a fresh database (real Postgres when DATABASE_URL is set, else PGlite) and config.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { loadConfig, type Config } from '../../src/config/index.js'
+
+export const realPostgres = Boolean(process.env.DATABASE_URL)
+export const realRedis = Boolean(process.env.REDIS_URL)
+
+export interface TestDatabase {
+  /** null: embedded PGlite */
+  url: string | null
+  drop(): Promise<void>
+}
+
+/** A database of its own for one test file, so that files can run in parallel. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const base = process.env.DATABASE_URL
+  if (!base) return { url: null, async drop() {} }
+  const name = `hm_test_${process.pid}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: base })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(base)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base })
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
+      await client.end()
+    },
+  }
+}
+
+export interface TestConfigOptions {
+  databaseUrl?: string | null
+  /** false: no Redis even when REDIS_URL is set */
+  redis?: boolean
+  redisNamespace?: string
+  env?: Record<string, string>
+}
+
+export function tempDir(prefix = 'hubmirror-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+export function testConfig(options: TestConfigOptions = {}): Config {
+  const dataDir = tempDir().path
+  return loadConfig({
+    HUBMIRROR_DATA_DIR: dataDir,
+    HUBMIRROR_JWT_SECRET: 'test-secret-test-secret-test-secret',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.redis !== false && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    HUBMIRROR_REDIS_NAMESPACE: options.redisNamespace ?? `hmtest-${randomBytes(4).toString('hex')}`,
+    ...options.env,
+  })
+}

@@ -1,0 +1,236 @@
+// The dashboard shell: sign-in gate, header (nav, live indicator, refresh), routed screens, toasts.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import {
+  createChangeFeed,
+  createHubmirrorApi,
+  isHubmirrorError,
+  type ChangeEvent,
+  type ChangeStatus,
+  type Permission,
+} from '../../src/client/index.js'
+import { AppContext, type AppContextValue, type ToastKind } from './app-context.js'
+import { LiveIndicator } from './components/live-indicator.js'
+import { Toasts, type ToastItem } from './components/toasts.js'
+import { OwnWrites, summarizeChanges } from './remote-changes.js'
+import { href, useRoute } from './router.js'
+import { ExamDetail } from './screens/exam-detail.js'
+import { ExamForm } from './screens/exam-form.js'
+import { ExamsOverview } from './screens/exams-overview.js'
+import { SignIn } from './screens/sign-in.js'
+import { SyncStatusScreen } from './screens/sync-status.js'
+import {
+  isExpired,
+  loadStoredToken,
+  onStoredTokenChange,
+  sessionFromToken,
+  storeToken,
+  type Session,
+} from './session.js'
+import { useSmartPull } from './smart-pull.js'
+
+const BASE_URL = window.location.origin
+
+export function App() {
+  const [token, setToken] = useState(loadStoredToken)
+  const [notice, setNotice] = useState<string | null>(null)
+  const session = useMemo(() => (token ? sessionFromToken(token) : null), [token])
+
+  // Signing in or out in another tab applies here too.
+  useEffect(() => onStoredTokenChange(setToken), [])
+
+  const signIn = useCallback((next: string) => {
+    storeToken(next)
+    setNotice(null)
+    setToken(next)
+  }, [])
+  const signOut = useCallback((why?: string) => {
+    storeToken(null)
+    setNotice(why ?? null)
+    setToken(null)
+  }, [])
+
+  if (!session || isExpired(session)) {
+    return (
+      <SignIn
+        baseUrl={BASE_URL}
+        notice={session ? 'Your session has expired. Sign in again.' : notice}
+        onSignIn={signIn}
+      />
+    )
+  }
+  return <SignedIn key={session.token} session={session} onSignOut={signOut} />
+}
+
+function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: string): void }) {
+  const route = useRoute()
+  const [toasts, setToasts] = useState<ToastItem[]>([])
+  const [status, setStatus] = useState<ChangeStatus>('connecting')
+  const [pulling, setPulling] = useState(false)
+  const nextToastId = useRef(1)
+  const ownWrites = useMemo(() => new OwnWrites(), [])
+  const api = useMemo(() => createHubmirrorApi({ baseUrl: BASE_URL, token: session.token }), [session.token])
+  const feed = useMemo(
+    () => createChangeFeed({ baseUrl: BASE_URL, token: session.token, onError: () => setStatus('offline') }),
+    [session.token],
+  )
+  useEffect(() => {
+    const off = feed.onStatus(setStatus)
+    return () => {
+      off()
+      feed.close()
+    }
+  }, [feed])
+
+  const dismissToast = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), [])
+  const toast = useCallback(
+    (message: string, kind: ToastKind = 'info') => {
+      const id = nextToastId.current++
+      setToasts((list) => [...list.slice(-3), { id, message, kind }])
+      setTimeout(() => dismissToast(id), kind === 'error' ? 10_000 : 6_000)
+    },
+    [dismissToast],
+  )
+
+  // Remote changes, toasted in bursts so a pull of 200 rows is one toast, not 200.
+  useEffect(() => {
+    let pending: ChangeEvent[] = []
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const flush = () => {
+      timer = undefined
+      if (pending.length > 0) toast(summarizeChanges(pending))
+      pending = []
+    }
+    const sub = feed.subscribe({
+      after: null,
+      onEvent(event) {
+        if (ownWrites.isOwn(event)) return
+        pending.push(event)
+        timer ??= setTimeout(flush, 400)
+      },
+      // Only notifications: nothing to reload, just carry on from the head.
+      onRefetch: (head) => sub.resume(head || null),
+    })
+    return () => {
+      sub.close()
+      clearTimeout(timer)
+    }
+  }, [feed, ownWrites, toast])
+
+  const can = useCallback((p: Permission) => session.permissions.has(p), [session])
+
+  const describeError = useCallback(
+    (error: unknown): string => {
+      if (!isHubmirrorError(error)) return error instanceof Error ? error.message : String(error)
+      switch (error.code) {
+        case 'E_UNAUTHORIZED':
+          onSignOut('The server did not accept your token. Sign in again.')
+          return error.message
+        case 'E_FORBIDDEN':
+          return `Not allowed: ${error.message}`
+        case 'E_EXAM_FULL':
+          return `This exam is full: ${error.message}`
+        case 'E_NETWORK':
+          return 'Cannot reach the hubmirror server. Check your connection and try again.'
+        default:
+          return error.field ? `${error.message} (${error.field})` : error.message
+      }
+    },
+    [onSignOut],
+  )
+
+  const pull = useCallback(async () => {
+    setPulling(true)
+    try {
+      return await api.pullSync({})
+    } finally {
+      setPulling(false)
+    }
+  }, [api])
+
+  const refresh = async () => {
+    try {
+      const { pull: result } = await pull()
+      toast(
+        result.started
+          ? `Pulled from HubSpot: ${result.changed} change${result.changed === 1 ? '' : 's'}`
+          : 'A pull from HubSpot is already running',
+        'success',
+      )
+    } catch (error) {
+      toast(`Refresh failed. ${describeError(error)}`, 'error')
+    }
+  }
+
+  useSmartPull(can('sync.run') ? pull : null)
+
+  const ctx: AppContextValue = useMemo(
+    () => ({
+      session,
+      api,
+      baseUrl: BASE_URL,
+      feed,
+      can,
+      toast,
+      markOwnWrite: (keys) => ownWrites.mark(keys),
+      describeError,
+    }),
+    [session, api, feed, can, toast, ownWrites, describeError],
+  )
+
+  const subject = typeof session.payload?.sub === 'string' ? session.payload.sub : 'admin'
+
+  return (
+    <AppContext.Provider value={ctx}>
+      <a className="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus() }}>
+        Skip to content
+      </a>
+      <header className="topbar">
+        <a className="brand" href={href.overview()}>
+          hubmirror
+        </a>
+        <nav className="nav" aria-label="Main">
+          <a href={href.overview()} aria-current={route.name === 'overview' ? 'page' : undefined}>
+            Exams
+          </a>
+          <a href={href.sync()} aria-current={route.name === 'sync' ? 'page' : undefined}>
+            Sync status
+          </a>
+        </nav>
+        <div className="topbar__tools">
+          <LiveIndicator status={status} />
+          {can('sync.run') ? (
+            <button type="button" className="button" data-testid="refresh-button" onClick={refresh} disabled={pulling} aria-busy={pulling}>
+              {pulling ? 'Refreshing…' : 'Refresh'}
+            </button>
+          ) : null}
+          <span className="who" title={[...session.permissions].join(', ')}>
+            {subject}
+          </span>
+          <button type="button" className="button button--quiet" data-testid="sign-out" onClick={() => onSignOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {!can('exams.view') ? (
+          <p className="empty">This token has no <code>exams.view</code> permission, so there is nothing to show.</p>
+        ) : route.name === 'overview' ? (
+          <ExamsOverview />
+        ) : route.name === 'exam' ? (
+          <ExamDetail key={route.id} examId={route.id} />
+        ) : route.name === 'exam-new' ? (
+          <ExamForm />
+        ) : route.name === 'exam-edit' ? (
+          <ExamForm key={route.id} examId={route.id} />
+        ) : route.name === 'sync' ? (
+          <SyncStatusScreen />
+        ) : (
+          <p className="empty">
+            No page at <code>{route.path}</code>. <a href={href.overview()}>Back to exams</a>
+          </p>
+        )}
+      </main>
+      <Toasts items={toasts} onDismiss={dismissToast} />
+    </AppContext.Provider>
+  )
+}

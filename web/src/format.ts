@@ -1,0 +1,80 @@
+// Display helpers: dates, times, counts and the fill colour scale shared by bars and gauges.
+import type { ExamRecord } from '../../src/client/index.js'
+
+/** The seed's exam types, offered in the exam form and filters. */
+export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion']
+export const BOOKING_STATUSES = ['confirmed', 'cancelled', 'completed', 'no_show']
+/** Statuses that hold a seat against capacity (as on the server). */
+export const SEAT_HOLDING = new Set(['confirmed', 'completed', 'no_show'])
+
+export function formatDate(date: string | null): string {
+  if (!date) return '—'
+  const d = new Date(`${date}T00:00:00`)
+  if (Number.isNaN(d.getTime())) return date
+  return d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })
+}
+
+export function formatTimeRange(exam: Pick<ExamRecord, 'start_time' | 'end_time'>): string {
+  if (!exam.start_time) return '—'
+  return exam.end_time ? `${exam.start_time}–${exam.end_time}` : exam.start_time
+}
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+}
+
+export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never'
+  const ms = now - new Date(iso).getTime()
+  if (Number.isNaN(ms)) return iso
+  return `${formatDuration(Math.max(0, ms))} ago`
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return '—'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const s = ms / 1000
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`
+  const h = Math.floor(m / 60)
+  return `${h} h ${m % 60} min`
+}
+
+export function formatPercent(ratio: number): string {
+  return `${Math.round(ratio * 100)}%`
+}
+
+export function formatNumber(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : n.toLocaleString()
+}
+
+export type FillLevel = 'low' | 'mid' | 'high' | 'full'
+
+export function fillLevel(used: number, capacity: number): FillLevel {
+  if (capacity <= 0) return used > 0 ? 'full' : 'low'
+  const r = used / capacity
+  if (r >= 1) return 'full'
+  if (r >= 0.85) return 'high'
+  if (r >= 0.6) return 'mid'
+  return 'low'
+}
+
+export function isActive(exam: Pick<ExamRecord, 'is_active'>): boolean {
+  return exam.is_active === 'true'
+}
+
+export function compareExams(a: ExamRecord, b: ExamRecord): number {
+  return (
+    (a.exam_date ?? '').localeCompare(b.exam_date ?? '') ||
+    (a.start_time ?? '').localeCompare(b.start_time ?? '') ||
+    a.hubspot_id.localeCompare(b.hubspot_id)
+  )
+}
+
+export function statusLabel(status: string | null): string {
+  return status ? status.replace(/_/g, ' ') : '—'
+}

@@ -1,0 +1,286 @@
+// Exams overview: aggregates, filters and every exam's capacity, kept current by the change feed.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { applyExamEvent, compareSeq, isSeq, type Aggregates, type ExamRecord } from '../../../src/client/index.js'
+import { useApp } from '../app-context.js'
+import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { CapacityBar } from '../components/capacity-bar.js'
+import { compareExams, formatDate, formatNumber, formatPercent, formatTimeRange, isActive, MOCK_TYPES } from '../format.js'
+import { href } from '../router.js'
+
+interface Filters {
+  active: 'all' | 'true' | 'false'
+  startDate: string
+  endDate: string
+  type: string
+  location: string
+}
+
+const NO_FILTERS: Filters = { active: 'all', startDate: '', endDate: '', type: '', location: '' }
+const FILTERS_KEY = 'hubmirror.examFilters'
+
+function loadFilters(): Filters {
+  try {
+    return { ...NO_FILTERS, ...(JSON.parse(sessionStorage.getItem(FILTERS_KEY) ?? '{}') as Partial<Filters>) }
+  } catch {
+    return NO_FILTERS
+  }
+}
+
+/** The server-side filters, re-applied to rows that arrive by event. */
+function matchesServerFilters(exam: ExamRecord, f: Filters): boolean {
+  if (f.active !== 'all' && exam.is_active !== f.active) return false
+  if (f.startDate && (exam.exam_date ?? '') < f.startDate) return false
+  if (f.endDate && (exam.exam_date ?? '') > f.endDate) return false
+  return true
+}
+
+export function ExamsOverview() {
+  const { api, feed, can, describeError } = useApp()
+  const [filters, setFilters] = useState(loadFilters)
+  const [exams, setExams] = useState<ExamRecord[] | null>(null)
+  const [aggregates, setAggregates] = useState<Aggregates | null>(null)
+  const [alert, setAlert] = useAlert()
+  const floorRef = useRef<string | null>(null)
+  const requestRef = useRef(0)
+  const filtersRef = useRef(filters)
+  filtersRef.current = filters
+
+  useEffect(() => {
+    sessionStorage.setItem(FILTERS_KEY, JSON.stringify(filters))
+  }, [filters])
+
+  const load = useCallback(async (): Promise<string | null> => {
+    const request = ++requestRef.current
+    const f = filtersRef.current
+    const [list, agg] = await Promise.all([
+      api.listExams({
+        ...(f.active !== 'all' ? { is_active: f.active === 'true' } : {}),
+        ...(f.startDate ? { startDate: f.startDate } : {}),
+        ...(f.endDate ? { endDate: f.endDate } : {}),
+      }),
+      api.getAggregates(),
+    ])
+    // A slower, older answer must not overwrite a newer one.
+    if (request !== requestRef.current) return list.seq
+    floorRef.current = list.seq
+    setExams(list.exams.slice().sort(compareExams))
+    setAggregates(agg.aggregates)
+    return list.seq
+  }, [api])
+
+  useEffect(() => {
+    let cancelled = false
+    let refreshTimer: ReturnType<typeof setTimeout> | undefined
+    // Seat counts and aggregates move with bookings; re-read them (cached, cheap) after a burst.
+    const scheduleRefresh = () => {
+      refreshTimer ??= setTimeout(() => {
+        refreshTimer = undefined
+        if (!cancelled) load().catch(() => {})
+      }, 300)
+    }
+    let sub: ReturnType<typeof feed.subscribe> | null = null
+    load()
+      .then((seq) => {
+        if (cancelled) return
+        // From the snapshot's seq: nothing between the list read and the subscription is missed.
+        sub = feed.subscribe({
+          after: seq,
+          onEvent(event) {
+            const floor = floorRef.current
+            if (floor !== null && isSeq(event.seq) && compareSeq(event.seq, floor) <= 0) return
+            if (event.kind === 'exam') {
+              setExams((list) => {
+                if (!list) return list
+                const next = applyExamEvent(list, event)
+                return next.filter((e) => matchesServerFilters(e, filtersRef.current)).sort(compareExams)
+              })
+            }
+            scheduleRefresh()
+          },
+          onRefetch() {
+            load()
+              .then((fresh) => sub?.resume(fresh))
+              .catch((e) => setAlert(describeError(e)))
+          },
+        })
+      })
+      .catch((e) => {
+        if (!cancelled) setAlert(describeError(e))
+      })
+    return () => {
+      cancelled = true
+      clearTimeout(refreshTimer)
+      sub?.close()
+    }
+    // Server-side filters change the snapshot; the subscription restarts from the new one.
+  }, [feed, load, describeError, setAlert, filters.active, filters.startDate, filters.endDate])
+
+  const locations = useMemo(
+    () => [...new Set((exams ?? []).map((e) => e.location).filter((l): l is string => !!l))].sort(),
+    [exams],
+  )
+  const visible = useMemo(
+    () =>
+      (exams ?? []).filter(
+        (e) => (!filters.type || e.mock_type === filters.type) && (!filters.location || e.location === filters.location),
+      ),
+    [exams, filters.type, filters.location],
+  )
+  const set = <K extends keyof Filters>(key: K, value: Filters[K]) => setFilters((f) => ({ ...f, [key]: value }))
+  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS)
+
+  return (
+    <div className="screen" data-testid="exams-overview">
+      <div className="screen__head">
+        <h1>Mock exams</h1>
+        {can('exams.edit') ? (
+          <a className="button button--primary" href={href.examNew()} data-testid="new-exam-link">
+            New exam
+          </a>
+        ) : null}
+      </div>
+      <AlertRegion message={alert} onDismiss={() => setAlert(null)} />
+
+      {aggregates ? <AggregatesPanel aggregates={aggregates} /> : null}
+
+      <form className="filters card" aria-label="Filter exams" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor="f-active">Status</label>
+          <select id="f-active" value={filters.active} onChange={(e) => set('active', e.target.value as Filters['active'])}>
+            <option value="all">All</option>
+            <option value="true">Active</option>
+            <option value="false">Inactive</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-from">From</label>
+          <input id="f-from" type="date" value={filters.startDate} onChange={(e) => set('startDate', e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-to">To</label>
+          <input id="f-to" type="date" value={filters.endDate} onChange={(e) => set('endDate', e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-type">Type</label>
+          <select id="f-type" value={filters.type} onChange={(e) => set('type', e.target.value)}>
+            <option value="">All types</option>
+            {MOCK_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-location">Location</label>
+          <select id="f-location" value={filters.location} onChange={(e) => set('location', e.target.value)}>
+            <option value="">All locations</option>
+            {locations.map((l) => (
+              <option key={l} value={l}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field field--action">
+          <button type="button" className="button button--quiet" onClick={() => setFilters(NO_FILTERS)} disabled={!filtered}>
+            Clear filters
+          </button>
+        </div>
+      </form>
+
+      {exams === null ? (
+        alert ? null : <p className="muted" role="status">Loading exams…</p>
+      ) : visible.length === 0 ? (
+        <p className="empty">No exams match these filters.</p>
+      ) : (
+        <table className="table table--cards" data-testid="exam-table">
+          <caption className="visually-hidden">
+            {visible.length} exams{filtered ? ' (filtered)' : ''}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Exam</th>
+              <th scope="col">Type</th>
+              <th scope="col">Date</th>
+              <th scope="col">Time</th>
+              <th scope="col">Location</th>
+              <th scope="col">Booked</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {visible.map((exam) => (
+              <tr key={exam.hubspot_id} data-testid={`exam-row-${exam.hubspot_id}`}>
+                <th scope="row" data-label="Exam">
+                  <a href={href.exam(exam.hubspot_id)}>{exam.mock_exam_name || `Exam ${exam.hubspot_id}`}</a>
+                </th>
+                <td data-label="Type">{exam.mock_type ?? '—'}</td>
+                <td data-label="Date">{formatDate(exam.exam_date)}</td>
+                <td data-label="Time">{formatTimeRange(exam)}</td>
+                <td data-label="Location">{exam.location ?? '—'}</td>
+                <td data-label="Booked">
+                  <CapacityBar id={exam.hubspot_id} booked={exam.total_bookings} capacity={exam.capacity ?? 0} />
+                </td>
+                <td data-label="Status">
+                  <span className={`badge ${isActive(exam) ? 'badge--on' : 'badge--off'}`}>
+                    {isActive(exam) ? 'Active' : 'Inactive'}
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}
+
+function AggregatesPanel({ aggregates: a }: { aggregates: Aggregates }) {
+  return (
+    <section className="aggregates" aria-label="Totals" data-testid="aggregates">
+      <div className="stat-cards">
+        <Stat label="Exams" value={formatNumber(a.total_exams)} />
+        <Stat label="Active" value={formatNumber(a.active_exams)} />
+        <Stat label="Seats" value={formatNumber(a.total_capacity)} />
+        <Stat label="Booked" value={formatNumber(a.total_bookings)} />
+        <Stat label="Utilization" value={formatPercent(a.utilization)} />
+      </div>
+      <div className="breakdowns">
+        <Breakdown title="By type" prefix="type" rows={a.by_type.map((r) => ({ key: r.mock_type, ...r }))} />
+        <Breakdown title="By location" prefix="location" rows={a.by_location.map((r) => ({ key: r.location, ...r }))} />
+      </div>
+    </section>
+  )
+}
+
+function Stat({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="stat card">
+      <div className="stat__value">{value}</div>
+      <div className="stat__label">{label}</div>
+    </div>
+  )
+}
+
+function Breakdown({ title, prefix, rows }: { title: string; prefix: string; rows: { key: string; exams: number; capacity: number; bookings: number }[] }) {
+  return (
+    <div className="breakdown card">
+      <h2>{title}</h2>
+      {rows.length === 0 ? (
+        <p className="muted small">No exams.</p>
+      ) : (
+        <ul className="bars">
+          {rows.map((r) => (
+            <li key={r.key || '—'}>
+              <span className="bars__label" title={`${r.exams} exams`}>
+                {r.key || '—'}
+              </span>
+              <CapacityBar id={`${prefix}-${r.key}`} booked={r.bookings} capacity={r.capacity} compact />
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  )
+}
