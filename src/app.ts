@@ -1,8 +1,10 @@
 // The composition root: opens the replica and cache, builds every part and the HTTP server over them.
 import type { FastifyInstance } from 'fastify'
 import { ReadService } from './bookings/read-service.js'
+import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
+import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
 import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
 import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
@@ -27,6 +29,8 @@ export interface App {
   cache: ResponseCache
   reads: ReadService
   hubspot: HubSpot | null
+  /** null when no HubSpot is configured (read-only). */
+  writes: WriteService | null
   http: FastifyInstance
   /** Starts background work (first-run backfill, watchers); serve calls it, tests may not. */
   start?(): Promise<void>
@@ -56,7 +60,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetricsRegistry()
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
-  const http = await buildHttpServer({ config, logger, db, metrics, reads, webDist: options.webDist })
+  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger }) : null
+  await writes?.start()
+  const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
+  if (writes) routes.push((app) => registerWriteRoutes(app, writes))
+
+  const http = await buildHttpServer({ config, logger, db, metrics, reads, routes, webDist: options.webDist })
 
   return {
     config,
@@ -65,12 +74,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     cache,
     reads,
     hubspot,
+    writes,
     http,
     async listen() {
       return http.listen({ port: config.port, host: config.host })
     },
     async close() {
       await http.close()
+      await writes?.stop()
       await hubspot?.close()
       await cache.close()
       await db.close()

@@ -197,5 +197,13 @@ export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
   const stop = (): void => { void emulator.close().then(() => process.exit(0)) }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  return emulator
+  const close = emulator.close
+  return {
+    ...emulator,
+    close: async () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await close()
+    },
+  }
 }

@@ -4,6 +4,7 @@ import type { RatePolicy } from './errors.js'
 const BUCKET_MS = 10
 const WINDOW_MS = 10_000
 const BUCKETS = WINDOW_MS / BUCKET_MS
+const MAX_IDLE_WINDOWS = 1000
 
 /**
  * Counts in 10 ms buckets over a rolling 10 s window. A request expires up to 10 ms late,
@@ -81,8 +82,16 @@ export class Limiter {
 
   window(token: string): RollingWindow {
     let w = this.windows.get(token)
-    if (!w) this.windows.set(token, (w = new RollingWindow()))
+    if (!w) {
+      if (this.windows.size >= MAX_IDLE_WINDOWS) this.evictIdle(Date.now())
+      this.windows.set(token, (w = new RollingWindow()))
+    }
     return w
+  }
+
+  /** Any client can invent tokens; windows with nothing in them are dropped so memory stays bounded. */
+  private evictIdle(now: number): void {
+    for (const [token, w] of this.windows) if (w.used(now) === 0) this.windows.delete(token)
   }
 
   private rollDay(now: number): void {

@@ -162,13 +162,12 @@ export function archiveObject(ctx: Ctx): Reply {
   return { status: 204 }
 }
 
-function batchInputs(body: Record<string, unknown>, limit = BATCH_LIMIT): Record<string, unknown>[] {
+function batchInputs(body: Record<string, unknown>, limit = BATCH_LIMIT, what = 'a batch request'): Record<string, unknown>[] {
   const inputs = body.inputs
   if (!Array.isArray(inputs)) throw validationError('Invalid input JSON: "inputs" must be an array')
   if (inputs.length > limit) {
-    throw validationError(`Batch input limit exceeded: got ${inputs.length} inputs, the maximum is ${limit}`, [
-      { message: `The maximum number of inputs supported in a batch request is ${limit}`, code: 'TOO_MANY_INPUTS' },
-    ])
+    const message = `The maximum number of inputs supported in ${what} is ${limit}. ${inputs.length} inputs were provided.`
+    throw validationError(message, [{ message, code: 'TOO_MANY_INPUTS' }])
   }
   return inputs.map((input) => objectBody(input))
 }
@@ -196,7 +195,9 @@ export function batchRead(ctx: Ctx): Reply {
   const def = ctx.objectType(ctx.params[0]!)
   const body = objectBody(ctx.body)
   const withHistory = stringList(body.propertiesWithHistory, 'propertiesWithHistory')
-  const inputs = batchInputs(body, withHistory ? HISTORY_BATCH_LIMIT : BATCH_LIMIT)
+  const inputs = withHistory
+    ? batchInputs(body, HISTORY_BATCH_LIMIT, 'a batch request for property histories')
+    : batchInputs(body)
   const properties = stringList(body.properties, 'properties')
   const idProperty = body.idProperty === undefined ? undefined : idText(body.idProperty, 'idProperty')
   const archived = boolParam(ctx.query, 'archived')

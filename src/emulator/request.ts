@@ -22,7 +22,8 @@ export interface Reply {
 }
 
 export function parseQuery(text: string): Query {
-  const query: Query = {}
+  // No prototype, so a `__proto__` or `constructor` parameter is just a parameter.
+  const query: Query = Object.create(null) as Query
   if (!text) return query
   for (const part of text.split('&')) {
     if (!part) continue

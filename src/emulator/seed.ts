@@ -64,60 +64,71 @@ export function seedStore(store: Store, spec: SeedSpec, now = Date.now()): void 
   else seedBulk(store, spec)
 }
 
+interface Demo {
+  store: Store
+  rand: () => number
+  tick: () => number
+  contacts: Rec[]
+  bookingSeq: number
+}
+
 function seedDemo(store: Store, now: number): void {
   const rand = prng(20_260_101)
   let clock = now - 30 * DAY
   const tick = (): number => (clock = Math.min(clock + between(rand, 60_000, 600_000), now - 1000))
-  const contacts: Rec[] = []
-  for (let i = 0; i < 1200; i++) {
-    const first = pick(rand, FIRST)
-    const last = pick(rand, LAST)
-    const studentId = `STU${String(100_000 + i * 7).padStart(6, '0')}`
-    contacts.push(store.create(CONTACTS, {
-      firstname: first, lastname: last, student_id: studentId,
-      email: `${first}.${last}.${i}@students.example.com`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, ''),
-      phone: `+1 ${pick(rand, ['416', '604', '403', '514', '905', '613'])}-555-${String(between(rand, 0, 9999)).padStart(4, '0')}`,
-    }, tick()))
-  }
-  const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate())
-  let bookingSeq = 0
-  for (let e = 0; e < 75; e++) {
-    const past = e < 10
-    const date = today + (past ? -between(rand, 1, 14) : between(rand, 1, 42)) * DAY
-    const type = pick(rand, TYPES)
-    const location = type === 'Mock Discussion' && rand() < 0.5 ? 'Online' : pick(rand, LOCATIONS)
-    const start = pick(rand, STARTS)
-    const capacity = between(rand, 4, 12) * 5
-    const full = e % 15 === 3
-    const seats = full ? capacity : Math.floor(capacity * (past ? 0.6 + rand() * 0.35 : 0.3 + rand() * 0.6))
-    const active = past || rand() > 0.1
-    const dateText = isoDate(date)
-    const exam = store.create(MOCK_EXAMS, {
-      mock_exam_name: `${type} – ${location} – ${new Date(date).toLocaleDateString('en-CA', { month: 'short', day: 'numeric', timeZone: 'UTC' })}`,
-      mock_type: type, exam_date: dateText, start_time: start, end_time: addMinutes(start, TYPE_MINUTES[type]!),
-      location, capacity: String(capacity), total_bookings: '0', is_active: active ? 'true' : 'false',
-    }, tick())
-    const cancelled = Math.floor(seats * 0.12)
-    const chosen = shuffle(rand, contacts).slice(0, seats + cancelled)
-    const statuses = chosen.map((_, i) => {
-      if (i >= seats) return { status: 'cancelled', active: false }
-      if (!past) return { status: 'confirmed', active: true }
-      return { status: rand() < 0.85 ? 'completed' : 'no_show', active: true }
-    })
-    chosen.forEach((contact, i) => {
-      const { status, active: bookingActive } = statuses[i]!
-      const booking = store.create(BOOKINGS, {
-        booking_id: `BK-${dateText.replace(/-/g, '')}-${String(++bookingSeq).padStart(5, '0')}`,
-        mock_exam_id: exam.id, contact_id: contact.id, student_id: contact.props.student_id!,
-        student_name: `${contact.props.firstname} ${contact.props.lastname}`, student_email: contact.props.email!,
-        booking_status: status, is_active: bookingActive ? 'true' : 'false',
-        ...(status === 'completed' ? { attendance: 'Yes' } : status === 'no_show' ? { attendance: 'No' } : {}),
-        attending_location: location, exam_date: dateText, dominant_hand: rand() < 0.88 ? 'right' : 'left',
-      }, tick())
-      link(store, booking, exam, contact)
-    })
-    store.update(exam, { total_bookings: String(countSeats(statuses)) }, tick())
-  }
+  const demo: Demo = { store, rand, tick, contacts: [], bookingSeq: 0 }
+  for (let i = 0; i < 1200; i++) demo.contacts.push(demoContact(demo, i))
+  const today = Math.floor(now / DAY) * DAY
+  for (let e = 0; e < 75; e++) demoExam(demo, today, e)
+}
+
+function demoContact({ store, rand, tick }: Demo, i: number): Rec {
+  const first = pick(rand, FIRST)
+  const last = pick(rand, LAST)
+  const email = `${first}.${last}.${i}@students.example.com`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+  const phone = `+1 ${pick(rand, ['416', '604', '403', '514', '905', '613'])}-555-${String(between(rand, 0, 9999)).padStart(4, '0')}`
+  const studentId = `STU${String(100_000 + i * 7).padStart(6, '0')}`
+  return store.create(CONTACTS, { firstname: first, lastname: last, email, phone, student_id: studentId }, tick())
+}
+
+/** Ten recent exams (completed or no-show bookings), the rest over the next six weeks; every 15th is full. */
+function demoExam(demo: Demo, today: number, e: number): void {
+  const { store, rand, tick } = demo
+  const past = e < 10
+  const date = today + (past ? -between(rand, 1, 14) : between(rand, 1, 42)) * DAY
+  const type = pick(rand, TYPES)
+  const location = type === 'Mock Discussion' && rand() < 0.5 ? 'Online' : pick(rand, LOCATIONS)
+  const start = pick(rand, STARTS)
+  const capacity = between(rand, 4, 12) * 5
+  const seats = e % 15 === 3 ? capacity : Math.floor(capacity * (past ? 0.6 + rand() * 0.35 : 0.3 + rand() * 0.6))
+  const dateText = isoDate(date)
+  const day = new Date(date).toLocaleDateString('en-CA', { month: 'short', day: 'numeric', timeZone: 'UTC' })
+  const exam = store.create(MOCK_EXAMS, {
+    mock_exam_name: `${type} – ${location} – ${day}`, mock_type: type, exam_date: dateText, start_time: start,
+    end_time: addMinutes(start, TYPE_MINUTES[type]!), location, capacity: String(capacity), total_bookings: '0',
+    is_active: past || rand() > 0.1 ? 'true' : 'false',
+  }, tick())
+  const chosen = shuffle(rand, demo.contacts).slice(0, seats + Math.floor(seats * 0.12))
+  const statuses = chosen.map((_, i) => {
+    if (i >= seats) return { status: 'cancelled', active: false }
+    if (!past) return { status: 'confirmed', active: true }
+    return { status: rand() < 0.85 ? 'completed' : 'no_show', active: true }
+  })
+  chosen.forEach((contact, i) => demoBooking(demo, exam, contact, statuses[i]!))
+  store.update(exam, { total_bookings: String(countSeats(statuses)) }, tick())
+}
+
+function demoBooking(demo: Demo, exam: Rec, contact: Rec, { status, active }: { status: string; active: boolean }): void {
+  const date = exam.props.exam_date!
+  const booking = demo.store.create(BOOKINGS, {
+    booking_id: `BK-${date.replace(/-/g, '')}-${String(++demo.bookingSeq).padStart(5, '0')}`,
+    mock_exam_id: exam.id, contact_id: contact.id, student_id: contact.props.student_id!,
+    student_name: `${contact.props.firstname} ${contact.props.lastname}`, student_email: contact.props.email!,
+    booking_status: status, is_active: active ? 'true' : 'false',
+    attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
+    attending_location: exam.props.location!, exam_date: date, dominant_hand: demo.rand() < 0.88 ? 'right' : 'left',
+  }, demo.tick())
+  link(demo.store, booking, exam, contact)
 }
 
 function shuffle<T>(rand: () => number, items: readonly T[]): T[] {
@@ -164,7 +175,7 @@ function seedBulk(store: Store, bookings: number): void {
         booking_id: `BK-${String(seq + 1).padStart(8, '0')}`, mock_exam_id: exam.id, contact_id: contact?.id ?? '',
         student_id: contact?.props.student_id ?? '', student_name: contact ? `${contact.props.firstname} Bulk` : '',
         student_email: contact?.props.email ?? '', booking_status: status, is_active: active ? 'true' : 'false',
-        attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : '',
+        attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
         attending_location: location, exam_date: date, dominant_hand: j % 9 === 0 ? 'left' : 'right',
       }, tick())
       link(store, booking, exam, contact)

@@ -8,6 +8,8 @@ export interface View {
   props: Props
   updatedAt: number
   archived: boolean
+  /** lower-cased free-text fields, built on a version's first `query` search */
+  text?: string
 }
 
 export interface Rec {

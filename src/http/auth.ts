@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route requires; every /api route must name one. */
     permission?: Permission
+    /** The handler checks the token itself (graphql-ws sends it in connectionParams, after the upgrade). */
+    deferAuth?: boolean
   }
   interface FastifyRequest {
     permissions?: Set<string>
@@ -14,6 +16,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route behind auth, with the permission it needs (for tests and docs). */
     guardedRoutes: GuardedRoute[]
+    /** Verifies a token that came some other way than the request (e.g. a WebSocket message); throws 401/403. */
+    checkToken(token: string | null, permission: Permission): Set<string>
   }
 }
 
@@ -24,7 +28,7 @@ export interface GuardedRoute {
 }
 
 /** Browsers' EventSource and WebSocket cannot set headers, so streams also take ?access_token=. */
-function bearerToken(request: FastifyRequest): string | null {
+export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header)
@@ -35,18 +39,22 @@ function bearerToken(request: FastifyRequest): string | null {
   return typeof fromQuery === 'string' && fromQuery ? fromQuery : null
 }
 
-export function authenticate(secret: string, request: FastifyRequest, permission: Permission): void {
-  const token = bearerToken(request)
+export function checkToken(secret: string, token: string | null, permission: Permission): Set<string> {
   if (!token) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
   const result = verifyToken(secret, token)
   if (!result.ok) throw new AppError('E_UNAUTHORIZED', result.reason)
   if (!result.permissions.has(permission)) throw new AppError('E_FORBIDDEN', `this token lacks the "${permission}" permission`)
-  request.permissions = result.permissions
+  return result.permissions
+}
+
+export function authenticate(secret: string, request: FastifyRequest, permission: Permission): void {
+  request.permissions = checkToken(secret, bearerToken(request), permission)
 }
 
 export function registerAuth(app: FastifyInstance, secret: string): void {
   const guardedRoutes: GuardedRoute[] = []
   app.decorate('guardedRoutes', guardedRoutes)
+  app.decorate('checkToken', (token: string | null, permission: Permission) => checkToken(secret, token, permission))
   app.addHook('onRoute', (route) => {
     const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql')
     if (!guarded) return
@@ -56,7 +64,7 @@ export function registerAuth(app: FastifyInstance, secret: string): void {
   })
   // onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
   app.addHook('onRequest', async (request) => {
-    const permission = request.routeOptions.config?.permission
-    if (permission) authenticate(secret, request, permission)
+    const { permission, deferAuth } = request.routeOptions.config ?? {}
+    if (permission && !deferAuth) authenticate(secret, request, permission)
   })
 }

@@ -67,6 +67,21 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     }
   }
 
+  async function holdLock(key: number): Promise<() => Promise<void>> {
+    // A dedicated session: the lock lives exactly as long as this process's connection does.
+    const client = new pg.Client({ ...connection, application_name: 'hubmirror-liveness' })
+    client.on('error', () => undefined)
+    await client.connect()
+    await client.query('SELECT pg_advisory_lock($1)', [key])
+    return async () => {
+      await client.end().catch(() => undefined)
+    }
+  }
+
+  async function isLocked(key: number): Promise<boolean> {
+    return withTryLock(key, async () => undefined).then((result) => !result.acquired)
+  }
+
   async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
     let client: pg.Client | null = null
     let stopped = false
@@ -74,7 +89,8 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
 
     const connect = async (isReconnect: boolean): Promise<void> => {
       if (stopped || closed) return
-      const next = new pg.Client(connection)
+      // Named so that operators (and the reconnect test) can find the listening session.
+      const next = new pg.Client({ ...connection, application_name: 'hubmirror-listen' })
       next.on('notification', (message) => handlers.onNotify(message.payload ?? ''))
       next.on('error', () => undefined)
       next.on('end', () => {
@@ -122,5 +138,5 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     await pool.end()
   }
 
-  return { kind: 'pg', query, transaction, onCommitted: announcer.onCommitted, withTryLock, listen, notify, close }
+  return { kind: 'pg', query, transaction, onCommitted: announcer.onCommitted, withTryLock, holdLock, isLocked, listen, notify, close }
 }

@@ -40,6 +40,13 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
     }
   }
 
+  async function holdLock(key: number): Promise<() => Promise<void>> {
+    heldLocks.add(key)
+    return async () => {
+      heldLocks.delete(key)
+    }
+  }
+
   async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
     const unlisten = await db.listen(channel, handlers.onNotify)
     return () => unlisten()
@@ -49,5 +56,5 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
     await db.query('SELECT pg_notify($1, $2)', [channel, payload])
   }
 
-  return { kind: 'pglite', query, transaction, onCommitted: announcer.onCommitted, withTryLock, listen, notify, close: () => db.close() }
+  return { kind: 'pglite', query, transaction, onCommitted: announcer.onCommitted, withTryLock, holdLock, isLocked: async (key) => heldLocks.has(key), listen, notify, close: () => db.close() }
 }

@@ -32,6 +32,10 @@ export interface ReplicaDriver extends Queryable {
   onCommitted(listener: CommitListener): () => void
   /** Runs fn while holding a cluster-wide lock named by key; does not wait when another holder has it. */
   withTryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>>
+  /** Holds a lock for as long as this process lives (its liveness, seen by other instances). */
+  holdLock(key: number): Promise<() => Promise<void>>
+  /** Whether some live session holds the lock. */
+  isLocked(key: number): Promise<boolean>
   listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>>
   notify(channel: string, payload: string): Promise<void>
   close(): Promise<void>

@@ -10,6 +10,7 @@ export { migrate, pendingMigrations } from './migrate.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
+export { BOOKINGS, EXAMS, recordJson } from './columns.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */

@@ -285,3 +285,21 @@ describe('associations v4', () => {
     expect(withAssoc.associations?.mock_exams?.results[0]!.id).toBe(exam.id)
   })
 })
+
+describe('search index lag', () => {
+  it('shows a change to search only after the lag, while get and list see it at once', async () => {
+    const lagged = await startEmulator({ seed: 'none', searchLagMs: 400, searchRatePerSecond: 100 })
+    try {
+      const c = new Client({ accessToken: 'lag', basePath: lagged.url, numberOfApiCallRetries: 0 })
+      const body = { filterGroups: [], sorts: [], properties: ['booking_id'], limit: 10, after: '0' }
+      const created = await c.crm.objects.basicApi.create('bookings', booking('lag'))
+      expect((await c.crm.objects.basicApi.getById('bookings', created.id)).id).toBe(created.id)
+      expect((await c.crm.objects.basicApi.getPage('bookings', 10)).results).toHaveLength(1)
+      expect((await c.crm.objects.searchApi.doSearch('bookings', body)).total).toBe(0)
+      await new Promise((r) => setTimeout(r, 450))
+      expect((await c.crm.objects.searchApi.doSearch('bookings', body)).total).toBe(1)
+    } finally {
+      await lagged.close()
+    }
+  })
+})

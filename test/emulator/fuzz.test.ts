@@ -93,6 +93,14 @@ describe('malformed input', () => {
     }
   })
 
+  it('treats __proto__ and constructor as plain names', async () => {
+    expect((await send('GET', '/crm/v3/objects/bookings?__proto__=1&constructor=2&properties=constructor')).status).toBe(200)
+    expectHubSpotError(await send('POST', '/crm/v3/objects/bookings', '{"properties":{"__proto__":{"x":1},"constructor":"y"}}'), 'proto')
+    expect((await send('GET', '/crm/v3/objects/bookings/1?idProperty=__proto__')).status).toBe(400)
+    const sorted = await send('POST', '/crm/v3/objects/bookings/search', '{"sorts":["constructor"],"filterGroups":[{"filters":[{"propertyName":"__proto__","operator":"HAS_PROPERTY"}]}]}')
+    expect(sorted.status).toBe(200)
+  })
+
   it('refuses a body over 10 MB with a 413 JSON answer', async () => {
     const huge = JSON.stringify({ properties: { booking_id: 'x'.repeat(11 * 1024 * 1024) } })
     const result = await send('POST', '/crm/v3/objects/bookings', huge)

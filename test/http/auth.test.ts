@@ -8,7 +8,7 @@ describe('auth on every /api route', () => {
   let t: TestApp
   const exam = makeExam()
   beforeAll(async () => {
-    t = await startTestApp()
+    t = await startTestApp({ emulator: true })
     await t.app.db.transaction((tx) => upsertExams(tx, [exam], 'manual'))
   })
   afterAll(() => t.close())

@@ -15,7 +15,7 @@ import { CapacityBar } from '../components/capacity-bar.js'
 import {
   BOOKING_STATUSES,
   formatDate,
-  formatDateTime,
+  formatShortDateTime,
   formatTimeRange,
   isActive,
   SEAT_HOLDING,
@@ -126,6 +126,14 @@ export function ExamDetail({ examId }: { examId: string }) {
       )}
 
       <div className="detail-grid">
+        {can('bookings.edit') && exam && !archived ? (
+          <CreateBookingForm
+            exam={exam}
+            onAlert={setAlert}
+            onBooked={(b) => toast(`Booked ${b.student_name ?? b.student_email ?? 'student'}`, 'success')}
+            markOwnWrite={markOwnWrite}
+          />
+        ) : null}
         <section className="card" aria-labelledby="bookings-title">
           <h2 id="bookings-title">
             Bookings{' '}
@@ -147,14 +155,6 @@ export function ExamDetail({ examId }: { examId: string }) {
             </p>
           ) : null}
         </section>
-        {can('bookings.edit') && exam && !archived ? (
-          <CreateBookingForm
-            exam={exam}
-            onAlert={setAlert}
-            onBooked={(b) => toast(`Booked ${b.student_name ?? b.student_email ?? 'student'}`, 'success')}
-            markOwnWrite={markOwnWrite}
-          />
-        ) : null}
       </div>
     </div>
   )
@@ -373,7 +373,7 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
         <p className="empty">No bookings{bookings.length > 0 ? ' match' : ' yet'}.</p>
       ) : (
         <div className="table-scroll">
-          <table className="table table--cards" data-testid="bookings-table">
+          <table className="table table--cards table--sortable" data-testid="bookings-table">
             <thead>
               <tr>
                 {editable ? (
@@ -397,7 +397,7 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                   </th>
                 ))}
                 {editable ? (
-                  <th scope="col">
+                  <th scope="col" className="col-actions-head">
                     <span className="visually-hidden">Actions</span>
                   </th>
                 ) : null}
@@ -424,8 +424,8 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                       />
                     </td>
                   ) : null}
-                  <td data-label="Student">{b.student_name ?? '—'}</td>
-                  <td data-label="Email" className="cell-wrap">{b.student_email ?? '—'}</td>
+                  <th scope="row" data-label="Student">{b.student_name ?? '—'}</th>
+                  <td data-label="Email" className="cell-wide cell-email">{b.student_email ?? '—'}</td>
                   <td data-label="Student ID">{b.student_id ?? '—'}</td>
                   <td data-label="Status">
                     <span className={`badge badge--${b.booking_status ?? 'unknown'}`} data-testid="booking-status">
@@ -434,7 +434,7 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                   </td>
                   <td data-label="Location">{b.attending_location ?? '—'}</td>
                   <td data-label="Hand">{b.dominant_hand ?? '—'}</td>
-                  <td data-label="Booked at">{formatDateTime(b.created_at)}</td>
+                  <td data-label="Booked at">{formatShortDateTime(b.created_at)}</td>
                   {editable ? (
                     <td className="col-actions">
                       {!cancellable(b) ? null : confirming === b.hubspot_id ? (
@@ -505,7 +505,7 @@ function CreateBookingForm({ exam, onAlert, onBooked, markOwnWrite }: {
   return (
     <section className="card" aria-labelledby="new-booking-title">
       <h2 id="new-booking-title">New booking</h2>
-      <form className="form" onSubmit={submit} data-testid="create-booking-form">
+      <form className="booking-form" onSubmit={submit} data-testid="create-booking-form">
         <div className="field">
           <label htmlFor="nb-name">Student name</label>
           <input id="nb-name" name="student_name" required value={form.student_name} onChange={set('student_name')} autoComplete="off" />

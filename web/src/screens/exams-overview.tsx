@@ -219,7 +219,7 @@ export function ExamsOverview() {
                 <td data-label="Date">{formatDate(exam.exam_date)}</td>
                 <td data-label="Time">{formatTimeRange(exam)}</td>
                 <td data-label="Location">{exam.location ?? '—'}</td>
-                <td data-label="Booked">
+                <td data-label="Booked" className="cell-wide">
                   <CapacityBar id={exam.hubspot_id} booked={exam.total_bookings} capacity={exam.capacity ?? 0} />
                 </td>
                 <td data-label="Status">

@@ -1,0 +1,50 @@
+// Keeps each exam's total_bookings right in HubSpot and the replica, one batch update for many bookings.
+import type { ResponseCache } from '../cache/index.js'
+import { deps } from '../cache/index.js'
+import type { HubSpot } from '../hubspot/index.js'
+import { examFromHubSpot, toProperties } from '../hubspot/index.js'
+import type { Logger } from '../logger.js'
+import { upsertExams, type ReplicaDriver } from '../replica/index.js'
+import { Batcher } from './batcher.js'
+import { bookedCounts } from './guards.js'
+
+/**
+ * A flight reads the counts when it starts, and (maxInFlight 1) every exam in it was submitted
+ * before that, so the value written includes the booking that asked for it. Many bookings of one
+ * exam share a flight: under load a booking costs about one HubSpot call, not two.
+ */
+export class ExamCounter {
+  readonly #batcher: Batcher<string, void>
+
+  constructor(private readonly db: ReplicaDriver, private readonly hubspot: HubSpot, private readonly cache: ResponseCache, private readonly logger: Logger) {
+    this.#batcher = new Batcher({ maxBatch: 100, maxInFlight: 1, run: (examIds) => this.#flush(examIds) })
+  }
+
+  /** Resolves once HubSpot and the replica carry a count that includes every booking committed before the call. */
+  refresh(examId: string): Promise<void> {
+    return this.#batcher.submit(examId)
+  }
+
+  /** Best effort: a booking is already safely written when this runs, so a failure only logs. */
+  async refreshQuietly(examIds: Iterable<string>): Promise<void> {
+    await Promise.all(
+      [...new Set(examIds)].map((examId) =>
+        this.refresh(examId).catch((error) => this.logger.warn({ err: error, examId }, 'total_bookings not updated; the next booking or pull will fix it')),
+      ),
+    )
+  }
+
+  async #flush(examIds: string[]): Promise<Array<void | Error>> {
+    const unique = [...new Set(examIds)]
+    const counts = await bookedCounts(this.db, unique)
+    const types = await this.hubspot.objectTypes()
+    const inputs = unique.filter((id) => counts.has(id)).map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
+    if (inputs.length === 0) return examIds.map(() => undefined)
+    const result = await this.hubspot.crm.batchUpdate(types.exams, inputs)
+    const records = result.results.map(examFromHubSpot)
+    await this.db.transaction((tx) => upsertExams(tx, records, 'write'))
+    await this.cache.invalidate([deps.examCollection, ...records.map((r) => deps.exam(r.hubspot_id))])
+    const failed = new Set(result.errors?.flatMap((e) => e.context?.id ?? []) ?? [])
+    return examIds.map((id) => (failed.has(id) ? new Error(`exam ${id}: total_bookings not updated`) : undefined))
+  }
+}

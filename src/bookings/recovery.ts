@@ -1,0 +1,110 @@
+// Resolves write intents left pending by a crashed instance, by reading HubSpot: nothing lost, nothing doubled.
+import { deps, type ResponseCache } from '../cache/index.js'
+import { BOOKING_PROPERTIES, bookingFromHubSpot, EXAM_PROPERTIES, examFromHubSpot, type HubSpot } from '../hubspot/index.js'
+import type { Logger } from '../logger.js'
+import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction } from '../replica/index.js'
+import type { ExamCounter } from './exam-counter.js'
+import { completeIntents, failIntents, pendingIntents, type Intent } from './intents.js'
+
+export interface RecoveryOptions {
+  db: ReplicaDriver
+  hubspot: HubSpot
+  cache: ResponseCache
+  logger: Logger
+  counter: ExamCounter
+  ownerKey: number
+}
+
+export interface RecoveryReport {
+  resolved: number
+  failed: number
+}
+
+/**
+ * An intent is an orphan when its owner's liveness lock is free: the instance that wrote it died
+ * (or restarted) between journaling and completing. HubSpot then says what really happened.
+ */
+export class IntentRecovery {
+  #running: Promise<RecoveryReport> | null = null
+
+  constructor(private readonly options: RecoveryOptions) {}
+
+  /** Single-flight within the instance; cheap (one query) when nothing is pending. */
+  resolvePending(): Promise<RecoveryReport> {
+    this.#running ??= this.#resolve().finally(() => (this.#running = null))
+    return this.#running
+  }
+
+  async #resolve(): Promise<RecoveryReport> {
+    const { db, logger } = this.options
+    const orphans = await this.#orphans()
+    if (orphans.length === 0) return { resolved: 0, failed: 0 }
+    logger.info({ count: orphans.length }, 'recovering unfinished writes from HubSpot')
+    const report = { resolved: 0, failed: 0 }
+    const touchedExams = new Set<string>()
+    for (const kind of ['booking.create', 'booking.cancel', 'exam.update', 'exam.archive', 'exam.create'] as const) {
+      const group = orphans.filter((intent) => intent.kind === kind)
+      for (let i = 0; i < group.length; i += 100) {
+        const outcome = await this.#resolveGroup(kind, group.slice(i, i + 100))
+        report.resolved += outcome.resolved.length
+        report.failed += outcome.failed.length
+        await failIntents(db, outcome.failed, 'recovered: not applied in HubSpot')
+        for (const intent of group) if (intent.exam_id) touchedExams.add(intent.exam_id)
+      }
+    }
+    await this.options.counter.refreshQuietly(touchedExams)
+    await this.options.cache.invalidate([deps.examCollection, ...[...touchedExams].map(deps.exam)])
+    logger.info(report, 'recovery done')
+    return report
+  }
+
+  async #orphans(): Promise<Intent[]> {
+    const pending = await pendingIntents(this.options.db, this.options.ownerKey)
+    const owners = [...new Set(pending.map((intent) => intent.owner_key))]
+    const alive = new Set<number | null>()
+    for (const owner of owners) if (owner !== null && (await this.options.db.isLocked(owner))) alive.add(owner)
+    return pending.filter((intent) => !alive.has(intent.owner_key))
+  }
+
+  async #resolveGroup(kind: Intent['kind'], intents: Intent[]): Promise<{ resolved: string[]; failed: string[] }> {
+    const { hubspot } = this.options
+    const types = await hubspot.objectTypes()
+    if (kind === 'booking.create') {
+      const keys = intents.map((intent) => intent.idempotency_key as string)
+      const found = await hubspot.crm.batchRead(types.bookings, keys, [...BOOKING_PROPERTIES], { idProperty: 'booking_id' })
+      const records = found.results.map(bookingFromHubSpot)
+      const present = new Set(records.map((r) => r.booking_id))
+      return this.#commit(intents, (i) => present.has(i.idempotency_key), (tx) => upsertBookings(tx, records, 'write'))
+    }
+    if (kind === 'booking.cancel') {
+      const found = await hubspot.crm.batchRead(types.bookings, intents.map((i) => i.target_id as string), [...BOOKING_PROPERTIES])
+      const records = found.results.map(bookingFromHubSpot)
+      const cancelled = new Set(records.filter((r) => r.booking_status === 'cancelled').map((r) => r.hubspot_id))
+      return this.#commit(intents, (i) => cancelled.has(i.target_id as string), (tx) => upsertBookings(tx, records, 'write'))
+    }
+    if (kind === 'exam.update' || kind === 'exam.archive') {
+      const ids = intents.map((i) => i.target_id as string)
+      const live = await hubspot.crm.batchRead(types.exams, ids, [...EXAM_PROPERTIES])
+      const records = live.results.map(examFromHubSpot)
+      const liveIds = new Set(records.map((r) => r.hubspot_id))
+      // An update is settled either way once the replica holds HubSpot's current version.
+      const applied = (i: Intent) => (kind === 'exam.archive' ? !liveIds.has(i.target_id as string) : true)
+      return this.#commit(intents, applied, async (tx) => {
+        await upsertExams(tx, records, 'write')
+        if (kind === 'exam.archive') await softDeleteExams(tx, ids.filter((id) => !liveIds.has(id)), new Date(), 'write')
+      })
+    }
+    // An exam create has no idempotency key in HubSpot; if it did land, the next pull brings it in.
+    return { resolved: [], failed: intents.map((i) => i.id) }
+  }
+
+  async #commit(intents: Intent[], applied: (intent: Intent) => boolean, write: (tx: Transaction) => Promise<unknown>) {
+    const resolved = intents.filter(applied).map((i) => i.id)
+    const failed = intents.filter((i) => !applied(i)).map((i) => i.id)
+    await this.options.db.transaction(async (tx) => {
+      await write(tx)
+      await completeIntents(tx, resolved, { recovered: true })
+    })
+    return { resolved, failed }
+  }
+}

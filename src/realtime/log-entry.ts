@@ -1,0 +1,100 @@
+// Change-log events as fanned out: each event is encoded once per wire format, whatever the subscriber count.
+import type { ChangeEvent } from '../model/records.js'
+import { compareSeq } from '../replica/index.js'
+
+/** One event plus its encodings, built on first use and shared by every subscriber that receives it. */
+export class LogEntry {
+  readonly event: ChangeEvent
+  #json: string | undefined
+  #sse: Buffer | undefined
+  #ws: string | undefined
+
+  constructor(event: ChangeEvent) {
+    this.event = event
+  }
+
+  get seq(): string {
+    return this.event.seq
+  }
+
+  json(): string {
+    return (this.#json ??= JSON.stringify(this.event))
+  }
+
+  /** JSON.stringify escapes newlines, so the payload is always a single `data:` line. */
+  sse(): Buffer {
+    return (this.#sse ??= Buffer.from(`id: ${this.event.seq}\nevent: change\ndata: ${this.json()}\n\n`))
+  }
+
+  wsMessage(): string {
+    return (this.#ws ??= `{"type":"change","event":${this.json()}}`)
+  }
+}
+
+/**
+ * Consecutive entries (ascending seq) handed to subscribers together. Slices are immutable and
+ * memoise their filtered views and concatenated bytes, so the usual case (many subscribers with
+ * the same filter) filters and concatenates once.
+ */
+export class EventSlice {
+  readonly entries: readonly LogEntry[]
+  #sse: Buffer | undefined
+  #byExam: Map<string, EventSlice | null> | undefined
+
+  constructor(entries: readonly LogEntry[]) {
+    if (entries.length === 0) throw new Error('an EventSlice needs at least one entry')
+    this.entries = entries
+  }
+
+  static of(events: readonly ChangeEvent[]): EventSlice {
+    return new EventSlice(events.map((event) => new LogEntry(event)))
+  }
+
+  get firstSeq(): string {
+    return this.entries[0].seq
+  }
+
+  get lastSeq(): string {
+    return this.entries[this.entries.length - 1].seq
+  }
+
+  /** Every entry's SSE frame, back to back: one write per socket for the whole slice. */
+  sse(): Buffer {
+    if (this.entries.length === 1) return this.entries[0].sse()
+    return (this.#sse ??= Buffer.concat(this.entries.map((entry) => entry.sse())))
+  }
+
+  /** The entries about these exams (null: all), or null when none is. */
+  forExams(examIds: ReadonlySet<string> | null): EventSlice | null {
+    if (examIds === null) return this
+    if (examIds.size === 1) return this.forExam(examIds.values().next().value as string)
+    return this.#filter((entry) => entry.event.exam_id !== null && examIds.has(entry.event.exam_id))
+  }
+
+  forExam(examId: string): EventSlice | null {
+    this.#byExam ??= new Map()
+    let slice = this.#byExam.get(examId)
+    if (slice === undefined) {
+      slice = this.#filter((entry) => entry.event.exam_id === examId)
+      this.#byExam.set(examId, slice)
+    }
+    return slice
+  }
+
+  /** The entries with seq > cursor (null cursor: all), or null when none is. */
+  after(cursor: string | null): EventSlice | null {
+    if (cursor === null || compareSeq(this.firstSeq, cursor) > 0) return this
+    return this.#filter((entry) => compareSeq(entry.seq, cursor) > 0)
+  }
+
+  /** At most `limit` entries from the start. */
+  take(limit: number): EventSlice {
+    return this.entries.length <= limit ? this : new EventSlice(this.entries.slice(0, limit))
+  }
+
+  #filter(keep: (entry: LogEntry) => boolean): EventSlice | null {
+    const kept = this.entries.filter(keep)
+    if (kept.length === this.entries.length) return this
+    return kept.length === 0 ? null : new EventSlice(kept)
+  }
+}

@@ -1,0 +1,220 @@
+// Browser-test support: start a real hubmirror server (embedded mode) and a headless Chromium.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { createHubmirrorApi, type HubmirrorApi } from '../../src/client/index.js'
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url))
+export const ARTIFACTS = join(REPO, 'test-artifacts')
+export const SCREENSHOTS = join(ARTIFACTS, 'screenshots')
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export interface ServerHandle {
+  baseUrl: string
+  signInUrl: string
+  token: string
+  /** The in-process HubSpot emulator the server talks to (embedded mode). */
+  emulatorUrl: string | null
+  api: HubmirrorApi
+  /** A token with only these permissions, signed with the server's secret; null for an external server. */
+  mintToken(permissions: string[]): string | null
+  stop(): Promise<void>
+}
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM)
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-gpu',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+}
+
+/**
+ * Starts `node bin/hubmirror.js serve` on a free port with a fresh data dir, or uses the server
+ * whose sign-in link is in HUBMIRROR_BROWSER_URL (for running the suite against a dev server).
+ */
+export async function startServer(): Promise<ServerHandle> {
+  const external = process.env.HUBMIRROR_BROWSER_URL
+  if (external) return fromSignInUrl(external, null, async () => {})
+
+  ensureWebBuild()
+  const port = await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), 'hubmirror-browser-'))
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const logFile = createWriteStream(join(ARTIFACTS, 'browser-server.log'))
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', HUBMIRROR_DATA_DIR: dataDir }
+  // Embedded mode keeps the suite self-contained, whatever the CI environment points at.
+  if (!process.env.HUBMIRROR_BROWSER_KEEP_ENV) {
+    delete env.DATABASE_URL
+    delete env.REDIS_URL
+    delete env.HUBSPOT_ACCESS_TOKEN
+    delete env.HUBSPOT_BASE_URL
+  }
+  const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString()
+    logFile.write(chunk)
+  }
+  child.stdout?.on('data', onData)
+  child.stderr?.on('data', onData)
+
+  const signInUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new Error(`hubmirror serve printed no sign-in link within 120 s:\n${output.slice(-3000)}`))
+    }, 120_000)
+    const check = () => {
+      const match = /(https?:\/\/\S+\/#token=[\w.-]+)/.exec(output)
+      if (match?.[1]) {
+        cleanup()
+        resolve(match[1])
+      }
+    }
+    const onExit = (code: number | null) => {
+      cleanup()
+      reject(new Error(`hubmirror serve exited (${code}) before it was ready:\n${output.slice(-3000)}`))
+    }
+    function cleanup() {
+      clearTimeout(timer)
+      child.stdout?.off('data', check)
+      child.off('exit', onExit)
+    }
+    child.stdout?.on('data', check)
+    child.once('exit', onExit)
+    check()
+  })
+  const emulatorFromLog = /HubSpot emulator[^\n]*?(http:\/\/[\d.]+:\d+)/.exec(output)?.[1] ?? null
+
+  const stop = async () => {
+    await stopChild(child)
+    logFile.end()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    return await fromSignInUrl(signInUrl, emulatorFromLog, stop, dataDir)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+async function fromSignInUrl(
+  signInUrl: string,
+  emulatorFromLog: string | null,
+  stop: () => Promise<void>,
+  dataDir?: string,
+): Promise<ServerHandle> {
+  const url = new URL(signInUrl)
+  const token = decodeURIComponent(url.hash.replace(/^#token=/, ''))
+  const baseUrl = url.origin
+  const api = createHubmirrorApi({ baseUrl, token })
+  let emulatorUrl = emulatorFromLog
+  if (!emulatorUrl) {
+    const status = await api.getSyncStatus().catch(() => null)
+    const fromStatus = status?.status.hubspot.base_url
+    emulatorUrl = typeof fromStatus === 'string' ? fromStatus : null
+  }
+  return {
+    baseUrl,
+    signInUrl,
+    token,
+    emulatorUrl,
+    api,
+    mintToken(permissions) {
+      if (!dataDir) return null
+      const res = spawnSync(process.execPath, ['bin/hubmirror.js', 'token', '--permissions', permissions.join(',')], {
+        cwd: REPO,
+        env: { ...process.env, HUBMIRROR_DATA_DIR: dataDir },
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+      const jwt = res.stdout
+        .split(/\s+/)
+        .reverse()
+        .find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w))
+      if (!jwt) throw new Error(`hubmirror token printed no token: ${res.stdout}${res.stderr}`)
+      return jwt
+    },
+    stop,
+  }
+}
+
+function ensureWebBuild(): void {
+  if (existsSync(join(REPO, 'web/dist/index.html')) && !process.env.HUBMIRROR_BROWSER_REBUILD) return
+  const res = spawnSync(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 120_000,
+  })
+  if (res.status !== 0) throw new Error(`vite build failed:\n${res.stdout}${res.stderr}`)
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Polls `check` until it returns a truthy value. */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value) return value as NonNullable<T>
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  // Let transitions (capacity bars) settle so screenshots are comparable run to run.
+  await page.waitForTimeout(350)
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+/** Collects page errors so a test can assert the app did not throw. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text())
+  })
+  return errors
+}
