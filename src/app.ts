@@ -4,11 +4,13 @@ import { ReadService } from './bookings/read-service.js'
 import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
+import { registerRealtimeRoutes } from './http/routes-realtime.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
 import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
 import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
 import { createLogger, type Logger } from './logger.js'
+import { createRealtimeHub, type RealtimeHub, type RealtimeHubOptions } from './realtime/index.js'
 import { migrate, openReplica, type ReplicaDriver } from './replica/index.js'
 
 export interface AppOptions {
@@ -20,6 +22,8 @@ export interface AppOptions {
   webDist?: string | null
   /** Where HubSpot (or the emulator) is; without it the app serves reads only. */
   hubspot?: HubSpotSettings
+  /** Realtime tuning (tests shorten the heartbeat, or lengthen the safety poll). */
+  realtime?: Partial<Pick<RealtimeHubOptions, 'safetyPollMs' | 'heartbeatMs' | 'retentionMs'>>
 }
 
 export interface App {
@@ -31,6 +35,7 @@ export interface App {
   hubspot: HubSpot | null
   /** null when no HubSpot is configured (read-only). */
   writes: WriteService | null
+  realtime: RealtimeHub
   http: FastifyInstance
   /** Starts background work (first-run backfill, watchers); serve calls it, tests may not. */
   start?(): Promise<void>
@@ -64,6 +69,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))
+  const realtime = createRealtimeHub({ db, logger, retentionMs: config.eventRetentionMs, ...options.realtime })
+  await realtime.start()
+  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads }))
 
   const http = await buildHttpServer({ config, logger, db, metrics, reads, routes, webDist: options.webDist })
 
@@ -75,12 +83,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     reads,
     hubspot,
     writes,
+    realtime,
     http,
     async listen() {
       return http.listen({ port: config.port, host: config.host })
     },
     async close() {
       await http.close()
+      await realtime.stop()
       await writes?.stop()
       await hubspot?.close()
       await cache.close()

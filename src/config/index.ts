@@ -29,6 +29,8 @@ export interface Config {
   jwtSecret: string
   syncStaleAfterMs: number
   syncLiveIntervalMs: number
+  /** How long the change log keeps events; older realtime cursors are told to refetch. */
+  eventRetentionMs: number
   logLevel: string
   bodyLimitBytes: number
 }
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret: jwtSecret(env, dataDir),
     syncStaleAfterMs: duration(env, 'SYNC_STALE_AFTER', '30s'),
     syncLiveIntervalMs: duration(env, 'SYNC_LIVE_INTERVAL', '10s'),
+    eventRetentionMs: duration(env, 'HUBMIRROR_EVENT_RETENTION', '7d'),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: integer(env, 'HUBMIRROR_BODY_LIMIT', 256 * 1024, 1024),
   }

@@ -4,10 +4,12 @@ import { Redis } from 'ioredis'
 import { createLocalBudget, DailyLimitExhausted, effectiveLimit, type BudgetLimits, type RateBudget } from './budget.js'
 
 /**
- * A sliding window as a sorted set of send times, trimmed and checked atomically in Redis with
- * Redis's own clock, so instances with skewed clocks still agree. Returns 0 when a slot was
- * taken, else the milliseconds until the oldest send leaves the window.
+ * A sliding window as a sorted set scored by completion time, trimmed and checked atomically in
+ * Redis with Redis's own clock, so instances with skewed clocks still agree. A request in flight
+ * is scored in the future (it holds its slot until released, or until IN_FLIGHT_MS if its
+ * instance died). Returns 0 when a slot was taken, else the milliseconds to wait.
  */
+const IN_FLIGHT_MS = 60_000
 const TAKE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -19,12 +21,21 @@ if used < limit then
   local daily = redis.call('INCR', KEYS[2])
   if daily == 1 then redis.call('EXPIRE', KEYS[2], 90000) end
   if daily > tonumber(ARGV[4]) then return -1 end
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('ZADD', KEYS[1], now + ${IN_FLIGHT_MS}, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + ${IN_FLIGHT_MS})
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+local wait = tonumber(oldest[2]) + window - now
+if wait > window then return 25 end
+return math.max(1, wait)
+`
+
+const RELEASE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return 0
 `
 
 const USAGE_SCRIPT = `
@@ -54,19 +65,27 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
   }
   // Redis down must not stop writes: fall back to this instance's own share of the budget.
   const fallback = createLocalBudget(options.limits)
+  // Commands fail fast while disconnected, so wait for the first connection rather than
+  // treating "still connecting" as "down" (which would let each instance spend the whole budget).
+  const connected = new Promise<void>((resolve) => {
+    redis.once('ready', () => resolve())
+    setTimeout(resolve, 3_000).unref()
+  })
 
   return {
     async acquire(kind) {
+      if (redis.status !== 'ready') await connected
       for (;;) {
         let wait: number
+        const member = randomUUID()
         try {
           const window = windows[kind]
-          wait = Number(await redis.eval(TAKE_SCRIPT, 2, keys[kind], dayKey(), window.ms, window.limit, randomUUID(), options.limits.daily))
+          wait = Number(await redis.eval(TAKE_SCRIPT, 2, keys[kind], dayKey(), window.ms, window.limit, member, options.limits.daily))
         } catch (error) {
           options.onFallback?.(error)
           return fallback.acquire(kind)
         }
-        if (wait === 0) return
+        if (wait === 0) return () => void redis.eval(RELEASE_SCRIPT, 1, keys[kind], member).catch(() => undefined)
         if (wait < 0) throw new DailyLimitExhausted()
         await sleep(wait + Math.random() * 5)
       }

@@ -18,12 +18,19 @@ export interface BudgetUsage {
   used_daily: number
 }
 
+/** Called when the response has arrived (or the request failed). */
+export type Release = () => void
+
 /**
  * Takes one request's worth of budget, waiting as long as needed. Shared budgets (Redis) keep N
  * instances inside one account's limits together.
+ *
+ * HubSpot counts a request when it *arrives*; we cannot know that moment, but it lies between our
+ * send and our receipt of the answer. So a request occupies a slot from acquire until release and
+ * then stays in the window counted from its release: our window always covers HubSpot's.
  */
 export interface RateBudget {
-  acquire(kind: CallKind): Promise<void>
+  acquire(kind: CallKind): Promise<Release>
   usage(): Promise<BudgetUsage>
   close(): Promise<void>
 }
@@ -34,34 +41,40 @@ export class DailyLimitExhausted extends Error {
   }
 }
 
-/**
- * HubSpot counts a request when it arrives, we count it when we send it; keeping a little under
- * the limit absorbs the difference in latency between two requests instead of earning a 429.
- */
+/** One slot of headroom for requests another tool of the account may send meanwhile. */
 export function effectiveLimit(limit: number): number {
-  return limit <= 2 ? limit : Math.max(1, Math.floor(limit * 0.97))
+  return limit <= 2 ? limit : limit - 1
 }
 
 const BURST_WINDOW_MS = 10_000
 const SEARCH_WINDOW_MS = 1_000
 
-/** One sliding window: the send times of the requests still inside it. */
+/** How long to wait, when every slot is held by a request still in flight, before asking again. */
+const IN_FLIGHT_POLL_MS = 25
+
+/** One sliding window: requests in flight, and the completion times of those still inside it. */
 class SlidingWindow {
-  readonly #times: number[] = []
+  readonly #completed: number[] = []
+  #inFlight = 0
   constructor(readonly windowMs: number, readonly limit: number) {}
 
   /** 0 when a slot was taken, else how long to wait before asking again. */
   tryTake(now: number): number {
-    while (this.#times.length && this.#times[0] <= now - this.windowMs) this.#times.shift()
-    if (this.#times.length < this.limit) {
-      this.#times.push(now)
+    while (this.#completed.length && this.#completed[0] <= now - this.windowMs) this.#completed.shift()
+    if (this.#completed.length + this.#inFlight < this.limit) {
+      this.#inFlight += 1
       return 0
     }
-    return Math.max(1, this.#times[0] + this.windowMs - now)
+    return this.#completed.length ? Math.max(1, this.#completed[0] + this.windowMs - now) : IN_FLIGHT_POLL_MS
+  }
+
+  release(now: number): void {
+    this.#inFlight -= 1
+    this.#completed.push(now)
   }
 
   used(now: number): number {
-    return this.#times.filter((t) => t > now - this.windowMs).length
+    return this.#completed.filter((t) => t > now - this.windowMs).length + this.#inFlight
   }
 }
 
@@ -80,10 +93,15 @@ export function createLocalBudget(limits: BudgetLimits): RateBudget {
         if (today !== day) [day, usedToday] = [today, 0]
         if (usedToday >= limits.daily) throw new DailyLimitExhausted()
         // Search has its own bucket and is exempt from the burst window (HubSpot's spec marks it so).
-        const wait = (kind === 'search' ? search : burst).tryTake(Date.now())
+        const window = kind === 'search' ? search : burst
+        const wait = window.tryTake(Date.now())
         if (wait === 0) {
           usedToday += 1
-          return
+          let released = false
+          return () => {
+            if (!released) window.release(Date.now())
+            released = true
+          }
         }
         await sleep(wait)
       }

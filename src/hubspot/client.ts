@@ -93,12 +93,21 @@ export class HubSpotClient {
   }
 
   async #attempt(method: string, path: string, body: unknown, options: RequestOptions): Promise<Attempt> {
+    let release: () => void
     try {
-      await this.#budget.acquire(options.kind ?? 'standard')
+      release = await this.#budget.acquire(options.kind ?? 'standard')
     } catch (error) {
       if (error instanceof DailyLimitExhausted) return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)
       throw error
     }
+    try {
+      return await this.#send(method, path, body, options)
+    } finally {
+      release()
+    }
+  }
+
+  async #send(method: string, path: string, body: unknown, options: RequestOptions): Promise<Attempt> {
     this.stats.calls += 1
     let response: Response
     try {

@@ -26,7 +26,7 @@ import { compareSeq, headSeq, prunedThrough, pruneEvents, readEvents, type Repli
 import { EventSlice } from './log-entry.js'
 import { createNotifier, type Notifier } from './notifier.js'
 import { SubscriberRegistry } from './registry.js'
-import { Subscriber, type SubscribeOptions, type Subscription } from './subscriber.js'
+import { Subscriber, type SubscribeOptions, type SubscriberHost, type Subscription } from './subscriber.js'
 
 export const NOTIFY_CHANNEL = 'hubmirror_events'
 const DAY_MS = 86_400_000
@@ -111,6 +111,7 @@ class Hub implements RealtimeHub {
   #unlisten: (() => Promise<void>) | null = null
   #offCommitted: (() => void) | null = null
   readonly #stats = { dispatched: 0, pumps: 0, listenReconnects: 0 }
+  readonly #host: SubscriberHost = { position: () => this.#position, removed: (subscriber) => this.#removed(subscriber) }
 
   constructor(options: RealtimeHubOptions) {
     this.#db = options.db
@@ -283,7 +284,7 @@ class Hub implements RealtimeHub {
   subscribe(options: SubscribeOptions): Subscription {
     const registeredAt = this.#position
     const after = options.after ?? null
-    const subscriber = new Subscriber(options, after ?? registeredAt, (s) => this.#removed(s))
+    const subscriber = new Subscriber(options, after ?? registeredAt, this.#host)
     this.#registry.add(subscriber)
     if (options.watch !== false) this.#setWatchers(this.#watchers + 1)
     if (this.#state === 'stopped') queueMicrotask(() => subscriber.end('shutdown'))

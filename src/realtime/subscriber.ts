@@ -34,6 +34,13 @@ export interface Subscription {
   close(): void
 }
 
+/** What a subscriber needs from its hub. */
+export interface SubscriberHost {
+  /** The newest seq dispatched. */
+  position(): string
+  removed(subscriber: Subscriber): void
+}
+
 /** Live events held while the backlog is read; past this, they are dropped and re-read from the log. */
 const BUFFER_LIMIT = 10_000
 
@@ -45,17 +52,20 @@ export class Subscriber implements Subscription {
   #buffer: EventSlice[] = []
   #buffered = 0
   #overflowed = false
-  readonly #onClosed: (subscriber: Subscriber) => void
+  readonly #hub: SubscriberHost
 
-  constructor(options: SubscribeOptions, cursor: string, onClosed: (subscriber: Subscriber) => void) {
+  constructor(options: SubscribeOptions, cursor: string, hub: SubscriberHost) {
     this.options = options
     this.examIds = options.examIds && options.examIds.length > 0 ? new Set(options.examIds) : null
     this.#cursor = cursor
-    this.#onClosed = onClosed
+    this.#hub = hub
   }
 
+  /** Live, every event the hub dispatched was offered (and skipped when not about our exams). */
   cursor(): string {
-    return this.#cursor
+    if (this.#state !== 'live') return this.#cursor
+    const position = this.#hub.position()
+    return compareSeq(position, this.#cursor) > 0 ? position : this.#cursor
   }
 
   state(): SubscriberState {
@@ -128,7 +138,7 @@ export class Subscriber implements Subscription {
     if (this.#state === 'closed') return false
     this.#state = 'closed'
     this.#buffer = []
-    this.#onClosed(this)
+    this.#hub.removed(this)
     return true
   }
 

@@ -1,5 +1,5 @@
 // Builders of replica records and an app over a fresh database, for cross-component tests.
-import type { App } from '../../src/app.js'
+import type { App, AppOptions } from '../../src/app.js'
 import { createApp } from '../../src/app.js'
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js'
 import type { Config } from '../../src/config/index.js'
@@ -73,6 +73,8 @@ export interface TestAppOptions extends TestConfigOptions {
   database?: TestDatabase
   /** Start an in-memory HubSpot emulator for this app (true: empty), or use a running one. */
   emulator?: boolean | EmulatorOptions | RunningEmulator
+  /** Realtime hub tuning (heartbeat, safety poll, retention). */
+  realtime?: AppOptions['realtime']
 }
 
 /** A quiet in-memory emulator with the product's default limits unless told otherwise. */
@@ -92,7 +94,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const { emulator, owned } = await resolveEmulator(options.emulator)
   const config = testConfig({ ...options, databaseUrl: database.url })
   const hubspot = emulator ? { baseUrl: emulator.url, accessToken: 'test-token', retry: { deadlineMs: 8_000 } } : undefined
-  const app = await createApp({ config, inMemoryDb: true, webDist: null, hubspot })
+  const app = await createApp({ config, inMemoryDb: true, webDist: null, hubspot, realtime: options.realtime })
   return {
     app,
     database,

@@ -19,6 +19,7 @@ import { ExamsOverview } from './screens/exams-overview.js'
 import { SignIn } from './screens/sign-in.js'
 import { SyncStatusScreen } from './screens/sync-status.js'
 import {
+  adoptTokenFromUrl,
   isExpired,
   loadStoredToken,
   onStoredTokenChange,
@@ -37,6 +38,17 @@ export function App() {
 
   // Signing in or out in another tab applies here too.
   useEffect(() => onStoredTokenChange(setToken), [])
+  // A sign-in link opened in a tab that already runs the app only changes the hash.
+  useEffect(() => {
+    const onHash = () => {
+      if (!window.location.hash.startsWith('#token=')) return
+      adoptTokenFromUrl()
+      setNotice(null)
+      setToken(loadStoredToken())
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [])
 
   const signIn = useCallback((next: string) => {
     storeToken(next)

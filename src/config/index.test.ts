@@ -1,0 +1,50 @@
+// Unit tests of configuration: defaults, validation errors naming the variable, the generated secret.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, parseDuration } from './index.js'
+
+describe('loadConfig', () => {
+  const dirs: string[] = []
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-config-'))
+    dirs.push(dir)
+    return dir
+  }
+  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+
+  it('fills in the embedded defaults', () => {
+    const config = loadConfig({ HUBMIRROR_DATA_DIR: dataDir() })
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: null, redisUrl: null, syncStaleAfterMs: 30_000, syncLiveIntervalMs: 10_000 })
+    expect(config.hubspot).toMatchObject({ accessToken: null, rateLimit10s: 190, searchRatePerSecond: 5, dailyLimit: 1_000_000 })
+  })
+
+  it('generates the JWT secret into the data dir once, and reuses it', () => {
+    const dir = dataDir()
+    const first = loadConfig({ HUBMIRROR_DATA_DIR: dir }).jwtSecret
+    expect(first.length).toBeGreaterThanOrEqual(32)
+    expect(readFileSync(join(dir, 'jwt-secret'), 'utf8').trim()).toBe(first)
+    expect(loadConfig({ HUBMIRROR_DATA_DIR: dir }).jwtSecret).toBe(first)
+  })
+
+  it.each([
+    ['PORT', 'abc'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'not a url'],
+    ['HUBSPOT_RATE_LIMIT_10S', '0'],
+    ['SYNC_STALE_AFTER', 'soon'],
+    ['HUBMIRROR_JWT_SECRET', 'short'],
+  ])('rejects a bad %s, naming it', (variable, value) => {
+    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), [variable]: value })).toThrowError(ConfigError)
+    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), [variable]: value })).toThrowError(variable)
+  })
+
+  it('parses durations', () => {
+    expect(parseDuration('30s')).toBe(30_000)
+    expect(parseDuration('250ms')).toBe(250)
+    expect(parseDuration('1.5m')).toBe(90_000)
+    expect(parseDuration('400')).toBe(400)
+    expect(parseDuration('5 days')).toBeNull()
+  })
+})

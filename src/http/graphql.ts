@@ -1,0 +1,339 @@
+// GraphQL: queries answered through the read path, and `bookingUpdated` over graphql-ws from the change log.
+import type {} from '@fastify/websocket'
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import {
+  buildSchema,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLFieldResolver,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql'
+import { makeHandler } from 'graphql-ws/use/@fastify/websocket'
+import { z } from 'zod'
+import type { ReadService } from '../bookings/read-service.js'
+import type { CacheEntry } from '../cache/index.js'
+import { AppError, isAppError } from '../errors.js'
+import type { BookingRecord } from '../model/records.js'
+import type { RealtimeHub } from '../realtime/index.js'
+import { compareSeq } from '../replica/index.js'
+import { bearerToken } from './auth.js'
+import { AsyncQueue } from './async-queue.js'
+import { hubspotId, isoDate, seqCursor } from './schemas.js'
+
+const SDL = /* GraphQL */ `
+  "A mock exam, with the seed's field names."
+  type Exam {
+    hubspot_id: ID!
+    mock_exam_name: String
+    mock_type: String
+    exam_date: String
+    start_time: String
+    end_time: String
+    location: String
+    capacity: Int
+    total_bookings: Int
+    is_active: String
+    created_at: String
+    updated_at: String
+    hs_lastmodifieddate: String
+    deleted_at: String
+    synced_at: String
+  }
+
+  "A booking, with the seed's field names."
+  type Booking {
+    hubspot_id: ID!
+    booking_id: String
+    mock_exam_id: ID
+    contact_id: String
+    student_id: String
+    student_name: String
+    student_email: String
+    booking_status: String
+    is_active: String
+    attendance: String
+    attending_location: String
+    exam_date: String
+    dominant_hand: String
+    created_at: String
+    updated_at: String
+    hs_lastmodifieddate: String
+    deleted_at: String
+    synced_at: String
+  }
+
+  "Any JSON value (a change's row)."
+  scalar JSON
+
+  "One row of the change log."
+  type ChangeEvent {
+    seq: String!
+    kind: String!
+    op: String!
+    hubspot_id: ID!
+    exam_id: ID
+    source: String!
+    at: String!
+    row: JSON
+  }
+
+  type ChangesPage {
+    events: [ChangeEvent!]!
+    "Resume with after: cursor."
+    cursor: String!
+  }
+
+  "A change to one booking. id, bookingId, status, examId and updatedAt are the seed's names."
+  type BookingUpdate {
+    "The change-log seq: resubscribe with after: seq to resume."
+    seq: String!
+    op: String!
+    at: String!
+    id: ID!
+    bookingId: String
+    status: String
+    examId: ID
+    updatedAt: String
+    booking: Booking!
+  }
+
+  type Query {
+    exams(isActive: Boolean, startDate: String, endDate: String): [Exam!]!
+    exam(id: ID!): Exam
+    bookings(examId: ID!): [Booking!]!
+    "Changes after a cursor (a response's X-Replica-Seq, or a previous cursor)."
+    changes(after: String!, examIds: [ID!], limit: Int = 100): ChangesPage!
+  }
+
+  type Subscription {
+    "Every change to the exam's bookings after the cursor (default: from now), then live."
+    bookingUpdated(examId: ID!, after: String): BookingUpdate!
+  }
+`
+
+interface Context {
+  reads: ReadService
+  hub: RealtimeHub
+  /** The oldest X-Replica-Seq among the reads of this request: a safe cursor to stream from. */
+  seq: string | null
+}
+
+type Resolver = GraphQLFieldResolver<unknown, Context, Record<string, unknown>>
+
+const MAX_CACHED_DOCUMENTS = 200
+const MAX_CHANGES = 1_000
+const SUBSCRIPTION_BUFFER = 10_000
+
+const graphqlBody = z.object({
+  query: z.string().min(1).max(20_000),
+  variables: z.record(z.string(), z.unknown()).nullish(),
+  operationName: z.string().nullish(),
+})
+
+export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: ReadService): void {
+  const app = root.withTypeProvider<ZodTypeProvider>()
+  const schema = createSchema()
+  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>()
+
+  app.post('/graphql', { config: { permission: 'exams.view' }, schema: { tags: ['graphql'], summary: 'GraphQL queries', body: graphqlBody } }, async (request, reply) => {
+    const document = prepare(schema, documents, request.body.query)
+    if (!isDocument(document)) return reply.status(400).send({ errors: document.map((error) => formatError(error)) })
+    const operation = getOperationAST(document, request.body.operationName ?? undefined)
+    if (!operation) return reply.status(400).send({ errors: [{ message: 'no operation to run (name it with operationName)' }] })
+    if (operation.operation !== 'query') return reply.status(400).send({ errors: [{ message: `${operation.operation}s are not served over POST: subscribe over the /graphql WebSocket (graphql-transport-ws)` }] })
+    const context: Context = { reads, hub, seq: null }
+    const result = await execute({ schema, document, variableValues: request.body.variables ?? undefined, operationName: request.body.operationName ?? undefined, contextValue: context })
+    if (context.seq !== null) reply.header('x-replica-seq', context.seq)
+    return { ...(result.errors ? { errors: result.errors.map((error) => formatError(error, request.log)) } : {}), data: result.data ?? null, ...(context.seq !== null ? { extensions: { replicaSeq: context.seq } } : {}) }
+  })
+
+  // The upgrade is let through without a token: graphql-ws clients send it in connectionParams,
+  // and onConnect below refuses the connection without a valid one.
+  app.route({
+    method: 'GET',
+    url: '/graphql',
+    config: { permission: 'exams.view', deferAuth: true },
+    schema: { hide: true },
+    handler: async (request) => {
+      root.checkToken(bearerToken(request), 'exams.view')
+      throw new AppError('E_VALIDATION', 'send queries with POST /graphql, and subscriptions over a graphql-transport-ws WebSocket', { field: 'method' })
+    },
+    wsHandler: makeHandler(
+      {
+        schema,
+        onConnect: (ctx) => {
+          const params = ctx.connectionParams as { authorization?: unknown; access_token?: unknown } | undefined
+          const request = ctx.extra.request
+          const token = tokenFromParams(params) ?? bearerToken(request)
+          try {
+            request.permissions = root.checkToken(token, 'exams.view')
+            return true
+          } catch {
+            return false
+          }
+        },
+        context: (): Context => ({ reads, hub, seq: null }),
+        onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error, root.log)) as unknown as readonly GraphQLError[],
+      },
+      hub.heartbeatMs,
+    ),
+  })
+}
+
+function isDocument(prepared: DocumentNode | readonly GraphQLError[]): prepared is DocumentNode {
+  return !Array.isArray(prepared)
+}
+
+function tokenFromParams(params: { authorization?: unknown; access_token?: unknown } | undefined): string | null {
+  const raw = params?.authorization ?? params?.access_token
+  if (typeof raw !== 'string' || raw === '') return null
+  return raw.replace(/^Bearer\s+/i, '')
+}
+
+/** Parsed and validated once per distinct query text: dashboards send the same few queries. */
+function prepare(schema: GraphQLSchema, cache: Map<string, DocumentNode | readonly GraphQLError[]>, query: string): DocumentNode | readonly GraphQLError[] {
+  const cached = cache.get(query)
+  if (cached) return cached
+  let prepared: DocumentNode | readonly GraphQLError[]
+  try {
+    const document = parse(query)
+    const errors = validate(schema, document)
+    prepared = errors.length > 0 ? errors : document
+  } catch (error) {
+    prepared = [error as GraphQLError]
+  }
+  if (cache.size >= MAX_CACHED_DOCUMENTS) cache.delete(cache.keys().next().value as string)
+  cache.set(query, prepared)
+  return prepared
+}
+
+/** AppErrors keep their code (and details, e.g. the head seq of a refetch); anything else is internal. */
+function formatError(error: GraphQLError, log?: { error(obj: object, msg: string): void }): GraphQLFormattedError {
+  const original = error.originalError
+  if (!original || original instanceof GraphQLError) return error.toJSON()
+  if (isAppError(original)) {
+    return { message: original.message, path: error.path, extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...(original.details ?? {}) } }
+  }
+  log?.error({ err: original }, 'graphql resolver failed')
+  return { message: 'internal error', path: error.path, extensions: { code: 'E_INTERNAL' } }
+}
+
+function createSchema(): GraphQLSchema {
+  const schema = buildSchema(SDL)
+  const query = schema.getQueryType()!.getFields()
+  query.exams.resolve = resolveExams
+  query.exam.resolve = resolveExam
+  query.bookings.resolve = resolveBookings
+  query.changes.resolve = resolveChanges
+  const subscription = schema.getSubscriptionType()!.getFields()
+  subscription.bookingUpdated.subscribe = subscribeBookingUpdated
+  subscription.bookingUpdated.resolve = (payload) => payload
+  return schema
+}
+
+function arg<T>(parser: z.ZodType<T>, value: unknown, field: string): T {
+  const result = parser.safeParse(value)
+  if (result.success) return result.data
+  throw new AppError('E_VALIDATION', `${field}: ${result.error.issues[0].message}`, { field })
+}
+
+/** Reads go through the cache, which holds envelope bytes: take the field out of them. */
+function fromEntry<T>(context: Context, entry: CacheEntry, field: string): T {
+  if (context.seq === null || compareSeq(entry.seq, context.seq) < 0) context.seq = entry.seq
+  return (JSON.parse(entry.body.toString('utf8')) as Record<string, T>)[field]
+}
+
+const resolveExams: Resolver = async (_root, args, context) => {
+  const startDate = arg(isoDate.nullish(), args.startDate, 'startDate') ?? undefined
+  const endDate = arg(isoDate.nullish(), args.endDate, 'endDate') ?? undefined
+  if (startDate && endDate && startDate > endDate) throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
+  const isActive = typeof args.isActive === 'boolean' ? (String(args.isActive) as 'true' | 'false') : undefined
+  return fromEntry(context, await context.reads.listExams({ isActive, startDate, endDate }), 'exams')
+}
+
+const resolveExam: Resolver = async (_root, args, context) => {
+  const id = arg(hubspotId, args.id, 'id')
+  try {
+    return fromEntry(context, await context.reads.getExam(id), 'exam')
+  } catch (error) {
+    if (isAppError(error) && error.code === 'E_EXAM_NOT_FOUND') return null
+    throw error
+  }
+}
+
+const resolveBookings: Resolver = async (_root, args, context) =>
+  fromEntry(context, await context.reads.examBookings(arg(hubspotId, args.examId, 'examId')), 'bookings')
+
+const resolveChanges: Resolver = async (_root, args, context) => {
+  const after = arg(seqCursor, args.after, 'after')
+  const examIds = arg(z.array(hubspotId).max(500).nullish(), args.examIds, 'examIds')
+  const limit = arg(z.number().int().min(1).max(MAX_CHANGES), args.limit, 'limit')
+  const page = await context.hub.readChanges({ after, examIds, limit })
+  if (page.kind === 'refetch') throw new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then resume from the snapshot seq', { details: { seq: page.head } })
+  return page
+}
+
+interface BookingUpdate {
+  seq: string
+  op: string
+  at: string
+  id: string
+  bookingId: string | null
+  status: string | null
+  examId: string | null
+  updatedAt: string | null
+  booking: BookingRecord
+}
+
+/** Resolves once the backlog is queued (so a too-old cursor is a clean GraphQL error), then streams. */
+const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
+  const examId = arg(hubspotId, args.examId, 'examId')
+  const after = arg(seqCursor.nullish(), args.after, 'after') ?? null
+  const queue = new AsyncQueue<BookingUpdate>(SUBSCRIPTION_BUFFER)
+  let started!: () => void
+  let refused!: (error: AppError) => void
+  const ready = new Promise<void>((resolve, reject) => ((started = resolve), (refused = reject)))
+  const subscription = context.hub.subscribe({
+    examIds: [examId],
+    after,
+    onEvents: (slice) => {
+      for (const { event } of slice.entries) {
+        if (event.kind === 'booking' && event.row) queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
+      }
+    },
+    onReady: () => started(),
+    onRefetch: (head) => refused(new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then subscribe from the snapshot seq', { details: { seq: head } })),
+    onEnd: () => {
+      started()
+      queue.end()
+    },
+  })
+  queue.onClose(() => subscription.close())
+  try {
+    await ready
+  } catch (error) {
+    queue.end()
+    throw error
+  }
+  return queue
+}
+
+function bookingUpdate(seq: string, op: string, at: string, booking: BookingRecord): BookingUpdate {
+  return {
+    seq,
+    op,
+    at,
+    id: booking.hubspot_id,
+    bookingId: booking.booking_id,
+    status: booking.booking_status,
+    examId: booking.mock_exam_id,
+    updatedAt: booking.updated_at ?? booking.hs_lastmodifieddate,
+    booking,
+  }
+}

@@ -1,0 +1,182 @@
+// The realtime transports over the hub's one change log: SSE, long-poll, WebSocket and GraphQL.
+import websocket from '@fastify/websocket'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { handleProtocols } from 'graphql-ws'
+import { z } from 'zod'
+import type { ReadService } from '../bookings/read-service.js'
+import { AppError } from '../errors.js'
+import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
+import { registerGraphql } from './graphql.js'
+import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
+import { idList, seqCursor } from './schemas.js'
+import { SseStream } from './sse-stream.js'
+
+export interface RealtimeRouteOptions {
+  reads: ReadService
+  /** The sync engine's on-demand pull, for the WebSocket `sync_request` message; may be absent. */
+  onSyncRequest?: SyncRequestHandler
+}
+
+const LONG_POLL_MAX_MS = 25_000
+/** A long-polling client counts as watching for this long after each answer, so the count does not flap. */
+const LONG_POLL_LINGER_MS = 10_000
+const LONG_POLL_LIMIT = 1_000
+
+const filterQuery = {
+  exam_ids: idList.optional(),
+  /** The CONTRACT's name; repeated or comma-separated, merged with exam_ids. */
+  exam_id: idList.optional(),
+  access_token: z.string().optional(),
+}
+const sseQuery = z.object({ ...filterQuery, after: seqCursor.optional() })
+const longPollQuery = z.object({
+  ...filterQuery,
+  after: seqCursor,
+  timeout_ms: z.coerce.number().int().min(0).optional(),
+})
+
+export async function registerRealtimeRoutes(app: FastifyInstance, hub: RealtimeHub, options: RealtimeRouteOptions): Promise<void> {
+  // graphql-ws needs its subprotocol chosen at the handshake; plain /api/ws clients ask for none.
+  const answering = new Set<Promise<void>>()
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols }, preClose: endStreams(hub, answering) })
+  registerSse(app, hub)
+  registerLongPoll(app, hub, answering)
+  registerWsRoute(app, hub, options.onSyncRequest)
+  registerGraphql(app, hub, options.reads)
+}
+
+/**
+ * Ends every stream before the server waits for its connections, so that close() is prompt: SSE
+ * responses end, long-polls answer, WebSockets close with 1001 (going away) so clients reconnect.
+ */
+function endStreams(hub: RealtimeHub, answering: Set<Promise<void>>) {
+  return async function (this: FastifyInstance): Promise<void> {
+    hub.disconnectAll()
+    for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down')
+    this.websocketServer.close()
+    // Long-polls just answered are still being written; closing now would cut them off.
+    await Promise.race([Promise.all(answering), new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+  }
+}
+
+function examFilter(query: { exam_ids?: string[]; exam_id?: string[] }): string[] | null {
+  const ids = [...new Set([...(query.exam_ids ?? []), ...(query.exam_id ?? [])])]
+  return ids.length > 0 ? ids : null
+}
+
+/** EventSource resends the last `id:` it saw as Last-Event-ID; it wins over ?after=. */
+function lastEventId(request: FastifyRequest): string | undefined {
+  const header = request.headers['last-event-id']
+  if (typeof header !== 'string' || header === '') return undefined
+  if (!seqCursor.safeParse(header).success) throw new AppError('E_VALIDATION', 'Last-Event-ID: must be a change-log seq (digits)', { field: 'Last-Event-ID' })
+  return header
+}
+
+function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
+  const app = root.withTypeProvider<ZodTypeProvider>()
+  const streams = new Set<SseStream>()
+  // One timer and one shared buffer for every stream's heartbeat.
+  const heartbeat = setInterval(() => streams.forEach((stream) => stream.heartbeat()), hub.heartbeatMs)
+  heartbeat.unref()
+  app.addHook('onClose', async () => clearInterval(heartbeat))
+
+  app.get(
+    '/api/events',
+    { config: { permission: 'exams.view' }, schema: { tags: ['realtime'], summary: 'Server-Sent Events: every change after a cursor, then live', querystring: sseQuery } },
+    (request, reply) => {
+      const after = lastEventId(request) ?? request.query.after ?? null
+      const stream = openSse(reply)
+      streams.add(stream)
+      const subscription = hub.subscribe({
+        examIds: examFilter(request.query),
+        after,
+        onEvents: (slice) => stream.write(slice.sse()),
+        onReady: (seq) => stream.event('ready', { seq }),
+        onRefetch: (head) => {
+          stream.event('refetch', { seq: head })
+          stream.end()
+        },
+        onEnd: () => stream.end(),
+      })
+      reply.raw.on('close', () => {
+        subscription.close()
+        streams.delete(stream)
+      })
+    },
+  )
+}
+
+function openSse(reply: FastifyReply): SseStream {
+  reply.hijack()
+  const stream = new SseStream(reply.raw)
+  stream.open()
+  return stream
+}
+
+/** `answering` holds, for each waiting long-poll, a promise that settles once its response is written. */
+function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Set<Promise<void>>): void {
+  const app = root.withTypeProvider<ZodTypeProvider>()
+  app.get(
+    '/api/long-poll',
+    { config: { permission: 'exams.view' }, schema: { tags: ['realtime'], summary: 'Changes after a cursor; waits up to 25 s for the next one', querystring: longPollQuery } },
+    async (request, reply) => {
+      const examIds = examFilter(request.query)
+      const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
+      if (page.kind === 'refetch') throw cursorExpired(page.head)
+      if (page.events.length > 0) return { success: true, events: page.events, cursor: page.cursor }
+      const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS)
+      const written = new Promise<void>((resolve) => reply.raw.once('close', resolve))
+      answering.add(written)
+      void written.then(() => answering.delete(written))
+      const body = await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs })
+      return reply.type('application/json; charset=utf-8').send(body)
+    },
+  )
+}
+
+function cursorExpired(head: string): AppError {
+  return new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then resume from the snapshot seq', { details: { seq: head } })
+}
+
+/** Resolves to the response body: the first live events after `after`, or none when the wait ends. */
+function waitForChanges(hub: RealtimeHub, reply: FastifyReply, options: { after: string; examIds: string[] | null; timeoutMs: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const entries: LogEntry[] = []
+    let flush: NodeJS.Immediate | null = null
+    let subscription: Subscription | null = null
+    const finish = () => {
+      clearTimeout(timer)
+      if (flush) clearImmediate(flush)
+      const sent = entries.slice(0, LONG_POLL_LIMIT)
+      const cursor = sent.length > 0 ? sent[sent.length - 1].seq : (subscription?.cursor() ?? options.after)
+      subscription?.close()
+      resolve(longPollBody(sent, cursor))
+    }
+    const timer = setTimeout(finish, options.timeoutMs)
+    subscription = hub.subscribe({
+      examIds: options.examIds,
+      after: options.after,
+      lingerMs: LONG_POLL_LINGER_MS,
+      onEvents: (slice: EventSlice) => {
+        entries.push(...slice.entries)
+        // Answer on the next turn, so that events committed together leave together.
+        flush ??= setImmediate(finish)
+      },
+      onRefetch: (head) => {
+        clearTimeout(timer)
+        reject(cursorExpired(head))
+      },
+      onEnd: finish,
+    })
+    reply.raw.on('close', () => {
+      clearTimeout(timer)
+      subscription?.close()
+    })
+  })
+}
+
+/** Built from each event's cached JSON: a thousand waiting clients do not re-serialise the same event. */
+function longPollBody(entries: readonly LogEntry[], cursor: string): string {
+  return `{"success":true,"events":[${entries.map((entry) => entry.json()).join(',')}],"cursor":"${cursor}"}`
+}

@@ -1,0 +1,91 @@
+// Writes what a pull fetched: one transaction per batch (versioned upserts, soft deletes, checkpoint), then cache invalidation.
+import { deps, type ResponseCache } from '../cache/index.js'
+import { BOOKING_PROPERTIES, bookingFromHubSpot, EXAM_PROPERTIES, examFromHubSpot, type HubSpotObject } from '../hubspot/index.js'
+import type { ChangeEvent } from '../model/records.js'
+import {
+  softDeleteBookings, softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction,
+} from '../replica/index.js'
+import type { SyncType } from './types.js'
+
+type Source = ChangeEvent['source']
+
+export interface BatchWriter {
+  readonly tx: Transaction
+  /** Returns how many rows changed. */
+  upsert(type: SyncType, objects: readonly HubSpotObject[], options?: { force?: boolean; source?: Source }): Promise<number>
+  /** Returns how many rows were marked deleted (rows already deleted are left alone). */
+  softDelete(type: SyncType, items: ReadonlyArray<{ id: string; at: Date }>, source?: Source): Promise<number>
+}
+
+export const TABLES: Record<SyncType, string> = { exams: 'public.hubspot_mock_exams', bookings: 'public.hubspot_bookings' }
+/** The properties every read asks HubSpot for. */
+export const PROPERTIES: Record<SyncType, string[]> = { exams: [...EXAM_PROPERTIES], bookings: [...BOOKING_PROPERTIES] }
+
+export interface Applier {
+  /** Runs fn in one transaction; after COMMIT, bumps the cache generations of every exam touched and the collection. */
+  batch<T>(fn: (writer: BatchWriter) => Promise<T>): Promise<{ value: T; changed: number }>
+}
+
+export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier {
+  return {
+    async batch(fn) {
+      const touched = new Set<string>()
+      let changed = 0
+      const value = await db.transaction(async (tx) => {
+        const note = (events: ChangeEvent[]) => {
+          changed += events.length
+          for (const event of events) if (event.exam_id) touched.add(event.exam_id)
+        }
+        const writer: BatchWriter = {
+          tx,
+          async upsert(type, objects, options = {}) {
+            if (objects.length === 0) return 0
+            const source = options.source ?? 'sync'
+            if (type === 'exams') {
+              const events = await upsertExams(tx, objects.map(examFromHubSpot), source, { force: options.force })
+              note(events)
+              return events.length
+            }
+            // A booking that moved to another exam changes that exam's list too.
+            for (const id of await previousExamIds(tx, objects.map((o) => o.id))) touched.add(id)
+            const events = await upsertBookings(tx, objects.map(bookingFromHubSpot), source, { force: options.force })
+            note(events)
+            return events.length
+          },
+          async softDelete(type, items, source = 'sync') {
+            let count = 0
+            for (const [at, ids] of groupByTime(items)) {
+              const events = type === 'exams' ? await softDeleteExams(tx, ids, new Date(at), source) : await softDeleteBookings(tx, ids, new Date(at), source)
+              note(events)
+              count += events.length
+            }
+            return count
+          },
+        }
+        return fn(writer)
+      })
+      if (changed > 0) await cache.invalidate([deps.examCollection, ...[...touched].map((id) => deps.exam(id))])
+      return { value, changed }
+    },
+  }
+}
+
+async function previousExamIds(tx: Transaction, bookingIds: string[]): Promise<string[]> {
+  const { rows } = await tx.query<{ mock_exam_id: string }>(
+    'SELECT DISTINCT mock_exam_id FROM public.hubspot_bookings WHERE hubspot_id = ANY($1::text[]) AND mock_exam_id IS NOT NULL',
+    [bookingIds],
+  )
+  return rows.map((row) => row.mock_exam_id)
+}
+
+/** soft deletes take one time per statement; archives usually each have their own. */
+function groupByTime(items: ReadonlyArray<{ id: string; at: Date }>): Map<number, string[]> {
+  const groups = new Map<number, string[]>()
+  for (const { id, at } of items) {
+    const key = at.getTime()
+    const list = groups.get(key)
+    if (list) list.push(id)
+    else groups.set(key, [id])
+  }
+  return groups
+}

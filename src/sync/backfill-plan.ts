@@ -1,0 +1,59 @@
+// The backfill's checkpoint: how an object type is split into id ranges, and how far each range has been written.
+
+/**
+ * One id range [from, to). `next` is the first id still to read (null: from the start), and
+ * moves only when the rows before it are committed, in the same transaction as those rows.
+ */
+export interface RangeCheckpoint {
+  from: string | null
+  to: string | null
+  next: string | null
+  done: boolean
+  rows: number
+}
+
+export interface BackfillPlan {
+  version: 1
+  /** When the first run of this backfill started: the cursor it earns is based on this, even after resumes. */
+  started_at_ms: number
+  /**
+   * ranges: ids are numbers and the list's `after` is the next record's id, so ranges are read in
+   * parallel, by list pages and by id-keyed searches alike. single: one list stream, `after` opaque.
+   */
+  mode: 'ranges' | 'single'
+  /** How many objects search counted when planning (for progress). */
+  total: number
+  max_seen_ms: number | null
+  ranges: RangeCheckpoint[]
+  done: boolean
+}
+
+export const MIN_RANGE_ROWS = 1000
+export const MAX_RANGES = 64
+
+export function singlePlan(startedAtMs: number, total: number): BackfillPlan {
+  return { version: 1, started_at_ms: startedAtMs, mode: 'single', total, max_seen_ms: null, ranges: [{ from: null, to: null, next: null, done: false, rows: 0 }], done: false }
+}
+
+/**
+ * Splits [minId, maxId] into equal-width ranges of about MIN_RANGE_ROWS objects each; the first
+ * is open below and the last open above, so objects created meanwhile are still covered.
+ */
+export function rangePlan(startedAtMs: number, total: number, minId: bigint, maxId: bigint): BackfillPlan {
+  const count = BigInt(Math.min(MAX_RANGES, Math.max(2, Math.ceil(total / MIN_RANGE_ROWS))))
+  const span = maxId - minId + 1n
+  const width = span / count > 0n ? span / count : 1n
+  const bounds: bigint[] = []
+  for (let i = 1n; i < count && minId + width * i <= maxId; i++) bounds.push(minId + width * i)
+  const edges: Array<string | null> = [null, ...bounds.map(String), null]
+  const ranges: RangeCheckpoint[] = []
+  for (let i = 0; i + 1 < edges.length; i++) ranges.push({ from: edges[i], to: edges[i + 1], next: edges[i], done: false, rows: 0 })
+  return { version: 1, started_at_ms: startedAtMs, mode: 'ranges', total, max_seen_ms: null, ranges, done: false }
+}
+
+export const rowsDone = (plan: BackfillPlan): number => plan.ranges.reduce((sum, range) => sum + range.rows, 0)
+
+/** The cursor a finished backfill earns: min(start, newest seen), as for any pull. */
+export function backfillCursor(plan: BackfillPlan): number {
+  return plan.max_seen_ms === null ? plan.started_at_ms : Math.min(plan.started_at_ms, plan.max_seen_ms)
+}

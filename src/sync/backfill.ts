@@ -1,0 +1,284 @@
+// The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
+import { AppError } from '../errors.js'
+import type { HubSpotObject, ObjectTypes, SearchFilter } from '../hubspot/index.js'
+import type { Crm } from './crm-port.js'
+import type { Logger } from '../logger.js'
+import type { ReplicaDriver } from '../replica/index.js'
+import { PROPERTIES, type Applier } from './apply.js'
+import { MIN_RANGE_ROWS, backfillCursor, rangePlan, rowsDone, singlePlan, type BackfillPlan, type RangeCheckpoint } from './backfill-plan.js'
+import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
+import { OBJECT_ID, modifiedMs } from './window-scan.js'
+import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
+
+export interface BackfillContext {
+  db: ReplicaDriver
+  crm: Crm
+  types: ObjectTypes
+  applier: Applier
+  logger: Logger
+  signal: AbortSignal
+  /** Concurrent list streams (they share the burst budget; more only hides latency). */
+  listWorkers?: number
+  /** Concurrent id-range searches: search has its own per-second bucket, so this is throughput on top. */
+  searchWorkers?: number
+}
+
+export interface BackfillRun {
+  ran: boolean
+  resumed: boolean
+  rows: Record<SyncType, number>
+  mode: Record<SyncType, 'ranges' | 'single'>
+}
+
+const SEARCH_PAGE = 200
+/** Rows per replica transaction: big enough to amortise the commit, small enough to checkpoint often. */
+const MAX_BATCH_ROWS = 1000
+/** Fetchers wait when this many rows are fetched but not yet written. */
+const MAX_QUEUED_ROWS = 4000
+
+/** The list's `after` turned out not to be an id: fall back to one opaque stream. */
+class AfterIsOpaque extends Error {}
+
+const idNumber = (id: string): bigint => {
+  if (!/^\d+$/.test(id)) throw new AfterIsOpaque(`id ${id} is not numeric`)
+  return BigInt(id)
+}
+
+interface Job {
+  type: SyncType
+  plan: BackfillPlan
+  range: RangeCheckpoint
+  /** Where the fetcher is; range.next is where the committed rows are. */
+  fetchNext: string | null
+  claimed: boolean
+}
+
+interface Fetched {
+  job: Job
+  objects: HubSpotObject[]
+  next: string | null
+  done: boolean
+}
+
+export async function runBackfill(ctx: BackfillContext, options: { restart?: boolean; progress?: ProgressReporter }): Promise<BackfillRun> {
+  const startedAt = Date.now()
+  if (options.restart) for (const type of SYNC_TYPES) await resetType(ctx.db, type)
+  const states = await readStates(ctx.db)
+  const plans = new Map<SyncType, BackfillPlan>()
+  let resumed = false
+  for (const type of SYNC_TYPES) {
+    const state = states.get(type)!
+    if (state.cursorMs !== null) continue
+    if (state.backfill && !state.backfill.done) {
+      plans.set(type, state.backfill)
+      resumed = true
+      continue
+    }
+    const plan = await planType(ctx, type, startedAt)
+    await saveBackfillPlan(ctx.db, type, plan)
+    plans.set(type, plan)
+  }
+  const rows = { exams: 0, bookings: 0 }
+  const mode = { exams: 'single', bookings: 'single' } as BackfillRun['mode']
+  if (plans.size === 0) return { ran: false, resumed: false, rows, mode }
+
+  for (;;) {
+    try {
+      await fetchAll(ctx, plans, options.progress)
+      break
+    } catch (error) {
+      if (!(error instanceof AfterIsOpaque)) throw error
+      // Rows already written stay (upserts are idempotent); only the reading strategy changes.
+      ctx.logger.warn({ err: error }, 'HubSpot paging cursor is not an id: backfilling with one list stream')
+      for (const [type, plan] of plans) {
+        if (plan.mode !== 'ranges' || plan.done) continue
+        const single = { ...singlePlan(plan.started_at_ms, plan.total), max_seen_ms: plan.max_seen_ms }
+        await saveBackfillPlan(ctx.db, type, single)
+        plans.set(type, single)
+      }
+    }
+  }
+  for (const [type, plan] of plans) {
+    plan.done = true
+    await completeBackfill(ctx.db, type, plan, backfillCursor(plan), plan.started_at_ms)
+    rows[type] = rowsDone(plan)
+    mode[type] = plan.mode
+  }
+  return { ran: true, resumed, rows, mode }
+}
+
+/**
+ * HubSpot documents `after` as the next record's id but says to treat it as opaque; ranges rely
+ * on the former, so one probe checks it before planning on it. Small types are not worth it.
+ */
+async function planType(ctx: BackfillContext, type: SyncType, startedAt: number): Promise<BackfillPlan> {
+  const crmType = ctx.types[type]
+  const byId = (direction: 'ASCENDING' | 'DESCENDING') =>
+    ctx.crm.search(crmType, { sorts: [{ propertyName: OBJECT_ID, direction }], properties: [OBJECT_ID], limit: 1 })
+  const first = await byId('ASCENDING')
+  const total = first.total ?? first.results.length
+  if (total < 2 * MIN_RANGE_ROWS || first.results.length === 0) return singlePlan(startedAt, total)
+  const last = await byId('DESCENDING')
+  const minId = first.results[0].id
+  const maxId = last.results[0]?.id
+  if (!maxId || !/^\d+$/.test(minId) || !/^\d+$/.test(maxId)) return singlePlan(startedAt, total)
+  const probe = await ctx.crm.listPage(crmType, { after: maxId, limit: 1, properties: [OBJECT_ID] })
+  if (probe.results[0]?.id !== maxId) {
+    ctx.logger.info({ type }, 'list paging cursor is not the next id: one list stream')
+    return singlePlan(startedAt, total)
+  }
+  return rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
+}
+
+async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>, progress?: ProgressReporter): Promise<void> {
+  const jobs: Job[] = []
+  for (const [type, plan] of plans) for (const range of plan.ranges) if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false })
+  const total = [...plans.values()].reduce((sum, plan) => sum + plan.total, 0)
+  const report = () => progress?.update({ phase: 'backfill', done: [...plans.values()].reduce((sum, plan) => sum + rowsDone(plan), 0), total })
+  report()
+
+  const stop = new AbortController()
+  const signal = AbortSignal.any([ctx.signal, stop.signal])
+  const queue = new FetchQueue()
+  const writer = writeAll(ctx, queue, report).catch((error) => {
+    stop.abort(error)
+    queue.close()
+    throw error
+  })
+  const worker = async (kind: 'list' | 'search') => {
+    for (let job = claim(jobs, kind); job; job = claim(jobs, kind)) {
+      await (kind === 'list' ? listRange(ctx, job, queue, signal) : searchRange(ctx, job, queue, signal))
+    }
+  }
+  const workers = [
+    ...Array.from({ length: ctx.listWorkers ?? 6 }, () => worker('list')),
+    ...Array.from({ length: ctx.searchWorkers ?? 2 }, () => worker('search')),
+  ].map((run) => run.catch((error) => {
+    stop.abort(error)
+    throw error
+  }))
+  const fetched = await Promise.allSettled(workers)
+  // What was fetched is still written: it is progress a resume does not repeat.
+  queue.close()
+  await writer
+  const failure = fetched.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (failure) throw ctx.signal.aborted ? ctx.signal.reason ?? failure.reason : failure.reason
+}
+
+/** List streams take ranges from the front, search streams from the back, so they meet in the middle. */
+function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
+  const open = (job: Job) => !job.claimed && (kind === 'list' || job.plan.mode === 'ranges')
+  const job = kind === 'list' ? jobs.find(open) : jobs.findLast(open)
+  if (job) job.claimed = true
+  return job
+}
+
+async function listRange(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
+  const ranged = job.plan.mode === 'ranges'
+  const to = job.range.to === null ? null : BigInt(job.range.to)
+  for (;;) {
+    signal.throwIfAborted()
+    const page = await ctx.crm.listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] }).catch((error) => {
+      // A HubSpot that refuses an id as `after` is one whose cursor is opaque after all.
+      if (ranged && job.fetchNext !== null && error instanceof AppError && error.code === 'E_HUBSPOT_REJECTED') throw new AfterIsOpaque(error.message)
+      throw error
+    })
+    let objects = page.results
+    const after = page.paging?.next?.after ?? null
+    let done = after === null
+    if (ranged) {
+      if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext)) throw new AfterIsOpaque('a list page started before its after cursor')
+      if (to !== null) objects = objects.filter((object) => idNumber(object.id) < to)
+      done ||= objects.length < page.results.length || (to !== null && idNumber(after!) >= to)
+    }
+    job.fetchNext = done ? null : after
+    await queue.push({ job, objects, next: job.fetchNext, done }, signal)
+    if (done) return
+  }
+}
+
+async function searchRange(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    signal.throwIfAborted()
+    const filters: SearchFilter[] = []
+    if (job.fetchNext !== null) filters.push({ propertyName: OBJECT_ID, operator: 'GTE', value: job.fetchNext })
+    if (job.range.to !== null) filters.push({ propertyName: OBJECT_ID, operator: 'LT', value: job.range.to })
+    const page = await ctx.crm.search(ctx.types[job.type], {
+      filterGroups: filters.length ? [{ filters }] : undefined,
+      sorts: [{ propertyName: OBJECT_ID, direction: 'ASCENDING' }],
+      properties: PROPERTIES[job.type],
+      limit: SEARCH_PAGE,
+    })
+    const objects = page.results
+    const done = objects.length < SEARCH_PAGE || !page.paging?.next
+    job.fetchNext = done ? null : String(idNumber(objects[objects.length - 1].id) + 1n)
+    await queue.push({ job, objects, next: job.fetchNext, done }, signal)
+    if (done) return
+  }
+}
+
+/** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
+async function writeAll(ctx: BackfillContext, queue: FetchQueue, report: () => void): Promise<void> {
+  for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
+    const batch = items
+    await ctx.applier.batch(async (writer) => {
+      for (const type of SYNC_TYPES) await writer.upsert(type, batch.filter((item) => item.job.type === type).flatMap((item) => item.objects))
+      const touched = new Map<SyncType, BackfillPlan>()
+      for (const { job, objects, next, done } of batch) {
+        job.range.next = next
+        job.range.done = done
+        job.range.rows += objects.length
+        for (const object of objects) job.plan.max_seen_ms = Math.max(job.plan.max_seen_ms ?? 0, modifiedMs(object))
+        touched.set(job.type, job.plan)
+      }
+      for (const [type, plan] of touched) await saveBackfillPlan(writer.tx, type, plan)
+    })
+    report()
+  }
+}
+
+/** A FIFO of fetched pages with back-pressure, so a slow database slows the fetchers instead of filling memory. */
+class FetchQueue {
+  #items: Fetched[] = []
+  #rows = 0
+  #closed = false
+  #wakeWriter: (() => void) | null = null
+  #wakeFetchers: Array<() => void> = []
+
+  async push(item: Fetched, signal: AbortSignal): Promise<void> {
+    while (this.#rows >= MAX_QUEUED_ROWS && !this.#closed) {
+      signal.throwIfAborted()
+      await new Promise<void>((resolve) => this.#wakeFetchers.push(resolve))
+    }
+    signal.throwIfAborted()
+    if (this.#closed) throw new Error('the backfill writer stopped')
+    this.#items.push(item)
+    this.#rows += item.objects.length
+    this.#wakeWriter?.()
+  }
+
+  /** The next batch (whole pages, up to maxRows unless one page is bigger); null once closed and drained. */
+  async take(maxRows: number): Promise<Fetched[] | null> {
+    while (this.#items.length === 0) {
+      if (this.#closed) return null
+      await new Promise<void>((resolve) => (this.#wakeWriter = resolve))
+      this.#wakeWriter = null
+    }
+    const batch: Fetched[] = []
+    let rows = 0
+    while (this.#items.length && (batch.length === 0 || rows + this.#items[0].objects.length <= maxRows)) {
+      const item = this.#items.shift()!
+      rows += item.objects.length
+      batch.push(item)
+    }
+    this.#rows -= rows
+    for (const wake of this.#wakeFetchers.splice(0)) wake()
+    return batch
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#wakeWriter?.()
+    for (const wake of this.#wakeFetchers.splice(0)) wake()
+  }
+}

@@ -1,0 +1,52 @@
+// Writes on two instances sharing Postgres, Redis and HubSpot: one capacity, read-your-writes everywhere.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunningEmulator } from '../../src/emulator/index.js'
+import { freshDatabase, realPostgres, realRedis, type TestDatabase } from '../support/env.js'
+import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+
+describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () => {
+  let database: TestDatabase
+  let emulator: RunningEmulator
+  let a: TestApp
+  let b: TestApp
+
+  beforeAll(async () => {
+    database = await freshDatabase()
+    emulator = await startTestEmulator()
+    const redisNamespace = `hmtest-w2-${Date.now()}`
+    a = await startTestApp({ database, emulator, redisNamespace })
+    b = await startTestApp({ database, emulator, redisNamespace })
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    await emulator?.close()
+    await database?.drop()
+  })
+
+  const api = (t: TestApp, method: string, url: string, payload?: object) => t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })
+
+  it('holds capacity across instances: 40 racing on two servers for 5 seats', async () => {
+    const exam = (await api(a, 'POST', '/api/mock-exams', { mock_exam_name: 'SJ', mock_type: 'Situational Judgment', exam_date: '2026-12-03', start_time: '18:00', end_time: '20:00', location: 'Online', capacity: 5 })).json().exam
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => api(i % 2 ? a : b, 'POST', '/api/bookings', { examId: exam.hubspot_id, student_name: `S${i}`, student_email: `s${i}@example.com` })),
+    )
+    expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(5)
+    expect(responses.filter((r) => r.statusCode === 409 && r.json().error.code === 'E_EXAM_FULL')).toHaveLength(35)
+    expect((await api(a, 'GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(5)
+    expect((await api(b, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(5)
+  })
+
+  it('reads its writes on the other instance straight after the 2xx', async () => {
+    const exam = (await api(b, 'POST', '/api/mock-exams', { mock_exam_name: 'CS', mock_type: 'Clinical Skills', exam_date: '2026-12-04', start_time: '09:00', end_time: '12:00', location: 'Calgary', capacity: 50 })).json().exam
+    for (let i = 0; i < 10; i++) {
+      const [writer, reader] = i % 2 ? [a, b] : [b, a]
+      await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)
+      expect((await api(writer, 'POST', '/api/bookings', { examId: exam.hubspot_id, student_name: `R${i}`, student_email: `r${i}@example.com` })).statusCode).toBe(201)
+      expect((await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(i + 1)
+      expect((await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(i + 1)
+    }
+    await api(a, 'PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Edmonton' })
+    expect((await api(b, 'GET', '/api/mock-exams')).json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.hubspot_id).location).toBe('Edmonton')
+  })
+})

@@ -1,0 +1,66 @@
+// The HubSpot client against the emulator: budget kept (also shared through Redis), retries, error mapping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunningEmulator } from '../../src/emulator/index.js'
+import { createHubSpot, type HubSpot } from '../../src/hubspot/index.js'
+import { testConfig } from '../support/env.js'
+import { startTestEmulator } from '../support/fixtures.js'
+
+describe('HubSpot client', () => {
+  let emulator: RunningEmulator
+  const clients: HubSpot[] = []
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ rateLimit10s: 10 })
+  })
+  afterAll(async () => {
+    for (const client of clients) await client.close()
+    await emulator.close()
+  })
+
+  const client = (options: { redis?: boolean; namespace?: string; deadlineMs?: number } = {}) => {
+    const config = testConfig({ redis: options.redis ?? false, redisNamespace: options.namespace, env: { HUBSPOT_RATE_LIMIT_10S: '10' } })
+    const hubspot = createHubSpot(config, { baseUrl: emulator.url, accessToken: 'x', retry: { deadlineMs: options.deadlineMs ?? 15_000 } })
+    clients.push(hubspot)
+    return hubspot
+  }
+
+  it('resolves the custom object types from /crm/v3/schemas', async () => {
+    expect(await client().objectTypes()).toEqual({ exams: '2-50001', bookings: '2-50002' })
+  })
+
+  it('stays inside the burst limit without a single 429, even across two instances sharing Redis', async () => {
+    emulator.reset()
+    const namespace = `hmtest-budget-${Date.now()}`
+    const shared = process.env.REDIS_URL ? [client({ redis: true, namespace }), client({ redis: true, namespace })] : [client()]
+    const started = Date.now()
+    await Promise.all(Array.from({ length: 14 }, (_, i) => shared[i % shared.length].crm.listPage('2-50001', { properties: [], limit: 1 })))
+    expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
+    // 14 calls at 9 per rolling 10 s (one slot of headroom): the last ones waited for the window.
+    expect(Date.now() - started).toBeGreaterThan(9_000)
+  }, 30_000)
+
+  it('retries 429s and 5xx on idempotent calls until they succeed', async () => {
+    emulator.reset()
+    emulator.setFaults({ rate5xx: 0.3 })
+    const hubspot = createHubSpot(testConfig({ redis: false }), { baseUrl: emulator.url, accessToken: 'x' })
+    clients.push(hubspot)
+    for (let i = 0; i < 5; i++) expect((await hubspot.crm.listPage('2-50001', { properties: [], limit: 1 })).results).toEqual([])
+    expect(hubspot.client.stats.retries).toBeGreaterThan(0)
+    emulator.clearFaults()
+  })
+
+  it('does not retry a non-idempotent create after a 5xx, and maps it to E_HUBSPOT_UNAVAILABLE', async () => {
+    emulator.reset()
+    emulator.setFaults({ rate5xx: 1 })
+    const hubspot = createHubSpot(testConfig({ redis: false }), { baseUrl: emulator.url, accessToken: 'x' })
+    clients.push(hubspot)
+    await expect(hubspot.crm.create('2-50001', { mock_exam_name: 'x' })).rejects.toMatchObject({ code: 'E_HUBSPOT_UNAVAILABLE', status: 502 })
+    expect(hubspot.client.stats.calls).toBe(1)
+    emulator.clearFaults()
+  })
+
+  it('maps a validation error to E_HUBSPOT_REJECTED and a missing object to null', async () => {
+    const hubspot = client()
+    await expect(hubspot.crm.create('2-50001', { no_such_property: 'x' })).rejects.toMatchObject({ code: 'E_HUBSPOT_REJECTED' })
+    expect(await hubspot.crm.get('2-50001', '987654321', [])).toBeNull()
+  })
+})

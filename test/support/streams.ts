@@ -1,0 +1,126 @@
+// Realtime test clients: an SSE reader and a WebSocket reader that collect messages and wait for them.
+import WebSocket from 'ws'
+import { createSseParser, type SseMessage } from '../../src/client/sse-parser.js'
+import type { ChangeEvent } from '../../src/model/records.js'
+import type { Transaction } from '../../src/replica/index.js'
+import type { App } from '../../src/app.js'
+
+async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+export interface SseConnection {
+  status: number
+  headers: Headers
+  /** Raw text received, in order. */
+  text(): string
+  messages: SseMessage[]
+  comments: string[]
+  changes(): ChangeEvent[]
+  /** Resolves when the server ended the stream. */
+  ended: Promise<void>
+  isEnded(): boolean
+  waitFor(check: (connection: SseConnection) => boolean, timeoutMs?: number): Promise<void>
+  waitForEvent(name: string, timeoutMs?: number): Promise<SseMessage>
+  close(): void
+}
+
+export async function connectSse(url: string, headers: Record<string, string> = {}): Promise<SseConnection> {
+  const controller = new AbortController()
+  const response = await fetch(url, { headers, signal: controller.signal })
+  const messages: SseMessage[] = []
+  const comments: string[] = []
+  let raw = ''
+  let ended = false
+  const parser = createSseParser({ onMessage: (message) => messages.push(message), onComment: (text) => comments.push(text) })
+  const decoder = new TextDecoder()
+  const pump = async () => {
+    if (!response.body) return
+    const reader = response.body.getReader()
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        raw += decoder.decode(value, { stream: true })
+        parser.feed(value)
+      }
+    } catch {
+      // aborted by close()
+    } finally {
+      ended = true
+    }
+  }
+  const connection: SseConnection = {
+    status: response.status,
+    headers: response.headers,
+    text: () => raw,
+    messages,
+    comments,
+    changes: () => messages.filter((m) => m.event === 'change').map((m) => JSON.parse(m.data) as ChangeEvent),
+    ended: pump(),
+    isEnded: () => ended,
+    waitFor: (check, timeoutMs = 5_000) => until(() => check(connection), timeoutMs, () => `SSE condition; got ${JSON.stringify(messages.map((m) => m.event))}`),
+    async waitForEvent(name, timeoutMs = 5_000) {
+      await connection.waitFor(() => messages.some((m) => m.event === name), timeoutMs)
+      return messages.find((m) => m.event === name) as SseMessage
+    },
+    close: () => controller.abort(),
+  }
+  return connection
+}
+
+export interface WsMessage {
+  type: string
+  [key: string]: unknown
+}
+
+export interface WsConnection {
+  socket: WebSocket
+  messages: WsMessage[]
+  send(message: unknown): void
+  changes(): ChangeEvent[]
+  waitFor(check: (messages: WsMessage[]) => boolean, timeoutMs?: number): Promise<void>
+  waitForType(type: string, timeoutMs?: number): Promise<WsMessage>
+  closed: Promise<{ code: number; reason: string }>
+  close(): void
+}
+
+/** Resolves once open; rejects with the HTTP status of a refused upgrade ("Unexpected server response: 401"). */
+export function connectWs(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<WsConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers })
+    const messages: WsMessage[] = []
+    const closed = new Promise<{ code: number; reason: string }>((done) => socket.on('close', (code, reason) => done({ code, reason: String(reason) })))
+    socket.on('message', (data) => messages.push(JSON.parse(String(data)) as WsMessage))
+    socket.on('error', reject)
+    socket.on('open', () =>
+      resolve({
+        socket,
+        messages,
+        send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+        changes: () => messages.filter((m) => m.type === 'change').map((m) => m.event as ChangeEvent),
+        waitFor: (check, timeoutMs = 5_000) => until(() => check(messages), timeoutMs, () => `WS condition; got ${JSON.stringify(messages.map((m) => m.type))}`),
+        async waitForType(type, timeoutMs = 5_000) {
+          const start = messages.length
+          await until(() => messages.slice(start).some((m) => m.type === type), timeoutMs, () => `a "${type}" message; got ${JSON.stringify(messages.map((m) => m.type))}`)
+          return messages.slice(start).find((m) => m.type === type) as WsMessage
+        },
+        closed,
+        close: () => socket.close(),
+      }),
+    )
+  })
+}
+
+export const wsUrl = (httpUrl: string, path: string) => httpUrl.replace(/^http/, 'ws') + path
+
+/** Commits a transaction on the app's database and returns the events it appended. */
+export async function commit(app: App, fn: (tx: Transaction) => Promise<ChangeEvent[]>): Promise<ChangeEvent[]> {
+  return app.db.transaction(fn)
+}
+
+export const seqs = (events: readonly { seq: string }[]) => events.map((event) => event.seq)
