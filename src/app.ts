@@ -5,6 +5,7 @@ import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
 import { registerRealtimeRoutes } from './http/routes-realtime.js'
+import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
 import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
@@ -12,6 +13,7 @@ import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/ind
 import { createLogger, type Logger } from './logger.js'
 import { createRealtimeHub, type RealtimeHub, type RealtimeHubOptions } from './realtime/index.js'
 import { migrate, openReplica, type ReplicaDriver } from './replica/index.js'
+import { createProgress, createSyncEngine, type SyncEngine } from './sync/index.js'
 
 export interface AppOptions {
   config: Config
@@ -36,6 +38,8 @@ export interface App {
   /** null when no HubSpot is configured (read-only). */
   writes: WriteService | null
   realtime: RealtimeHub
+  /** null when no HubSpot is configured (read-only). */
+  sync: SyncEngine | null
   http: FastifyInstance
   /** Starts background work (first-run backfill, watchers); serve calls it, tests may not. */
   start?(): Promise<void>
@@ -61,7 +65,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   })
   if (!(await cache.ready())) logger.warn('Redis is not reachable yet: reads go to Postgres until it is')
   const hubspot = options.hubspot ? createHubSpot(config, options.hubspot) : null
-  const reads = new ReadService({ db, cache })
+  // Bound late: the engine is built after the write path, whose intents it resolves before each pull.
+  let sync: SyncEngine | null = null
+  const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
   const metrics = createMetricsRegistry()
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
@@ -69,9 +75,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))
+  sync = hubspot ? createSyncEngine({ db, hubspot, cache, logger, config, beforePull: writes ? async () => void (await writes.recovery.resolvePending()) : undefined }) : null
+  const engine = sync
+  if (engine) routes.push((app) => registerSyncRoutes(app, engine))
   const realtime = createRealtimeHub({ db, logger, retentionMs: config.eventRetentionMs, ...options.realtime })
   await realtime.start()
   routes.push((app) => registerRealtimeRoutes(app, realtime, { reads }))
+  // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
+  realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 
   const http = await buildHttpServer({ config, logger, db, metrics, reads, routes, webDist: options.webDist })
 
@@ -84,12 +95,24 @@ export async function createApp(options: AppOptions): Promise<App> {
     hubspot,
     writes,
     realtime,
+    sync,
     http,
+    /**
+     * The first run backfills before the server listens (so the dashboard never opens on an empty
+     * replica, and the log reads: backfill progress, then the URL). A big real account is better
+     * loaded beforehand with `hubmirror backfill`, which resumes where this left off.
+     */
+    async start() {
+      if (!engine || (await engine.isBackfilled())) return
+      logger.info('first run: backfilling the replica from HubSpot')
+      await engine.backfill({ progress: createProgress({ log: (line, fields) => logger.info(fields, line) }) })
+    },
     async listen() {
       return http.listen({ port: config.port, host: config.host })
     },
     async close() {
       await http.close()
+      await engine?.stop()
       await realtime.stop()
       await writes?.stop()
       await hubspot?.close()

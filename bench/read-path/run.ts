@@ -34,6 +34,7 @@ interface Target {
   name: string
   url: string
   headers: Record<string, string>
+  pid: number
 }
 
 interface Row {
@@ -45,8 +46,31 @@ interface Row {
   bookings: number
   non2xx: number
   socketErrors: number
+  /** CPU the server process spent per request: unlike req/s, barely moved by other work on the host */
+  serverCpuUsPerRequest: number
+  /** Redis server CPU per request (hubmirror's batched MGET, the seed's GET); 0 when the server does not use Redis */
+  redisCpuUsPerRequest: number
   tool: LoadResult['tool']
   loadavgDuring: string
+}
+
+const CLOCK_TICKS_PER_S = 100
+
+/** utime + stime of a process, in seconds (Linux /proc; fields 14 and 15 of stat). */
+function processCpuS(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function redisCpuS(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu')
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return read('used_cpu_user') + read('used_cpu_sys')
 }
 
 /** One exam and its 100 bookings, shaped like production rows (names, emails, ISO timestamps). */
@@ -94,15 +118,15 @@ function prepareSeed(): string {
   return dir
 }
 
-async function startHubmirror(name: string, env: Record<string, string | undefined>): Promise<string> {
+async function startHubmirror(name: string, env: Record<string, string | undefined>): Promise<{ base: string; pid: number }> {
   const port = await freePort()
-  await startChild(name, process.execPath, [...PROFILE_ARGS, 'bin/hubmirror.js', 'serve'], {
+  const { child } = await startChild(name, process.execPath, [...PROFILE_ARGS, 'bin/hubmirror.js', 'serve'], {
     cwd: ROOT,
     // SYNC_*: no on-access or watched pull may start during the run; the replica is seeded directly.
     env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1', HUBMIRROR_JWT_SECRET: JWT_SECRET, SYNC_STALE_AFTER: '1h', SYNC_LIVE_INTERVAL: '1h' }, ['LOG_LEVEL', 'NODE_OPTIONS']),
     ready: /hubmirror is running/,
   })
-  return `http://127.0.0.1:${port}`
+  return { base: `http://127.0.0.1:${port}`, pid: child.process.pid! }
 }
 
 async function fetchBody(target: Target): Promise<Buffer> {
@@ -158,25 +182,25 @@ async function main(): Promise<void> {
     const withRedis = await startHubmirror('hubmirror (Redis)', { ...hubspot, REDIS_URL, HUBMIRROR_REDIS_NAMESPACE: namespace })
     const withoutRedis = await startHubmirror('hubmirror (in-process)', { ...hubspot, REDIS_URL: undefined })
     const seedPort = await freePort()
-    await startChild('seed', process.execPath, ['server.js'], {
+    const seedServer = await startChild('seed', process.execPath, ['server.js'], {
       cwd: seedDir, env: childEnv({ DATABASE_URL: database.url, REDIS_URL, PORT: String(seedPort) }, ['NODE_OPTIONS']), ready: /listening on/,
     })
 
     const path = `/api/mock-exams/${EXAM_ID}/bookings`
     const auth = { authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view'], { ttlSeconds: 3600 })}` }
-    const hubmirror: Target = { name: 'hubmirror (cache: Redis + in-process)', url: withRedis + path, headers: auth }
-    const hubmirrorMemory: Target = { name: 'hubmirror (cache: in-process only)', url: withoutRedis + path, headers: auth }
-    const seed: Target = { name: 'seed read path (Express + ioredis + JSON.parse)', url: `http://127.0.0.1:${seedPort}${path}`, headers: {} }
+    const hubmirror: Target = { name: 'hubmirror (cache: Redis + in-process)', url: withRedis.base + path, headers: auth, pid: withRedis.pid }
+    const hubmirrorMemory: Target = { name: 'hubmirror (cache: in-process only)', url: withoutRedis.base + path, headers: auth, pid: withoutRedis.pid }
+    const seed: Target = { name: 'seed read path (Express + ioredis + JSON.parse)', url: `http://127.0.0.1:${seedPort}${path}`, headers: {}, pid: seedServer.child.process.pid! }
 
     // The bare route serves hubmirror's exact bytes, fetched once.
     const hubmirrorBody = await fetchBody(hubmirror)
     const bodyFile = join(WORK, 'read-path-body.json')
     writeFileSync(bodyFile, hubmirrorBody)
     const barePort = await freePort()
-    await startChild('bare', process.execPath, ['--import', 'tsx', join(HERE, 'bare-server.ts'), '--body', bodyFile, '--port', String(barePort)], {
+    const bareServer = await startChild('bare', process.execPath, ['--import', 'tsx', join(HERE, 'bare-server.ts'), '--body', bodyFile, '--port', String(barePort)], {
       cwd: ROOT, env: childEnv({}, ['NODE_OPTIONS']), ready: /bare server: (http\S+)/,
     })
-    const bare: Target = { name: 'bare Fastify route (bytes from memory)', url: `http://127.0.0.1:${barePort}${path}`, headers: {} }
+    const bare: Target = { name: 'bare Fastify route (bytes from memory)', url: `http://127.0.0.1:${barePort}${path}`, headers: {}, pid: bareServer.child.process.pid! }
     const targets = [hubmirror, hubmirrorMemory, seed, bare]
 
     // Honesty check: every server answers the same 100 bookings (parsed once, before the load).
@@ -193,17 +217,26 @@ async function main(): Promise<void> {
     const tool = (await wrkAvailable()) ? 'wrk' : 'autocannon'
     console.log(`${tool} -t${THREADS} -c${CONNECTIONS}: ${WARMUP_S} s warm-up + ${DURATION_S} s measured per server, one server at a time`)
     const rows: Row[] = []
+    const redis = new Redis(REDIS_URL)
     for (const target of targets) {
       await loadTest(target.url, { threads: THREADS, connections: CONNECTIONS, durationS: WARMUP_S, headers: target.headers })
+      const cpuBefore = processCpuS(target.pid)
+      const redisBefore = await redisCpuS(redis)
       const result = await loadTest(target.url, { threads: THREADS, connections: CONNECTIONS, durationS: DURATION_S, headers: target.headers })
+      const cpuS = processCpuS(target.pid) - cpuBefore
+      const usesRedis = target === hubmirror || target === seed
+      const redisS = usesRedis ? (await redisCpuS(redis)) - redisBefore : 0
       rows.push({
         name: target.name, requestsPerSecond: Math.round(result.requestsPerSecond), p50Ms: round(result.p50Ms), p99Ms: round(result.p99Ms),
-        responseBytes: sizes.get(target)!, bookings: BOOKINGS, non2xx: result.non2xx, socketErrors: result.socketErrors, tool: result.tool,
+        responseBytes: sizes.get(target)!, bookings: BOOKINGS, non2xx: result.non2xx, socketErrors: result.socketErrors,
+        serverCpuUsPerRequest: round((cpuS * 1e6) / result.requests, 1), redisCpuUsPerRequest: round((redisS * 1e6) / result.requests, 1), tool: result.tool,
         loadavgDuring: uptimeLine().replace(/^.*load average:\s*/, ''),
       })
-      console.log(`  ${target.name}: ${rows.at(-1)!.requestsPerSecond} req/s, p50 ${rows.at(-1)!.p50Ms} ms, p99 ${rows.at(-1)!.p99Ms} ms`)
+      const row = rows.at(-1)!
+      console.log(`  ${target.name}: ${row.requestsPerSecond} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerRequest} µs CPU/req (load ${row.loadavgDuring})`)
     }
-    const cacheStats = { redis: await scrapeCacheStats(withRedis), inProcess: await scrapeCacheStats(withoutRedis) }
+    redis.disconnect()
+    const cacheStats = { redis: await scrapeCacheStats(withRedis.base), inProcess: await scrapeCacheStats(withoutRedis.base) }
 
     const [ours, oursMemory, seedRow, bareRow] = rows as [Row, Row, Row, Row]
     const ratios = {
@@ -212,6 +245,9 @@ async function main(): Promise<void> {
       hubmirrorP99Ms: { value: ours.p99Ms, goal: `≤ ${GOALS.p99Ms} ms` },
       inProcessOnlyOverSeed: { value: round(oursMemory.requestsPerSecond / seedRow.requestsPerSecond) },
       inProcessOnlyOverBare: { value: round(oursMemory.requestsPerSecond / bareRow.requestsPerSecond) },
+      // CPU per request (server + its Redis share): the same comparison, far less sensitive to a busy host.
+      cpuBareOverHubmirror: { value: round((bareRow.serverCpuUsPerRequest) / (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest)) },
+      cpuSeedOverHubmirror: { value: round((seedRow.serverCpuUsPerRequest + seedRow.redisCpuUsPerRequest) / (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest)) },
     }
     const passes = {
       vsSeed: ratios.hubmirrorOverSeed.value >= GOALS.vsSeed,
@@ -230,13 +266,18 @@ async function main(): Promise<void> {
 
     console.log(`\nRead path — GET ${path} (${BOOKINGS} bookings) — ${machineLine(startedAt)}`)
     console.log(`load: ${startedAt.uptime}`)
-    console.table(Object.fromEntries(rows.map((r) => [r.name, { 'req/s': r.requestsPerSecond, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'bytes': r.responseBytes, bookings: r.bookings, 'non-2xx': r.non2xx, errors: r.socketErrors }])))
+    console.table(Object.fromEntries(rows.map((r) => [r.name, {
+      'req/s': r.requestsPerSecond, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, bytes: r.responseBytes, bookings: r.bookings,
+      'CPU µs/req': r.serverCpuUsPerRequest, 'Redis µs/req': r.redisCpuUsPerRequest, 'non-2xx': r.non2xx, errors: r.socketErrors,
+    }])))
     console.table({
       'hubmirror ÷ seed (req/s)': { value: `${ratios.hubmirrorOverSeed.value}×`, goal: ratios.hubmirrorOverSeed.goal, pass: passes.vsSeed },
       'hubmirror ÷ bare (req/s)': { value: `${ratios.hubmirrorOverBare.value}×`, goal: ratios.hubmirrorOverBare.goal, pass: passes.vsBare },
       'hubmirror p99': { value: `${ours.p99Ms} ms`, goal: ratios.hubmirrorP99Ms.goal, pass: passes.p99 },
       'in-process only ÷ seed': { value: `${ratios.inProcessOnlyOverSeed.value}×`, goal: '—', pass: '—' },
       'in-process only ÷ bare': { value: `${ratios.inProcessOnlyOverBare.value}×`, goal: '—', pass: '—' },
+      'CPU/req: bare ÷ hubmirror': { value: `${ratios.cpuBareOverHubmirror.value}×`, goal: '—', pass: '—' },
+      'CPU/req: seed ÷ hubmirror': { value: `${ratios.cpuSeedOverHubmirror.value}×`, goal: '—', pass: '—' },
     })
     console.log(`cache lookups: Redis instance ${JSON.stringify(cacheStats.redis)}; in-process instance ${JSON.stringify(cacheStats.inProcess)}`)
     const out = join(HERE, 'last-run.json')

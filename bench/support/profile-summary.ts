@@ -32,6 +32,10 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const selfUs = new Map<number, number>()
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+// Percentages are of busy time: an idle server between load runs would otherwise dilute every figure.
+const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id))
+const all = [...selfUs.values()].reduce((a, b) => a + b, 0)
+for (const id of idleIds) selfUs.delete(id)
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
 const byFunction = new Map<string, number>()
 const byPlace = new Map<string, number>()
@@ -43,7 +47,7 @@ for (const [id, us] of selfUs) {
   byPlace.set(place, (byPlace.get(place) ?? 0) + us)
 }
 const pct = (us: number) => `${((us / total) * 100).toFixed(1)}%`
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`)
+console.log(`${file}: ${(all / 1e6).toFixed(1)} s sampled, ${(total / 1e6).toFixed(1)} s busy (percentages below are of busy time)`)
 console.log('\nself time by package / file:')
 for (const [place, us] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(6)}  ${place}`)
 console.log('\nself time by function:')

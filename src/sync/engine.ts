@@ -285,8 +285,8 @@ export class Engine implements SyncEngine {
     if (this.#watchTimer) clearInterval(this.#watchTimer)
     this.#watchTimer = null
     this.#abort.abort(new Error('the sync engine is stopping'))
-    // Whatever holds the lock finishes its current page and lets go.
-    await this.#exclusive(true, async () => undefined).catch(() => undefined)
+    // Whatever holds the lock finishes its current page and lets go; what queued behind it does not start.
+    await this.#exclusive(true, async () => undefined)
   }
 
   /** Calls made by this engine, by kind (the client's stats count every caller). */
@@ -392,9 +392,10 @@ export class Engine implements SyncEngine {
     this.#queue = new Promise<void>((resolve) => (release = resolve))
     try {
       await previous
+      // Stopping: whatever was queued behind the running operation does not start.
+      if (this.#stopped) return { ran: false }
       const deadline = Date.now() + LOCK_WAIT_MS
       for (;;) {
-        if (this.#stopped && fn.length === 0 && this.#abort.signal.aborted && !wait) return { ran: false }
         const held = await this.#o.db.withTryLock(SYNC_LOCK, async () => {
           this.#active = true
           try {
