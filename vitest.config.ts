@@ -9,5 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // graphql-ws must share our copy of graphql: Vite resolves graphql to its ESM build, Node (for an
+    // external graphql-ws) to the CJS one, and graphql refuses a schema from "another realm".
+    server: { deps: { inline: ['graphql-ws'] } },
   },
 })

@@ -11,9 +11,9 @@ const USAGE = `usage: hubmirror <command>
            [--rate-limit-10s R] [--search-rate-s S] [--daily-limit D] [--search-lag-ms L]
                                          run the HubSpot emulator alone
   db migrate                             apply schema migrations
-  backfill                               one-time HubSpot → replica load: resumable, with progress
-  sync                                   one incremental pull
-  reconcile [--fix]                      compare HubSpot and the replica; report or repair drift
+  backfill [--restart] [--json]          one-time HubSpot → replica load: resumable, with progress
+  sync [--json]                          one incremental pull
+  reconcile [--fix] [--json]             compare HubSpot and the replica; report or repair drift (exit 1: drift)
   token --permissions a,b [--ttl 7d]     print a signed bearer token
 `
 
@@ -22,6 +22,9 @@ type Command = (argv: string[]) => Promise<number>
 const commands: Record<string, Command> = {
   serve: async () => (await import('./serve.js')).serve(),
   emulator: async (argv) => (await import('../emulator/index.js')).runEmulatorCli(argv).then(() => 0),
+  backfill: async (argv) => (await import('./sync.js')).backfillCommand(argv),
+  sync: async (argv) => (await import('./sync.js')).syncCommand(argv),
+  reconcile: async (argv) => (await import('./sync.js')).reconcileCommand(argv),
   db: async (argv) => {
     if (argv[0] !== 'migrate') return usageError('db: the only subcommand is "migrate"')
     const config = loadConfig()
@@ -56,10 +59,6 @@ function parseTtl(text: string): number | undefined {
 function usageError(message: string): number {
   console.error(message)
   return 2
-}
-
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command
 }
 
 export async function main(argv: string[]): Promise<number> {

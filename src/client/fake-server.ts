@@ -90,21 +90,23 @@ export async function startFakeServer(): Promise<FakeServer> {
     }
 
     if (url.pathname === '/api/long-poll') {
-      if (after !== null && after < floor - 1) {
+      // As the real server: `after` is required.
+      if (after === null) return json(res, 400, { success: false, error: { code: 'E_VALIDATION', message: 'after: required', field: 'after' } })
+      if (after < floor - 1) {
         return json(res, 410, { success: false, error: { code: 'E_CURSOR_EXPIRED', message: 'gone', seq: head() } })
       }
       const answer = () => {
-        const from = after === null ? log.length : after
+        const from = after
         const events = log.slice(from).filter((e) => matches(e, ids))
         json(res, 200, { success: true, events, cursor: head() })
       }
-      if (after === null || log.length > after) return answer()
+      if (log.length > after) return answer()
       const wake = () => {
         waiters.delete(wake)
         clearTimeout(timer)
         answer()
       }
-      const timer = setTimeout(wake, 2_000)
+      const timer = setTimeout(wake, url.searchParams.get('timeout_ms') === '0' ? 0 : 2_000)
       waiters.add(wake)
       res.on('close', () => {
         waiters.delete(wake)
@@ -113,6 +115,9 @@ export async function startFakeServer(): Promise<FakeServer> {
       return
     }
 
+    if (url.pathname === '/api/mock-exams/aggregates') {
+      return json(res, 200, { success: true, aggregates: {} }, { 'x-replica-seq': head() })
+    }
     const bookings = /^\/api\/mock-exams\/([^/]+)\/bookings$/.exec(url.pathname)
     if (bookings) {
       const examId = decodeURIComponent(bookings[1] as string)

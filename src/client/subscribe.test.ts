@@ -199,6 +199,21 @@ describe('subscribeChanges fallback to long-poll', () => {
     expect(polls.at(-1)?.query.get('after')).toBe('4')
   })
 
+  it('long-poll without a cursor starts from the head a read reports', async () => {
+    for (let i = 0; i < 3; i++) server.publish()
+    const { sub, events, statuses } = subscribe({ transport: 'long-poll' })
+    await until(() => statuses.at(-1) === 'live')
+    expect(sub.cursor()).toBe('3')
+    server.publish()
+    await until(() => events.length === 1)
+    expect(seqs(events)).toEqual([4])
+    const polls = server.requests.filter((r) => r.path === '/api/long-poll')
+    expect(polls[0]?.query.get('after')).toBe('3')
+    // The first poll only catches up; later ones wait for news.
+    expect(polls[0]?.query.get('timeout_ms')).toBe('0')
+    expect(polls.at(-1)?.query.get('timeout_ms')).toBeNull()
+  })
+
   it('long-poll answers 410 with a refetch, then resumes', async () => {
     for (let i = 0; i < 6; i++) server.publish()
     server.setRetentionFloor(5)

@@ -88,6 +88,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
   // Each start() bumps the generation; a loop that sees a newer one stops touching state.
   let generation = 0
   let controller: AbortController | null = null
+  // The first long-poll after (re)connecting asks not to wait, so "live" means caught up, not 25 s later.
+  let catchingUp = true
   let wake: (() => void) | null = null
 
   const setStatus = (next: ChangeStatus) => {
@@ -117,15 +119,17 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
   const target = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>
   target.addEventListener?.('online', onOnline)
 
-  function query(): string {
+  function query(extra: string[] = []): string {
     const parts: string[] = []
     if (examIds.length > 0) parts.push(`exam_ids=${examIds.map(encodeURIComponent).join(',')}`)
     if (cursor !== null) parts.push(`after=${cursor}`)
+    parts.push(...extra)
     return parts.length > 0 ? `?${parts.join('&')}` : ''
   }
 
   function start(): void {
     const gen = ++generation
+    catchingUp = true
     controller?.abort()
     controller = null
     wake?.()
@@ -157,6 +161,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
           continue
         case 'failed': {
           failures++
+          catchingUp = true
           if (transport === 'sse' && outcome.quick && options.transport !== 'long-poll') {
             quickSseFailures++
             if (quickSseFailures >= fallbackAfter) {
@@ -311,6 +316,20 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     return gotMessage ? { kind: 'ended' } : { kind: 'failed', quick: isQuick() }
   }
 
+  /**
+   * Long-poll needs a position to wait after. "From now" is the head, which every read reports in
+   * X-Replica-Seq; the aggregates are the smallest read (and cached).
+   */
+  async function resolveHead(signal: AbortSignal): Promise<string | null> {
+    const res = await doFetch(joinUrl(options.baseUrl, '/api/mock-exams/aggregates'), {
+      headers: { accept: 'application/json', ...authHeaders(options.token) },
+      signal,
+    })
+    await res.body?.cancel().catch(() => {})
+    if (!res.ok) return null
+    return normalizeSeq(res.headers.get('x-replica-seq'))
+  }
+
   async function runLongPoll(gen: number): Promise<Outcome> {
     const ac = new AbortController()
     controller = ac
@@ -321,7 +340,13 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       ac.abort()
     }, longPollTimeout)
     try {
-      const res = await doFetch(joinUrl(options.baseUrl, `/api/long-poll${query()}`), {
+      if (cursor === null) {
+        const head = await resolveHead(ac.signal)
+        if (gen !== generation || closed) return { kind: 'superseded' }
+        if (head === null) return { kind: 'failed', quick: false }
+        cursor = head
+      }
+      const res = await doFetch(joinUrl(options.baseUrl, `/api/long-poll${query(catchingUp ? ['timeout_ms=0'] : [])}`), {
         headers: requestHeaders('application/json'),
         signal: ac.signal,
       })
@@ -336,6 +361,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       if (!body || body.success !== true || !Array.isArray(body.events)) {
         return { kind: 'failed', quick: false }
       }
+      catchingUp = false
       markHealthy()
       for (const event of body.events) {
         if (gen !== generation || closed) return { kind: 'superseded' }

@@ -179,7 +179,8 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
           }
         },
         context: (): Context => ({ reads, hub, seq: null }),
-        onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error, root.log)) as unknown as readonly GraphQLError[],
+        // Results (and a refused subscription) go out as `next`: mask internals, keep our codes.
+        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((error) => formatError(error, root.log)) } : undefined),
       },
       hub.heartbeatMs,
     ),

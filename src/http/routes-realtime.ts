@@ -39,6 +39,11 @@ const longPollQuery = z.object({
 export async function registerRealtimeRoutes(app: FastifyInstance, hub: RealtimeHub, options: RealtimeRouteOptions): Promise<void> {
   // graphql-ws needs its subprotocol chosen at the handshake; plain /api/ws clients ask for none.
   const answering = new Set<Promise<void>>()
+  // @fastify/websocket only cleans up the upgrades that reached its own onRequest hook. One refused
+  // before it (401/403 from auth) would keep its socket half-open and hold server.close() for ever.
+  app.addHook('onResponse', async (request) => {
+    if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy()
+  })
   await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols }, preClose: endStreams(hub, answering) })
   registerSse(app, hub)
   registerLongPoll(app, hub, answering)

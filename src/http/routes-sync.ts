@@ -19,7 +19,8 @@ const pullBody = z
     exam_ids: z.array(hubspotId).min(1).max(500).optional(),
   })
   .strict()
-  .optional()
+  // A bare POST (no body at all) is a pull of everything.
+  .nullish()
 
 const forceQuery = z.object({
   type: syncType,

@@ -51,6 +51,8 @@ export interface RealtimeHubOptions {
   notifyIntervalMs?: number
   /** Prune at most this often (default 1 min). */
   pruneEveryMs?: number
+  /** Live events a catching-up subscriber holds before re-reading them from the log (default 10,000). */
+  catchUpBuffer?: number
 }
 
 export type ChangesPage = { kind: 'events'; events: ChangeEvent[]; cursor: string } | { kind: 'refetch'; head: string }
@@ -62,6 +64,8 @@ export interface HubStats {
   dispatched: number
   pumps: number
   listenReconnects: number
+  /** Catch-ups whose buffer overflowed and that re-read the log instead. */
+  overflows: number
 }
 
 export interface RealtimeHub {
@@ -110,8 +114,8 @@ class Hub implements RealtimeHub {
   #notifier: Notifier | null = null
   #unlisten: (() => Promise<void>) | null = null
   #offCommitted: (() => void) | null = null
-  readonly #stats = { dispatched: 0, pumps: 0, listenReconnects: 0 }
-  readonly #host: SubscriberHost = { position: () => this.#position, removed: (subscriber) => this.#removed(subscriber) }
+  readonly #stats = { dispatched: 0, pumps: 0, listenReconnects: 0, overflows: 0 }
+  readonly #host: SubscriberHost
 
   constructor(options: RealtimeHubOptions) {
     this.#db = options.db
@@ -122,6 +126,7 @@ class Hub implements RealtimeHub {
     this.heartbeatMs = options.heartbeatMs ?? 15_000
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 20
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000
+    this.#host = { position: () => this.#position, bufferLimit: options.catchUpBuffer ?? 10_000, removed: (subscriber) => this.#removed(subscriber) }
   }
 
   async start(): Promise<void> {
@@ -330,6 +335,7 @@ class Hub implements RealtimeHub {
       if (subscriber.closed) return false
       subscriber.coveredThrough(through)
       if (!subscriber.overflowed) break
+      this.#stats.overflows++
       // Live events arrived faster than the backlog was read: read them from the log as well.
       from = through
       through = this.#position

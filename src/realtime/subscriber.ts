@@ -38,11 +38,10 @@ export interface Subscription {
 export interface SubscriberHost {
   /** The newest seq dispatched. */
   position(): string
+  /** Live events held while the backlog is read; past this, they are dropped and re-read from the log. */
+  readonly bufferLimit: number
   removed(subscriber: Subscriber): void
 }
-
-/** Live events held while the backlog is read; past this, they are dropped and re-read from the log. */
-const BUFFER_LIMIT = 10_000
 
 export class Subscriber implements Subscription {
   readonly examIds: ReadonlySet<string> | null
@@ -85,7 +84,7 @@ export class Subscriber implements Subscription {
     if (this.#state === 'live') return this.#deliver(slice)
     if (this.#state !== 'catching-up' || this.#overflowed) return
     this.#buffered += slice.entries.length
-    if (this.#buffered > BUFFER_LIMIT) {
+    if (this.#buffered > this.#hub.bufferLimit) {
       this.#overflowed = true
       this.#buffer = []
       return

@@ -71,7 +71,7 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
       WHERE seq > $1::bigint
         AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
         AND ($3::bigint IS NULL OR seq <= $3::bigint)
-      ORDER BY seq LIMIT $4`,
+      ORDER BY replica_events.seq LIMIT $4`,
     [options.after, options.examIds && options.examIds.length ? options.examIds : null, options.through ?? null, options.limit ?? 1000],
   )
   return rows.map(toEvent)

@@ -26,7 +26,10 @@ export interface BackfillContext {
 export interface BackfillRun {
   ran: boolean
   resumed: boolean
+  /** Rows committed, this run and any it resumed. */
   rows: Record<SyncType, number>
+  /** Rows fetched and written by this run alone. */
+  fetched: number
   mode: Record<SyncType, 'ranges' | 'single'>
 }
 
@@ -80,11 +83,12 @@ export async function runBackfill(ctx: BackfillContext, options: { restart?: boo
   }
   const rows = { exams: 0, bookings: 0 }
   const mode = { exams: 'single', bookings: 'single' } as BackfillRun['mode']
-  if (plans.size === 0) return { ran: false, resumed: false, rows, mode }
+  if (plans.size === 0) return { ran: false, resumed: false, rows, fetched: 0, mode }
+  const counter = { fetched: 0 }
 
   for (;;) {
     try {
-      await fetchAll(ctx, plans, options.progress)
+      await fetchAll(ctx, plans, counter, options.progress)
       break
     } catch (error) {
       if (!(error instanceof AfterIsOpaque)) throw error
@@ -104,7 +108,7 @@ export async function runBackfill(ctx: BackfillContext, options: { restart?: boo
     rows[type] = rowsDone(plan)
     mode[type] = plan.mode
   }
-  return { ran: true, resumed, rows, mode }
+  return { ran: true, resumed, rows, fetched: counter.fetched, mode }
 }
 
 /**
@@ -130,7 +134,7 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
   return rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
 }
 
-async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>, progress?: ProgressReporter): Promise<void> {
+async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>, counter: { fetched: number }, progress?: ProgressReporter): Promise<void> {
   const jobs: Job[] = []
   for (const [type, plan] of plans) for (const range of plan.ranges) if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false })
   const total = [...plans.values()].reduce((sum, plan) => sum + plan.total, 0)
@@ -140,7 +144,7 @@ async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>
   const stop = new AbortController()
   const signal = AbortSignal.any([ctx.signal, stop.signal])
   const queue = new FetchQueue()
-  const writer = writeAll(ctx, queue, report).catch((error) => {
+  const writer = writeAll(ctx, queue, counter, report).catch((error) => {
     stop.abort(error)
     queue.close()
     throw error
@@ -218,7 +222,7 @@ async function searchRange(ctx: BackfillContext, job: Job, queue: FetchQueue, si
 }
 
 /** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
-async function writeAll(ctx: BackfillContext, queue: FetchQueue, report: () => void): Promise<void> {
+async function writeAll(ctx: BackfillContext, queue: FetchQueue, counter: { fetched: number }, report: () => void): Promise<void> {
   for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
     const batch = items
     await ctx.applier.batch(async (writer) => {
@@ -233,6 +237,7 @@ async function writeAll(ctx: BackfillContext, queue: FetchQueue, report: () => v
       }
       for (const [type, plan] of touched) await saveBackfillPlan(writer.tx, type, plan)
     })
+    counter.fetched += batch.reduce((sum, item) => sum + item.objects.length, 0)
     report()
   }
 }

@@ -181,6 +181,8 @@ export class Engine implements SyncEngine {
       const fresh = await replicaFreshAt(this.#o.db)
       if (fresh !== null) this.#freshAt = Math.max(this.#freshAt, fresh)
       if (Date.now() - this.#freshAt < maxAgeMs) return
+      // The last watcher may have left while Postgres answered.
+      if (reason === 'watch' && !this.#watchTimer) return
       const result = await this.pull({ reason })
       if (result.started) this.#o.logger.debug({ reason, ms: result.ms, calls: result.calls }, 'background pull done')
     } catch (error) {
@@ -347,6 +349,7 @@ export class Engine implements SyncEngine {
       ran: run.ran,
       resumed: run.resumed,
       rows: run.rows,
+      fetched: run.fetched,
       mode: run.mode,
       ms: Date.now() - started,
       calls: client.stats.calls - before.calls,

@@ -6,7 +6,9 @@ export interface ProgressOptions {
   stream?: { isTTY?: boolean; columns?: number; write(text: string): unknown }
   /** Where lines go when not on a TTY; defaults to the stream. */
   log?: (line: string, fields: Record<string, unknown>) => void
-  /** Seconds between log lines (not between bar redraws). */
+  /** Force lines (false) or the bar (true) whatever the stream is. */
+  tty?: boolean
+  /** Time between log lines (not between bar redraws). */
   everyMs?: number
   now?: () => number
 }
@@ -57,10 +59,10 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
   const stream = options.stream ?? process.stderr
   const now = options.now ?? Date.now
   const everyMs = options.everyMs ?? 3_000
-  const tty = Boolean(stream.isTTY)
+  const tty = options.tty ?? Boolean(stream.isTTY)
   const log = options.log ?? ((line: string) => stream.write(line + '\n'))
   const meter = new RateMeter()
-  let lastLine = 0
+  let lastLine: number | null = null
   let lastDraw = 0
   let last: ProgressSnapshot | null = null
 
@@ -86,7 +88,7 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
         }
         return
       }
-      if (lastLine !== 0 && at - lastLine < everyMs) return
+      if (lastLine !== null && at - lastLine < everyMs) return
       lastLine = at
       const { text, etaMs } = describe(snapshot, meter.perSecond())
       log(`${snapshot.phase}: ${text}`, { phase: snapshot.phase, done: snapshot.done, total: snapshot.total, rate: meter.perSecond(), eta_ms: etaMs })

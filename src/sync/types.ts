@@ -41,7 +41,10 @@ export interface BackfillResult {
   /** false: it was complete already (use restart to run it again). */
   ran: boolean
   resumed: boolean
+  /** Rows committed, by this run and any run it resumed. */
   rows: Record<SyncType, number>
+  /** Rows this run fetched and wrote (a resume fetches only what was not committed). */
+  fetched: number
   ms: number
   calls: number
   searchCalls: number

@@ -104,10 +104,13 @@ suite('dashboard in Chromium', () => {
     await page.getByLabel('Ends').fill('12:30')
     await page.getByLabel('Location').fill('Browser Hall')
     await page.getByLabel('Capacity').fill('2')
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/mock-exams') && r.request().method() === 'POST')
     await page.getByTestId('exam-form-submit').click()
-    await page.waitForURL(/#\/exams\/[^/]+$/, { timeout: 20_000 })
-    examId = decodeURIComponent(/#\/exams\/([^/]+)$/.exec(page.url())?.[1] ?? '')
-    expect(examId).not.toBe('')
+    const response = await created
+    expect(response.status()).toBe(201)
+    examId = ((await response.json()) as { exam: ExamRecord }).exam.hubspot_id
+    expect(examId).toBeTruthy()
+    await page.waitForURL((url) => url.hash === `#/exams/${encodeURIComponent(examId)}`, { timeout: 20_000 })
     await page.getByRole('heading', { name: examName }).waitFor()
     await page.close()
   })
@@ -145,6 +148,21 @@ suite('dashboard in Chromium', () => {
     await b.locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`).waitFor({ timeout: 2_000 })
     await a.close()
     await b.close()
+  })
+
+  it('delivers changes over the long-poll fallback too', async () => {
+    const page = await context.newPage()
+    pages.push(page)
+    errors.push(...watchErrors(page))
+    await page.goto(`${server.baseUrl}/?transport=long-poll#/exams/${examId}`)
+    await waitLive(page)
+    const polls: string[] = []
+    page.on('request', (r) => r.url().includes('/api/long-poll') && polls.push(r.url()))
+    const { booking } = await server.api.createBooking({ examId, student_name: 'Polly Fallback', student_email: 'polly@example.com' })
+    await page.getByTestId(`booking-row-${booking.hubspot_id}`).waitFor({ timeout: 2_000 })
+    await server.api.cancelBooking(booking.hubspot_id)
+    await page.locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`).waitFor({ timeout: 2_000 })
+    expect(polls.length).toBeGreaterThan(0)
   })
 
   it('fills the exam and shows the 409 "exam full" plainly', async () => {

@@ -94,6 +94,7 @@ export function connectWs(url: string, options: { headers?: Record<string, strin
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers })
     const messages: WsMessage[] = []
+    const consumed = new Map<string, number>()
     const closed = new Promise<{ code: number; reason: string }>((done) => socket.on('close', (code, reason) => done({ code, reason: String(reason) })))
     socket.on('message', (data) => messages.push(JSON.parse(String(data)) as WsMessage))
     socket.on('error', reject)
@@ -104,10 +105,13 @@ export function connectWs(url: string, options: { headers?: Record<string, strin
         send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
         changes: () => messages.filter((m) => m.type === 'change').map((m) => m.event as ChangeEvent),
         waitFor: (check, timeoutMs = 5_000) => until(() => check(messages), timeoutMs, () => `WS condition; got ${JSON.stringify(messages.map((m) => m.type))}`),
+        /** The next message of this type not returned by an earlier call. */
         async waitForType(type, timeoutMs = 5_000) {
-          const start = messages.length
-          await until(() => messages.slice(start).some((m) => m.type === type), timeoutMs, () => `a "${type}" message; got ${JSON.stringify(messages.map((m) => m.type))}`)
-          return messages.slice(start).find((m) => m.type === type) as WsMessage
+          const taken = consumed.get(type) ?? 0
+          const ofType = () => messages.filter((m) => m.type === type)
+          await until(() => ofType().length > taken, timeoutMs, () => `a "${type}" message; got ${JSON.stringify(messages.map((m) => m.type))}`)
+          consumed.set(type, taken + 1)
+          return ofType()[taken]
         },
         closed,
         close: () => socket.close(),

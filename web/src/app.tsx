@@ -5,6 +5,7 @@ import {
   createHubmirrorApi,
   isHubmirrorError,
   type ChangeEvent,
+  type ChangeFeed,
   type ChangeStatus,
   type Permission,
 } from '../../src/client/index.js'
@@ -30,6 +31,8 @@ import {
 import { useSmartPull } from './smart-pull.js'
 
 const BASE_URL = window.location.origin
+// `?transport=long-poll` forces the fallback, for proxies that buffer SSE (and for testing it).
+const TRANSPORT = new URLSearchParams(window.location.search).get('transport') === 'long-poll' ? 'long-poll' : undefined
 
 export function App() {
   const [token, setToken] = useState(loadStoredToken)
@@ -81,17 +84,25 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
   const nextToastId = useRef(1)
   const ownWrites = useMemo(() => new OwnWrites(), [])
   const api = useMemo(() => createHubmirrorApi({ baseUrl: BASE_URL, token: session.token }), [session.token])
-  const feed = useMemo(
-    () => createChangeFeed({ baseUrl: BASE_URL, token: session.token, onError: () => setStatus('offline') }),
-    [session.token],
-  )
+  // Created in an effect, not a memo: StrictMode's mount/unmount/mount must not reuse a closed feed.
+  const [feed, setFeed] = useState<ChangeFeed | null>(null)
   useEffect(() => {
-    const off = feed.onStatus(setStatus)
+    const next = createChangeFeed({
+      baseUrl: BASE_URL,
+      token: session.token,
+      ...(TRANSPORT ? { transport: TRANSPORT } : {}),
+      onError(error) {
+        setStatus('offline')
+        if (error.code === 'E_UNAUTHORIZED') onSignOut('The server did not accept your token. Sign in again.')
+      },
+    })
+    const off = next.onStatus(setStatus)
+    setFeed(next)
     return () => {
       off()
-      feed.close()
+      next.close()
     }
-  }, [feed])
+  }, [session.token, onSignOut])
 
   const dismissToast = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), [])
   const toast = useCallback(
@@ -105,6 +116,7 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
 
   // Remote changes, toasted in bursts so a pull of 200 rows is one toast, not 200.
   useEffect(() => {
+    if (!feed) return
     let pending: ChangeEvent[] = []
     let timer: ReturnType<typeof setTimeout> | undefined
     const flush = () => {
@@ -175,21 +187,23 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
 
   useSmartPull(can('sync.run') ? pull : null)
 
-  const ctx: AppContextValue = useMemo(
-    () => ({
-      session,
-      api,
-      baseUrl: BASE_URL,
-      feed,
-      can,
-      toast,
-      markOwnWrite: (keys) => ownWrites.mark(keys),
-      describeError,
-    }),
+  const ctx: AppContextValue | null = useMemo(
+    () =>
+      feed && {
+        session,
+        api,
+        baseUrl: BASE_URL,
+        feed,
+        can,
+        toast,
+        markOwnWrite: (keys) => ownWrites.mark(keys),
+        describeError,
+      },
     [session, api, feed, can, toast, ownWrites, describeError],
   )
 
   const subject = typeof session.payload?.sub === 'string' ? session.payload.sub : 'admin'
+  if (!ctx) return null
 
   return (
     <AppContext.Provider value={ctx}>

@@ -37,7 +37,8 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   if (!iso) return 'never'
   const ms = now - new Date(iso).getTime()
   if (Number.isNaN(ms)) return iso
-  return `${formatDuration(Math.max(0, ms))} ago`
+  if (ms < 2_000) return 'just now'
+  return `${formatDuration(ms)} ago`
 }
 
 export function formatDuration(ms: number | null | undefined): string {

@@ -129,6 +129,7 @@ export function ExamDetail({ examId }: { examId: string }) {
         {can('bookings.edit') && exam && !archived ? (
           <CreateBookingForm
             exam={exam}
+            full={capacity > 0 && booked >= capacity}
             onAlert={setAlert}
             onBooked={(b) => toast(`Booked ${b.student_name ?? b.student_email ?? 'student'}`, 'success')}
             markOwnWrite={markOwnWrite}
@@ -408,20 +409,21 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                 <tr key={b.hubspot_id} data-testid={`booking-row-${b.hubspot_id}`} data-status={b.booking_status ?? ''} className={b.booking_status === 'cancelled' ? 'row--cancelled' : undefined}>
                   {editable ? (
                     <td className="col-check">
-                      <input
-                        type="checkbox"
-                        aria-label={`Select booking of ${b.student_name ?? b.hubspot_id}`}
-                        disabled={!cancellable(b)}
-                        checked={selected.has(b.hubspot_id) && cancellable(b)}
-                        onChange={(e) =>
-                          setSelected((s) => {
-                            const next = new Set(s)
-                            if (e.target.checked) next.add(b.hubspot_id)
-                            else next.delete(b.hubspot_id)
-                            return next
-                          })
-                        }
-                      />
+                      {cancellable(b) ? (
+                        <input
+                          type="checkbox"
+                          aria-label={`Select booking of ${b.student_name ?? b.hubspot_id}`}
+                          checked={selected.has(b.hubspot_id)}
+                          onChange={(e) =>
+                            setSelected((s) => {
+                              const next = new Set(s)
+                              if (e.target.checked) next.add(b.hubspot_id)
+                              else next.delete(b.hubspot_id)
+                              return next
+                            })
+                          }
+                        />
+                      ) : null}
                     </td>
                   ) : null}
                   <th scope="row" data-label="Student">{b.student_name ?? '—'}</th>
@@ -463,8 +465,9 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
   )
 }
 
-function CreateBookingForm({ exam, onAlert, onBooked, markOwnWrite }: {
+function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
   exam: ExamRecord
+  full: boolean
   onAlert(message: string | null): void
   onBooked(booking: BookingRecord): void
   markOwnWrite(keys: (string | null | undefined)[]): void
@@ -505,6 +508,11 @@ function CreateBookingForm({ exam, onAlert, onBooked, markOwnWrite }: {
   return (
     <section className="card" aria-labelledby="new-booking-title">
       <h2 id="new-booking-title">New booking</h2>
+      {full ? (
+        <p className="muted small" data-testid="exam-full-note">
+          Every seat is taken; the server will refuse new bookings unless one is cancelled.
+        </p>
+      ) : null}
       <form className="booking-form" onSubmit={submit} data-testid="create-booking-form">
         <div className="field">
           <label htmlFor="nb-name">Student name</label>

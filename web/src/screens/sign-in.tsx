@@ -35,18 +35,20 @@ export function SignIn({ baseUrl, notice, onSignIn }: { baseUrl: string; notice:
       <p className="muted">Mock exams and bookings, mirrored live from HubSpot.</p>
       {notice ? <p className="notice" role="status">{notice}</p> : null}
       <form onSubmit={submit} className="card form" data-testid="sign-in-form">
-        <label htmlFor="token">Access token</label>
-        <textarea
-          id="token"
-          name="token"
-          rows={4}
-          value={token}
-          onChange={(e) => setToken(e.target.value)}
-          placeholder="eyJhbGciOi…"
-          autoComplete="off"
-          spellCheck={false}
-          required
-        />
+        <div className="field">
+          <label htmlFor="token">Access token</label>
+          <textarea
+            id="token"
+            name="token"
+            rows={4}
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            placeholder="eyJhbGciOi…"
+            autoComplete="off"
+            spellCheck={false}
+            required
+          />
+        </div>
         {error ? (
           <p className="alert" role="alert" data-testid="alert">
             {error}

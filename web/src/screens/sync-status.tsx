@@ -78,7 +78,7 @@ export function SyncStatusScreen() {
       <div className="screen__head">
         <h1>Sync status</h1>
         <span className="muted small" role="status">
-          {status ? `Updated ${formatAgo(new Date(loadedAt).toISOString())}` : 'Loading…'}
+          {status ? `Updated ${formatAgo(new Date(loadedAt).toISOString())}` : alert ? '' : 'Loading…'}
           {status?.pulling ? ' · pulling now' : ''}
         </span>
       </div>

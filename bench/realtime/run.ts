@@ -1,0 +1,230 @@
+// Benchmarks realtime fan-out: 1k/5k/10k SSE clients of hubmirror vs a socket.io broadcast server; writes last-run.json.
+//
+//   node --import tsx bench/realtime/run.ts          (BENCH_CLIENTS=1000,5000 to choose sizes)
+//
+// Processes: this orchestrator, one server (hubmirror + socket.io, fed by the same commits) and
+// BENCH_CLIENT_PROCS client processes (default 2) with raw-TCP SSE / raw engine.io clients. Each
+// child raises its open-files limit to the hard limit (10k clients need ~10k descriptors in the
+// server: `ulimit -Hn` must allow it). Latency is commit-to-receipt: the writer stamps each row with
+// the time taken just before its transaction, the client subtracts it from the time it read it.
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { issueToken } from '../../src/http/jwt.js'
+import { freshDatabase, type BenchDatabase } from '../support/database.js'
+import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
+import { spawnWorker, stopWorkers, type Worker } from './ipc.js'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+const SIZES = (process.env.BENCH_CLIENTS ?? '1000,5000,10000').split(',').map(Number)
+const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2)
+const PG_URL = process.env.BENCH_PGLITE ? null : (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+/** Latency phase: one booking per commit, at a steady rate. */
+const STEADY = { transactions: 50, perTransaction: 1, intervalMs: 100 }
+/** Throughput phase: commits back to back, several bookings each (as a sync pull writes). */
+const BURST = { transactions: 40, perTransaction: 5, intervalMs: 0 }
+const GOALS = { p50Ms: 50, p99Ms: 250, atClients: 10_000 }
+const TRANSPORTS = ['hubmirror SSE', 'socket.io'] as const
+type TransportName = (typeof TRANSPORTS)[number]
+
+interface Row {
+  transport: TransportName
+  clients: number
+  connectMs: number
+  connectFailed: number
+  p50Ms: number
+  p90Ms: number
+  p99Ms: number
+  maxMs: number
+  /** Deliveries missing after the phase (should be 0). */
+  lost: number
+  burstDeliveriesPerSecond: number
+  burstP50Ms: number
+  burstP99Ms: number
+  /** Server RSS / JS heap growth per open connection, after GC. */
+  rssKiBPerConnection: number
+  heapKiBPerConnection: number
+  /** Server CPU per delivered event: barely moved by other work on the host, unlike latency. */
+  serverCpuUsPerDelivery: number
+  loopDelayP99Ms: number
+}
+
+interface Memory {
+  rss: number
+  heapUsed: number
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+function processCpuS(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+class Bench {
+  constructor(
+    readonly server: Worker,
+    readonly serverPid: number,
+    readonly clients: Worker[],
+    readonly targets: Record<TransportName, { host: string; port: number; path: string }>,
+  ) {}
+
+  async connect(transport: TransportName, total: number) {
+    const target = this.targets[transport]
+    const share = (i: number) => Math.floor(total / this.clients.length) + (i < total % this.clients.length ? 1 : 0)
+    const results = await Promise.all(this.clients.map((client, i) => client.call<{ connected: number; failed: number; ms: number }>('connect', { transport: transport === 'socket.io' ? 'socketio' : 'sse', ...target, count: share(i) })))
+    return { connected: results.reduce((n, r) => n + r.connected, 0), failed: results.reduce((n, r) => n + r.failed, 0), ms: Math.max(...results.map((r) => r.ms)) }
+  }
+
+  /** Commits, waits until every client has every event (or the deadline), and gathers the latencies. */
+  async phase(phase: typeof STEADY, connected: number) {
+    await Promise.all(this.clients.map((client) => client.call('reset')))
+    const cpuBefore = processCpuS(this.serverPid)
+    const written = await this.server.call<{ firstCommitAt: number; events: number }>('write', phase)
+    const expected = written.events * connected
+    const deadline = Date.now() + 30_000
+    let received = 0
+    while (Date.now() < deadline) {
+      received = (await Promise.all(this.clients.map((client) => client.call<number>('received')))).reduce((a, b) => a + b, 0)
+      if (received >= expected) break
+      await sleep(50)
+    }
+    const cpu = processCpuS(this.serverPid) - cpuBefore
+    const parts = await Promise.all(this.clients.map((client) => client.call<{ latencies: Float64Array; lastReceipt: number }>('collect')))
+    const all = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0))
+    let offset = 0
+    for (const part of parts) {
+      all.set(part.latencies, offset)
+      offset += part.latencies.length
+    }
+    all.sort()
+    const lastReceipt = Math.max(...parts.map((p) => p.lastReceipt))
+    return { latencies: all, expected, received: all.length, seconds: (lastReceipt - written.firstCommitAt) / 1000, cpuUsPerDelivery: (cpu * 1e6) / Math.max(1, all.length) }
+  }
+
+  async memory(): Promise<Memory> {
+    return this.server.call<Memory>('memory')
+  }
+
+  async run(transport: TransportName, total: number): Promise<Row> {
+    const before = await this.memory()
+    const connect = await this.connect(transport, total)
+    await sleep(500)
+    const after = await this.memory()
+    await this.server.call('stats')
+    const steady = await this.phase(STEADY, connect.connected)
+    const stats = await this.server.call<{ loopDelayP99Ms: number }>('stats')
+    const burst = await this.phase(BURST, connect.connected)
+    await Promise.all(this.clients.map((client) => client.call('close')))
+    await sleep(1_500)
+    const kib = (bytes: number) => round(bytes / 1024 / Math.max(1, connect.connected), 1)
+    return {
+      transport,
+      clients: connect.connected,
+      connectMs: Math.round(connect.ms),
+      connectFailed: connect.failed,
+      p50Ms: round(percentile(steady.latencies, 50)),
+      p90Ms: round(percentile(steady.latencies, 90)),
+      p99Ms: round(percentile(steady.latencies, 99)),
+      maxMs: round(steady.latencies[steady.latencies.length - 1] ?? Number.NaN),
+      lost: steady.expected - steady.received + (burst.expected - burst.received),
+      burstDeliveriesPerSecond: Math.round(burst.received / burst.seconds),
+      burstP50Ms: round(percentile(burst.latencies, 50)),
+      burstP99Ms: round(percentile(burst.latencies, 99)),
+      rssKiBPerConnection: kib(after.rss - before.rss),
+      heapKiBPerConnection: kib(after.heapUsed - before.heapUsed),
+      serverCpuUsPerDelivery: round((steady.cpuUsPerDelivery * steady.received + burst.cpuUsPerDelivery * burst.received) / Math.max(1, steady.received + burst.received), 2),
+      loopDelayP99Ms: round(stats.loopDelayP99Ms),
+    }
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['transport', 'clients', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'burst deliveries/s', 'burst p99 ms', 'RSS KiB/conn', 'heap KiB/conn', 'CPU µs/delivery', 'connect ms']
+  const lines = rows.map((r) => [r.transport, r.clients, r.p50Ms, r.p99Ms, r.maxMs, r.lost, r.burstDeliveriesPerSecond, r.burstP99Ms, r.rssKiBPerConnection, r.heapKiBPerConnection, r.serverCpuUsPerDelivery, r.connectMs].map(String))
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  console.log(format(header))
+  for (const line of lines) console.log(format(line))
+}
+
+function comparisons(rows: Row[]) {
+  const find = (transport: TransportName, clients: number) => rows.find((r) => r.transport === transport && r.clients === clients)
+  return SIZES.map((size) => {
+    const ours = find('hubmirror SSE', size)
+    const theirs = find('socket.io', size)
+    if (!ours || !theirs) return { clients: size, incomplete: true }
+    return {
+      clients: size,
+      p50VsGoal: round(ours.p50Ms / GOALS.p50Ms),
+      p99VsGoal: round(ours.p99Ms / GOALS.p99Ms),
+      /** < 1: hubmirror is faster / leaner; > 1 for throughput: hubmirror delivers more. */
+      p50VsSocketIo: round(ours.p50Ms / theirs.p50Ms),
+      p99VsSocketIo: round(ours.p99Ms / theirs.p99Ms),
+      throughputVsSocketIo: round(ours.burstDeliveriesPerSecond / theirs.burstDeliveriesPerSecond),
+      cpuPerDeliveryVsSocketIo: round(ours.serverCpuUsPerDelivery / theirs.serverCpuUsPerDelivery),
+      memoryVsSocketIo: round(ours.rssKiBPerConnection / theirs.rssKiBPerConnection),
+    }
+  })
+}
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopWorkers().finally(() => process.exit(130)))
+  const started = machineInfo()
+  const secret = randomBytes(24).toString('base64url')
+  const database: BenchDatabase | null = PG_URL ? await freshDatabase(PG_URL, 'hm_bench_rt') : null
+  try {
+    const { worker: server, hello } = await spawnWorker('server', join(HERE, 'server.ts'), ['--expose-gc'], {
+      BENCH_JWT_SECRET: secret,
+      ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
+    })
+    const clients = await Promise.all(Array.from({ length: CLIENT_PROCS }, (_, i) => spawnWorker(`clients-${i}`, join(HERE, 'clients.ts')).then((w) => w.worker)))
+    const token = issueToken(secret, ['exams.view'], { ttlSeconds: 3_600 })
+    const base = new URL(String(hello.url))
+    const bench = new Bench(server, Number(hello.pid), clients, {
+      'hubmirror SSE': { host: base.hostname, port: Number(base.port), path: `/api/events?access_token=${token}` },
+      'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
+    })
+    console.log(`realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes`)
+    console.log(`steady: ${STEADY.transactions} commits at ${1000 / STEADY.intervalMs}/s; burst: ${BURST.transactions} commits × ${BURST.perTransaction} bookings back to back\n`)
+    const rows: Row[] = []
+    for (const size of SIZES) {
+      for (const transport of TRANSPORTS) {
+        const row = await bench.run(transport, size)
+        rows.push(row)
+        console.log(`  ${transport} × ${row.clients}: p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.burstDeliveriesPerSecond} deliveries/s, lost ${row.lost}`)
+      }
+    }
+    console.log('')
+    printTable(rows)
+    const ratios = comparisons(rows)
+    console.log(`\ngoal at ${GOALS.atClients} clients: p50 ≤ ${GOALS.p50Ms} ms, p99 ≤ ${GOALS.p99Ms} ms; ratios (hubmirror ÷ goal, hubmirror ÷ socket.io):`)
+    for (const r of ratios) console.log(`  ${JSON.stringify(r)}`)
+    const result = {
+      benchmark: 'realtime fan-out: commit-to-receipt over SSE vs socket.io broadcast',
+      machine: started,
+      loadAfter: uptimeLine(),
+      database: hello.database,
+      clientProcesses: CLIENT_PROCS,
+      phases: { steady: STEADY, burst: BURST },
+      goals: GOALS,
+      rows,
+      ratios,
+    }
+    writeFileSync(join(HERE, 'last-run.json'), JSON.stringify(result, null, 2) + '\n')
+    console.log(`\nwrote bench/realtime/last-run.json`)
+    await server.call('stop').catch(() => undefined)
+  } finally {
+    await stopWorkers()
+    await database?.drop().catch(() => undefined)
+  }
+}
+
+await main()

@@ -1,0 +1,98 @@
+// The benchmark's server process: hubmirror (SSE from the change log) and a socket.io broadcast server, fed by the same commits.
+import { createServer } from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Server } from 'socket.io'
+import { createApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config/index.js'
+import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
+import { upsertBookings, upsertExams } from '../../src/replica/index.js'
+import { clock, serveCommands } from './ipc.js'
+
+const EXAM_ID = '20000000001'
+const dataDir = mkdtempSync(join(tmpdir(), 'hm-bench-rt-'))
+const config = loadConfig({
+  HUBMIRROR_DATA_DIR: dataDir,
+  HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
+  PORT: '0',
+  LOG_LEVEL: 'warn',
+  ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+})
+const app = await createApp({ config, inMemoryDb: true, webDist: null })
+const url = await app.listen()
+
+// socket.io doing the same job: every committed change broadcast to every client, encoded once
+// by socket.io (it pre-encodes the WebSocket frame for broadcasts).
+const ioHttp = createServer()
+const io = new Server(ioHttp, { transports: ['websocket'], serveClient: false, perMessageDeflate: false })
+app.db.onCommitted((events) => {
+  for (const event of events) io.emit('change', event)
+})
+await new Promise<void>((resolve) => ioHttp.listen(0, '127.0.0.1', resolve))
+const ioPort = (ioHttp.address() as { port: number }).port
+
+const exam: ExamRecord = {
+  hubspot_id: EXAM_ID, mock_exam_name: 'Clinical Skills — Mississauga', mock_type: 'Clinical Skills', exam_date: '2026-12-05',
+  start_time: '09:00', end_time: '12:00', location: 'Mississauga', capacity: 100_000, total_bookings: 0, is_active: 'true',
+  created_at: new Date().toISOString(), updated_at: new Date().toISOString(), hs_lastmodifieddate: new Date().toISOString(), deleted_at: null,
+}
+await app.db.transaction((tx) => upsertExams(tx, [exam], 'sync'))
+
+let nextBooking = 30_000_000_000
+/** A production-shaped booking whose student_id carries the time taken just before its commit. */
+function booking(stamp: string): BookingRecord {
+  const id = String(nextBooking++)
+  const now = new Date().toISOString()
+  return {
+    hubspot_id: id, booking_id: `bk-${EXAM_ID}-${id}`, mock_exam_id: EXAM_ID, contact_id: String(10_000_000 + (nextBooking % 1e6)),
+    student_id: `t${stamp}`, student_name: `Student Number${id.slice(-5)}`, student_email: `student.${id}@example.com`,
+    booking_status: 'confirmed', is_active: 'true', attendance: null, attending_location: 'Mississauga', exam_date: '2026-12-05',
+    dominant_hand: 'right', created_at: now, updated_at: now, hs_lastmodifieddate: now, deleted_at: null,
+  }
+}
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
+
+async function write(args: Record<string, unknown>) {
+  const transactions = Number(args.transactions)
+  const perTransaction = Number(args.perTransaction ?? 1)
+  const intervalMs = Number(args.intervalMs ?? 0)
+  const started = clock()
+  let first = 0
+  for (let i = 0; i < transactions; i++) {
+    const due = started + i * intervalMs
+    const wait = due - clock()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    const stamp = clock()
+    if (i === 0) first = stamp
+    const stampText = stamp.toFixed(3)
+    await app.db.transaction((tx) => upsertBookings(tx, Array.from({ length: perTransaction }, () => booking(stampText)), 'write'))
+  }
+  return { firstCommitAt: first, lastCommitAt: clock(), events: transactions * perTransaction }
+}
+
+serveCommands(
+  {
+    write,
+    memory: () => {
+      for (let i = 0; i < 3; i++) globalThis.gc?.()
+      return process.memoryUsage()
+    },
+    stats: () => {
+      const stats = { hub: app.realtime.stats(), socketio: io.engine.clientsCount, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }
+      loopDelay.reset()
+      return stats
+    },
+    stop: async () => {
+      io.close()
+      await app.close()
+      rmSync(dataDir, { recursive: true, force: true })
+      setImmediate(() => process.exit(0))
+      return true
+    },
+  },
+  { url, ioPort, pid: process.pid, database: app.db.kind },
+)

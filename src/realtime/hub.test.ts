@@ -1,0 +1,208 @@
+// The hub over embedded Postgres: ordered fan-out, exact resume under racing writers, refetch, wake-ups, pruning.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../logger.js'
+import type { BookingRecord, ChangeEvent } from '../model/records.js'
+import { createPgliteDriver } from '../replica/driver-pglite.js'
+import type { ListenHandlers, ReplicaDriver } from '../replica/driver.js'
+import { headSeq, migrate, prunedThrough, pruneEvents, readEvents, upsertBookings } from '../replica/index.js'
+import { createRealtimeHub, type RealtimeHub, type RealtimeHubOptions } from './hub.js'
+import type { SubscribeOptions, Subscription } from './subscriber.js'
+
+let db: ReplicaDriver
+const logger = createLogger('silent')
+let nextId = 1
+const hubs: RealtimeHub[] = []
+
+function booking(examId: string): BookingRecord {
+  const id = String(nextId++)
+  const now = new Date().toISOString()
+  return {
+    hubspot_id: id, booking_id: `bk-${id}`, mock_exam_id: examId, contact_id: null, student_id: null, student_name: `S${id}`, student_email: null,
+    booking_status: 'confirmed', is_active: 'true', attendance: null, attending_location: null, exam_date: null, dominant_hand: null,
+    created_at: now, updated_at: now, hs_lastmodifieddate: now, deleted_at: null,
+  }
+}
+
+const write = (examId: string, n = 1, on: ReplicaDriver = db) => on.transaction((tx) => upsertBookings(tx, Array.from({ length: n }, () => booking(examId)), 'write'))
+
+async function startHub(options: Partial<RealtimeHubOptions> = {}, driver: ReplicaDriver = db): Promise<RealtimeHub> {
+  const hub = createRealtimeHub({ db: driver, logger, ...options })
+  await hub.start()
+  hubs.push(hub)
+  return hub
+}
+
+/** A subscription that records what it receives. */
+function record(hub: RealtimeHub, options: Partial<SubscribeOptions> = {}) {
+  const got: ChangeEvent[] = []
+  const log: string[] = []
+  const subscription: Subscription = hub.subscribe({
+    onEvents: (slice) => {
+      for (const entry of slice.entries) got.push(entry.event)
+      log.push('events')
+    },
+    onReady: (seq) => log.push(`ready:${seq}`),
+    onRefetch: (head) => log.push(`refetch:${head}`),
+    onEnd: (reason) => log.push(`end:${reason}`),
+    ...options,
+  })
+  return { got, log, subscription, seqs: () => got.map((e) => e.seq) }
+}
+
+async function allSeqs(examIds: readonly string[] | null, after = '0'): Promise<string[]> {
+  return (await readEvents(db, { after, examIds, limit: 100_000 })).map((e) => e.seq)
+}
+
+beforeAll(async () => {
+  db = await createPgliteDriver(null)
+  await migrate(db)
+})
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.stop()))
+})
+afterAll(() => db.close())
+
+describe('the realtime hub', () => {
+  it('fans local commits out in order, to everyone or by exam', async () => {
+    const hub = await startHub()
+    const all = record(hub)
+    const onlyA = record(hub, { examIds: ['A'] })
+    const aAndB = record(hub, { examIds: ['A', 'B'] })
+    await expect.poll(() => all.log[0]).toBe(`ready:${hub.position()}`)
+    const written = [...(await write('A', 2)), ...(await write('C')), ...(await write('B')), ...(await write('A'))]
+    await expect.poll(() => all.got.length).toBe(5)
+    expect(all.seqs()).toEqual(written.map((e) => e.seq))
+    expect(onlyA.got.map((e) => e.exam_id)).toEqual(['A', 'A', 'A'])
+    expect(aAndB.got.map((e) => e.exam_id)).toEqual(['A', 'A', 'B', 'A'])
+    expect(hub.stats().subscribers).toBe(3)
+  })
+
+  it('resumes every subscriber exactly (backlog, then live, no gap, no duplicate) while writers race', async () => {
+    const hub = await startHub()
+    const start = await headSeq(db)
+    await write('A', 50)
+    const writers = Promise.all(['A', 'B', 'A', 'C'].map(async (exam) => {
+      for (let i = 0; i < 25; i++) await write(exam, 1 + (i % 3))
+    }))
+    const subscribers: Array<ReturnType<typeof record> & { after: string; examIds: string[] | null }> = []
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 3))
+      const after = String(Number(start) + i * 7)
+      const examIds = i % 3 === 0 ? null : i % 3 === 1 ? ['A'] : ['B', 'C']
+      subscribers.push({ ...record(hub, { after, examIds }), after, examIds })
+    }
+    await writers
+    for (const s of subscribers) {
+      const expected = await allSeqs(s.examIds, s.after)
+      await expect.poll(() => s.got.length).toBe(expected.length)
+      expect(s.seqs()).toEqual(expected)
+      expect(s.log.filter((l) => l.startsWith('ready'))).toHaveLength(1)
+    }
+  })
+
+  it('re-reads from the log when live events overflow the catch-up buffer', async () => {
+    const hub = await startHub({ catchUpBuffer: 20 })
+    const from = await headSeq(db)
+    await write('A', 30)
+    // A big transaction commits while the subscriber is still reading its backlog.
+    const big = write('A', 50)
+    const s = record(hub, { after: from, examIds: ['A'] })
+    await big
+    await expect.poll(() => s.got.length).toBe(80)
+    expect(s.seqs()).toEqual(await allSeqs(['A'], from))
+    expect(hub.stats().overflows).toBe(1)
+  })
+
+  it('answers refetch to a cursor past the head or older than retention', async () => {
+    const hub = await startHub()
+    const ahead = record(hub, { after: '999999999' })
+    await expect.poll(() => ahead.log).toEqual([`refetch:${await headSeq(db)}`])
+    await write('A', 3)
+    await pruneEvents(db, 0, 1)
+    const pruned = await prunedThrough(db)
+    const old = record(hub, { after: String(Number(pruned) - 1) })
+    await expect.poll(() => old.log).toEqual([`refetch:${hub.position()}`])
+    expect(old.got).toEqual([])
+    const fine = record(hub, { after: pruned })
+    await expect.poll(() => fine.log.at(-1)).toBe(`ready:${hub.position()}`)
+    expect(hub.stats().subscribers).toBe(1)
+  })
+
+  it('finds writes nobody announced with the safety poll', async () => {
+    const hub = await startHub({ safetyPollMs: 30 })
+    const s = record(hub)
+    await expect.poll(() => s.log[0]).toMatch(/^ready/)
+    // Written outside the driver's transaction(): no in-process announcement.
+    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'x1', 'A', 'sync', '{}')`)
+    await expect.poll(() => s.got.map((e) => e.hubspot_id)).toEqual(['x1'])
+  })
+
+  it('on Postgres: NOTIFYs after commits (throttled), and re-reads the log on NOTIFY and on LISTEN reconnect', async () => {
+    const notified: string[] = []
+    let handlers: ListenHandlers | null = null
+    const pgLike: ReplicaDriver = {
+      ...db,
+      kind: 'pg',
+      notify: async (_channel, payload) => void notified.push(payload),
+      listen: async (_channel, h) => {
+        handlers = h
+        return async () => undefined
+      },
+    }
+    const hub = await startHub({ safetyPollMs: 60_000 }, pgLike)
+    const s = record(hub)
+    await expect.poll(() => s.log[0]).toMatch(/^ready/)
+    const burst = (await Promise.all(Array.from({ length: 30 }, () => write('A')))).flat()
+    await expect.poll(() => s.got.length).toBe(30)
+    await expect.poll(() => notified.at(-1)).toBe(burst.map((e) => e.seq).sort((a, b) => Number(a) - Number(b)).at(-1))
+    expect(notified.length).toBeLessThan(30)
+
+    // Another instance's write: committed without our announcer, then announced by NOTIFY.
+    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'n1', 'A', 'sync', '{}')`)
+    handlers!.onNotify(await headSeq(db))
+    await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('n1')
+    // A NOTIFY lost while LISTEN was down: the reconnect re-reads the log.
+    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'r1', 'A', 'sync', '{}')`)
+    handlers!.onReconnect()
+    await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('r1')
+    expect(hub.stats().listenReconnects).toBe(1)
+  })
+
+  it('counts watchers, lets long-polls linger, and ignores non-watching subscriptions', async () => {
+    const hub = await startHub()
+    const counts: number[] = []
+    hub.onWatchersChanged((count) => counts.push(count))
+    const a = record(hub)
+    const b = record(hub, { lingerMs: 40 })
+    record(hub, { watch: false })
+    expect(hub.watcherCount()).toBe(2)
+    a.subscription.close()
+    b.subscription.close()
+    expect(hub.watcherCount()).toBe(1)
+    await expect.poll(() => hub.watcherCount()).toBe(0)
+    expect(counts).toEqual([1, 2, 1, 0])
+  })
+
+  it('prunes on its own loop, at most once per period', async () => {
+    await write('A', 5)
+    const before = await prunedThrough(db)
+    const hub = await startHub({ safetyPollMs: 20, pruneEveryMs: 10_000, retentionMs: 1, keepLatest: 2 })
+    await expect.poll(async () => prunedThrough(db)).not.toBe(before)
+    const head = await headSeq(db)
+    expect(Number(await prunedThrough(db))).toBe(Number(head) - 2)
+    await write('A', 5)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(Number(await prunedThrough(db))).toBe(Number(head) - 2)
+    expect(await hub.prune()).toBe(5)
+  })
+
+  it('ends every subscription on stop, and refuses new ones after', async () => {
+    const hub = await startHub()
+    const s = record(hub)
+    await hub.stop()
+    expect(s.log.at(-1)).toBe('end:shutdown')
+    expect(hub.watcherCount()).toBe(0)
+    const late = record(hub)
+    await expect.poll(() => late.log).toEqual(['end:shutdown'])
+  })
+})
