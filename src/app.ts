@@ -71,7 +71,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetricsRegistry()
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
-  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger }) : null
+  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s }) : null
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))
@@ -80,6 +80,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (engine) routes.push((app) => registerSyncRoutes(app, engine))
   const realtime = createRealtimeHub({ db, logger, retentionMs: config.eventRetentionMs, ...options.realtime })
   await realtime.start()
+  gaugeFrom(metrics, 'hubmirror_realtime', 'Realtime hub: subscribers, watchers, events dispatched, LISTEN reconnects, catch-up overflows', () => {
+    const { subscribers, watchers, dispatched, listenReconnects, overflows } = realtime.stats()
+    return { subscribers, watchers, dispatched, listenReconnects, overflows }
+  })
   routes.push((app) => registerRealtimeRoutes(app, realtime, { reads }))
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))

@@ -274,6 +274,8 @@ async function main(): Promise<void> {
       'hubmirror ÷ seed (req/s)': { value: `${ratios.hubmirrorOverSeed.value}×`, goal: ratios.hubmirrorOverSeed.goal, pass: passes.vsSeed },
       'hubmirror ÷ bare (req/s)': { value: `${ratios.hubmirrorOverBare.value}×`, goal: ratios.hubmirrorOverBare.goal, pass: passes.vsBare },
       'hubmirror p99': { value: `${ours.p99Ms} ms`, goal: ratios.hubmirrorP99Ms.goal, pass: passes.p99 },
+      // What the same load gets from a route that does nothing: the floor for p99 on this host now.
+      'bare route p99 (floor here)': { value: `${bareRow.p99Ms} ms`, goal: '—', pass: '—' },
       'in-process only ÷ seed': { value: `${ratios.inProcessOnlyOverSeed.value}×`, goal: '—', pass: '—' },
       'in-process only ÷ bare': { value: `${ratios.inProcessOnlyOverBare.value}×`, goal: '—', pass: '—' },
       'CPU/req: bare ÷ hubmirror': { value: `${ratios.cpuBareOverHubmirror.value}×`, goal: '—', pass: '—' },

@@ -1,10 +1,15 @@
-// The benchmark's client process: thousands of minimal SSE (raw TCP) or socket.io (raw engine.io over ws) clients.
+// The benchmark's client process: thousands of minimal SSE and socket.io clients over raw TCP, equally lean.
+//
+// Both kinds read into one static buffer (net's onread), find the commit stamps by byte search and
+// parse nothing else, so that client-side cost is the same for both servers and as small as it gets.
+import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
-import WebSocket from 'ws'
 import { clock, serveCommands } from './ipc.js'
 
-const MARKER = '"student_id":"t'
+const MARKER = Buffer.from('"student_id":"t')
+const READY = Buffer.from('event: ready')
 const WAVE = 250
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
 
 interface Connection {
   close(): void
@@ -14,7 +19,6 @@ let connections: Connection[] = []
 let latencies = new Float64Array(1 << 20)
 let count = 0
 let lastReceipt = 0
-let disconnected = 0
 
 function recordLatency(stamp: number, now: number): void {
   if (count === latencies.length) {
@@ -26,68 +30,133 @@ function recordLatency(stamp: number, now: number): void {
   if (now > lastReceipt) lastReceipt = now
 }
 
-/** Records every complete stamp in text; returns the unread tail (a stamp may straddle two reads). */
-function scan(text: string, now: number): string {
+/** Records every complete stamp; returns where an incomplete one starts, or -1. */
+function scan(data: Buffer, now: number): number {
   let from = 0
   for (;;) {
-    const at = text.indexOf(MARKER, from)
-    if (at === -1) break
-    const end = text.indexOf('"', at + MARKER.length)
-    if (end === -1) return text.slice(at)
-    recordLatency(Number(text.slice(at + MARKER.length, end)), now)
+    const at = data.indexOf(MARKER, from)
+    if (at === -1) return -1
+    const end = data.indexOf(0x22, at + MARKER.length)
+    if (end === -1) return at
+    recordLatency(Number(data.toString('latin1', at + MARKER.length, end)), now)
     from = end + 1
   }
-  return text.slice(Math.max(from, text.length - MARKER.length))
 }
 
-/** An EventSource-alike in a few lines: the stamps are found in the raw bytes, no JSON parsing. */
+/** Bytes read into the shared buffer must be copied to outlive the callback. */
+const keep = (bytes: Buffer): Buffer => Buffer.from(bytes)
+
+/** An EventSource-alike: the status line, `event: ready`, then stamps; the chunked framing is ignored. */
 function openSse(host: string, port: number, path: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host, port })
-    socket.setNoDelay(true)
-    let tail = ''
+    let head = true
     let ready = false
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`))
-    socket.on('data', (chunk) => {
+    let carry: Buffer | null = null
+    const onBytes = (bytes: Buffer) => {
       const now = clock()
-      const text = tail + chunk.toString('latin1')
-      if (!ready) {
-        if (!text.startsWith('HTTP/1.1 200')) return reject(new Error(`SSE refused: ${text.slice(0, 60)}`))
-        if (text.includes('event: ready')) {
-          ready = true
-          resolve({ close: () => socket.destroy() })
-        }
+      const data: Buffer = carry ? Buffer.concat([carry, bytes]) : bytes
+      carry = null
+      if (head) {
+        head = false
+        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 200') return reject(new Error(`SSE refused: ${data.toString('latin1', 0, 40)}`))
       }
-      tail = scan(text, now)
-    })
+      if (!ready && data.indexOf(READY) !== -1) {
+        ready = true
+        resolve({ close: () => socket.destroy() })
+      }
+      const partial = scan(data, now)
+      // A read ending mid-frame may have split a stamp or `event: ready`: keep its tail for the next.
+      if (partial >= 0) carry = keep(data.subarray(partial))
+      else if (data[data.length - 1] !== 0x0a) carry = keep(data.subarray(Math.max(0, data.length - MARKER.length)))
+    }
+    const socket: Socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n) => { onBytes(READ_BUFFER.subarray(0, n)); return true } } })
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`))
     socket.on('error', reject)
-    socket.on('close', () => {
-      if (ready) disconnected++
-    })
   })
 }
 
-/** socket.io's protocol (engine.io v4 over WebSocket) by hand, so that both sides pay the same client cost. */
+/** A masked client frame (RFC 6455 §5.3), text or pong. */
+function frame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4)
+  const out = Buffer.allocUnsafe(6 + payload.length)
+  out[0] = 0x80 | opcode
+  out[1] = 0x80 | payload.length
+  mask.copy(out, 2)
+  for (let i = 0; i < payload.length; i++) out[6 + i] = payload[i] ^ mask[i & 3]
+  return out
+}
+
+/** socket.io's protocol (engine.io v4 over WebSocket) by hand: handshake, frames, `40`, ping → pong. */
 function openSocketIo(host: string, port: number): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${host}:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false })
-    let ready = false
-    ws.on('message', (data) => {
-      const now = clock()
-      const text = data.toString()
-      if (text === '2') return ws.send('3')
-      if (text.startsWith('42')) return void scan(text, now)
-      if (text.startsWith('40')) {
-        ready = true
-        return resolve({ close: () => ws.terminate() })
+    let upgraded = false
+    let pending: Buffer | null = null
+    const send = (text: string) => socket.write(frame(0x1, Buffer.from(text)))
+    const onMessage = (opcode: number, payload: Buffer, now: number) => {
+      if (opcode === 0x9) return void socket.write(frame(0xa, payload))
+      if (opcode !== 0x1) return
+      const kind = payload.toString('latin1', 0, 2)
+      if (kind === '42') return void scan(payload, now)
+      if (kind === '40') return resolve({ close: () => socket.destroy() })
+      if (payload.length === 1 && payload[0] === 0x32) return void send('3')
+      if (payload[0] === 0x30) send('40')
+    }
+    const onFrames = (data: Buffer, now: number) => {
+      let at = 0
+      while (data.length - at >= 2) {
+        let length = data[at + 1] & 0x7f
+        let header = 2
+        if (length === 126) {
+          if (data.length - at < 4) break
+          length = data.readUInt16BE(at + 2)
+          header = 4
+        } else if (length === 127) {
+          if (data.length - at < 10) break
+          length = Number(data.readBigUInt64BE(at + 2))
+          header = 10
+        }
+        if (data.length - at < header + length) break
+        onMessage(data[at] & 0x0f, data.subarray(at + header, at + header + length), now)
+        at += header + length
       }
-      if (text.startsWith('0')) ws.send('40')
-    })
-    ws.on('error', reject)
-    ws.on('close', () => {
-      if (ready) disconnected++
-    })
+      pending = at < data.length ? keep(data.subarray(at)) : null
+    }
+    const onBytes = (bytes: Buffer) => {
+      const now = clock()
+      let data: Buffer = pending ? Buffer.concat([pending, bytes]) : bytes
+      pending = null
+      if (!upgraded) {
+        const end = data.indexOf('\r\n\r\n')
+        if (end === -1) return void (pending = keep(data))
+        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101') return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
+        upgraded = true
+        data = data.subarray(end + 4)
+      }
+      onFrames(data, now)
+    }
+    const socket: Socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n) => { onBytes(READ_BUFFER.subarray(0, n)); return true } } })
+    socket.on('connect', () =>
+      socket.write(
+        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    )
+    socket.on('error', reject)
   })
+}
+
+/** Opens with retries, as a real client would after a refused or reset connect under a burst. */
+async function openWithRetry(open: () => Promise<Connection>, reasons: Map<string, number>): Promise<Connection | null> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await open()
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.slice(0, 60) : String(error)
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)))
+    }
+  }
+  return null
 }
 
 async function connectAll(args: Record<string, unknown>) {
@@ -96,15 +165,16 @@ async function connectAll(args: Record<string, unknown>) {
   const port = Number(args.port)
   const open = args.transport === 'sse' ? () => openSse(host, port, String(args.path)) : () => openSocketIo(host, port)
   const started = clock()
+  const reasons = new Map<string, number>()
   let failed = 0
   for (let done = 0; done < total; done += WAVE) {
-    const wave = await Promise.allSettled(Array.from({ length: Math.min(WAVE, total - done) }, open))
-    for (const result of wave) {
-      if (result.status === 'fulfilled') connections.push(result.value)
+    const wave = await Promise.all(Array.from({ length: Math.min(WAVE, total - done) }, () => openWithRetry(open, reasons)))
+    for (const connection of wave) {
+      if (connection) connections.push(connection)
       else failed++
     }
   }
-  return { connected: connections.length, failed, ms: clock() - started }
+  return { connected: connections.length, failed, retried: Object.fromEntries(reasons), ms: clock() - started }
 }
 
 serveCommands(
@@ -116,12 +186,11 @@ serveCommands(
       return true
     },
     received: () => count,
-    collect: () => ({ latencies: latencies.slice(0, count), lastReceipt, disconnected }),
+    collect: () => ({ latencies: latencies.slice(0, count), lastReceipt, cpu: process.cpuUsage() }),
     close: () => {
       for (const connection of connections) connection.close()
       const closed = connections.length
       connections = []
-      disconnected = 0
       return closed
     },
   },

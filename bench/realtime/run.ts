@@ -25,8 +25,12 @@ const STEADY = { transactions: 50, perTransaction: 1, intervalMs: 100 }
 /** Throughput phase: commits back to back, several bookings each (as a sync pull writes). */
 const BURST = { transactions: 40, perTransaction: 5, intervalMs: 0 }
 const GOALS = { p50Ms: 50, p99Ms: 250, atClients: 10_000 }
-const TRANSPORTS = ['hubmirror SSE', 'socket.io'] as const
-type TransportName = (typeof TRANSPORTS)[number]
+const ALL_TRANSPORTS = ['hubmirror SSE', 'socket.io'] as const
+type TransportName = (typeof ALL_TRANSPORTS)[number]
+/** BENCH_ONLY=sse or =socket.io runs one side (for profiling); the comparison needs both. */
+const TRANSPORTS = ALL_TRANSPORTS.filter((t) => !process.env.BENCH_ONLY || t.toLowerCase().includes(process.env.BENCH_ONLY.toLowerCase()))
+/** BENCH_PROFILE=1: the server runs under --cpu-prof (profiles in bench/.work/profiles). */
+const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(HERE, '../.work/profiles')] : []
 
 interface Row {
   transport: TransportName
@@ -47,6 +51,8 @@ interface Row {
   heapKiBPerConnection: number
   /** Server CPU per delivered event: barely moved by other work on the host, unlike latency. */
   serverCpuUsPerDelivery: number
+  /** The clients' CPU per received event (the same lean client code for both). */
+  clientCpuUsPerReceipt: number
   loopDelayP99Ms: number
 }
 
@@ -79,7 +85,9 @@ class Bench {
   async connect(transport: TransportName, total: number) {
     const target = this.targets[transport]
     const share = (i: number) => Math.floor(total / this.clients.length) + (i < total % this.clients.length ? 1 : 0)
-    const results = await Promise.all(this.clients.map((client, i) => client.call<{ connected: number; failed: number; ms: number }>('connect', { transport: transport === 'socket.io' ? 'socketio' : 'sse', ...target, count: share(i) })))
+    const results = await Promise.all(this.clients.map((client, i) => client.call<{ connected: number; failed: number; retried: Record<string, number>; ms: number }>('connect', { transport: transport === 'socket.io' ? 'socketio' : 'sse', ...target, count: share(i) })))
+    const retried = results.flatMap((r) => Object.entries(r.retried))
+    if (retried.length > 0) console.log(`  (${transport}: connect retries ${JSON.stringify(retried)})`)
     return { connected: results.reduce((n, r) => n + r.connected, 0), failed: results.reduce((n, r) => n + r.failed, 0), ms: Math.max(...results.map((r) => r.ms)) }
   }
 
@@ -87,6 +95,7 @@ class Bench {
   async phase(phase: typeof STEADY, connected: number) {
     await Promise.all(this.clients.map((client) => client.call('reset')))
     const cpuBefore = processCpuS(this.serverPid)
+    const clientCpuBefore = this.clientCpuS()
     const written = await this.server.call<{ firstCommitAt: number; events: number }>('write', phase)
     const expected = written.events * connected
     const deadline = Date.now() + 30_000
@@ -97,6 +106,7 @@ class Bench {
       await sleep(50)
     }
     const cpu = processCpuS(this.serverPid) - cpuBefore
+    const clientCpu = this.clientCpuS() - clientCpuBefore
     const parts = await Promise.all(this.clients.map((client) => client.call<{ latencies: Float64Array; lastReceipt: number }>('collect')))
     const all = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0))
     let offset = 0
@@ -106,7 +116,12 @@ class Bench {
     }
     all.sort()
     const lastReceipt = Math.max(...parts.map((p) => p.lastReceipt))
-    return { latencies: all, expected, received: all.length, seconds: (lastReceipt - written.firstCommitAt) / 1000, cpuUsPerDelivery: (cpu * 1e6) / Math.max(1, all.length) }
+    const perDelivery = (seconds: number) => (seconds * 1e6) / Math.max(1, all.length)
+    return { latencies: all, expected, received: all.length, seconds: (lastReceipt - written.firstCommitAt) / 1000, cpuUsPerDelivery: perDelivery(cpu), clientCpuUsPerReceipt: perDelivery(clientCpu) }
+  }
+
+  clientCpuS(): number {
+    return this.clients.reduce((sum, client) => sum + processCpuS(client.pid), 0)
   }
 
   async memory(): Promise<Memory> {
@@ -141,14 +156,15 @@ class Bench {
       rssKiBPerConnection: kib(after.rss - before.rss),
       heapKiBPerConnection: kib(after.heapUsed - before.heapUsed),
       serverCpuUsPerDelivery: round((steady.cpuUsPerDelivery * steady.received + burst.cpuUsPerDelivery * burst.received) / Math.max(1, steady.received + burst.received), 2),
+      clientCpuUsPerReceipt: round((steady.clientCpuUsPerReceipt * steady.received + burst.clientCpuUsPerReceipt * burst.received) / Math.max(1, steady.received + burst.received), 2),
       loopDelayP99Ms: round(stats.loopDelayP99Ms),
     }
   }
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['transport', 'clients', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'burst deliveries/s', 'burst p99 ms', 'RSS KiB/conn', 'heap KiB/conn', 'CPU µs/delivery', 'connect ms']
-  const lines = rows.map((r) => [r.transport, r.clients, r.p50Ms, r.p99Ms, r.maxMs, r.lost, r.burstDeliveriesPerSecond, r.burstP99Ms, r.rssKiBPerConnection, r.heapKiBPerConnection, r.serverCpuUsPerDelivery, r.connectMs].map(String))
+  const header = ['transport', 'clients', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'burst deliveries/s', 'burst p99 ms', 'RSS KiB/conn', 'heap KiB/conn', 'server CPU µs/delivery', 'client CPU µs/receipt', 'connect ms']
+  const lines = rows.map((r) => [r.transport, r.clients, r.p50Ms, r.p99Ms, r.maxMs, r.lost, r.burstDeliveriesPerSecond, r.burstP99Ms, r.rssKiBPerConnection, r.heapKiBPerConnection, r.serverCpuUsPerDelivery, r.clientCpuUsPerReceipt, r.connectMs].map(String))
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   console.log(format(header))
@@ -181,7 +197,7 @@ async function main(): Promise<void> {
   const secret = randomBytes(24).toString('base64url')
   const database: BenchDatabase | null = PG_URL ? await freshDatabase(PG_URL, 'hm_bench_rt') : null
   try {
-    const { worker: server, hello } = await spawnWorker('server', join(HERE, 'server.ts'), ['--expose-gc'], {
+    const { worker: server, hello } = await spawnWorker('server', join(HERE, 'server.ts'), ['--expose-gc', ...PROFILE_ARGS], {
       BENCH_JWT_SECRET: secret,
       ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
     })

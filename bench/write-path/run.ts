@@ -20,6 +20,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30)
 const NAIVE_DURATION_S = Number(process.env.BENCH_NAIVE_DURATION_S ?? 15)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64)
 const EXAMS = 4
+/** Another checkout of hubmirror to run instead of this one (A/B of a change to the write path). */
+const HUBMIRROR_DIR = process.env.BENCH_HUBMIRROR_DIR ? resolve(process.env.BENCH_HUBMIRROR_DIR) : ROOT
 const CEILING = RATE_LIMIT_10S / 10
 const GOALS = { ofCeiling: 0.9 }
 const JWT_SECRET = randomBytes(24).toString('base64url')
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
 
     const port = await freePort()
     await startChild('hubmirror', process.execPath, ['bin/hubmirror.js', 'serve'], {
-      cwd: ROOT,
+      cwd: HUBMIRROR_DIR,
       env: childEnv({
         PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, REDIS_URL, HUBMIRROR_REDIS_NAMESPACE: namespace,
         HUBSPOT_ACCESS_TOKEN: 'bench-hubmirror', HUBSPOT_BASE_URL: emulator, HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT_10S),
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
     const figures = {
       benchmark: 'write-path',
       machine,
-      settings: { rateLimit10s: RATE_LIMIT_10S, ceilingBookingsPerSecond: CEILING, concurrency: CONCURRENCY, durationS: DURATION_S, naiveDurationS: NAIVE_DURATION_S, exams: EXAMS },
+      settings: { hubmirrorDir: HUBMIRROR_DIR, rateLimit10s: RATE_LIMIT_10S, ceilingBookingsPerSecond: CEILING, concurrency: CONCURRENCY, durationS: DURATION_S, naiveDurationS: NAIVE_DURATION_S, exams: EXAMS },
       hubmirror: {
         ...summary(ours),
         createCalls, counterCalls,

@@ -40,4 +40,19 @@ describe('Batcher', () => {
     await Promise.all([first, second])
     expect(started).toEqual([[1], [2]])
   })
+
+  it('paces flights so that items queue into fewer, fuller batches', async () => {
+    const flights: number[][] = []
+    const batcher = new Batcher<number, number>({ maxBatch: 100, maxInFlight: 4, minIntervalMs: 50, run: async (items) => (flights.push(items), items) })
+    const started = Date.now()
+    const all: Array<Promise<number>> = []
+    for (let i = 0; i < 10; i++) {
+      all.push(batcher.submit(i))
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await Promise.all(all)
+    expect(flights.flat()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(flights.length).toBeLessThanOrEqual(4)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100)
+  })
 })

@@ -6,6 +6,12 @@ export interface BatcherOptions<I, R> {
   maxBatch: number
   /** Flights allowed at once; with 1, an item never joins a flight that started before it arrived. */
   maxInFlight: number
+  /**
+   * Least time between two flights. Set to the rate limit's refill interval, a flight carries
+   * everything that queued meanwhile instead of spending the budget on one-item batches and
+   * then stalling until the window reopens.
+   */
+  minIntervalMs?: number
 }
 
 interface Pending<I, R> {
@@ -23,6 +29,7 @@ export class Batcher<I, R> {
   #queue: Pending<I, R>[] = []
   #inFlight = 0
   #scheduled = false
+  #lastLaunch = 0
   flights = 0
 
   constructor(options: BatcherOptions<I, R>) {
@@ -39,16 +46,21 @@ export class Batcher<I, R> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight) return
     this.#scheduled = true
-    // setImmediate gathers the requests parsed in this loop turn into the same flight.
-    setImmediate(() => {
+    const launch = () => {
       this.#scheduled = false
       this.#launch()
-    })
+    }
+    const wait = this.#lastLaunch + (this.#options.minIntervalMs ?? 0) - Date.now()
+    // setImmediate gathers the requests parsed in this loop turn into the same flight.
+    if (wait > 0) setTimeout(launch, wait)
+    else setImmediate(launch)
   }
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#options.maxInFlight) {
+      if (this.#options.minIntervalMs && Date.now() - this.#lastLaunch < this.#options.minIntervalMs) return this.#schedule()
       const batch = this.#queue.splice(0, this.#options.maxBatch)
+      this.#lastLaunch = Date.now()
       this.#inFlight += 1
       this.flights += 1
       void this.#fly(batch).finally(() => {

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js'
 import { upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { Batcher } from './batcher.js'
 import { bookedCounts } from './guards.js'
+import { completeIntents, failIntents, insertIntent } from './intents.js'
 
 /**
  * A flight reads the counts when it starts, and (maxInFlight 1) every exam in it was submitted
@@ -16,8 +17,16 @@ import { bookedCounts } from './guards.js'
 export class ExamCounter {
   readonly #batcher: Batcher<string, void>
 
-  constructor(private readonly db: ReplicaDriver, private readonly hubspot: HubSpot, private readonly cache: ResponseCache, private readonly logger: Logger) {
-    this.#batcher = new Batcher({ maxBatch: 100, maxInFlight: 1, run: (examIds) => this.#flush(examIds) })
+  constructor(
+    private readonly db: ReplicaDriver,
+    private readonly hubspot: HubSpot,
+    private readonly cache: ResponseCache,
+    private readonly logger: Logger,
+    pacingMs = 0,
+    /** The write service's liveness key: the counter's intents are recovered like its own. */
+    private readonly ownerKey = 0,
+  ) {
+    this.#batcher = new Batcher({ maxBatch: 100, maxInFlight: 1, minIntervalMs: pacingMs, run: (examIds) => this.#flush(examIds) })
   }
 
   /** Resolves once HubSpot and the replica carry a count that includes every booking committed before the call. */
@@ -40,9 +49,26 @@ export class ExamCounter {
     const types = await this.hubspot.objectTypes()
     const inputs = unique.filter((id) => counts.has(id)).map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
     if (inputs.length === 0) return examIds.map(() => undefined)
-    const result = await this.hubspot.crm.batchUpdate(types.exams, inputs)
+    // Journaled like any exam update: killed after HubSpot applied it, recovery reads the exams back.
+    const intentIds = await this.db.transaction(async (tx) => {
+      const ids: string[] = []
+      for (const { id, properties } of inputs) {
+        ids.push((await insertIntent(tx, { kind: 'exam.update', examId: id, targetId: id, payload: { counter: true, ...properties }, ownerKey: this.ownerKey })) as string)
+      }
+      return ids
+    })
+    let result
+    try {
+      result = await this.hubspot.crm.batchUpdate(types.exams, inputs)
+    } catch (error) {
+      await failIntents(this.db, intentIds, (error as Error).message)
+      throw error
+    }
     const records = result.results.map(examFromHubSpot)
-    await this.db.transaction((tx) => upsertExams(tx, records, 'write'))
+    await this.db.transaction(async (tx) => {
+      await upsertExams(tx, records, 'write')
+      await completeIntents(tx, intentIds)
+    })
     await this.cache.invalidate([deps.examCollection, ...records.map((r) => deps.exam(r.hubspot_id))])
     const failed = new Set(result.errors?.flatMap((e) => e.context?.id ?? []) ?? [])
     return examIds.map((id) => (failed.has(id) ? new Error(`exam ${id}: total_bookings not updated`) : undefined))

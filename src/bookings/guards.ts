@@ -49,6 +49,24 @@ export async function bookedCounts(db: Queryable, examIds: readonly string[]): P
   return new Map(rows.map((row) => [row.exam_id, Number(row.booked)]))
 }
 
+/**
+ * Exams whose total_bookings (HubSpot's value as last mirrored) disagrees with their seat-holding
+ * bookings in the replica: a counter update that a crash cut off on either side of HubSpot.
+ */
+export async function driftedCounts(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ exam_id: string }>(
+    `SELECT e.hubspot_id AS exam_id
+       FROM public.hubspot_mock_exams e
+       LEFT JOIN public.hubspot_bookings b
+         ON b.mock_exam_id = e.hubspot_id AND b.deleted_at IS NULL AND b.booking_status = ANY($1::text[])
+      WHERE e.deleted_at IS NULL
+      GROUP BY e.hubspot_id, e.total_bookings
+     HAVING e.total_bookings IS DISTINCT FROM count(b.hubspot_id)::int`,
+    [SEAT_HOLDING_STATUSES],
+  )
+  return rows.map((row) => row.exam_id)
+}
+
 export interface BookingState {
   hubspot_id: string
   booking_id: string | null

@@ -30,7 +30,7 @@ async function withEngine<T>(fn: (sync: SyncEngine) => Promise<T>): Promise<T> {
   let sync: SyncEngine | null = null
   try {
     await migrate(db)
-    const writes = new WriteService({ db, hubspot, cache, logger })
+    const writes = new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
     sync = createSyncEngine({ db, hubspot, cache, logger, config, beforePull: async () => void (await writes.recovery.resolvePending()) })
     return await fn(sync)
   } finally {

@@ -120,17 +120,18 @@ class WsSession {
   }
 
   #send(message: Record<string, unknown>): void {
-    this.#sendRaw(JSON.stringify(message))
+    this.#sendRaw(Buffer.from(JSON.stringify(message)))
   }
 
   #sendError(code: ErrorCode, message: string): void {
     this.#send({ type: 'error', code, message })
   }
 
-  #sendRaw(text: string): void {
+  /** JSON bytes, sent as a text frame; change events' bytes are shared by every socket. */
+  #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
     if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#socket.terminate()
-    this.#socket.send(text)
+    this.#socket.send(json, { binary: false })
   }
 }
 

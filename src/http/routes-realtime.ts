@@ -37,13 +37,13 @@ const longPollQuery = z.object({
 })
 
 export async function registerRealtimeRoutes(app: FastifyInstance, hub: RealtimeHub, options: RealtimeRouteOptions): Promise<void> {
-  // graphql-ws needs its subprotocol chosen at the handshake; plain /api/ws clients ask for none.
   const answering = new Set<Promise<void>>()
   // @fastify/websocket only cleans up the upgrades that reached its own onRequest hook. One refused
   // before it (401/403 from auth) would keep its socket half-open and hold server.close() for ever.
   app.addHook('onResponse', async (request) => {
     if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy()
   })
+  // graphql-ws needs its subprotocol chosen at the handshake; plain /api/ws clients ask for none.
   await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols }, preClose: endStreams(hub, answering) })
   registerSse(app, hub)
   registerLongPoll(app, hub, answering)
@@ -88,7 +88,8 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
 
   app.get(
     '/api/events',
-    { config: { permission: 'exams.view' }, schema: { tags: ['realtime'], summary: 'Server-Sent Events: every change after a cursor, then live', querystring: sseQuery } },
+    // No HEAD twin: a HEAD must not start a stream whose frames are written past ServerResponse.
+    { config: { permission: 'exams.view' }, exposeHeadRoute: false, schema: { tags: ['realtime'], summary: 'Server-Sent Events: every change after a cursor, then live', querystring: sseQuery } },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
       const stream = openSse(reply)
@@ -124,7 +125,7 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
   const app = root.withTypeProvider<ZodTypeProvider>()
   app.get(
     '/api/long-poll',
-    { config: { permission: 'exams.view' }, schema: { tags: ['realtime'], summary: 'Changes after a cursor; waits up to 25 s for the next one', querystring: longPollQuery } },
+    { config: { permission: 'exams.view' }, exposeHeadRoute: false, schema: { tags: ['realtime'], summary: 'Changes after a cursor; waits up to 25 s for the next one', querystring: longPollQuery } },
     async (request, reply) => {
       const examIds = examFilter(request.query)
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })

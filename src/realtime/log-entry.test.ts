@@ -15,7 +15,7 @@ describe('LogEntry', () => {
     expect(frame).toBe(`id: 7\nevent: change\ndata: ${JSON.stringify(event(7))}\n\n`)
     expect(frame.split('\n')).toHaveLength(5)
     expect(entry.sse()).toBe(entry.sse())
-    expect(JSON.parse(entry.wsMessage())).toEqual({ type: 'change', event: event(7) })
+    expect(JSON.parse(entry.wsMessage().toString())).toEqual({ type: 'change', event: event(7) })
   })
 })
 

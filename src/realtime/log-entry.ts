@@ -7,7 +7,7 @@ export class LogEntry {
   readonly event: ChangeEvent
   #json: string | undefined
   #sse: Buffer | undefined
-  #ws: string | undefined
+  #ws: Buffer | undefined
 
   constructor(event: ChangeEvent) {
     this.event = event
@@ -26,8 +26,9 @@ export class LogEntry {
     return (this.#sse ??= Buffer.from(`id: ${this.event.seq}\nevent: change\ndata: ${this.json()}\n\n`))
   }
 
-  wsMessage(): string {
-    return (this.#ws ??= `{"type":"change","event":${this.json()}}`)
+  /** Bytes, so that the WebSocket library does not re-encode the text for every socket. */
+  wsMessage(): Buffer {
+    return (this.#ws ??= Buffer.from(`{"type":"change","event":${this.json()}}`))
   }
 }
 

@@ -23,6 +23,10 @@ export interface BackfillPlan {
   mode: 'ranges' | 'single'
   /** How many objects search counted when planning (for progress). */
   total: number
+  /** The highest id when planned (ranges mode): the far end of the open last range, for splitting it. */
+  max_id?: string | null
+  /** How sparse ids are (ranges mode): how wide a span holds a given number of objects. */
+  ids_per_object?: number
   max_seen_ms: number | null
   ranges: RangeCheckpoint[]
   done: boolean
@@ -48,7 +52,7 @@ export function rangePlan(startedAtMs: number, total: number, minId: bigint, max
   const edges: Array<string | null> = [null, ...bounds.map(String), null]
   const ranges: RangeCheckpoint[] = []
   for (let i = 0; i + 1 < edges.length; i++) ranges.push({ from: edges[i], to: edges[i + 1], next: edges[i], done: false, rows: 0 })
-  return { version: 1, started_at_ms: startedAtMs, mode: 'ranges', total, max_seen_ms: null, ranges, done: false }
+  return { version: 1, started_at_ms: startedAtMs, mode: 'ranges', total, max_id: String(maxId), ids_per_object: Math.max(1, Number(span) / Math.max(1, total)), max_seen_ms: null, ranges, done: false }
 }
 
 export const rowsDone = (plan: BackfillPlan): number => plan.ranges.reduce((sum, range) => sum + range.rows, 0)
@@ -57,3 +61,7 @@ export const rowsDone = (plan: BackfillPlan): number => plan.ranges.reduce((sum,
 export function backfillCursor(plan: BackfillPlan): number {
   return plan.max_seen_ms === null ? plan.started_at_ms : Math.min(plan.started_at_ms, plan.max_seen_ms)
 }
+
+/** Fewer rows than this left in a range are not worth splitting off. */
+export const MIN_SPLIT_ROWS = 400
+

@@ -1,11 +1,12 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
 import type { HubSpotObject, ObjectTypes, SearchFilter } from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { PROPERTIES, type Applier } from './apply.js'
-import { MIN_RANGE_ROWS, backfillCursor, rangePlan, rowsDone, singlePlan, type BackfillPlan, type RangeCheckpoint } from './backfill-plan.js'
+import { MIN_RANGE_ROWS, MIN_SPLIT_ROWS, backfillCursor, rangePlan, rowsDone, singlePlan, type BackfillPlan, type RangeCheckpoint } from './backfill-plan.js'
 import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
 import { OBJECT_ID, modifiedMs } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
@@ -21,6 +22,8 @@ export interface BackfillContext {
   listWorkers?: number
   /** Concurrent id-range searches: search has its own per-second bucket, so this is throughput on top. */
   searchWorkers?: number
+  /** True while the burst window is used up: list streams then hand their ranges to search streams. */
+  burstFull?: () => Promise<boolean>
 }
 
 export interface BackfillRun {
@@ -38,6 +41,8 @@ const SEARCH_PAGE = 200
 const MAX_BATCH_ROWS = 1000
 /** Fetchers wait when this many rows are fetched but not yet written. */
 const MAX_QUEUED_ROWS = 4000
+/** How long a stream with nothing to do waits before looking again. */
+const IDLE_MS = 100
 
 /** The list's `after` turned out not to be an id: fall back to one opaque stream. */
 class AfterIsOpaque extends Error {}
@@ -54,6 +59,7 @@ interface Job {
   /** Where the fetcher is; range.next is where the committed rows are. */
   fetchNext: string | null
   claimed: boolean
+  fetchDone: boolean
 }
 
 interface Fetched {
@@ -136,7 +142,7 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
 
 async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>, counter: { fetched: number }, progress?: ProgressReporter): Promise<void> {
   const jobs: Job[] = []
-  for (const [type, plan] of plans) for (const range of plan.ranges) if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false })
+  for (const [type, plan] of plans) for (const range of plan.ranges) if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false, fetchDone: false })
   const total = [...plans.values()].reduce((sum, plan) => sum + plan.total, 0)
   const report = () => progress?.update({ phase: 'backfill', done: [...plans.values()].reduce((sum, plan) => sum + rowsDone(plan), 0), total })
   report()
@@ -149,9 +155,14 @@ async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>
     queue.close()
     throw error
   })
+  // Streams stay until every range is read: a range handed back (below) needs someone to take it.
   const worker = async (kind: 'list' | 'search') => {
-    for (let job = claim(jobs, kind); job; job = claim(jobs, kind)) {
-      await (kind === 'list' ? listRange(ctx, job, queue, signal) : searchRange(ctx, job, queue, signal))
+    while (jobs.some((job) => !job.fetchDone)) {
+      signal.throwIfAborted()
+      const job = kind === 'list' && (await ctx.burstFull?.()) ? undefined : claim(jobs, kind)
+      if (!job) await sleep(IDLE_MS)
+      else if (kind === 'list') await listRange(ctx, job, queue, signal)
+      else await searchRange(ctx, job, queue, signal)
     }
   }
   const workers = [
@@ -169,17 +180,44 @@ async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>
   if (failure) throw ctx.signal.aborted ? ctx.signal.reason ?? failure.reason : failure.reason
 }
 
-/** List streams take ranges from the front, search streams from the back, so they meet in the middle. */
+/**
+ * List streams take ranges from the front, search streams from the back, so they meet in the
+ * middle; a stream with nothing left to take splits the biggest range still being read, so that
+ * the end of the backfill is not one slow stream reading alone.
+ */
 function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
   const open = (job: Job) => !job.claimed && (kind === 'list' || job.plan.mode === 'ranges')
-  const job = kind === 'list' ? jobs.find(open) : jobs.findLast(open)
+  const job = (kind === 'list' ? jobs.find(open) : jobs.findLast(open)) ?? split(jobs)
   if (job) job.claimed = true
+  return job
+}
+
+/**
+ * Halves what is left of the widest range in progress: its reader keeps [next, middle), the
+ * caller gets [middle, to). The middle lies past everything the reader has fetched, and readers
+ * drop what lies past their (live) `to`, so no object is read by both.
+ */
+function split(jobs: Job[]): Job | undefined {
+  let widest: Job | undefined
+  let widestSpan = 0n
+  for (const job of jobs) {
+    if (!job.claimed || job.fetchDone || job.plan.mode !== 'ranges' || job.fetchNext === null) continue
+    const end = job.range.to !== null ? BigInt(job.range.to) : job.plan.max_id ? BigInt(job.plan.max_id) + 1n : null
+    const span = end === null ? 0n : end - BigInt(job.fetchNext)
+    if (span > widestSpan) [widest, widestSpan] = [job, span]
+  }
+  if (!widest || widestSpan < BigInt(Math.ceil(MIN_SPLIT_ROWS * (widest.plan.ids_per_object ?? 1)))) return undefined
+  const middle = String(BigInt(widest.fetchNext!) + widestSpan / 2n)
+  const range: RangeCheckpoint = { from: middle, to: widest.range.to, next: middle, done: false, rows: 0 }
+  widest.range.to = middle
+  widest.plan.ranges.push(range)
+  const job: Job = { type: widest.type, plan: widest.plan, range, fetchNext: middle, claimed: false, fetchDone: false }
+  jobs.push(job)
   return job
 }
 
 async function listRange(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
   const ranged = job.plan.mode === 'ranges'
-  const to = job.range.to === null ? null : BigInt(job.range.to)
   for (;;) {
     signal.throwIfAborted()
     const page = await ctx.crm.listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] }).catch((error) => {
@@ -190,14 +228,24 @@ async function listRange(ctx: BackfillContext, job: Job, queue: FetchQueue, sign
     let objects = page.results
     const after = page.paging?.next?.after ?? null
     let done = after === null
+    // Read after the await: the range may have been split meanwhile.
+    const to = job.range.to === null ? null : BigInt(job.range.to)
     if (ranged) {
       if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext)) throw new AfterIsOpaque('a list page started before its after cursor')
       if (to !== null) objects = objects.filter((object) => idNumber(object.id) < to)
+      // In ranges mode `after` is where a search stream would go on from: it must be an id.
       done ||= objects.length < page.results.length || (to !== null && idNumber(after!) >= to)
+      if (!done) idNumber(after!)
     }
     job.fetchNext = done ? null : after
+    job.fetchDone = done
     await queue.push({ job, objects, next: job.fetchNext, done }, signal)
     if (done) return
+    // Waiting for the burst window while holding the range would idle it; a search stream may read it meanwhile.
+    if (await ctx.burstFull?.()) {
+      job.claimed = false
+      return
+    }
   }
 }
 
@@ -213,9 +261,11 @@ async function searchRange(ctx: BackfillContext, job: Job, queue: FetchQueue, si
       properties: PROPERTIES[job.type],
       limit: SEARCH_PAGE,
     })
-    const objects = page.results
+    const to = job.range.to === null ? null : BigInt(job.range.to)
+    const objects = to === null ? page.results : page.results.filter((object) => idNumber(object.id) < to)
     const done = objects.length < SEARCH_PAGE || !page.paging?.next
     job.fetchNext = done ? null : String(idNumber(objects[objects.length - 1].id) + 1n)
+    job.fetchDone = done
     await queue.push({ job, objects, next: job.fetchNext, done }, signal)
     if (done) return
   }

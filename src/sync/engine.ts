@@ -44,7 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { AppError } from '../errors.js'
-import type { HubSpot } from '../hubspot/index.js'
+import { effectiveLimit, type HubSpot } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
@@ -308,16 +308,16 @@ export class Engine implements SyncEngine {
     return this.#pullTypes(types, reason)
   }
 
-  async #pullTypes(types: readonly SyncType[], reason: PullReason): Promise<PullResult> {
+  async #pullTypes(types: readonly SyncType[], reason: PullReason, deletes = true): Promise<PullResult> {
     const started = Date.now()
     const calls = this.#o.hubspot.client.stats.calls
-    const ctx = { db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, signal: this.#abort.signal, lookbackMs: this.#lookbackMs, reason }
+    const ctx = { db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, signal: this.#abort.signal, lookbackMs: this.#lookbackMs, reason, deletes }
     const settled = await Promise.allSettled(types.map((type) => pullType(ctx, type)))
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
     const objects: PullResult['objects'] = {}
     types.forEach((type, i) => (objects[type] = (settled[i] as PromiseFulfilledResult<TypePullResult>).value))
-    if (types.length === SYNC_TYPES.length) this.#freshAt = Math.max(this.#freshAt, started)
+    if (types.length === SYNC_TYPES.length && deletes) this.#freshAt = Math.max(this.#freshAt, started)
     const result: PullResult = { started: true, kind: 'incremental', reason, objects, ms: Date.now() - started, calls: this.#o.hubspot.client.stats.calls - calls }
     const changed = types.reduce((sum, type) => sum + objects[type]!.changed + objects[type]!.deleted, 0)
     this.#o.logger[changed > 0 || reason === 'demand' || reason === 'cli' ? 'info' : 'debug']({ reason, ms: result.ms, calls: result.calls, changed }, 'pull done')
@@ -341,10 +341,15 @@ export class Engine implements SyncEngine {
       {
         db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, logger: this.#o.logger,
         signal: this.#abort.signal, listWorkers: this.#o.listWorkers, searchWorkers: this.#o.searchWorkers,
+        burstFull: async () => {
+          const usage = await client.budget.usage()
+          return usage.used_10s >= effectiveLimit(usage.limit_10s)
+        },
       },
       options,
     )
-    const catchUp = run.ran ? await this.#pullTypes(SYNC_TYPES, reason) : null
+    // Changes made while the backfill read: search only (its own bucket); deletes wait for the next pull.
+    const catchUp = run.ran ? await this.#pullTypes(SYNC_TYPES, reason, false) : null
     const result: BackfillResult = {
       ran: run.ran,
       resumed: run.resumed,

@@ -16,6 +16,11 @@ export interface PullContext {
   /** Search is eventually consistent: each pull re-reads this much before the cursor. */
   lookbackMs: number
   reason: PullReason
+  /**
+   * false: skip the archived listing (the catch-up after a backfill: it would only wait for the
+   * burst window the backfill used up). The archived cursor then stays, so the next pull finds those deletes.
+   */
+  deletes?: boolean
 }
 
 export async function pullType(ctx: PullContext, type: SyncType): Promise<TypePullResult> {
@@ -38,7 +43,7 @@ export async function pullType(ctx: PullContext, type: SyncType): Promise<TypePu
       counts.changed += (await ctx.applier.batch((writer) => writer.upsert(type, page))).changed
     }
     const archivedScanStart = Date.now()
-    const archived = await archivedSince(ctx, type, (state.archivedCursorMs ?? 0) - ctx.lookbackMs, counts)
+    const archived = ctx.deletes === false ? { gone: [], newestMs: null } : await archivedSince(ctx, type, (state.archivedCursorMs ?? 0) - ctx.lookbackMs, counts)
     if (archived.gone.length) counts.deleted = (await ctx.applier.batch((writer) => writer.softDelete(type, archived.gone))).changed
     const cursor = nextCursor(state.cursorMs, upperMs, maxSeen)
     const archivedCursor = nextCursor(state.archivedCursorMs, archivedScanStart, archived.newestMs)

@@ -1,7 +1,19 @@
 // Load profiles for the resilience suite: `short` for CI, `full` for the figures in docs/RELIABILITY.md.
 
 export const profile = process.env.RESILIENCE_PROFILE === 'full' ? 'full' : 'short'
+const full = profile === 'full'
 
 export const load = {
-  badInputRequests: profile === 'full' ? 20_000 : 10_000,
+  badInputRequests: full ? 20_000 : 10_000,
+  /** Concurrent booking writes through kill -9 restarts, and how many kills. */
+  crashWrites: full ? 1_000 : 200,
+  crashKills: full ? 5 : 3,
+  /** Mixed reads and writes while Redis is down, and again after it is back. */
+  redisOps: full ? 1_500 : 300,
+  /** Reads and refused writes while Postgres is down, and writes after it is back. */
+  postgresOps: full ? 1_000 : 200,
+  /** Writes per HubSpot fault phase (429 storm, 5xx, timeouts, latency, all at once). */
+  faultWrites: full ? 200 : 40,
+  /** Mixed operations across three instances. */
+  clusterOps: full ? 10_000 : 2_000,
 }

@@ -1,0 +1,119 @@
+// The backfill's streams over a fake HubSpot: ranges, splitting, hand-over when the burst window is full, opaque cursors, abort and resume.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ResponseCache, createMemoryStore } from '../cache/index.js'
+import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
+import { createLogger } from '../logger.js'
+import { createPgliteDriver } from '../replica/driver-pglite.js'
+import { migrate, type ReplicaDriver } from '../replica/index.js'
+import { createApplier } from './apply.js'
+import { runBackfill, type BackfillContext } from './backfill.js'
+import type { Crm } from './crm-port.js'
+import { readStates } from './state.js'
+
+const T0 = Date.UTC(2026, 0, 1)
+const TYPES = { exams: 'E', bookings: 'B' }
+
+/** A HubSpot with gaps in its ids, list pages of 100 keyed on the next id (or on an opaque offset), and id search. */
+function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueAfter?: boolean } = {}) {
+  const data: Record<string, Array<{ id: number; ms: number }>> = {
+    E: Array.from({ length: counts.exams }, (_, i) => ({ id: 1_000 + i * 3, ms: T0 + i })),
+    B: Array.from({ length: counts.bookings }, (_, i) => ({ id: 50_000 + i * 7 + (i % 5), ms: T0 + i })),
+  }
+  const served = new Map<string, number>()
+  const object = (rec: { id: number; ms: number }): HubSpotObject => ({
+    id: String(rec.id), properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() }, createdAt: new Date(T0).toISOString(), updatedAt: new Date(rec.ms).toISOString(), archived: false,
+  })
+  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3))
+  const crm: Crm = {
+    async listPage(type, { after, limit = 100 }) {
+      await pause()
+      const list = data[type]
+      let start = 0
+      if (after !== undefined) start = options.opaqueAfter ? Number(after.slice(2)) : list.findIndex((rec) => rec.id >= Number(after))
+      if (start < 0) start = list.length
+      const page = list.slice(start, start + limit)
+      for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
+      const next = start + limit < list.length ? (options.opaqueAfter ? `o:${start + limit}` : String(list[start + limit].id)) : null
+      return { results: page.map(object), ...(next ? { paging: { next: { after: next } } } : {}) } as PageOf<HubSpotObject>
+    },
+    async search(type, request: SearchRequest) {
+      await pause()
+      const filters = request.filterGroups?.[0]?.filters ?? []
+      let list = data[type].filter((rec) => filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))))
+      if (request.sorts?.[0]?.direction === 'DESCENDING') list = [...list].reverse()
+      const page = list.slice(0, request.limit ?? 10)
+      if ((request.limit ?? 10) > 1) for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
+      return { total: list.length, results: page.map(object), ...(list.length > page.length ? { paging: { next: { after: String(page.length) } } } : {}) }
+    },
+    async batchRead() {
+      throw new Error('not used')
+    },
+  }
+  return { crm, served }
+}
+
+describe('backfill streams', () => {
+  let db: ReplicaDriver
+  beforeEach(async () => {
+    db = await createPgliteDriver(null)
+    await migrate(db)
+  })
+  afterEach(() => db.close())
+
+  const context = (crm: Crm, extra: Partial<BackfillContext> = {}): BackfillContext => ({
+    db, crm, types: TYPES, applier: createApplier(db, new ResponseCache(createMemoryStore())), logger: createLogger('silent'),
+    signal: new AbortController().signal, ...extra,
+  })
+  const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${table}`)).rows[0].n)
+
+  it('reads every object exactly once through parallel ranges, splitting and handing ranges over', async () => {
+    const { crm, served } = fakeCrm({ exams: 150, bookings: 6_000 })
+    let tick = 0
+    // Every third look finds the burst window full: list streams hand their range to search streams.
+    const run = await runBackfill(context(crm, { listWorkers: 3, searchWorkers: 2, burstFull: async () => ++tick % 3 === 0 }), {})
+    expect(run).toMatchObject({ ran: true, resumed: false, fetched: 6_150, rows: { exams: 150, bookings: 6_000 }, mode: { exams: 'single', bookings: 'ranges' } })
+    expect(await count('hubspot_bookings')).toBe(6_000)
+    expect([...served.values()].every((n) => n === 1)).toBe(true)
+    const plan = (await readStates(db)).get('bookings')!.backfill!
+    // Planned as 6 ranges; splits add more, and they still tile the id space.
+    expect(plan.ranges.length).toBeGreaterThan(6)
+    const sorted = [...plan.ranges].sort((a, b) => (a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from)))
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i].from).toBe(sorted[i - 1].to)
+    expect(sorted.at(-1)!.to).toBeNull()
+  })
+
+  it('falls back to one list stream when `after` is not an id', async () => {
+    const { crm, served } = fakeCrm({ exams: 10, bookings: 3_000 }, { opaqueAfter: true })
+    const run = await runBackfill(context(crm), {})
+    expect(run).toMatchObject({ fetched: 3_010, mode: { bookings: 'single' } })
+    expect(await count('hubspot_bookings')).toBe(3_000)
+    expect([...served.values()].every((n) => n === 1)).toBe(true)
+  })
+
+  it('resumes an aborted backfill from its checkpoint, fetching only what was not committed', async () => {
+    const { crm } = fakeCrm({ exams: 120, bookings: 8_000 })
+    const abort = new AbortController()
+    let pages = 0
+    const counting: Crm = {
+      ...crm,
+      listPage: async (type, options) => {
+        if (++pages === 25) abort.abort(new Error('killed'))
+        return crm.listPage(type, options)
+      },
+    }
+    await expect(runBackfill(context(counting, { signal: abort.signal }), {})).rejects.toThrow('killed')
+    const states = await readStates(db)
+    const committed = [...states.values()].reduce((sum, state) => sum + (state.backfill?.ranges.reduce((n, r) => n + r.rows, 0) ?? 0), 0)
+    expect(committed).toBeGreaterThan(0)
+    expect(committed).toBeLessThan(8_120)
+    expect(await count('hubspot_bookings')).toBeLessThanOrEqual(committed)
+
+    const resumed = await runBackfill(context(crm), {})
+    expect(resumed).toMatchObject({ ran: true, resumed: true, rows: { exams: 120, bookings: 8_000 }, fetched: 8_120 - committed })
+    expect(await count('hubspot_bookings')).toBe(8_000)
+    const after = await readStates(db)
+    expect(after.get('bookings')!.cursorMs).toBe(Math.min(after.get('bookings')!.backfill!.started_at_ms, T0 + 7_999))
+    expect(after.get('bookings')!.backfill!.started_at_ms).toBe(states.get('bookings')!.backfill!.started_at_ms)
+    expect(await runBackfill(context(crm), {})).toMatchObject({ ran: false })
+  })
+})

@@ -1,0 +1,183 @@
+// Crash: concurrent booking writes while the server is killed -9 again and again; afterwards nothing is lost or doubled.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunningEmulator } from '../../src/emulator/index.js'
+import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
+import { startChildServer, type ChildServer } from '../support/child-server.js'
+import { tempDir } from '../support/env.js'
+import { startTestEmulator } from '../support/fixtures.js'
+import { call, compareWithHubSpot, createHubSpotExam, fmt, prng, recordFigures, resilienceDatabase, resilienceRedis, seedFromEnv, sleep, withDb } from './harness.js'
+import { load, profile } from './profile.js'
+
+const EXAMS = 8
+
+interface Write {
+  bookingId: string
+  examId: string
+  /** The first 2xx: the client has been told the booking exists. */
+  acked: null | { status: number; replayed: boolean; round: number; hubspotId: string }
+  attempts: number
+}
+
+describe('crash: kill -9 during concurrent writes', () => {
+  let emulator: RunningEmulator
+  let database: Awaited<ReturnType<typeof resilienceDatabase>>
+  let redis: Awaited<ReturnType<typeof resilienceRedis>>
+  let server: ChildServer | null = null
+  const dataDir = tempDir('hm-crash-')
+  const secret = 'resilience-crash-secret-0123456789'
+  const token = issueToken(secret, PERMISSIONS)
+  const examIds: string[] = []
+  let env: Record<string, string>
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator()
+    database = await resilienceDatabase()
+    redis = await resilienceRedis()
+    // Capacity is not what this scenario is about: every write can succeed.
+    for (let i = 0; i < EXAMS; i++) examIds.push((await createHubSpotExam(emulator.url, i, 10_000)).id)
+    env = {
+      HUBMIRROR_DATA_DIR: dataDir.path,
+      HUBMIRROR_JWT_SECRET: secret,
+      HUBSPOT_ACCESS_TOKEN: 'hubmirror-crash',
+      HUBSPOT_BASE_URL: emulator.url,
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      HUBMIRROR_REDIS_NAMESPACE: `hm-res-crash-${process.pid}-${Date.now()}`,
+      LOG_LEVEL: 'warn',
+    }
+  })
+  afterAll(async () => {
+    await server?.kill('SIGKILL')
+    await emulator?.close()
+    await database?.drop()
+    await redis?.close()
+    dataDir.remove()
+  })
+
+  it(`keeps every acknowledged write, exactly once, through ${load.crashKills} kills during ${load.crashWrites} concurrent writes`, async () => {
+    const started = Date.now()
+    const random = prng(seedFromEnv(8_001))
+    const writes: Write[] = Array.from({ length: load.crashWrites }, (_, i) => ({
+      bookingId: `crash-${String(i).padStart(5, '0')}-${Math.floor(random() * 1e9).toString(36)}`,
+      examId: examIds[i % EXAMS],
+      acked: null,
+      attempts: 0,
+    }))
+    const statuses = new Map<string, number>()
+    const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1)
+    const unexpected: string[] = []
+    const killLog: Array<{ round: number; how: string; ackedInRound: number; inFlight: number }> = []
+    const restartsMs: number[] = []
+
+    for (let round = 0; ; round++) {
+      const kill = round < load.crashKills
+      // The first kill lands exactly between HubSpot's answer and the replica commit; the others at random moments.
+      const armed = round === 0
+      const pending = writes.filter((w) => !w.acked)
+      if (pending.length === 0) break
+      const restartStarted = Date.now()
+      server = await startChildServer(armed ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env)
+      if (round > 0) restartsMs.push(Date.now() - restartStarted)
+      const live = server
+      let ackedInRound = 0
+      let inFlight = 0
+      let dead = false
+      // Kill when a random share of this round's writes has been acknowledged, plus a random few ms.
+      const killAfter = kill && !armed ? Math.max(1, Math.floor(pending.length * (0.05 + random() * 0.45))) : Infinity
+      let killing: Promise<void> | null = null
+      const killNow = () => {
+        if (killing) return
+        killLog.push({ round, how: 'kill -9', ackedInRound, inFlight })
+        killing = sleep(Math.floor(random() * 25)).then(() => live.kill('SIGKILL')).then(() => void (dead = true))
+      }
+
+      const attempt = async (write: Write): Promise<void> => {
+        // Like a real client: retry what has no answer yet, with the same booking_id, until an answer or the server dies.
+        for (let tries = 0; !dead && !write.acked; tries++) {
+          write.attempts += 1
+          inFlight += 1
+          const answer = await call(live.url, token, 'POST', '/api/bookings', {
+            examId: write.examId, booking_id: write.bookingId, student_name: `Crash ${write.bookingId}`, student_email: `${write.bookingId}@example.com`,
+          })
+          inFlight -= 1
+          const code = answer.body?.error?.code as string | undefined
+          count(answer.status === 0 ? 'no answer' : `${answer.status}${code ? ` ${code}` : ''}`)
+          if (answer.status === 201 || answer.status === 200) {
+            write.acked = { status: answer.status, replayed: answer.body.replayed === true, round, hubspotId: answer.body.booking.hubspot_id }
+            ackedInRound += 1
+            if (ackedInRound >= killAfter) killNow()
+            return
+          }
+          if (answer.status === 0) {
+            if (!armed && !killing && live.process.exitCode === null && live.process.signalCode === null) unexpected.push(`no answer from a live server: ${answer.error}`)
+            return
+          }
+          // A write still in flight (its intent pending), or HubSpot or the database briefly unavailable: retry.
+          if (answer.status === 409 && code === 'E_WRITE_IN_PROGRESS') {
+            await sleep(200 + tries * 100)
+            continue
+          }
+          if (answer.status === 502 || answer.status === 503) {
+            await sleep(500)
+            continue
+          }
+          unexpected.push(`${write.bookingId}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`)
+          return
+        }
+      }
+      // Every pending write at once: the load is concurrent, not a queue.
+      await Promise.all(pending.map(attempt))
+      if (armed) {
+        // The crash point killed the process; wait for it to be gone.
+        killLog.push({ round, how: 'crash point after HubSpot, before the replica', ackedInRound, inFlight: pending.length - ackedInRound })
+        expect(await live.exited).toBe('SIGKILL')
+      } else if (killing) {
+        await killing
+      } else {
+        await live.kill('SIGTERM')
+      }
+      server = null
+      expect(unexpected).toEqual([])
+      if (round > load.crashKills + 3) throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)
+    }
+    // Recovery and retries are done, and no sync pull ran for the check: the write path alone must have got it right.
+    const kills = killLog.length
+    expect(kills).toBe(load.crashKills)
+    expect(writes.every((w) => w.acked)).toBe(true)
+
+    const comparison = await compareWithHubSpot(database.url, emulator.url)
+    expect(comparison.mismatches).toEqual([])
+    expect(comparison.bookings).toBe(writes.length)
+    expect(comparison.confirmed).toBe(writes.length)
+    // Every acknowledged write is there, under the HubSpot id the client was given.
+    const inReplica = await withDb(database.url, async (client) => (await client.query('SELECT booking_id, hubspot_id FROM public.hubspot_bookings WHERE deleted_at IS NULL')).rows)
+    const byKey = new Map(inReplica.map((row) => [row.booking_id as string, row.hubspot_id as string]))
+    const lostOrMoved = writes.filter((w) => byKey.get(w.bookingId) !== w.acked!.hubspotId)
+    expect(lostOrMoved.map((w) => w.bookingId)).toEqual([])
+    const intents = await withDb(database.url, async (client) =>
+      (await client.query(`SELECT status, count(*)::int AS n, count(*) FILTER (WHERE result->>'recovered' = 'true')::int AS recovered FROM public.write_intents WHERE kind = 'booking.create' GROUP BY status`)).rows)
+    const intentCount = (status: string) => intents.find((row) => row.status === status)?.n ?? 0
+    expect(intentCount('pending')).toBe(0)
+    const recovered = intents.reduce((sum, row) => sum + row.recovered, 0)
+
+    const retried = writes.filter((w) => w.acked!.round > 0).length
+    const replayed = writes.filter((w) => w.acked!.replayed).length
+    const figures = {
+      writes: writes.length, exams: EXAMS, kills, killLog, restartsMs, attempts: writes.reduce((s, w) => s + w.attempts, 0),
+      ackedAfterRestart: retried, replayed, recoveredIntents: recovered, failedIntents: intentCount('failed'),
+      statuses: Object.fromEntries(statuses), hubspotBookings: comparison.bookings, replicaMismatches: comparison.mismatches.length,
+      duplicates: comparison.duplicateKeysHubSpot + comparison.duplicateKeysReplica, emulatorRequests: emulator.stats().total,
+    }
+    console.log('crash figures', JSON.stringify(figures))
+    recordFigures({
+      scenario: 'crash',
+      order: 1,
+      title: 'Crash (kill -9)',
+      load: `${fmt(writes.length)} concurrent booking writes over ${EXAMS} exams, 1 server process; ${fmt(retried)} writes answered only after a restart (${fmt(replayed)} as replays)`,
+      faults: `${kills} kills: 1 at the crash point between HubSpot and the replica, ${kills - 1} kill -9 at random moments (after ${killLog.slice(1).map((k) => k.ackedInRound).join(', ')} acks); ${fmt(recovered)} orphaned intents recovered from HubSpot`,
+      checked: `replica = HubSpot object by object (${fmt(comparison.bookings)} bookings, ${comparison.exams} exams: id, hs_lastmodifieddate, booking_status, total_bookings); 0 duplicate booking_id; ${fmt(writes.length)}/${fmt(writes.length)} acknowledged writes present under the id returned; total_bookings = confirmed on both sides; 0 pending intents`,
+      durationMs: Date.now() - started,
+      figures: { ...figures, profile },
+    })
+  })
+})

@@ -1,0 +1,257 @@
+// Shared tools of the resilience suite: servers to run against, a tolerant HTTP client, HubSpot vs replica checks, figures.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pg from 'pg'
+import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID } from '../../src/emulator/index.js'
+import { BOOKING_PROPERTIES, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
+import { freshDatabase, type TestDatabase } from '../support/env.js'
+import { startPrivatePostgres, startPrivateRedis } from '../support/private-services.js'
+import { profile } from './profile.js'
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A small deterministic PRNG, so that a failing run can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+export const seedFromEnv = (fallback: number) => Number(process.env.RESILIENCE_SEED ?? fallback)
+
+// ── servers ─────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A fresh database on DATABASE_URL's server, or on a private cluster when it is unset, so that
+ * `npm run test:resilience` runs on a machine with Postgres binaries but no configured server.
+ */
+export async function resilienceDatabase(): Promise<TestDatabase & { url: string }> {
+  if (process.env.DATABASE_URL) {
+    const database = await freshDatabase()
+    return { url: database.url as string, drop: () => database.drop() }
+  }
+  const server = await startPrivatePostgres()
+  return { url: server.url, drop: () => server.remove() }
+}
+
+/** REDIS_URL's server (tests use their own namespace), or a private one when it is unset. */
+export async function resilienceRedis(): Promise<{ url: string; close(): Promise<void> }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, close: async () => {} }
+  const server = await startPrivateRedis()
+  return { url: server.url, close: () => server.close() }
+}
+
+// ── HTTP ────────────────────────────────────────────────────────────────────────────────────
+
+export interface Answer<T = any> {
+  /** 0: no HTTP answer at all (connection refused or reset, or the client's timeout). */
+  status: number
+  body: T
+  ms: number
+  error?: string
+}
+
+/** Never throws: a dead server is an answer (status 0) the scenarios reason about. */
+export async function call<T = any>(base: string, token: string, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<Answer<T>> {
+  const started = Date.now()
+  try {
+    const response = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    const text = await response.text()
+    let parsed: unknown = text
+    try {
+      parsed = text ? JSON.parse(text) : null
+    } catch {
+      // not JSON: kept as text
+    }
+    return { status: response.status, body: parsed as T, ms: Date.now() - started }
+  } catch (error) {
+    return { status: 0, body: null as T, ms: Date.now() - started, error: String((error as Error).cause ?? error) }
+  }
+}
+
+export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 50): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    if (await check()) return Date.now() - started
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+// ── HubSpot (the emulator) and the replica ──────────────────────────────────────────────────
+
+/** The checker's own token: its calls have their own rate window and never spend the app's. */
+const CHECKER_TOKEN = 'resilience-checker'
+
+export async function hubspotCall<T = any>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(emulatorUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${CHECKER_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`emulator ${method} ${path} → ${response.status} ${text.slice(0, 300)}`)
+  return (text ? JSON.parse(text) : {}) as T
+}
+
+export type Kind = 'exams' | 'bookings'
+const OBJECT_TYPE: Record<Kind, string> = { exams: MOCK_EXAMS_OBJECT_TYPE_ID, bookings: BOOKINGS_OBJECT_TYPE_ID }
+
+export async function hubspotObjects(emulatorUrl: string, kind: Kind): Promise<HubSpotObject[]> {
+  const properties = (kind === 'exams' ? EXAM_PROPERTIES : BOOKING_PROPERTIES).join(',')
+  const all: HubSpotObject[] = []
+  for (let after = ''; ; ) {
+    const page = await hubspotCall<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>(
+      emulatorUrl, 'GET', `/crm/v3/objects/${OBJECT_TYPE[kind]}?limit=100&properties=${properties}${after ? `&after=${after}` : ''}`)
+    all.push(...page.results)
+    if (!page.paging) return all
+    after = page.paging.next.after
+  }
+}
+
+export async function createHubSpotExam(emulatorUrl: string, n: number, capacity: number): Promise<HubSpotObject> {
+  return hubspotCall<HubSpotObject>(emulatorUrl, 'POST', `/crm/v3/objects/${OBJECT_TYPE.exams}`, {
+    properties: {
+      mock_exam_name: `Resilience ${n}`, mock_type: 'Clinical Skills', exam_date: `2026-12-${String(1 + (n % 28)).padStart(2, '0')}`,
+      start_time: '09:00', end_time: '12:00', location: `Site ${n}`, capacity: String(capacity), total_bookings: '0', is_active: 'true',
+    },
+  })
+}
+
+export interface ReplicaRow {
+  hubspot_id: string
+  booking_id?: string | null
+  mock_exam_id?: string | null
+  booking_status?: string | null
+  total_bookings?: number
+  hs_lastmodifieddate: string
+}
+
+export async function withDb<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export async function replicaRows(url: string, kind: Kind): Promise<ReplicaRow[]> {
+  return withDb(url, async (client) => {
+    const sql = kind === 'exams'
+      ? `SELECT hubspot_id, total_bookings, hs_lastmodifieddate FROM public.hubspot_mock_exams WHERE deleted_at IS NULL`
+      : `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, hs_lastmodifieddate FROM public.hubspot_bookings WHERE deleted_at IS NULL`
+    const { rows } = await client.query(sql)
+    return rows.map((row) => ({ ...row, hs_lastmodifieddate: new Date(row.hs_lastmodifieddate).toISOString() }))
+  })
+}
+
+export interface Comparison {
+  exams: number
+  bookings: number
+  confirmed: number
+  /** Every disagreement, as text; empty when the replica equals HubSpot. */
+  mismatches: string[]
+  duplicateKeysHubSpot: number
+  duplicateKeysReplica: number
+}
+
+const instant = (value: string | null | undefined) => (value ? new Date(value).toISOString() : null)
+
+/**
+ * The replica against HubSpot, object by object: same ids, same hs_lastmodifieddate, same
+ * booking_status; booking_id unique on both sides; and each exam's total_bookings equal to its
+ * confirmed bookings on both sides.
+ */
+export async function compareWithHubSpot(databaseUrl: string, emulatorUrl: string): Promise<Comparison> {
+  const [hsExams, hsBookings, dbExams, dbBookings] = await Promise.all([
+    hubspotObjects(emulatorUrl, 'exams'), hubspotObjects(emulatorUrl, 'bookings'), replicaRows(databaseUrl, 'exams'), replicaRows(databaseUrl, 'bookings'),
+  ])
+  const mismatches: string[] = []
+  const compare = (kind: Kind, hubspot: HubSpotObject[], replica: ReplicaRow[], fields: Array<keyof ReplicaRow>) => {
+    const rows = new Map(replica.map((row) => [row.hubspot_id, row]))
+    for (const object of hubspot) {
+      const row = rows.get(object.id)
+      if (!row) {
+        mismatches.push(`${kind} ${object.id}: in HubSpot, not in the replica`)
+        continue
+      }
+      rows.delete(object.id)
+      if (instant(object.properties.hs_lastmodifieddate) !== row.hs_lastmodifieddate) {
+        mismatches.push(`${kind} ${object.id}: hs_lastmodifieddate HubSpot ${object.properties.hs_lastmodifieddate}, replica ${row.hs_lastmodifieddate}`)
+      }
+      for (const field of fields) {
+        const theirs = object.properties[field] ?? null
+        const ours = row[field] === undefined || row[field] === null ? null : String(row[field])
+        if (theirs !== ours) mismatches.push(`${kind} ${object.id}: ${field} HubSpot ${theirs}, replica ${ours}`)
+      }
+    }
+    for (const id of rows.keys()) mismatches.push(`${kind} ${id}: in the replica, not in HubSpot`)
+  }
+  compare('exams', hsExams, dbExams, ['total_bookings'])
+  compare('bookings', hsBookings, dbBookings, ['booking_status', 'booking_id', 'mock_exam_id'])
+
+  const duplicates = (keys: Array<string | null | undefined>) => keys.length - new Set(keys).size
+  const duplicateKeysHubSpot = duplicates(hsBookings.map((b) => b.properties.booking_id))
+  const duplicateKeysReplica = duplicates(dbBookings.map((b) => b.booking_id))
+  if (duplicateKeysHubSpot) mismatches.push(`${duplicateKeysHubSpot} booking_id duplicated in HubSpot`)
+  if (duplicateKeysReplica) mismatches.push(`${duplicateKeysReplica} booking_id duplicated in the replica`)
+
+  const confirmedBy = (pairs: Array<[string | null | undefined, string | null | undefined]>) => {
+    const counts = new Map<string, number>()
+    for (const [examId, status] of pairs) if (examId && status === 'confirmed') counts.set(examId, (counts.get(examId) ?? 0) + 1)
+    return counts
+  }
+  const hsConfirmed = confirmedBy(hsBookings.map((b) => [b.properties.mock_exam_id, b.properties.booking_status]))
+  const dbConfirmed = confirmedBy(dbBookings.map((b) => [b.mock_exam_id, b.booking_status]))
+  for (const exam of hsExams) {
+    const total = Number(exam.properties.total_bookings ?? 0)
+    if (total !== (hsConfirmed.get(exam.id) ?? 0)) mismatches.push(`exam ${exam.id}: HubSpot total_bookings ${total}, confirmed bookings in HubSpot ${hsConfirmed.get(exam.id) ?? 0}`)
+  }
+  for (const exam of dbExams) {
+    if (exam.total_bookings !== (dbConfirmed.get(exam.hubspot_id) ?? 0)) mismatches.push(`exam ${exam.hubspot_id}: replica total_bookings ${exam.total_bookings}, confirmed bookings in the replica ${dbConfirmed.get(exam.hubspot_id) ?? 0}`)
+  }
+  return {
+    exams: hsExams.length,
+    bookings: hsBookings.length,
+    confirmed: [...hsConfirmed.values()].reduce((a, b) => a + b, 0),
+    mismatches,
+    duplicateKeysHubSpot,
+    duplicateKeysReplica,
+  }
+}
+
+// ── figures for docs/RELIABILITY.md ─────────────────────────────────────────────────────────
+
+export interface ScenarioFigures {
+  /** File name and sort key. */
+  scenario: string
+  order: number
+  title: string
+  /** What was thrown at it, with the measured counts. */
+  load: string
+  /** What failed while it ran. */
+  faults: string
+  /** What was verified afterwards, with the measured counts. */
+  checked: string
+  durationMs: number
+  figures: Record<string, unknown>
+}
+
+/** Written only when the scenario's assertions all passed: the table shows measured, passing runs. */
+export function recordFigures(figures: ScenarioFigures): void {
+  const dir = join(process.cwd(), 'test-artifacts', 'resilience')
+  mkdirSync(dir, { recursive: true })
+  const out = { ...figures, profile, result: 'pass', recordedAt: new Date().toISOString(), node: process.version }
+  writeFileSync(join(dir, `${figures.scenario}.json`), JSON.stringify(out, null, 2) + '\n')
+}
+
+export const fmt = (n: number) => n.toLocaleString('en-US')
