@@ -109,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async start() {
       if (!engine || (await engine.isBackfilled())) return
       logger.info('first run: backfilling the replica from HubSpot')
-      await engine.backfill({ progress: createProgress({ tty: false, log: (line, fields) => logger.info(fields, line) }) })
+      await engine.backfill({ reason: 'start', progress: createProgress({ tty: false, log: (line, fields) => logger.info(fields, line) }) })
     },
     async listen() {
       return http.listen({ port: config.port, host: config.host })

@@ -9,6 +9,10 @@ import { Batcher } from './batcher.js'
 import { bookedCounts } from './guards.js'
 import { completeIntents, failIntents, insertIntent } from './intents.js'
 
+/** Counter flights of every instance take turns: see #flush. */
+export const COUNTER_LOCK = 7_240_004
+const LOCK_POLL_MS = 10
+
 /**
  * A flight reads the counts when it starts, and (maxInFlight 1) every exam in it was submitted
  * before that, so the value written includes the booking that asked for it. Many bookings of one
@@ -43,7 +47,20 @@ export class ExamCounter {
     )
   }
 
+  /**
+   * One flight at a time across instances. Two instances' flights interleaving (A reads 9, B reads
+   * 10, B writes 10, A writes 9) would leave HubSpot's total_bookings behind for good; taking turns,
+   * each flight reads counts that include everything the previous flight wrote.
+   */
   async #flush(examIds: string[]): Promise<Array<void | Error>> {
+    for (;;) {
+      const turn = await this.db.withTryLock(COUNTER_LOCK, () => this.#fly(examIds))
+      if (turn.acquired) return turn.value
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
+    }
+  }
+
+  async #fly(examIds: string[]): Promise<Array<void | Error>> {
     const unique = [...new Set(examIds)]
     const counts = await bookedCounts(this.db, unique)
     const types = await this.hubspot.objectTypes()

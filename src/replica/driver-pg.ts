@@ -68,13 +68,47 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
   }
 
   async function holdLock(key: number): Promise<() => Promise<void>> {
-    // A dedicated session: the lock lives exactly as long as this process's connection does.
-    const client = new pg.Client({ ...connection, application_name: 'hubmirror-liveness' })
-    client.on('error', () => undefined)
-    await client.connect()
-    await client.query('SELECT pg_advisory_lock($1)', [key])
+    // A dedicated session: the lock lives exactly as long as this process's connection does. When
+    // that session is lost (Postgres restarted, connection cut), the lock is taken again as soon as
+    // the database answers: until then other instances would take this one's writes for orphans.
+    let client: pg.Client | null = null
+    let released = false
+    let retrying = false
+    let attempt = 0
+    const retry = () => {
+      if (released || closed || retrying) return
+      retrying = true
+      attempt += 1
+      const delay = Math.min(LISTEN_RETRY_MAX_MS, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
+      setTimeout(() => {
+        retrying = false
+        take().catch(retry)
+      }, delay).unref()
+    }
+    const take = async (): Promise<void> => {
+      const next = new pg.Client({ ...connection, application_name: 'hubmirror-liveness' })
+      let held = false
+      next.on('error', () => undefined)
+      next.on('end', () => {
+        if (held && client === next) retry()
+      })
+      client = next
+      try {
+        await next.connect()
+        await next.query('SELECT pg_advisory_lock($1)', [key])
+      } catch (error) {
+        if (client === next) client = null
+        await next.end().catch(() => undefined)
+        throw error
+      }
+      held = true
+      attempt = 0
+      if (released || closed) await next.end().catch(() => undefined)
+    }
+    await take()
     return async () => {
-      await client.end().catch(() => undefined)
+      released = true
+      await (client as pg.Client | null)?.end().catch(() => undefined)
     }
   }
 

@@ -1,12 +1,13 @@
 // The backfill's streams over a fake HubSpot: ranges, splitting, hand-over when the burst window is full, opaque cursors, abort and resume.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
 import { createPgliteDriver } from '../replica/driver-pglite.js'
 import { migrate, type ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
-import { runBackfill, type BackfillContext } from './backfill.js'
+import { claim, runBackfill, type BackfillContext, type Job } from './backfill.js'
+import { rangePlan } from './backfill-plan.js'
 import type { Crm } from './crm-port.js'
 import { readStates } from './state.js'
 
@@ -14,7 +15,7 @@ const T0 = Date.UTC(2026, 0, 1)
 const TYPES = { exams: 'E', bookings: 'B' }
 
 /** A HubSpot with gaps in its ids, list pages of 100 keyed on the next id (or on an opaque offset), and id search. */
-function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueAfter?: boolean } = {}) {
+function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueAfter?: boolean; listDelayMs?: number } = {}) {
   const data: Record<string, Array<{ id: number; ms: number }>> = {
     E: Array.from({ length: counts.exams }, (_, i) => ({ id: 1_000 + i * 3, ms: T0 + i })),
     B: Array.from({ length: counts.bookings }, (_, i) => ({ id: 50_000 + i * 7 + (i % 5), ms: T0 + i })),
@@ -23,20 +24,24 @@ function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueA
   const object = (rec: { id: number; ms: number }): HubSpotObject => ({
     id: String(rec.id), properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() }, createdAt: new Date(T0).toISOString(), updatedAt: new Date(rec.ms).toISOString(), archived: false,
   })
-  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3))
+  const pause = (ms = 3) => new Promise((resolve) => setTimeout(resolve, Math.random() * ms))
+  const calls = { list: 0, search: 0 }
   const crm: Crm = {
     async listPage(type, { after, limit = 100 }) {
-      await pause()
+      calls.list += 1
+      await pause(options.listDelayMs)
       const list = data[type]
       let start = 0
       if (after !== undefined) start = options.opaqueAfter ? Number(after.slice(2)) : list.findIndex((rec) => rec.id >= Number(after))
       if (start < 0) start = list.length
       const page = list.slice(start, start + limit)
-      for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
+      // Probes (limit 1) are not reads of the data.
+      if (limit > 1) for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
       const next = start + limit < list.length ? (options.opaqueAfter ? `o:${start + limit}` : String(list[start + limit].id)) : null
       return { results: page.map(object), ...(next ? { paging: { next: { after: next } } } : {}) } as PageOf<HubSpotObject>
     },
     async search(type, request: SearchRequest) {
+      calls.search += 1
       await pause()
       const filters = request.filterGroups?.[0]?.filters ?? []
       let list = data[type].filter((rec) => filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))))
@@ -49,16 +54,20 @@ function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueA
       throw new Error('not used')
     },
   }
-  return { crm, served }
+  return { crm, served, calls }
 }
 
 describe('backfill streams', () => {
   let db: ReplicaDriver
-  beforeEach(async () => {
+  // One database (PGlite takes seconds to start), emptied before each test.
+  beforeAll(async () => {
     db = await createPgliteDriver(null)
     await migrate(db)
   })
-  afterEach(() => db.close())
+  beforeEach(async () => {
+    await db.query('TRUNCATE public.hubspot_bookings, public.hubspot_mock_exams, public.sync_state, public.replica_events')
+  })
+  afterAll(() => db.close())
 
   const context = (crm: Crm, extra: Partial<BackfillContext> = {}): BackfillContext => ({
     db, crm, types: TYPES, applier: createApplier(db, new ResponseCache(createMemoryStore())), logger: createLogger('silent'),
@@ -66,20 +75,32 @@ describe('backfill streams', () => {
   })
   const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${table}`)).rows[0].n)
 
-  it('reads every object exactly once through parallel ranges, splitting and handing ranges over', async () => {
-    const { crm, served } = fakeCrm({ exams: 150, bookings: 6_000 })
-    let tick = 0
-    // Every third look finds the burst window full: list streams hand their range to search streams.
-    const run = await runBackfill(context(crm, { listWorkers: 3, searchWorkers: 2, burstFull: async () => ++tick % 3 === 0 }), {})
+  it('writes every object once through parallel ranges, however they are split', async () => {
+    // One slow list stream, one fast search stream: the search stream runs out of ranges and splits the list stream's.
+    const { crm, served } = fakeCrm({ exams: 150, bookings: 6_000 }, { listDelayMs: 30 })
+    const run = await runBackfill(context(crm, { listWorkers: 1, searchWorkers: 1 }), {})
     expect(run).toMatchObject({ ran: true, resumed: false, fetched: 6_150, rows: { exams: 150, bookings: 6_000 }, mode: { exams: 'single', bookings: 'ranges' } })
     expect(await count('hubspot_bookings')).toBe(6_000)
-    expect([...served.values()].every((n) => n === 1)).toBe(true)
     const plan = (await readStates(db)).get('bookings')!.backfill!
-    // Planned as 6 ranges; splits add more, and they still tile the id space.
-    expect(plan.ranges.length).toBeGreaterThan(6)
+    // Planned as 6 ranges; splits (if any) add more, and they still tile the id space.
+    const splits = plan.ranges.length - 6
+    // Written once each (fetched above); read twice only where a list page ran past a split point.
+    expect(served.size).toBe(6_150)
+    const extra = [...served.values()].reduce((sum, n) => sum + n - 1, 0)
+    expect(extra).toBeLessThanOrEqual(splits * 100)
     const sorted = [...plan.ranges].sort((a, b) => (a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from)))
     for (let i = 1; i < sorted.length; i++) expect(sorted[i].from).toBe(sorted[i - 1].to)
     expect(sorted.at(-1)!.to).toBeNull()
+  })
+
+  it('hands ranges to search streams while the burst window is full', async () => {
+    const { crm, calls } = fakeCrm({ exams: 10, bookings: 4_000 })
+    // Full after the probe, the exams page and one bookings page, until searches have read 2,000 rows.
+    const full = async () => calls.list >= 3 && calls.search < 12
+    const run = await runBackfill(context(crm, { listWorkers: 2, searchWorkers: 1, burstFull: full }), {})
+    expect(run).toMatchObject({ fetched: 4_010, rows: { bookings: 4_000 } })
+    expect(await count('hubspot_bookings')).toBe(4_000)
+    expect(calls.search).toBeGreaterThanOrEqual(12)
   })
 
   it('falls back to one list stream when `after` is not an id', async () => {
@@ -115,5 +136,26 @@ describe('backfill streams', () => {
     expect(after.get('bookings')!.cursorMs).toBe(Math.min(after.get('bookings')!.backfill!.started_at_ms, T0 + 7_999))
     expect(after.get('bookings')!.backfill!.started_at_ms).toBe(states.get('bookings')!.backfill!.started_at_ms)
     expect(await runBackfill(context(crm), {})).toMatchObject({ ran: false })
+  })
+
+  it('splits the widest range in progress at the middle of what is left, past what its reader fetched', () => {
+    const plan = rangePlan(0, 4_000, 1_000n, 9_000n)
+    const jobs: Job[] = plan.ranges.map((range) => ({ type: 'bookings', plan, range, fetchNext: range.next, claimed: true, fetchDone: false }))
+    jobs[0].fetchDone = true
+    jobs[1].fetchNext = '3500'
+    jobs[2].fetchNext = '6000'
+    jobs[3].fetchNext = '8900'
+    const stolen = claim(jobs, 'search')!
+    // Range 1 is [3000, 5000) and read up to 3500: 1,500 ids left, the most; split at 4250.
+    expect(jobs[1].range.to).toBe('4250')
+    expect(stolen.range).toEqual({ from: '4250', to: '5000', next: '4250', done: false, rows: 0 })
+    expect(stolen.claimed).toBe(true)
+    expect(plan.ranges).toContain(stolen.range)
+    // What is left everywhere is now under the threshold (400 objects ≈ 800 ids here): no more splits.
+    jobs[1].fetchNext = '3900'
+    stolen.fetchNext = '4300'
+    jobs[2].fetchNext = '6500'
+    jobs[3].fetchNext = '8800'
+    expect(claim(jobs, 'list')).toBeUndefined()
   })
 })

@@ -52,7 +52,7 @@ const idNumber = (id: string): bigint => {
   return BigInt(id)
 }
 
-interface Job {
+export interface Job {
   type: SyncType
   plan: BackfillPlan
   range: RangeCheckpoint
@@ -185,7 +185,7 @@ async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>
  * middle; a stream with nothing left to take splits the biggest range still being read, so that
  * the end of the backfill is not one slow stream reading alone.
  */
-function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
+export function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
   const open = (job: Job) => !job.claimed && (kind === 'list' || job.plan.mode === 'ranges')
   const job = (kind === 'list' ? jobs.find(open) : jobs.findLast(open)) ?? split(jobs)
   if (job) job.claimed = true

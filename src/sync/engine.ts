@@ -50,6 +50,7 @@ import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
 import { runBackfill } from './backfill.js'
 import { countingCrm, type CallCounts, type Crm } from './crm-port.js'
+import { createProgress } from './progress.js'
 import { pullType } from './pull.js'
 import { DRIFT_KEY, reconcile } from './reconcile.js'
 import { readKv, readStates, replicaFreshAt } from './state.js'
@@ -194,7 +195,7 @@ export class Engine implements SyncEngine {
   // ── operations ──────────────────────────────────────────────────────────────
 
   async backfill(options: BackfillOptions = {}): Promise<BackfillResult> {
-    const result = await this.#exclusive(true, () => this.#backfill(options, 'cli'))
+    const result = await this.#exclusive(true, () => this.#backfill(options, options.reason ?? 'cli'))
     if (!result.ran) throw busy()
     return result.value
   }
@@ -291,17 +292,13 @@ export class Engine implements SyncEngine {
     await this.#exclusive(true, async () => undefined)
   }
 
-  /** Calls made by this engine, by kind (the client's stats count every caller). */
-  get calls(): Readonly<CallCounts> {
-    return this.#calls
-  }
-
   // ── inside the lock ─────────────────────────────────────────────────────────
 
   async #incremental(types: readonly SyncType[], reason: PullReason): Promise<PullResult> {
     if (!(await this.isBackfilled())) {
       if (reason === 'access' || reason === 'watch') return skipped(reason, 'not-backfilled')
-      const backfilled = await this.#backfill({}, reason)
+      const progress = createProgress({ tty: false, log: (line, fields) => this.#o.logger.info(fields, line) })
+      const backfilled = await this.#backfill({ progress }, reason)
       return { started: true, kind: 'backfill', reason, objects: backfilled.catchUp?.objects ?? {}, ms: backfilled.ms, calls: backfilled.calls }
     }
     await this.#beforePull()

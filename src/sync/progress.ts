@@ -13,7 +13,8 @@ export interface ProgressOptions {
   now?: () => number
 }
 
-const BAR_WIDTH = 28
+/** Narrow enough that bar, counts, rate and ETA fit an 80-column terminal. */
+const BAR_WIDTH = 20
 
 /** Rate over the last few seconds, so that a resumed or stalled run does not show a stale average. */
 class RateMeter {
@@ -71,7 +72,7 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
     const filled = fraction === null ? 0 : Math.round(Math.min(1, fraction) * BAR_WIDTH)
     const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`
     const percent = fraction === null ? '' : ` ${String(Math.floor(Math.min(1, fraction) * 100)).padStart(3)}%`
-    const line = `${snapshot.phase} ${bar}${percent}  ${text}`
+    const line = `${snapshot.phase} ${bar}${percent} ${text}`
     // Cleared to the end of the line, so a shorter redraw leaves no tail of the longer one.
     stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1)}\x1b[K`)
   }

@@ -57,6 +57,8 @@ export interface BackfillOptions {
   progress?: ProgressReporter
   /** Forget a finished (or half-done) backfill and run it again from the start. */
   restart?: boolean
+  /** What started it, for the log ('cli' unless said). */
+  reason?: PullReason
 }
 
 export interface TypeDrift {

@@ -5,6 +5,7 @@ import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
 import { startChildServer, type ChildServer } from '../support/child-server.js'
 import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
+import { startHubSpotProxy, type HubSpotProxy } from '../support/hubspot-proxy.js'
 import { call, compareWithHubSpot, createHubSpotExam, fmt, prng, recordFigures, resilienceDatabase, resilienceRedis, seedFromEnv, sleep, withDb } from './harness.js'
 import { load, profile } from './profile.js'
 
@@ -20,6 +21,7 @@ interface Write {
 
 describe('crash: kill -9 during concurrent writes', () => {
   let emulator: RunningEmulator
+  let proxy: HubSpotProxy
   let database: Awaited<ReturnType<typeof resilienceDatabase>>
   let redis: Awaited<ReturnType<typeof resilienceRedis>>
   let server: ChildServer | null = null
@@ -31,6 +33,7 @@ describe('crash: kill -9 during concurrent writes', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator()
+    proxy = await startHubSpotProxy(emulator.url)
     database = await resilienceDatabase()
     redis = await resilienceRedis()
     // Capacity is not what this scenario is about: every write can succeed.
@@ -39,7 +42,7 @@ describe('crash: kill -9 during concurrent writes', () => {
       HUBMIRROR_DATA_DIR: dataDir.path,
       HUBMIRROR_JWT_SECRET: secret,
       HUBSPOT_ACCESS_TOKEN: 'hubmirror-crash',
-      HUBSPOT_BASE_URL: emulator.url,
+      HUBSPOT_BASE_URL: proxy.url,
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
       HUBMIRROR_REDIS_NAMESPACE: `hm-res-crash-${process.pid}-${Date.now()}`,
@@ -48,6 +51,7 @@ describe('crash: kill -9 during concurrent writes', () => {
   })
   afterAll(async () => {
     await server?.kill('SIGKILL')
+    await proxy?.close()
     await emulator?.close()
     await database?.drop()
     await redis?.close()
@@ -64,32 +68,49 @@ describe('crash: kill -9 during concurrent writes', () => {
       attempts: 0,
     }))
     const statuses = new Map<string, number>()
-    const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1)
+    let round = 0
+    const count = (key: string) => statuses.set(`round ${round}: ${key}`, (statuses.get(`round ${round}: ${key}`) ?? 0) + 1)
     const unexpected: string[] = []
     const killLog: Array<{ round: number; how: string; ackedInRound: number; inFlight: number }> = []
     const restartsMs: number[] = []
 
-    for (let round = 0; ; round++) {
-      const kill = round < load.crashKills
-      // The first kill lands exactly between HubSpot's answer and the replica commit; the others at random moments.
-      const armed = round === 0
-      const pending = writes.filter((w) => !w.acked)
-      if (pending.length === 0) break
+    // Three ways to die, in turn: the crash point inside the server (after HubSpot answered, before
+    // the replica commit); kill -9 the moment HubSpot applied a batch upsert, before the server
+    // heard back; and kill -9 at a random moment, when a random share of the round is answered.
+    const modes = ['after HubSpot applied', 'random moment'] as const
+    for (; ; round++) {
+      // 70% of the writes arrive at once in the first round; the rest in slices over the next rounds,
+      // so that every round has fresh writes in flight for its kill to interrupt.
+      const arrived = Math.min(writes.length, Math.ceil(writes.length * 0.7) + Math.ceil((writes.length * 0.3) / load.crashKills) * round)
+      const pending = writes.slice(0, arrived).filter((w) => !w.acked)
+      if (pending.length === 0 && arrived === writes.length) break
+      const mode = killLog.length >= load.crashKills ? null : killLog.length === 0 ? 'crash point' : modes[(killLog.length - 1) % modes.length]
       const restartStarted = Date.now()
-      server = await startChildServer(armed ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env)
+      server = await startChildServer(mode === 'crash point' ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env)
       if (round > 0) restartsMs.push(Date.now() - restartStarted)
       const live = server
       let ackedInRound = 0
       let inFlight = 0
       let dead = false
-      // Kill when a random share of this round's writes has been acknowledged, plus a random few ms.
-      const killAfter = kill && !armed ? Math.max(1, Math.floor(pending.length * (0.05 + random() * 0.45))) : Infinity
       let killing: Promise<void> | null = null
-      const killNow = () => {
-        if (killing) return
-        killLog.push({ round, how: 'kill -9', ackedInRound, inFlight })
-        killing = sleep(Math.floor(random() * 25)).then(() => live.kill('SIGKILL')).then(() => void (dead = true))
+      const killNow = (how: string) => {
+        if (killing) return killing
+        killLog.push({ round, how, ackedInRound, inFlight })
+        killing = live.kill('SIGKILL').then(() => void (dead = true))
+        return killing
       }
+      // Both proxy-timed kills key off HubSpot's batch upserts, so they land while writes are in the pipeline.
+      const upsertsBeforeKill = pending.length > 100 ? Math.floor(random() * 2) : 0
+      const randomDelayMs = Math.floor(random() * 250)
+      let upserts = 0
+      proxy.beforeReply = mode === 'after HubSpot applied' || mode === 'random moment'
+        ? async (hubspotCall) => {
+            if (!hubspotCall.path.endsWith('/batch/upsert') || hubspotCall.status !== 200 || upserts++ !== upsertsBeforeKill) return
+            if (mode === 'after HubSpot applied') await killNow('kill -9 after HubSpot applied a batch upsert, before the server heard back')
+            // Any point of the pipeline: guards, upserts, commits, counter flights, responses.
+            else void sleep(randomDelayMs).then(() => killNow(`kill -9 at a random moment (${randomDelayMs} ms after a batch upsert)`))
+          }
+        : null
 
       const attempt = async (write: Write): Promise<void> => {
         // Like a real client: retry what has no answer yet, with the same booking_id, until an answer or the server dies.
@@ -105,11 +126,10 @@ describe('crash: kill -9 during concurrent writes', () => {
           if (answer.status === 201 || answer.status === 200) {
             write.acked = { status: answer.status, replayed: answer.body.replayed === true, round, hubspotId: answer.body.booking.hubspot_id }
             ackedInRound += 1
-            if (ackedInRound >= killAfter) killNow()
             return
           }
           if (answer.status === 0) {
-            if (!armed && !killing && live.process.exitCode === null && live.process.signalCode === null) unexpected.push(`no answer from a live server: ${answer.error}`)
+            if (mode !== 'crash point' && !killing && live.process.exitCode === null && live.process.signalCode === null) unexpected.push(`no answer from a live server: ${answer.error}`)
             return
           }
           // A write still in flight (its intent pending), or HubSpot or the database briefly unavailable: retry.
@@ -127,22 +147,23 @@ describe('crash: kill -9 during concurrent writes', () => {
       }
       // Every pending write at once: the load is concurrent, not a queue.
       await Promise.all(pending.map(attempt))
-      if (armed) {
-        // The crash point killed the process; wait for it to be gone.
-        killLog.push({ round, how: 'crash point after HubSpot, before the replica', ackedInRound, inFlight: pending.length - ackedInRound })
-        expect(await live.exited).toBe('SIGKILL')
+      if (mode === 'crash point' && (live.process.signalCode !== null || (await Promise.race([live.exited, sleep(2_000)])) === 'SIGKILL')) {
+        // The server killed itself (SIGKILL) at its crash point.
+        killLog.push({ round, how: 'crash point: after HubSpot answered, before the replica commit', ackedInRound, inFlight: pending.length - ackedInRound })
       } else if (killing) {
         await killing
       } else {
+        // Every write of the round was answered before the kill could land (all replays, say): next round.
         await live.kill('SIGTERM')
       }
+      proxy.beforeReply = null
       server = null
       expect(unexpected).toEqual([])
-      if (round > load.crashKills + 3) throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)
+      if (round > 2 * load.crashKills + 3) throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)
     }
     // Recovery and retries are done, and no sync pull ran for the check: the write path alone must have got it right.
     const kills = killLog.length
-    expect(kills).toBe(load.crashKills)
+    expect(kills, JSON.stringify([killLog, Object.fromEntries(statuses)])).toBe(load.crashKills)
     expect(writes.every((w) => w.acked)).toBe(true)
 
     const comparison = await compareWithHubSpot(database.url, emulator.url)
@@ -160,6 +181,7 @@ describe('crash: kill -9 during concurrent writes', () => {
     expect(intentCount('pending')).toBe(0)
     const recovered = intents.reduce((sum, row) => sum + row.recovered, 0)
 
+    const killsBy = (what: string) => killLog.filter((k) => k.how.includes(what === 'crash point' ? 'crash point' : what === 'random moment' ? 'random moment' : 'HubSpot applied')).length
     const retried = writes.filter((w) => w.acked!.round > 0).length
     const replayed = writes.filter((w) => w.acked!.replayed).length
     const figures = {
@@ -174,7 +196,7 @@ describe('crash: kill -9 during concurrent writes', () => {
       order: 1,
       title: 'Crash (kill -9)',
       load: `${fmt(writes.length)} concurrent booking writes over ${EXAMS} exams, 1 server process; ${fmt(retried)} writes answered only after a restart (${fmt(replayed)} as replays)`,
-      faults: `${kills} kills: 1 at the crash point between HubSpot and the replica, ${kills - 1} kill -9 at random moments (after ${killLog.slice(1).map((k) => k.ackedInRound).join(', ')} acks); ${fmt(recovered)} orphaned intents recovered from HubSpot`,
+      faults: `${kills} kills mid-load: ${killsBy('crash point')} at the crash point between HubSpot's answer and the replica commit, ${killsBy('after HubSpot applied')} kill -9 right after HubSpot applied a batch upsert, ${killsBy('random moment')} kill -9 at a random moment; ${fmt(recovered)} orphaned intents recovered from HubSpot at restart`,
       checked: `replica = HubSpot object by object (${fmt(comparison.bookings)} bookings, ${comparison.exams} exams: id, hs_lastmodifieddate, booking_status, total_bookings); 0 duplicate booking_id; ${fmt(writes.length)}/${fmt(writes.length)} acknowledged writes present under the id returned; total_bookings = confirmed on both sides; 0 pending intents`,
       durationMs: Date.now() - started,
       figures: { ...figures, profile },

@@ -255,3 +255,119 @@ export function recordFigures(figures: ScenarioFigures): void {
 }
 
 export const fmt = (n: number) => n.toLocaleString('en-US')
+
+// ── read-your-writes across instances ───────────────────────────────────────────────────────
+
+/** Anything that answers the HTTP API: a child server over the network, or an in-process app by inject. */
+export interface Instance {
+  name: string
+  request<T = any>(method: string, path: string, body?: unknown): Promise<Answer<T>>
+}
+
+interface ExamLedger {
+  /** HubSpot ids of bookings whose create was acknowledged, in order. */
+  created: string[]
+  createsStarted: number
+  cancelled: string[]
+  cancelsStarted: number
+  live: Set<string>
+}
+
+export type ReadKind = 'bookings' | 'exam' | 'list'
+
+/**
+ * Tracks what each exam must show given the writes acknowledged so far. A read must reflect every
+ * write acknowledged before it started (read-your-writes, on any instance), and may reflect writes
+ * still in flight: so a count must lie between what was acknowledged before the read and what
+ * had been started by its end.
+ */
+export class ConsistencyLedger {
+  readonly #exams = new Map<string, ExamLedger>()
+  readonly stale: string[] = []
+  readonly errors: string[] = []
+  readonly counts = { writes: 0, cancels: 0, reads: 0, refusedWrites: 0 }
+  /** Named in every finding, so that a failure says in which part of a scenario it happened. */
+  phase = ''
+  /** Adds what the database says to a stale finding (debugging aid). */
+  diagnose: ((examId: string) => Promise<string>) | null = null
+
+  constructor(examIds: readonly string[]) {
+    for (const id of examIds) this.#exams.set(id, { created: [], createsStarted: 0, cancelled: [], cancelsStarted: 0, live: new Set() })
+  }
+
+  examIds(): string[] {
+    return [...this.#exams.keys()]
+  }
+
+  #ledger(examId: string): ExamLedger {
+    return this.#exams.get(examId) as ExamLedger
+  }
+
+  async book(on: Instance, examId: string, n: number): Promise<Answer> {
+    const ledger = this.#ledger(examId)
+    ledger.createsStarted += 1
+    const answer = await on.request('POST', '/api/bookings', { examId, student_name: `Student ${n}`, student_email: `student${n}@example.com`, booking_id: `ryw-${examId}-${n}` })
+    if (answer.status === 201 || answer.status === 200) {
+      ledger.created.push(answer.body.booking.hubspot_id)
+      ledger.live.add(answer.body.booking.hubspot_id)
+      this.counts.writes += 1
+    } else {
+      // A refused write never counts as acknowledged; only a clean error is acceptable.
+      this.counts.refusedWrites += 1
+      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false) this.errors.push(`${on.name} book → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
+    }
+    return answer
+  }
+
+  /** Cancels a random live booking of the exam, if it has one. */
+  async cancel(on: Instance, examId: string, random: () => number): Promise<Answer | null> {
+    const ledger = this.#ledger(examId)
+    const live = [...ledger.live]
+    if (live.length === 0) return null
+    const id = live[Math.floor(random() * live.length)]
+    ledger.live.delete(id)
+    ledger.cancelsStarted += 1
+    const answer = await on.request('POST', `/api/bookings/${id}/cancel`)
+    if (answer.status === 200) {
+      ledger.cancelled.push(id)
+      this.counts.cancels += 1
+    } else {
+      this.counts.refusedWrites += 1
+      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false) this.errors.push(`${on.name} cancel → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
+    }
+    return answer
+  }
+
+  async read(on: Instance, examId: string, kind: ReadKind): Promise<Answer> {
+    const ledger = this.#ledger(examId)
+    const before = { created: ledger.created.length, cancelled: ledger.cancelled.length }
+    const path = kind === 'bookings' ? `/api/mock-exams/${examId}/bookings` : kind === 'exam' ? `/api/mock-exams/${examId}` : '/api/mock-exams'
+    const answer = await on.request('GET', path)
+    this.counts.reads += 1
+    if (answer.status !== 200) {
+      this.errors.push(`${on.name} GET ${path} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
+      return answer
+    }
+    const where = `${this.phase ? `[${this.phase}] ` : ''}${on.name} GET ${path}`
+    if (kind === 'bookings') {
+      const rows = new Map((answer.body.bookings as Array<{ hubspot_id: string; booking_status: string }>).map((b) => [b.hubspot_id, b.booking_status]))
+      const missing = ledger.created.slice(0, before.created).filter((id) => !rows.has(id))
+      const notCancelled = ledger.cancelled.slice(0, before.cancelled).filter((id) => rows.get(id) !== 'cancelled')
+      if (missing.length) this.stale.push(`${where}: ${missing.length} acknowledged bookings missing (e.g. ${missing[0]})`)
+      if (notCancelled.length) this.stale.push(`${where}: ${notCancelled.length} acknowledged cancels not shown (e.g. ${notCancelled[0]})`)
+    } else {
+      const exam = kind === 'exam' ? answer.body.exam : (answer.body.exams as Array<{ hubspot_id: string }>).find((e) => e.hubspot_id === examId)
+      const total = (exam as { total_bookings?: number } | undefined)?.total_bookings
+      // Lowest possible: creates acknowledged before the read, less every cancel started by its end; highest: the reverse.
+      const low = before.created - ledger.cancelsStarted
+      const high = ledger.createsStarted - before.cancelled
+      if (typeof total !== 'number' || total < low || total > high) this.stale.push(`${where}: total_bookings ${total}, expected ${low}..${high}${this.diagnose ? `; ${await this.diagnose(examId)}` : ''}`)
+    }
+    return answer
+  }
+
+  /** Confirmed bookings each exam must end with, once every write has been answered. */
+  expectedConfirmed(): Map<string, number> {
+    return new Map([...this.#exams].map(([id, ledger]) => [id, ledger.created.length - ledger.cancelled.length]))
+  }
+}

@@ -80,14 +80,14 @@ describe('sync: freshness', () => {
     expect((await get('/api/sync/status')).json().status.objects).toMatchObject({ exams: { cursor: before.exams.cursor }, bookings: { cursor: before.bookings.cursor } })
   })
 
-  it('catches a change search did not show yet on the next pull (the look-back window)', async () => {
-    t.emulator!.setSearchLagMs(600)
+  it('catches a change search did not show yet on the next pull', async () => {
+    t.emulator!.setSearchLagMs(1_500)
     try {
       const booking = bookings[250]
       await updateObject(t.emulator!, 'bookings', booking.id, { attendance: 'Yes' })
       const first = await sync.pull()
       expect(first.objects.bookings?.changed).toBe(0)
-      await new Promise((resolve) => setTimeout(resolve, 700))
+      await new Promise((resolve) => setTimeout(resolve, 1_600))
       const second = await sync.pull()
       expect(second.objects.bookings?.changed).toBe(1)
       const listed = (await get(`/api/mock-exams/${booking.properties.mock_exam_id}/bookings`)).json().bookings
