@@ -84,7 +84,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     const { subscribers, watchers, dispatched, listenReconnects, overflows } = realtime.stats()
     return { subscribers, watchers, dispatched, listenReconnects, overflows }
   })
-  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads }))
+  // The seed's WebSocket `sync_request`: a targeted pull of the exams the client watches.
+  const onSyncRequest = engine ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' }) : undefined
+  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest }))
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 

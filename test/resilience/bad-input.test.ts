@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken, PERMISSIONS, signToken } from '../../src/http/jwt.js'
 import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
-import { load } from './profile.js'
+import { fmt, recordFigures } from './harness.js'
+import { load, profile } from './profile.js'
 
 /** A small deterministic PRNG, so a failure can be replayed from its seed. */
 function prng(seed: number) {
@@ -87,6 +88,7 @@ describe('bad input', () => {
   }
 
   it(`answers ${load.badInputRequests} generated bad requests with 4xx only, and changes nothing`, async () => {
+    const started = Date.now()
     const before = await snapshot()
     const statuses = new Map<number, number>()
     let batch: Array<Promise<void>> = []
@@ -110,5 +112,16 @@ describe('bad input', () => {
     const bookings = await t.app.http.inject({ method: 'GET', url: `/api/mock-exams/${examId}/bookings`, headers: bearer(t.token) })
     expect(bookings.json().bookings.map((b: { hubspot_id: string }) => b.hubspot_id)).toEqual([bookingId])
     console.log('bad input statuses', Object.fromEntries([...statuses].sort()))
+    const byStatus = [...statuses].sort(([x], [y]) => x - y).map(([status, count]) => `${fmt(count)}× ${status}`).join(', ')
+    recordFigures({
+      scenario: 'bad-input',
+      order: 6,
+      title: 'Bad input',
+      load: `${fmt(load.badInputRequests)} generated bad requests, 50 at a time: malformed JSON, wrong types, injection strings, oversized bodies, bad ids and cursors, forged/expired/missing tokens, on every write route and several read routes`,
+      faults: 'garbage in',
+      checked: `every answer a 4xx (${byStatus}), none 5xx, no stack trace leaked; replica rows, change log, write intents and HubSpot call count unchanged`,
+      durationMs: Date.now() - started,
+      figures: { requests: load.badInputRequests, statuses: Object.fromEntries(statuses), profile },
+    })
   })
 })
