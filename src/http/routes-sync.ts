@@ -19,7 +19,7 @@ const pullBody = z
     exam_ids: z.array(hubspotId).min(1).max(500).optional(),
   })
   .strict()
-  // A bare POST (no body at all) is a pull of everything.
+  // A bare POST (no body at all, which Fastify hands over as null) is a pull of everything.
   .nullish()
 
 const forceQuery = z.object({

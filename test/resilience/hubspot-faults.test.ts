@@ -137,5 +137,5 @@ describe('HubSpot faults', () => {
       durationMs: Date.now() - started,
       figures: { ...figures, profile },
     })
-  })
+  }, 900_000)
 })

@@ -140,5 +140,5 @@ describe('three instances sharing Postgres and Redis', () => {
       durationMs: Date.now() - started,
       figures: { ...figures, profile },
     })
-  })
+  }, 1_200_000)
 })
