@@ -63,6 +63,7 @@ describe('HubSpot faults', () => {
 
     for (const phase of PHASES) {
       const statsBefore = { ...emulator.stats().byStatus }
+      const seenBefore = emulator.stats().total
       emulator.setFaults(phase.faults)
       const outcome = { phase: phase.name, ok: 0, clean: {} as Record<string, number>, slowestMs: 0, injected: 0 }
       let next = 0
@@ -90,9 +91,11 @@ describe('HubSpot faults', () => {
       await Promise.all(Array.from({ length: CONCURRENCY }, worker))
       emulator.clearFaults()
       const statsAfter = { ...emulator.stats().byStatus }
+      const seen = emulator.stats().total - seenBefore
       const faulted = (status: string) => (statsAfter[status] ?? 0) - (statsBefore[status] ?? 0)
-      // Timeouts leave no status: they are counted by the requests HubSpot saw that got no answer.
-      outcome.injected = faulted('429') + faulted('502') + faulted('503')
+      // Timeouts leave no status: they are the requests HubSpot saw and never answered.
+      const answered = Object.keys(statsAfter).reduce((sum, status) => sum + faulted(status), 0)
+      outcome.injected = faulted('429') + faulted('502') + faulted('503') + (seen - answered)
       outcomes.push(outcome)
       // Reads never touch HubSpot: they go on during a fault phase at full speed.
       expect((await api('GET', `/api/mock-exams/${examIds[0]}/bookings`)).status).toBe(200)
