@@ -42,7 +42,7 @@ export class ExamCounter {
   async refreshQuietly(examIds: Iterable<string>): Promise<void> {
     await Promise.all(
       [...new Set(examIds)].map((examId) =>
-        this.refresh(examId).catch((error) => this.logger.warn({ err: error, examId }, 'total_bookings not updated; the next booking or pull will fix it')),
+        this.refresh(examId).catch((error) => this.logger.warn({ err: error, examId }, 'total_bookings not updated; the next write on this exam, or a restart, sets it again')),
       ),
     )
   }
