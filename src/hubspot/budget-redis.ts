@@ -45,6 +45,9 @@ return { redis.call('ZCOUNT', KEYS[1], now - 10000, '+inf'), redis.call('ZCOUNT'
 `
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** How often an instance says it shares the budget, and how long that counts. */
+const ANNOUNCE_EVERY_MS = 1_000
+const INSTANCE_SEEN_MS = 60_000
 
 export interface RedisBudgetOptions {
   url: string
@@ -53,7 +56,7 @@ export interface RedisBudgetOptions {
   onFallback?: (error: unknown) => void
 }
 
-export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
+export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { sharers(): number } {
   const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 })
   redis.on('error', () => undefined)
   const ns = options.namespace
@@ -63,8 +66,38 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
     standard: { ms: 10_000, limit: effectiveLimit(options.limits.burstPer10s) },
     search: { ms: 1_000, limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond },
   }
-  // Redis down must not stop writes: fall back to this instance's own share of the budget.
-  const fallback = createLocalBudget(options.limits)
+  // Redis down must not stop writes: fall back to this instance's own share of the budget, the
+  // account's limits divided by the instances seen sharing it lately (each announces itself).
+  const instanceId = randomUUID()
+  const instancesKey = `${ns}:hs:instances`
+  let instancesSeen = 1
+  let lastAnnounced = 0
+  let fallback: { budget: RateBudget; share: number } | null = null
+  const announce = () => {
+    const now = Date.now()
+    if (now - lastAnnounced < ANNOUNCE_EVERY_MS) return
+    lastAnnounced = now
+    redis
+      .multi()
+      .zadd(instancesKey, now, instanceId)
+      .zremrangebyscore(instancesKey, '-inf', now - INSTANCE_SEEN_MS)
+      .zcard(instancesKey)
+      .pexpire(instancesKey, INSTANCE_SEEN_MS)
+      .exec()
+      .then((results) => {
+        const count = Number(results?.[2]?.[1])
+        if (count > 0) instancesSeen = count
+      })
+      .catch(() => undefined)
+  }
+  const fallbackBudget = (): RateBudget => {
+    if (fallback?.share !== instancesSeen) {
+      const share = (limit: number) => Math.max(1, Math.floor(limit / instancesSeen))
+      const l = options.limits
+      fallback = { share: instancesSeen, budget: createLocalBudget({ burstPer10s: share(l.burstPer10s), searchPerSecond: share(l.searchPerSecond), daily: share(l.daily) }) }
+    }
+    return fallback.budget
+  }
   // Commands fail fast while disconnected, so wait for the first connection rather than
   // treating "still connecting" as "down" (which would let each instance spend the whole budget).
   const connected = new Promise<void>((resolve) => {
@@ -83,8 +116,9 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
           wait = Number(await redis.eval(TAKE_SCRIPT, 2, keys[kind], dayKey(), window.ms, window.limit, member, options.limits.daily))
         } catch (error) {
           options.onFallback?.(error)
-          return fallback.acquire(kind)
+          return fallbackBudget().acquire(kind)
         }
+        announce()
         if (wait === 0) return () => void redis.eval(RELEASE_SCRIPT, 1, keys[kind], member).catch(() => undefined)
         if (wait < 0) throw new DailyLimitExhausted()
         await sleep(wait + Math.random() * 5)
@@ -96,9 +130,11 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget {
         const l = options.limits
         return { limit_10s: l.burstPer10s, used_10s: burst, search_limit_s: l.searchPerSecond, used_search_1s: search, daily_limit: l.daily, used_daily: daily }
       } catch {
-        return fallback.usage()
+        return fallbackBudget().usage()
       }
     },
+    /** Instances seen sharing the budget lately; while Redis is down each spends 1/sharers of it. */
+    sharers: () => instancesSeen,
     async close() {
       redis.disconnect()
     },
