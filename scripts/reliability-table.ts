@@ -1,20 +1,10 @@
 // Renders docs/RELIABILITY.md's results table from the figures the resilience suite wrote to test-artifacts/resilience/.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { ScenarioFigures } from '../test/resilience/harness.js'
 
-interface Figures {
-  scenario: string
-  order: number
-  title: string
-  load: string
-  faults: string
-  checked: string
-  durationMs: number
-  profile: string
-  result: string
-  recordedAt: string
-  node: string
-}
+/** What recordFigures writes: the scenario's figures plus the run they came from. */
+type Figures = Omit<ScenarioFigures, 'figures'> & { profile: string; result: string; recordedAt: string; node: string }
 
 const dir = join(process.cwd(), 'test-artifacts', 'resilience')
 const doc = join(process.cwd(), 'docs', 'RELIABILITY.md')

@@ -1,18 +1,7 @@
 // Child processes for benchmarks: servers run apart from the load generator, and are always stopped by pid.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../test/support/child-server.js'
 
 export interface Child {
   name: string

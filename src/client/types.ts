@@ -1,5 +1,5 @@
 // Request and response shapes of the public HTTP API, as the client sees them.
-import type { BookingRecord, ChangeEvent, ExamRecord } from '../model/records.js'
+import type { BookingRecord, ChangeEvent, ExamRecord, SyncStatus } from '../model/records.js'
 
 export type { BookingRecord, ChangeEvent, ExamRecord }
 
@@ -83,40 +83,7 @@ export interface PullResult {
   [key: string]: unknown
 }
 
-export interface ObjectSyncState {
-  cursor: string | null
-  last_pull_at: string | null
-  last_pull_ms: number | null
-  rows: number
-}
-
-export interface SyncStatus {
-  objects: { exams: ObjectSyncState; bookings: ObjectSyncState }
-  /** Age of the newest successful pull, ms. */
-  lag_ms: number | null
-  pulling: boolean
-  hubspot: {
-    limit_10s: number
-    used_10s: number
-    daily_limit: number
-    used_daily: number
-    search_limit_s: number
-    rate_limited_total: number
-    calls_total: number
-    /** Present in embedded mode: where the HubSpot emulator listens. */
-    base_url?: string
-    [key: string]: unknown
-  }
-  drift: null | {
-    checked_at: string
-    missing_in_replica: number
-    extra_in_replica: number
-    stale_in_replica: number
-    fixed: boolean | number
-  }
-  watchers: number
-  [key: string]: unknown
-}
+export type { SyncObjectStatus as ObjectSyncState, SyncStatus } from '../model/records.js'
 
 /** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
 export type WithSeq<T> = T & { seq: string | null }

@@ -62,3 +62,30 @@ export interface ChangeEvent {
   at: string
   row: ExamRecord | BookingRecord | null
 }
+
+export interface SyncObjectStatus {
+  cursor: string | null
+  last_pull_at: string | null
+  last_pull_ms: number | null
+  rows: number
+}
+
+/** The body of GET /api/sync/status: what the sync engine reports and the dashboard draws. */
+export interface SyncStatus {
+  objects: { exams: SyncObjectStatus; bookings: SyncObjectStatus }
+  /** How far behind HubSpot the replica may be: now minus the upper bound of the oldest last pull. */
+  lag_ms: number | null
+  pulling: boolean
+  hubspot: {
+    base_url: string
+    limit_10s: number
+    used_10s: number
+    daily_limit: number
+    used_daily: number
+    search_limit_s: number
+    rate_limited_total: number
+    calls_total: number
+  }
+  drift: null | { checked_at: string; missing_in_replica: number; extra_in_replica: number; stale_in_replica: number; fixed: number }
+  watchers: number
+}

@@ -1,4 +1,5 @@
 // The sync engine's public vocabulary: the engine interface, pull/backfill/drift results and the status shape.
+import type { SyncStatus } from '../model/records.js'
 
 export const SYNC_TYPES = ['exams', 'bookings'] as const
 export type SyncType = (typeof SYNC_TYPES)[number]
@@ -83,32 +84,7 @@ export interface DriftReport {
   ms: number
 }
 
-export interface ObjectStatus {
-  cursor: string | null
-  last_pull_at: string | null
-  last_pull_ms: number | null
-  rows: number
-}
-
-/** The shape GET /api/sync/status answers with; the dashboard is built against exactly this. */
-export interface SyncStatus {
-  objects: Record<SyncType, ObjectStatus>
-  /** How far behind HubSpot the replica may be: now minus the upper bound of the oldest last pull. */
-  lag_ms: number | null
-  pulling: boolean
-  hubspot: {
-    base_url: string
-    limit_10s: number
-    used_10s: number
-    daily_limit: number
-    used_daily: number
-    search_limit_s: number
-    rate_limited_total: number
-    calls_total: number
-  }
-  drift: null | { checked_at: string; missing_in_replica: number; extra_in_replica: number; stale_in_replica: number; fixed: number }
-  watchers: number
-}
+export type { SyncObjectStatus as ObjectStatus, SyncStatus } from '../model/records.js'
 
 export interface ProgressSnapshot {
   phase: string
