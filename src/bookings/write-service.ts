@@ -4,7 +4,7 @@ import { deps, type ResponseCache } from '../cache/index.js'
 import { AppError } from '../errors.js'
 import { bookingFromHubSpot, examFromHubSpot, toProperties, type HubSpot, type UpsertResult } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import type { BookingRecord, ExamRecord } from '../model/records.js'
+import type { BookingInput, BookingRecord, ExamInput, ExamRecord } from '../model/records.js'
 import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { Batcher } from './batcher.js'
 import { crashPoint } from './crash-point.js'
@@ -13,28 +13,8 @@ import { bookingByKey, driftedCounts, lockBookings, lockExam, seatsTaken } from 
 import { completeIntents, failIntents, insertIntent, type NewIntent } from './intents.js'
 import { IntentRecovery } from './recovery.js'
 
-export interface ExamFields {
-  mock_exam_name?: string
-  mock_type?: string
-  exam_date?: string
-  start_time?: string
-  end_time?: string
-  location?: string
-  capacity?: number
-  is_active?: boolean
-}
-
-export interface BookingInput {
-  examId: string
-  /** The idempotency key: the same key never makes a second booking. */
-  booking_id?: string
-  student_name: string
-  student_email: string
-  student_id?: string
-  contact_id?: string
-  dominant_hand?: 'left' | 'right'
-  attending_location?: string
-}
+export type ExamFields = Partial<ExamInput>
+export type { BookingInput }
 
 export type CancelOutcome = { id: string; success: true; booking: BookingRecord } | { id: string; success: false; error: AppError }
 
@@ -227,7 +207,7 @@ export class WriteService {
 
   // ── exams ───────────────────────────────────────────────────────────────────
 
-  async createExam(fields: Required<Omit<ExamFields, 'is_active'>> & { is_active?: boolean }): Promise<ExamRecord> {
+  async createExam(fields: ExamInput): Promise<ExamRecord> {
     const intentId = await this.#db.transaction((tx) => this.#intent(tx, { kind: 'exam.create', payload: { ...fields } }))
     const types = await this.#hubspot.objectTypes()
     const object = await this.#hubspotStep(intentId, () => this.#hubspot.crm.create(types.exams, toProperties({ ...fields, total_bookings: 0, is_active: fields.is_active ?? true })))

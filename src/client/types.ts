@@ -1,5 +1,7 @@
 // Request and response shapes of the public HTTP API, as the client sees them.
-import type { BookingRecord, ChangeEvent, ExamRecord, SyncStatus } from '../model/records.js'
+import type { BookingInput, BookingRecord, ChangeEvent, ExamInput, ExamRecord, SyncStatus } from '../model/records.js'
+
+export type { BookingInput, ExamInput }
 
 export type { BookingRecord, ChangeEvent, ExamRecord }
 
@@ -23,30 +25,7 @@ export interface ExamFilters {
   endDate?: string
 }
 
-export interface ExamInput {
-  mock_exam_name: string
-  mock_type: string
-  exam_date: string
-  start_time: string
-  end_time: string
-  location: string
-  capacity: number
-  is_active?: boolean
-}
-
 export type ExamPatch = Partial<ExamInput>
-
-export interface BookingInput {
-  examId: string
-  student_name: string
-  student_email: string
-  student_id?: string
-  contact_id?: string
-  dominant_hand?: 'left' | 'right'
-  attending_location?: string
-  /** Idempotency key: a retried create with the same key books once. Generated when omitted. */
-  booking_id?: string
-}
 
 export interface CountRow {
   exams: number

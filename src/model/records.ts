@@ -89,3 +89,30 @@ export interface SyncStatus {
   drift: null | { checked_at: string; missing_in_replica: number; extra_in_replica: number; stale_in_replica: number; fixed: number }
   watchers: number
 }
+
+/** The body of POST /api/mock-exams (PATCH takes any part of it). */
+export interface ExamInput {
+  mock_exam_name: string
+  mock_type: string
+  /** YYYY-MM-DD */
+  exam_date: string
+  /** HH:MM, 24-hour */
+  start_time: string
+  end_time: string
+  location: string
+  capacity: number
+  is_active?: boolean
+}
+
+/** The body of POST /api/bookings. */
+export interface BookingInput {
+  examId: string
+  /** The idempotency key: a retried create with the same key books once. */
+  booking_id?: string
+  student_name: string
+  student_email: string
+  student_id?: string
+  contact_id?: string
+  dominant_hand?: 'left' | 'right'
+  attending_location?: string
+}

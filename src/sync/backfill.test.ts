@@ -3,12 +3,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
-import { createPgliteDriver } from '../replica/driver-pglite.js'
-import { migrate, type ReplicaDriver } from '../replica/index.js'
+import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import { claim, runBackfill, type BackfillContext, type Job } from './backfill.js'
 import { rangePlan } from './backfill-plan.js'
 import type { Crm } from './crm-port.js'
+import { emptyReplica, openScratchReplica } from './test-replica.js'
 import { readStates } from './state.js'
 
 const T0 = Date.UTC(2026, 0, 1)
@@ -59,13 +59,11 @@ function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueA
 
 describe('backfill streams', () => {
   let db: ReplicaDriver
-  // One database (PGlite takes seconds to start), emptied before each test.
   beforeAll(async () => {
-    db = await createPgliteDriver(null)
-    await migrate(db)
+    db = await openScratchReplica()
   })
   beforeEach(async () => {
-    await db.query('TRUNCATE public.hubspot_bookings, public.hubspot_mock_exams, public.sync_state, public.replica_events')
+    await emptyReplica(db)
   })
   afterAll(() => db.close())
 

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, SearchRequest } from '../hubspot/index.js'
-import { createPgliteDriver } from '../replica/driver-pglite.js'
-import { migrate, type ReplicaDriver } from '../replica/index.js'
+import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import type { Crm } from './crm-port.js'
 import { pullType, type PullContext } from './pull.js'
+import { emptyReplica, openScratchReplica } from './test-replica.js'
 import { readState } from './state.js'
 
 const NOW = Date.now()
@@ -39,11 +39,10 @@ function fakeCrm(records: Rec[]): Crm {
 describe('incremental pull', () => {
   let db: ReplicaDriver
   beforeAll(async () => {
-    db = await createPgliteDriver(null)
-    await migrate(db)
+    db = await openScratchReplica()
   })
   beforeEach(async () => {
-    await db.query('TRUNCATE public.hubspot_bookings, public.hubspot_mock_exams, public.sync_state, public.replica_events')
+    await emptyReplica(db)
     await db.query(`INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ('bookings', $1, $1)`, [NOW - 600_000])
   })
   afterAll(() => db.close())
