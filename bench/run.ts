@@ -17,7 +17,10 @@ function runOne(name: string): Promise<number> {
   }
   console.log(`\n=== bench ${name} ===`)
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...process.argv.slice(3)], { cwd: ROOT, stdio: 'inherit' })
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...process.argv.slice(3)], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    })
     // Ctrl-C reaches the child through the terminal; wait for it to clean up rather than dying first.
     const ignore = () => undefined
     process.on('SIGINT', ignore)

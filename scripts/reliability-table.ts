@@ -15,19 +15,29 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 
 function render(rows: Figures[]): string {
   const profiles = [...new Set(rows.map((r) => r.profile))].join(', ')
-  const when = rows.map((r) => r.recordedAt).sort().at(-1) ?? ''
+  const when =
+    rows
+      .map((r) => r.recordedAt)
+      .sort()
+      .at(-1) ?? ''
   const lines = [
     `Measured by \`RESILIENCE_PROFILE=${profiles} npm run test:resilience\` on ${when.slice(0, 10)} (Node ${rows[0]?.node ?? '?'}); every row is a passing run.`,
     '',
     '| scenario | load held | faults survived | data checked | result | time |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${cell(r.title)} | ${cell(r.load)} | ${cell(r.faults)} | ${cell(r.checked)} | ${r.result} | ${(r.durationMs / 1000).toFixed(0)} s |`),
+    ...rows.map(
+      (r) =>
+        `| ${cell(r.title)} | ${cell(r.load)} | ${cell(r.faults)} | ${cell(r.checked)} | ${r.result} | ${(r.durationMs / 1000).toFixed(0)} s |`,
+    ),
   ]
   return lines.join('\n')
 }
 
 const rows = existsSync(dir)
-  ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Figures).sort((a, b) => a.order - b.order)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Figures)
+      .sort((a, b) => a.order - b.order)
   : []
 if (rows.length === 0) {
   console.error(`no figures in ${dir}: run the resilience suite first`)

@@ -51,7 +51,10 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options
   const logger = options.logger ?? createLogger(config.logLevel)
-  const db = await openReplica(config, { inMemory: options.inMemoryDb, onError: (error) => logger.warn({ err: error }, 'database connection error') })
+  const db = await openReplica(config, {
+    inMemory: options.inMemoryDb,
+    onError: (error) => logger.warn({ err: error }, 'database connection error'),
+  })
   await migrate(db)
   let lastRedisWarning = 0
   const cache = openCache(config, {
@@ -71,21 +74,39 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetricsRegistry()
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
-  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s }) : null
+  const writes = hubspot
+    ? new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
+    : null
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))
-  sync = hubspot ? createSyncEngine({ db, hubspot, cache, logger, config, beforePull: writes ? async () => void (await writes.recovery.resolvePending()) : undefined }) : null
+  sync = hubspot
+    ? createSyncEngine({
+        db,
+        hubspot,
+        cache,
+        logger,
+        config,
+        beforePull: writes ? async () => void (await writes.recovery.resolvePending()) : undefined,
+      })
+    : null
   const engine = sync
   if (engine) routes.push((app) => registerSyncRoutes(app, engine))
   const realtime = createRealtimeHub({ db, logger, retentionMs: config.eventRetentionMs, ...options.realtime })
   await realtime.start()
-  gaugeFrom(metrics, 'hubmirror_realtime', 'Realtime hub: subscribers, watchers, events dispatched, LISTEN reconnects, catch-up overflows', () => {
-    const { subscribers, watchers, dispatched, listenReconnects, overflows } = realtime.stats()
-    return { subscribers, watchers, dispatched, listenReconnects, overflows }
-  })
+  gaugeFrom(
+    metrics,
+    'hubmirror_realtime',
+    'Realtime hub: subscribers, watchers, events dispatched, LISTEN reconnects, catch-up overflows',
+    () => {
+      const { subscribers, watchers, dispatched, listenReconnects, overflows } = realtime.stats()
+      return { subscribers, watchers, dispatched, listenReconnects, overflows }
+    },
+  )
   // The seed's WebSocket `sync_request`: a targeted pull of the exams the client watches.
-  const onSyncRequest = engine ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' }) : undefined
+  const onSyncRequest = engine
+    ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' })
+    : undefined
   routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest }))
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
@@ -111,7 +132,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     async start() {
       if (!engine || (await engine.isBackfilled())) return
       logger.info('first run: backfilling the replica from HubSpot')
-      await engine.backfill({ reason: 'start', progress: createProgress({ tty: false, log: (line, fields) => logger.info(fields, line) }) })
+      await engine.backfill({
+        reason: 'start',
+        progress: createProgress({ tty: false, log: (line, fields) => logger.info(fields, line) }),
+      })
     },
     async listen() {
       return http.listen({ port: config.port, host: config.host })

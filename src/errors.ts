@@ -60,7 +60,10 @@ export function isAppError(error: unknown): error is AppError {
 }
 
 /** The client-facing error body; never carries a stack trace or a cause. */
-export function errorBody(error: AppError): { success: false; error: { code: string; message: string; field?: string; details?: Record<string, unknown> } } {
+export function errorBody(error: AppError): {
+  success: false
+  error: { code: string; message: string; field?: string; details?: Record<string, unknown> }
+} {
   return {
     success: false,
     error: {

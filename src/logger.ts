@@ -11,9 +11,23 @@ export function createLogger(level = 'info', destination?: NodeJS.WritableStream
   return pino(
     {
       level,
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.accessToken', '*.jwtSecret', 'accessToken', 'jwtSecret'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'headers.authorization',
+          '*.accessToken',
+          '*.jwtSecret',
+          'accessToken',
+          'jwtSecret',
+        ],
+        censor: '[redacted]',
+      },
       serializers: {
-        req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url ?? '') }),
+        req: (req: { method?: string; url?: string; id?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url ?? ''),
+        }),
         err: pino.stdSerializers.err,
       },
     },

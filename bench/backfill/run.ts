@@ -4,7 +4,14 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openCache } from '../../src/cache/index.js'
 import { loadConfig } from '../../src/config/index.js'
-import { bookingFromHubSpot, BOOKING_PROPERTIES, EXAM_PROPERTIES, examFromHubSpot, createHubSpot, type HubSpotObject } from '../../src/hubspot/index.js'
+import {
+  bookingFromHubSpot,
+  BOOKING_PROPERTIES,
+  EXAM_PROPERTIES,
+  examFromHubSpot,
+  createHubSpot,
+  type HubSpotObject,
+} from '../../src/hubspot/index.js'
 import { createLogger } from '../../src/logger.js'
 import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
 import { migrate, upsertBookings, upsertExams, type ReplicaDriver } from '../../src/replica/index.js'
@@ -49,7 +56,10 @@ function measure(before: Stats, after: Stats, ms: number, rows: number, transact
   const route = (name: string) => (after.byRoute[name] ?? 0) - (before.byRoute[name] ?? 0)
   const calls = after.total - before.total
   return {
-    ms, rows, calls, transactions,
+    ms,
+    rows,
+    calls,
+    transactions,
     listCalls: route(LIST_ROUTE),
     searchCalls: route(SEARCH_ROUTE),
     otherCalls: calls - route(LIST_ROUTE) - route(SEARCH_ROUTE),
@@ -66,8 +76,12 @@ async function freshReplica(): Promise<ReplicaDriver> {
 /** hubmirror's backfill, configured with the account's limits, as `hubmirror backfill` runs it. */
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
-    HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'), HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret', LOG_LEVEL: 'warn',
-    HUBSPOT_BASE_URL: url, HUBSPOT_RATE_LIMIT_10S: String(RATE_10S), HUBSPOT_SEARCH_RATE_S: String(SEARCH_S),
+    HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
+    HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret',
+    LOG_LEVEL: 'warn',
+    HUBSPOT_BASE_URL: url,
+    HUBSPOT_RATE_LIMIT_10S: String(RATE_10S),
+    HUBSPOT_SEARCH_RATE_S: String(SEARCH_S),
   })
   const db = await freshReplica()
   const cache = openCache(config)
@@ -110,7 +124,8 @@ async function runSeed(url: string): Promise<Measured> {
       if (response.ok) return json
       if (attempt >= 6) throw new Error(`${method} ${path}: ${response.status}`)
       if (response.status === 429 && json.policyName === 'TEN_SECONDLY_ROLLING') await sleep(10_000 * attempt)
-      else if (response.status === 429 && json.message === 'You have reached your secondly limit.') await sleep(1_000 * attempt)
+      else if (response.status === 429 && json.message === 'You have reached your secondly limit.')
+        await sleep(1_000 * attempt)
       else if (response.status >= 500) await sleep(200 * attempt)
       else throw new Error(`${method} ${path}: ${response.status}`)
     }
@@ -122,7 +137,10 @@ async function runSeed(url: string): Promise<Measured> {
     const exams: HubSpotObject[] = []
     let after = ''
     do {
-      const page = await call<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>('GET', `/crm/v3/objects/mock_exams?limit=100&properties=${EXAM_PROPERTIES.join(',')}${after ? `&after=${after}` : ''}`)
+      const page = await call<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>(
+        'GET',
+        `/crm/v3/objects/mock_exams?limit=100&properties=${EXAM_PROPERTIES.join(',')}${after ? `&after=${after}` : ''}`,
+      )
       exams.push(...page.results)
       after = page.paging?.next.after ?? ''
     } while (after)
@@ -133,14 +151,21 @@ async function runSeed(url: string): Promise<Measured> {
       const bookings: HubSpotObject[] = []
       let offset: string | undefined
       do {
-        const page = await call<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>('POST', '/crm/v3/objects/bookings/search', {
-          filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: exam.id }] }],
-          properties: [...BOOKING_PROPERTIES], limit: 100, after: offset,
-        })
+        const page = await call<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>(
+          'POST',
+          '/crm/v3/objects/bookings/search',
+          {
+            filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: exam.id }] }],
+            properties: [...BOOKING_PROPERTIES],
+            limit: 100,
+            after: offset,
+          },
+        )
         bookings.push(...page.results)
         offset = page.paging?.next.after
       } while (offset)
-      if (bookings.length > 0) await db.transaction((tx) => upsertBookings(tx, bookings.map(bookingFromHubSpot), 'manual'))
+      if (bookings.length > 0)
+        await db.transaction((tx) => upsertBookings(tx, bookings.map(bookingFromHubSpot), 'manual'))
       rows += bookings.length
     }
     const ms = Date.now() - started
@@ -176,24 +201,49 @@ async function main(): Promise<void> {
   stopChildrenOnExit()
   const machine = machineInfo()
   // The emulator runs apart, as HubSpot would, so that its work does not share our event loop.
-  const { child, match } = await startChild('emulator', process.execPath, [
-    join(ROOT, 'bin/hubmirror.js'), 'emulator', '--port', '0', '--data-dir', 'none', '--seed', String(BOOKINGS),
-    '--rate-limit-10s', String(RATE_10S), '--search-rate-s', String(SEARCH_S),
-  ], { cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/ })
+  const { child, match } = await startChild(
+    'emulator',
+    process.execPath,
+    [
+      join(ROOT, 'bin/hubmirror.js'),
+      'emulator',
+      '--port',
+      '0',
+      '--data-dir',
+      'none',
+      '--seed',
+      String(BOOKINGS),
+      '--rate-limit-10s',
+      String(RATE_10S),
+      '--search-rate-s',
+      String(SEARCH_S),
+    ],
+    { cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/ },
+  )
   const url = match[1]
   try {
-    console.log(`backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s; ${machineLine(machine)}`)
+    console.log(
+      `backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s; ${machineLine(machine)}`,
+    )
     console.log('\nhubmirror backfill:')
     const ours = await runOurs(url)
     // Same data, fresh limits and counters: nothing the first run did weighs on the second.
-    await fetch(`${url}/_emulator/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seed: BOOKINGS }) })
-    console.log('\nthe seed\'s migration (one search per exam, naive retries)…')
+    await fetch(`${url}/_emulator/reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ seed: BOOKINGS }),
+    })
+    console.log("\nthe seed's migration (one search per exam, naive retries)…")
     const seed = await runSeed(url)
     const a = rates(ours)
     const b = rates(seed)
     const table = {
       'time (s)': { hubmirror: a.seconds, seed: b.seconds, ratio: `${round(b.seconds / a.seconds)}× faster` },
-      'rows / s': { hubmirror: a.rowsPerSecond, seed: b.rowsPerSecond, ratio: `${round(a.rowsPerSecond / b.rowsPerSecond)}×` },
+      'rows / s': {
+        hubmirror: a.rowsPerSecond,
+        seed: b.rowsPerSecond,
+        ratio: `${round(a.rowsPerSecond / b.rowsPerSecond)}×`,
+      },
       'HubSpot calls': { hubmirror: ours.calls, seed: seed.calls, ratio: `${round(seed.calls / ours.calls)}× fewer` },
       '  list pages': { hubmirror: ours.listCalls, seed: seed.listCalls, ratio: '' },
       '  searches': { hubmirror: ours.searchCalls, seed: seed.searchCalls, ratio: '' },
@@ -208,13 +258,23 @@ async function main(): Promise<void> {
     console.log()
     console.table(table)
     const figures = {
-      at: machine.date, machine, bookings: BOOKINGS, exams: BOOKINGS / 100,
+      at: machine.date,
+      machine,
+      bookings: BOOKINGS,
+      exams: BOOKINGS / 100,
       limits: { rateLimit10s: RATE_10S, searchRatePerSecond: SEARCH_S, ceilingCallsPerSecond: CEILING },
       goals: GOALS,
       hubmirror: { ...ours, ...a },
       seed: { ...seed, ...b },
-      ratios: { speedup: round(b.seconds / a.seconds), rowsPerSecond: round(a.rowsPerSecond / b.rowsPerSecond), fewerCalls: round(seed.calls / ours.calls) },
-      passes: { ceilingShare: a.ceilingShare >= GOALS.ceilingShare && a.admittedShare >= GOALS.ceilingShare, rateLimited: ours.answered429 === GOALS.rateLimited },
+      ratios: {
+        speedup: round(b.seconds / a.seconds),
+        rowsPerSecond: round(a.rowsPerSecond / b.rowsPerSecond),
+        fewerCalls: round(seed.calls / ours.calls),
+      },
+      passes: {
+        ceilingShare: a.ceilingShare >= GOALS.ceilingShare && a.admittedShare >= GOALS.ceilingShare,
+        rateLimited: ours.answered429 === GOALS.rateLimited,
+      },
     }
     const out = join(HERE, 'last-run.json')
     writeFileSync(out, JSON.stringify(figures, null, 2) + '\n')

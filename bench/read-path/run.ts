@@ -77,16 +77,39 @@ async function redisCpuS(redis: Redis): Promise<number> {
 function fixtures(): { exam: ExamRecord; bookings: BookingRecord[] } {
   const at = (minute: number) => new Date(Date.UTC(2026, 9, 1, 9, minute)).toISOString()
   const exam: ExamRecord = {
-    hubspot_id: EXAM_ID, mock_exam_name: 'Clinical Skills — Mississauga', mock_type: 'Clinical Skills', exam_date: '2026-12-05',
-    start_time: '09:00', end_time: '12:00', location: 'Mississauga', capacity: 120, total_bookings: BOOKINGS, is_active: 'true',
-    created_at: at(0), updated_at: at(0), hs_lastmodifieddate: at(0), deleted_at: null,
+    hubspot_id: EXAM_ID,
+    mock_exam_name: 'Clinical Skills — Mississauga',
+    mock_type: 'Clinical Skills',
+    exam_date: '2026-12-05',
+    start_time: '09:00',
+    end_time: '12:00',
+    location: 'Mississauga',
+    capacity: 120,
+    total_bookings: BOOKINGS,
+    is_active: 'true',
+    created_at: at(0),
+    updated_at: at(0),
+    hs_lastmodifieddate: at(0),
+    deleted_at: null,
   }
   const bookings = Array.from({ length: BOOKINGS }, (_, i): BookingRecord => ({
-    hubspot_id: String(30000000000 + i), booking_id: `bk-${EXAM_ID}-${String(i).padStart(4, '0')}`, mock_exam_id: EXAM_ID,
-    contact_id: String(10000000 + i), student_id: `S${String(240000 + i)}`, student_name: `Student Number${i}`,
-    student_email: `student.number${i}@example.com`, booking_status: 'confirmed', is_active: 'true', attendance: null,
-    attending_location: 'Mississauga', exam_date: '2026-12-05', dominant_hand: i % 7 === 0 ? 'left' : 'right',
-    created_at: at(i + 1), updated_at: at(i + 1), hs_lastmodifieddate: at(i + 1), deleted_at: null,
+    hubspot_id: String(30000000000 + i),
+    booking_id: `bk-${EXAM_ID}-${String(i).padStart(4, '0')}`,
+    mock_exam_id: EXAM_ID,
+    contact_id: String(10000000 + i),
+    student_id: `S${String(240000 + i)}`,
+    student_name: `Student Number${i}`,
+    student_email: `student.number${i}@example.com`,
+    booking_status: 'confirmed',
+    is_active: 'true',
+    attendance: null,
+    attending_location: 'Mississauga',
+    exam_date: '2026-12-05',
+    dominant_hand: i % 7 === 0 ? 'left' : 'right',
+    created_at: at(i + 1),
+    updated_at: at(i + 1),
+    hs_lastmodifieddate: at(i + 1),
+    deleted_at: null,
   }))
   return { exam, bookings }
 }
@@ -109,8 +132,11 @@ async function seedReplica(databaseUrl: string): Promise<void> {
 function prepareSeed(): string {
   const dir = join(WORK, 'seed-read-path')
   mkdirSync(dir, { recursive: true })
-  const lockChanged = !existsSync(join(dir, 'package-lock.json')) || !readFileSync(join(dir, 'package-lock.json')).equals(readFileSync(join(SEED_SRC, 'package-lock.json')))
-  for (const file of ['package.json', 'package-lock.json', 'server.js']) copyFileSync(join(SEED_SRC, file), join(dir, file))
+  const lockChanged =
+    !existsSync(join(dir, 'package-lock.json')) ||
+    !readFileSync(join(dir, 'package-lock.json')).equals(readFileSync(join(SEED_SRC, 'package-lock.json')))
+  for (const file of ['package.json', 'package-lock.json', 'server.js'])
+    copyFileSync(join(SEED_SRC, file), join(dir, file))
   if (lockChanged || !existsSync(join(dir, 'node_modules'))) {
     console.log('installing the seed baseline (npm ci) ...')
     execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' })
@@ -118,12 +144,25 @@ function prepareSeed(): string {
   return dir
 }
 
-async function startHubmirror(name: string, env: Record<string, string | undefined>): Promise<{ base: string; pid: number }> {
+async function startHubmirror(
+  name: string,
+  env: Record<string, string | undefined>,
+): Promise<{ base: string; pid: number }> {
   const port = await freePort()
   const { child } = await startChild(name, process.execPath, [...PROFILE_ARGS, 'bin/hubmirror.js', 'serve'], {
     cwd: ROOT,
     // SYNC_*: no on-access or watched pull may start during the run; the replica is seeded directly.
-    env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1', HUBMIRROR_JWT_SECRET: JWT_SECRET, SYNC_STALE_AFTER: '1h', SYNC_LIVE_INTERVAL: '1h' }, ['LOG_LEVEL', 'NODE_OPTIONS']),
+    env: childEnv(
+      {
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        HUBMIRROR_JWT_SECRET: JWT_SECRET,
+        SYNC_STALE_AFTER: '1h',
+        SYNC_LIVE_INTERVAL: '1h',
+      },
+      ['LOG_LEVEL', 'NODE_OPTIONS'],
+    ),
     ready: /hubmirror is running/,
   })
   return { base: `http://127.0.0.1:${port}`, pid: child.process.pid! }
@@ -137,14 +176,16 @@ async function fetchBody(target: Target): Promise<Buffer> {
 
 function bookingIds(body: Buffer, name: string): string[] {
   const parsed = JSON.parse(body.toString('utf8')) as { success?: boolean; bookings?: Array<{ hubspot_id: string }> }
-  if (parsed.success !== true || !Array.isArray(parsed.bookings)) throw new Error(`${name}: not a {success, bookings} envelope`)
+  if (parsed.success !== true || !Array.isArray(parsed.bookings))
+    throw new Error(`${name}: not a {success, bookings} envelope`)
   return parsed.bookings.map((b) => String(b.hubspot_id)).sort()
 }
 
 async function scrapeCacheStats(base: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text()
   const stats: Record<string, number> = {}
-  for (const match of text.matchAll(/^hubmirror_cache_lookups\{kind="(\w+)"\} (\S+)$/gm)) stats[match[1]!] = Number(match[2])
+  for (const match of text.matchAll(/^hubmirror_cache_lookups\{kind="(\w+)"\} (\S+)$/gm))
+    stats[match[1]!] = Number(match[2])
   return stats
 }
 
@@ -175,32 +216,77 @@ async function main(): Promise<void> {
   const dataDir = join(WORK, 'read-path-data')
   try {
     await seedReplica(database.url)
-    const emulator = await startChild('emulator', process.execPath, ['bin/hubmirror.js', 'emulator', '--port', '0', '--data-dir', 'none', '--seed', 'none'], {
-      cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/,
+    const emulator = await startChild(
+      'emulator',
+      process.execPath,
+      ['bin/hubmirror.js', 'emulator', '--port', '0', '--data-dir', 'none', '--seed', 'none'],
+      {
+        cwd: ROOT,
+        env: childEnv({}),
+        ready: /HubSpot emulator: (http\S+)/,
+      },
+    )
+    const hubspot = {
+      HUBSPOT_ACCESS_TOKEN: 'bench',
+      HUBSPOT_BASE_URL: emulator.match[1]!,
+      HUBMIRROR_DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+    }
+    const withRedis = await startHubmirror('hubmirror (Redis)', {
+      ...hubspot,
+      REDIS_URL,
+      HUBMIRROR_REDIS_NAMESPACE: namespace,
     })
-    const hubspot = { HUBSPOT_ACCESS_TOKEN: 'bench', HUBSPOT_BASE_URL: emulator.match[1]!, HUBMIRROR_DATA_DIR: dataDir, DATABASE_URL: database.url }
-    const withRedis = await startHubmirror('hubmirror (Redis)', { ...hubspot, REDIS_URL, HUBMIRROR_REDIS_NAMESPACE: namespace })
     const withoutRedis = await startHubmirror('hubmirror (in-process)', { ...hubspot, REDIS_URL: undefined })
     const seedPort = await freePort()
     const seedServer = await startChild('seed', process.execPath, ['server.js'], {
-      cwd: seedDir, env: childEnv({ DATABASE_URL: database.url, REDIS_URL, PORT: String(seedPort) }, ['NODE_OPTIONS']), ready: /listening on/,
+      cwd: seedDir,
+      env: childEnv({ DATABASE_URL: database.url, REDIS_URL, PORT: String(seedPort) }, ['NODE_OPTIONS']),
+      ready: /listening on/,
     })
 
     const path = `/api/mock-exams/${EXAM_ID}/bookings`
     const auth = { authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view'], { ttlSeconds: 3600 })}` }
-    const hubmirror: Target = { name: 'hubmirror (cache: Redis + in-process)', url: withRedis.base + path, headers: auth, pid: withRedis.pid }
-    const hubmirrorMemory: Target = { name: 'hubmirror (cache: in-process only)', url: withoutRedis.base + path, headers: auth, pid: withoutRedis.pid }
-    const seed: Target = { name: 'seed read path (Express + ioredis + JSON.parse)', url: `http://127.0.0.1:${seedPort}${path}`, headers: {}, pid: seedServer.child.process.pid! }
+    const hubmirror: Target = {
+      name: 'hubmirror (cache: Redis + in-process)',
+      url: withRedis.base + path,
+      headers: auth,
+      pid: withRedis.pid,
+    }
+    const hubmirrorMemory: Target = {
+      name: 'hubmirror (cache: in-process only)',
+      url: withoutRedis.base + path,
+      headers: auth,
+      pid: withoutRedis.pid,
+    }
+    const seed: Target = {
+      name: 'seed read path (Express + ioredis + JSON.parse)',
+      url: `http://127.0.0.1:${seedPort}${path}`,
+      headers: {},
+      pid: seedServer.child.process.pid!,
+    }
 
     // The bare route serves hubmirror's exact bytes, fetched once.
     const hubmirrorBody = await fetchBody(hubmirror)
     const bodyFile = join(WORK, 'read-path-body.json')
     writeFileSync(bodyFile, hubmirrorBody)
     const barePort = await freePort()
-    const bareServer = await startChild('bare', process.execPath, ['--import', 'tsx', join(HERE, 'bare-server.ts'), '--body', bodyFile, '--port', String(barePort)], {
-      cwd: ROOT, env: childEnv({}, ['NODE_OPTIONS']), ready: /bare server: (http\S+)/,
-    })
-    const bare: Target = { name: 'bare Fastify route (bytes from memory)', url: `http://127.0.0.1:${barePort}${path}`, headers: {}, pid: bareServer.child.process.pid! }
+    const bareServer = await startChild(
+      'bare',
+      process.execPath,
+      ['--import', 'tsx', join(HERE, 'bare-server.ts'), '--body', bodyFile, '--port', String(barePort)],
+      {
+        cwd: ROOT,
+        env: childEnv({}, ['NODE_OPTIONS']),
+        ready: /bare server: (http\S+)/,
+      },
+    )
+    const bare: Target = {
+      name: 'bare Fastify route (bytes from memory)',
+      url: `http://127.0.0.1:${barePort}${path}`,
+      headers: {},
+      pid: bareServer.child.process.pid!,
+    }
     const targets = [hubmirror, hubmirrorMemory, seed, bare]
 
     // Honesty check: every server answers the same 100 bookings (parsed once, before the load).
@@ -209,45 +295,85 @@ async function main(): Promise<void> {
     for (const target of targets) {
       const body = await fetchBody(target)
       const ids = bookingIds(body, target.name)
-      if (ids.length !== BOOKINGS || ids.join() !== expected.join()) throw new Error(`${target.name} answered ${ids.length} bookings, not the same ${BOOKINGS}`)
+      if (ids.length !== BOOKINGS || ids.join() !== expected.join())
+        throw new Error(`${target.name} answered ${ids.length} bookings, not the same ${BOOKINGS}`)
       sizes.set(target, body.length)
     }
-    if (!(await fetchBody(hubmirrorMemory)).equals(hubmirrorBody)) throw new Error('hubmirror with and without Redis answered different bytes')
+    if (!(await fetchBody(hubmirrorMemory)).equals(hubmirrorBody))
+      throw new Error('hubmirror with and without Redis answered different bytes')
 
     const tool = (await wrkAvailable()) ? 'wrk' : 'autocannon'
-    console.log(`${tool} -t${THREADS} -c${CONNECTIONS}: ${WARMUP_S} s warm-up + ${DURATION_S} s measured per server, one server at a time`)
+    console.log(
+      `${tool} -t${THREADS} -c${CONNECTIONS}: ${WARMUP_S} s warm-up + ${DURATION_S} s measured per server, one server at a time`,
+    )
     const rows: Row[] = []
     const redis = new Redis(REDIS_URL)
     for (const target of targets) {
-      await loadTest(target.url, { threads: THREADS, connections: CONNECTIONS, durationS: WARMUP_S, headers: target.headers })
+      await loadTest(target.url, {
+        threads: THREADS,
+        connections: CONNECTIONS,
+        durationS: WARMUP_S,
+        headers: target.headers,
+      })
       const cpuBefore = processCpuS(target.pid)
       const redisBefore = await redisCpuS(redis)
-      const result = await loadTest(target.url, { threads: THREADS, connections: CONNECTIONS, durationS: DURATION_S, headers: target.headers })
+      const result = await loadTest(target.url, {
+        threads: THREADS,
+        connections: CONNECTIONS,
+        durationS: DURATION_S,
+        headers: target.headers,
+      })
       const cpuS = processCpuS(target.pid) - cpuBefore
       const usesRedis = target === hubmirror || target === seed
       const redisS = usesRedis ? (await redisCpuS(redis)) - redisBefore : 0
       rows.push({
-        name: target.name, requestsPerSecond: Math.round(result.requestsPerSecond), p50Ms: round(result.p50Ms), p99Ms: round(result.p99Ms),
-        responseBytes: sizes.get(target)!, bookings: BOOKINGS, non2xx: result.non2xx, socketErrors: result.socketErrors,
-        serverCpuUsPerRequest: round((cpuS * 1e6) / result.requests, 1), redisCpuUsPerRequest: round((redisS * 1e6) / result.requests, 1), tool: result.tool,
+        name: target.name,
+        requestsPerSecond: Math.round(result.requestsPerSecond),
+        p50Ms: round(result.p50Ms),
+        p99Ms: round(result.p99Ms),
+        responseBytes: sizes.get(target)!,
+        bookings: BOOKINGS,
+        non2xx: result.non2xx,
+        socketErrors: result.socketErrors,
+        serverCpuUsPerRequest: round((cpuS * 1e6) / result.requests, 1),
+        redisCpuUsPerRequest: round((redisS * 1e6) / result.requests, 1),
+        tool: result.tool,
         loadavgDuring: uptimeLine().replace(/^.*load average:\s*/, ''),
       })
       const row = rows.at(-1)!
-      console.log(`  ${target.name}: ${row.requestsPerSecond} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerRequest} µs CPU/req (load ${row.loadavgDuring})`)
+      console.log(
+        `  ${target.name}: ${row.requestsPerSecond} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerRequest} µs CPU/req (load ${row.loadavgDuring})`,
+      )
     }
     redis.disconnect()
-    const cacheStats = { redis: await scrapeCacheStats(withRedis.base), inProcess: await scrapeCacheStats(withoutRedis.base) }
+    const cacheStats = {
+      redis: await scrapeCacheStats(withRedis.base),
+      inProcess: await scrapeCacheStats(withoutRedis.base),
+    }
 
     const [ours, oursMemory, seedRow, bareRow] = rows as [Row, Row, Row, Row]
     const ratios = {
-      hubmirrorOverSeed: { value: round(ours.requestsPerSecond / seedRow.requestsPerSecond), goal: `≥ ${GOALS.vsSeed}×` },
-      hubmirrorOverBare: { value: round(ours.requestsPerSecond / bareRow.requestsPerSecond), goal: `≥ ${GOALS.vsBare}×` },
+      hubmirrorOverSeed: {
+        value: round(ours.requestsPerSecond / seedRow.requestsPerSecond),
+        goal: `≥ ${GOALS.vsSeed}×`,
+      },
+      hubmirrorOverBare: {
+        value: round(ours.requestsPerSecond / bareRow.requestsPerSecond),
+        goal: `≥ ${GOALS.vsBare}×`,
+      },
       hubmirrorP99Ms: { value: ours.p99Ms, goal: `≤ ${GOALS.p99Ms} ms` },
       inProcessOnlyOverSeed: { value: round(oursMemory.requestsPerSecond / seedRow.requestsPerSecond) },
       inProcessOnlyOverBare: { value: round(oursMemory.requestsPerSecond / bareRow.requestsPerSecond) },
       // CPU per request (server + its Redis share): the same comparison, far less sensitive to a busy host.
-      cpuBareOverHubmirror: { value: round((bareRow.serverCpuUsPerRequest) / (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest)) },
-      cpuSeedOverHubmirror: { value: round((seedRow.serverCpuUsPerRequest + seedRow.redisCpuUsPerRequest) / (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest)) },
+      cpuBareOverHubmirror: {
+        value: round(bareRow.serverCpuUsPerRequest / (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest)),
+      },
+      cpuSeedOverHubmirror: {
+        value: round(
+          (seedRow.serverCpuUsPerRequest + seedRow.redisCpuUsPerRequest) /
+            (ours.serverCpuUsPerRequest + ours.redisCpuUsPerRequest),
+        ),
+      },
     }
     const passes = {
       vsSeed: ratios.hubmirrorOverSeed.value >= GOALS.vsSeed,
@@ -259,20 +385,54 @@ async function main(): Promise<void> {
       benchmark: 'read-path',
       machine: { ...startedAt, uptimeAtEnd: finishedAt.uptime, loadavgAtEnd: finishedAt.loadavg },
       load: { tool, threads: THREADS, connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S },
-      data: { examId: EXAM_ID, bookings: BOOKINGS, postgres: 'fresh database on ' + new URL(PG_URL).host, redis: new URL(REDIS_URL).host },
-      rows, ratios, passes, cacheStats,
-      reference: { note: 'issue 2, same kind of 2-core machine, wrk -c64, 47 KB response', seedRequestsPerSecond: 1700, bareRequestsPerSecond: 20800 },
+      data: {
+        examId: EXAM_ID,
+        bookings: BOOKINGS,
+        postgres: 'fresh database on ' + new URL(PG_URL).host,
+        redis: new URL(REDIS_URL).host,
+      },
+      rows,
+      ratios,
+      passes,
+      cacheStats,
+      reference: {
+        note: 'issue 2, same kind of 2-core machine, wrk -c64, 47 KB response',
+        seedRequestsPerSecond: 1700,
+        bareRequestsPerSecond: 20800,
+      },
     }
 
     console.log(`\nRead path — GET ${path} (${BOOKINGS} bookings) — ${machineLine(startedAt)}`)
     console.log(`load: ${startedAt.uptime}`)
-    console.table(Object.fromEntries(rows.map((r) => [r.name, {
-      'req/s': r.requestsPerSecond, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, bytes: r.responseBytes, bookings: r.bookings,
-      'CPU µs/req': r.serverCpuUsPerRequest, 'Redis µs/req': r.redisCpuUsPerRequest, 'non-2xx': r.non2xx, errors: r.socketErrors,
-    }])))
+    console.table(
+      Object.fromEntries(
+        rows.map((r) => [
+          r.name,
+          {
+            'req/s': r.requestsPerSecond,
+            'p50 ms': r.p50Ms,
+            'p99 ms': r.p99Ms,
+            bytes: r.responseBytes,
+            bookings: r.bookings,
+            'CPU µs/req': r.serverCpuUsPerRequest,
+            'Redis µs/req': r.redisCpuUsPerRequest,
+            'non-2xx': r.non2xx,
+            errors: r.socketErrors,
+          },
+        ]),
+      ),
+    )
     console.table({
-      'hubmirror ÷ seed (req/s)': { value: `${ratios.hubmirrorOverSeed.value}×`, goal: ratios.hubmirrorOverSeed.goal, pass: passes.vsSeed },
-      'hubmirror ÷ bare (req/s)': { value: `${ratios.hubmirrorOverBare.value}×`, goal: ratios.hubmirrorOverBare.goal, pass: passes.vsBare },
+      'hubmirror ÷ seed (req/s)': {
+        value: `${ratios.hubmirrorOverSeed.value}×`,
+        goal: ratios.hubmirrorOverSeed.goal,
+        pass: passes.vsSeed,
+      },
+      'hubmirror ÷ bare (req/s)': {
+        value: `${ratios.hubmirrorOverBare.value}×`,
+        goal: ratios.hubmirrorOverBare.goal,
+        pass: passes.vsBare,
+      },
       'hubmirror p99': { value: `${ours.p99Ms} ms`, goal: ratios.hubmirrorP99Ms.goal, pass: passes.p99 },
       // What the same load gets from a route that does nothing: the floor for p99 on this host now.
       'bare route p99 (floor here)': { value: `${bareRow.p99Ms} ms`, goal: '—', pass: '—' },
@@ -281,14 +441,18 @@ async function main(): Promise<void> {
       'CPU/req: bare ÷ hubmirror': { value: `${ratios.cpuBareOverHubmirror.value}×`, goal: '—', pass: '—' },
       'CPU/req: seed ÷ hubmirror': { value: `${ratios.cpuSeedOverHubmirror.value}×`, goal: '—', pass: '—' },
     })
-    console.log(`cache lookups: Redis instance ${JSON.stringify(cacheStats.redis)}; in-process instance ${JSON.stringify(cacheStats.inProcess)}`)
+    console.log(
+      `cache lookups: Redis instance ${JSON.stringify(cacheStats.redis)}; in-process instance ${JSON.stringify(cacheStats.inProcess)}`,
+    )
     const out = join(HERE, 'last-run.json')
     writeFileSync(out, JSON.stringify(figures, null, 2) + '\n')
     console.log(`written to ${out}`)
     if (rows.some((r) => r.non2xx > 0 || r.socketErrors > 0)) process.exitCode = 1
   } finally {
     await stopAll()
-    await clearRedis(namespace).catch((error) => console.warn(`could not clear Redis keys: ${(error as Error).message}`))
+    await clearRedis(namespace).catch((error) =>
+      console.warn(`could not clear Redis keys: ${(error as Error).message}`),
+    )
     await database.drop()
   }
 }

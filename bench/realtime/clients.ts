@@ -58,7 +58,8 @@ function openSse(host: string, port: number, path: string): Promise<Connection> 
       carry = null
       if (head) {
         head = false
-        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 200') return reject(new Error(`SSE refused: ${data.toString('latin1', 0, 40)}`))
+        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 200')
+          return reject(new Error(`SSE refused: ${data.toString('latin1', 0, 40)}`))
       }
       if (!ready && data.indexOf(READY) !== -1) {
         ready = true
@@ -69,8 +70,21 @@ function openSse(host: string, port: number, path: string): Promise<Connection> 
       if (partial >= 0) carry = keep(data.subarray(partial))
       else if (data[data.length - 1] !== 0x0a) carry = keep(data.subarray(Math.max(0, data.length - MARKER.length)))
     }
-    const socket: Socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n) => { onBytes(READ_BUFFER.subarray(0, n)); return true } } })
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`))
+    const socket: Socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          onBytes(READ_BUFFER.subarray(0, n))
+          return true
+        },
+      },
+    })
+    socket.on('connect', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`),
+    )
     socket.on('error', reject)
   })
 }
@@ -128,13 +142,25 @@ function openSocketIo(host: string, port: number): Promise<Connection> {
       if (!upgraded) {
         const end = data.indexOf('\r\n\r\n')
         if (end === -1) return void (pending = keep(data))
-        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101') return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
+        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101')
+          return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
         upgraded = true
         data = data.subarray(end + 4)
       }
       onFrames(data, now)
     }
-    const socket: Socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n) => { onBytes(READ_BUFFER.subarray(0, n)); return true } } })
+    const socket: Socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          onBytes(READ_BUFFER.subarray(0, n))
+          return true
+        },
+      },
+    })
     socket.on('connect', () =>
       socket.write(
         `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -146,7 +172,10 @@ function openSocketIo(host: string, port: number): Promise<Connection> {
 }
 
 /** Opens with retries, as a real client would after a refused or reset connect under a burst. */
-async function openWithRetry(open: () => Promise<Connection>, reasons: Map<string, number>): Promise<Connection | null> {
+async function openWithRetry(
+  open: () => Promise<Connection>,
+  reasons: Map<string, number>,
+): Promise<Connection | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       return await open()
@@ -168,7 +197,9 @@ async function connectAll(args: Record<string, unknown>) {
   const reasons = new Map<string, number>()
   let failed = 0
   for (let done = 0; done < total; done += WAVE) {
-    const wave = await Promise.all(Array.from({ length: Math.min(WAVE, total - done) }, () => openWithRetry(open, reasons)))
+    const wave = await Promise.all(
+      Array.from({ length: Math.min(WAVE, total - done) }, () => openWithRetry(open, reasons)),
+    )
     for (const connection of wave) {
       if (connection) connections.push(connection)
       else failed++

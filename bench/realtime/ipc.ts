@@ -20,12 +20,30 @@ const running = new Set<Worker>()
  * Each child runs under `sh -c 'ulimit -n <hard>; exec node …'`: Node cannot raise its own limit,
  * and 10k sockets need more than the usual soft limit of 1024 (check `ulimit -Hn` if this fails).
  */
-export async function spawnWorker(name: string, script: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ worker: Worker; hello: Record<string, unknown> }> {
-  const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, '--import', 'tsx', ...nodeArgs, script], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-    env: { ...process.env, ...env },
-  })
+export async function spawnWorker(
+  name: string,
+  script: string,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ worker: Worker; hello: Record<string, unknown> }> {
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+      'sh',
+      process.execPath,
+      '--import',
+      'tsx',
+      ...nodeArgs,
+      script,
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      env: { ...process.env, ...env },
+    },
+  )
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
   let nextId = 1
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -74,14 +92,17 @@ export async function stopWorkers(): Promise<void> {
 }
 
 /** The child side: answers the parent's calls with the named handlers. */
-export function serveCommands(handlers: Record<string, (args: Record<string, unknown>) => unknown>, hello: Record<string, unknown>): void {
+export function serveCommands(
+  handlers: Record<string, (args: Record<string, unknown>) => unknown>,
+  hello: Record<string, unknown>,
+): void {
   process.on('message', async (message: { id: number; command: string } & Record<string, unknown>) => {
     try {
       const handler = handlers[message.command]
       if (!handler) throw new Error(`unknown command ${message.command}`)
       process.send!({ id: message.id, result: await handler(message) })
     } catch (error) {
-      process.send!({ id: message.id, error: error instanceof Error ? error.stack ?? error.message : String(error) })
+      process.send!({ id: message.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
     }
   })
   process.on('SIGTERM', () => process.exit(0))

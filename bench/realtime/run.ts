@@ -19,7 +19,9 @@ import { spawnWorker, stopWorkers, type Worker } from './ipc.js'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SIZES = (process.env.BENCH_CLIENTS ?? '1000,5000,10000').split(',').map(Number)
 const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2)
-const PG_URL = process.env.BENCH_PGLITE ? null : (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+const PG_URL = process.env.BENCH_PGLITE
+  ? null
+  : (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
 /** Latency phase: one booking per commit, at a steady rate. */
 const STEADY = { transactions: 50, perTransaction: 1, intervalMs: 100 }
 /** Throughput phase: commits back to back, several bookings each (as a sync pull writes). */
@@ -28,7 +30,9 @@ const GOALS = { p50Ms: 50, p99Ms: 250, atClients: 10_000 }
 const ALL_TRANSPORTS = ['hubmirror SSE', 'socket.io'] as const
 type TransportName = (typeof ALL_TRANSPORTS)[number]
 /** BENCH_ONLY=sse or =socket.io runs one side (for profiling); the comparison needs both. */
-const TRANSPORTS = ALL_TRANSPORTS.filter((t) => !process.env.BENCH_ONLY || t.toLowerCase().includes(process.env.BENCH_ONLY.toLowerCase()))
+const TRANSPORTS = ALL_TRANSPORTS.filter(
+  (t) => !process.env.BENCH_ONLY || t.toLowerCase().includes(process.env.BENCH_ONLY.toLowerCase()),
+)
 /** BENCH_PROFILE=1: the server runs under --cpu-prof (profiles in bench/.work/profiles). */
 const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(HERE, '../.work/profiles')] : []
 
@@ -85,10 +89,22 @@ class Bench {
   async connect(transport: TransportName, total: number) {
     const target = this.targets[transport]
     const share = (i: number) => Math.floor(total / this.clients.length) + (i < total % this.clients.length ? 1 : 0)
-    const results = await Promise.all(this.clients.map((client, i) => client.call<{ connected: number; failed: number; retried: Record<string, number>; ms: number }>('connect', { transport: transport === 'socket.io' ? 'socketio' : 'sse', ...target, count: share(i) })))
+    const results = await Promise.all(
+      this.clients.map((client, i) =>
+        client.call<{ connected: number; failed: number; retried: Record<string, number>; ms: number }>('connect', {
+          transport: transport === 'socket.io' ? 'socketio' : 'sse',
+          ...target,
+          count: share(i),
+        }),
+      ),
+    )
     const retried = results.flatMap((r) => Object.entries(r.retried))
     if (retried.length > 0) console.log(`  (${transport}: connect retries ${JSON.stringify(retried)})`)
-    return { connected: results.reduce((n, r) => n + r.connected, 0), failed: results.reduce((n, r) => n + r.failed, 0), ms: Math.max(...results.map((r) => r.ms)) }
+    return {
+      connected: results.reduce((n, r) => n + r.connected, 0),
+      failed: results.reduce((n, r) => n + r.failed, 0),
+      ms: Math.max(...results.map((r) => r.ms)),
+    }
   }
 
   /** Commits, waits until every client has every event (or the deadline), and gathers the latencies. */
@@ -101,13 +117,18 @@ class Bench {
     const deadline = Date.now() + 30_000
     let received = 0
     while (Date.now() < deadline) {
-      received = (await Promise.all(this.clients.map((client) => client.call<number>('received')))).reduce((a, b) => a + b, 0)
+      received = (await Promise.all(this.clients.map((client) => client.call<number>('received')))).reduce(
+        (a, b) => a + b,
+        0,
+      )
       if (received >= expected) break
       await sleep(50)
     }
     const cpu = processCpuS(this.serverPid) - cpuBefore
     const clientCpu = this.clientCpuS() - clientCpuBefore
-    const parts = await Promise.all(this.clients.map((client) => client.call<{ latencies: Float64Array; lastReceipt: number }>('collect')))
+    const parts = await Promise.all(
+      this.clients.map((client) => client.call<{ latencies: Float64Array; lastReceipt: number }>('collect')),
+    )
     const all = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0))
     let offset = 0
     for (const part of parts) {
@@ -117,7 +138,14 @@ class Bench {
     all.sort()
     const lastReceipt = Math.max(...parts.map((p) => p.lastReceipt))
     const perDelivery = (seconds: number) => (seconds * 1e6) / Math.max(1, all.length)
-    return { latencies: all, expected, received: all.length, seconds: (lastReceipt - written.firstCommitAt) / 1000, cpuUsPerDelivery: perDelivery(cpu), clientCpuUsPerReceipt: perDelivery(clientCpu) }
+    return {
+      latencies: all,
+      expected,
+      received: all.length,
+      seconds: (lastReceipt - written.firstCommitAt) / 1000,
+      cpuUsPerDelivery: perDelivery(cpu),
+      clientCpuUsPerReceipt: perDelivery(clientCpu),
+    }
   }
 
   clientCpuS(): number {
@@ -155,24 +183,64 @@ class Bench {
       burstP99Ms: round(percentile(burst.latencies, 99)),
       rssKiBPerConnection: kib(after.rss - before.rss),
       heapKiBPerConnection: kib(after.heapUsed - before.heapUsed),
-      serverCpuUsPerDelivery: round((steady.cpuUsPerDelivery * steady.received + burst.cpuUsPerDelivery * burst.received) / Math.max(1, steady.received + burst.received), 2),
-      clientCpuUsPerReceipt: round((steady.clientCpuUsPerReceipt * steady.received + burst.clientCpuUsPerReceipt * burst.received) / Math.max(1, steady.received + burst.received), 2),
+      serverCpuUsPerDelivery: round(
+        (steady.cpuUsPerDelivery * steady.received + burst.cpuUsPerDelivery * burst.received) /
+          Math.max(1, steady.received + burst.received),
+        2,
+      ),
+      clientCpuUsPerReceipt: round(
+        (steady.clientCpuUsPerReceipt * steady.received + burst.clientCpuUsPerReceipt * burst.received) /
+          Math.max(1, steady.received + burst.received),
+        2,
+      ),
       loopDelayP99Ms: round(stats.loopDelayP99Ms),
     }
   }
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['transport', 'clients', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'burst deliveries/s', 'burst p99 ms', 'RSS KiB/conn', 'heap KiB/conn', 'server CPU µs/delivery', 'client CPU µs/receipt', 'connect ms']
-  const lines = rows.map((r) => [r.transport, r.clients, r.p50Ms, r.p99Ms, r.maxMs, r.lost, r.burstDeliveriesPerSecond, r.burstP99Ms, r.rssKiBPerConnection, r.heapKiBPerConnection, r.serverCpuUsPerDelivery, r.clientCpuUsPerReceipt, r.connectMs].map(String))
+  const header = [
+    'transport',
+    'clients',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'lost',
+    'burst deliveries/s',
+    'burst p99 ms',
+    'RSS KiB/conn',
+    'heap KiB/conn',
+    'server CPU µs/delivery',
+    'client CPU µs/receipt',
+    'connect ms',
+  ]
+  const lines = rows.map((r) =>
+    [
+      r.transport,
+      r.clients,
+      r.p50Ms,
+      r.p99Ms,
+      r.maxMs,
+      r.lost,
+      r.burstDeliveriesPerSecond,
+      r.burstP99Ms,
+      r.rssKiBPerConnection,
+      r.heapKiBPerConnection,
+      r.serverCpuUsPerDelivery,
+      r.clientCpuUsPerReceipt,
+      r.connectMs,
+    ].map(String),
+  )
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
-  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const format = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   console.log(format(header))
   for (const line of lines) console.log(format(line))
 }
 
 function comparisons(rows: Row[]) {
-  const find = (transport: TransportName, clients: number) => rows.find((r) => r.transport === transport && r.clients === clients)
+  const find = (transport: TransportName, clients: number) =>
+    rows.find((r) => r.transport === transport && r.clients === clients)
   return SIZES.map((size) => {
     const ours = find('hubmirror SSE', size)
     const theirs = find('socket.io', size)
@@ -192,36 +260,54 @@ function comparisons(rows: Row[]) {
 }
 
 async function main(): Promise<void> {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopWorkers().finally(() => process.exit(130)))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void stopWorkers().finally(() => process.exit(130)))
   const started = machineInfo()
   const secret = randomBytes(24).toString('base64url')
   const database: BenchDatabase | null = PG_URL ? await freshDatabase(PG_URL, 'hm_bench_rt') : null
   try {
-    const { worker: server, hello } = await spawnWorker('server', join(HERE, 'server.ts'), ['--expose-gc', ...PROFILE_ARGS], {
-      BENCH_JWT_SECRET: secret,
-      ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
-    })
-    const clients = await Promise.all(Array.from({ length: CLIENT_PROCS }, (_, i) => spawnWorker(`clients-${i}`, join(HERE, 'clients.ts')).then((w) => w.worker)))
+    const { worker: server, hello } = await spawnWorker(
+      'server',
+      join(HERE, 'server.ts'),
+      ['--expose-gc', ...PROFILE_ARGS],
+      {
+        BENCH_JWT_SECRET: secret,
+        ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
+      },
+    )
+    const clients = await Promise.all(
+      Array.from({ length: CLIENT_PROCS }, (_, i) =>
+        spawnWorker(`clients-${i}`, join(HERE, 'clients.ts')).then((w) => w.worker),
+      ),
+    )
     const token = issueToken(secret, ['exams.view'], { ttlSeconds: 3_600 })
     const base = new URL(String(hello.url))
     const bench = new Bench(server, Number(hello.pid), clients, {
       'hubmirror SSE': { host: base.hostname, port: Number(base.port), path: `/api/events?access_token=${token}` },
       'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
     })
-    console.log(`realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes`)
-    console.log(`steady: ${STEADY.transactions} commits at ${1000 / STEADY.intervalMs}/s; burst: ${BURST.transactions} commits × ${BURST.perTransaction} bookings back to back\n`)
+    console.log(
+      `realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes`,
+    )
+    console.log(
+      `steady: ${STEADY.transactions} commits at ${1000 / STEADY.intervalMs}/s; burst: ${BURST.transactions} commits × ${BURST.perTransaction} bookings back to back\n`,
+    )
     const rows: Row[] = []
     for (const size of SIZES) {
       for (const transport of TRANSPORTS) {
         const row = await bench.run(transport, size)
         rows.push(row)
-        console.log(`  ${transport} × ${row.clients}: p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.burstDeliveriesPerSecond} deliveries/s, lost ${row.lost}`)
+        console.log(
+          `  ${transport} × ${row.clients}: p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.burstDeliveriesPerSecond} deliveries/s, lost ${row.lost}`,
+        )
       }
     }
     console.log('')
     printTable(rows)
     const ratios = comparisons(rows)
-    console.log(`\ngoal at ${GOALS.atClients} clients: p50 ≤ ${GOALS.p50Ms} ms, p99 ≤ ${GOALS.p99Ms} ms; ratios (hubmirror ÷ goal, hubmirror ÷ socket.io):`)
+    console.log(
+      `\ngoal at ${GOALS.atClients} clients: p50 ≤ ${GOALS.p50Ms} ms, p99 ≤ ${GOALS.p99Ms} ms; ratios (hubmirror ÷ goal, hubmirror ÷ socket.io):`,
+    )
     for (const r of ratios) console.log(`  ${JSON.stringify(r)}`)
     const result = {
       benchmark: 'realtime fan-out: commit-to-receipt over SSE vs socket.io broadcast',

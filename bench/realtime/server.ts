@@ -34,9 +34,20 @@ await new Promise<void>((resolve) => ioHttp.listen(0, '127.0.0.1', resolve))
 const ioPort = (ioHttp.address() as { port: number }).port
 
 const exam: ExamRecord = {
-  hubspot_id: EXAM_ID, mock_exam_name: 'Clinical Skills — Mississauga', mock_type: 'Clinical Skills', exam_date: '2026-12-05',
-  start_time: '09:00', end_time: '12:00', location: 'Mississauga', capacity: 100_000, total_bookings: 0, is_active: 'true',
-  created_at: new Date().toISOString(), updated_at: new Date().toISOString(), hs_lastmodifieddate: new Date().toISOString(), deleted_at: null,
+  hubspot_id: EXAM_ID,
+  mock_exam_name: 'Clinical Skills — Mississauga',
+  mock_type: 'Clinical Skills',
+  exam_date: '2026-12-05',
+  start_time: '09:00',
+  end_time: '12:00',
+  location: 'Mississauga',
+  capacity: 100_000,
+  total_bookings: 0,
+  is_active: 'true',
+  created_at: new Date().toISOString(),
+  updated_at: new Date().toISOString(),
+  hs_lastmodifieddate: new Date().toISOString(),
+  deleted_at: null,
 }
 await app.db.transaction((tx) => upsertExams(tx, [exam], 'sync'))
 
@@ -46,10 +57,23 @@ function booking(stamp: string): BookingRecord {
   const id = String(nextBooking++)
   const now = new Date().toISOString()
   return {
-    hubspot_id: id, booking_id: `bk-${EXAM_ID}-${id}`, mock_exam_id: EXAM_ID, contact_id: String(10_000_000 + (nextBooking % 1e6)),
-    student_id: `t${stamp}`, student_name: `Student Number${id.slice(-5)}`, student_email: `student.${id}@example.com`,
-    booking_status: 'confirmed', is_active: 'true', attendance: null, attending_location: 'Mississauga', exam_date: '2026-12-05',
-    dominant_hand: 'right', created_at: now, updated_at: now, hs_lastmodifieddate: now, deleted_at: null,
+    hubspot_id: id,
+    booking_id: `bk-${EXAM_ID}-${id}`,
+    mock_exam_id: EXAM_ID,
+    contact_id: String(10_000_000 + (nextBooking % 1e6)),
+    student_id: `t${stamp}`,
+    student_name: `Student Number${id.slice(-5)}`,
+    student_email: `student.${id}@example.com`,
+    booking_status: 'confirmed',
+    is_active: 'true',
+    attendance: null,
+    attending_location: 'Mississauga',
+    exam_date: '2026-12-05',
+    dominant_hand: 'right',
+    created_at: now,
+    updated_at: now,
+    hs_lastmodifieddate: now,
+    deleted_at: null,
   }
 }
 
@@ -69,7 +93,13 @@ async function write(args: Record<string, unknown>) {
     const stamp = clock()
     if (i === 0) first = stamp
     const stampText = stamp.toFixed(3)
-    await app.db.transaction((tx) => upsertBookings(tx, Array.from({ length: perTransaction }, () => booking(stampText)), 'write'))
+    await app.db.transaction((tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: perTransaction }, () => booking(stampText)),
+        'write',
+      ),
+    )
   }
   return { firstCommitAt: first, lastCommitAt: clock(), events: transactions * perTransaction }
 }
@@ -82,7 +112,12 @@ serveCommands(
       return process.memoryUsage()
     },
     stats: () => {
-      const stats = { hub: app.realtime.stats(), socketio: io.engine.clientsCount, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }
+      const stats = {
+        hub: app.realtime.stats(),
+        socketio: io.engine.clientsCount,
+        loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+        loopDelayMaxMs: loopDelay.max / 1e6,
+      }
       loopDelay.reset()
       return stats
     },

@@ -36,7 +36,15 @@ export async function wrkAvailable(): Promise<boolean> {
 }
 
 export async function wrk(url: string, options: LoadOptions): Promise<LoadResult> {
-  const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections ?? 64), '-d', `${options.durationS}s`, '--latency']
+  const args = [
+    '-t',
+    String(options.threads ?? 2),
+    '-c',
+    String(options.connections ?? 64),
+    '-d',
+    `${options.durationS}s`,
+    '--latency',
+  ]
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`)
   args.push(url)
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 })
@@ -70,17 +78,26 @@ export function parseWrk(raw: string): LoadResult {
 
 function toMs(value: number, unit: string): number {
   switch (unit) {
-    case 'us': return value / 1000
-    case 's': return value * 1000
-    case 'm': return value * 60_000
-    default: return value
+    case 'us':
+      return value / 1000
+    case 's':
+      return value * 1000
+    case 'm':
+      return value * 60_000
+    default:
+      return value
   }
 }
 
 /** wrk when present (lower overhead per request than a Node load generator), else autocannon. */
 export async function loadTest(url: string, options: LoadOptions): Promise<LoadResult> {
   if (await wrkAvailable()) return wrk(url, options)
-  const result = await autocannon({ url, connections: options.connections ?? 64, duration: options.durationS, headers: options.headers })
+  const result = await autocannon({
+    url,
+    connections: options.connections ?? 64,
+    duration: options.durationS,
+    headers: options.headers,
+  })
   return {
     tool: 'autocannon',
     requestsPerSecond: result.requests.average,

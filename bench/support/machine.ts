@@ -30,7 +30,9 @@ export function uptimeLine(): string {
   try {
     return execFileSync('uptime', { encoding: 'utf8' }).trim()
   } catch {
-    return `load average: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`
+    return `load average: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(', ')}`
   }
 }
 

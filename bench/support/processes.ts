@@ -20,8 +20,17 @@ export interface StartOptions {
   timeoutMs?: number
 }
 
-export async function startChild(name: string, command: string, args: string[], options: StartOptions): Promise<{ child: Child; match: RegExpExecArray }> {
-  const proc = spawn(command, args, { cwd: options.cwd, env: { ...options.env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  options: StartOptions,
+): Promise<{ child: Child; match: RegExpExecArray }> {
+  const proc = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...options.env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
   const child: Child = {
@@ -40,7 +49,10 @@ export async function startChild(name: string, command: string, args: string[], 
   }
   running.add(child)
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in ${options.timeoutMs ?? 60_000} ms:\n${output}`)), options.timeoutMs ?? 60_000)
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start in ${options.timeoutMs ?? 60_000} ms:\n${output}`)),
+      options.timeoutMs ?? 60_000,
+    )
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       // Keep only the tail: a chatty server must not grow the benchmark's memory.
@@ -81,7 +93,10 @@ export function stopChildrenOnExit(): void {
 }
 
 /** A child's environment: the parent's, minus whatever the benchmark must control itself. */
-export function childEnv(overrides: Record<string, string | undefined>, drop: string[] = []): Record<string, string | undefined> {
+export function childEnv(
+  overrides: Record<string, string | undefined>,
+  drop: string[] = [],
+): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env }
   for (const name of drop) delete env[name]
   for (const [name, value] of Object.entries(overrides)) {

@@ -48,7 +48,10 @@ for (const [id, us] of selfUs) {
 }
 /** Coarse areas of a hubmirror request, first match wins (startup is module loading, not requests). */
 const AREAS: Array<[string, RegExp]> = [
-  ['startup: module loading and compiling', /modules\/|esm\/|source_map|wrapSafe|compileSourceTextModule|cjs-module-lexer|makeSyncRequest|waitForWorker/],
+  [
+    'startup: module loading and compiling',
+    /modules\/|esm\/|source_map|wrapSafe|compileSourceTextModule|cjs-module-lexer|makeSyncRequest|waitForWorker/,
+  ],
   ['socket writes (writev)', /^writev|writevGeneric|writeUtf8String/],
   ['JWT verification (HMAC, base64url, JSON)', /src\/http\/jwt\.ts|crypto\/hash|base64url|src\/http\/auth\.ts/],
   ['metrics (prom-client)', /prom-client|src\/http\/metrics\.ts/],
@@ -63,14 +66,21 @@ const byArea = new Map<string, number>()
 for (const [id, us] of selfUs) {
   const frame = byId.get(id)!.callFrame
   const text = `${frame.functionName} ${frame.url ? where(frame.url) : '(native)'}`
-  const area = AREAS.find(([, pattern]) => pattern.test(frame.url ? where(frame.url) : frame.functionName) || pattern.test(text))?.[0] ?? 'other'
+  const area =
+    AREAS.find(
+      ([, pattern]) => pattern.test(frame.url ? where(frame.url) : frame.functionName) || pattern.test(text),
+    )?.[0] ?? 'other'
   byArea.set(area, (byArea.get(area) ?? 0) + us)
 }
 const pct = (us: number) => `${((us / total) * 100).toFixed(1)}%`
-console.log(`${file}: ${(all / 1e6).toFixed(1)} s sampled, ${(total / 1e6).toFixed(1)} s busy (percentages below are of busy time)`)
+console.log(
+  `${file}: ${(all / 1e6).toFixed(1)} s sampled, ${(total / 1e6).toFixed(1)} s busy (percentages below are of busy time)`,
+)
 console.log('\nself time by area:')
 for (const [area, us] of [...byArea].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(us).padStart(6)}  ${area}`)
 console.log('\nself time by package / file:')
-for (const [place, us] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(6)}  ${place}`)
+for (const [place, us] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${pct(us).padStart(6)}  ${place}`)
 console.log('\nself time by function:')
-for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(6)}  ${fn}`)
+for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`  ${pct(us).padStart(6)}  ${fn}`)

@@ -27,7 +27,12 @@ const GOALS = { ofCeiling: 0.9 }
 const JWT_SECRET = randomBytes(24).toString('base64url')
 const RUN = randomBytes(3).toString('hex')
 /** Routes that read objects back: the write path must call none of them. */
-const READ_ROUTES = ['GET /crm/v3/objects/:type', 'GET /crm/v3/objects/:type/:id', 'POST /crm/v3/objects/:type/batch/read', 'POST /crm/v3/objects/:type/search']
+const READ_ROUTES = [
+  'GET /crm/v3/objects/:type',
+  'GET /crm/v3/objects/:type/:id',
+  'POST /crm/v3/objects/:type/batch/read',
+  'POST /crm/v3/objects/:type/search',
+]
 
 interface EmulatorStats {
   total: number
@@ -57,8 +62,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function diff(after: EmulatorStats, before: EmulatorStats): Delta {
   const sub = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => (v as number) > 0))
-  return { total: after.total - before.total, byRoute: sub(after.byRoute, before.byRoute), byStatus: sub(after.byStatus, before.byStatus) }
+    Object.fromEntries(
+      Object.entries(a)
+        .map(([k, v]) => [k, v - (b[k] ?? 0)])
+        .filter(([, v]) => (v as number) > 0),
+    )
+  return {
+    total: after.total - before.total,
+    byRoute: sub(after.byRoute, before.byRoute),
+    byStatus: sub(after.byStatus, before.byStatus),
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -67,7 +80,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `worker` on `concurrency` lanes until the deadline; each call is one booking attempt. */
-async function drive(concurrency: number, durationS: number, worker: (n: number) => Promise<string | null>): Promise<Omit<FlowResult, 'calls'>> {
+async function drive(
+  concurrency: number,
+  durationS: number,
+  worker: (n: number) => Promise<string | null>,
+): Promise<Omit<FlowResult, 'calls'>> {
   const latencies: number[] = []
   const failures: Record<string, number> = {}
   let attempted = 0
@@ -75,23 +92,31 @@ async function drive(concurrency: number, durationS: number, worker: (n: number)
   const started = performance.now()
   const deadline = started + durationS * 1000
   let last = started
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const n = attempted++
-      const t0 = performance.now()
-      const failure = await worker(n).catch((error: unknown) => `thrown: ${(error as Error).message}`)
-      last = performance.now()
-      if (failure === null) {
-        created += 1
-        latencies.push(last - t0)
-      } else failures[failure] = (failures[failure] ?? 0) + 1
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const n = attempted++
+        const t0 = performance.now()
+        const failure = await worker(n).catch((error: unknown) => `thrown: ${(error as Error).message}`)
+        last = performance.now()
+        if (failure === null) {
+          created += 1
+          latencies.push(last - t0)
+        } else failures[failure] = (failures[failure] ?? 0) + 1
+      }
+    }),
+  )
   latencies.sort((a, b) => a - b)
   const elapsedS = (last - started) / 1000
   return {
-    attempted, created, failed: attempted - created, failures, elapsedS: round(elapsedS),
-    bookingsPerSecond: round(created / elapsedS), p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)),
+    attempted,
+    created,
+    failed: attempted - created,
+    failures,
+    elapsedS: round(elapsedS),
+    bookingsPerSecond: round(created / elapsedS),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
   }
 }
 
@@ -108,11 +133,30 @@ async function main(): Promise<void> {
   const database = await freshDatabase(PG_URL, 'hm_bench_write')
   const namespace = `hmbench-${RUN}`
   try {
-    const emulatorChild = await startChild('emulator', process.execPath,
-      ['bin/hubmirror.js', 'emulator', '--port', '0', '--data-dir', 'none', '--seed', 'none', '--rate-limit-10s', String(RATE_LIMIT_10S)],
-      { cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/ })
+    const emulatorChild = await startChild(
+      'emulator',
+      process.execPath,
+      [
+        'bin/hubmirror.js',
+        'emulator',
+        '--port',
+        '0',
+        '--data-dir',
+        'none',
+        '--seed',
+        'none',
+        '--rate-limit-10s',
+        String(RATE_LIMIT_10S),
+      ],
+      { cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/ },
+    )
     const emulator = emulatorChild.match[1]!
-    const types = (await json<{ objectTypes: Record<string, string> }>(await fetch(`${emulator}/_emulator/config`), 'emulator config')).objectTypes
+    const types = (
+      await json<{ objectTypes: Record<string, string> }>(
+        await fetch(`${emulator}/_emulator/config`),
+        'emulator config',
+      )
+    ).objectTypes
     const examsType = types.mock_exams!
     const bookingsType = types.bookings!
     const stats = async () => json<EmulatorStats>(await fetch(`${emulator}/_emulator/stats`), 'emulator stats')
@@ -120,23 +164,48 @@ async function main(): Promise<void> {
     const port = await freePort()
     await startChild('hubmirror', process.execPath, ['bin/hubmirror.js', 'serve'], {
       cwd: HUBMIRROR_DIR,
-      env: childEnv({
-        PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, REDIS_URL, HUBMIRROR_REDIS_NAMESPACE: namespace,
-        HUBSPOT_ACCESS_TOKEN: 'bench-hubmirror', HUBSPOT_BASE_URL: emulator, HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT_10S),
-        HUBMIRROR_JWT_SECRET: JWT_SECRET, HUBMIRROR_DATA_DIR: join(WORK, 'write-path-data'),
-        // No on-access or watched pull during the run: every HubSpot call counted is the write path's.
-        SYNC_STALE_AFTER: '1h', SYNC_LIVE_INTERVAL: '1h',
-      }, ['LOG_LEVEL', 'NODE_OPTIONS']),
+      env: childEnv(
+        {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: database.url,
+          REDIS_URL,
+          HUBMIRROR_REDIS_NAMESPACE: namespace,
+          HUBSPOT_ACCESS_TOKEN: 'bench-hubmirror',
+          HUBSPOT_BASE_URL: emulator,
+          HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT_10S),
+          HUBMIRROR_JWT_SECRET: JWT_SECRET,
+          HUBMIRROR_DATA_DIR: join(WORK, 'write-path-data'),
+          // No on-access or watched pull during the run: every HubSpot call counted is the write path's.
+          SYNC_STALE_AFTER: '1h',
+          SYNC_LIVE_INTERVAL: '1h',
+        },
+        ['LOG_LEVEL', 'NODE_OPTIONS'],
+      ),
       ready: /hubmirror is running/,
     })
     const api = `http://127.0.0.1:${port}`
-    const auth = { authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view', 'exams.edit', 'bookings.edit'], { ttlSeconds: 3600 })}`, 'content-type': 'application/json' }
+    const auth = {
+      authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view', 'exams.edit', 'bookings.edit'], { ttlSeconds: 3600 })}`,
+      'content-type': 'application/json',
+    }
 
     // Exams with room for every booking the run can make, created through hubmirror's API.
     const examIds: string[] = []
     for (let i = 0; i < EXAMS; i++) {
-      const body = { mock_exam_name: `Bench ${RUN} #${i}`, mock_type: 'Clinical Skills', exam_date: '2026-12-05', start_time: '09:00', end_time: '12:00', location: 'Mississauga', capacity: 10_000 }
-      const { exam } = await json<{ exam: { hubspot_id: string } }>(await fetch(`${api}/api/mock-exams`, { method: 'POST', headers: auth, body: JSON.stringify(body) }), 'create exam')
+      const body = {
+        mock_exam_name: `Bench ${RUN} #${i}`,
+        mock_type: 'Clinical Skills',
+        exam_date: '2026-12-05',
+        start_time: '09:00',
+        end_time: '12:00',
+        location: 'Mississauga',
+        capacity: 10_000,
+      }
+      const { exam } = await json<{ exam: { hubspot_id: string } }>(
+        await fetch(`${api}/api/mock-exams`, { method: 'POST', headers: auth, body: JSON.stringify(body) }),
+        'create exam',
+      )
       examIds.push(exam.hubspot_id)
     }
     // The naive flow's exams, made now with its own token (so a window of its own) so that they
@@ -144,21 +213,49 @@ async function main(): Promise<void> {
     const naiveToken = { authorization: 'Bearer bench-naive', 'content-type': 'application/json' }
     const naiveExams: string[] = []
     for (let i = 0; i < EXAMS; i++) {
-      const body = { properties: { mock_exam_name: `Naive ${RUN} #${i}`, mock_type: 'Clinical Skills', exam_date: '2026-12-05', capacity: '10000', total_bookings: '0', is_active: 'true' } }
-      naiveExams.push((await json<{ id: string }>(await fetch(`${emulator}/crm/v3/objects/${examsType}`, { method: 'POST', headers: naiveToken, body: JSON.stringify(body) }), 'naive exam')).id)
+      const body = {
+        properties: {
+          mock_exam_name: `Naive ${RUN} #${i}`,
+          mock_type: 'Clinical Skills',
+          exam_date: '2026-12-05',
+          capacity: '10000',
+          total_bookings: '0',
+          is_active: 'true',
+        },
+      }
+      naiveExams.push(
+        (
+          await json<{ id: string }>(
+            await fetch(`${emulator}/crm/v3/objects/${examsType}`, {
+              method: 'POST',
+              headers: naiveToken,
+              body: JSON.stringify(body),
+            }),
+            'naive exam',
+          )
+        ).id,
+      )
     }
     // A fresh rolling window: the exams' creates must not eat into the measured run's budget.
     await sleep(10_500)
 
-    console.log(`hubmirror: ${CONCURRENCY} concurrent POST /api/bookings for ${DURATION_S} s; HubSpot limit ${RATE_LIMIT_10S}/10 s (ceiling ${CEILING} bookings/s at one call per booking)`)
+    console.log(
+      `hubmirror: ${CONCURRENCY} concurrent POST /api/bookings for ${DURATION_S} s; HubSpot limit ${RATE_LIMIT_10S}/10 s (ceiling ${CEILING} bookings/s at one call per booking)`,
+    )
     const acknowledged = new Set<string>()
     const before = await stats()
     const oursRun = await drive(CONCURRENCY, DURATION_S, async (n) => {
       const bookingId = `bench-${RUN}-${n}`
-      const body = { examId: examIds[n % EXAMS], booking_id: bookingId, student_name: `Student ${n}`, student_email: `student${n}@example.com`, dominant_hand: 'right' }
+      const body = {
+        examId: examIds[n % EXAMS],
+        booking_id: bookingId,
+        student_name: `Student ${n}`,
+        student_email: `student${n}@example.com`,
+        dominant_hand: 'right',
+      }
       const res = await fetch(`${api}/api/bookings`, { method: 'POST', headers: auth, body: JSON.stringify(body) })
       const text = await res.text()
-      if (res.status !== 201) return `${res.status} ${(/"code":"(\w+)"/.exec(text)?.[1]) ?? ''}`.trim()
+      if (res.status !== 201) return `${res.status} ${/"code":"(\w+)"/.exec(text)?.[1] ?? ''}`.trim()
       acknowledged.add(bookingId)
       return null
     })
@@ -172,8 +269,13 @@ async function main(): Promise<void> {
     let page = 0
     do {
       const url = `${emulator}/crm/v3/objects/${bookingsType}?limit=100&properties=booking_id,mock_exam_id${after ? `&after=${after}` : ''}`
-      const body = await json<{ results: Array<{ properties: Record<string, string> }>; paging?: { next: { after: string } } }>(
-        await fetch(url, { headers: { authorization: `Bearer bench-verify-${Math.floor(page++ / 40)}` } }), 'list bookings')
+      const body = await json<{
+        results: Array<{ properties: Record<string, string> }>
+        paging?: { next: { after: string } }
+      }>(
+        await fetch(url, { headers: { authorization: `Bearer bench-verify-${Math.floor(page++ / 40)}` } }),
+        'list bookings',
+      )
       for (const { properties } of body.results) {
         if (!properties.booking_id?.startsWith(`bench-${RUN}-`)) continue
         inHubSpot.set(properties.booking_id, (inHubSpot.get(properties.booking_id) ?? 0) + 1)
@@ -184,19 +286,36 @@ async function main(): Promise<void> {
     const inReplica = new Set<string>()
     const totalsSeen: Record<string, { hubspot: number; hubmirror: number; counted: number }> = {}
     for (const [i, examId] of examIds.entries()) {
-      const { bookings } = await json<{ bookings: Array<{ booking_id: string }> }>(await fetch(`${api}/api/mock-exams/${examId}/bookings`, { headers: auth }), 'read bookings')
+      const { bookings } = await json<{ bookings: Array<{ booking_id: string }> }>(
+        await fetch(`${api}/api/mock-exams/${examId}/bookings`, { headers: auth }),
+        'read bookings',
+      )
       for (const b of bookings) inReplica.add(b.booking_id)
-      const { exam } = await json<{ exam: { total_bookings: number } }>(await fetch(`${api}/api/mock-exams/${examId}`, { headers: auth }), 'read exam')
+      const { exam } = await json<{ exam: { total_bookings: number } }>(
+        await fetch(`${api}/api/mock-exams/${examId}`, { headers: auth }),
+        'read exam',
+      )
       const hs = await json<{ properties: Record<string, string> }>(
-        await fetch(`${emulator}/crm/v3/objects/${examsType}/${examId}?properties=total_bookings`, { headers: { authorization: `Bearer bench-verify-exam-${i}` } }), 'get exam')
-      totalsSeen[examId] = { hubspot: Number(hs.properties.total_bookings), hubmirror: exam.total_bookings, counted: perExamInHubSpot.get(examId) ?? 0 }
+        await fetch(`${emulator}/crm/v3/objects/${examsType}/${examId}?properties=total_bookings`, {
+          headers: { authorization: `Bearer bench-verify-exam-${i}` },
+        }),
+        'get exam',
+      )
+      totalsSeen[examId] = {
+        hubspot: Number(hs.properties.total_bookings),
+        hubmirror: exam.total_bookings,
+        counted: perExamInHubSpot.get(examId) ?? 0,
+      }
     }
     const duplicates = [...inHubSpot.values()].filter((count) => count > 1).length
     const missingInHubSpot = [...acknowledged].filter((id) => !inHubSpot.has(id)).length
     const unacknowledgedInHubSpot = [...inHubSpot.keys()].filter((id) => !acknowledged.has(id)).length
     const missingInReplica = [...acknowledged].filter((id) => !inReplica.has(id)).length
-    const readBack = Object.fromEntries(READ_ROUTES.map((route) => [route, ours.calls.byRoute[route] ?? 0]).filter(([, n]) => (n as number) > 0))
-    const exactlyOnce = duplicates === 0 && missingInHubSpot === 0 && missingInReplica === 0 && inReplica.size === acknowledged.size
+    const readBack = Object.fromEntries(
+      READ_ROUTES.map((route) => [route, ours.calls.byRoute[route] ?? 0]).filter(([, n]) => (n as number) > 0),
+    )
+    const exactlyOnce =
+      duplicates === 0 && missingInHubSpot === 0 && missingInReplica === 0 && inReplica.size === acknowledged.size
     const countersRight = Object.values(totalsSeen).every((t) => t.hubspot === t.counted && t.hubmirror === t.counted)
 
     // The seed's flow, side by side on the same emulator with its own token (its exams were made
@@ -210,22 +329,38 @@ async function main(): Promise<void> {
         await sleep(Math.min(10_000, 500 * 2 ** attempt) + Math.random() * 250)
       }
     }
-    console.log(`seed's naive flow: ${CONCURRENCY} concurrent (POST booking + PATCH exam count) for ${NAIVE_DURATION_S} s`)
+    console.log(
+      `seed's naive flow: ${CONCURRENCY} concurrent (POST booking + PATCH exam count) for ${NAIVE_DURATION_S} s`,
+    )
     const naiveBefore = await stats()
     const naiveRun = await drive(CONCURRENCY, NAIVE_DURATION_S, async (n) => {
       const examId = naiveExams[n % EXAMS]!
-      const created = await call('POST', `/crm/v3/objects/${bookingsType}`, { properties: { booking_id: `naive-${RUN}-${n}`, mock_exam_id: examId, student_name: `Student ${n}`, student_email: `student${n}@example.com`, booking_status: 'confirmed', is_active: 'true' } })
+      const created = await call('POST', `/crm/v3/objects/${bookingsType}`, {
+        properties: {
+          booking_id: `naive-${RUN}-${n}`,
+          mock_exam_id: examId,
+          student_name: `Student ${n}`,
+          student_email: `student${n}@example.com`,
+          booking_status: 'confirmed',
+          is_active: 'true',
+        },
+      })
       await created.arrayBuffer()
       if (created.status !== 201) return `POST ${created.status}`
       const count = (counts.get(examId) ?? 0) + 1
       counts.set(examId, count)
-      const patched = await call('PATCH', `/crm/v3/objects/${examsType}/${examId}`, { properties: { total_bookings: String(count) } })
+      const patched = await call('PATCH', `/crm/v3/objects/${examsType}/${examId}`, {
+        properties: { total_bookings: String(count) },
+      })
       await patched.arrayBuffer()
       return patched.status === 200 ? null : `PATCH ${patched.status}`
     })
     const naive: FlowResult = { ...naiveRun, calls: diff(await stats(), naiveBefore) }
 
-    const successCalls = (d: Delta) => Object.entries(d.byStatus).filter(([s]) => s.startsWith('2')).reduce((sum, [, n]) => sum + n, 0)
+    const successCalls = (d: Delta) =>
+      Object.entries(d.byStatus)
+        .filter(([s]) => s.startsWith('2'))
+        .reduce((sum, [, n]) => sum + n, 0)
     const createCalls = ours.calls.byRoute['POST /crm/v3/objects/:type/batch/upsert'] ?? 0
     const counterCalls = ours.calls.byRoute['POST /crm/v3/objects/:type/batch/update'] ?? 0
     const summary = (flow: FlowResult) => ({
@@ -243,14 +378,32 @@ async function main(): Promise<void> {
     const figures = {
       benchmark: 'write-path',
       machine,
-      settings: { hubmirrorDir: HUBMIRROR_DIR, rateLimit10s: RATE_LIMIT_10S, ceilingBookingsPerSecond: CEILING, concurrency: CONCURRENCY, durationS: DURATION_S, naiveDurationS: NAIVE_DURATION_S, exams: EXAMS },
+      settings: {
+        hubmirrorDir: HUBMIRROR_DIR,
+        rateLimit10s: RATE_LIMIT_10S,
+        ceilingBookingsPerSecond: CEILING,
+        concurrency: CONCURRENCY,
+        durationS: DURATION_S,
+        naiveDurationS: NAIVE_DURATION_S,
+        exams: EXAMS,
+      },
       hubmirror: {
         ...summary(ours),
-        createCalls, counterCalls,
+        createCalls,
+        counterCalls,
         bookingsPerCreateCall: createCalls ? round(ours.created / createCalls, 1) : null,
-        attempted: ours.attempted, failures: ours.failures, elapsedS: ours.elapsedS, calls: ours.calls,
+        attempted: ours.attempted,
+        failures: ours.failures,
+        elapsedS: ours.elapsedS,
+        calls: ours.calls,
       },
-      naive: { ...summary(naive), attempted: naive.attempted, failures: naive.failures, elapsedS: naive.elapsedS, calls: naive.calls },
+      naive: {
+        ...summary(naive),
+        attempted: naive.attempted,
+        failures: naive.failures,
+        elapsedS: naive.elapsedS,
+        calls: naive.calls,
+      },
       minimum: {
         note: 'creates ride 100 per batch upsert; total_bookings updates are one batch update per counter flight (up to 100 exams)',
         createsOnly: 0.01,
@@ -258,32 +411,84 @@ async function main(): Promise<void> {
         atThisConcurrency: round(2 / Math.min(100, CONCURRENCY), 4),
       },
       checks: {
-        acknowledged: acknowledged.size, inHubSpot: inHubSpot.size, inReplicaViaApi: inReplica.size,
-        duplicates, missingInHubSpot, missingInReplica, unacknowledgedInHubSpot, exactlyOnce,
-        readBackCalls: readBack, noReadBack: Object.keys(readBack).length === 0,
-        totalBookings: totalsSeen, countersRight,
+        acknowledged: acknowledged.size,
+        inHubSpot: inHubSpot.size,
+        inReplicaViaApi: inReplica.size,
+        duplicates,
+        missingInHubSpot,
+        missingInReplica,
+        unacknowledgedInHubSpot,
+        exactlyOnce,
+        readBackCalls: readBack,
+        noReadBack: Object.keys(readBack).length === 0,
+        totalBookings: totalsSeen,
+        countersRight,
       },
-      passes: { ofCeiling: ours.bookingsPerSecond / CEILING >= GOALS.ofCeiling, exactlyOnce, noReadBack: Object.keys(readBack).length === 0, no429: (ours.calls.byStatus['429'] ?? 0) === 0 },
+      passes: {
+        ofCeiling: ours.bookingsPerSecond / CEILING >= GOALS.ofCeiling,
+        exactlyOnce,
+        noReadBack: Object.keys(readBack).length === 0,
+        no429: (ours.calls.byStatus['429'] ?? 0) === 0,
+      },
     }
 
-    console.log(`\nWrite path — booking creates vs HubSpot's limit (${RATE_LIMIT_10S} calls / 10 s) — ${machineLine(machine)}`)
+    console.log(
+      `\nWrite path — booking creates vs HubSpot's limit (${RATE_LIMIT_10S} calls / 10 s) — ${machineLine(machine)}`,
+    )
     console.log(`load: ${machine.uptime}`)
     const row = (s: ReturnType<typeof summary>) => ({
-      bookings: s.bookings, 'bookings/s': s.bookingsPerSecond, '÷ ceiling': s.ofCeiling, 'HubSpot calls': s.hubspotCalls,
-      'calls/booking': s.callsPerBooking, '429s': s.status429, failed: s.failed, 'p50 ms': s.p50Ms, 'p99 ms': s.p99Ms,
+      bookings: s.bookings,
+      'bookings/s': s.bookingsPerSecond,
+      '÷ ceiling': s.ofCeiling,
+      'HubSpot calls': s.hubspotCalls,
+      'calls/booking': s.callsPerBooking,
+      '429s': s.status429,
+      failed: s.failed,
+      'p50 ms': s.p50Ms,
+      'p99 ms': s.p99Ms,
     })
     console.table({
       [`hubmirror (batched, c=${CONCURRENCY})`]: row(figures.hubmirror),
       [`seed naive flow (POST + PATCH, c=${CONCURRENCY})`]: row(figures.naive),
-      [`ceiling: 1 call/booking`]: { bookings: '—', 'bookings/s': CEILING, '÷ ceiling': 1, 'HubSpot calls': '—', 'calls/booking': 1, '429s': '—', failed: '—', 'p50 ms': '—', 'p99 ms': '—' },
+      [`ceiling: 1 call/booking`]: {
+        bookings: '—',
+        'bookings/s': CEILING,
+        '÷ ceiling': 1,
+        'HubSpot calls': '—',
+        'calls/booking': 1,
+        '429s': '—',
+        failed: '—',
+        'p50 ms': '—',
+        'p99 ms': '—',
+      },
     })
     console.table({
-      'hubmirror ÷ ceiling': { value: `${figures.hubmirror.ofCeiling}×`, goal: `≥ ${GOALS.ofCeiling}×`, pass: figures.passes.ofCeiling },
-      'hubmirror calls/booking': { value: figures.hubmirror.callsPerBooking, goal: `minimum: ${figures.minimum.createsOnly} creates + counter (${figures.minimum.withOneCounterUpdatePerCreateBatch}; ${figures.minimum.atThisConcurrency} at c=${CONCURRENCY})`, pass: '—' },
-      'hubmirror batch upserts / counter updates': { value: `${createCalls} / ${counterCalls} (${figures.hubmirror.bookingsPerCreateCall} bookings per upsert)`, goal: '—', pass: '—' },
+      'hubmirror ÷ ceiling': {
+        value: `${figures.hubmirror.ofCeiling}×`,
+        goal: `≥ ${GOALS.ofCeiling}×`,
+        pass: figures.passes.ofCeiling,
+      },
+      'hubmirror calls/booking': {
+        value: figures.hubmirror.callsPerBooking,
+        goal: `minimum: ${figures.minimum.createsOnly} creates + counter (${figures.minimum.withOneCounterUpdatePerCreateBatch}; ${figures.minimum.atThisConcurrency} at c=${CONCURRENCY})`,
+        pass: '—',
+      },
+      'hubmirror batch upserts / counter updates': {
+        value: `${createCalls} / ${counterCalls} (${figures.hubmirror.bookingsPerCreateCall} bookings per upsert)`,
+        goal: '—',
+        pass: '—',
+      },
       'hubmirror 429s': { value: figures.hubmirror.status429, goal: '0', pass: figures.passes.no429 },
-      'no read-back (GET/list/batch-read/search)': { value: JSON.stringify(readBack), goal: '{}', pass: figures.passes.noReadBack },
-      'exactly once (HubSpot, replica via API)': { value: `${acknowledged.size} acked, ${inHubSpot.size} in HubSpot, ${inReplica.size} via API, ${duplicates} dup`, goal: 'all equal, 0 dup', pass: exactlyOnce },
+      'no read-back (GET/list/batch-read/search)': {
+        value: JSON.stringify(readBack),
+        goal: '{}',
+        pass: figures.passes.noReadBack,
+      },
+      'exactly once (HubSpot, replica via API)': {
+        value: `${acknowledged.size} acked, ${inHubSpot.size} in HubSpot, ${inReplica.size} via API, ${duplicates} dup`,
+        goal: 'all equal, 0 dup',
+        pass: exactlyOnce,
+      },
       'total_bookings right (HubSpot and API)': { value: countersRight, goal: 'true', pass: countersRight },
     })
     const out = join(HERE, 'last-run.json')
@@ -293,10 +498,14 @@ async function main(): Promise<void> {
   } finally {
     await stopAll()
     const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    await redis.connect().then(async () => {
-      const keys = await redis.keys(`${namespace}:*`)
-      if (keys.length) await redis.del(...keys)
-    }).catch((error) => console.warn(`could not clear Redis keys: ${(error as Error).message}`)).finally(() => redis.disconnect())
+    await redis
+      .connect()
+      .then(async () => {
+        const keys = await redis.keys(`${namespace}:*`)
+        if (keys.length) await redis.del(...keys)
+      })
+      .catch((error) => console.warn(`could not clear Redis keys: ${(error as Error).message}`))
+      .finally(() => redis.disconnect())
     await database.drop()
   }
 }

@@ -7,13 +7,21 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 describe('Batcher', () => {
   it('sends concurrent items in one flight and answers each in order', async () => {
     const flights: number[][] = []
-    const batcher = new Batcher<number, number>({ maxBatch: 100, maxInFlight: 1, run: async (items) => (flights.push(items), items.map((n) => n * 2)) })
+    const batcher = new Batcher<number, number>({
+      maxBatch: 100,
+      maxInFlight: 1,
+      run: async (items) => (flights.push(items), items.map((n) => n * 2)),
+    })
     expect(await Promise.all([1, 2, 3].map((n) => batcher.submit(n)))).toEqual([2, 4, 6])
     expect(flights).toEqual([[1, 2, 3]])
   })
 
   it('splits past maxBatch and rejects only the failed items', async () => {
-    const batcher = new Batcher<number, number>({ maxBatch: 2, maxInFlight: 4, run: async (items) => items.map((n) => (n === 3 ? new Error('bad') : n)) })
+    const batcher = new Batcher<number, number>({
+      maxBatch: 2,
+      maxInFlight: 4,
+      run: async (items) => items.map((n) => (n === 3 ? new Error('bad') : n)),
+    })
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => batcher.submit(n)))
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
     expect(batcher.flights).toBe(3)
@@ -43,7 +51,12 @@ describe('Batcher', () => {
 
   it('paces flights so that items queue into fewer, fuller batches', async () => {
     const flights: number[][] = []
-    const batcher = new Batcher<number, number>({ maxBatch: 100, maxInFlight: 4, minIntervalMs: 50, run: async (items) => (flights.push(items), items) })
+    const batcher = new Batcher<number, number>({
+      maxBatch: 100,
+      maxInFlight: 4,
+      minIntervalMs: 50,
+      run: async (items) => (flights.push(items), items),
+    })
     const started = Date.now()
     const all: Array<Promise<number>> = []
     for (let i = 0; i < 10; i++) {

@@ -58,7 +58,8 @@ export class Batcher<I, R> {
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#options.maxInFlight) {
-      if (this.#options.minIntervalMs && Date.now() - this.#lastLaunch < this.#options.minIntervalMs) return this.#schedule()
+      if (this.#options.minIntervalMs && Date.now() - this.#lastLaunch < this.#options.minIntervalMs)
+        return this.#schedule()
       const batch = this.#queue.splice(0, this.#options.maxBatch)
       this.#lastLaunch = Date.now()
       this.#inFlight += 1

@@ -30,7 +30,12 @@ export class ExamCounter {
     /** The write service's liveness key: the counter's intents are recovered like its own. */
     private readonly ownerKey = 0,
   ) {
-    this.#batcher = new Batcher({ maxBatch: 100, maxInFlight: 1, minIntervalMs: pacingMs, run: (examIds) => this.#flush(examIds) })
+    this.#batcher = new Batcher({
+      maxBatch: 100,
+      maxInFlight: 1,
+      minIntervalMs: pacingMs,
+      run: (examIds) => this.#flush(examIds),
+    })
   }
 
   /** Resolves once HubSpot and the replica carry a count that includes every booking committed before the call. */
@@ -42,7 +47,12 @@ export class ExamCounter {
   async refreshQuietly(examIds: Iterable<string>): Promise<void> {
     await Promise.all(
       [...new Set(examIds)].map((examId) =>
-        this.refresh(examId).catch((error) => this.logger.warn({ err: error, examId }, 'total_bookings not updated; the next write on this exam, or a restart, sets it again')),
+        this.refresh(examId).catch((error) =>
+          this.logger.warn(
+            { err: error, examId },
+            'total_bookings not updated; the next write on this exam, or a restart, sets it again',
+          ),
+        ),
       ),
     )
   }
@@ -64,13 +74,23 @@ export class ExamCounter {
     const unique = [...new Set(examIds)]
     const counts = await bookedCounts(this.db, unique)
     const types = await this.hubspot.objectTypes()
-    const inputs = unique.filter((id) => counts.has(id)).map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
+    const inputs = unique
+      .filter((id) => counts.has(id))
+      .map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
     if (inputs.length === 0) return examIds.map(() => undefined)
     // Journaled like any exam update: killed after HubSpot applied it, recovery reads the exams back.
     const intentIds = await this.db.transaction(async (tx) => {
       const ids: string[] = []
       for (const { id, properties } of inputs) {
-        ids.push((await insertIntent(tx, { kind: 'exam.update', examId: id, targetId: id, payload: { counter: true, ...properties }, ownerKey: this.ownerKey })) as string)
+        ids.push(
+          (await insertIntent(tx, {
+            kind: 'exam.update',
+            examId: id,
+            targetId: id,
+            payload: { counter: true, ...properties },
+            ownerKey: this.ownerKey,
+          })) as string,
+        )
       }
       return ids
     })

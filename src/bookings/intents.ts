@@ -31,7 +31,14 @@ export async function insertIntent(tx: Queryable, intent: NewIntent): Promise<st
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO public.write_intents (kind, idempotency_key, exam_id, target_id, payload, owner_key)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
-      [intent.kind, intent.idempotencyKey ?? null, intent.examId ?? null, intent.targetId ?? null, JSON.stringify(intent.payload), intent.ownerKey],
+      [
+        intent.kind,
+        intent.idempotencyKey ?? null,
+        intent.examId ?? null,
+        intent.targetId ?? null,
+        JSON.stringify(intent.payload),
+        intent.ownerKey,
+      ],
     )
     return rows[0].id
   } catch (error) {

@@ -1,7 +1,15 @@
 // The read path: cache → (miss) replica → cache, answering with ready envelope bytes. Never HubSpot.
 import { deps, type CacheEntry, type ResponseCache } from '../cache/index.js'
 import { AppError } from '../errors.js'
-import { examAggregates, getExam, listExamBookings, listExams, type ExamFilters, type JsonSnapshot, type Queryable } from '../replica/index.js'
+import {
+  examAggregates,
+  getExam,
+  listExamBookings,
+  listExams,
+  type ExamFilters,
+  type JsonSnapshot,
+  type Queryable,
+} from '../replica/index.js'
 
 export interface ReadServiceOptions {
   db: Queryable
@@ -16,7 +24,8 @@ function envelope(field: string, snapshot: JsonSnapshot): CacheEntry {
 
 async function found(field: string, snapshot: Promise<JsonSnapshot>, examId: string): Promise<CacheEntry> {
   const result = await snapshot
-  if (result.json === 'null') throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+  if (result.json === 'null')
+    throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
   return envelope(field, result)
 }
 
@@ -36,21 +45,29 @@ export class ReadService {
     // Every filter is part of the key: the seed caches all filters under one key, serving one
     // filter's answer to another.
     const key = `exams?a=${filters.isActive ?? ''}&s=${filters.startDate ?? ''}&e=${filters.endDate ?? ''}`
-    return this.#cache.get(key, [deps.examCollection], async () => envelope('exams', await listExams(this.#db, filters)))
+    return this.#cache.get(key, [deps.examCollection], async () =>
+      envelope('exams', await listExams(this.#db, filters)),
+    )
   }
 
   getExam(examId: string): Promise<CacheEntry> {
     this.#onRead()
-    return this.#cache.get(`exam:${examId}`, [deps.exam(examId)], () => found('exam', getExam(this.#db, examId), examId))
+    return this.#cache.get(`exam:${examId}`, [deps.exam(examId)], () =>
+      found('exam', getExam(this.#db, examId), examId),
+    )
   }
 
   examBookings(examId: string): Promise<CacheEntry> {
     this.#onRead()
-    return this.#cache.get(`exam-bookings:${examId}`, [deps.exam(examId)], () => found('bookings', listExamBookings(this.#db, examId), examId))
+    return this.#cache.get(`exam-bookings:${examId}`, [deps.exam(examId)], () =>
+      found('bookings', listExamBookings(this.#db, examId), examId),
+    )
   }
 
   aggregates(): Promise<CacheEntry> {
     this.#onRead()
-    return this.#cache.get('aggregates', [deps.examCollection], async () => envelope('aggregates', await examAggregates(this.#db)))
+    return this.#cache.get('aggregates', [deps.examCollection], async () =>
+      envelope('aggregates', await examAggregates(this.#db)),
+    )
   }
 }

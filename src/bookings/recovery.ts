@@ -1,6 +1,12 @@
 // Resolves write intents left pending by a crashed instance, by reading HubSpot: nothing lost, nothing doubled.
 import { deps, type ResponseCache } from '../cache/index.js'
-import { BOOKING_PROPERTIES, bookingFromHubSpot, EXAM_PROPERTIES, examFromHubSpot, type HubSpot } from '../hubspot/index.js'
+import {
+  BOOKING_PROPERTIES,
+  bookingFromHubSpot,
+  EXAM_PROPERTIES,
+  examFromHubSpot,
+  type HubSpot,
+} from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction } from '../replica/index.js'
 import type { ExamCounter } from './exam-counter.js'
@@ -71,16 +77,30 @@ export class IntentRecovery {
     const types = await hubspot.objectTypes()
     if (kind === 'booking.create') {
       const keys = intents.map((intent) => intent.idempotency_key as string)
-      const found = await hubspot.crm.batchRead(types.bookings, keys, [...BOOKING_PROPERTIES], { idProperty: 'booking_id' })
+      const found = await hubspot.crm.batchRead(types.bookings, keys, [...BOOKING_PROPERTIES], {
+        idProperty: 'booking_id',
+      })
       const records = found.results.map(bookingFromHubSpot)
       const present = new Set(records.map((r) => r.booking_id))
-      return this.#commit(intents, (i) => present.has(i.idempotency_key), (tx) => upsertBookings(tx, records, 'write'))
+      return this.#commit(
+        intents,
+        (i) => present.has(i.idempotency_key),
+        (tx) => upsertBookings(tx, records, 'write'),
+      )
     }
     if (kind === 'booking.cancel') {
-      const found = await hubspot.crm.batchRead(types.bookings, intents.map((i) => i.target_id as string), [...BOOKING_PROPERTIES])
+      const found = await hubspot.crm.batchRead(
+        types.bookings,
+        intents.map((i) => i.target_id as string),
+        [...BOOKING_PROPERTIES],
+      )
       const records = found.results.map(bookingFromHubSpot)
       const cancelled = new Set(records.filter((r) => r.booking_status === 'cancelled').map((r) => r.hubspot_id))
-      return this.#commit(intents, (i) => cancelled.has(i.target_id as string), (tx) => upsertBookings(tx, records, 'write'))
+      return this.#commit(
+        intents,
+        (i) => cancelled.has(i.target_id as string),
+        (tx) => upsertBookings(tx, records, 'write'),
+      )
     }
     if (kind === 'exam.update' || kind === 'exam.archive') {
       const ids = intents.map((i) => i.target_id as string)
@@ -91,7 +111,13 @@ export class IntentRecovery {
       const applied = (i: Intent) => (kind === 'exam.archive' ? !liveIds.has(i.target_id as string) : true)
       return this.#commit(intents, applied, async (tx) => {
         await upsertExams(tx, records, 'write')
-        if (kind === 'exam.archive') await softDeleteExams(tx, ids.filter((id) => !liveIds.has(id)), new Date(), 'write')
+        if (kind === 'exam.archive')
+          await softDeleteExams(
+            tx,
+            ids.filter((id) => !liveIds.has(id)),
+            new Date(),
+            'write',
+          )
       })
     }
     // An exam create has no idempotency key in HubSpot; if it did land, the next pull brings it in.

@@ -16,7 +16,8 @@ import { IntentRecovery } from './recovery.js'
 export type ExamFields = Partial<ExamInput>
 export type { BookingInput }
 
-export type CancelOutcome = { id: string; success: true; booking: BookingRecord } | { id: string; success: false; error: AppError }
+export type CancelOutcome =
+  { id: string; success: true; booking: BookingRecord } | { id: string; success: false; error: AppError }
 
 interface PendingCreate {
   bookingId: string
@@ -49,9 +50,21 @@ export class WriteService {
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
     const pacingMs = Math.round((2 * 10_000) / options.rateLimit10s)
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
-    this.recovery = new IntentRecovery({ db: options.db, hubspot: options.hubspot, cache: options.cache, logger: options.logger, counter: this.counter, ownerKey: this.ownerKey })
+    this.recovery = new IntentRecovery({
+      db: options.db,
+      hubspot: options.hubspot,
+      cache: options.cache,
+      logger: options.logger,
+      counter: this.counter,
+      ownerKey: this.ownerKey,
+    })
     // Concurrent creates share one batch upsert: HubSpot's limit counts calls, not objects.
-    this.#creates = new Batcher({ maxBatch: 100, maxInFlight: 4, minIntervalMs: pacingMs, run: (items) => this.#upsertBookings(items) })
+    this.#creates = new Batcher({
+      maxBatch: 100,
+      maxInFlight: 4,
+      minIntervalMs: pacingMs,
+      run: (items) => this.#upsertBookings(items),
+    })
   }
 
   /** Marks this instance alive (intents it owns are not recovered by others) and recovers orphans. */
@@ -75,7 +88,10 @@ export class WriteService {
     if ('replay' in guarded) return { booking: guarded.replay, created: false }
     let result: UpsertResult
     try {
-      result = await this.#creates.submit({ bookingId, properties: this.#bookingProperties(input, bookingId, guarded.exam) })
+      result = await this.#creates.submit({
+        bookingId,
+        properties: this.#bookingProperties(input, bookingId, guarded.exam),
+      })
     } catch (error) {
       await failIntents(this.#db, [guarded.intentId], (error as Error).message)
       throw error
@@ -91,21 +107,38 @@ export class WriteService {
     return { booking, created: result.new !== false }
   }
 
-  async #guardCreate(input: BookingInput, bookingId: string): Promise<{ replay: BookingRecord } | { intentId: string; exam: { date: string | null; location: string | null } }> {
+  async #guardCreate(
+    input: BookingInput,
+    bookingId: string,
+  ): Promise<{ replay: BookingRecord } | { intentId: string; exam: { date: string | null; location: string | null } }> {
     return this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, input.examId)
-      if (!exam || exam.deleted) throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${input.examId} was not found`, { field: 'examId' })
+      if (!exam || exam.deleted)
+        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${input.examId} was not found`, { field: 'examId' })
       const existing = await bookingByKey(tx, bookingId)
       if (existing) {
-        if (existing.mock_exam_id !== input.examId) throw new AppError('E_CONFLICT', `booking_id ${bookingId} already belongs to another exam`, { field: 'booking_id' })
+        if (existing.mock_exam_id !== input.examId)
+          throw new AppError('E_CONFLICT', `booking_id ${bookingId} already belongs to another exam`, {
+            field: 'booking_id',
+          })
         return { replay: existing as unknown as BookingRecord }
       }
-      if (exam.is_active !== 'true') throw new AppError('E_EXAM_INACTIVE', `mock exam ${input.examId} is not active`, { field: 'examId' })
+      if (exam.is_active !== 'true')
+        throw new AppError('E_EXAM_INACTIVE', `mock exam ${input.examId} is not active`, { field: 'examId' })
       const taken = await seatsTaken(tx, input.examId)
       if (exam.capacity !== null && taken >= exam.capacity) {
-        throw new AppError('E_EXAM_FULL', `mock exam ${input.examId} is full (${taken} of ${exam.capacity} seats taken)`, { field: 'examId', details: { capacity: exam.capacity, taken } })
+        throw new AppError(
+          'E_EXAM_FULL',
+          `mock exam ${input.examId} is full (${taken} of ${exam.capacity} seats taken)`,
+          { field: 'examId', details: { capacity: exam.capacity, taken } },
+        )
       }
-      const intentId = await this.#intent(tx, { kind: 'booking.create', idempotencyKey: bookingId, examId: input.examId, payload: { ...input, booking_id: bookingId } })
+      const intentId = await this.#intent(tx, {
+        kind: 'booking.create',
+        idempotencyKey: bookingId,
+        examId: input.examId,
+        payload: { ...input, booking_id: bookingId },
+      })
       const { rows } = await tx.query<{ exam_date: string | null; location: string | null }>(
         'SELECT exam_date::text, location FROM public.hubspot_mock_exams WHERE hubspot_id = $1',
         [input.examId],
@@ -114,7 +147,11 @@ export class WriteService {
     })
   }
 
-  #bookingProperties(input: BookingInput, bookingId: string, exam: { date: string | null; location: string | null }): Record<string, string> {
+  #bookingProperties(
+    input: BookingInput,
+    bookingId: string,
+    exam: { date: string | null; location: string | null },
+  ): Record<string, string> {
     return toProperties({
       booking_id: bookingId,
       mock_exam_id: input.examId,
@@ -132,10 +169,19 @@ export class WriteService {
 
   async #upsertBookings(items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
     const types = await this.#hubspot.objectTypes()
-    const result = await this.#hubspot.crm.batchUpsert(types.bookings, 'booking_id', items.map((item) => ({ id: item.bookingId, properties: item.properties })))
+    const result = await this.#hubspot.crm.batchUpsert(
+      types.bookings,
+      'booking_id',
+      items.map((item) => ({ id: item.bookingId, properties: item.properties })),
+    )
     const byKey = new Map(result.results.map((object) => [object.properties.booking_id, object]))
     return items.map(
-      (item) => byKey.get(item.bookingId) ?? new AppError('E_HUBSPOT_REJECTED', `HubSpot did not create booking ${item.bookingId}: ${result.errors?.[0]?.message ?? 'no result'}`),
+      (item) =>
+        byKey.get(item.bookingId) ??
+        new AppError(
+          'E_HUBSPOT_REJECTED',
+          `HubSpot did not create booking ${item.bookingId}: ${result.errors?.[0]?.message ?? 'no result'}`,
+        ),
     )
   }
 
@@ -158,7 +204,9 @@ export class WriteService {
     return hubspotIds.map((id) => done.get(id) as CancelOutcome)
   }
 
-  async #guardCancels(ids: string[]): Promise<{ accepted: Array<{ id: string; intentId: string; examId: string | null }>; outcomes: CancelOutcome[] }> {
+  async #guardCancels(
+    ids: string[],
+  ): Promise<{ accepted: Array<{ id: string; intentId: string; examId: string | null }>; outcomes: CancelOutcome[] }> {
     return this.#db.transaction(async (tx) => {
       const rows = new Map((await lockBookings(tx, ids)).map((row) => [row.hubspot_id, row]))
       const accepted: Array<{ id: string; intentId: string; examId: string | null }> = []
@@ -166,10 +214,19 @@ export class WriteService {
       for (const id of ids) {
         const row = rows.get(id)
         const refuse = (error: AppError) => outcomes.push({ id, success: false, error })
-        if (!row || row.deleted) refuse(new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' }))
-        else if (row.booking_status === 'cancelled') refuse(new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' }))
+        if (!row || row.deleted)
+          refuse(new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' }))
+        else if (row.booking_status === 'cancelled')
+          refuse(new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' }))
         else {
-          const intentId = await insertIntent(tx, { kind: 'booking.cancel', idempotencyKey: `cancel:${id}:${row.booking_status}`, examId: row.mock_exam_id, targetId: id, payload: {}, ownerKey: this.ownerKey })
+          const intentId = await insertIntent(tx, {
+            kind: 'booking.cancel',
+            idempotencyKey: `cancel:${id}:${row.booking_status}`,
+            examId: row.mock_exam_id,
+            targetId: id,
+            payload: {},
+            ownerKey: this.ownerKey,
+          })
           if (intentId) accepted.push({ id, intentId, examId: row.mock_exam_id })
           else refuse(new AppError('E_ALREADY_CANCELLED', `booking ${id} is already being cancelled`, { field: 'id' }))
         }
@@ -178,14 +235,25 @@ export class WriteService {
     })
   }
 
-  async #cancelChunk(type: string, chunk: Array<{ id: string; intentId: string; examId: string | null }>): Promise<CancelOutcome[]> {
+  async #cancelChunk(
+    type: string,
+    chunk: Array<{ id: string; intentId: string; examId: string | null }>,
+  ): Promise<CancelOutcome[]> {
     const properties = toProperties({ booking_status: 'cancelled', is_active: 'false' })
     let result
     try {
-      result = await this.#hubspot.crm.batchUpdate(type, chunk.map(({ id }) => ({ id, properties })))
+      result = await this.#hubspot.crm.batchUpdate(
+        type,
+        chunk.map(({ id }) => ({ id, properties })),
+      )
     } catch (error) {
-      await failIntents(this.#db, chunk.map((c) => c.intentId), (error as Error).message)
-      const appError = error instanceof AppError ? error : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
+      await failIntents(
+        this.#db,
+        chunk.map((c) => c.intentId),
+        (error as Error).message,
+      )
+      const appError =
+        error instanceof AppError ? error : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
       return chunk.map(({ id }) => ({ id, success: false, error: appError }))
     }
     const records = new Map(result.results.map((object) => [object.id, bookingFromHubSpot(object)]))
@@ -193,39 +261,66 @@ export class WriteService {
     const missing = chunk.filter(({ id }) => !records.has(id))
     await this.#db.transaction(async (tx) => {
       await upsertBookings(tx, [...records.values()], 'write')
-      await completeIntents(tx, chunk.filter(({ id }) => records.has(id)).map((c) => c.intentId))
+      await completeIntents(
+        tx,
+        chunk.filter(({ id }) => records.has(id)).map((c) => c.intentId),
+      )
     })
-    await failIntents(this.#db, missing.map((c) => c.intentId), 'not found in HubSpot')
+    await failIntents(
+      this.#db,
+      missing.map((c) => c.intentId),
+      'not found in HubSpot',
+    )
     const examIds = chunk.map((c) => c.examId).filter((id): id is string => id !== null)
     await this.counter.refreshQuietly(examIds)
     await this.#cache.invalidate([deps.examCollection, ...examIds.map(deps.exam)])
     return chunk.map(({ id }) => {
       const booking = records.get(id)
-      return booking ? { id, success: true, booking } : { id, success: false, error: new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' }) }
+      return booking
+        ? { id, success: true, booking }
+        : {
+            id,
+            success: false,
+            error: new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' }),
+          }
     })
   }
 
   // ── exams ───────────────────────────────────────────────────────────────────
 
   async createExam(fields: ExamInput): Promise<ExamRecord> {
-    const intentId = await this.#db.transaction((tx) => this.#intent(tx, { kind: 'exam.create', payload: { ...fields } }))
+    const intentId = await this.#db.transaction((tx) =>
+      this.#intent(tx, { kind: 'exam.create', payload: { ...fields } }),
+    )
     const types = await this.#hubspot.objectTypes()
-    const object = await this.#hubspotStep(intentId, () => this.#hubspot.crm.create(types.exams, toProperties({ ...fields, total_bookings: 0, is_active: fields.is_active ?? true })))
+    const object = await this.#hubspotStep(intentId, () =>
+      this.#hubspot.crm.create(
+        types.exams,
+        toProperties({ ...fields, total_bookings: 0, is_active: fields.is_active ?? true }),
+      ),
+    )
     return this.#commitExam(intentId, examFromHubSpot(object))
   }
 
   async updateExam(examId: string, fields: ExamFields): Promise<ExamRecord> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted) throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted)
+        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
       if (fields.capacity !== undefined) {
         const taken = await seatsTaken(tx, examId)
-        if (fields.capacity < taken) throw new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, { field: 'capacity', details: { taken } })
+        if (fields.capacity < taken)
+          throw new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, {
+            field: 'capacity',
+            details: { taken },
+          })
       }
       return this.#intent(tx, { kind: 'exam.update', examId, targetId: examId, payload: { ...fields } })
     })
     const types = await this.#hubspot.objectTypes()
-    const object = await this.#hubspotStep(intentId, () => this.#hubspot.crm.update(types.exams, examId, toProperties({ ...fields })))
+    const object = await this.#hubspotStep(intentId, () =>
+      this.#hubspot.crm.update(types.exams, examId, toProperties({ ...fields })),
+    )
     if (!object) {
       await failIntents(this.#db, [intentId], 'not found in HubSpot')
       throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} is not in HubSpot`, { field: 'id' })
@@ -236,7 +331,8 @@ export class WriteService {
   async archiveExam(examId: string): Promise<void> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted) throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted)
+        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
       return this.#intent(tx, { kind: 'exam.archive', examId, targetId: examId, payload: {} })
     })
     const types = await this.#hubspot.objectTypes()
@@ -269,8 +365,11 @@ export class WriteService {
 
   async #intent(tx: Parameters<typeof insertIntent>[0], intent: Omit<NewIntent, 'ownerKey'>): Promise<string> {
     const id = await insertIntent(tx, { ...intent, ownerKey: this.ownerKey })
-    if (!id) throw new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', { field: 'booking_id', retryAfterSeconds: 1 })
+    if (!id)
+      throw new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
+        field: 'booking_id',
+        retryAfterSeconds: 1,
+      })
     return id
   }
 }
-

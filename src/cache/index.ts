@@ -15,7 +15,12 @@ export const deps = {
   exam: (examId: string) => `exam:${examId}`,
 }
 
-export function openCache(config: Pick<Config, 'redisUrl' | 'redisNamespace'>, options: ResponseCacheOptions & { onRedisError?: (e: Error) => void } = {}): ResponseCache {
-  const store = config.redisUrl ? createRedisStore({ url: config.redisUrl, namespace: config.redisNamespace, onError: options.onRedisError }) : createMemoryStore()
+export function openCache(
+  config: Pick<Config, 'redisUrl' | 'redisNamespace'>,
+  options: ResponseCacheOptions & { onRedisError?: (e: Error) => void } = {},
+): ResponseCache {
+  const store = config.redisUrl
+    ? createRedisStore({ url: config.redisUrl, namespace: config.redisNamespace, onError: options.onRedisError })
+    : createMemoryStore()
   return new ResponseCache(store, options)
 }

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { GenerationStore } from './store.js'
 
-
 interface Waiter {
   names: readonly string[]
   resolve(tokens: string[]): void

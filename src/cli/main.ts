@@ -39,9 +39,13 @@ const commands: Record<string, Command> = {
   },
   token: async (argv) => {
     const args = parseArgs(argv)
-    const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(',')).split(',').map((p) => p.trim()).filter(Boolean)
+    const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(','))
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
     const unknown = requested.filter((p) => !(PERMISSIONS as readonly string[]).includes(p))
-    if (unknown.length) return usageError(`token: unknown permission(s) ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`)
+    if (unknown.length)
+      return usageError(`token: unknown permission(s) ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`)
     const ttl = stringFlag(args, 'ttl')
     const ttlSeconds = ttl ? parseTtl(ttl) : undefined
     if (ttl && !ttlSeconds) return usageError('token: --ttl takes a duration such as 12h or 7d')

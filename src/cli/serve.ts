@@ -14,7 +14,11 @@ export interface EmbeddedHubSpot {
 /** Real HubSpot when a token is set; else the emulator in-process, seeded with demo data on first run. */
 export async function resolveHubSpot(config: Config, logger: Logger): Promise<EmbeddedHubSpot> {
   if (config.hubspot.accessToken) {
-    return { baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com', accessToken: config.hubspot.accessToken, close: async () => {} }
+    return {
+      baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com',
+      accessToken: config.hubspot.accessToken,
+      close: async () => {},
+    }
   }
   const { startEmulator } = await import('../emulator/index.js')
   const emulator = await startEmulator({

@@ -5,12 +5,20 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { createHubSpot } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
 import { migrate, openReplica } from '../replica/index.js'
-import { createProgress, createSyncEngine, SYNC_TYPES, type DriftReport, type PullResult, type SyncEngine } from '../sync/index.js'
+import {
+  createProgress,
+  createSyncEngine,
+  SYNC_TYPES,
+  type DriftReport,
+  type PullResult,
+  type SyncEngine,
+} from '../sync/index.js'
 import { parseArgs } from './args.js'
 
 /** Real HubSpot with a token; an emulator by URL without one; otherwise say what to set. */
 export function remoteHubSpot(config: Config): { baseUrl: string; accessToken: string } {
-  if (config.hubspot.accessToken) return { baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com', accessToken: config.hubspot.accessToken }
+  if (config.hubspot.accessToken)
+    return { baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com', accessToken: config.hubspot.accessToken }
   if (config.hubspot.baseUrl) return { baseUrl: config.hubspot.baseUrl, accessToken: 'emulator' }
   throw new ConfigError(
     'HUBSPOT_ACCESS_TOKEN',
@@ -31,7 +39,14 @@ async function withEngine<T>(fn: (sync: SyncEngine) => Promise<T>): Promise<T> {
   try {
     await migrate(db)
     const writes = new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
-    sync = createSyncEngine({ db, hubspot, cache, logger, config, beforePull: async () => void (await writes.recovery.resolvePending()) })
+    sync = createSyncEngine({
+      db,
+      hubspot,
+      cache,
+      logger,
+      config,
+      beforePull: async () => void (await writes.recovery.resolvePending()),
+    })
     return await fn(sync)
   } finally {
     await sync?.stop()
@@ -46,7 +61,10 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   return withEngine(async (sync) => {
     const result = await sync.backfill({ restart: args.flags.has('restart'), progress: createProgress() })
     if (args.flags.has('json')) console.log(JSON.stringify(result))
-    else if (!result.ran) console.log('backfill: already complete (`hubmirror sync` pulls changes; `backfill --restart` loads everything again)')
+    else if (!result.ran)
+      console.log(
+        'backfill: already complete (`hubmirror sync` pulls changes; `backfill --restart` loads everything again)',
+      )
     return 0
   })
 }
@@ -65,7 +83,16 @@ export async function syncCommand(argv: string[]): Promise<number> {
 async function backfillFirst(sync: SyncEngine): Promise<PullResult> {
   console.error('no backfill yet: backfilling first')
   const result = await sync.backfill({ progress: createProgress() })
-  return result.catchUp ?? { started: true, kind: 'backfill', reason: 'cli', objects: {}, ms: result.ms, calls: result.calls }
+  return (
+    result.catchUp ?? {
+      started: true,
+      kind: 'backfill',
+      reason: 'cli',
+      objects: {},
+      ms: result.ms,
+      calls: result.calls,
+    }
+  )
 }
 
 export async function reconcileCommand(argv: string[]): Promise<number> {
@@ -81,7 +108,8 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
 }
 
 function describePull(result: PullResult): string {
-  if (!result.started) return `pull skipped: ${result.skipped === 'busy' ? 'another instance is pulling' : result.skipped}`
+  if (!result.started)
+    return `pull skipped: ${result.skipped === 'busy' ? 'another instance is pulling' : result.skipped}`
   const parts = SYNC_TYPES.filter((type) => result.objects[type]).map((type) => {
     const r = result.objects[type]!
     return `${type}: ${r.fetched} read, ${r.changed} changed, ${r.deleted} deleted${r.cursor ? ` (cursor ${r.cursor})` : ''}`
@@ -93,10 +121,20 @@ function describeDrift(report: DriftReport): string {
   const lines = [`reconcile at ${report.checked_at}: ${report.calls} HubSpot calls, ${report.ms} ms`]
   for (const type of SYNC_TYPES) {
     const d = report.objects[type]
-    lines.push(`  ${type.padEnd(8)} HubSpot ${d.hubspot_rows}, replica ${d.replica_rows}: ${d.missing_in_replica} missing, ${d.extra_in_replica} extra, ${d.stale_in_replica} stale`)
-    for (const kind of ['missing', 'extra', 'stale'] as const) if (d.samples[kind].length) lines.push(`    ${kind}: ${d.samples[kind].join(', ')}${d.samples[kind].length === 20 ? ', …' : ''}`)
+    lines.push(
+      `  ${type.padEnd(8)} HubSpot ${d.hubspot_rows}, replica ${d.replica_rows}: ${d.missing_in_replica} missing, ${d.extra_in_replica} extra, ${d.stale_in_replica} stale`,
+    )
+    for (const kind of ['missing', 'extra', 'stale'] as const)
+      if (d.samples[kind].length)
+        lines.push(`    ${kind}: ${d.samples[kind].join(', ')}${d.samples[kind].length === 20 ? ', …' : ''}`)
   }
   const drift = report.missing_in_replica + report.extra_in_replica + report.stale_in_replica
-  lines.push(drift === 0 ? '  no drift' : report.fixed ? `  fixed ${report.fixed} rows` : '  run `hubmirror reconcile --fix` to repair')
+  lines.push(
+    drift === 0
+      ? '  no drift'
+      : report.fixed
+        ? `  fixed ${report.fixed} rows`
+        : '  run `hubmirror reconcile --fix` to repair',
+  )
   return lines.join('\n')
 }

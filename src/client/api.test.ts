@@ -77,7 +77,9 @@ describe('createHubmirrorApi', () => {
     const url = server.url
     await server.close()
     server = await startFakeServer()
-    const err = await createHubmirrorApi({ baseUrl: url, token: 't0k' }).getExam('x').catch((e) => e)
+    const err = await createHubmirrorApi({ baseUrl: url, token: 't0k' })
+      .getExam('x')
+      .catch((e) => e)
     expect(err).toMatchObject({ status: 0, code: 'E_NETWORK' })
   })
 

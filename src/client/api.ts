@@ -35,10 +35,7 @@ export interface HubmirrorApi {
   cancelBooking(id: string, init?: CallInit): Promise<BookingBody>
   batchCancelBookings(ids: string[], init?: CallInit): Promise<BatchCancelBody>
   pullSync(request?: PullRequest, init?: CallInit): Promise<PullBody>
-  forceSync(
-    target: { type: 'exams' } | { type: 'bookings'; examId: string },
-    init?: CallInit,
-  ): Promise<ForceSyncBody>
+  forceSync(target: { type: 'exams' } | { type: 'bookings'; examId: string }, init?: CallInit): Promise<ForceSyncBody>
 }
 
 export interface CallInit {
@@ -66,15 +63,12 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       return read<ExamsBody>(`/api/mock-exams${qs ? `?${qs}` : ''}`, init)
     },
     getExam: (examId, init) => read<ExamBody>(`/api/mock-exams/${id(examId)}`, init),
-    getExamBookings: (examId, init) =>
-      read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
+    getExamBookings: (examId, init) => read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
     getAggregates: (init) => read<AggregatesBody>('/api/mock-exams/aggregates', init),
     getSyncStatus: (init) => read<SyncStatusBody>('/api/sync/status', init),
     createExam: (input, init) => write<ExamBody>('POST', '/api/mock-exams', input, init),
-    updateExam: (examId, patch, init) =>
-      write<ExamBody>('PATCH', `/api/mock-exams/${id(examId)}`, patch, init),
-    archiveExam: (examId, init) =>
-      write<ArchiveBody>('DELETE', `/api/mock-exams/${id(examId)}`, undefined, init),
+    updateExam: (examId, patch, init) => write<ExamBody>('PATCH', `/api/mock-exams/${id(examId)}`, patch, init),
+    archiveExam: (examId, init) => write<ArchiveBody>('DELETE', `/api/mock-exams/${id(examId)}`, undefined, init),
     setExamActive: (examId, isActive, init) =>
       write<ExamBody>('POST', `/api/mock-exams/${id(examId)}/activate`, { is_active: isActive }, init),
     createBooking(input, init) {
@@ -82,8 +76,7 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       const body = { ...input, booking_id: input.booking_id ?? newIdempotencyKey() }
       return write<BookingBody>('POST', '/api/bookings', body, init)
     },
-    cancelBooking: (bookingId, init) =>
-      write<BookingBody>('POST', `/api/bookings/${id(bookingId)}/cancel`, {}, init),
+    cancelBooking: (bookingId, init) => write<BookingBody>('POST', `/api/bookings/${id(bookingId)}/cancel`, {}, init),
     batchCancelBookings: (bookingIds, init) =>
       write<BatchCancelBody>('POST', '/api/bookings/batch-cancel', { bookingIds }, init),
     pullSync: (req = {}, init) => write<PullBody>('POST', '/api/sync/pull', req, init),

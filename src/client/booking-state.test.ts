@@ -31,7 +31,9 @@ describe('applyBookingEvent', () => {
   it('removes on delete and on a soft-deleted row', () => {
     expect(applyBookingEvent(lists, event({ op: 'delete', row: null })).e1?.length).toBe(1)
     const soft = bookingRow('b2', 'e1', { deleted_at: '2030-01-01T00:00:00Z' })
-    expect(applyBookingEvent(lists, event({ hubspot_id: 'b2', row: soft })).e1?.map((b) => b.hubspot_id)).toEqual(['b1'])
+    expect(applyBookingEvent(lists, event({ hubspot_id: 'b2', row: soft })).e1?.map((b) => b.hubspot_id)).toEqual([
+      'b1',
+    ])
   })
 
   it('moves a booking whose exam changed', () => {
@@ -41,7 +43,9 @@ describe('applyBookingEvent', () => {
   })
 
   it('ignores untracked exams, exam events, and events already in the snapshot', () => {
-    expect(applyBookingEvent(lists, event({ exam_id: 'e9', row: bookingRow('b9', 'e9'), hubspot_id: 'b9' }))).toBe(lists)
+    expect(applyBookingEvent(lists, event({ exam_id: 'e9', row: bookingRow('b9', 'e9'), hubspot_id: 'b9' }))).toBe(
+      lists,
+    )
     expect(applyBookingEvent(lists, event({ kind: 'exam' }))).toBe(lists)
     expect(applyBookingEvent(lists, event({ seq: '5', op: 'delete', row: null }), { e1: '5' })).toBe(lists)
     expect(applyBookingEvent(lists, event({ seq: '6', op: 'delete', row: null }), { e1: '5' })).not.toBe(lists)
@@ -52,7 +56,8 @@ describe('applyExamEvent', () => {
   const exam = (id: string, capacity = 10) => ({ hubspot_id: id, capacity, deleted_at: null }) as unknown as ExamRecord
   it('upserts, appends and removes', () => {
     const list = [exam('x1'), exam('x2')]
-    const e = (p: Partial<ChangeEvent>) => event({ kind: 'exam', hubspot_id: 'x1', exam_id: 'x1', row: exam('x1', 20), ...p })
+    const e = (p: Partial<ChangeEvent>) =>
+      event({ kind: 'exam', hubspot_id: 'x1', exam_id: 'x1', row: exam('x1', 20), ...p })
     expect(applyExamEvent(list, e({}))[0]?.capacity).toBe(20)
     expect(applyExamEvent(list, e({ hubspot_id: 'x3', row: exam('x3') })).length).toBe(3)
     expect(applyExamEvent(list, e({ op: 'delete', row: null })).map((x) => x.hubspot_id)).toEqual(['x2'])

@@ -18,7 +18,7 @@ export function applyBookingEvent(
   if (event.kind !== 'booking') return lists
   const row = event.row as BookingRecord | null
   const examId = row?.mock_exam_id ?? event.exam_id
-  const floor = examId === null ? null : floors[examId] ?? null
+  const floor = examId === null ? null : (floors[examId] ?? null)
   if (floor !== null && isSeq(event.seq) && isSeq(floor) && compareSeq(event.seq, floor) <= 0) {
     return lists
   }

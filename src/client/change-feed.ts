@@ -9,10 +9,7 @@ import {
 } from './subscribe.js'
 import type { ChangeEvent } from './types.js'
 
-export type ChangeFeedOptions = Omit<
-  SubscribeOptions,
-  'examIds' | 'after' | 'onEvent' | 'onRefetch' | 'onStatus'
-> & {
+export type ChangeFeedOptions = Omit<SubscribeOptions, 'examIds' | 'after' | 'onEvent' | 'onRefetch' | 'onStatus'> & {
   onStatus?(status: ChangeStatus): void
   /** How many recent events to keep for consumers that join with an `after` slightly behind. */
   bufferSize?: number

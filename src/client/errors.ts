@@ -30,15 +30,10 @@ export class HubmirrorError extends Error {
     const err = isObject(body) && isObject(body.error) ? body.error : null
     if (err && typeof err.code === 'string') {
       const { code, message, field, ...rest } = err
-      return new HubmirrorError(
-        status,
-        code,
-        typeof message === 'string' ? message : code,
-        {
-          ...(typeof field === 'string' ? { field } : {}),
-          ...(Object.keys(rest).length > 0 ? { details: rest } : {}),
-        },
-      )
+      return new HubmirrorError(status, code, typeof message === 'string' ? message : code, {
+        ...(typeof field === 'string' ? { field } : {}),
+        ...(Object.keys(rest).length > 0 ? { details: rest } : {}),
+      })
     }
     // A proxy or a crashed server answers without the envelope; keep the status meaningful.
     return new HubmirrorError(status, `E_HTTP_${status}`, `Request failed with HTTP ${status}`)

@@ -69,7 +69,8 @@ export async function startFakeServer(): Promise<FakeServer> {
         res.on('close', () => streams.forEach((s) => s.res === res && streams.delete(s)))
         return
       }
-      if (typeof sseFault === 'number') return json(res, sseFault, { success: false, error: { code: 'E_INTERNAL', message: 'boom' } })
+      if (typeof sseFault === 'number')
+        return json(res, sseFault, { success: false, error: { code: 'E_INTERNAL', message: 'boom' } })
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
       res.write('retry: 20\n\n')
       if (after !== null && after < floor - 1) {
@@ -91,7 +92,11 @@ export async function startFakeServer(): Promise<FakeServer> {
 
     if (url.pathname === '/api/long-poll') {
       // As the real server: `after` is required.
-      if (after === null) return json(res, 400, { success: false, error: { code: 'E_VALIDATION', message: 'after: required', field: 'after' } })
+      if (after === null)
+        return json(res, 400, {
+          success: false,
+          error: { code: 'E_VALIDATION', message: 'after: required', field: 'after' },
+        })
       if (after < floor - 1) {
         return json(res, 410, { success: false, error: { code: 'E_CURSOR_EXPIRED', message: 'gone', seq: head() } })
       }
@@ -191,7 +196,11 @@ export async function startFakeServer(): Promise<FakeServer> {
   }
 }
 
-export function bookingRow(hubspotId: string, examId: string | null, patch: Partial<BookingRecord> = {}): BookingRecord {
+export function bookingRow(
+  hubspotId: string,
+  examId: string | null,
+  patch: Partial<BookingRecord> = {},
+): BookingRecord {
   return {
     hubspot_id: hubspotId,
     booking_id: `key-${hubspotId}`,

@@ -1,11 +1,6 @@
 // hubmirror/client: the typed REST client, the realtime subscription and the React hook.
 export { createHubmirrorApi, newIdempotencyKey, type CallInit, type HubmirrorApi } from './api.js'
-export {
-  createChangeFeed,
-  type ChangeFeed,
-  type ChangeFeedOptions,
-  type FeedSubscribeOptions,
-} from './change-feed.js'
+export { createChangeFeed, type ChangeFeed, type ChangeFeedOptions, type FeedSubscribeOptions } from './change-feed.js'
 export { applyBookingEvent, applyExamEvent, type BookingsByExam } from './booking-state.js'
 export { HubmirrorError, isHubmirrorError } from './errors.js'
 export { decodeTokenPayload, tokenPermissions, type TokenPayload } from './token.js'

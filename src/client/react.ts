@@ -39,10 +39,7 @@ interface State {
   loading: boolean
 }
 
-export function useRealtimeBookings(
-  examIds: readonly string[],
-  options: UseRealtimeBookingsOptions,
-): RealtimeBookings {
+export function useRealtimeBookings(examIds: readonly string[], options: UseRealtimeBookingsOptions): RealtimeBookings {
   // A new array with the same ids on every render must not restart the subscription.
   const key = [...new Set(examIds.filter(Boolean))].sort().join(',')
   const token = resolveToken(options.token)

@@ -134,7 +134,10 @@ describe('subscribeChanges over SSE', () => {
   })
 
   it('treats a 410 E_CURSOR_EXPIRED answer as refetch too', async () => {
-    server.stub('GET /api/events', 410, { success: false, error: { code: 'E_CURSOR_EXPIRED', message: 'old', seq: '99' } })
+    server.stub('GET /api/events', 410, {
+      success: false,
+      error: { code: 'E_CURSOR_EXPIRED', message: 'old', seq: '99' },
+    })
     const { refetches } = subscribe({ after: '1' })
     await until(() => refetches.length === 1)
     expect(refetches).toEqual(['99'])
@@ -231,8 +234,26 @@ describe('subscribeChanges fallback to long-poll', () => {
     server.stub('GET /api/long-poll', 200, {
       success: true,
       events: [
-        { seq: '2', kind: 'booking', op: 'upsert', hubspot_id: 'b2', exam_id: 'e1', source: 'write', at: '', row: null },
-        { seq: '3', kind: 'booking', op: 'upsert', hubspot_id: 'b3', exam_id: 'e1', source: 'write', at: '', row: null },
+        {
+          seq: '2',
+          kind: 'booking',
+          op: 'upsert',
+          hubspot_id: 'b2',
+          exam_id: 'e1',
+          source: 'write',
+          at: '',
+          row: null,
+        },
+        {
+          seq: '3',
+          kind: 'booking',
+          op: 'upsert',
+          hubspot_id: 'b3',
+          exam_id: 'e1',
+          source: 'write',
+          at: '',
+          row: null,
+        },
       ],
       cursor: '3',
     })

@@ -169,9 +169,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
               safely(() => options.onTransport?.('long-poll'))
             }
           }
-          const offline =
-            failures >= offlineAfter ||
-            (typeof navigator !== 'undefined' && navigator.onLine === false)
+          const offline = failures >= offlineAfter || (typeof navigator !== 'undefined' && navigator.onLine === false)
           setStatus(offline ? 'offline' : 'reconnecting')
           await sleep(jitter(Math.min(maxBackoff, baseDelay() * 2 ** (failures - 1))), gen)
           continue
@@ -346,10 +344,13 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
         if (head === null) return { kind: 'failed', quick: false }
         cursor = head
       }
-      const res = await doFetch(joinUrl(options.baseUrl, `/api/long-poll${query(catchingUp ? ['timeout_ms=0'] : [])}`), {
-        headers: requestHeaders('application/json'),
-        signal: ac.signal,
-      })
+      const res = await doFetch(
+        joinUrl(options.baseUrl, `/api/long-poll${query(catchingUp ? ['timeout_ms=0'] : [])}`),
+        {
+          headers: requestHeaders('application/json'),
+          signal: ac.signal,
+        },
+      )
       if (gen !== generation) return { kind: 'superseded' }
       if (!res.ok) return await failureFromResponse(res, false)
       const body = (await res.json().catch(() => null)) as {

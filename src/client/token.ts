@@ -15,7 +15,10 @@ export function decodeTokenPayload(token: string): TokenPayload | null {
   const part = token.split('.')[1]
   if (!part) return null
   try {
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=')
+    const b64 = part
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(part.length / 4) * 4, '=')
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
     const payload: unknown = JSON.parse(new TextDecoder().decode(bytes))
     return typeof payload === 'object' && payload !== null ? (payload as TokenPayload) : null

@@ -67,14 +67,48 @@ export type { SyncObjectStatus as ObjectSyncState, SyncStatus } from '../model/r
 /** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
 export type WithSeq<T> = T & { seq: string | null }
 
-export interface ExamsBody { success: true; exams: ExamRecord[] }
-export interface ExamBody { success: true; exam: ExamRecord }
-export interface BookingsBody { success: true; bookings: BookingRecord[] }
-export interface BookingBody { success: true; booking: BookingRecord }
-export interface AggregatesBody { success: true; aggregates: Aggregates }
-export interface ArchiveBody { success: true; archived: true }
-export interface BatchCancelBody extends BatchCancelResult { success: true }
-export interface PullBody { success: true; pull: PullResult }
-export interface ForceSyncBody { success: true; message: string; count: number }
-export interface SyncStatusBody { success: true; status: SyncStatus }
-export interface LongPollBody { success: true; events: ChangeEvent[]; cursor: string | null }
+export interface ExamsBody {
+  success: true
+  exams: ExamRecord[]
+}
+export interface ExamBody {
+  success: true
+  exam: ExamRecord
+}
+export interface BookingsBody {
+  success: true
+  bookings: BookingRecord[]
+}
+export interface BookingBody {
+  success: true
+  booking: BookingRecord
+}
+export interface AggregatesBody {
+  success: true
+  aggregates: Aggregates
+}
+export interface ArchiveBody {
+  success: true
+  archived: true
+}
+export interface BatchCancelBody extends BatchCancelResult {
+  success: true
+}
+export interface PullBody {
+  success: true
+  pull: PullResult
+}
+export interface ForceSyncBody {
+  success: true
+  message: string
+  count: number
+}
+export interface SyncStatusBody {
+  success: true
+  status: SyncStatus
+}
+export interface LongPollBody {
+  success: true
+  events: ChangeEvent[]
+  cursor: string | null
+}

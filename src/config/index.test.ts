@@ -16,8 +16,20 @@ describe('loadConfig', () => {
 
   it('fills in the embedded defaults', () => {
     const config = loadConfig({ HUBMIRROR_DATA_DIR: dataDir() })
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: null, redisUrl: null, syncStaleAfterMs: 30_000, syncLiveIntervalMs: 10_000 })
-    expect(config.hubspot).toMatchObject({ accessToken: null, rateLimit10s: 190, searchRatePerSecond: 5, dailyLimit: 1_000_000 })
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: null,
+      redisUrl: null,
+      syncStaleAfterMs: 30_000,
+      syncLiveIntervalMs: 10_000,
+    })
+    expect(config.hubspot).toMatchObject({
+      accessToken: null,
+      rateLimit10s: 190,
+      searchRatePerSecond: 5,
+      dailyLimit: 1_000_000,
+    })
   })
 
   it('generates the JWT secret into the data dir once, and reuses it', () => {

@@ -36,7 +36,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(public readonly variable: string, message: string) {
+  constructor(
+    public readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`)
     this.name = 'ConfigError'
   }
@@ -53,7 +56,8 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   const raw = text(env, name)
   if (raw === null) return fallback
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(name, `expected an integer >= ${min}, got "${raw}"`)
+  if (!Number.isInteger(value) || value < min)
+    throw new ConfigError(name, `expected an integer >= ${min}, got "${raw}"`)
   return value
 }
 

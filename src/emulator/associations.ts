@@ -37,7 +37,12 @@ function defaultResults(from: Rec, to: Rec, type: AssociationType): unknown[] {
 }
 
 function batchEnvelope(ctx: Ctx, results: unknown[], errors: unknown[] = []): Record<string, unknown> {
-  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: iso(ctx.now), completedAt: iso(Date.now()) }
+  const body: Record<string, unknown> = {
+    status: 'COMPLETE',
+    results,
+    startedAt: iso(ctx.now),
+    completedAt: iso(Date.now()),
+  }
   if (errors.length) Object.assign(body, { numErrors: errors.length, errors })
   return body
 }
@@ -54,12 +59,15 @@ export function createDefault(ctx: Ctx): Reply {
 }
 
 function parseTypes(raw: unknown, fromDef: ObjectDef, toDef: ObjectDef): AssociationType[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw validationError('Invalid input JSON: expected a non-empty array of association specs')
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw validationError('Invalid input JSON: expected a non-empty array of association specs')
   return raw.map((item) => {
     const s = objectBody(item)
     const type = associationTypeById(Number(s.associationTypeId))
     if (!type || type.from !== fromDef || type.to !== toDef) {
-      throw validationError(`Invalid associationTypeId ${String(s.associationTypeId)} from ${fromDef.name} to ${toDef.name}`)
+      throw validationError(
+        `Invalid associationTypeId ${String(s.associationTypeId)} from ${fromDef.name} to ${toDef.name}`,
+      )
     }
     if (s.associationCategory !== undefined && s.associationCategory !== type.category) {
       throw validationError(`Invalid associationCategory ${String(s.associationCategory)} for type ${type.typeId}`)
@@ -79,8 +87,11 @@ export function createLabelled(ctx: Ctx): Reply {
   return {
     status: 201,
     body: {
-      fromObjectTypeId: fromDef.objectTypeId, fromObjectId: Number(from.id),
-      toObjectTypeId: toDef.objectTypeId, toObjectId: Number(to.id), labels: [],
+      fromObjectTypeId: fromDef.objectTypeId,
+      fromObjectId: Number(from.id),
+      toObjectTypeId: toDef.objectTypeId,
+      toObjectId: Number(to.id),
+      labels: [],
     },
   }
 }
@@ -95,7 +106,13 @@ export function removeAssociation(ctx: Ctx): Reply {
   return { status: 204 }
 }
 
-function associatedPage(ctx: Ctx, from: Rec, toDef: ObjectDef, after: number, limit: number): { results: unknown[]; next: number | null } {
+function associatedPage(
+  ctx: Ctx,
+  from: Rec,
+  toDef: ObjectDef,
+  after: number,
+  limit: number,
+): { results: unknown[]; next: number | null } {
   const linked = ctx.store.associated(from, toDef)
   const results = linked.slice(after, after + limit).map(({ rec, types }) => ({
     toObjectId: Number(rec.id),
@@ -151,19 +168,33 @@ export function batchReadAssociations(ctx: Ctx): Reply {
   for (const input of inputs(ctx, BATCH_READ_LIMIT)) {
     const id = idText(input.id)
     const from = ctx.store.get(fromDef, id)
-    if (!from || from.archived) { missing.push(id); continue }
+    if (!from || from.archived) {
+      missing.push(id)
+      continue
+    }
     const page = associatedPage(ctx, from, toDef, offset(input.after), READ_PAGE_LIMIT)
     const result: Record<string, unknown> = { from: { id }, to: page.results }
     if (page.next !== null) result.paging = { next: { after: String(page.next) } }
     results.push(result)
   }
   const errors = missing.length
-    ? [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: `No ${fromDef.name} found for ids: ${missing.join(', ')}`, context: { ids: missing } }]
+    ? [
+        {
+          status: 'error',
+          category: 'OBJECT_NOT_FOUND',
+          message: `No ${fromDef.name} found for ids: ${missing.join(', ')}`,
+          context: { ids: missing },
+        },
+      ]
     : []
   return { status: errors.length ? 207 : 200, body: batchEnvelope(ctx, results, errors) }
 }
 
-function pairs(ctx: Ctx, fromDef: ObjectDef, toDef: ObjectDef): { from: Rec; to: Rec; input: Record<string, unknown> }[] {
+function pairs(
+  ctx: Ctx,
+  fromDef: ObjectDef,
+  toDef: ObjectDef,
+): { from: Rec; to: Rec; input: Record<string, unknown> }[] {
   return inputs(ctx, BATCH_CREATE_LIMIT).map((input) => ({
     from: active(ctx, fromDef, nestedId(input.from, 'from.id')),
     to: active(ctx, toDef, nestedId(input.to, 'to.id')),
@@ -191,8 +222,11 @@ export function batchCreateAssociations(ctx: Ctx): Reply {
   const results = planned.map(({ from, to, types }) => {
     for (const type of types) ctx.store.associate(from, to, type)
     return {
-      fromObjectTypeId: fromDef.objectTypeId, fromObjectId: Number(from.id),
-      toObjectTypeId: toDef.objectTypeId, toObjectId: Number(to.id), labels: [],
+      fromObjectTypeId: fromDef.objectTypeId,
+      fromObjectId: Number(from.id),
+      toObjectTypeId: toDef.objectTypeId,
+      toObjectId: Number(to.id),
+      labels: [],
     }
   })
   return { status: 201, body: batchEnvelope(ctx, results) }

@@ -39,7 +39,11 @@ export interface PropertyProblem {
 
 export function propertyError(problems: PropertyProblem[]): HsError {
   const legacy = problems.map((p) => ({
-    isValid: false, message: p.message, error: p.code, name: p.name, localizedErrorMessage: p.message,
+    isValid: false,
+    message: p.message,
+    error: p.code,
+    name: p.name,
+    localizedErrorMessage: p.message,
   }))
   const errors = problems.map((p) => ({ message: p.message, code: p.code, context: { propertyName: [p.name] } }))
   return validationError(`Property values were not valid: ${JSON.stringify(legacy)}`, errors)
@@ -62,8 +66,11 @@ export function conflict(message: string, existingId: string): HsError {
 }
 
 export function unauthorized(): HsError {
-  return new HsError(401, 'INVALID_AUTHENTICATION',
-    'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview')
+  return new HsError(
+    401,
+    'INVALID_AUTHENTICATION',
+    'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+  )
 }
 
 export type RatePolicy = 'DAILY' | 'TEN_SECONDLY_ROLLING' | 'SECONDLY'
@@ -76,8 +83,12 @@ const RATE_MESSAGES: Record<RatePolicy, string> = {
 
 export function rateLimitBody(policy: RatePolicy, portalId: number): Record<string, unknown> {
   const body: Record<string, unknown> = {
-    status: 'error', message: RATE_MESSAGES[policy], errorType: 'RATE_LIMIT',
-    correlationId: randomUUID(), policyName: policy, requestId: randomUUID(),
+    status: 'error',
+    message: RATE_MESSAGES[policy],
+    errorType: 'RATE_LIMIT',
+    correlationId: randomUUID(),
+    policyName: policy,
+    requestId: randomUUID(),
   }
   if (policy === 'TEN_SECONDLY_ROLLING') {
     body.groupName = `publicapi:private_app-api-calls-ten-secondly:1:${portalId}`

@@ -3,7 +3,13 @@ import { join, resolve } from 'node:path'
 import { HsError, validationError } from './errors.js'
 import { Persistence } from './persistence.js'
 import type { Reply } from './request.js'
-import { BOOKINGS_OBJECT_TYPE_ID, CONTACTS_OBJECT_TYPE_ID, DEFAULT_PORTAL_ID, MOCK_EXAMS_OBJECT_TYPE_ID, OBJECT_DEFS } from './schema.js'
+import {
+  BOOKINGS_OBJECT_TYPE_ID,
+  CONTACTS_OBJECT_TYPE_ID,
+  DEFAULT_PORTAL_ID,
+  MOCK_EXAMS_OBJECT_TYPE_ID,
+  OBJECT_DEFS,
+} from './schema.js'
 import { seedStore, type SeedSpec } from './seed.js'
 import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
 import { Store } from './store.js'
@@ -52,12 +58,14 @@ export interface RunningEmulator {
 export function parseSeed(raw: unknown): SeedSpec {
   if (raw === 'demo' || raw === 'none') return raw
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN
-  if (!Number.isInteger(n) || n < 0 || n > 5_000_000) throw new Error(`seed must be "demo", "none" or a number of bookings, got ${String(raw)}`)
+  if (!Number.isInteger(n) || n < 0 || n > 5_000_000)
+    throw new Error(`seed must be "demo", "none" or a number of bookings, got ${String(raw)}`)
   return n
 }
 
 function parseFaults(raw: unknown): Partial<Faults> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw validationError('faults must be a JSON object')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw validationError('faults must be a JSON object')
   const out: Partial<Faults> = {}
   for (const [key, value] of Object.entries(raw)) {
     if (!(key in NO_FAULTS)) throw validationError(`Unknown fault: ${key}`)
@@ -81,9 +89,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let server: EmulatorServer
   const api = {
     stats: (): EmulatorStats => ({ ...server.stats, dailyUsed: server.limiter.usage(Date.now()).dailyUsed }),
-    setFaults: (faults: Partial<Faults>): void => { server.faults = { ...server.faults, ...faults } },
-    clearFaults: (): void => { server.faults = { ...NO_FAULTS } },
-    seed: (seed: SeedSpec): void => { store.clear(); seedStore(store, seed) },
+    setFaults: (faults: Partial<Faults>): void => {
+      server.faults = { ...server.faults, ...faults }
+    },
+    clearFaults: (): void => {
+      server.faults = { ...NO_FAULTS }
+    },
+    seed: (seed: SeedSpec): void => {
+      store.clear()
+      seedStore(store, seed)
+    },
     reset: (seed: SeedSpec = 'none'): void => {
       api.seed(seed)
       server.resetStats()
@@ -102,14 +117,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
     }
     switch (key) {
-      case 'GET /_emulator/stats': return { status: 200, body: api.stats() }
-      case 'GET /_emulator/health': return { status: 200, body: { ok: true } }
-      case 'GET /_emulator/config': return { status: 200, body: config() }
-      case 'POST /_emulator/reset': api.reset(seedOf('none')); return { status: 200, body: { ok: true, objects: store.byId.size } }
-      case 'POST /_emulator/seed': api.seed(seedOf('demo')); return { status: 200, body: { ok: true, objects: store.byId.size } }
-      case 'GET /_emulator/faults': return { status: 200, body: server.faults }
-      case 'POST /_emulator/faults': api.setFaults(parseFaults(body ?? {})); return { status: 200, body: server.faults }
-      case 'DELETE /_emulator/faults': api.clearFaults(); return { status: 200, body: server.faults }
+      case 'GET /_emulator/stats':
+        return { status: 200, body: api.stats() }
+      case 'GET /_emulator/health':
+        return { status: 200, body: { ok: true } }
+      case 'GET /_emulator/config':
+        return { status: 200, body: config() }
+      case 'POST /_emulator/reset':
+        api.reset(seedOf('none'))
+        return { status: 200, body: { ok: true, objects: store.byId.size } }
+      case 'POST /_emulator/seed':
+        api.seed(seedOf('demo'))
+        return { status: 200, body: { ok: true, objects: store.byId.size } }
+      case 'GET /_emulator/faults':
+        return { status: 200, body: server.faults }
+      case 'POST /_emulator/faults':
+        api.setFaults(parseFaults(body ?? {}))
+        return { status: 200, body: server.faults }
+      case 'DELETE /_emulator/faults':
+        api.clearFaults()
+        return { status: 200, body: server.faults }
       default:
         if (path.startsWith('/_emulator/')) {
           if (['stats', 'health', 'config', 'reset', 'seed', 'faults'].includes(path.slice(11))) {
@@ -126,7 +153,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     searchLagMs: store.searchLagMs,
   })
   server = new EmulatorServer({
-    store, portalId, admin, token: options.token ?? null,
+    store,
+    portalId,
+    admin,
+    token: options.token ?? null,
     limits: {
       rateLimit10s: options.rateLimit10s ?? 190,
       searchRatePerSecond: options.searchRatePerSecond ?? 5,
@@ -140,14 +170,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     server.server.listen(options.port ?? 0, host, () => ok())
   })
   const address = server.server.address()
-  const port = typeof address === 'object' && address ? address.port : options.port ?? 0
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0)
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   options.logger?.info(`HubSpot emulator listening on ${url}`)
 
   return {
-    url, port, portalId, ...api,
+    url,
+    port,
+    portalId,
+    ...api,
     flush: () => persistence?.save(),
-    setSearchLagMs: (ms: number) => { store.settleViews(Number.MAX_SAFE_INTEGER); store.searchLagMs = ms },
+    setSearchLagMs: (ms: number) => {
+      store.settleViews(Number.MAX_SAFE_INTEGER)
+      store.searchLagMs = ms
+    },
     close: async () => {
       server.dropHeld()
       persistence?.stop()
@@ -178,8 +214,10 @@ function intFlag(argv: string[], name: string, envValue: string | undefined, fal
 export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
   const env = process.env
   const dataDirFlag = flag(argv, '--data-dir')
-  const dataDir = dataDirFlag === 'none' ? null
-    : resolve(dataDirFlag ?? join(env.HUBMIRROR_DATA_DIR?.trim() || './.hubmirror', 'emulator'))
+  const dataDir =
+    dataDirFlag === 'none'
+      ? null
+      : resolve(dataDirFlag ?? join(env.HUBMIRROR_DATA_DIR?.trim() || './.hubmirror', 'emulator'))
   const emulator = await startEmulator({
     port: intFlag(argv, '--port', undefined, 0),
     host: flag(argv, '--host') ?? '127.0.0.1',
@@ -193,8 +231,12 @@ export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
     portalId: intFlag(argv, '--portal-id', undefined, DEFAULT_PORTAL_ID),
   })
   console.log(`HubSpot emulator: ${emulator.url}`)
-  console.log(`  mock_exams ${MOCK_EXAMS_OBJECT_TYPE_ID}, bookings ${BOOKINGS_OBJECT_TYPE_ID}; data: ${dataDir ?? 'in memory'}`)
-  const stop = (): void => { void emulator.close().then(() => process.exit(0)) }
+  console.log(
+    `  mock_exams ${MOCK_EXAMS_OBJECT_TYPE_ID}, bookings ${BOOKINGS_OBJECT_TYPE_ID}; data: ${dataDir ?? 'in memory'}`,
+  )
+  const stop = (): void => {
+    void emulator.close().then(() => process.exit(0))
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   const close = emulator.close

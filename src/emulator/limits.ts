@@ -123,13 +123,20 @@ export class Limiter {
     const w = this.window(token)
     const secondly = Math.ceil(rateLimit10s / 10)
     out.push(
-      'X-HubSpot-RateLimit-Daily', String(dailyLimit),
-      'X-HubSpot-RateLimit-Daily-Remaining', String(Math.max(0, dailyLimit - this.dailyUsed)),
-      'X-HubSpot-RateLimit-Interval-Milliseconds', String(WINDOW_MS),
-      'X-HubSpot-RateLimit-Max', String(rateLimit10s),
-      'X-HubSpot-RateLimit-Remaining', String(Math.max(0, rateLimit10s - w.used(now))),
-      'X-HubSpot-RateLimit-Secondly', String(secondly),
-      'X-HubSpot-RateLimit-Secondly-Remaining', String(Math.max(0, secondly - w.usedThisSecond(now))),
+      'X-HubSpot-RateLimit-Daily',
+      String(dailyLimit),
+      'X-HubSpot-RateLimit-Daily-Remaining',
+      String(Math.max(0, dailyLimit - this.dailyUsed)),
+      'X-HubSpot-RateLimit-Interval-Milliseconds',
+      String(WINDOW_MS),
+      'X-HubSpot-RateLimit-Max',
+      String(rateLimit10s),
+      'X-HubSpot-RateLimit-Remaining',
+      String(Math.max(0, rateLimit10s - w.used(now))),
+      'X-HubSpot-RateLimit-Secondly',
+      String(secondly),
+      'X-HubSpot-RateLimit-Secondly-Remaining',
+      String(Math.max(0, secondly - w.usedThisSecond(now))),
     )
   }
 

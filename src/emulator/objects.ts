@@ -39,7 +39,8 @@ export function listObjects(ctx: Ctx): Reply {
   const limit = intQuery(ctx.query, 'limit', 10, 100)
   const archived = boolParam(ctx.query, 'archived')
   const after = first(ctx.query, 'after')
-  if (after !== undefined && after !== '' && !/^\d+$/.test(after)) throw validationError(`Invalid paging cursor: after=${after.slice(0, 50)}`)
+  if (after !== undefined && after !== '' && !/^\d+$/.test(after))
+    throw validationError(`Invalid paging cursor: after=${after.slice(0, 50)}`)
   const properties = nameList(ctx.query.properties)
   const list = ctx.store.list(def)
   const results: Record<string, unknown>[] = []
@@ -65,14 +66,25 @@ function lowerBound(list: Rec[], num: number): number {
 }
 
 /** Finds a record by id or by a unique `idProperty`; archived ones only when asked for. */
-function find(store: Store, def: ObjectDef, id: string, idProperty: string | undefined, archived = false): Rec | undefined {
+function find(
+  store: Store,
+  def: ObjectDef,
+  id: string,
+  idProperty: string | undefined,
+  archived = false,
+): Rec | undefined {
   if (idProperty && idProperty !== 'hs_object_id') {
     if (!def.uniqueProperties.includes(idProperty)) {
       throw validationError(`${idProperty} is not a unique identifier property for ${def.name}`, [
-        { message: `${idProperty} is not a unique property`, code: 'INVALID_ID_PROPERTY', context: { idProperty: [idProperty] } },
+        {
+          message: `${idProperty} is not a unique property`,
+          code: 'INVALID_ID_PROPERTY',
+          context: { idProperty: [idProperty] },
+        },
       ])
     }
-    if (archived) return store.list(def).find((r) => r.archived && r.props[idProperty]?.toLowerCase() === id.toLowerCase())
+    if (archived)
+      return store.list(def).find((r) => r.archived && r.props[idProperty]?.toLowerCase() === id.toLowerCase())
     return store.findUnique(def, idProperty, id)
   }
   const rec = store.get(def, id)
@@ -88,15 +100,22 @@ export function getObject(ctx: Ctx): Reply {
 }
 
 /** Fails the whole request before anything is written when a unique value is already taken. */
-function checkUnique(store: Store, def: ObjectDef, changes: Changes, self: Rec | null, claimed?: Map<string, string>): void {
+function checkUnique(
+  store: Store,
+  def: ObjectDef,
+  changes: Changes,
+  self: Rec | null,
+  claimed?: Map<string, string>,
+): void {
   for (const prop of def.uniqueProperties) {
     const value = changes[prop]
     if (value === undefined || value === null) continue
     const holder = store.findUnique(def, prop, value)
     if (holder && holder !== self) {
-      const message = def.name === 'contacts'
-        ? `Contact already exists. Existing ID: ${holder.id}`
-        : `A ${def.singular} with ${prop} "${value}" already exists. Existing ID: ${holder.id}`
+      const message =
+        def.name === 'contacts'
+          ? `Contact already exists. Existing ID: ${holder.id}`
+          : `A ${def.singular} with ${prop} "${value}" already exists. Existing ID: ${holder.id}`
       throw conflict(message, holder.id)
     }
     const key = `${prop}\u0000${value.toLowerCase()}`
@@ -105,7 +124,10 @@ function checkUnique(store: Store, def: ObjectDef, changes: Changes, self: Rec |
   }
 }
 
-interface AssociationInput { to: Rec; typeId: number }
+interface AssociationInput {
+  to: Rec
+  typeId: number
+}
 
 function parseAssociations(ctx: Ctx, def: ObjectDef, raw: unknown): AssociationInput[] {
   if (raw === undefined || raw === null) return []
@@ -114,11 +136,14 @@ function parseAssociations(ctx: Ctx, def: ObjectDef, raw: unknown): AssociationI
   for (const item of raw) {
     const a = objectBody(item)
     const toId = idText((a.to as Record<string, unknown> | undefined)?.id, 'associations[].to.id')
-    if (!Array.isArray(a.types) || a.types.length === 0) throw validationError('associations[].types must be a non-empty array')
+    if (!Array.isArray(a.types) || a.types.length === 0)
+      throw validationError('associations[].types must be a non-empty array')
     for (const t of a.types) {
       const type = associationTypeById(Number((t as Record<string, unknown> | null)?.associationTypeId))
       if (!type || type.from !== def) {
-        throw validationError(`Invalid association type id ${String((t as Record<string, unknown> | null)?.associationTypeId)} for ${def.name}`)
+        throw validationError(
+          `Invalid association type id ${String((t as Record<string, unknown> | null)?.associationTypeId)} for ${def.name}`,
+        )
       }
       const to = ctx.store.get(type.to, toId)
       if (!to || to.archived) throw validationError(`Association target ${type.to.name} ${toId} does not exist`)
@@ -162,7 +187,11 @@ export function archiveObject(ctx: Ctx): Reply {
   return { status: 204 }
 }
 
-function batchInputs(body: Record<string, unknown>, limit = BATCH_LIMIT, what = 'a batch request'): Record<string, unknown>[] {
+function batchInputs(
+  body: Record<string, unknown>,
+  limit = BATCH_LIMIT,
+  what = 'a batch request',
+): Record<string, unknown>[] {
   const inputs = body.inputs
   if (!Array.isArray(inputs)) throw validationError('Invalid input JSON: "inputs" must be an array')
   if (inputs.length > limit) {
@@ -173,14 +202,21 @@ function batchInputs(body: Record<string, unknown>, limit = BATCH_LIMIT, what = 
 }
 
 function envelope(startedAt: number, results: unknown[], errors: unknown[] = []): Record<string, unknown> {
-  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: iso(startedAt), completedAt: iso(Date.now()) }
+  const body: Record<string, unknown> = {
+    status: 'COMPLETE',
+    results,
+    startedAt: iso(startedAt),
+    completedAt: iso(Date.now()),
+  }
   if (errors.length) Object.assign(body, { numErrors: errors.length, errors })
   return body
 }
 
 function missingError(def: ObjectDef, verb: string, ids: string[]): Record<string, unknown> {
   return {
-    status: 'error', category: 'OBJECT_NOT_FOUND', context: { ids },
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    context: { ids },
     message: `Could not ${verb} some ${def.name} objects, they may be deleted or not exist. Check that ids are valid.`,
   }
 }
@@ -188,7 +224,8 @@ function missingError(def: ObjectDef, verb: string, ids: string[]): Record<strin
 function rejectDuplicates(ids: string[]): void {
   const seen = new Set<string>()
   const dupes = ids.filter((id) => seen.has(id) || !seen.add(id))
-  if (dupes.length) throw validationError(`Duplicate IDs found in batch input: [${[...new Set(dupes)].join(', ')}]. IDs must be unique`)
+  if (dupes.length)
+    throw validationError(`Duplicate IDs found in batch input: [${[...new Set(dupes)].join(', ')}]. IDs must be unique`)
 }
 
 export function batchRead(ctx: Ctx): Reply {
@@ -219,7 +256,8 @@ export function batchRead(ctx: Ctx): Reply {
 
 function stringList(raw: unknown, what: string): string[] | null {
   if (raw === undefined || raw === null) return null
-  if (!Array.isArray(raw) || raw.some((p) => typeof p !== 'string')) throw validationError(`Invalid input JSON: ${what} must be an array of strings`)
+  if (!Array.isArray(raw) || raw.some((p) => typeof p !== 'string'))
+    throw validationError(`Invalid input JSON: ${what} must be an array of strings`)
   return raw.length ? (raw as string[]) : null
 }
 
@@ -252,7 +290,10 @@ export function batchUpdate(ctx: Ctx): Reply {
     const idProperty = input.idProperty === undefined ? undefined : idText(input.idProperty, 'idProperty')
     const changes = parseProperties(def, input.properties)
     const rec = find(ctx.store, def, id, idProperty)
-    if (!rec) { missing.push(id); continue }
+    if (!rec) {
+      missing.push(id)
+      continue
+    }
     checkUnique(ctx.store, def, changes, rec, claimed)
     planned.push({ rec, changes })
   }
@@ -274,7 +315,13 @@ export function batchUpsert(ctx: Ctx): Reply {
     }
     const id = idText(input.id)
     const changes = parseProperties(def, input.properties)
-    return { key: `${idProperty}\u0000${id.toLowerCase()}`, idProperty, id, changes, rec: ctx.store.findUnique(def, idProperty, id) ?? null }
+    return {
+      key: `${idProperty}\u0000${id.toLowerCase()}`,
+      idProperty,
+      id,
+      changes,
+      rec: ctx.store.findUnique(def, idProperty, id) ?? null,
+    }
   })
   rejectDuplicates(planned.map((p) => p.key))
   const claimed = new Map<string, string>()

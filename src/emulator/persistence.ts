@@ -11,7 +11,10 @@ export class Persistence {
   private savedGeneration = -1
   private timer: NodeJS.Timeout | null = null
 
-  constructor(dataDir: string, private readonly store: Store) {
+  constructor(
+    dataDir: string,
+    private readonly store: Store,
+  ) {
     mkdirSync(dataDir, { recursive: true })
     this.file = join(dataDir, FILE)
   }

@@ -25,7 +25,11 @@ export function parseProperties(def: ObjectDef, input: unknown): Changes {
     if (!prop) {
       problems.push({ name, code: 'PROPERTY_DOESNT_EXIST', message: `Property "${name}" does not exist` })
     } else if (prop.readOnly) {
-      problems.push({ name, code: 'READ_ONLY_VALUE', message: `${name} is a read only property; its value cannot be set.` })
+      problems.push({
+        name,
+        code: 'READ_ONLY_VALUE',
+        message: `${name} is a read only property; its value cannot be set.`,
+      })
     } else {
       const value = normalise(prop, raw, problems)
       if (value !== undefined) changes[name] = value
@@ -38,7 +42,11 @@ export function parseProperties(def: ObjectDef, input: unknown): Changes {
 function normalise(prop: PropertyDef, raw: unknown, problems: PropertyProblem[]): string | null | undefined {
   if (raw === null) return null
   if (typeof raw === 'object') {
-    problems.push({ name: prop.name, code: 'INVALID_TYPE', message: `${JSON.stringify(raw).slice(0, 100)} is not a valid value for ${prop.name}; values must be strings` })
+    problems.push({
+      name: prop.name,
+      code: 'INVALID_TYPE',
+      message: `${JSON.stringify(raw).slice(0, 100)} is not a valid value for ${prop.name}; values must be strings`,
+    })
     return undefined
   }
   const text = String(raw)
@@ -46,7 +54,11 @@ function normalise(prop: PropertyDef, raw: unknown, problems: PropertyProblem[])
   if (prop.type === 'number') return numberValue(prop, text, problems)
   if (prop.type === 'date') return dateValue(prop, text, problems)
   if (text.length > MAX_STRING) {
-    problems.push({ name: prop.name, code: 'INVALID_STRING_LENGTH', message: `${prop.name} is longer than ${MAX_STRING} characters` })
+    problems.push({
+      name: prop.name,
+      code: 'INVALID_STRING_LENGTH',
+      message: `${prop.name} is longer than ${MAX_STRING} characters`,
+    })
     return undefined
   }
   return text
@@ -56,7 +68,11 @@ function numberValue(prop: PropertyDef, text: string, problems: PropertyProblem[
   const trimmed = text.trim()
   const value = Number(trimmed)
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed) || !Number.isFinite(value)) {
-    problems.push({ name: prop.name, code: 'INVALID_INTEGER', message: `${text.slice(0, 100)} was not a valid number.` })
+    problems.push({
+      name: prop.name,
+      code: 'INVALID_INTEGER',
+      message: `${text.slice(0, 100)} was not a valid number.`,
+    })
     return undefined
   }
   return String(value)
@@ -66,7 +82,8 @@ function dateValue(prop: PropertyDef, text: string, problems: PropertyProblem[])
   const iso = toIsoDate(text)
   if (iso) return iso
   problems.push({
-    name: prop.name, code: 'INVALID_DATE',
+    name: prop.name,
+    code: 'INVALID_DATE',
     message: `${text.slice(0, 100)} is not a valid date for ${prop.name}; use YYYY-MM-DD or epoch milliseconds at midnight UTC`,
   })
   return undefined
@@ -117,7 +134,10 @@ export function propertyValue(rec: Rec, props: Props, updatedAt: number, name: s
 }
 
 export function presentProperties(
-  rec: Rec, names: string[] | null, props: Props = rec.props, updatedAt = rec.updatedAt,
+  rec: Rec,
+  names: string[] | null,
+  props: Props = rec.props,
+  updatedAt = rec.updatedAt,
 ): Record<string, string | null> {
   const def = rec.def
   const out: Record<string, string | null> = {}

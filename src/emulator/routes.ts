@@ -1,12 +1,26 @@
 // The route table: each HubSpot route's template (the key used in stats), its limit class and handler.
 import {
-  batchArchiveAssociations, batchAssociateDefault, batchCreateAssociations, batchReadAssociations,
-  createDefault, createLabelled, readAssociations, removeAssociation,
+  batchArchiveAssociations,
+  batchAssociateDefault,
+  batchCreateAssociations,
+  batchReadAssociations,
+  createDefault,
+  createLabelled,
+  readAssociations,
+  removeAssociation,
 } from './associations.js'
 import type { CallKind } from './limits.js'
 import {
-  archiveObject, batchArchive, batchCreate, batchRead, batchUpdate, batchUpsert, createObject, getObject,
-  listObjects, updateObject,
+  archiveObject,
+  batchArchive,
+  batchCreate,
+  batchRead,
+  batchUpdate,
+  batchUpsert,
+  createObject,
+  getObject,
+  listObjects,
+  updateObject,
 } from './objects.js'
 import type { Ctx, Reply } from './request.js'
 import { schemasHandlers } from './schemas.js'
@@ -27,7 +41,8 @@ type Extra = { usage(ctx: Ctx): Reply }
 export function buildRoutes(portalId: number, extra: Extra): Map<string, Route[]> {
   const schemas = schemasHandlers(portalId)
   const search = (ctx: Ctx): Reply => ({
-    status: 200, body: runSearch(ctx.store, ctx.objectType(ctx.params[0]!), ctx.body, ctx.now),
+    status: 200,
+    body: runSearch(ctx.store, ctx.objectType(ctx.params[0]!), ctx.body, ctx.now),
   })
   const defs: [string, string, (ctx: Ctx) => Reply, CallKind?][] = [
     ['GET', '/crm/v3/schemas', schemas.list],

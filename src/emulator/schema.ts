@@ -36,18 +36,37 @@ export interface ObjectDef {
 type Spec = [name: string, type?: PropertyType, unique?: boolean]
 
 const EXAM_PROPS: Spec[] = [
-  ['mock_exam_name'], ['mock_type'], ['exam_date', 'date'], ['start_time'], ['end_time'], ['location'],
-  ['capacity', 'number'], ['total_bookings', 'number'], ['is_active'],
+  ['mock_exam_name'],
+  ['mock_type'],
+  ['exam_date', 'date'],
+  ['start_time'],
+  ['end_time'],
+  ['location'],
+  ['capacity', 'number'],
+  ['total_bookings', 'number'],
+  ['is_active'],
 ]
 const BOOKING_PROPS: Spec[] = [
-  ['booking_id', 'string', true], ['mock_exam_id'], ['contact_id'], ['student_id'], ['student_name'],
-  ['student_email'], ['booking_status'], ['is_active'], ['attendance'], ['attending_location'],
-  ['exam_date', 'date'], ['dominant_hand'],
+  ['booking_id', 'string', true],
+  ['mock_exam_id'],
+  ['contact_id'],
+  ['student_id'],
+  ['student_name'],
+  ['student_email'],
+  ['booking_status'],
+  ['is_active'],
+  ['attendance'],
+  ['attending_location'],
+  ['exam_date', 'date'],
+  ['dominant_hand'],
 ]
 const CONTACT_PROPS: Spec[] = [['firstname'], ['lastname'], ['email', 'string', true], ['phone'], ['student_id']]
 
 function labelOf(name: string): string {
-  return name.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ')
+  return name
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ')
 }
 
 function propertyMap(specs: Spec[], createdProp: string, modifiedProp: string): Map<string, PropertyDef> {
@@ -63,7 +82,11 @@ function propertyMap(specs: Spec[], createdProp: string, modifiedProp: string): 
 }
 
 function objectDef(
-  objectTypeId: string, name: string, singular: string, specs: Spec[], contactLike: boolean,
+  objectTypeId: string,
+  name: string,
+  singular: string,
+  specs: Spec[],
+  contactLike: boolean,
 ): ObjectDef {
   const createdProp = contactLike ? 'createdate' : 'hs_createdate'
   const modifiedProp = contactLike ? 'lastmodifieddate' : 'hs_lastmodifieddate'
@@ -71,7 +94,13 @@ function objectDef(
   const system = [createdProp, modifiedProp, 'hs_object_id']
   const strings = specs.filter(([, type = 'string']) => type === 'string').map(([n]) => n)
   return {
-    objectTypeId, name, singular, custom: !contactLike, properties, createdProp, modifiedProp,
+    objectTypeId,
+    name,
+    singular,
+    custom: !contactLike,
+    properties,
+    createdProp,
+    modifiedProp,
     labels: { singular: labelOf(singular), plural: labelOf(name) },
     defaultProperties: contactLike ? ['firstname', 'lastname', 'email', ...system] : system,
     queryProperties: contactLike ? ['firstname', 'lastname', 'email', 'phone'] : strings,
@@ -107,13 +136,19 @@ export interface AssociationType {
 }
 
 const ASSOCIATION_PAIRS: [ObjectDef, ObjectDef, number][] = [
-  [BOOKINGS, MOCK_EXAMS, 1101], [MOCK_EXAMS, BOOKINGS, 1102],
-  [BOOKINGS, CONTACTS, 1103], [CONTACTS, BOOKINGS, 1104],
-  [MOCK_EXAMS, CONTACTS, 1105], [CONTACTS, MOCK_EXAMS, 1106],
+  [BOOKINGS, MOCK_EXAMS, 1101],
+  [MOCK_EXAMS, BOOKINGS, 1102],
+  [BOOKINGS, CONTACTS, 1103],
+  [CONTACTS, BOOKINGS, 1104],
+  [MOCK_EXAMS, CONTACTS, 1105],
+  [CONTACTS, MOCK_EXAMS, 1106],
 ]
 
 export const ASSOCIATION_TYPES: readonly AssociationType[] = ASSOCIATION_PAIRS.map(([from, to, typeId]) => ({
-  from, to, typeId, category: 'HUBSPOT_DEFINED',
+  from,
+  to,
+  typeId,
+  category: 'HUBSPOT_DEFINED',
 }))
 
 export function defaultAssociationType(from: ObjectDef, to: ObjectDef): AssociationType | undefined {

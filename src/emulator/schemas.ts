@@ -11,26 +11,54 @@ function fieldType(prop: PropertyDef): string {
 
 function property(def: ObjectDef, prop: PropertyDef): Record<string, unknown> {
   return {
-    name: prop.name, label: prop.label, type: prop.type, fieldType: fieldType(prop), description: '',
-    groupName: def.custom ? `${def.singular}_information` : 'contactinformation', options: [],
-    displayOrder: -1, calculated: false, externalOptions: false, hasUniqueValue: prop.unique, hidden: false,
-    formField: !prop.readOnly, archived: false, createdAt: CREATED, updatedAt: CREATED,
-    modificationMetadata: { archivable: !prop.readOnly, readOnlyDefinition: prop.readOnly, readOnlyValue: prop.readOnly },
+    name: prop.name,
+    label: prop.label,
+    type: prop.type,
+    fieldType: fieldType(prop),
+    description: '',
+    groupName: def.custom ? `${def.singular}_information` : 'contactinformation',
+    options: [],
+    displayOrder: -1,
+    calculated: false,
+    externalOptions: false,
+    hasUniqueValue: prop.unique,
+    hidden: false,
+    formField: !prop.readOnly,
+    archived: false,
+    createdAt: CREATED,
+    updatedAt: CREATED,
+    modificationMetadata: {
+      archivable: !prop.readOnly,
+      readOnlyDefinition: prop.readOnly,
+      readOnlyValue: prop.readOnly,
+    },
   }
 }
 
 function schema(def: ObjectDef, portalId: number): Record<string, unknown> {
   return {
-    id: def.objectTypeId.split('-')[1], objectTypeId: def.objectTypeId, name: def.name,
-    fullyQualifiedName: `p${portalId}_${def.name}`, labels: def.labels,
-    primaryDisplayProperty: def.primaryDisplayProperty, secondaryDisplayProperties: [],
-    requiredProperties: [def.primaryDisplayProperty], searchableProperties: def.queryProperties,
+    id: def.objectTypeId.split('-')[1],
+    objectTypeId: def.objectTypeId,
+    name: def.name,
+    fullyQualifiedName: `p${portalId}_${def.name}`,
+    labels: def.labels,
+    primaryDisplayProperty: def.primaryDisplayProperty,
+    secondaryDisplayProperties: [],
+    requiredProperties: [def.primaryDisplayProperty],
+    searchableProperties: def.queryProperties,
     properties: [...def.properties.values()].map((p) => property(def, p)),
     associations: ASSOCIATION_TYPES.filter((t) => t.from === def).map((t) => ({
-      id: String(t.typeId), fromObjectTypeId: t.from.objectTypeId, toObjectTypeId: t.to.objectTypeId,
-      name: `${t.from.singular}_to_${t.to.singular}`, createdAt: CREATED, updatedAt: CREATED,
+      id: String(t.typeId),
+      fromObjectTypeId: t.from.objectTypeId,
+      toObjectTypeId: t.to.objectTypeId,
+      name: `${t.from.singular}_to_${t.to.singular}`,
+      createdAt: CREATED,
+      updatedAt: CREATED,
     })),
-    archived: false, createdAt: CREATED, updatedAt: CREATED, portalId,
+    archived: false,
+    createdAt: CREATED,
+    updatedAt: CREATED,
+    portalId,
   }
 }
 

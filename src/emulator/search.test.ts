@@ -8,9 +8,27 @@ import { Store } from './store.js'
 function exams(): Store {
   const store = new Store()
   const rows: Record<string, string>[] = [
-    { mock_exam_name: 'Clinical Skills Calgary', mock_type: 'Clinical Skills', location: 'Calgary', capacity: '40', exam_date: '2026-06-01' },
-    { mock_exam_name: 'Mini-mock Online', mock_type: 'Mini-mock', location: 'Online', capacity: '20', exam_date: '2026-06-02' },
-    { mock_exam_name: 'Situational Judgment Montreal', mock_type: 'Situational Judgment', location: 'Montreal', capacity: '60', exam_date: '2026-06-03' },
+    {
+      mock_exam_name: 'Clinical Skills Calgary',
+      mock_type: 'Clinical Skills',
+      location: 'Calgary',
+      capacity: '40',
+      exam_date: '2026-06-01',
+    },
+    {
+      mock_exam_name: 'Mini-mock Online',
+      mock_type: 'Mini-mock',
+      location: 'Online',
+      capacity: '20',
+      exam_date: '2026-06-02',
+    },
+    {
+      mock_exam_name: 'Situational Judgment Montreal',
+      mock_type: 'Situational Judgment',
+      location: 'Montreal',
+      capacity: '60',
+      exam_date: '2026-06-03',
+    },
     { mock_exam_name: 'Mock Discussion', mock_type: 'Mock Discussion', capacity: '100' },
   ]
   rows.forEach((props, i) => store.create(MOCK_EXAMS, props, 1_000 + i))
@@ -33,30 +51,73 @@ describe('search operators', () => {
   const store = exams()
   const cases: [string, unknown, string[]][] = [
     ['EQ is case-insensitive', filter('location', 'EQ', { value: 'calgary' }), ['Clinical Skills Calgary']],
-    ['NEQ includes records without the property', filter('location', 'NEQ', { value: 'Calgary' }), ['Mini-mock Online', 'Situational Judgment Montreal', 'Mock Discussion']],
+    [
+      'NEQ includes records without the property',
+      filter('location', 'NEQ', { value: 'Calgary' }),
+      ['Mini-mock Online', 'Situational Judgment Montreal', 'Mock Discussion'],
+    ],
     ['LT on numbers is numeric', filter('capacity', 'LT', { value: '40' }), ['Mini-mock Online']],
     ['LTE', filter('capacity', 'LTE', { value: '40' }), ['Clinical Skills Calgary', 'Mini-mock Online']],
     ['GT', filter('capacity', 'GT', { value: '40' }), ['Situational Judgment Montreal', 'Mock Discussion']],
     ['GTE', filter('capacity', 'GTE', { value: '60' }), ['Situational Judgment Montreal', 'Mock Discussion']],
-    ['BETWEEN is inclusive', filter('capacity', 'BETWEEN', { value: '20', highValue: '40' }), ['Clinical Skills Calgary', 'Mini-mock Online']],
-    ['BETWEEN on dates takes epoch ms', filter('exam_date', 'BETWEEN', { value: String(Date.UTC(2026, 5, 2)), highValue: String(Date.UTC(2026, 5, 3)) }), ['Mini-mock Online', 'Situational Judgment Montreal']],
-    ['IN needs lowercase string values', filter('location', 'IN', { values: ['online', 'montreal'] }), ['Mini-mock Online', 'Situational Judgment Montreal']],
+    [
+      'BETWEEN is inclusive',
+      filter('capacity', 'BETWEEN', { value: '20', highValue: '40' }),
+      ['Clinical Skills Calgary', 'Mini-mock Online'],
+    ],
+    [
+      'BETWEEN on dates takes epoch ms',
+      filter('exam_date', 'BETWEEN', { value: String(Date.UTC(2026, 5, 2)), highValue: String(Date.UTC(2026, 5, 3)) }),
+      ['Mini-mock Online', 'Situational Judgment Montreal'],
+    ],
+    [
+      'IN needs lowercase string values',
+      filter('location', 'IN', { values: ['online', 'montreal'] }),
+      ['Mini-mock Online', 'Situational Judgment Montreal'],
+    ],
     ['IN with capitals matches nothing', filter('location', 'IN', { values: ['Online'] }), []],
-    ['NOT_IN', filter('location', 'NOT_IN', { values: ['online'] }), ['Clinical Skills Calgary', 'Situational Judgment Montreal', 'Mock Discussion']],
-    ['HAS_PROPERTY', filter('location', 'HAS_PROPERTY'), ['Clinical Skills Calgary', 'Mini-mock Online', 'Situational Judgment Montreal']],
+    [
+      'NOT_IN',
+      filter('location', 'NOT_IN', { values: ['online'] }),
+      ['Clinical Skills Calgary', 'Situational Judgment Montreal', 'Mock Discussion'],
+    ],
+    [
+      'HAS_PROPERTY',
+      filter('location', 'HAS_PROPERTY'),
+      ['Clinical Skills Calgary', 'Mini-mock Online', 'Situational Judgment Montreal'],
+    ],
     ['NOT_HAS_PROPERTY', filter('location', 'NOT_HAS_PROPERTY'), ['Mock Discussion']],
-    ['CONTAINS_TOKEN matches a word', filter('mock_exam_name', 'CONTAINS_TOKEN', { value: 'skills' }), ['Clinical Skills Calgary']],
-    ['CONTAINS_TOKEN takes a wildcard', filter('mock_exam_name', 'CONTAINS_TOKEN', { value: 'mon*' }), ['Situational Judgment Montreal']],
-    ['NOT_CONTAINS_TOKEN', filter('mock_exam_name', 'NOT_CONTAINS_TOKEN', { value: 'mock' }), ['Clinical Skills Calgary', 'Situational Judgment Montreal']],
+    [
+      'CONTAINS_TOKEN matches a word',
+      filter('mock_exam_name', 'CONTAINS_TOKEN', { value: 'skills' }),
+      ['Clinical Skills Calgary'],
+    ],
+    [
+      'CONTAINS_TOKEN takes a wildcard',
+      filter('mock_exam_name', 'CONTAINS_TOKEN', { value: 'mon*' }),
+      ['Situational Judgment Montreal'],
+    ],
+    [
+      'NOT_CONTAINS_TOKEN',
+      filter('mock_exam_name', 'NOT_CONTAINS_TOKEN', { value: 'mock' }),
+      ['Clinical Skills Calgary', 'Situational Judgment Montreal'],
+    ],
     ['an unknown property silently matches nothing', filter('nope', 'EQ', { value: 'x' }), []],
   ]
   for (const [title, body, expected] of cases) it(title, () => expect(names(search(store, body))).toEqual(expected))
 
   it('ORs groups and ANDs filters within a group', () => {
-    const body = { filterGroups: [
-      { filters: [{ propertyName: 'capacity', operator: 'GTE', value: '40' }, { propertyName: 'location', operator: 'EQ', value: 'Calgary' }] },
-      { filters: [{ propertyName: 'location', operator: 'EQ', value: 'Online' }] },
-    ] }
+    const body = {
+      filterGroups: [
+        {
+          filters: [
+            { propertyName: 'capacity', operator: 'GTE', value: '40' },
+            { propertyName: 'location', operator: 'EQ', value: 'Calgary' },
+          ],
+        },
+        { filters: [{ propertyName: 'location', operator: 'EQ', value: 'Online' }] },
+      ],
+    }
     expect(names(search(store, body))).toEqual(['Clinical Skills Calgary', 'Mini-mock Online'])
   })
 
@@ -70,16 +131,19 @@ describe('search sorting and paging', () => {
     const store = exams()
     expect(names(search(store, {}))[0]).toBe('Clinical Skills Calgary')
     expect(names(search(store, { sorts: [{ propertyName: 'capacity', direction: 'DESCENDING' }] }))).toEqual([
-      'Mock Discussion', 'Situational Judgment Montreal', 'Clinical Skills Calgary', 'Mini-mock Online',
+      'Mock Discussion',
+      'Situational Judgment Montreal',
+      'Clinical Skills Calgary',
+      'Mini-mock Online',
     ])
     expect(names(search(store, { sorts: ['-capacity'] }))[0]).toBe('Mock Discussion')
     const list = store.list(MOCK_EXAMS)
     store.update(list[3]!, { capacity: '1' }, 5_000)
     store.update(list[0]!, { capacity: '2' }, 5_000)
     // both changed in the same millisecond: the tie goes to the lower id
-    expect(names(search(store, { sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }] })).slice(2)).toEqual([
-      'Clinical Skills Calgary', 'Mock Discussion',
-    ])
+    expect(
+      names(search(store, { sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }] })).slice(2),
+    ).toEqual(['Clinical Skills Calgary', 'Mock Discussion'])
   })
 
   it('pages by offset and refuses to page past 10,000 results', () => {
@@ -98,7 +162,9 @@ describe('search sorting and paging', () => {
   it('enforces the filter limits of 5 groups, 6 per group and 18 in total', () => {
     const store = exams()
     const f = { propertyName: 'capacity', operator: 'GT', value: '0' }
-    const groups = (n: number, per: number): unknown => ({ filterGroups: Array.from({ length: n }, () => ({ filters: Array(per).fill(f) })) })
+    const groups = (n: number, per: number): unknown => ({
+      filterGroups: Array.from({ length: n }, () => ({ filters: Array(per).fill(f) })),
+    })
     expect(() => search(store, groups(6, 1))).toThrow(HsError)
     expect(() => search(store, groups(1, 7))).toThrow(HsError)
     expect(() => search(store, groups(4, 5))).toThrow(HsError)

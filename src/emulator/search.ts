@@ -4,11 +4,29 @@ import { presentView } from './properties.js'
 import type { ObjectDef } from './schema.js'
 import type { Rec, Store, View } from './store.js'
 
-export const SEARCH_LIMITS = { groups: 5, filtersPerGroup: 6, filtersTotal: 18, pageSize: 200, maxResults: 10_000, queryLength: 3000 }
+export const SEARCH_LIMITS = {
+  groups: 5,
+  filtersPerGroup: 6,
+  filtersTotal: 18,
+  pageSize: 200,
+  maxResults: 10_000,
+  queryLength: 3000,
+}
 
 const OPERATORS = new Set([
-  'EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN',
-  'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN',
+  'EQ',
+  'NEQ',
+  'LT',
+  'LTE',
+  'GT',
+  'GTE',
+  'BETWEEN',
+  'IN',
+  'NOT_IN',
+  'HAS_PROPERTY',
+  'NOT_HAS_PROPERTY',
+  'CONTAINS_TOKEN',
+  'NOT_CONTAINS_TOKEN',
 ])
 
 type Key = number | string | undefined
@@ -45,10 +63,22 @@ function getterFor(def: ObjectDef, name: string): { get: Getter; kind: Kind } {
   if (name === def.modifiedProp) return { get: (_rec, view) => view.updatedAt, kind: 'time' }
   const prop = def.properties.get(name)
   if (prop?.type === 'number') {
-    return { get: (_rec, view) => { const v = view.props[name]; return v === undefined ? undefined : Number(v) }, kind: 'number' }
+    return {
+      get: (_rec, view) => {
+        const v = view.props[name]
+        return v === undefined ? undefined : Number(v)
+      },
+      kind: 'number',
+    }
   }
   if (prop?.type === 'date') {
-    return { get: (_rec, view) => { const v = view.props[name]; return v === undefined ? undefined : dateMs(v) }, kind: 'time' }
+    return {
+      get: (_rec, view) => {
+        const v = view.props[name]
+        return v === undefined ? undefined : dateMs(v)
+      },
+      kind: 'time',
+    }
   }
   // An unknown property silently matches nothing, as HubSpot's search does (e.g. contacts' hs_lastmodifieddate).
   if (!prop) return { get: () => undefined, kind: 'string' }
@@ -66,7 +96,8 @@ function operand(kind: Kind, raw: unknown, name: string): number | string {
   const text = scalar(raw, `The value for ${name}`)
   if (kind === 'string') return text.toLowerCase()
   const n = kind === 'time' && !/^-?\d+(\.\d+)?$/.test(text.trim()) ? Date.parse(text) : Number(text.trim())
-  if (text.trim() === '' || !Number.isFinite(n)) bad(`${text.slice(0, 100)} is not a valid ${kind === 'time' ? 'date' : 'number'} value for ${name}`)
+  if (text.trim() === '' || !Number.isFinite(n))
+    bad(`${text.slice(0, 100)} is not a valid ${kind === 'time' ? 'date' : 'number'} value for ${name}`)
   return n
 }
 
@@ -81,10 +112,16 @@ function glob(pattern: string, text: string): boolean {
   let star = -1
   let mark = 0
   while (t < text.length) {
-    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) { p++; t++ }
-    else if (p < pattern.length && pattern[p] === '*') { star = p++; mark = t }
-    else if (star >= 0) { p = star + 1; t = ++mark }
-    else return false
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++
+      t++
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++
+      mark = t
+    } else if (star >= 0) {
+      p = star + 1
+      t = ++mark
+    } else return false
   }
   while (p < pattern.length && pattern[p] === '*') p++
   return p === pattern.length
@@ -96,8 +133,15 @@ function tokenMatcher(pattern: string): (value: string) => boolean {
   if (pattern.length > MAX_TOKEN_PATTERN) bad(`A token value must be at most ${MAX_TOKEN_PATTERN} characters`)
   const p = pattern.toLowerCase().replace(/\*+/g, '*')
   const tokens = (v: string): string[] => [...v.split(/\s+/), ...v.split(/[^\p{L}\p{N}]+/u)]
-  if (!p.includes('*')) return (value) => { const v = value.toLowerCase(); return v === p || tokens(v).includes(p) }
-  return (value) => { const v = value.toLowerCase(); return glob(p, v) || v.split(/\s+/).some((t) => glob(p, t)) }
+  if (!p.includes('*'))
+    return (value) => {
+      const v = value.toLowerCase()
+      return v === p || tokens(v).includes(p)
+    }
+  return (value) => {
+    const v = value.toLowerCase()
+    return glob(p, v) || v.split(/\s+/).some((t) => glob(p, t))
+  }
 }
 
 /** `t` is already lower case; folds ASCII in place and lower-cases only when non-ASCII letters differ. */
@@ -130,36 +174,87 @@ function compileFilter(def: ObjectDef, filter: unknown): Pred {
   if (typeof f.propertyName !== 'string' || !f.propertyName) bad('A filter needs a propertyName')
   const name = f.propertyName
   const operator = f.operator ?? 'EQ'
-  if (typeof operator !== 'string' || !OPERATORS.has(operator)) bad(`Unknown filter operator: ${String(operator)}`, 'INVALID_OPERATOR')
+  if (typeof operator !== 'string' || !OPERATORS.has(operator))
+    bad(`Unknown filter operator: ${String(operator)}`, 'INVALID_OPERATOR')
   const { get, kind } = getterFor(def, name)
   const need = (key: 'value' | 'highValue'): number | string => {
     if (f[key] === undefined || f[key] === null) bad(`Operator ${operator} on ${name} needs a ${key}`)
     return operand(kind, f[key], name)
   }
   const list = (): Set<number | string> => {
-    if (!Array.isArray(f.values) || f.values.length === 0) bad(`Operator ${operator} on ${name} needs a non-empty values array`)
+    if (!Array.isArray(f.values) || f.values.length === 0)
+      bad(`Operator ${operator} on ${name} needs a non-empty values array`)
     // Strings compare against the lower-cased stored value as given: HubSpot requires lowercase IN values.
-    return new Set((f.values as unknown[]).map((v) => (kind === 'string' ? scalar(v, `A value for ${name}`) : operand(kind, v, name))))
+    return new Set(
+      (f.values as unknown[]).map((v) =>
+        kind === 'string' ? scalar(v, `A value for ${name}`) : operand(kind, v, name),
+      ),
+    )
   }
-  const has = (rec: Rec, view: View): boolean => { const v = get(rec, view); return v !== undefined && v !== '' }
-  const cmp = (test: (v: number | string) => boolean): Pred => (rec, view) => {
-    const v = lower(get(rec, view))
-    return v !== undefined && test(v)
+  const has = (rec: Rec, view: View): boolean => {
+    const v = get(rec, view)
+    return v !== undefined && v !== ''
   }
+  const cmp =
+    (test: (v: number | string) => boolean): Pred =>
+    (rec, view) => {
+      const v = lower(get(rec, view))
+      return v !== undefined && test(v)
+    }
   switch (operator) {
-    case 'EQ': return equalsFn(get, kind, need('value'))
-    case 'NEQ': { const eq = equalsFn(get, kind, need('value')); return (rec, view) => !eq(rec, view) }
-    case 'LT': { const t = need('value'); return cmp((v) => v < t) }
-    case 'LTE': { const t = need('value'); return cmp((v) => v <= t) }
-    case 'GT': { const t = need('value'); return cmp((v) => v > t) }
-    case 'GTE': { const t = need('value'); return cmp((v) => v >= t) }
-    case 'BETWEEN': { const lo = need('value'); const hi = need('highValue'); return cmp((v) => v >= lo && v <= hi) }
-    case 'IN': { const set = list(); return cmp((v) => set.has(v)) }
-    case 'NOT_IN': { const set = list(); return (rec, view) => { const v = lower(get(rec, view)); return v === undefined || !set.has(v) } }
-    case 'HAS_PROPERTY': return has
-    case 'NOT_HAS_PROPERTY': return (rec, view) => !has(rec, view)
-    case 'CONTAINS_TOKEN': { const m = tokenMatcher(String(need('value'))); return cmp((v) => m(String(v))) }
-    default: { const m = tokenMatcher(String(need('value'))); return (rec, view) => { const v = get(rec, view); return v === undefined || !m(String(v)) } }
+    case 'EQ':
+      return equalsFn(get, kind, need('value'))
+    case 'NEQ': {
+      const eq = equalsFn(get, kind, need('value'))
+      return (rec, view) => !eq(rec, view)
+    }
+    case 'LT': {
+      const t = need('value')
+      return cmp((v) => v < t)
+    }
+    case 'LTE': {
+      const t = need('value')
+      return cmp((v) => v <= t)
+    }
+    case 'GT': {
+      const t = need('value')
+      return cmp((v) => v > t)
+    }
+    case 'GTE': {
+      const t = need('value')
+      return cmp((v) => v >= t)
+    }
+    case 'BETWEEN': {
+      const lo = need('value')
+      const hi = need('highValue')
+      return cmp((v) => v >= lo && v <= hi)
+    }
+    case 'IN': {
+      const set = list()
+      return cmp((v) => set.has(v))
+    }
+    case 'NOT_IN': {
+      const set = list()
+      return (rec, view) => {
+        const v = lower(get(rec, view))
+        return v === undefined || !set.has(v)
+      }
+    }
+    case 'HAS_PROPERTY':
+      return has
+    case 'NOT_HAS_PROPERTY':
+      return (rec, view) => !has(rec, view)
+    case 'CONTAINS_TOKEN': {
+      const m = tokenMatcher(String(need('value')))
+      return cmp((v) => m(String(v)))
+    }
+    default: {
+      const m = tokenMatcher(String(need('value')))
+      return (rec, view) => {
+        const v = get(rec, view)
+        return v === undefined || !m(String(v))
+      }
+    }
   }
 }
 
@@ -175,13 +270,19 @@ function compileGroups(def: ObjectDef, groups: unknown): Pred | null {
     const filters = (group as { filters?: unknown } | null)?.filters ?? []
     if (!Array.isArray(filters)) bad('filters must be an array')
     if (filters.length > SEARCH_LIMITS.filtersPerGroup) {
-      bad(`Too many filters in a group: ${filters.length}. The maximum is ${SEARCH_LIMITS.filtersPerGroup}.`, 'TOO_MANY_FILTERS')
+      bad(
+        `Too many filters in a group: ${filters.length}. The maximum is ${SEARCH_LIMITS.filtersPerGroup}.`,
+        'TOO_MANY_FILTERS',
+      )
     }
     total += filters.length
     if (filters.length) compiled.push(filters.map((f) => compileFilter(def, f)))
   }
   if (total > SEARCH_LIMITS.filtersTotal) {
-    bad(`Too many filters: ${total}. The maximum across all groups is ${SEARCH_LIMITS.filtersTotal}.`, 'TOO_MANY_FILTERS')
+    bad(
+      `Too many filters: ${total}. The maximum across all groups is ${SEARCH_LIMITS.filtersTotal}.`,
+      'TOO_MANY_FILTERS',
+    )
   }
   if (compiled.length === 0) return null
   if (compiled.length === 1 && compiled[0]!.length === 1) return compiled[0]![0]!
@@ -195,7 +296,7 @@ function compileQuery(def: ObjectDef, query: unknown): Pred | null {
   const terms = text.toLowerCase().split(/\s+/).filter(Boolean)
   if (!terms.length) return null
   return (_rec, view) => {
-    const haystack = view.text ??= queryText(def, view)
+    const haystack = (view.text ??= queryText(def, view))
     return terms.every((term) => haystack.includes(term))
   }
 }
@@ -210,7 +311,11 @@ function queryText(def: ObjectDef, view: View): string {
   return text
 }
 
-interface Sort { get: Getter; descending: boolean; numeric: boolean }
+interface Sort {
+  get: Getter
+  descending: boolean
+  numeric: boolean
+}
 
 function parseSort(def: ObjectDef, sorts: unknown): Sort | null {
   if (sorts === undefined || sorts === null) return null

@@ -54,7 +54,9 @@ describe('demo seed', () => {
 
   it('has bookings in every status, and unique booking ids', () => {
     const bookings = store.list(BOOKINGS)
-    expect(new Set(bookings.map((b) => b.props.booking_status))).toEqual(new Set(['confirmed', 'cancelled', 'completed', 'no_show']))
+    expect(new Set(bookings.map((b) => b.props.booking_status))).toEqual(
+      new Set(['confirmed', 'cancelled', 'completed', 'no_show']),
+    )
     expect(new Set(bookings.map((b) => b.props.booking_id)).size).toBe(bookings.length)
     expect(bookings.every((b) => store.associated(b, MOCK_EXAMS).length === 1)).toBe(true)
   })

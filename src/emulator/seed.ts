@@ -6,16 +6,83 @@ export type SeedSpec = 'demo' | 'none' | number
 
 const TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion'] as const
 const TYPE_MINUTES: Record<string, number> = {
-  'Situational Judgment': 180, 'Clinical Skills': 240, 'Mini-mock': 120, 'Mock Discussion': 90,
+  'Situational Judgment': 180,
+  'Clinical Skills': 240,
+  'Mini-mock': 120,
+  'Mock Discussion': 90,
 }
 const LOCATIONS = ['Mississauga', 'Vancouver', 'Calgary', 'Montreal', 'Online', 'Toronto', 'Ottawa', 'Edmonton']
 const STARTS = ['08:00', '08:30', '09:00', '10:00', '13:00', '14:00', '17:30', '18:00']
-const FIRST = ['Aisha', 'Liam', 'Priya', 'Noah', 'Mei', 'Ethan', 'Fatima', 'Lucas', 'Sofia', 'Arjun', 'Chloe', 'Omar',
-  'Hannah', 'Daniel', 'Zara', 'Mateo', 'Emily', 'Hassan', 'Olivia', 'Wei', 'Grace', 'Yusuf', 'Ava', 'Rohan', 'Leah',
-  'Gabriel', 'Amira', 'Samuel', 'Nadia', 'Kenji', 'Isabelle', 'Tariq', 'Maya', 'Adrian', 'Simran', 'Julien']
-const LAST = ['Patel', 'Nguyen', 'Smith', 'Chen', 'Khan', 'Tremblay', 'Singh', 'Wong', 'Martin', 'Ali', 'Roy',
-  'Gagnon', 'Kim', 'Brown', 'Li', 'Wilson', 'Ahmed', 'Côté', 'Taylor', 'Sharma', 'Lee', 'Morin', 'Hussain', 'Campbell',
-  'Zhang', 'Fortin', 'Anderson', 'Das', 'Bouchard', 'Park']
+const FIRST = [
+  'Aisha',
+  'Liam',
+  'Priya',
+  'Noah',
+  'Mei',
+  'Ethan',
+  'Fatima',
+  'Lucas',
+  'Sofia',
+  'Arjun',
+  'Chloe',
+  'Omar',
+  'Hannah',
+  'Daniel',
+  'Zara',
+  'Mateo',
+  'Emily',
+  'Hassan',
+  'Olivia',
+  'Wei',
+  'Grace',
+  'Yusuf',
+  'Ava',
+  'Rohan',
+  'Leah',
+  'Gabriel',
+  'Amira',
+  'Samuel',
+  'Nadia',
+  'Kenji',
+  'Isabelle',
+  'Tariq',
+  'Maya',
+  'Adrian',
+  'Simran',
+  'Julien',
+]
+const LAST = [
+  'Patel',
+  'Nguyen',
+  'Smith',
+  'Chen',
+  'Khan',
+  'Tremblay',
+  'Singh',
+  'Wong',
+  'Martin',
+  'Ali',
+  'Roy',
+  'Gagnon',
+  'Kim',
+  'Brown',
+  'Li',
+  'Wilson',
+  'Ahmed',
+  'Côté',
+  'Taylor',
+  'Sharma',
+  'Lee',
+  'Morin',
+  'Hussain',
+  'Campbell',
+  'Zhang',
+  'Fortin',
+  'Anderson',
+  'Das',
+  'Bouchard',
+  'Park',
+]
 const SEAT_HOLDING = new Set(['confirmed', 'completed', 'no_show'])
 const DAY = 86_400_000
 
@@ -85,7 +152,10 @@ function seedDemo(store: Store, now: number): void {
 function demoContact({ store, rand, tick }: Demo, i: number): Rec {
   const first = pick(rand, FIRST)
   const last = pick(rand, LAST)
-  const email = `${first}.${last}.${i}@students.example.com`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+  const email = `${first}.${last}.${i}@students.example.com`
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
   const phone = `+1 ${pick(rand, ['416', '604', '403', '514', '905', '613'])}-555-${String(between(rand, 0, 9999)).padStart(4, '0')}`
   const studentId = `STU${String(100_000 + i * 7).padStart(6, '0')}`
   return store.create(CONTACTS, { firstname: first, lastname: last, email, phone, student_id: studentId }, tick())
@@ -103,11 +173,21 @@ function demoExam(demo: Demo, today: number, e: number): void {
   const seats = e % 15 === 3 ? capacity : Math.floor(capacity * (past ? 0.6 + rand() * 0.35 : 0.3 + rand() * 0.6))
   const dateText = isoDate(date)
   const day = new Date(date).toLocaleDateString('en-CA', { month: 'short', day: 'numeric', timeZone: 'UTC' })
-  const exam = store.create(MOCK_EXAMS, {
-    mock_exam_name: `${type} – ${location} – ${day}`, mock_type: type, exam_date: dateText, start_time: start,
-    end_time: addMinutes(start, TYPE_MINUTES[type]!), location, capacity: String(capacity), total_bookings: '0',
-    is_active: past || rand() > 0.1 ? 'true' : 'false',
-  }, tick())
+  const exam = store.create(
+    MOCK_EXAMS,
+    {
+      mock_exam_name: `${type} – ${location} – ${day}`,
+      mock_type: type,
+      exam_date: dateText,
+      start_time: start,
+      end_time: addMinutes(start, TYPE_MINUTES[type]!),
+      location,
+      capacity: String(capacity),
+      total_bookings: '0',
+      is_active: past || rand() > 0.1 ? 'true' : 'false',
+    },
+    tick(),
+  )
   const chosen = shuffle(rand, demo.contacts).slice(0, seats + Math.floor(seats * 0.12))
   const statuses = chosen.map((_, i) => {
     if (i >= seats) return { status: 'cancelled', active: false }
@@ -118,16 +198,31 @@ function demoExam(demo: Demo, today: number, e: number): void {
   store.update(exam, { total_bookings: String(countSeats(statuses)) }, tick())
 }
 
-function demoBooking(demo: Demo, exam: Rec, contact: Rec, { status, active }: { status: string; active: boolean }): void {
+function demoBooking(
+  demo: Demo,
+  exam: Rec,
+  contact: Rec,
+  { status, active }: { status: string; active: boolean },
+): void {
   const date = exam.props.exam_date!
-  const booking = demo.store.create(BOOKINGS, {
-    booking_id: `BK-${date.replace(/-/g, '')}-${String(++demo.bookingSeq).padStart(5, '0')}`,
-    mock_exam_id: exam.id, contact_id: contact.id, student_id: contact.props.student_id!,
-    student_name: `${contact.props.firstname} ${contact.props.lastname}`, student_email: contact.props.email!,
-    booking_status: status, is_active: active ? 'true' : 'false',
-    attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
-    attending_location: exam.props.location!, exam_date: date, dominant_hand: demo.rand() < 0.88 ? 'right' : 'left',
-  }, demo.tick())
+  const booking = demo.store.create(
+    BOOKINGS,
+    {
+      booking_id: `BK-${date.replace(/-/g, '')}-${String(++demo.bookingSeq).padStart(5, '0')}`,
+      mock_exam_id: exam.id,
+      contact_id: contact.id,
+      student_id: contact.props.student_id!,
+      student_name: `${contact.props.firstname} ${contact.props.lastname}`,
+      student_email: contact.props.email!,
+      booking_status: status,
+      is_active: active ? 'true' : 'false',
+      attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
+      attending_location: exam.props.location!,
+      exam_date: date,
+      dominant_hand: demo.rand() < 0.88 ? 'right' : 'left',
+    },
+    demo.tick(),
+  )
   link(demo.store, booking, exam, contact)
 }
 
@@ -148,9 +243,18 @@ function seedBulk(store: Store, bookings: number): void {
   const contacts: Rec[] = []
   for (let i = 0; i < contactCount; i++) {
     const n = String(i + 1).padStart(6, '0')
-    contacts.push(store.create(CONTACTS, {
-      firstname: `Student${n}`, lastname: 'Bulk', email: `student${n}@bulk.example.com`, student_id: `S${n}`,
-    }, tick()))
+    contacts.push(
+      store.create(
+        CONTACTS,
+        {
+          firstname: `Student${n}`,
+          lastname: 'Bulk',
+          email: `student${n}@bulk.example.com`,
+          student_id: `S${n}`,
+        },
+        tick(),
+      ),
+    )
   }
   const exams = Math.ceil(bookings / 100)
   for (let e = 0; e < exams; e++) {
@@ -158,10 +262,21 @@ function seedBulk(store: Store, bookings: number): void {
     const type = TYPES[e % TYPES.length]!
     const location = LOCATIONS[e % LOCATIONS.length]!
     const start = STARTS[e % STARTS.length]!
-    const exam = store.create(MOCK_EXAMS, {
-      mock_exam_name: `${type} ${e + 1} – ${location}`, mock_type: type, exam_date: date, start_time: start,
-      end_time: addMinutes(start, TYPE_MINUTES[type]!), location, capacity: '100', total_bookings: '0', is_active: 'true',
-    }, tick())
+    const exam = store.create(
+      MOCK_EXAMS,
+      {
+        mock_exam_name: `${type} ${e + 1} – ${location}`,
+        mock_type: type,
+        exam_date: date,
+        start_time: start,
+        end_time: addMinutes(start, TYPE_MINUTES[type]!),
+        location,
+        capacity: '100',
+        total_bookings: '0',
+        is_active: 'true',
+      },
+      tick(),
+    )
     const count = Math.min(100, bookings - e * 100)
     const statuses = Array.from({ length: count }, (_, j) => {
       const k = j % 20
@@ -171,13 +286,24 @@ function seedBulk(store: Store, bookings: number): void {
     statuses.forEach(({ status, active }, j) => {
       const seq = e * 100 + j
       const contact = contacts.length ? contacts[seq % contacts.length] : undefined
-      const booking = store.create(BOOKINGS, {
-        booking_id: `BK-${String(seq + 1).padStart(8, '0')}`, mock_exam_id: exam.id, contact_id: contact?.id ?? '',
-        student_id: contact?.props.student_id ?? '', student_name: contact ? `${contact.props.firstname} Bulk` : '',
-        student_email: contact?.props.email ?? '', booking_status: status, is_active: active ? 'true' : 'false',
-        attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
-        attending_location: location, exam_date: date, dominant_hand: j % 9 === 0 ? 'left' : 'right',
-      }, tick())
+      const booking = store.create(
+        BOOKINGS,
+        {
+          booking_id: `BK-${String(seq + 1).padStart(8, '0')}`,
+          mock_exam_id: exam.id,
+          contact_id: contact?.id ?? '',
+          student_id: contact?.props.student_id ?? '',
+          student_name: contact ? `${contact.props.firstname} Bulk` : '',
+          student_email: contact?.props.email ?? '',
+          booking_status: status,
+          is_active: active ? 'true' : 'false',
+          attendance: status === 'completed' ? 'Yes' : status === 'no_show' ? 'No' : null,
+          attending_location: location,
+          exam_date: date,
+          dominant_hand: j % 9 === 0 ? 'left' : 'right',
+        },
+        tick(),
+      )
       link(store, booking, exam, contact)
     })
     store.update(exam, { total_bookings: String(countSeats(statuses)) }, tick())

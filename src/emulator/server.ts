@@ -65,10 +65,18 @@ export class EmulatorServer {
     const { dailyUsed, dailyLimit, resetsAt } = this.limiter.usage(Date.now())
     return {
       status: 200,
-      body: { results: [{
-        name: 'private-apps-api-calls-daily', usageLimit: dailyLimit, currentUsage: dailyUsed,
-        collectedAt: new Date().toISOString(), fetchStatus: 'SUCCESS', resetsAt: new Date(resetsAt).toISOString(),
-      }] },
+      body: {
+        results: [
+          {
+            name: 'private-apps-api-calls-daily',
+            usageLimit: dailyLimit,
+            currentUsage: dailyUsed,
+            collectedAt: new Date().toISOString(),
+            fetchStatus: 'SUCCESS',
+            resetsAt: new Date(resetsAt).toISOString(),
+          },
+        ],
+      },
     }
   }
 
@@ -108,7 +116,14 @@ export class EmulatorServer {
   }
 
   /** Faults are decided before anything runs, so an injected failure never applies a write. */
-  private proceed(req: IncomingMessage, res: ServerResponse, route: Route, params: string[], queryText: string, token: string): void {
+  private proceed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    params: string[],
+    queryText: string,
+    token: string,
+  ): void {
     if (res.destroyed) return
     const headerToken = route.kind === 'search' ? null : token
     if (this.rollFault(req, res, headerToken)) return
@@ -121,12 +136,23 @@ export class EmulatorServer {
     else this.readBody(req, res, headerToken, run)
   }
 
-  private run(res: ServerResponse, route: Route, params: string[], queryText: string, body: unknown, token: string | null): void {
+  private run(
+    res: ServerResponse,
+    route: Route,
+    params: string[],
+    queryText: string,
+    body: unknown,
+    token: string | null,
+  ): void {
     let reply: Reply | HsError
     try {
       const ctx: Ctx = {
-        store: this.deps.store, now: Date.now(), query: parseQuery(queryText), body,
-        params: params.map(decodeParam), objectType: this.objectType,
+        store: this.deps.store,
+        now: Date.now(),
+        query: parseQuery(queryText),
+        body,
+        params: params.map(decodeParam),
+        objectType: this.objectType,
       }
       reply = route.handler(ctx)
     } catch (error) {
@@ -144,11 +170,20 @@ export class EmulatorServer {
     if (f.rate5xx > 0 && Math.random() < f.rate5xx) {
       const status = Math.random() < 0.5 ? 502 : 503
       const message = status === 502 ? 'Bad Gateway' : 'Service Unavailable'
-      this.drainThen(req, () => this.sendJson(res, status, { status: 'error', message, correlationId: randomUUID(), category: 'INTERNAL_ERROR' }, token))
+      this.drainThen(req, () =>
+        this.sendJson(
+          res,
+          status,
+          { status: 'error', message, correlationId: randomUUID(), category: 'INTERNAL_ERROR' },
+          token,
+        ),
+      )
       return true
     }
     if (f.rate429 > 0 && Math.random() < f.rate429) {
-      this.drainThen(req, () => this.sendJson(res, 429, rateLimitBody('TEN_SECONDLY_ROLLING', this.deps.portalId), token))
+      this.drainThen(req, () =>
+        this.sendJson(res, 429, rateLimitBody('TEN_SECONDLY_ROLLING', this.deps.portalId), token),
+      )
       return true
     }
     return false
@@ -158,10 +193,18 @@ export class EmulatorServer {
     this.held.add(res)
     req.resume()
     const timer = setTimeout(() => res.destroy(), this.faults.timeoutHoldMs)
-    res.on('close', () => { clearTimeout(timer); this.held.delete(res) })
+    res.on('close', () => {
+      clearTimeout(timer)
+      this.held.delete(res)
+    })
   }
 
-  private readBody(req: IncomingMessage, res: ServerResponse, token: string | null, run: (body: unknown) => void): void {
+  private readBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    token: string | null,
+    run: (body: unknown) => void,
+  ): void {
     const declared = Number(req.headers['content-length'] ?? 0)
     const chunks: Buffer[] = []
     let size = 0
@@ -179,7 +222,15 @@ export class EmulatorServer {
       if (text.trim() === '') return run(undefined)
       const type = String(req.headers['content-type'] ?? '')
       if (!/^application\/(.+\+)?json\b/i.test(type)) {
-        return this.send(res, new HsError(415, 'VALIDATION_ERROR', `Unsupported media type: "${type.slice(0, 100)}"; send application/json`), token)
+        return this.send(
+          res,
+          new HsError(
+            415,
+            'VALIDATION_ERROR',
+            `Unsupported media type: "${type.slice(0, 100)}"; send application/json`,
+          ),
+          token,
+        )
       }
       let body: unknown
       try {
@@ -194,7 +245,10 @@ export class EmulatorServer {
   private drainThen(req: IncomingMessage, then: () => void): void {
     if (hasNoBody(req) || req.readableEnded) return then()
     let size = 0
-    req.on('data', (chunk: Buffer) => { size += chunk.length; if (size > MAX_DRAIN_BYTES) req.destroy() })
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_DRAIN_BYTES) req.destroy()
+    })
     req.on('end', then)
     req.resume()
   }
@@ -237,7 +291,10 @@ export class EmulatorServer {
     if (hasNoBody(req)) return respond(undefined)
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY_BYTES) chunks.push(c) })
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= MAX_BODY_BYTES) chunks.push(c)
+    })
     req.on('end', () => {
       if (size > MAX_BODY_BYTES) return this.writeAdmin(res, 413, tooLargeError().body())
       const text = Buffer.concat(chunks).toString('utf8').trim()
@@ -274,8 +331,10 @@ function bearer(header: string | undefined): string | null {
 }
 
 function hasNoBody(req: IncomingMessage): boolean {
-  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
-    || req.headers['content-length'] === '0'
+  return (
+    (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) ||
+    req.headers['content-length'] === '0'
+  )
 }
 
 function decodeParam(segment: string): string {

@@ -93,7 +93,15 @@ export class Store {
     }
     const num = this.nextId++
     const rec: Rec = {
-      id: String(num), num, def, props, createdAt: now, updatedAt: now, archived: false, archivedAt: null, view: null,
+      id: String(num),
+      num,
+      def,
+      props,
+      createdAt: now,
+      updatedAt: now,
+      archived: false,
+      archivedAt: null,
+      view: null,
     }
     this.byId.set(rec.id, rec)
     this.list(def).push(rec)
@@ -166,7 +174,10 @@ export class Store {
   }
 
   dissociate(from: Rec, to: Rec): void {
-    for (const [a, b] of [[from, to], [to, from]] as const) {
+    for (const [a, b] of [
+      [from, to],
+      [to, from],
+    ] as const) {
       for (const ids of this.assoc.get(a.id)?.values() ?? []) ids.delete(b.id)
     }
     this.generation++
@@ -218,7 +229,14 @@ export class Store {
       if (!def) continue
       const archived = archivedAt !== null
       const rec: Rec = {
-        id, num: Number(id), def, props, createdAt, updatedAt, archived, archivedAt,
+        id,
+        num: Number(id),
+        def,
+        props,
+        createdAt,
+        updatedAt,
+        archived,
+        archivedAt,
         view: { props, updatedAt, archived },
       }
       this.byId.set(id, rec)

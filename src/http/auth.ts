@@ -58,7 +58,10 @@ export class TokenVerifier {
     if (!result.ok) return result
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string)
     // A token without exp is checked again after a minute rather than trusted forever.
-    this.#verified.set(token, { permissions: result.permissions, expiresAt: typeof result.claims.exp === 'number' ? result.claims.exp * 1000 : now + 60_000 })
+    this.#verified.set(token, {
+      permissions: result.permissions,
+      expiresAt: typeof result.claims.exp === 'number' ? result.claims.exp * 1000 : now + 60_000,
+    })
     return result
   }
 }
@@ -67,7 +70,8 @@ export function checkToken(verifier: TokenVerifier, token: string | null, permis
   if (!token) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
   const result = verifier.verify(token)
   if (!result.ok) throw new AppError('E_UNAUTHORIZED', result.reason)
-  if (!result.permissions.has(permission)) throw new AppError('E_FORBIDDEN', `this token lacks the "${permission}" permission`)
+  if (!result.permissions.has(permission))
+    throw new AppError('E_FORBIDDEN', `this token lacks the "${permission}" permission`)
   return result.permissions
 }
 
@@ -85,7 +89,8 @@ export function registerAuth(app: FastifyInstance, secret: string): TokenVerifie
     if (!guarded) return
     const permission = route.config?.permission
     if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
-    for (const method of [route.method].flat()) if (method !== 'HEAD') guardedRoutes.push({ method, url: route.url, permission })
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') guardedRoutes.push({ method, url: route.url, permission })
   })
   // onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
   app.addHook('onRequest', async (request) => {

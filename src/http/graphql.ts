@@ -141,17 +141,42 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
   const schema = createSchema()
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>()
 
-  app.post('/graphql', { config: { permission: 'exams.view' }, schema: { tags: ['graphql'], summary: 'GraphQL queries', body: graphqlBody } }, async (request, reply) => {
-    const document = prepare(schema, documents, request.body.query)
-    if (!isDocument(document)) return reply.status(400).send({ errors: document.map((error) => formatError(error)) })
-    const operation = getOperationAST(document, request.body.operationName ?? undefined)
-    if (!operation) return reply.status(400).send({ errors: [{ message: 'no operation to run (name it with operationName)' }] })
-    if (operation.operation !== 'query') return reply.status(400).send({ errors: [{ message: `${operation.operation}s are not served over POST: subscribe over the /graphql WebSocket (graphql-transport-ws)` }] })
-    const context: Context = { reads, hub, seq: null }
-    const result = await execute({ schema, document, variableValues: request.body.variables ?? undefined, operationName: request.body.operationName ?? undefined, contextValue: context })
-    if (context.seq !== null) reply.header('x-replica-seq', context.seq)
-    return { ...(result.errors ? { errors: result.errors.map((error) => formatError(error, request.log)) } : {}), data: result.data ?? null, ...(context.seq !== null ? { extensions: { replicaSeq: context.seq } } : {}) }
-  })
+  app.post(
+    '/graphql',
+    {
+      config: { permission: 'exams.view' },
+      schema: { tags: ['graphql'], summary: 'GraphQL queries', body: graphqlBody },
+    },
+    async (request, reply) => {
+      const document = prepare(schema, documents, request.body.query)
+      if (!isDocument(document)) return reply.status(400).send({ errors: document.map((error) => formatError(error)) })
+      const operation = getOperationAST(document, request.body.operationName ?? undefined)
+      if (!operation)
+        return reply.status(400).send({ errors: [{ message: 'no operation to run (name it with operationName)' }] })
+      if (operation.operation !== 'query')
+        return reply.status(400).send({
+          errors: [
+            {
+              message: `${operation.operation}s are not served over POST: subscribe over the /graphql WebSocket (graphql-transport-ws)`,
+            },
+          ],
+        })
+      const context: Context = { reads, hub, seq: null }
+      const result = await execute({
+        schema,
+        document,
+        variableValues: request.body.variables ?? undefined,
+        operationName: request.body.operationName ?? undefined,
+        contextValue: context,
+      })
+      if (context.seq !== null) reply.header('x-replica-seq', context.seq)
+      return {
+        ...(result.errors ? { errors: result.errors.map((error) => formatError(error, request.log)) } : {}),
+        data: result.data ?? null,
+        ...(context.seq !== null ? { extensions: { replicaSeq: context.seq } } : {}),
+      }
+    },
+  )
 
   // The upgrade is let through without a token: graphql-ws clients send it in connectionParams,
   // and onConnect below refuses the connection without a valid one.
@@ -162,7 +187,11 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
     schema: { hide: true },
     handler: async (request) => {
       root.checkToken(bearerToken(request), 'exams.view')
-      throw new AppError('E_VALIDATION', 'send queries with POST /graphql, and subscriptions over a graphql-transport-ws WebSocket', { field: 'method' })
+      throw new AppError(
+        'E_VALIDATION',
+        'send queries with POST /graphql, and subscriptions over a graphql-transport-ws WebSocket',
+        { field: 'method' },
+      )
     },
     wsHandler: makeHandler(
       {
@@ -180,7 +209,8 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
         },
         context: (): Context => ({ reads, hub, seq: null }),
         // Results (and a refused subscription) go out as `next`: mask internals, keep our codes.
-        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((error) => formatError(error, root.log)) } : undefined),
+        onNext: (_ctx, _id, _payload, _args, result) =>
+          result.errors ? { ...result, errors: result.errors.map((error) => formatError(error, root.log)) } : undefined,
       },
       hub.heartbeatMs,
     ),
@@ -198,7 +228,11 @@ function tokenFromParams(params: { authorization?: unknown; access_token?: unkno
 }
 
 /** Parsed and validated once per distinct query text: dashboards send the same few queries. */
-function prepare(schema: GraphQLSchema, cache: Map<string, DocumentNode | readonly GraphQLError[]>, query: string): DocumentNode | readonly GraphQLError[] {
+function prepare(
+  schema: GraphQLSchema,
+  cache: Map<string, DocumentNode | readonly GraphQLError[]>,
+  query: string,
+): DocumentNode | readonly GraphQLError[] {
   const cached = cache.get(query)
   if (cached) return cached
   let prepared: DocumentNode | readonly GraphQLError[]
@@ -219,7 +253,15 @@ function formatError(error: GraphQLError, log?: { error(obj: object, msg: string
   const original = error.originalError
   if (!original || original instanceof GraphQLError) return error.toJSON()
   if (isAppError(original)) {
-    return { message: original.message, path: error.path, extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...(original.details ?? {}) } }
+    return {
+      message: original.message,
+      path: error.path,
+      extensions: {
+        code: original.code,
+        ...(original.field ? { field: original.field } : {}),
+        ...(original.details ?? {}),
+      },
+    }
   }
   log?.error({ err: original }, 'graphql resolver failed')
   return { message: 'internal error', path: error.path, extensions: { code: 'E_INTERNAL' } }
@@ -253,7 +295,8 @@ function fromEntry<T>(context: Context, entry: CacheEntry, field: string): T {
 const resolveExams: Resolver = async (_root, args, context) => {
   const startDate = arg(isoDate.nullish(), args.startDate, 'startDate') ?? undefined
   const endDate = arg(isoDate.nullish(), args.endDate, 'endDate') ?? undefined
-  if (startDate && endDate && startDate > endDate) throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
+  if (startDate && endDate && startDate > endDate)
+    throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
   const isActive = typeof args.isActive === 'boolean' ? (String(args.isActive) as 'true' | 'false') : undefined
   return fromEntry(context, await context.reads.listExams({ isActive, startDate, endDate }), 'exams')
 }
@@ -276,7 +319,12 @@ const resolveChanges: Resolver = async (_root, args, context) => {
   const examIds = arg(z.array(hubspotId).max(500).nullish(), args.examIds, 'examIds')
   const limit = arg(z.number().int().min(1).max(MAX_CHANGES), args.limit, 'limit')
   const page = await context.hub.readChanges({ after, examIds, limit })
-  if (page.kind === 'refetch') throw new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then resume from the snapshot seq', { details: { seq: page.head } })
+  if (page.kind === 'refetch')
+    throw new AppError(
+      'E_CURSOR_EXPIRED',
+      'the cursor is older than the retained change log: reload, then resume from the snapshot seq',
+      { details: { seq: page.head } },
+    )
   return page
 }
 
@@ -305,11 +353,19 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
     after,
     onEvents: (slice) => {
       for (const { event } of slice.entries) {
-        if (event.kind === 'booking' && event.row) queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
+        if (event.kind === 'booking' && event.row)
+          queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
       }
     },
     onReady: () => started(),
-    onRefetch: (head) => refused(new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then subscribe from the snapshot seq', { details: { seq: head } })),
+    onRefetch: (head) =>
+      refused(
+        new AppError(
+          'E_CURSOR_EXPIRED',
+          'the cursor is older than the retained change log: reload, then subscribe from the snapshot seq',
+          { details: { seq: head } },
+        ),
+      ),
     onEnd: () => {
       started()
       queue.end()

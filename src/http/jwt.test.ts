@@ -17,17 +17,26 @@ describe('jwt', () => {
     expect(verifyToken(secret, `${header}.${forgedPayload}.${signature}`).ok).toBe(false)
     expect(verifyToken('another-secret-another-secret', token).ok).toBe(false)
     const none = Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')
-    expect(verifyToken(secret, `${none}.${forgedPayload}.`)).toEqual({ ok: false, reason: 'unsupported token algorithm' })
+    expect(verifyToken(secret, `${none}.${forgedPayload}.`)).toEqual({
+      ok: false,
+      reason: 'unsupported token algorithm',
+    })
   })
 
   it('rejects an expired token and a token not yet valid', () => {
     const now = Math.floor(Date.now() / 1000)
     expect(verifyToken(secret, signToken(secret, { exp: now - 1 }))).toEqual({ ok: false, reason: 'token expired' })
-    expect(verifyToken(secret, signToken(secret, { nbf: now + 3600 }))).toEqual({ ok: false, reason: 'token not yet valid' })
+    expect(verifyToken(secret, signToken(secret, { nbf: now + 3600 }))).toEqual({
+      ok: false,
+      reason: 'token not yet valid',
+    })
   })
 
   it('reads Supabase app_metadata.permissions and ignores non-strings', () => {
-    const result = verifyToken(secret, signToken(secret, { role: 'authenticated', app_metadata: { permissions: ['bookings.edit', 42] } }))
+    const result = verifyToken(
+      secret,
+      signToken(secret, { role: 'authenticated', app_metadata: { permissions: ['bookings.edit', 42] } }),
+    )
     expect(result.ok && [...result.permissions]).toEqual(['bookings.edit'])
   })
 })

@@ -50,15 +50,22 @@ export function verifyToken(secret: string, token: string, nowSeconds = Date.now
   if (!header || header.alg !== 'HS256') return { ok: false, reason: 'unsupported token algorithm' }
   const expected = signature(secret, `${parts[0]}.${parts[1]}`)
   const given = Buffer.from(parts[2], 'base64url')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid token signature' }
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'invalid token signature' }
   const claims = decodeJson(parts[1]) as TokenClaims | null
   if (!claims) return { ok: false, reason: 'malformed token payload' }
-  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp <= nowSeconds)) return { ok: false, reason: 'token expired' }
-  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > nowSeconds + 30)) return { ok: false, reason: 'token not yet valid' }
+  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp <= nowSeconds))
+    return { ok: false, reason: 'token expired' }
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > nowSeconds + 30))
+    return { ok: false, reason: 'token not yet valid' }
   return { ok: true, claims, permissions: grantedPermissions(claims) }
 }
 
-export function issueToken(secret: string, permissions: readonly string[], options: { subject?: string; ttlSeconds?: number } = {}): string {
+export function issueToken(
+  secret: string,
+  permissions: readonly string[],
+  options: { subject?: string; ttlSeconds?: number } = {},
+): string {
   const now = Math.floor(Date.now() / 1000)
   return signToken(secret, {
     sub: options.subject ?? 'admin',

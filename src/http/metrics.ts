@@ -9,7 +9,12 @@ export function createMetricsRegistry(): Registry {
 }
 
 /** A gauge whose value is read at scrape time, so hot paths only bump plain counters. */
-export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number | Record<string, number>): void {
+export function gaugeFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | Record<string, number>,
+): void {
   const gauge = new Gauge({
     name,
     help,
@@ -32,7 +37,12 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry): v
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  const errors = new Counter({ name: 'hubmirror_http_errors_total', help: 'HTTP responses with status >= 500', labelNames: ['route'], registers: [registry] })
+  const errors = new Counter({
+    name: 'hubmirror_http_errors_total',
+    help: 'HTTP responses with status >= 500',
+    labelNames: ['route'],
+    registers: [registry],
+  })
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
     duration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000)

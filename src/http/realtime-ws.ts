@@ -22,10 +22,18 @@ const clientMessage = z.discriminatedUnion('type', [
 ])
 type ClientMessage = z.infer<typeof clientMessage>
 
-export function registerWsRoute(app: FastifyInstance, hub: RealtimeHub, onSyncRequest: SyncRequestHandler | undefined): void {
+export function registerWsRoute(
+  app: FastifyInstance,
+  hub: RealtimeHub,
+  onSyncRequest: SyncRequestHandler | undefined,
+): void {
   app.get(
     '/api/ws',
-    { websocket: true, config: { permission: 'exams.view' }, schema: { tags: ['realtime'], summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request' } },
+    {
+      websocket: true,
+      config: { permission: 'exams.view' },
+      schema: { tags: ['realtime'], summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request' },
+    },
     (socket, request) => new WsSession(socket, request, hub, onSyncRequest).start(),
   )
 }
@@ -39,7 +47,12 @@ class WsSession {
   #alive = true
   #pinger: NodeJS.Timeout | null = null
 
-  constructor(socket: WebSocket, request: FastifyRequest, hub: RealtimeHub, onSyncRequest: SyncRequestHandler | undefined) {
+  constructor(
+    socket: WebSocket,
+    request: FastifyRequest,
+    hub: RealtimeHub,
+    onSyncRequest: SyncRequestHandler | undefined,
+  ) {
     this.#socket = socket
     this.#request = request
     this.#hub = hub
@@ -98,7 +111,10 @@ class WsSession {
       onRefetch: (head) => this.#send({ type: 'refetch', seq: head }),
       onEnd: (reason) => {
         if (reason === 'shutdown') return this.#socket.close(1001, 'server shutting down')
-        this.#sendError('E_DATABASE_UNAVAILABLE', 'the change log could not be read; reconnect and subscribe with after')
+        this.#sendError(
+          'E_DATABASE_UNAVAILABLE',
+          'the change log could not be read; reconnect and subscribe with after',
+        )
         this.#socket.close(1011, 'change log unavailable')
       },
     })
@@ -107,7 +123,8 @@ class WsSession {
   async #sync(examIds: string[] | null): Promise<void> {
     if (!this.#onSyncRequest) return this.#sendError('E_NOT_READY', 'sync is not available on this server')
     // The same grant as POST /api/sync/pull: a viewer may not spend the HubSpot budget.
-    if (!this.#request.permissions?.has('sync.run')) return this.#sendError('E_FORBIDDEN', 'sync_request needs the "sync.run" permission')
+    if (!this.#request.permissions?.has('sync.run'))
+      return this.#sendError('E_FORBIDDEN', 'sync_request needs the "sync.run" permission')
     const ids = examIds ?? [...(this.#subscription?.examIds ?? [])]
     try {
       const result = await this.#onSyncRequest(ids)

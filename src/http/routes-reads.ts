@@ -14,22 +14,36 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
   const app = root.withTypeProvider<ZodTypeProvider>()
   const view = { permission: 'exams.view' as const }
 
-  app.get('/api/mock-exams', { config: view, schema: { tags: ['exams'], summary: 'List mock exams from the replica', querystring: examListQuery } }, async (request, reply) => {
-    const { is_active, startDate, endDate } = request.query
-    if (startDate && endDate && startDate > endDate) throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
-    return sendEntry(reply, await reads.listExams({ isActive: is_active, startDate, endDate }))
-  })
+  app.get(
+    '/api/mock-exams',
+    {
+      config: view,
+      schema: { tags: ['exams'], summary: 'List mock exams from the replica', querystring: examListQuery },
+    },
+    async (request, reply) => {
+      const { is_active, startDate, endDate } = request.query
+      if (startDate && endDate && startDate > endDate)
+        throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
+      return sendEntry(reply, await reads.listExams({ isActive: is_active, startDate, endDate }))
+    },
+  )
 
   // Registered before /:id so that "aggregates" is not taken for an id.
-  app.get('/api/mock-exams/aggregates', { config: view, schema: { tags: ['exams'], summary: 'Counts by type, location and date; capacity use' } }, async (_request, reply) =>
-    sendEntry(reply, await reads.aggregates()),
+  app.get(
+    '/api/mock-exams/aggregates',
+    { config: view, schema: { tags: ['exams'], summary: 'Counts by type, location and date; capacity use' } },
+    async (_request, reply) => sendEntry(reply, await reads.aggregates()),
   )
 
-  app.get('/api/mock-exams/:id', { config: view, schema: { tags: ['exams'], summary: 'One mock exam', params: idParams } }, async (request, reply) =>
-    sendEntry(reply, await reads.getExam(request.params.id)),
+  app.get(
+    '/api/mock-exams/:id',
+    { config: view, schema: { tags: ['exams'], summary: 'One mock exam', params: idParams } },
+    async (request, reply) => sendEntry(reply, await reads.getExam(request.params.id)),
   )
 
-  app.get('/api/mock-exams/:id/bookings', { config: view, schema: { tags: ['exams'], summary: "An exam's bookings", params: idParams } }, async (request, reply) =>
-    sendEntry(reply, await reads.examBookings(request.params.id)),
+  app.get(
+    '/api/mock-exams/:id/bookings',
+    { config: view, schema: { tags: ['exams'], summary: "An exam's bookings", params: idParams } },
+    async (request, reply) => sendEntry(reply, await reads.examBookings(request.params.id)),
   )
 }

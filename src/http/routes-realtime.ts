@@ -36,7 +36,11 @@ const longPollQuery = z.object({
   timeout_ms: z.coerce.number().int().min(0).optional(),
 })
 
-export async function registerRealtimeRoutes(app: FastifyInstance, hub: RealtimeHub, options: RealtimeRouteOptions): Promise<void> {
+export async function registerRealtimeRoutes(
+  app: FastifyInstance,
+  hub: RealtimeHub,
+  options: RealtimeRouteOptions,
+): Promise<void> {
   const answering = new Set<Promise<void>>()
   // @fastify/websocket only cleans up the upgrades that reached its own onRequest hook. One refused
   // before it (401/403 from auth) would keep its socket half-open and hold server.close() for ever.
@@ -44,7 +48,10 @@ export async function registerRealtimeRoutes(app: FastifyInstance, hub: Realtime
     if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy()
   })
   // graphql-ws needs its subprotocol chosen at the handshake; plain /api/ws clients ask for none.
-  await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols }, preClose: endStreams(hub, answering) })
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024, handleProtocols },
+    preClose: endStreams(hub, answering),
+  })
   registerSse(app, hub)
   registerLongPoll(app, hub, answering)
   registerWsRoute(app, hub, options.onSyncRequest)
@@ -74,7 +81,8 @@ function examFilter(query: { exam_ids?: string[]; exam_id?: string[] }): string[
 function lastEventId(request: FastifyRequest): string | undefined {
   const header = request.headers['last-event-id']
   if (typeof header !== 'string' || header === '') return undefined
-  if (!seqCursor.safeParse(header).success) throw new AppError('E_VALIDATION', 'Last-Event-ID: must be a change-log seq (digits)', { field: 'Last-Event-ID' })
+  if (!seqCursor.safeParse(header).success)
+    throw new AppError('E_VALIDATION', 'Last-Event-ID: must be a change-log seq (digits)', { field: 'Last-Event-ID' })
   return header
 }
 
@@ -89,7 +97,15 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
   app.get(
     '/api/events',
     // No HEAD twin: a HEAD must not start a stream whose frames are written past ServerResponse.
-    { config: { permission: 'exams.view' }, exposeHeadRoute: false, schema: { tags: ['realtime'], summary: 'Server-Sent Events: every change after a cursor, then live', querystring: sseQuery } },
+    {
+      config: { permission: 'exams.view' },
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['realtime'],
+        summary: 'Server-Sent Events: every change after a cursor, then live',
+        querystring: sseQuery,
+      },
+    },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
       const stream = openSse(reply)
@@ -125,7 +141,15 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
   const app = root.withTypeProvider<ZodTypeProvider>()
   app.get(
     '/api/long-poll',
-    { config: { permission: 'exams.view' }, exposeHeadRoute: false, schema: { tags: ['realtime'], summary: 'Changes after a cursor; waits up to 25 s for the next one', querystring: longPollQuery } },
+    {
+      config: { permission: 'exams.view' },
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['realtime'],
+        summary: 'Changes after a cursor; waits up to 25 s for the next one',
+        querystring: longPollQuery,
+      },
+    },
     async (request, reply) => {
       const examIds = examFilter(request.query)
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
@@ -142,11 +166,19 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
 }
 
 function cursorExpired(head: string): AppError {
-  return new AppError('E_CURSOR_EXPIRED', 'the cursor is older than the retained change log: reload, then resume from the snapshot seq', { details: { seq: head } })
+  return new AppError(
+    'E_CURSOR_EXPIRED',
+    'the cursor is older than the retained change log: reload, then resume from the snapshot seq',
+    { details: { seq: head } },
+  )
 }
 
 /** Resolves to the response body: the first live events after `after`, or none when the wait ends. */
-function waitForChanges(hub: RealtimeHub, reply: FastifyReply, options: { after: string; examIds: string[] | null; timeoutMs: number }): Promise<string> {
+function waitForChanges(
+  hub: RealtimeHub,
+  reply: FastifyReply,
+  options: { after: string; examIds: string[] | null; timeoutMs: number },
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const entries: LogEntry[] = []
     let flush: NodeJS.Immediate | null = null

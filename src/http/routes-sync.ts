@@ -35,7 +35,11 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     '/api/sync/pull',
     {
       config: { permission: 'sync.run' },
-      schema: { tags: ['sync'], summary: 'Pull changes from HubSpot now (all, some types, or a few exams and their bookings)', body: pullBody },
+      schema: {
+        tags: ['sync'],
+        summary: 'Pull changes from HubSpot now (all, some types, or a few exams and their bookings)',
+        body: pullBody,
+      },
     },
     async (request, reply) => {
       const body = request.body ?? {}
@@ -44,26 +48,42 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
       if (result === null) {
         // Still running (a first backfill): it goes on; the client sees its end in /api/sync/status.
         pull.catch(() => undefined)
-        return reply.status(202).send({ success: true, completed: false, message: 'the pull is still running; follow it in /api/sync/status' })
+        return reply.status(202).send({
+          success: true,
+          completed: false,
+          message: 'the pull is still running; follow it in /api/sync/status',
+        })
       }
       return { success: true, completed: result.started, result }
     },
   )
 
-  app.get('/api/sync/status', { config: { permission: 'exams.view' }, schema: { tags: ['sync'], summary: 'Cursors, last pulls, lag, HubSpot budget, drift, watchers' } }, async () => ({
-    success: true,
-    status: await sync.status(),
-  }))
+  app.get(
+    '/api/sync/status',
+    {
+      config: { permission: 'exams.view' },
+      schema: { tags: ['sync'], summary: 'Cursors, last pulls, lag, HubSpot budget, drift, watchers' },
+    },
+    async () => ({
+      success: true,
+      status: await sync.status(),
+    }),
+  )
 
   app.post(
     '/api/admin/sync/force',
     {
       config: { permission: 'exams.edit' },
-      schema: { tags: ['sync'], summary: 'Re-sync from HubSpot: ?type=exams, or ?type=bookings&examId=ID', querystring: forceQuery },
+      schema: {
+        tags: ['sync'],
+        summary: 'Re-sync from HubSpot: ?type=exams, or ?type=bookings&examId=ID',
+        querystring: forceQuery,
+      },
     },
     async (request) => {
       const { type, examId } = request.query
-      if (type === 'bookings' && !examId) throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
+      if (type === 'bookings' && !examId)
+        throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
       const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined)
       return { success: true, message: `Synced ${count} ${type}`, count }
     },
@@ -73,4 +93,3 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
 function delay(ms: number): Promise<null> {
   return new Promise((resolve) => setTimeout(() => resolve(null), ms).unref())
 }
-

@@ -7,7 +7,10 @@ export const hubspotId = z.string().regex(/^\d{1,20}$/, 'must be a HubSpot id (d
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((value) => !Number.isNaN(Date.parse(value)) && new Date(value).toISOString().startsWith(value), 'is not a real calendar date')
+  .refine(
+    (value) => !Number.isNaN(Date.parse(value)) && new Date(value).toISOString().startsWith(value),
+    'is not a real calendar date',
+  )
 
 export const idParams = z.object({ id: hubspotId })
 

@@ -42,11 +42,17 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((request, reply) => sendError(reply, new AppError('E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new AppError('E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  )
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'hubmirror', version: '0.1.0', description: 'HubSpot CRM read replica, write path, sync and realtime' },
+      info: {
+        title: 'hubmirror',
+        version: '0.1.0',
+        description: 'HubSpot CRM read replica, write path, sync and realtime',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
@@ -65,13 +71,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
 function registerOperations(app: FastifyInstance, db: ReplicaDriver): void {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }))
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: Postgres reachable and migrated' } }, async (_request, reply) => {
-    try {
-      const pending = await pendingMigrations(db)
-      if (pending.length > 0) return reply.status(503).send({ status: 'not ready', reason: 'migrations pending', pending })
-      return { status: 'ready', database: db.kind }
-    } catch {
-      return reply.status(503).send({ status: 'not ready', reason: 'database unreachable' })
-    }
-  })
+  app.get(
+    '/readyz',
+    { schema: { tags: ['operations'], summary: 'Readiness: Postgres reachable and migrated' } },
+    async (_request, reply) => {
+      try {
+        const pending = await pendingMigrations(db)
+        if (pending.length > 0)
+          return reply.status(503).send({ status: 'not ready', reason: 'migrations pending', pending })
+        return { status: 'ready', database: db.kind }
+      } catch {
+        return reply.status(503).send({ status: 'not ready', reason: 'database unreachable' })
+      }
+    },
+  )
 }

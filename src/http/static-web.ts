@@ -31,7 +31,9 @@ export function registerStaticWeb(app: FastifyInstance, distDir: string): boolea
     return false
   }
   // The bundle is small and immutable while the process runs: hold it in memory.
-  const files = new Map(walk(distDir).map((path) => ['/' + relative(distDir, path).split('\\').join('/'), readFileSync(path)]))
+  const files = new Map(
+    walk(distDir).map((path) => ['/' + relative(distDir, path).split('\\').join('/'), readFileSync(path)]),
+  )
   const index = files.get('/index.html') as Buffer
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const path = decodeURIComponent(request.url.split('?')[0])
@@ -43,7 +45,8 @@ export function registerStaticWeb(app: FastifyInstance, distDir: string): boolea
         .type(TYPES[extname(path)] ?? 'application/octet-stream')
         .send(file)
     }
-    if (path.startsWith('/api/') || extname(path)) return reply.status(404).send({ success: false, error: { code: 'E_NOT_FOUND', message: 'not found' } })
+    if (path.startsWith('/api/') || extname(path))
+      return reply.status(404).send({ success: false, error: { code: 'E_NOT_FOUND', message: 'not found' } })
     return reply.header('cache-control', 'no-cache').type(TYPES['.html']).send(index)
   })
   return true

@@ -64,7 +64,10 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   const keys = { standard: `${ns}:hs:burst`, search: `${ns}:hs:search` }
   const windows = {
     standard: { ms: 10_000, limit: effectiveLimit(options.limits.burstPer10s) },
-    search: { ms: 1_000, limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond },
+    search: {
+      ms: 1_000,
+      limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond,
+    },
   }
   // Redis down must not stop writes: fall back to this instance's own share of the budget, the
   // account's limits divided by the instances seen sharing it lately (each announces itself).
@@ -94,7 +97,14 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
     if (fallback?.share !== instancesSeen) {
       const share = (limit: number) => Math.max(1, Math.floor(limit / instancesSeen))
       const l = options.limits
-      fallback = { share: instancesSeen, budget: createLocalBudget({ burstPer10s: share(l.burstPer10s), searchPerSecond: share(l.searchPerSecond), daily: share(l.daily) }) }
+      fallback = {
+        share: instancesSeen,
+        budget: createLocalBudget({
+          burstPer10s: share(l.burstPer10s),
+          searchPerSecond: share(l.searchPerSecond),
+          daily: share(l.daily),
+        }),
+      }
     }
     return fallback.budget
   }
@@ -113,7 +123,18 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
         const member = randomUUID()
         try {
           const window = windows[kind]
-          wait = Number(await redis.eval(TAKE_SCRIPT, 2, keys[kind], dayKey(), window.ms, window.limit, member, options.limits.daily))
+          wait = Number(
+            await redis.eval(
+              TAKE_SCRIPT,
+              2,
+              keys[kind],
+              dayKey(),
+              window.ms,
+              window.limit,
+              member,
+              options.limits.daily,
+            ),
+          )
         } catch (error) {
           options.onFallback?.(error)
           return fallbackBudget().acquire(kind)
@@ -126,9 +147,22 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
     },
     async usage() {
       try {
-        const [burst, search, daily] = (await redis.eval(USAGE_SCRIPT, 3, keys.standard, keys.search, dayKey())) as number[]
+        const [burst, search, daily] = (await redis.eval(
+          USAGE_SCRIPT,
+          3,
+          keys.standard,
+          keys.search,
+          dayKey(),
+        )) as number[]
         const l = options.limits
-        return { limit_10s: l.burstPer10s, used_10s: burst, search_limit_s: l.searchPerSecond, used_search_1s: search, daily_limit: l.daily, used_daily: daily }
+        return {
+          limit_10s: l.burstPer10s,
+          used_10s: burst,
+          search_limit_s: l.searchPerSecond,
+          used_search_1s: search,
+          daily_limit: l.daily,
+          used_daily: daily,
+        }
       } catch {
         return fallbackBudget().usage()
       }

@@ -56,7 +56,10 @@ const IN_FLIGHT_POLL_MS = 25
 class SlidingWindow {
   readonly #completed: number[] = []
   #inFlight = 0
-  constructor(readonly windowMs: number, readonly limit: number) {}
+  constructor(
+    readonly windowMs: number,
+    readonly limit: number,
+  ) {}
 
   /** 0 when a slot was taken, else how long to wait before asking again. */
   tryTake(now: number): number {
@@ -82,7 +85,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function createLocalBudget(limits: BudgetLimits): RateBudget {
   const burst = new SlidingWindow(BURST_WINDOW_MS, effectiveLimit(limits.burstPer10s))
-  const search = new SlidingWindow(SEARCH_WINDOW_MS, limits.searchPerSecond > 2 ? limits.searchPerSecond - 1 : limits.searchPerSecond)
+  const search = new SlidingWindow(
+    SEARCH_WINDOW_MS,
+    limits.searchPerSecond > 2 ? limits.searchPerSecond - 1 : limits.searchPerSecond,
+  )
   let day = new Date().toISOString().slice(0, 10)
   let usedToday = 0
 

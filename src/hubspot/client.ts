@@ -77,13 +77,22 @@ export class HubSpotClient {
     return this.#budget
   }
 
-  async request<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+  ): Promise<{ status: number; body: T }> {
     const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(method, path, body, options)
       if (outcome.ok) return { status: outcome.status, body: outcome.body as T }
       const delay = outcome.retryable ? this.#retryDelay(outcome, attempt) : null
-      if (delay === null || attempt >= this.#retry.maxAttempts || Date.now() - started + delay > this.#retry.deadlineMs) {
+      if (
+        delay === null ||
+        attempt >= this.#retry.maxAttempts ||
+        Date.now() - started + delay > this.#retry.deadlineMs
+      ) {
         this.stats.failures += 1
         throw outcome.error
       }
@@ -97,7 +106,8 @@ export class HubSpotClient {
     try {
       release = await this.#budget.acquire(options.kind ?? 'standard')
     } catch (error) {
-      if (error instanceof DailyLimitExhausted) return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)
+      if (error instanceof DailyLimitExhausted)
+        return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)
       throw error
     }
     try {
@@ -113,40 +123,76 @@ export class HubSpotClient {
     try {
       response = await fetch(this.baseUrl + path, {
         method,
-        headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.#retry.requestTimeoutMs),
       })
     } catch (cause) {
       // Refused connections never reached HubSpot; a timeout may have been applied there.
       const neverSent = (cause as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
-      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot did not answer ${method} ${path.split('?')[0]}`, { cause, retryAfterSeconds: 5 })
+      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot did not answer ${method} ${path.split('?')[0]}`, {
+        cause,
+        retryAfterSeconds: 5,
+      })
       return fail(error, neverSent || options.idempotent)
     }
     const text = await response.text().catch(() => '')
     const parsed = parseJson(text)
-    if (response.ok || options.accept?.includes(response.status)) return { ok: true, status: response.status, body: parsed }
+    if (response.ok || options.accept?.includes(response.status))
+      return { ok: true, status: response.status, body: parsed }
     return this.#failure(response, parsed, method, path, options)
   }
 
-  #failure(response: Response, body: HubSpotErrorBody | null, method: string, path: string, options: RequestOptions): Attempt {
+  #failure(
+    response: Response,
+    body: HubSpotErrorBody | null,
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Attempt {
     const status = response.status
     const where = `${method} ${path.split('?')[0]}`
     if (status === 429) {
       this.stats.rateLimited += 1
-      const policy = body?.policyName ?? (body?.message === 'You have reached your secondly limit.' ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING')
+      const policy =
+        body?.policyName ??
+        (body?.message === 'You have reached your secondly limit.' ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING')
       this.#onRateLimited(policy)
-      if (policy === 'DAILY') return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', 'HubSpot daily limit reached', { retryAfterSeconds: 3600 }), false)
-      const error = new AppError('E_HUBSPOT_RATE_LIMITED', `HubSpot rate limit (${policy}) on ${where}; try again shortly`, { retryAfterSeconds: 10, details: { policy } })
+      if (policy === 'DAILY')
+        return fail(
+          new AppError('E_HUBSPOT_DAILY_LIMIT', 'HubSpot daily limit reached', { retryAfterSeconds: 3600 }),
+          false,
+        )
+      const error = new AppError(
+        'E_HUBSPOT_RATE_LIMITED',
+        `HubSpot rate limit (${policy}) on ${where}; try again shortly`,
+        { retryAfterSeconds: 10, details: { policy } },
+      )
       return { ...fail(error, true), status, retryAfterMs: retryAfterMs(response, policy) }
     }
     if (RETRYABLE_STATUS.has(status)) {
-      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot answered ${status} to ${where}`, { retryAfterSeconds: 5, details: { status } })
+      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot answered ${status} to ${where}`, {
+        retryAfterSeconds: 5,
+        details: { status },
+      })
       // 423 (locked) and 429 were refused before applying anything; a 5xx may have applied.
-      return { ...fail(error, status === 423 || options.idempotent), status, retryAfterMs: status === 423 ? 2_000 : retryAfterMs(response, null) }
+      return {
+        ...fail(error, status === 423 || options.idempotent),
+        status,
+        retryAfterMs: status === 423 ? 2_000 : retryAfterMs(response, null),
+      }
     }
     const message = body?.message ?? `HubSpot answered ${status}`
-    return fail(new AppError('E_HUBSPOT_REJECTED', `HubSpot rejected ${where}: ${message}`, { details: { status, category: body?.category } }), false)
+    return fail(
+      new AppError('E_HUBSPOT_REJECTED', `HubSpot rejected ${where}: ${message}`, {
+        details: { status, category: body?.category },
+      }),
+      false,
+    )
   }
 
   #retryDelay(outcome: Failed, attempt: number): number {

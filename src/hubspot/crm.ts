@@ -10,7 +10,20 @@ export const SEARCH_RESULT_CAP = 10_000
 
 export interface SearchFilter {
   propertyName: string
-  operator: 'EQ' | 'NEQ' | 'LT' | 'LTE' | 'GT' | 'GTE' | 'BETWEEN' | 'IN' | 'NOT_IN' | 'HAS_PROPERTY' | 'NOT_HAS_PROPERTY' | 'CONTAINS_TOKEN' | 'NOT_CONTAINS_TOKEN'
+  operator:
+    | 'EQ'
+    | 'NEQ'
+    | 'LT'
+    | 'LTE'
+    | 'GT'
+    | 'GTE'
+    | 'BETWEEN'
+    | 'IN'
+    | 'NOT_IN'
+    | 'HAS_PROPERTY'
+    | 'NOT_HAS_PROPERTY'
+    | 'CONTAINS_TOKEN'
+    | 'NOT_CONTAINS_TOKEN'
   value?: string
   highValue?: string
   values?: string[]
@@ -38,73 +51,157 @@ const q = (params: Record<string, string | number | boolean | undefined>) => {
 
 /** A 207 means some inputs failed: surface them rather than pretend the whole batch worked. */
 function batchResults<T>(body: BatchResult<T>): BatchResult<T> {
-  return { ...body, results: body.results ?? [], errors: body.errors ?? [], numErrors: body.numErrors ?? 0, status: body.status ?? 'COMPLETE' }
+  return {
+    ...body,
+    results: body.results ?? [],
+    errors: body.errors ?? [],
+    numErrors: body.numErrors ?? 0,
+    status: body.status ?? 'COMPLETE',
+  }
 }
 
 function assertBatchSize(count: number): void {
-  if (count > MAX_BATCH) throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${MAX_BATCH} inputs`, { field: 'inputs' })
+  if (count > MAX_BATCH)
+    throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${MAX_BATCH} inputs`, { field: 'inputs' })
 }
 
 export class CrmObjects {
   constructor(readonly client: HubSpotClient) {}
 
-  async listPage(type: string, options: { limit?: number; after?: string; properties: string[]; archived?: boolean }): Promise<PageOf<HubSpotObject>> {
-    const query = q({ limit: options.limit ?? MAX_LIST_PAGE, after: options.after, properties: options.properties.join(','), archived: options.archived })
-    return (await this.client.request<PageOf<HubSpotObject>>('GET', `/crm/v3/objects/${type}${query}`, undefined, { idempotent: true })).body
+  async listPage(
+    type: string,
+    options: { limit?: number; after?: string; properties: string[]; archived?: boolean },
+  ): Promise<PageOf<HubSpotObject>> {
+    const query = q({
+      limit: options.limit ?? MAX_LIST_PAGE,
+      after: options.after,
+      properties: options.properties.join(','),
+      archived: options.archived,
+    })
+    return (
+      await this.client.request<PageOf<HubSpotObject>>('GET', `/crm/v3/objects/${type}${query}`, undefined, {
+        idempotent: true,
+      })
+    ).body
   }
 
   /** null when absent or archived. */
   async get(type: string, id: string, properties: string[]): Promise<HubSpotObject | null> {
     const path = `/crm/v3/objects/${type}/${encodeURIComponent(id)}${q({ properties: properties.join(',') })}`
-    const { status, body } = await this.client.request<HubSpotObject>('GET', path, undefined, { idempotent: true, accept: [404] })
+    const { status, body } = await this.client.request<HubSpotObject>('GET', path, undefined, {
+      idempotent: true,
+      accept: [404],
+    })
     return status === 404 ? null : body
   }
 
   async create(type: string, properties: Record<string, string>): Promise<HubSpotObject> {
-    return (await this.client.request<HubSpotObject>('POST', `/crm/v3/objects/${type}`, { properties }, { idempotent: false })).body
+    return (
+      await this.client.request<HubSpotObject>('POST', `/crm/v3/objects/${type}`, { properties }, { idempotent: false })
+    ).body
   }
 
   /** PATCH sets absolute values, so repeating it is harmless. */
   async update(type: string, id: string, properties: Record<string, string>): Promise<HubSpotObject | null> {
-    const { status, body } = await this.client.request<HubSpotObject>('PATCH', `/crm/v3/objects/${type}/${encodeURIComponent(id)}`, { properties }, { idempotent: true, accept: [404] })
+    const { status, body } = await this.client.request<HubSpotObject>(
+      'PATCH',
+      `/crm/v3/objects/${type}/${encodeURIComponent(id)}`,
+      { properties },
+      { idempotent: true, accept: [404] },
+    )
     return status === 404 ? null : body
   }
 
   /** true when archived now, false when it was absent already. */
   async archive(type: string, id: string): Promise<boolean> {
-    const { status } = await this.client.request('DELETE', `/crm/v3/objects/${type}/${encodeURIComponent(id)}`, undefined, { idempotent: true, accept: [404] })
+    const { status } = await this.client.request(
+      'DELETE',
+      `/crm/v3/objects/${type}/${encodeURIComponent(id)}`,
+      undefined,
+      { idempotent: true, accept: [404] },
+    )
     return status !== 404
   }
 
-  async batchRead(type: string, ids: string[], properties: string[], options: { idProperty?: string; archived?: boolean } = {}): Promise<BatchResult<HubSpotObject>> {
+  async batchRead(
+    type: string,
+    ids: string[],
+    properties: string[],
+    options: { idProperty?: string; archived?: boolean } = {},
+  ): Promise<BatchResult<HubSpotObject>> {
     assertBatchSize(ids.length)
-    const body = { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [], ...(options.idProperty ? { idProperty: options.idProperty } : {}) }
+    const body = {
+      inputs: ids.map((id) => ({ id })),
+      properties,
+      propertiesWithHistory: [],
+      ...(options.idProperty ? { idProperty: options.idProperty } : {}),
+    }
     const path = `/crm/v3/objects/${type}/batch/read${q({ archived: options.archived })}`
-    return batchResults((await this.client.request<BatchResult<HubSpotObject>>('POST', path, body, { idempotent: true, accept: [207] })).body)
+    return batchResults(
+      (await this.client.request<BatchResult<HubSpotObject>>('POST', path, body, { idempotent: true, accept: [207] }))
+        .body,
+    )
   }
 
   /** Upsert on a unique property: the way to create idempotently. */
-  async batchUpsert(type: string, idProperty: string, inputs: Array<{ id: string; properties: Record<string, string> }>): Promise<BatchResult<UpsertResult>> {
+  async batchUpsert(
+    type: string,
+    idProperty: string,
+    inputs: Array<{ id: string; properties: Record<string, string> }>,
+  ): Promise<BatchResult<UpsertResult>> {
     assertBatchSize(inputs.length)
     const body = { inputs: inputs.map((input) => ({ ...input, idProperty })) }
-    return batchResults((await this.client.request<BatchResult<UpsertResult>>('POST', `/crm/v3/objects/${type}/batch/upsert`, body, { idempotent: true, accept: [207] })).body)
+    return batchResults(
+      (
+        await this.client.request<BatchResult<UpsertResult>>('POST', `/crm/v3/objects/${type}/batch/upsert`, body, {
+          idempotent: true,
+          accept: [207],
+        })
+      ).body,
+    )
   }
 
-  async batchUpdate(type: string, inputs: Array<{ id: string; properties: Record<string, string> }>): Promise<BatchResult<HubSpotObject>> {
+  async batchUpdate(
+    type: string,
+    inputs: Array<{ id: string; properties: Record<string, string> }>,
+  ): Promise<BatchResult<HubSpotObject>> {
     assertBatchSize(inputs.length)
-    return batchResults((await this.client.request<BatchResult<HubSpotObject>>('POST', `/crm/v3/objects/${type}/batch/update`, { inputs }, { idempotent: true, accept: [207] })).body)
+    return batchResults(
+      (
+        await this.client.request<BatchResult<HubSpotObject>>(
+          'POST',
+          `/crm/v3/objects/${type}/batch/update`,
+          { inputs },
+          { idempotent: true, accept: [207] },
+        )
+      ).body,
+    )
   }
 
   async batchArchive(type: string, ids: string[]): Promise<void> {
     assertBatchSize(ids.length)
-    await this.client.request('POST', `/crm/v3/objects/${type}/batch/archive`, { inputs: ids.map((id) => ({ id })) }, { idempotent: true })
+    await this.client.request(
+      'POST',
+      `/crm/v3/objects/${type}/batch/archive`,
+      { inputs: ids.map((id) => ({ id })) },
+      { idempotent: true },
+    )
   }
 
   async search(type: string, request: SearchRequest): Promise<PageOf<HubSpotObject>> {
-    return (await this.client.request<PageOf<HubSpotObject>>('POST', `/crm/v3/objects/${type}/search`, request, { kind: 'search', idempotent: true })).body
+    return (
+      await this.client.request<PageOf<HubSpotObject>>('POST', `/crm/v3/objects/${type}/search`, request, {
+        kind: 'search',
+        idempotent: true,
+      })
+    ).body
   }
 
   async schemas(): Promise<Array<{ name: string; objectTypeId: string; fullyQualifiedName?: string }>> {
-    return (await this.client.request<{ results: Array<{ name: string; objectTypeId: string; fullyQualifiedName?: string }> }>('GET', '/crm/v3/schemas', undefined, { idempotent: true })).body.results
+    return (
+      await this.client.request<{
+        results: Array<{ name: string; objectTypeId: string; fullyQualifiedName?: string }>
+      }>('GET', '/crm/v3/schemas', undefined, { idempotent: true })
+    ).body.results
   }
 }

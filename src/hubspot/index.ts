@@ -30,10 +30,25 @@ export interface HubSpotSettings {
   onRateLimited?: (policy: string) => void
 }
 
-export function createHubSpot(config: Pick<Config, 'hubspot' | 'redisUrl' | 'redisNamespace'>, settings: HubSpotSettings): HubSpot {
-  const limits = { burstPer10s: config.hubspot.rateLimit10s, searchPerSecond: config.hubspot.searchRatePerSecond, daily: config.hubspot.dailyLimit }
-  const budget: RateBudget = config.redisUrl ? createRedisBudget({ url: config.redisUrl, namespace: config.redisNamespace, limits }) : createLocalBudget(limits)
-  const client = new HubSpotClient({ baseUrl: settings.baseUrl, accessToken: settings.accessToken, budget, retry: settings.retry, onRateLimited: settings.onRateLimited })
+export function createHubSpot(
+  config: Pick<Config, 'hubspot' | 'redisUrl' | 'redisNamespace'>,
+  settings: HubSpotSettings,
+): HubSpot {
+  const limits = {
+    burstPer10s: config.hubspot.rateLimit10s,
+    searchPerSecond: config.hubspot.searchRatePerSecond,
+    daily: config.hubspot.dailyLimit,
+  }
+  const budget: RateBudget = config.redisUrl
+    ? createRedisBudget({ url: config.redisUrl, namespace: config.redisNamespace, limits })
+    : createLocalBudget(limits)
+  const client = new HubSpotClient({
+    baseUrl: settings.baseUrl,
+    accessToken: settings.accessToken,
+    budget,
+    retry: settings.retry,
+    onRateLimited: settings.onRateLimited,
+  })
   const crm = new CrmObjects(client)
   let types: Promise<ObjectTypes> | null = null
 
@@ -41,10 +56,14 @@ export function createHubSpot(config: Pick<Config, 'hubspot' | 'redisUrl' | 'red
     const configured = { exams: config.hubspot.mockExamsObject, bookings: config.hubspot.bookingsObject }
     if (configured.exams && configured.bookings) return configured as ObjectTypes
     const schemas = await crm.schemas()
-    const find = (name: string) => schemas.find((s) => s.name === name || s.fullyQualifiedName?.endsWith(`_${name}`))?.objectTypeId
+    const find = (name: string) =>
+      schemas.find((s) => s.name === name || s.fullyQualifiedName?.endsWith(`_${name}`))?.objectTypeId
     const exams = configured.exams ?? find('mock_exams')
     const bookings = configured.bookings ?? find('bookings')
-    if (!exams || !bookings) throw new Error('HubSpot has no mock_exams/bookings custom objects: set HUBSPOT_MOCK_EXAMS_OBJECT and HUBSPOT_BOOKINGS_OBJECT')
+    if (!exams || !bookings)
+      throw new Error(
+        'HubSpot has no mock_exams/bookings custom objects: set HUBSPOT_MOCK_EXAMS_OBJECT and HUBSPOT_BOOKINGS_OBJECT',
+      )
     return { exams, bookings }
   }
 

@@ -2,13 +2,38 @@
 import type { BookingRecord, ExamRecord } from '../model/records.js'
 import type { HubSpotObject } from './client.js'
 
-export const EXAM_PROPERTIES = ['mock_exam_name', 'mock_type', 'exam_date', 'start_time', 'end_time', 'location', 'capacity', 'total_bookings', 'is_active', 'hs_lastmodifieddate', 'hs_createdate'] as const
+export const EXAM_PROPERTIES = [
+  'mock_exam_name',
+  'mock_type',
+  'exam_date',
+  'start_time',
+  'end_time',
+  'location',
+  'capacity',
+  'total_bookings',
+  'is_active',
+  'hs_lastmodifieddate',
+  'hs_createdate',
+] as const
 export const BOOKING_PROPERTIES = [
-  'booking_id', 'mock_exam_id', 'contact_id', 'student_id', 'student_name', 'student_email', 'booking_status',
-  'is_active', 'attendance', 'attending_location', 'exam_date', 'dominant_hand', 'hs_lastmodifieddate', 'hs_createdate',
+  'booking_id',
+  'mock_exam_id',
+  'contact_id',
+  'student_id',
+  'student_name',
+  'student_email',
+  'booking_status',
+  'is_active',
+  'attendance',
+  'attending_location',
+  'exam_date',
+  'dominant_hand',
+  'hs_lastmodifieddate',
+  'hs_createdate',
 ] as const
 
-const text = (value: string | null | undefined): string | null => (value === undefined || value === null || value === '' ? null : value)
+const text = (value: string | null | undefined): string | null =>
+  value === undefined || value === null || value === '' ? null : value
 
 function integer(value: string | null | undefined): number | null {
   const parsed = Number.parseInt(value ?? '', 10)
@@ -76,7 +101,9 @@ export function bookingFromHubSpot(object: HubSpotObject): BookingRecord {
 }
 
 /** Record fields → HubSpot properties: strings, with null sent as "" (which clears the property). */
-export function toProperties(fields: Record<string, string | number | boolean | null | undefined>): Record<string, string> {
+export function toProperties(
+  fields: Record<string, string | number | boolean | null | undefined>,
+): Record<string, string> {
   const properties: Record<string, string> = {}
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue

@@ -86,7 +86,13 @@ export interface SyncStatus {
     rate_limited_total: number
     calls_total: number
   }
-  drift: null | { checked_at: string; missing_in_replica: number; extra_in_replica: number; stale_in_replica: number; fixed: number }
+  drift: null | {
+    checked_at: string
+    missing_in_replica: number
+    extra_in_replica: number
+    stale_in_replica: number
+    fixed: number
+  }
   watchers: number
 }
 

@@ -17,13 +17,34 @@ function booking(examId: string): BookingRecord {
   const id = String(nextId++)
   const now = new Date().toISOString()
   return {
-    hubspot_id: id, booking_id: `bk-${id}`, mock_exam_id: examId, contact_id: null, student_id: null, student_name: `S${id}`, student_email: null,
-    booking_status: 'confirmed', is_active: 'true', attendance: null, attending_location: null, exam_date: null, dominant_hand: null,
-    created_at: now, updated_at: now, hs_lastmodifieddate: now, deleted_at: null,
+    hubspot_id: id,
+    booking_id: `bk-${id}`,
+    mock_exam_id: examId,
+    contact_id: null,
+    student_id: null,
+    student_name: `S${id}`,
+    student_email: null,
+    booking_status: 'confirmed',
+    is_active: 'true',
+    attendance: null,
+    attending_location: null,
+    exam_date: null,
+    dominant_hand: null,
+    created_at: now,
+    updated_at: now,
+    hs_lastmodifieddate: now,
+    deleted_at: null,
   }
 }
 
-const write = (examId: string, n = 1, on: ReplicaDriver = db) => on.transaction((tx) => upsertBookings(tx, Array.from({ length: n }, () => booking(examId)), 'write'))
+const write = (examId: string, n = 1, on: ReplicaDriver = db) =>
+  on.transaction((tx) =>
+    upsertBookings(
+      tx,
+      Array.from({ length: n }, () => booking(examId)),
+      'write',
+    ),
+  )
 
 async function startHub(options: Partial<RealtimeHubOptions> = {}, driver: ReplicaDriver = db): Promise<RealtimeHub> {
   const hub = createRealtimeHub({ db: driver, logger, ...options })
@@ -81,9 +102,11 @@ describe('the realtime hub', () => {
     const hub = await startHub()
     const start = await headSeq(db)
     await write('A', 50)
-    const writers = Promise.all(['A', 'B', 'A', 'C'].map(async (exam) => {
-      for (let i = 0; i < 25; i++) await write(exam, 1 + (i % 3))
-    }))
+    const writers = Promise.all(
+      ['A', 'B', 'A', 'C'].map(async (exam) => {
+        for (let i = 0; i < 25; i++) await write(exam, 1 + (i % 3))
+      }),
+    )
     const subscribers: Array<ReturnType<typeof record> & { after: string; examIds: string[] | null }> = []
     for (let i = 0; i < 12; i++) {
       await new Promise((resolve) => setTimeout(resolve, 3))
@@ -133,7 +156,9 @@ describe('the realtime hub', () => {
     const s = record(hub)
     await expect.poll(() => s.log[0]).toMatch(/^ready/)
     // Written outside the driver's transaction(): no in-process announcement.
-    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'x1', 'A', 'sync', '{}')`)
+    await db.query(
+      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'x1', 'A', 'sync', '{}')`,
+    )
     await expect.poll(() => s.got.map((e) => e.hubspot_id)).toEqual(['x1'])
   })
 
@@ -154,15 +179,26 @@ describe('the realtime hub', () => {
     await expect.poll(() => s.log[0]).toMatch(/^ready/)
     const burst = (await Promise.all(Array.from({ length: 30 }, () => write('A')))).flat()
     await expect.poll(() => s.got.length).toBe(30)
-    await expect.poll(() => notified.at(-1)).toBe(burst.map((e) => e.seq).sort((a, b) => Number(a) - Number(b)).at(-1))
+    await expect
+      .poll(() => notified.at(-1))
+      .toBe(
+        burst
+          .map((e) => e.seq)
+          .sort((a, b) => Number(a) - Number(b))
+          .at(-1),
+      )
     expect(notified.length).toBeLessThan(30)
 
     // Another instance's write: committed without our announcer, then announced by NOTIFY.
-    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'n1', 'A', 'sync', '{}')`)
+    await db.query(
+      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'n1', 'A', 'sync', '{}')`,
+    )
     handlers!.onNotify(await headSeq(db))
     await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('n1')
     // A NOTIFY lost while LISTEN was down: the reconnect re-reads the log.
-    await db.query(`INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'r1', 'A', 'sync', '{}')`)
+    await db.query(
+      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'r1', 'A', 'sync', '{}')`,
+    )
     handlers!.onReconnect()
     await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('r1')
     expect(hub.stats().listenReconnects).toBe(1)

@@ -126,7 +126,11 @@ class Hub implements RealtimeHub {
     this.heartbeatMs = options.heartbeatMs ?? 15_000
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 20
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000
-    this.#host = { position: () => this.#position, bufferLimit: options.catchUpBuffer ?? 10_000, removed: (subscriber) => this.#removed(subscriber) }
+    this.#host = {
+      position: () => this.#position,
+      bufferLimit: options.catchUpBuffer ?? 10_000,
+      removed: (subscriber) => this.#removed(subscriber),
+    }
   }
 
   async start(): Promise<void> {
@@ -146,7 +150,8 @@ class Hub implements RealtimeHub {
     this.#notifier = createNotifier({
       send: (seq) => this.#db.notify(NOTIFY_CHANNEL, seq),
       intervalMs: this.#notifyIntervalMs,
-      onError: (error) => this.#log.warn({ err: error }, 'realtime: NOTIFY failed (other instances catch up by polling)'),
+      onError: (error) =>
+        this.#log.warn({ err: error }, 'realtime: NOTIFY failed (other instances catch up by polling)'),
     })
     this.#unlisten = await this.#db.listen(NOTIFY_CHANNEL, {
       onNotify: (payload) => {
@@ -278,7 +283,9 @@ class Hub implements RealtimeHub {
 
   async prune(): Promise<number> {
     this.#lastPrune = Date.now()
-    const result = await this.#db.withTryLock(PRUNE_LOCK, () => pruneEvents(this.#db, this.#retentionMs, this.#keepLatest))
+    const result = await this.#db.withTryLock(PRUNE_LOCK, () =>
+      pruneEvents(this.#db, this.#retentionMs, this.#keepLatest),
+    )
     const dropped = result.acquired ? result.value : 0
     if (dropped > 0) this.#log.info({ dropped }, 'realtime: pruned the change log')
     return dropped
@@ -355,7 +362,7 @@ class Hub implements RealtimeHub {
 
   async #readRange(subscriber: Subscriber, after: string, through: string): Promise<void> {
     const examIds = subscriber.examIds ? [...subscriber.examIds] : null
-    for (let from = after; ; ) {
+    for (let from = after; ;) {
       const page = await readEvents(this.#db, { after: from, examIds, through, limit: BACKLOG_PAGE })
       if (subscriber.closed) return
       if (page.length > 0) subscriber.deliverBacklog(EventSlice.of(page))
@@ -394,10 +401,21 @@ class Hub implements RealtimeHub {
     for (const subscriber of this.#registry.list()) subscriber.end('shutdown')
   }
 
-  async readChanges(options: { after: string; examIds?: readonly string[] | null; limit?: number }): Promise<ChangesPage> {
+  async readChanges(options: {
+    after: string
+    examIds?: readonly string[] | null
+    limit?: number
+  }): Promise<ChangesPage> {
     const head = await headSeq(this.#db)
     const behind = compareSeq(options.after, head) < 0
-    const events = behind ? await readEvents(this.#db, { after: options.after, examIds: options.examIds, through: head, limit: options.limit ?? 1_000 }) : []
+    const events = behind
+      ? await readEvents(this.#db, {
+          after: options.after,
+          examIds: options.examIds,
+          through: head,
+          limit: options.limit ?? 1_000,
+        })
+      : []
     // Read after the events, for the same reason as in #readBacklog.
     const pruned = await prunedThrough(this.#db)
     if (compareSeq(options.after, pruned) < 0 || compareSeq(options.after, head) > 0) return { kind: 'refetch', head }

@@ -1,4 +1,11 @@
 // The realtime part's public face: the hub (change-log follower and fan-out) and its types.
-export { createRealtimeHub, NOTIFY_CHANNEL, type ChangesPage, type HubStats, type RealtimeHub, type RealtimeHubOptions } from './hub.js'
+export {
+  createRealtimeHub,
+  NOTIFY_CHANNEL,
+  type ChangesPage,
+  type HubStats,
+  type RealtimeHub,
+  type RealtimeHubOptions,
+} from './hub.js'
 export { EventSlice, LogEntry } from './log-entry.js'
 export type { EndReason, SubscribeOptions, SubscriberState, Subscription } from './subscriber.js'

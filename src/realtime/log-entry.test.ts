@@ -4,7 +4,13 @@ import type { ChangeEvent } from '../model/records.js'
 import { EventSlice, LogEntry } from './log-entry.js'
 
 const event = (seq: number, examId: string | null = 'e1'): ChangeEvent => ({
-  seq: String(seq), kind: 'booking', op: 'upsert', hubspot_id: `b${seq}`, exam_id: examId, source: 'write', at: '2026-01-01T00:00:00.000Z',
+  seq: String(seq),
+  kind: 'booking',
+  op: 'upsert',
+  hubspot_id: `b${seq}`,
+  exam_id: examId,
+  source: 'write',
+  at: '2026-01-01T00:00:00.000Z',
   row: { note: 'line one\nline two' } as unknown as ChangeEvent['row'],
 })
 

@@ -48,7 +48,13 @@ describe('createNotifier', () => {
 
   it('flushes what is pending on close, and reports send failures', async () => {
     const errors: unknown[] = []
-    const n = createNotifier({ send: async (seq) => { sent.push(seq); if (seq === '1') throw new Error('down') }, onError: (e) => errors.push(e) })
+    const n = createNotifier({
+      send: async (seq) => {
+        sent.push(seq)
+        if (seq === '1') throw new Error('down')
+      },
+      onError: (e) => errors.push(e),
+    })
     n.committed('1')
     n.committed('2')
     await n.close()

@@ -50,7 +50,16 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
 }
 
 function toEvent(row: EventRow): ChangeEvent {
-  return { seq: row.seq, kind: row.kind, op: row.op, hubspot_id: row.hubspot_id, exam_id: row.exam_id, source: row.source, at: row.at, row: row.row }
+  return {
+    seq: row.seq,
+    kind: row.kind,
+    op: row.op,
+    hubspot_id: row.hubspot_id,
+    exam_id: row.exam_id,
+    source: row.source,
+    at: row.at,
+    row: row.row,
+  }
 }
 
 export function compareSeq(a: string, b: string): number {
@@ -72,19 +81,28 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
         AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
         AND ($3::bigint IS NULL OR seq <= $3::bigint)
       ORDER BY replica_events.seq LIMIT $4`,
-    [options.after, options.examIds && options.examIds.length ? options.examIds : null, options.through ?? null, options.limit ?? 1000],
+    [
+      options.after,
+      options.examIds && options.examIds.length ? options.examIds : null,
+      options.through ?? null,
+      options.limit ?? 1000,
+    ],
   )
   return rows.map(toEvent)
 }
 
 export async function headSeq(db: Queryable): Promise<string> {
-  const { rows } = await db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events')
+  const { rows } = await db.query<{ seq: string }>(
+    'SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events',
+  )
   return rows[0].seq
 }
 
 /** The oldest cursor that can still resume: events after it are all retained. */
 export async function prunedThrough(db: Queryable): Promise<string> {
-  const { rows } = await db.query<{ seq: string }>('SELECT pruned_through::text AS seq FROM public.replica_events_retention')
+  const { rows } = await db.query<{ seq: string }>(
+    'SELECT pruned_through::text AS seq FROM public.replica_events_retention',
+  )
   return rows[0]?.seq ?? '0'
 }
 
@@ -98,7 +116,9 @@ export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 
   )
   const through = rows[0]?.through
   if (!through) return 0
-  await db.query('UPDATE public.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)', [through])
+  await db.query('UPDATE public.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)', [
+    through,
+  ])
   const deleted = await db.query('DELETE FROM public.replica_events WHERE seq <= $1::bigint', [through])
   return deleted.rowCount
 }

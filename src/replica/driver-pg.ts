@@ -37,7 +37,9 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      const { tx, commit } = announcer.begin({ query: async (sql, params) => toResult(await client.query(sql, params as unknown[])) })
+      const { tx, commit } = announcer.begin({
+        query: async (sql, params) => toResult(await client.query(sql, params as unknown[])),
+      })
       const value = await fn(tx)
       await client.query('COMMIT')
       commit()
@@ -59,7 +61,9 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
       try {
         return { acquired: true, value: await fn() }
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => { broken = true })
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+          broken = true
+        })
       }
     } finally {
       // A client whose unlock failed may still hold the lock: destroy it so the session ends.
@@ -172,5 +176,16 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     await pool.end()
   }
 
-  return { kind: 'pg', query, transaction, onCommitted: announcer.onCommitted, withTryLock, holdLock, isLocked, listen, notify, close }
+  return {
+    kind: 'pg',
+    query,
+    transaction,
+    onCommitted: announcer.onCommitted,
+    withTryLock,
+    holdLock,
+    isLocked,
+    listen,
+    notify,
+    close,
+  }
 }

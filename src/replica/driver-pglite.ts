@@ -22,7 +22,9 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
   async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     let commit = () => undefined as void
     const value = await db.transaction(async (raw) => {
-      const begun = announcer.begin({ query: async (sql, params) => toResult(await raw.query(sql, params as unknown[])) })
+      const begun = announcer.begin({
+        query: async (sql, params) => toResult(await raw.query(sql, params as unknown[])),
+      })
       commit = begun.commit
       return fn(begun.tx)
     })
@@ -56,5 +58,16 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
     await db.query('SELECT pg_notify($1, $2)', [channel, payload])
   }
 
-  return { kind: 'pglite', query, transaction, onCommitted: announcer.onCommitted, withTryLock, holdLock, isLocked: async (key) => heldLocks.has(key), listen, notify, close: () => db.close() }
+  return {
+    kind: 'pglite',
+    query,
+    transaction,
+    onCommitted: announcer.onCommitted,
+    withTryLock,
+    holdLock,
+    isLocked: async (key) => heldLocks.has(key),
+    listen,
+    notify,
+    close: () => db.close(),
+  }
 }

@@ -19,9 +19,16 @@ export interface OpenReplicaOptions {
   onError?: (error: Error) => void
 }
 
-export async function openReplica(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: OpenReplicaOptions = {}): Promise<ReplicaDriver> {
+export async function openReplica(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  options: OpenReplicaOptions = {},
+): Promise<ReplicaDriver> {
   if (config.databaseUrl) {
-    return createPgDriver({ connectionString: config.databaseUrl, maxConnections: options.maxConnections, onError: options.onError })
+    return createPgDriver({
+      connectionString: config.databaseUrl,
+      maxConnections: options.maxConnections,
+      onError: options.onError,
+    })
   }
   return createPgliteDriver(options.inMemory ? null : join(config.dataDir, 'pglite'))
 }
@@ -31,8 +38,18 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code
   const message = String((error as { message?: string } | null)?.message ?? '')
   return (
-    code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
-    code === '57P01' || code === '57P02' || code === '57P03' || code === '08006' || code === '08001' || code === '08003' ||
-    /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(message)
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE' ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === '08006' ||
+    code === '08001' ||
+    code === '08003' ||
+    /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+      message,
+    )
   )
 }

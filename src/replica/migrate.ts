@@ -44,7 +44,9 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
 
 export async function pendingMigrations(db: Queryable): Promise<string[]> {
   const done = await appliedVersions(db)
-  return loadMigrations().map((m) => m.version).filter((version) => !done.has(version))
+  return loadMigrations()
+    .map((m) => m.version)
+    .filter((version) => !done.has(version))
 }
 
 /** Our migrations contain no functions or quoted semicolons, so a split on ";" at line end is exact. */

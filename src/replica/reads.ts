@@ -13,7 +13,10 @@ export interface JsonSnapshot {
 const SEQ = `(SELECT coalesce(max(seq), 0) FROM public.replica_events)::text AS seq`
 
 async function snapshot(db: Queryable, jsonSql: string, params: unknown[]): Promise<JsonSnapshot> {
-  const { rows } = await db.query<{ json: string | null; seq: string }>(`SELECT (${jsonSql})::text AS json, ${SEQ}`, params)
+  const { rows } = await db.query<{ json: string | null; seq: string }>(
+    `SELECT (${jsonSql})::text AS json, ${SEQ}`,
+    params,
+  )
   return { json: rows[0].json ?? 'null', seq: rows[0].seq }
 }
 
@@ -38,7 +41,11 @@ export function listExams(db: Queryable, filters: ExamFilters): Promise<JsonSnap
 
 /** json is "null" when the exam is absent or deleted. */
 export function getExam(db: Queryable, hubspotId: string): Promise<JsonSnapshot> {
-  return snapshot(db, `SELECT ${recordJson(EXAMS, 'e')} FROM ${EXAMS.table} e WHERE e.hubspot_id = $1 AND e.deleted_at IS NULL`, [hubspotId])
+  return snapshot(
+    db,
+    `SELECT ${recordJson(EXAMS, 'e')} FROM ${EXAMS.table} e WHERE e.hubspot_id = $1 AND e.deleted_at IS NULL`,
+    [hubspotId],
+  )
 }
 
 /** json is "null" when the exam is absent or deleted. */

@@ -38,7 +38,11 @@ async function upsertRecords(
      RETURNING ${recordJson(spec, 't')} AS record`,
     [JSON.stringify(dedupeLatest(records as VersionedRecord[])), options.force === true],
   )
-  return appendEvents(tx, source, rows.map(({ record }) => toNewEvent(spec, record)))
+  return appendEvents(
+    tx,
+    source,
+    rows.map(({ record }) => toNewEvent(spec, record)),
+  )
 }
 
 type VersionedRecord = { hubspot_id: string; hs_lastmodifieddate: string }
@@ -48,7 +52,8 @@ function dedupeLatest(records: VersionedRecord[]): VersionedRecord[] {
   const latest = new Map<string, VersionedRecord>()
   for (const record of records) {
     const seen = latest.get(record.hubspot_id)
-    if (!seen || Date.parse(seen.hs_lastmodifieddate) <= Date.parse(record.hs_lastmodifieddate)) latest.set(record.hubspot_id, record)
+    if (!seen || Date.parse(seen.hs_lastmodifieddate) <= Date.parse(record.hs_lastmodifieddate))
+      latest.set(record.hubspot_id, record)
   }
   return [...latest.values()]
 }
@@ -64,7 +69,13 @@ function toNewEvent(spec: TableSpec, record: Record<string, unknown>): NewEvent 
 }
 
 /** Marks rows deleted (HubSpot archived them); rows already deleted are left alone. */
-async function softDelete(tx: Transaction, spec: TableSpec, hubspotIds: readonly string[], deletedAt: Date, source: EventSource): Promise<ChangeEvent[]> {
+async function softDelete(
+  tx: Transaction,
+  spec: TableSpec,
+  hubspotIds: readonly string[],
+  deletedAt: Date,
+  source: EventSource,
+): Promise<ChangeEvent[]> {
   if (hubspotIds.length === 0) return []
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `UPDATE ${spec.table} AS t SET deleted_at = $2, synced_at = now()
@@ -72,12 +83,26 @@ async function softDelete(tx: Transaction, spec: TableSpec, hubspotIds: readonly
      RETURNING ${recordJson(spec, 't')} AS record`,
     [hubspotIds, deletedAt.toISOString()],
   )
-  return appendEvents(tx, source, rows.map(({ record }) => toNewEvent(spec, record)))
+  return appendEvents(
+    tx,
+    source,
+    rows.map(({ record }) => toNewEvent(spec, record)),
+  )
 }
 
-export const upsertExams = (tx: Transaction, records: readonly ExamRecord[], source: EventSource, options?: UpsertOptions) =>
-  upsertRecords(tx, EXAMS, records, source, options)
-export const upsertBookings = (tx: Transaction, records: readonly BookingRecord[], source: EventSource, options?: UpsertOptions) =>
-  upsertRecords(tx, BOOKINGS, records, source, options)
-export const softDeleteExams = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) => softDelete(tx, EXAMS, ids, at, source)
-export const softDeleteBookings = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) => softDelete(tx, BOOKINGS, ids, at, source)
+export const upsertExams = (
+  tx: Transaction,
+  records: readonly ExamRecord[],
+  source: EventSource,
+  options?: UpsertOptions,
+) => upsertRecords(tx, EXAMS, records, source, options)
+export const upsertBookings = (
+  tx: Transaction,
+  records: readonly BookingRecord[],
+  source: EventSource,
+  options?: UpsertOptions,
+) => upsertRecords(tx, BOOKINGS, records, source, options)
+export const softDeleteExams = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) =>
+  softDelete(tx, EXAMS, ids, at, source)
+export const softDeleteBookings = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) =>
+  softDelete(tx, BOOKINGS, ids, at, source)

@@ -1,9 +1,20 @@
 // Writes what a pull fetched: one transaction per batch (versioned upserts, soft deletes, checkpoint), then cache invalidation.
 import { deps, type ResponseCache } from '../cache/index.js'
-import { BOOKING_PROPERTIES, bookingFromHubSpot, EXAM_PROPERTIES, examFromHubSpot, type HubSpotObject } from '../hubspot/index.js'
+import {
+  BOOKING_PROPERTIES,
+  bookingFromHubSpot,
+  EXAM_PROPERTIES,
+  examFromHubSpot,
+  type HubSpotObject,
+} from '../hubspot/index.js'
 import type { ChangeEvent } from '../model/records.js'
 import {
-  softDeleteBookings, softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction,
+  softDeleteBookings,
+  softDeleteExams,
+  upsertBookings,
+  upsertExams,
+  type ReplicaDriver,
+  type Transaction,
 } from '../replica/index.js'
 import type { SyncType } from './types.js'
 
@@ -12,12 +23,19 @@ type Source = ChangeEvent['source']
 export interface BatchWriter {
   readonly tx: Transaction
   /** Returns how many rows changed. */
-  upsert(type: SyncType, objects: readonly HubSpotObject[], options?: { force?: boolean; source?: Source }): Promise<number>
+  upsert(
+    type: SyncType,
+    objects: readonly HubSpotObject[],
+    options?: { force?: boolean; source?: Source },
+  ): Promise<number>
   /** Returns how many rows were marked deleted (rows already deleted are left alone). */
   softDelete(type: SyncType, items: ReadonlyArray<{ id: string; at: Date }>, source?: Source): Promise<number>
 }
 
-export const TABLES: Record<SyncType, string> = { exams: 'public.hubspot_mock_exams', bookings: 'public.hubspot_bookings' }
+export const TABLES: Record<SyncType, string> = {
+  exams: 'public.hubspot_mock_exams',
+  bookings: 'public.hubspot_bookings',
+}
 /** The properties every read asks HubSpot for. */
 export const PROPERTIES: Record<SyncType, string[]> = { exams: [...EXAM_PROPERTIES], bookings: [...BOOKING_PROPERTIES] }
 
@@ -47,7 +65,11 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
               return events.length
             }
             // A booking that moved to another exam changes that exam's list too.
-            for (const id of await previousExamIds(tx, objects.map((o) => o.id))) touched.add(id)
+            for (const id of await previousExamIds(
+              tx,
+              objects.map((o) => o.id),
+            ))
+              touched.add(id)
             const events = await upsertBookings(tx, objects.map(bookingFromHubSpot), source, { force: options.force })
             note(events)
             return events.length
@@ -55,7 +77,10 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
           async softDelete(type, items, source = 'sync') {
             let count = 0
             for (const [at, ids] of groupByTime(items)) {
-              const events = type === 'exams' ? await softDeleteExams(tx, ids, new Date(at), source) : await softDeleteBookings(tx, ids, new Date(at), source)
+              const events =
+                type === 'exams'
+                  ? await softDeleteExams(tx, ids, new Date(at), source)
+                  : await softDeleteBookings(tx, ids, new Date(at), source)
               note(events)
               count += events.length
             }

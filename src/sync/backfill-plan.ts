@@ -36,7 +36,15 @@ export const MIN_RANGE_ROWS = 1000
 export const MAX_RANGES = 64
 
 export function singlePlan(startedAtMs: number, total: number): BackfillPlan {
-  return { version: 1, started_at_ms: startedAtMs, mode: 'single', total, max_seen_ms: null, ranges: [{ from: null, to: null, next: null, done: false, rows: 0 }], done: false }
+  return {
+    version: 1,
+    started_at_ms: startedAtMs,
+    mode: 'single',
+    total,
+    max_seen_ms: null,
+    ranges: [{ from: null, to: null, next: null, done: false, rows: 0 }],
+    done: false,
+  }
 }
 
 /**
@@ -51,8 +59,19 @@ export function rangePlan(startedAtMs: number, total: number, minId: bigint, max
   for (let i = 1n; i < count && minId + width * i <= maxId; i++) bounds.push(minId + width * i)
   const edges: Array<string | null> = [null, ...bounds.map(String), null]
   const ranges: RangeCheckpoint[] = []
-  for (let i = 0; i + 1 < edges.length; i++) ranges.push({ from: edges[i], to: edges[i + 1], next: edges[i], done: false, rows: 0 })
-  return { version: 1, started_at_ms: startedAtMs, mode: 'ranges', total, max_id: String(maxId), ids_per_object: Math.max(1, Number(span) / Math.max(1, total)), max_seen_ms: null, ranges, done: false }
+  for (let i = 0; i + 1 < edges.length; i++)
+    ranges.push({ from: edges[i], to: edges[i + 1], next: edges[i], done: false, rows: 0 })
+  return {
+    version: 1,
+    started_at_ms: startedAtMs,
+    mode: 'ranges',
+    total,
+    max_id: String(maxId),
+    ids_per_object: Math.max(1, Number(span) / Math.max(1, total)),
+    max_seen_ms: null,
+    ranges,
+    done: false,
+  }
 }
 
 export const rowsDone = (plan: BackfillPlan): number => plan.ranges.reduce((sum, range) => sum + range.rows, 0)
@@ -64,4 +83,3 @@ export function backfillCursor(plan: BackfillPlan): number {
 
 /** Fewer rows than this left in a range are not worth splitting off. */
 export const MIN_SPLIT_ROWS = 400
-

@@ -15,14 +15,21 @@ const T0 = Date.UTC(2026, 0, 1)
 const TYPES = { exams: 'E', bookings: 'B' }
 
 /** A HubSpot with gaps in its ids, list pages of 100 keyed on the next id (or on an opaque offset), and id search. */
-function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueAfter?: boolean; listDelayMs?: number } = {}) {
+function fakeCrm(
+  counts: { exams: number; bookings: number },
+  options: { opaqueAfter?: boolean; listDelayMs?: number } = {},
+) {
   const data: Record<string, Array<{ id: number; ms: number }>> = {
     E: Array.from({ length: counts.exams }, (_, i) => ({ id: 1_000 + i * 3, ms: T0 + i })),
     B: Array.from({ length: counts.bookings }, (_, i) => ({ id: 50_000 + i * 7 + (i % 5), ms: T0 + i })),
   }
   const served = new Map<string, number>()
   const object = (rec: { id: number; ms: number }): HubSpotObject => ({
-    id: String(rec.id), properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() }, createdAt: new Date(T0).toISOString(), updatedAt: new Date(rec.ms).toISOString(), archived: false,
+    id: String(rec.id),
+    properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() },
+    createdAt: new Date(T0).toISOString(),
+    updatedAt: new Date(rec.ms).toISOString(),
+    archived: false,
   })
   const pause = (ms = 3) => new Promise((resolve) => setTimeout(resolve, Math.random() * ms))
   const calls = { list: 0, search: 0 }
@@ -32,23 +39,39 @@ function fakeCrm(counts: { exams: number; bookings: number }, options: { opaqueA
       await pause(options.listDelayMs)
       const list = data[type]
       let start = 0
-      if (after !== undefined) start = options.opaqueAfter ? Number(after.slice(2)) : list.findIndex((rec) => rec.id >= Number(after))
+      if (after !== undefined)
+        start = options.opaqueAfter ? Number(after.slice(2)) : list.findIndex((rec) => rec.id >= Number(after))
       if (start < 0) start = list.length
       const page = list.slice(start, start + limit)
       // Probes (limit 1) are not reads of the data.
       if (limit > 1) for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
-      const next = start + limit < list.length ? (options.opaqueAfter ? `o:${start + limit}` : String(list[start + limit].id)) : null
-      return { results: page.map(object), ...(next ? { paging: { next: { after: next } } } : {}) } as PageOf<HubSpotObject>
+      const next =
+        start + limit < list.length
+          ? options.opaqueAfter
+            ? `o:${start + limit}`
+            : String(list[start + limit].id)
+          : null
+      return {
+        results: page.map(object),
+        ...(next ? { paging: { next: { after: next } } } : {}),
+      } as PageOf<HubSpotObject>
     },
     async search(type, request: SearchRequest) {
       calls.search += 1
       await pause()
       const filters = request.filterGroups?.[0]?.filters ?? []
-      let list = data[type].filter((rec) => filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))))
+      let list = data[type].filter((rec) =>
+        filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))),
+      )
       if (request.sorts?.[0]?.direction === 'DESCENDING') list = [...list].reverse()
       const page = list.slice(0, request.limit ?? 10)
-      if ((request.limit ?? 10) > 1) for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
-      return { total: list.length, results: page.map(object), ...(list.length > page.length ? { paging: { next: { after: String(page.length) } } } : {}) }
+      if ((request.limit ?? 10) > 1)
+        for (const rec of page) served.set(`${type}${rec.id}`, (served.get(`${type}${rec.id}`) ?? 0) + 1)
+      return {
+        total: list.length,
+        results: page.map(object),
+        ...(list.length > page.length ? { paging: { next: { after: String(page.length) } } } : {}),
+      }
     },
     async batchRead() {
       throw new Error('not used')
@@ -68,16 +91,28 @@ describe('backfill streams', () => {
   afterAll(() => db.close())
 
   const context = (crm: Crm, extra: Partial<BackfillContext> = {}): BackfillContext => ({
-    db, crm, types: TYPES, applier: createApplier(db, new ResponseCache(createMemoryStore())), logger: createLogger('silent'),
-    signal: new AbortController().signal, ...extra,
+    db,
+    crm,
+    types: TYPES,
+    applier: createApplier(db, new ResponseCache(createMemoryStore())),
+    logger: createLogger('silent'),
+    signal: new AbortController().signal,
+    ...extra,
   })
-  const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${table}`)).rows[0].n)
+  const count = async (table: string) =>
+    Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${table}`)).rows[0].n)
 
   it('writes every object once through parallel ranges, however they are split', async () => {
     // One slow list stream, one fast search stream: the search stream runs out of ranges and splits the list stream's.
     const { crm, served } = fakeCrm({ exams: 150, bookings: 6_000 }, { listDelayMs: 30 })
     const run = await runBackfill(context(crm, { listWorkers: 1, searchWorkers: 1 }), {})
-    expect(run).toMatchObject({ ran: true, resumed: false, fetched: 6_150, rows: { exams: 150, bookings: 6_000 }, mode: { exams: 'single', bookings: 'ranges' } })
+    expect(run).toMatchObject({
+      ran: true,
+      resumed: false,
+      fetched: 6_150,
+      rows: { exams: 150, bookings: 6_000 },
+      mode: { exams: 'single', bookings: 'ranges' },
+    })
     expect(await count('hubspot_bookings')).toBe(6_000)
     const plan = (await readStates(db)).get('bookings')!.backfill!
     // Planned as 6 ranges; splits (if any) add more, and they still tile the id space.
@@ -86,7 +121,9 @@ describe('backfill streams', () => {
     expect(served.size).toBe(6_150)
     const extra = [...served.values()].reduce((sum, n) => sum + n - 1, 0)
     expect(extra).toBeLessThanOrEqual(splits * 100)
-    const sorted = [...plan.ranges].sort((a, b) => (a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from)))
+    const sorted = [...plan.ranges].sort((a, b) =>
+      a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from),
+    )
     for (let i = 1; i < sorted.length; i++) expect(sorted[i].from).toBe(sorted[i - 1].to)
     expect(sorted.at(-1)!.to).toBeNull()
   })
@@ -122,13 +159,21 @@ describe('backfill streams', () => {
     }
     await expect(runBackfill(context(counting, { signal: abort.signal }), {})).rejects.toThrow('killed')
     const states = await readStates(db)
-    const committed = [...states.values()].reduce((sum, state) => sum + (state.backfill?.ranges.reduce((n, r) => n + r.rows, 0) ?? 0), 0)
+    const committed = [...states.values()].reduce(
+      (sum, state) => sum + (state.backfill?.ranges.reduce((n, r) => n + r.rows, 0) ?? 0),
+      0,
+    )
     expect(committed).toBeGreaterThan(0)
     expect(committed).toBeLessThan(8_120)
     expect(await count('hubspot_bookings')).toBeLessThanOrEqual(committed)
 
     const resumed = await runBackfill(context(crm), {})
-    expect(resumed).toMatchObject({ ran: true, resumed: true, rows: { exams: 120, bookings: 8_000 }, fetched: 8_120 - committed })
+    expect(resumed).toMatchObject({
+      ran: true,
+      resumed: true,
+      rows: { exams: 120, bookings: 8_000 },
+      fetched: 8_120 - committed,
+    })
     expect(await count('hubspot_bookings')).toBe(8_000)
     const after = await readStates(db)
     expect(after.get('bookings')!.cursorMs).toBe(Math.min(after.get('bookings')!.backfill!.started_at_ms, T0 + 7_999))
@@ -138,7 +183,14 @@ describe('backfill streams', () => {
 
   it('splits the widest range in progress at the middle of what is left, past what its reader fetched', () => {
     const plan = rangePlan(0, 4_000, 1_000n, 9_000n)
-    const jobs: Job[] = plan.ranges.map((range) => ({ type: 'bookings', plan, range, fetchNext: range.next, claimed: true, fetchDone: false }))
+    const jobs: Job[] = plan.ranges.map((range) => ({
+      type: 'bookings',
+      plan,
+      range,
+      fetchNext: range.next,
+      claimed: true,
+      fetchDone: false,
+    }))
     jobs[0].fetchDone = true
     jobs[1].fetchNext = '3500'
     jobs[2].fetchNext = '6000'

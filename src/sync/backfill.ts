@@ -6,7 +6,16 @@ import type { Crm } from './crm-port.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { PROPERTIES, type Applier } from './apply.js'
-import { MIN_RANGE_ROWS, MIN_SPLIT_ROWS, backfillCursor, rangePlan, rowsDone, singlePlan, type BackfillPlan, type RangeCheckpoint } from './backfill-plan.js'
+import {
+  MIN_RANGE_ROWS,
+  MIN_SPLIT_ROWS,
+  backfillCursor,
+  rangePlan,
+  rowsDone,
+  singlePlan,
+  type BackfillPlan,
+  type RangeCheckpoint,
+} from './backfill-plan.js'
 import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
 import { OBJECT_ID, modifiedMs } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
@@ -69,7 +78,10 @@ interface Fetched {
   done: boolean
 }
 
-export async function runBackfill(ctx: BackfillContext, options: { restart?: boolean; progress?: ProgressReporter }): Promise<BackfillRun> {
+export async function runBackfill(
+  ctx: BackfillContext,
+  options: { restart?: boolean; progress?: ProgressReporter },
+): Promise<BackfillRun> {
   const startedAt = Date.now()
   if (options.restart) for (const type of SYNC_TYPES) await resetType(ctx.db, type)
   const states = await readStates(ctx.db)
@@ -140,11 +152,23 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
   return rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
 }
 
-async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>, counter: { fetched: number }, progress?: ProgressReporter): Promise<void> {
+async function fetchAll(
+  ctx: BackfillContext,
+  plans: Map<SyncType, BackfillPlan>,
+  counter: { fetched: number },
+  progress?: ProgressReporter,
+): Promise<void> {
   const jobs: Job[] = []
-  for (const [type, plan] of plans) for (const range of plan.ranges) if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false, fetchDone: false })
+  for (const [type, plan] of plans)
+    for (const range of plan.ranges)
+      if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false, fetchDone: false })
   const total = [...plans.values()].reduce((sum, plan) => sum + plan.total, 0)
-  const report = () => progress?.update({ phase: 'backfill', done: [...plans.values()].reduce((sum, plan) => sum + rowsDone(plan), 0), total })
+  const report = () =>
+    progress?.update({
+      phase: 'backfill',
+      done: [...plans.values()].reduce((sum, plan) => sum + rowsDone(plan), 0),
+      total,
+    })
   report()
 
   const stop = new AbortController()
@@ -168,16 +192,18 @@ async function fetchAll(ctx: BackfillContext, plans: Map<SyncType, BackfillPlan>
   const workers = [
     ...Array.from({ length: ctx.listWorkers ?? 6 }, () => worker('list')),
     ...Array.from({ length: ctx.searchWorkers ?? 2 }, () => worker('search')),
-  ].map((run) => run.catch((error) => {
-    stop.abort(error)
-    throw error
-  }))
+  ].map((run) =>
+    run.catch((error) => {
+      stop.abort(error)
+      throw error
+    }),
+  )
   const fetched = await Promise.allSettled(workers)
   // What was fetched is still written: it is progress a resume does not repeat.
   queue.close()
   await writer
   const failure = fetched.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-  if (failure) throw ctx.signal.aborted ? ctx.signal.reason ?? failure.reason : failure.reason
+  if (failure) throw ctx.signal.aborted ? (ctx.signal.reason ?? failure.reason) : failure.reason
 }
 
 /**
@@ -220,18 +246,22 @@ async function listRange(ctx: BackfillContext, job: Job, queue: FetchQueue, sign
   const ranged = job.plan.mode === 'ranges'
   for (;;) {
     signal.throwIfAborted()
-    const page = await ctx.crm.listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] }).catch((error) => {
-      // A HubSpot that refuses an id as `after` is one whose cursor is opaque after all.
-      if (ranged && job.fetchNext !== null && error instanceof AppError && error.code === 'E_HUBSPOT_REJECTED') throw new AfterIsOpaque(error.message)
-      throw error
-    })
+    const page = await ctx.crm
+      .listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] })
+      .catch((error) => {
+        // A HubSpot that refuses an id as `after` is one whose cursor is opaque after all.
+        if (ranged && job.fetchNext !== null && error instanceof AppError && error.code === 'E_HUBSPOT_REJECTED')
+          throw new AfterIsOpaque(error.message)
+        throw error
+      })
     let objects = page.results
     const after = page.paging?.next?.after ?? null
     let done = after === null
     // Read after the await: the range may have been split meanwhile.
     const to = job.range.to === null ? null : BigInt(job.range.to)
     if (ranged) {
-      if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext)) throw new AfterIsOpaque('a list page started before its after cursor')
+      if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext))
+        throw new AfterIsOpaque('a list page started before its after cursor')
       if (to !== null) objects = objects.filter((object) => idNumber(object.id) < to)
       // In ranges mode `after` is where a search stream would go on from: it must be an id.
       done ||= objects.length < page.results.length || (to !== null && idNumber(after!) >= to)
@@ -272,11 +302,20 @@ async function searchRange(ctx: BackfillContext, job: Job, queue: FetchQueue, si
 }
 
 /** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
-async function writeAll(ctx: BackfillContext, queue: FetchQueue, counter: { fetched: number }, report: () => void): Promise<void> {
+async function writeAll(
+  ctx: BackfillContext,
+  queue: FetchQueue,
+  counter: { fetched: number },
+  report: () => void,
+): Promise<void> {
   for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
     const batch = items
     await ctx.applier.batch(async (writer) => {
-      for (const type of SYNC_TYPES) await writer.upsert(type, batch.filter((item) => item.job.type === type).flatMap((item) => item.objects))
+      for (const type of SYNC_TYPES)
+        await writer.upsert(
+          type,
+          batch.filter((item) => item.job.type === type).flatMap((item) => item.objects),
+        )
       const touched = new Map<SyncType, BackfillPlan>()
       for (const { job, objects, next, done } of batch) {
         job.range.next = next

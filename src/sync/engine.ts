@@ -56,8 +56,17 @@ import { DRIFT_KEY, reconcile } from './reconcile.js'
 import { readKv, readStates, replicaFreshAt } from './state.js'
 import { pullExamsById, relistExams, type TargetContext } from './targeted.js'
 import {
-  SYNC_TYPES, type BackfillOptions, type BackfillResult, type DriftReport, type PullOptions, type PullReason,
-  type PullResult, type SyncEngine, type SyncStatus, type SyncType, type TypePullResult,
+  SYNC_TYPES,
+  type BackfillOptions,
+  type BackfillResult,
+  type DriftReport,
+  type PullOptions,
+  type PullReason,
+  type PullResult,
+  type SyncEngine,
+  type SyncStatus,
+  type SyncType,
+  type TypePullResult,
 } from './types.js'
 
 /** Any constant works; every instance must use the same one. */
@@ -124,7 +133,8 @@ export class Engine implements SyncEngine {
       return this.#pullResult(reason, await this.#exclusive(true, () => this.#targeted(examIds, reason)))
     }
     const types = SYNC_TYPES.filter((type) => !options.types?.length || options.types.includes(type))
-    if (reason === 'access' || reason === 'watch') return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
+    if (reason === 'access' || reason === 'watch')
+      return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
     // Clicks arriving during a pull make one more pull after it (it sees their changes), not one each.
     const key = types.join(',')
     const queued = this.#queuedDemand.get(key)
@@ -134,9 +144,11 @@ export class Engine implements SyncEngine {
       return this.#incremental(types, reason)
     }).then((result) => this.#pullResult(reason, result))
     this.#queuedDemand.set(key, next)
-    void next.finally(() => {
-      if (this.#queuedDemand.get(key) === next) this.#queuedDemand.delete(key)
-    }).catch(() => undefined)
+    void next
+      .finally(() => {
+        if (this.#queuedDemand.get(key) === next) this.#queuedDemand.delete(key)
+      })
+      .catch(() => undefined)
     return next
   }
 
@@ -206,7 +218,18 @@ export class Engine implements SyncEngine {
   }
 
   async reconcile(options: { fix: boolean }): Promise<DriftReport> {
-    const run = async () => reconcile({ db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, signal: this.#abort.signal, calls: () => this.#o.hubspot.client.stats.calls }, options.fix)
+    const run = async () =>
+      reconcile(
+        {
+          db: this.#o.db,
+          crm: this.#crm,
+          types: await this.#o.hubspot.objectTypes(),
+          applier: this.#applier,
+          signal: this.#abort.signal,
+          calls: () => this.#o.hubspot.client.stats.calls,
+        },
+        options.fix,
+      )
     // Reporting only reads; repairing writes, so it takes the lock like a pull.
     if (!options.fix) return run()
     const result = await this.#exclusive(true, run)
@@ -215,13 +238,15 @@ export class Engine implements SyncEngine {
   }
 
   async forceSync(type: SyncType, examId?: string): Promise<{ count: number }> {
-    if (type === 'bookings' && !examId) throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
+    if (type === 'bookings' && !examId)
+      throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
     const result = await this.#exclusive(true, async () => {
       await this.#beforePull()
       const ctx = await this.#target(true)
       if (type === 'exams') return { count: (await relistExams(ctx)).fetched }
       const pulled = await pullExamsById(ctx, [examId!])
-      if (!pulled.foundExams.has(examId!)) throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found in HubSpot`, { field: 'examId' })
+      if (!pulled.foundExams.has(examId!))
+        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found in HubSpot`, { field: 'examId' })
       return { count: pulled.bookings.fetched }
     })
     if (!result.ran) throw busy()
@@ -299,7 +324,14 @@ export class Engine implements SyncEngine {
       if (reason === 'access' || reason === 'watch') return skipped(reason, 'not-backfilled')
       const progress = createProgress({ tty: false, log: (line, fields) => this.#o.logger.info(fields, line) })
       const backfilled = await this.#backfill({ progress }, reason)
-      return { started: true, kind: 'backfill', reason, objects: backfilled.catchUp?.objects ?? {}, ms: backfilled.ms, calls: backfilled.calls }
+      return {
+        started: true,
+        kind: 'backfill',
+        reason,
+        objects: backfilled.catchUp?.objects ?? {},
+        ms: backfilled.ms,
+        calls: backfilled.calls,
+      }
     }
     await this.#beforePull()
     return this.#pullTypes(types, reason)
@@ -308,16 +340,35 @@ export class Engine implements SyncEngine {
   async #pullTypes(types: readonly SyncType[], reason: PullReason, deletes = true): Promise<PullResult> {
     const started = Date.now()
     const calls = this.#o.hubspot.client.stats.calls
-    const ctx = { db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, signal: this.#abort.signal, lookbackMs: this.#lookbackMs, reason, deletes }
+    const ctx = {
+      db: this.#o.db,
+      crm: this.#crm,
+      types: await this.#o.hubspot.objectTypes(),
+      applier: this.#applier,
+      signal: this.#abort.signal,
+      lookbackMs: this.#lookbackMs,
+      reason,
+      deletes,
+    }
     const settled = await Promise.allSettled(types.map((type) => pullType(ctx, type)))
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
     const objects: PullResult['objects'] = {}
     types.forEach((type, i) => (objects[type] = (settled[i] as PromiseFulfilledResult<TypePullResult>).value))
     if (types.length === SYNC_TYPES.length && deletes) this.#freshAt = Math.max(this.#freshAt, started)
-    const result: PullResult = { started: true, kind: 'incremental', reason, objects, ms: Date.now() - started, calls: this.#o.hubspot.client.stats.calls - calls }
+    const result: PullResult = {
+      started: true,
+      kind: 'incremental',
+      reason,
+      objects,
+      ms: Date.now() - started,
+      calls: this.#o.hubspot.client.stats.calls - calls,
+    }
     const changed = types.reduce((sum, type) => sum + objects[type]!.changed + objects[type]!.deleted, 0)
-    this.#o.logger[changed > 0 || reason === 'demand' || reason === 'cli' ? 'info' : 'debug']({ reason, ms: result.ms, calls: result.calls, changed }, 'pull done')
+    this.#o.logger[changed > 0 || reason === 'demand' || reason === 'cli' ? 'info' : 'debug'](
+      { reason, ms: result.ms, calls: result.calls, changed },
+      'pull done',
+    )
     return result
   }
 
@@ -326,7 +377,14 @@ export class Engine implements SyncEngine {
     const started = Date.now()
     const calls = this.#o.hubspot.client.stats.calls
     const { exams, bookings } = await pullExamsById(await this.#target(false), examIds)
-    return { started: true, kind: 'targeted', reason, objects: { exams, bookings }, ms: Date.now() - started, calls: this.#o.hubspot.client.stats.calls - calls }
+    return {
+      started: true,
+      kind: 'targeted',
+      reason,
+      objects: { exams, bookings },
+      ms: Date.now() - started,
+      calls: this.#o.hubspot.client.stats.calls - calls,
+    }
   }
 
   async #backfill(options: BackfillOptions, reason: PullReason): Promise<BackfillResult> {
@@ -336,8 +394,14 @@ export class Engine implements SyncEngine {
     const before = { calls: client.stats.calls, search: this.#calls.search, rateLimited: client.stats.rateLimited }
     const run = await runBackfill(
       {
-        db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, logger: this.#o.logger,
-        signal: this.#abort.signal, listWorkers: this.#o.listWorkers, searchWorkers: this.#o.searchWorkers,
+        db: this.#o.db,
+        crm: this.#crm,
+        types: await this.#o.hubspot.objectTypes(),
+        applier: this.#applier,
+        logger: this.#o.logger,
+        signal: this.#abort.signal,
+        listWorkers: this.#o.listWorkers,
+        searchWorkers: this.#o.searchWorkers,
         burstFull: async () => {
           const usage = await client.budget.usage()
           return usage.used_10s >= effectiveLimit(usage.limit_10s)
@@ -378,7 +442,15 @@ export class Engine implements SyncEngine {
   }
 
   async #target(force: boolean): Promise<TargetContext> {
-    return { db: this.#o.db, crm: this.#crm, types: await this.#o.hubspot.objectTypes(), applier: this.#applier, signal: this.#abort.signal, force, source: force ? 'manual' : 'sync' }
+    return {
+      db: this.#o.db,
+      crm: this.#crm,
+      types: await this.#o.hubspot.objectTypes(),
+      applier: this.#applier,
+      signal: this.#abort.signal,
+      force,
+      source: force ? 'manual' : 'sync',
+    }
   }
 
   #pullResult(reason: PullReason, result: Exclusive<PullResult>): PullResult {
@@ -425,5 +497,7 @@ function skipped(reason: PullReason, why: NonNullable<PullResult['skipped']>): P
 }
 
 function busy(): AppError {
-  return new AppError('E_CONFLICT', 'another instance is running a sync; try again when it has finished', { retryAfterSeconds: 5 })
+  return new AppError('E_CONFLICT', 'another instance is running a sync; try again when it has finished', {
+    retryAfterSeconds: 5,
+  })
 }

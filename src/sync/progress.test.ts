@@ -31,7 +31,12 @@ describe('progress', () => {
   it('writes a log line every few seconds when not on a TTY', () => {
     let now = 0
     const lines: string[] = []
-    const progress = createProgress({ stream: fakeStream(false), log: (line) => lines.push(line), everyMs: 3_000, now: () => now })
+    const progress = createProgress({
+      stream: fakeStream(false),
+      log: (line) => lines.push(line),
+      everyMs: 3_000,
+      now: () => now,
+    })
     for (let done = 0; done <= 10_000; done += 100) {
       progress.update({ phase: 'backfill', done, total: 10_000 })
       now += 100
@@ -59,7 +64,11 @@ describe('backfill plan', () => {
     for (let i = 1; i < plan.ranges.length; i++) expect(plan.ranges[i].from).toBe(plan.ranges[i - 1].to)
     expect(rangePlan(0, 1_000_000, 1n, 2_000_000n).ranges).toHaveLength(64)
     // Dense or odd spans still make sane, non-empty ranges.
-    expect(rangePlan(0, 5_000, 10n, 12n).ranges.every((r) => r.from === null || r.to === null || BigInt(r.from) < BigInt(r.to))).toBe(true)
+    expect(
+      rangePlan(0, 5_000, 10n, 12n).ranges.every(
+        (r) => r.from === null || r.to === null || BigInt(r.from) < BigInt(r.to),
+      ),
+    ).toBe(true)
     expect(singlePlan(0, 10).ranges).toEqual([{ from: null, to: null, next: null, done: false, rows: 0 }])
   })
 })

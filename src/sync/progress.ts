@@ -44,7 +44,10 @@ export function formatDuration(ms: number): string {
 
 const count = (n: number) => n.toLocaleString('en-US')
 
-export function describe(snapshot: ProgressSnapshot, rate: number | null): { text: string; etaMs: number | null; fraction: number | null } {
+export function describe(
+  snapshot: ProgressSnapshot,
+  rate: number | null,
+): { text: string; etaMs: number | null; fraction: number | null } {
   const total = snapshot.total !== null && snapshot.total > 0 ? Math.max(snapshot.total, snapshot.done) : null
   const fraction = total ? snapshot.done / total : null
   const etaMs = total && rate && rate > 0 ? ((total - snapshot.done) / rate) * 1000 : null
@@ -92,7 +95,13 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
       if (lastLine !== null && at - lastLine < everyMs) return
       lastLine = at
       const { text, etaMs } = describe(snapshot, meter.perSecond())
-      log(`${snapshot.phase}: ${text}`, { phase: snapshot.phase, done: snapshot.done, total: snapshot.total, rate: meter.perSecond(), eta_ms: etaMs })
+      log(`${snapshot.phase}: ${text}`, {
+        phase: snapshot.phase,
+        done: snapshot.done,
+        total: snapshot.total,
+        rate: meter.perSecond(),
+        eta_ms: etaMs,
+      })
     },
     finish(summary) {
       if (tty) {

@@ -11,24 +11,39 @@ import { readState } from './state.js'
 
 const NOW = Date.now()
 
-interface Rec { id: string; ms: number; visible: boolean; archivedAt?: number }
+interface Rec {
+  id: string
+  ms: number
+  visible: boolean
+  archivedAt?: number
+}
 
 function fakeCrm(records: Rec[]): Crm {
   const object = (rec: Rec): HubSpotObject => ({
-    id: rec.id, properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() }, createdAt: new Date(rec.ms).toISOString(), updatedAt: new Date(rec.ms).toISOString(),
-    archived: rec.archivedAt !== undefined, ...(rec.archivedAt !== undefined ? { archivedAt: new Date(rec.archivedAt).toISOString() } : {}),
+    id: rec.id,
+    properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() },
+    createdAt: new Date(rec.ms).toISOString(),
+    updatedAt: new Date(rec.ms).toISOString(),
+    archived: rec.archivedAt !== undefined,
+    ...(rec.archivedAt !== undefined ? { archivedAt: new Date(rec.archivedAt).toISOString() } : {}),
   })
   return {
     async search(_type, request: SearchRequest) {
       const filters = request.filterGroups?.[0]?.filters ?? []
       const hits = records
         .filter((rec) => rec.visible && rec.archivedAt === undefined)
-        .filter((rec) => filters.every((f) => (f.operator === 'GTE' ? rec.ms >= Number(f.value) : f.operator === 'LTE' ? rec.ms <= Number(f.value) : true)))
+        .filter((rec) =>
+          filters.every((f) =>
+            f.operator === 'GTE' ? rec.ms >= Number(f.value) : f.operator === 'LTE' ? rec.ms <= Number(f.value) : true,
+          ),
+        )
         .sort((a, b) => a.ms - b.ms)
       return { total: hits.length, results: hits.slice(0, request.limit).map(object) }
     },
     async listPage(_type, options) {
-      return { results: records.filter((rec) => (rec.archivedAt !== undefined) === Boolean(options.archived)).map(object) }
+      return {
+        results: records.filter((rec) => (rec.archivedAt !== undefined) === Boolean(options.archived)).map(object),
+      }
     },
     async batchRead() {
       throw new Error('not used')
@@ -43,18 +58,34 @@ describe('incremental pull', () => {
   })
   beforeEach(async () => {
     await emptyReplica(db)
-    await db.query(`INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ('bookings', $1, $1)`, [NOW - 600_000])
+    await db.query(
+      `INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ('bookings', $1, $1)`,
+      [NOW - 600_000],
+    )
   })
   afterAll(() => db.close())
 
   const context = (crm: Crm, lookbackMs: number): PullContext => ({
-    db, crm, types: { exams: 'E', bookings: 'B' }, applier: createApplier(db, new ResponseCache(createMemoryStore())),
-    signal: new AbortController().signal, lookbackMs, reason: 'cli',
+    db,
+    crm,
+    types: { exams: 'E', bookings: 'B' },
+    applier: createApplier(db, new ResponseCache(createMemoryStore())),
+    signal: new AbortController().signal,
+    lookbackMs,
+    reason: 'cli',
   })
-  const live = async () => (await db.query<{ hubspot_id: string }>('SELECT hubspot_id FROM public.hubspot_bookings WHERE deleted_at IS NULL ORDER BY 1')).rows.map((r) => r.hubspot_id)
+  const live = async () =>
+    (
+      await db.query<{ hubspot_id: string }>(
+        'SELECT hubspot_id FROM public.hubspot_bookings WHERE deleted_at IS NULL ORDER BY 1',
+      )
+    ).rows.map((r) => r.hubspot_id)
 
   // A was modified before B but reached the search index after it: the cursor moves past A.
-  const lagging = (): Rec[] => [{ id: '1', ms: NOW - 20_000, visible: false }, { id: '2', ms: NOW - 10_000, visible: true }]
+  const lagging = (): Rec[] => [
+    { id: '1', ms: NOW - 20_000, visible: false },
+    { id: '2', ms: NOW - 10_000, visible: true },
+  ]
 
   it('finds a change that reached search after a newer one, thanks to the look-back window', async () => {
     const records = lagging()
@@ -75,7 +106,11 @@ describe('incremental pull', () => {
   })
 
   it('soft-deletes only what was archived after the archived cursor (less the look-back), and moves that cursor', async () => {
-    const records: Rec[] = [{ id: '1', ms: NOW - 5_000, visible: true }, { id: '2', ms: NOW - 5_000, visible: true }, { id: '3', ms: NOW - 5_000, visible: true }]
+    const records: Rec[] = [
+      { id: '1', ms: NOW - 5_000, visible: true },
+      { id: '2', ms: NOW - 5_000, visible: true },
+      { id: '3', ms: NOW - 5_000, visible: true },
+    ]
     await pullType(context(fakeCrm(records), 1_000), 'bookings')
     records[0].archivedAt = NOW - 700_000
     records[1].archivedAt = NOW - 1_000

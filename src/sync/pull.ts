@@ -43,12 +43,23 @@ export async function pullType(ctx: PullContext, type: SyncType): Promise<TypePu
       counts.changed += (await ctx.applier.batch((writer) => writer.upsert(type, page))).changed
     }
     const archivedScanStart = Date.now()
-    const archived = ctx.deletes === false ? { gone: [], newestMs: null } : await archivedSince(ctx, type, (state.archivedCursorMs ?? 0) - ctx.lookbackMs, counts)
-    if (archived.gone.length) counts.deleted = (await ctx.applier.batch((writer) => writer.softDelete(type, archived.gone))).changed
+    const archived =
+      ctx.deletes === false
+        ? { gone: [], newestMs: null }
+        : await archivedSince(ctx, type, (state.archivedCursorMs ?? 0) - ctx.lookbackMs, counts)
+    if (archived.gone.length)
+      counts.deleted = (await ctx.applier.batch((writer) => writer.softDelete(type, archived.gone))).changed
     const cursor = nextCursor(state.cursorMs, upperMs, maxSeen)
     const archivedCursor = nextCursor(state.archivedCursorMs, archivedScanStart, archived.newestMs)
     const ms = Date.now() - started
-    await recordPullOk(ctx.db, type, cursor, archivedCursor, { ms, upper_ms: upperMs, reason: ctx.reason, fetched: counts.fetched, changed: counts.changed, deleted: counts.deleted })
+    await recordPullOk(ctx.db, type, cursor, archivedCursor, {
+      ms,
+      upper_ms: upperMs,
+      reason: ctx.reason,
+      fetched: counts.fetched,
+      changed: counts.changed,
+      deleted: counts.deleted,
+    })
     return { ...counts, cursor: cursor === null ? null : new Date(cursor).toISOString() }
   } catch (error) {
     await recordPullError(ctx.db, type, error).catch(() => undefined)

@@ -38,7 +38,8 @@ export async function reconcile(ctx: ReconcileContext, fix: boolean): Promise<Dr
   if (fix) for (const type of SYNC_TYPES) fixed += await repair(ctx, type, drift[type])
   const objects = {} as Record<SyncType, TypeDrift>
   for (const type of SYNC_TYPES) objects[type] = summary(drift[type])
-  const total = (key: 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica') => SYNC_TYPES.reduce((sum, type) => sum + objects[type][key], 0)
+  const total = (key: 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica') =>
+    SYNC_TYPES.reduce((sum, type) => sum + objects[type][key], 0)
   const report: DriftReport = {
     checked_at: new Date(started).toISOString(),
     missing_in_replica: total('missing_in_replica'),
@@ -62,7 +63,13 @@ async function compare(ctx: ReconcileContext, type: SyncType): Promise<Drift> {
     `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${TABLES[type]}`,
   )
   const replica = new Map(rows.map((row) => [row.hubspot_id, { ms: Number(row.ms), deleted: row.deleted }]))
-  const drift: Drift = { missing: [], extra: [], stale: [], hubspotRows: 0, replicaRows: rows.filter((row) => !row.deleted).length }
+  const drift: Drift = {
+    missing: [],
+    extra: [],
+    stale: [],
+    hubspotRows: 0,
+    replicaRows: rows.filter((row) => !row.deleted).length,
+  }
   const seen = new Set<string>()
   let after: string | undefined
   do {
@@ -87,7 +94,15 @@ async function compare(ctx: ReconcileContext, type: SyncType): Promise<Drift> {
  * have is soft-deleted; an "extra" HubSpot does have (created meanwhile) is simply written.
  */
 async function repair(ctx: ReconcileContext, type: SyncType, drift: Drift): Promise<number> {
-  const target: TargetContext = { db: ctx.db, crm: ctx.crm, types: ctx.types, applier: ctx.applier, signal: ctx.signal, force: true, source: 'manual' }
+  const target: TargetContext = {
+    db: ctx.db,
+    crm: ctx.crm,
+    types: ctx.types,
+    applier: ctx.applier,
+    signal: ctx.signal,
+    force: true,
+    source: 'manual',
+  }
   const counts: TypePullResult = { fetched: 0, changed: 0, deleted: 0, cursor: null, calls: 0 }
   const ids = [...drift.missing, ...drift.stale, ...drift.extra]
   for (let i = 0; i < ids.length; i += 100) await refreshByIds(target, type, ids.slice(i, i + 100), counts)
@@ -101,6 +116,10 @@ function summary(drift: Drift): TypeDrift {
     stale_in_replica: drift.stale.length,
     hubspot_rows: drift.hubspotRows,
     replica_rows: drift.replicaRows,
-    samples: { missing: drift.missing.slice(0, SAMPLES), extra: drift.extra.slice(0, SAMPLES), stale: drift.stale.slice(0, SAMPLES) },
+    samples: {
+      missing: drift.missing.slice(0, SAMPLES),
+      extra: drift.extra.slice(0, SAMPLES),
+      stale: drift.stale.slice(0, SAMPLES),
+    },
   }
 }

@@ -86,11 +86,20 @@ async function ensureRow(db: Queryable, type: SyncType): Promise<void> {
 
 export async function recordPullStart(db: Queryable, type: SyncType): Promise<void> {
   await ensureRow(db, type)
-  await db.query('UPDATE public.sync_state SET last_pull_started_at = now(), updated_at = now() WHERE object_type = $1', [type])
+  await db.query(
+    'UPDATE public.sync_state SET last_pull_started_at = now(), updated_at = now() WHERE object_type = $1',
+    [type],
+  )
 }
 
 /** Cursors only move forward: a slower pull finishing late cannot drag them back. */
-export async function recordPullOk(db: Queryable, type: SyncType, cursorMs: number | null, archivedCursorMs: number | null, result: LastPull): Promise<void> {
+export async function recordPullOk(
+  db: Queryable,
+  type: SyncType,
+  cursorMs: number | null,
+  archivedCursorMs: number | null,
+  result: LastPull,
+): Promise<void> {
   await db.query(
     `UPDATE public.sync_state
         SET cursor_ms = CASE WHEN $2::bigint IS NULL THEN cursor_ms ELSE GREATEST(coalesce(cursor_ms, $2::bigint), $2::bigint) END,
@@ -104,22 +113,37 @@ export async function recordPullOk(db: Queryable, type: SyncType, cursorMs: numb
 
 export async function recordPullError(db: Queryable, type: SyncType, error: unknown): Promise<void> {
   const message = String((error as Error)?.message ?? error).slice(0, 2000)
-  await db.query('UPDATE public.sync_state SET last_pull_finished_at = now(), last_error = $2, updated_at = now() WHERE object_type = $1', [type, message])
+  await db.query(
+    'UPDATE public.sync_state SET last_pull_finished_at = now(), last_error = $2, updated_at = now() WHERE object_type = $1',
+    [type, message],
+  )
 }
 
 export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: BackfillPlan | null): Promise<void> {
   await ensureRow(db, type)
-  await db.query('UPDATE public.sync_state SET backfill = $2::jsonb, updated_at = now() WHERE object_type = $1', [type, plan === null ? null : JSON.stringify(plan)])
+  await db.query('UPDATE public.sync_state SET backfill = $2::jsonb, updated_at = now() WHERE object_type = $1', [
+    type,
+    plan === null ? null : JSON.stringify(plan),
+  ])
 }
 
 /** Forgets the cursors too: the next pull of this type starts from a backfill. */
 export async function resetType(db: Queryable, type: SyncType): Promise<void> {
   await ensureRow(db, type)
-  await db.query('UPDATE public.sync_state SET cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL, updated_at = now() WHERE object_type = $1', [type])
+  await db.query(
+    'UPDATE public.sync_state SET cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL, updated_at = now() WHERE object_type = $1',
+    [type],
+  )
 }
 
 /** Sets the cursors a finished backfill earned (not GREATEST: a restarted backfill may move them back, on purpose). */
-export async function completeBackfill(db: Queryable, type: SyncType, plan: BackfillPlan, cursorMs: number, archivedCursorMs: number): Promise<void> {
+export async function completeBackfill(
+  db: Queryable,
+  type: SyncType,
+  plan: BackfillPlan,
+  cursorMs: number,
+  archivedCursorMs: number,
+): Promise<void> {
   await db.query(
     `UPDATE public.sync_state SET cursor_ms = $2, archived_cursor_ms = $3, backfill = $4::jsonb, updated_at = now() WHERE object_type = $1`,
     [type, cursorMs, archivedCursorMs, JSON.stringify(plan)],

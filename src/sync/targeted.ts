@@ -31,7 +31,10 @@ const chunks = <T>(items: readonly T[], size: number): T[][] => {
 const empty = (): TypePullResult => ({ fetched: 0, changed: 0, deleted: 0, cursor: null, calls: 0 })
 
 /** The exams by id (batch read), then every live booking of theirs (search on mock_exam_id, keyset by id). */
-export async function pullExamsById(ctx: TargetContext, examIds: readonly string[]): Promise<{ exams: TypePullResult; bookings: TypePullResult; foundExams: Set<string> }> {
+export async function pullExamsById(
+  ctx: TargetContext,
+  examIds: readonly string[],
+): Promise<{ exams: TypePullResult; bookings: TypePullResult; foundExams: Set<string> }> {
   const ids = [...new Set(examIds)]
   const exams = empty()
   const foundExams = new Set<string>()
@@ -46,13 +49,22 @@ export async function pullExamsById(ctx: TargetContext, examIds: readonly string
       bookings.calls += 1
       return ctx.crm.search(ctx.types.bookings, request)
     }
-    for await (const page of scanById(search, [{ propertyName: 'mock_exam_id', operator: 'IN', values: chunk }], PROPERTIES.bookings, ctx.signal)) {
+    for await (const page of scanById(
+      search,
+      [{ propertyName: 'mock_exam_id', operator: 'IN', values: chunk }],
+      PROPERTIES.bookings,
+      ctx.signal,
+    )) {
       for (const object of page) seen.add(object.id)
       bookings.fetched += page.length
-      bookings.changed += (await ctx.applier.batch((writer) => writer.upsert('bookings', page, { force: ctx.force, source: ctx.source }))).changed
+      bookings.changed += (
+        await ctx.applier.batch((writer) => writer.upsert('bookings', page, { force: ctx.force, source: ctx.source }))
+      ).changed
     }
     // Absent from search: archived, moved to another exam, or too new for search to know yet; a batch read tells which.
-    const unseen = (await liveIds(ctx.db, 'bookings', 'mock_exam_id = ANY($1::text[])', [chunk])).filter((id) => !seen.has(id))
+    const unseen = (await liveIds(ctx.db, 'bookings', 'mock_exam_id = ANY($1::text[])', [chunk])).filter(
+      (id) => !seen.has(id),
+    )
     for (const ids100 of chunks(unseen, BATCH)) await refreshByIds(ctx, 'bookings', ids100, bookings)
   }
   return { exams, bookings, foundExams }
@@ -71,10 +83,18 @@ export async function relistExams(ctx: TargetContext): Promise<TypePullResult> {
     const page = await ctx.crm.listPage(ctx.types.exams, { after, properties: PROPERTIES.exams })
     for (const object of page.results) seen.add(object.id)
     result.fetched += page.results.length
-    result.changed += (await ctx.applier.batch((writer) => writer.upsert('exams', page.results, { force: ctx.force, source: ctx.source }))).changed
+    result.changed += (
+      await ctx.applier.batch((writer) =>
+        writer.upsert('exams', page.results, { force: ctx.force, source: ctx.source }),
+      )
+    ).changed
     after = page.paging?.next?.after
   } while (after)
-  for (const ids of chunks(before.filter((id) => !seen.has(id)), BATCH)) await refreshByIds(ctx, 'exams', ids, result)
+  for (const ids of chunks(
+    before.filter((id) => !seen.has(id)),
+    BATCH,
+  ))
+    await refreshByIds(ctx, 'exams', ids, result)
   return result
 }
 
@@ -82,7 +102,12 @@ export async function relistExams(ctx: TargetContext): Promise<TypePullResult> {
  * Reads ids in one batch: those HubSpot has are upserted, those it does not (archived, or gone)
  * are soft-deleted. Returns the ids HubSpot has.
  */
-export async function refreshByIds(ctx: TargetContext, type: SyncType, ids: readonly string[], counts: TypePullResult): Promise<string[]> {
+export async function refreshByIds(
+  ctx: TargetContext,
+  type: SyncType,
+  ids: readonly string[],
+  counts: TypePullResult,
+): Promise<string[]> {
   if (ids.length === 0) return []
   counts.calls += 1
   const read = await ctx.crm.batchRead(ctx.types[type], [...ids], PROPERTIES[type])
@@ -101,6 +126,9 @@ export async function refreshByIds(ctx: TargetContext, type: SyncType, ids: read
 }
 
 async function liveIds(db: ReplicaDriver, type: SyncType, where: string, params: unknown[]): Promise<string[]> {
-  const { rows } = await db.query<{ hubspot_id: string }>(`SELECT hubspot_id FROM ${TABLES[type]} WHERE deleted_at IS NULL AND ${where}`, params)
+  const { rows } = await db.query<{ hubspot_id: string }>(
+    `SELECT hubspot_id FROM ${TABLES[type]} WHERE deleted_at IS NULL AND ${where}`,
+    params,
+  )
   return rows.map((row) => row.hubspot_id)
 }

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest'
 import type { HubSpotObject, PageOf, SearchFilter, SearchRequest } from '../hubspot/index.js'
 import { modifiedMs, nextCursor, scanById, scanModified } from './window-scan.js'
 
-interface Rec { id: number; ms: number }
+interface Rec {
+  id: number
+  ms: number
+}
 
 /** Filters AND-ed in one group, one sort, offset paging, and a 400 past 10,000 like HubSpot. */
 function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
@@ -12,13 +15,20 @@ function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
     const v = value(rec, f.propertyName)
     const t = Number(f.value)
     switch (f.operator) {
-      case 'GTE': return v >= t
-      case 'GT': return v > t
-      case 'LTE': return v <= t
-      case 'LT': return v < t
-      case 'EQ': return v === t
-      case 'IN': return f.values!.map(Number).includes(v)
-      default: throw new Error(`operator ${f.operator}`)
+      case 'GTE':
+        return v >= t
+      case 'GT':
+        return v > t
+      case 'LTE':
+        return v <= t
+      case 'LT':
+        return v < t
+      case 'EQ':
+        return v === t
+      case 'IN':
+        return f.values!.map(Number).includes(v)
+      default:
+        throw new Error(`operator ${f.operator}`)
     }
   }
   return async (request: SearchRequest): Promise<PageOf<HubSpotObject>> => {
@@ -35,7 +45,13 @@ function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
     const page = matches.slice(after, end)
     return {
       total: matches.length,
-      results: page.map((rec) => ({ id: String(rec.id), properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() }, createdAt: '', updatedAt: '', archived: false })),
+      results: page.map((rec) => ({
+        id: String(rec.id),
+        properties: { hs_lastmodifieddate: new Date(rec.ms).toISOString() },
+        createdAt: '',
+        updatedAt: '',
+        archived: false,
+      })),
       ...(end < Math.min(matches.length, 10_000) ? { paging: { next: { after: String(end) } } } : {}),
     }
   }
@@ -65,7 +81,9 @@ describe('scanModified', () => {
     const tied = Array.from({ length: 12_345 }, (_, i) => ({ id: 200_000 + i, ms: T0 + 1_000 }))
     const after = Array.from({ length: 500 }, (_, i) => ({ id: 50_000 + i, ms: T0 + 2_000 + i }))
     const calls: SearchRequest[] = []
-    const ids = await collect(scanModified(fakeSearch([...before, ...tied, ...after], calls), { fromMs: T0, toMs: T0 + 10_000 }, []))
+    const ids = await collect(
+      scanModified(fakeSearch([...before, ...tied, ...after], calls), { fromMs: T0, toMs: T0 + 10_000 }, []),
+    )
     expect(new Set(ids).size).toBe(300 + 12_345 + 500)
     expect(calls.length).toBeLessThan(100)
     expect(calls.some((call) => call.sorts?.[0].propertyName === 'hs_object_id')).toBe(true)
@@ -88,7 +106,9 @@ describe('scanModified', () => {
 describe('scanById', () => {
   it('pages by id keyset through more than 10,000 matches', async () => {
     const records = Array.from({ length: 10_500 }, (_, i) => ({ id: i + 1, ms: T0 }))
-    const ids = await collect(scanById(fakeSearch(records), [{ propertyName: 'hs_lastmodifieddate', operator: 'EQ', value: String(T0) }], []))
+    const ids = await collect(
+      scanById(fakeSearch(records), [{ propertyName: 'hs_lastmodifieddate', operator: 'EQ', value: String(T0) }], []),
+    )
     expect(ids).toHaveLength(10_500)
     expect(new Set(ids).size).toBe(10_500)
   })
@@ -104,7 +124,13 @@ describe('nextCursor', () => {
   })
 
   it('reads hs_lastmodifieddate as ISO or epoch ms', () => {
-    const object = (value: string) => ({ id: '1', properties: { hs_lastmodifieddate: value }, createdAt: '', updatedAt: '', archived: false })
+    const object = (value: string) => ({
+      id: '1',
+      properties: { hs_lastmodifieddate: value },
+      createdAt: '',
+      updatedAt: '',
+      archived: false,
+    })
     expect(modifiedMs(object('2026-01-01T00:00:00.123Z'))).toBe(T0 + 123)
     expect(modifiedMs(object(String(T0 + 5)))).toBe(T0 + 5)
   })

@@ -27,7 +27,12 @@ export function modifiedMs(object: HubSpotObject): number {
  * anchor then moves one millisecond on. Records at the anchor's timestamp are read again on
  * the next page; the versioned upsert makes that harmless.
  */
-export async function* scanModified(search: SearchFn, window: { fromMs: number; toMs: number }, properties: string[], signal?: AbortSignal): AsyncGenerator<HubSpotObject[]> {
+export async function* scanModified(
+  search: SearchFn,
+  window: { fromMs: number; toMs: number },
+  properties: string[],
+  signal?: AbortSignal,
+): AsyncGenerator<HubSpotObject[]> {
   let anchor = window.fromMs
   while (anchor <= window.toMs) {
     signal?.throwIfAborted()
@@ -35,7 +40,12 @@ export async function* scanModified(search: SearchFn, window: { fromMs: number; 
       { propertyName: MODIFIED, operator: 'GTE', value: String(anchor) },
       { propertyName: MODIFIED, operator: 'LTE', value: String(window.toMs) },
     ]
-    const page = await search({ filterGroups: [{ filters }], sorts: [{ propertyName: MODIFIED, direction: 'ASCENDING' }], properties, limit: PAGE })
+    const page = await search({
+      filterGroups: [{ filters }],
+      sorts: [{ propertyName: MODIFIED, direction: 'ASCENDING' }],
+      properties,
+      limit: PAGE,
+    })
     if (page.results.length) yield page.results
     if (page.results.length < PAGE || !page.paging?.next) return
     const last = modifiedMs(page.results[page.results.length - 1])
@@ -49,7 +59,12 @@ export async function* scanModified(search: SearchFn, window: { fromMs: number; 
 }
 
 /** All objects matching filters, in id order, keyset-paged on hs_object_id (never an offset). */
-export async function* scanById(search: SearchFn, filters: SearchFilter[], properties: string[], signal?: AbortSignal): AsyncGenerator<HubSpotObject[]> {
+export async function* scanById(
+  search: SearchFn,
+  filters: SearchFilter[],
+  properties: string[],
+  signal?: AbortSignal,
+): AsyncGenerator<HubSpotObject[]> {
   let lastId: string | null = null
   for (;;) {
     signal?.throwIfAborted()

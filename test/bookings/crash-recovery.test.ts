@@ -20,11 +20,25 @@ describe('crash between HubSpot and the replica', () => {
   beforeAll(async () => {
     emulator = await startTestEmulator()
     database = await freshDatabase()
-    const created = await (await fetch(`${emulator.url}/crm/v3/objects/mock_exams`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
-      body: JSON.stringify({ properties: { mock_exam_name: 'Clinical Skills', mock_type: 'Clinical Skills', exam_date: '2026-12-19', start_time: '09:00', end_time: '12:00', location: 'Montreal', capacity: '5', total_bookings: '0', is_active: 'true' } }),
-    })).json()
+    const created = await (
+      await fetch(`${emulator.url}/crm/v3/objects/mock_exams`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          properties: {
+            mock_exam_name: 'Clinical Skills',
+            mock_type: 'Clinical Skills',
+            exam_date: '2026-12-19',
+            start_time: '09:00',
+            end_time: '12:00',
+            location: 'Montreal',
+            capacity: '5',
+            total_bookings: '0',
+            is_active: 'true',
+          },
+        }),
+      })
+    ).json()
     examId = created.id
     env = {
       HUBMIRROR_DATA_DIR: dataDir.path,
@@ -38,7 +52,20 @@ describe('crash between HubSpot and the replica', () => {
     // Put the exam in the replica as the sync engine would have.
     const db = await openReplica(loadConfig(env))
     await migrate(db)
-    await db.transaction((tx) => upsertExams(tx, [makeExam({ hubspot_id: examId, capacity: 5, location: 'Montreal', hs_lastmodifieddate: created.properties.hs_lastmodifieddate })], 'manual'))
+    await db.transaction((tx) =>
+      upsertExams(
+        tx,
+        [
+          makeExam({
+            hubspot_id: examId,
+            capacity: 5,
+            location: 'Montreal',
+            hs_lastmodifieddate: created.properties.hs_lastmodifieddate,
+          }),
+        ],
+        'manual',
+      ),
+    )
     await db.close()
   })
   afterAll(async () => {
@@ -51,14 +78,26 @@ describe('crash between HubSpot and the replica', () => {
     fetch(`${url}/api/bookings`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ examId, booking_id: 'crash-key-0001', student_name: 'Grace Hopper', student_email: 'grace@example.com' }),
+      body: JSON.stringify({
+        examId,
+        booking_id: 'crash-key-0001',
+        student_name: 'Grace Hopper',
+        student_email: 'grace@example.com',
+      }),
     })
   const inHubSpot = async () =>
-    (await (await fetch(`${emulator.url}/crm/v3/objects/bookings/search`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
-      body: JSON.stringify({ filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }], properties: ['booking_id'] }),
-    })).json()).results
+    (
+      await (
+        await fetch(`${emulator.url}/crm/v3/objects/bookings/search`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+          body: JSON.stringify({
+            filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }],
+            properties: ['booking_id'],
+          }),
+        })
+      ).json()
+    ).results
 
   it('recovers the booking from HubSpot at restart, once, and replays the retry', async () => {
     const doomed = await startChildServer({ ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' })
@@ -69,9 +108,12 @@ describe('crash between HubSpot and the replica', () => {
     const revived = await startChildServer(env)
     try {
       const headers = { authorization: `Bearer ${token}` }
-      const bookings = (await (await fetch(`${revived.url}/api/mock-exams/${examId}/bookings`, { headers })).json()).bookings
+      const bookings = (await (await fetch(`${revived.url}/api/mock-exams/${examId}/bookings`, { headers })).json())
+        .bookings
       expect(bookings.map((b: { booking_id: string }) => b.booking_id)).toEqual(['crash-key-0001'])
-      expect((await (await fetch(`${revived.url}/api/mock-exams/${examId}`, { headers })).json()).exam.total_bookings).toBe(1)
+      expect(
+        (await (await fetch(`${revived.url}/api/mock-exams/${examId}`, { headers })).json()).exam.total_bookings,
+      ).toBe(1)
       const retry = await book(revived.url)
       expect(retry.status).toBe(200)
       expect((await retry.json()).replayed).toBe(true)

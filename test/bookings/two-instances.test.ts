@@ -24,12 +24,29 @@ describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () =
     await database?.drop()
   })
 
-  const api = (t: TestApp, method: string, url: string, payload?: object) => t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })
+  const api = (t: TestApp, method: string, url: string, payload?: object) =>
+    t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })
 
   it('holds capacity across instances: 40 racing on two servers for 5 seats', async () => {
-    const exam = (await api(a, 'POST', '/api/mock-exams', { mock_exam_name: 'SJ', mock_type: 'Situational Judgment', exam_date: '2026-12-03', start_time: '18:00', end_time: '20:00', location: 'Online', capacity: 5 })).json().exam
+    const exam = (
+      await api(a, 'POST', '/api/mock-exams', {
+        mock_exam_name: 'SJ',
+        mock_type: 'Situational Judgment',
+        exam_date: '2026-12-03',
+        start_time: '18:00',
+        end_time: '20:00',
+        location: 'Online',
+        capacity: 5,
+      })
+    ).json().exam
     const responses = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => api(i % 2 ? a : b, 'POST', '/api/bookings', { examId: exam.hubspot_id, student_name: `S${i}`, student_email: `s${i}@example.com` })),
+      Array.from({ length: 40 }, (_, i) =>
+        api(i % 2 ? a : b, 'POST', '/api/bookings', {
+          examId: exam.hubspot_id,
+          student_name: `S${i}`,
+          student_email: `s${i}@example.com`,
+        }),
+      ),
     )
     expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(5)
     expect(responses.filter((r) => r.statusCode === 409 && r.json().error.code === 'E_EXAM_FULL')).toHaveLength(35)
@@ -38,15 +55,39 @@ describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () =
   })
 
   it('reads its writes on the other instance straight after the 2xx', async () => {
-    const exam = (await api(b, 'POST', '/api/mock-exams', { mock_exam_name: 'CS', mock_type: 'Clinical Skills', exam_date: '2026-12-04', start_time: '09:00', end_time: '12:00', location: 'Calgary', capacity: 50 })).json().exam
+    const exam = (
+      await api(b, 'POST', '/api/mock-exams', {
+        mock_exam_name: 'CS',
+        mock_type: 'Clinical Skills',
+        exam_date: '2026-12-04',
+        start_time: '09:00',
+        end_time: '12:00',
+        location: 'Calgary',
+        capacity: 50,
+      })
+    ).json().exam
     for (let i = 0; i < 10; i++) {
       const [writer, reader] = i % 2 ? [a, b] : [b, a]
       await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)
-      expect((await api(writer, 'POST', '/api/bookings', { examId: exam.hubspot_id, student_name: `R${i}`, student_email: `r${i}@example.com` })).statusCode).toBe(201)
-      expect((await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(i + 1)
+      expect(
+        (
+          await api(writer, 'POST', '/api/bookings', {
+            examId: exam.hubspot_id,
+            student_name: `R${i}`,
+            student_email: `r${i}@example.com`,
+          })
+        ).statusCode,
+      ).toBe(201)
+      expect((await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(
+        i + 1,
+      )
       expect((await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(i + 1)
     }
     await api(a, 'PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Edmonton' })
-    expect((await api(b, 'GET', '/api/mock-exams')).json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.hubspot_id).location).toBe('Edmonton')
+    expect(
+      (await api(b, 'GET', '/api/mock-exams'))
+        .json()
+        .exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.hubspot_id).location,
+    ).toBe('Edmonton')
   })
 })

@@ -11,16 +11,45 @@ describe('write path', () => {
   beforeEach(() => t.emulator?.clearFaults())
 
   const api = (method: string, url: string, payload?: unknown) =>
-    t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), ...(payload === undefined ? {} : { payload: payload as object }) })
+    t.app.http.inject({
+      method: method as 'POST',
+      url,
+      headers: bearer(t.token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    })
   const hubspot = async (path: string, init?: RequestInit) => {
-    const response = await fetch(`${t.emulator!.url}${path}`, { ...init, headers: { authorization: 'Bearer x', 'content-type': 'application/json' } })
+    const response = await fetch(`${t.emulator!.url}${path}`, {
+      ...init,
+      headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+    })
     return response.status === 204 ? null : response.json()
   }
   const hubspotBookingsOf = async (examId: string) =>
-    (await hubspot('/crm/v3/objects/bookings/search', { method: 'POST', body: JSON.stringify({ filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }], limit: 200, properties: ['booking_status', 'booking_id'] }) })).results
-  const writesSeen = () => Object.entries(t.emulator!.stats().byRoute).filter(([route]) => !route.startsWith('GET')).reduce((sum, [, n]) => sum + (n as number), 0)
+    (
+      await hubspot('/crm/v3/objects/bookings/search', {
+        method: 'POST',
+        body: JSON.stringify({
+          filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }],
+          limit: 200,
+          properties: ['booking_status', 'booking_id'],
+        }),
+      })
+    ).results
+  const writesSeen = () =>
+    Object.entries(t.emulator!.stats().byRoute)
+      .filter(([route]) => !route.startsWith('GET'))
+      .reduce((sum, [, n]) => sum + (n as number), 0)
   const newExam = async (overrides: Record<string, unknown> = {}) => {
-    const response = await api('POST', '/api/mock-exams', { mock_exam_name: 'Mini-mock — Calgary', mock_type: 'Mini-mock', exam_date: '2026-12-12', start_time: '09:00', end_time: '11:30', location: 'Calgary', capacity: 5, ...overrides })
+    const response = await api('POST', '/api/mock-exams', {
+      mock_exam_name: 'Mini-mock — Calgary',
+      mock_type: 'Mini-mock',
+      exam_date: '2026-12-12',
+      start_time: '09:00',
+      end_time: '11:30',
+      location: 'Calgary',
+      capacity: 5,
+      ...overrides,
+    })
     expect(response.statusCode, response.body).toBe(201)
     return response.json().exam as { hubspot_id: string; total_bookings: number; capacity: number }
   }
@@ -29,22 +58,37 @@ describe('write path', () => {
 
   it('creates an exam in HubSpot, then the replica, readable at once', async () => {
     const exam = await newExam()
-    const inHubSpot = await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=mock_exam_name,capacity,is_active`)
-    expect(inHubSpot.properties).toMatchObject({ mock_exam_name: 'Mini-mock — Calgary', capacity: '5', is_active: 'true' })
+    const inHubSpot = await hubspot(
+      `/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=mock_exam_name,capacity,is_active`,
+    )
+    expect(inHubSpot.properties).toMatchObject({
+      mock_exam_name: 'Mini-mock — Calgary',
+      capacity: '5',
+      is_active: 'true',
+    })
     const read = await api('GET', `/api/mock-exams/${exam.hubspot_id}`)
     expect(read.json().exam).toMatchObject({ capacity: 5, location: 'Calgary', total_bookings: 0 })
   })
 
   it('updates, deactivates and archives an exam', async () => {
     const exam = await newExam()
-    expect((await api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Vancouver', capacity: 8 })).json().exam).toMatchObject({ location: 'Vancouver', capacity: 8 })
+    expect(
+      (await api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Vancouver', capacity: 8 })).json().exam,
+    ).toMatchObject({ location: 'Vancouver', capacity: 8 })
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.location).toBe('Vancouver')
-    expect((await api('POST', `/api/mock-exams/${exam.hubspot_id}/activate`, { is_active: false })).json().exam.is_active).toBe('false')
+    expect(
+      (await api('POST', `/api/mock-exams/${exam.hubspot_id}/activate`, { is_active: false })).json().exam.is_active,
+    ).toBe('false')
     expect((await book(exam.hubspot_id)).json().error.code).toBe('E_EXAM_INACTIVE')
-    expect((await api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).json()).toEqual({ success: true, archived: true })
+    expect((await api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).json()).toEqual({
+      success: true,
+      archived: true,
+    })
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
     expect((await api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
-    const archived = await fetch(`${t.emulator!.url}/crm/v3/objects/mock_exams/${exam.hubspot_id}`, { headers: { authorization: 'Bearer x' } })
+    const archived = await fetch(`${t.emulator!.url}/crm/v3/objects/mock_exams/${exam.hubspot_id}`, {
+      headers: { authorization: 'Bearer x' },
+    })
     expect(archived.status).toBe(404)
   })
 
@@ -53,12 +97,20 @@ describe('write path', () => {
     const first = await book(exam.hubspot_id, { booking_id: 'retry-key-0001' })
     expect(first.statusCode).toBe(201)
     const booking = first.json().booking
-    expect(booking).toMatchObject({ mock_exam_id: exam.hubspot_id, booking_status: 'confirmed', student_email: 'ada@example.com', booking_id: 'retry-key-0001' })
+    expect(booking).toMatchObject({
+      mock_exam_id: exam.hubspot_id,
+      booking_status: 'confirmed',
+      student_email: 'ada@example.com',
+      booking_id: 'retry-key-0001',
+    })
     const again = await book(exam.hubspot_id, { booking_id: 'retry-key-0001' })
     expect(again.statusCode).toBe(200)
     expect(again.json()).toMatchObject({ replayed: true, booking: { hubspot_id: booking.hubspot_id } })
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(1)
-    expect((await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties.total_bookings).toBe('1')
+    expect(
+      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+        .total_bookings,
+    ).toBe('1')
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
     const listed = (await api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings
     expect(listed.map((b: { hubspot_id: string }) => b.hubspot_id)).toEqual([booking.hubspot_id])
@@ -66,47 +118,112 @@ describe('write path', () => {
 
   it('lets exactly capacity bookings through when 40 race for 5 seats', async () => {
     const exam = await newExam({ capacity: 5 })
-    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => book(exam.hubspot_id, { student_email: `s${i}@example.com` })))
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => book(exam.hubspot_id, { student_email: `s${i}@example.com` })),
+    )
     const statuses = responses.map((r) => r.statusCode)
     expect(statuses.filter((s) => s === 201)).toHaveLength(5)
     expect(statuses.filter((s) => s === 409)).toHaveLength(35)
     for (const r of responses.filter((r) => r.statusCode === 409)) expect(r.json().error.code).toBe('E_EXAM_FULL')
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(5)
-    expect((await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties.total_bookings).toBe('5')
+    expect(
+      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+        .total_bookings,
+    ).toBe('5')
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(5)
   })
 
   it('cancels, refuses a second cancel with 409, and batch-cancels reporting per id', async () => {
     const exam = await newExam({ capacity: 10 })
     const ids = []
-    for (let i = 0; i < 4; i++) ids.push((await book(exam.hubspot_id, { student_email: `c${i}@example.com` })).json().booking.hubspot_id)
+    for (let i = 0; i < 4; i++)
+      ids.push((await book(exam.hubspot_id, { student_email: `c${i}@example.com` })).json().booking.hubspot_id)
     const cancelled = await api('POST', `/api/bookings/${ids[0]}/cancel`)
     expect(cancelled.json().booking).toMatchObject({ booking_status: 'cancelled', is_active: 'false' })
     const twice = await api('POST', `/api/bookings/${ids[0]}/cancel`)
     expect(twice.statusCode).toBe(409)
     expect(twice.json().error.code).toBe('E_ALREADY_CANCELLED')
     expect((await api('POST', '/api/bookings/999999999/cancel')).statusCode).toBe(404)
-    const batch = (await api('POST', '/api/bookings/batch-cancel', { bookingIds: [ids[1], ids[2], ids[0], '888888888'] })).json()
+    const batch = (
+      await api('POST', '/api/bookings/batch-cancel', { bookingIds: [ids[1], ids[2], ids[0], '888888888'] })
+    ).json()
     expect(batch).toMatchObject({ success: true, cancelled: 2, failed: 2 })
     expect(batch.results.map((r: { success: boolean }) => r.success)).toEqual([true, true, false, false])
     expect(batch.results[2].error.code).toBe('E_ALREADY_CANCELLED')
     expect(batch.results[3].error.code).toBe('E_BOOKING_NOT_FOUND')
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
-    expect((await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties.total_bookings).toBe('1')
+    expect(
+      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+        .total_bookings,
+    ).toBe('1')
   })
 
   it('rejects bad input with a 400 naming the field, and changes nothing', async () => {
     const exam = await newExam()
     const before = writesSeen()
     const cases: Array<[string, string, unknown, string]> = [
-      ['POST', '/api/bookings', { examId: exam.hubspot_id, student_name: 'A', student_email: 'not-an-email' }, 'student_email'],
+      [
+        'POST',
+        '/api/bookings',
+        { examId: exam.hubspot_id, student_name: 'A', student_email: 'not-an-email' },
+        'student_email',
+      ],
       ['POST', '/api/bookings', { examId: 'abc', student_name: 'A', student_email: 'a@b.co' }, 'examId'],
       ['POST', '/api/bookings', { examId: exam.hubspot_id, student_email: 'a@b.co' }, 'student_name'],
-      ['POST', '/api/bookings', { examId: exam.hubspot_id, student_name: 'A', student_email: 'a@b.co', dominant_hand: 'both' }, 'dominant_hand'],
-      ['POST', '/api/bookings', { examId: exam.hubspot_id, student_name: 'A', student_email: 'a@b.co', booking_status: 'cancelled' }, ''],
-      ['POST', '/api/mock-exams', { mock_exam_name: 'x', mock_type: 'Mini-mock', exam_date: '2026-02-30', start_time: '09:00', end_time: '10:00', location: 'X', capacity: 3 }, 'exam_date'],
-      ['POST', '/api/mock-exams', { mock_exam_name: 'x', mock_type: 'Mini-mock', exam_date: '2026-12-01', start_time: '11:00', end_time: '10:00', location: 'X', capacity: 3 }, 'end_time'],
-      ['POST', '/api/mock-exams', { mock_exam_name: 'x', mock_type: 'Mini-mock', exam_date: '2026-12-01', start_time: '09:00', end_time: '10:00', location: 'X', capacity: -1 }, 'capacity'],
+      [
+        'POST',
+        '/api/bookings',
+        { examId: exam.hubspot_id, student_name: 'A', student_email: 'a@b.co', dominant_hand: 'both' },
+        'dominant_hand',
+      ],
+      [
+        'POST',
+        '/api/bookings',
+        { examId: exam.hubspot_id, student_name: 'A', student_email: 'a@b.co', booking_status: 'cancelled' },
+        '',
+      ],
+      [
+        'POST',
+        '/api/mock-exams',
+        {
+          mock_exam_name: 'x',
+          mock_type: 'Mini-mock',
+          exam_date: '2026-02-30',
+          start_time: '09:00',
+          end_time: '10:00',
+          location: 'X',
+          capacity: 3,
+        },
+        'exam_date',
+      ],
+      [
+        'POST',
+        '/api/mock-exams',
+        {
+          mock_exam_name: 'x',
+          mock_type: 'Mini-mock',
+          exam_date: '2026-12-01',
+          start_time: '11:00',
+          end_time: '10:00',
+          location: 'X',
+          capacity: 3,
+        },
+        'end_time',
+      ],
+      [
+        'POST',
+        '/api/mock-exams',
+        {
+          mock_exam_name: 'x',
+          mock_type: 'Mini-mock',
+          exam_date: '2026-12-01',
+          start_time: '09:00',
+          end_time: '10:00',
+          location: 'X',
+          capacity: -1,
+        },
+        'capacity',
+      ],
       ['PATCH', `/api/mock-exams/${exam.hubspot_id}`, { capacity: '7' }, 'capacity'],
       ['PATCH', `/api/mock-exams/${exam.hubspot_id}`, {}, 'body'],
       ['POST', `/api/mock-exams/${exam.hubspot_id}/activate`, { is_active: 'yes' }, 'is_active'],
@@ -146,7 +263,9 @@ describe('write path', () => {
     t.emulator!.clearFaults()
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(0)
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(0)
-    const { rows } = await t.app.db.query<{ status: string }>(`SELECT status FROM write_intents WHERE exam_id = $1`, [exam.hubspot_id])
+    const { rows } = await t.app.db.query<{ status: string }>(`SELECT status FROM write_intents WHERE exam_id = $1`, [
+      exam.hubspot_id,
+    ])
     expect(rows.map((r) => r.status)).toEqual(['failed', 'failed'])
     // The failed attempts held no seat: both seats are still free.
     expect((await book(exam.hubspot_id, { student_email: 'p@example.com' })).statusCode).toBe(201)
@@ -155,7 +274,10 @@ describe('write path', () => {
 
   it('appends one change-log row per write, in the same transaction', async () => {
     const exam = await newExam()
-    const { rows: before } = await t.app.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM replica_events WHERE exam_id = $1`, [exam.hubspot_id])
+    const { rows: before } = await t.app.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM replica_events WHERE exam_id = $1`,
+      [exam.hubspot_id],
+    )
     const booking = (await book(exam.hubspot_id)).json().booking
     const { rows } = await t.app.db.query<{ kind: string; hubspot_id: string; source: string }>(
       `SELECT kind, hubspot_id, source FROM replica_events WHERE exam_id = $1 ORDER BY seq`,

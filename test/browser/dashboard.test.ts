@@ -3,7 +3,15 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ExamRecord } from '../../src/client/index.js'
-import { chromiumAvailable, launchBrowser, screenshot, startServer, waitFor, watchErrors, type ServerHandle } from './harness.js'
+import {
+  chromiumAvailable,
+  launchBrowser,
+  screenshot,
+  startServer,
+  waitFor,
+  watchErrors,
+  type ServerHandle,
+} from './harness.js'
 
 const WIDTHS = [1280, 390] as const
 let server: ServerHandle
@@ -144,8 +152,12 @@ suite('dashboard in Chromium', () => {
     const row = b.getByTestId(`booking-row-${booking.hubspot_id}`)
     await row.getByTestId('cancel-booking').click()
     await row.getByTestId('confirm-cancel').click()
-    await a.locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`).waitFor({ timeout: 1_000 })
-    await b.locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`).waitFor({ timeout: 2_000 })
+    await a
+      .locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`)
+      .waitFor({ timeout: 1_000 })
+    await b
+      .locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`)
+      .waitFor({ timeout: 2_000 })
     await a.close()
     await b.close()
   })
@@ -158,10 +170,16 @@ suite('dashboard in Chromium', () => {
     await waitLive(page)
     const polls: string[] = []
     page.on('request', (r) => r.url().includes('/api/long-poll') && polls.push(r.url()))
-    const { booking } = await server.api.createBooking({ examId, student_name: 'Polly Fallback', student_email: 'polly@example.com' })
+    const { booking } = await server.api.createBooking({
+      examId,
+      student_name: 'Polly Fallback',
+      student_email: 'polly@example.com',
+    })
     await page.getByTestId(`booking-row-${booking.hubspot_id}`).waitFor({ timeout: 2_000 })
     await server.api.cancelBooking(booking.hubspot_id)
-    await page.locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`).waitFor({ timeout: 2_000 })
+    await page
+      .locator(`[data-testid="booking-row-${booking.hubspot_id}"][data-status="cancelled"]`)
+      .waitFor({ timeout: 2_000 })
     expect(polls.length).toBeGreaterThan(0)
   })
 
@@ -230,8 +248,14 @@ suite('dashboard in Chromium', () => {
     const bar = page.locator(`[data-testid="capacity-bar-${examId}"]`)
     await bar.waitFor({ timeout: 10_000 })
     const before = Number(await bar.getAttribute('data-booked'))
-    await server.api.createBooking({ examId, student_name: 'Overview Live', student_email: 'overview.live@example.com' })
-    await page.locator(`[data-testid="capacity-bar-${examId}"][data-booked="${before + 1}"]`).waitFor({ timeout: 3_000 })
+    await server.api.createBooking({
+      examId,
+      student_name: 'Overview Live',
+      student_email: 'overview.live@example.com',
+    })
+    await page
+      .locator(`[data-testid="capacity-bar-${examId}"][data-booked="${before + 1}"]`)
+      .waitFor({ timeout: 3_000 })
     await page.close()
   })
 
@@ -253,7 +277,11 @@ suite('dashboard in Chromium', () => {
     expect(res.status).toBe(200)
     await focusPage(page)
     await row.filter({ hasText: 'Edited In HubSpot' }).waitFor({ timeout: 15_000 })
-    await page.getByTestId('toast').filter({ hasText: /HubSpot/ }).first().waitFor({ timeout: 5_000 })
+    await page
+      .getByTestId('toast')
+      .filter({ hasText: /HubSpot/ })
+      .first()
+      .waitFor({ timeout: 5_000 })
     await page.close()
   })
 
@@ -292,7 +320,10 @@ suite('dashboard in Chromium', () => {
 
   it('takes a screenshot of every screen at 1280 and 390 px', async () => {
     const { exams } = await server.api.listExams({ is_active: true })
-    const busiest = exams.reduce<ExamRecord | null>((best, e) => (!best || e.total_bookings > best.total_bookings ? e : best), null)
+    const busiest = exams.reduce<ExamRecord | null>(
+      (best, e) => (!best || e.total_bookings > best.total_bookings ? e : best),
+      null,
+    )
     for (const width of WIDTHS) {
       const ctx = await browser.newContext({ viewport: { width, height: width > 500 ? 900 : 844 } })
       contexts.push(ctx)

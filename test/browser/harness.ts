@@ -65,7 +65,11 @@ export async function startServer(): Promise<ServerHandle> {
     delete env.HUBSPOT_ACCESS_TOKEN
     delete env.HUBSPOT_BASE_URL
   }
-  const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   const onData = (chunk: Buffer) => {
     output += chunk.toString()
@@ -157,11 +161,15 @@ async function fromSignInUrl(
 
 function ensureWebBuild(): void {
   if (existsSync(join(REPO, 'web/dist/index.html')) && !process.env.HUBMIRROR_BROWSER_REBUILD) return
-  const res = spawnSync(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 120_000,
-  })
+  const res = spawnSync(
+    process.execPath,
+    [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  )
   if (res.status !== 0) throw new Error(`vite build failed:\n${res.stdout}${res.stderr}`)
 }
 
@@ -187,7 +195,11 @@ function freePort(): Promise<number> {
 }
 
 /** Polls `check` until it returns a truthy value. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  timeoutMs: number,
+  what: string,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

@@ -1,7 +1,13 @@
 // Reproduces the seed's stale-set race (slow reader SETs after the writer's DEL) against our cache.
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createMemoryStore, createRedisStore, ResponseCache, type CacheEntry, type GenerationStore } from '../../src/cache/index.js'
+import {
+  createMemoryStore,
+  createRedisStore,
+  ResponseCache,
+  type CacheEntry,
+  type GenerationStore,
+} from '../../src/cache/index.js'
 
 const entry = (text: string): CacheEntry => ({ body: Buffer.from(text), seq: '1' })
 

@@ -1,12 +1,20 @@
 // Drives every emulated endpoint through HubSpot's official Node client, as the sync engine will.
 import { Client } from '@hubspot/api-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID, startEmulator, type RunningEmulator } from '../../src/emulator/index.js'
+import {
+  BOOKINGS_OBJECT_TYPE_ID,
+  MOCK_EXAMS_OBJECT_TYPE_ID,
+  startEmulator,
+  type RunningEmulator,
+} from '../../src/emulator/index.js'
 
 let emulator: RunningEmulator
 let client: Client
 
-interface ApiError { code: number; body: Record<string, unknown> }
+interface ApiError {
+  code: number
+  body: Record<string, unknown>
+}
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
   try {
@@ -25,8 +33,14 @@ afterAll(() => emulator.close())
 
 const objects = () => client.crm.objects
 
-function booking(n: string, extra: Record<string, string> = {}): { properties: Record<string, string>; associations: [] } {
-  return { properties: { booking_id: `CONF-${n}`, booking_status: 'confirmed', is_active: 'true', ...extra }, associations: [] }
+function booking(
+  n: string,
+  extra: Record<string, string> = {},
+): { properties: Record<string, string>; associations: [] } {
+  return {
+    properties: { booking_id: `CONF-${n}`, booking_status: 'confirmed', is_active: 'true', ...extra },
+    associations: [],
+  }
 }
 
 describe('schemas and properties', () => {
@@ -84,10 +98,20 @@ describe('objects: list and get', () => {
     expect(byId.properties.hs_lastmodifieddate).toBe(byId.updatedAt.toISOString())
     expect(byId.properties).not.toHaveProperty('nonexistent')
     expect(byId.archived).toBe(false)
-    const byKey = await objects().basicApi.getById('bookings', first.properties.booking_id!, undefined, undefined, undefined, false, 'booking_id')
+    const byKey = await objects().basicApi.getById(
+      'bookings',
+      first.properties.booking_id!,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      'booking_id',
+    )
     expect(byKey.id).toBe(first.id)
     const contact = (await objects().basicApi.getPage('contacts', 1)).results[0]!
-    expect(Object.keys(contact.properties)).toEqual(expect.arrayContaining(['firstname', 'lastname', 'email', 'createdate', 'lastmodifieddate', 'hs_object_id']))
+    expect(Object.keys(contact.properties)).toEqual(
+      expect.arrayContaining(['firstname', 'lastname', 'email', 'createdate', 'lastmodifieddate', 'hs_object_id']),
+    )
   })
 
   it('answers 404 for an absent id', async () => {
@@ -103,16 +127,23 @@ describe('objects: create, update, archive', () => {
     expect(created.id).toMatch(/^\d+$/)
     expect(created.properties.booking_id).toBe('CONF-create')
     expect(created.properties.exam_date).toBe('2026-07-01')
-    const exam = await objects().basicApi.create('mock_exams', { properties: { mock_exam_name: 'X', capacity: 40 as unknown as string }, associations: [] })
+    const exam = await objects().basicApi.create('mock_exams', {
+      properties: { mock_exam_name: 'X', capacity: 40 as unknown as string },
+      associations: [],
+    })
     expect(exam.properties.capacity).toBe('40')
   })
 
   it('rejects an unknown property and a non-numeric number with VALIDATION_ERROR', async () => {
-    const unknown = await failure(objects().basicApi.create('bookings', { properties: { colour: 'red' }, associations: [] }))
+    const unknown = await failure(
+      objects().basicApi.create('bookings', { properties: { colour: 'red' }, associations: [] }),
+    )
     expect(unknown.code).toBe(400)
     expect(unknown.body.category).toBe('VALIDATION_ERROR')
     expect((unknown.body.errors as { code: string }[])[0]!.code).toBe('PROPERTY_DOESNT_EXIST')
-    const numeric = await failure(objects().basicApi.create('mock_exams', { properties: { capacity: 'forty' }, associations: [] }))
+    const numeric = await failure(
+      objects().basicApi.create('mock_exams', { properties: { capacity: 'forty' }, associations: [] }),
+    )
     expect((numeric.body.errors as { code: string }[])[0]!.code).toBe('INVALID_INTEGER')
   })
 
@@ -122,7 +153,9 @@ describe('objects: create, update, archive', () => {
     expect(error.code).toBe(409)
     expect(error.body.category).toBe('CONFLICT')
     const email = (await objects().basicApi.getPage('contacts', 1)).results[0]!.properties.email!
-    const contact = await failure(objects().basicApi.create('contacts', { properties: { email: email.toUpperCase() }, associations: [] }))
+    const contact = await failure(
+      objects().basicApi.create('contacts', { properties: { email: email.toUpperCase() }, associations: [] }),
+    )
     expect(contact.body.message).toMatch(/^Contact already exists\. Existing ID: \d+$/)
   })
 
@@ -136,7 +169,9 @@ describe('objects: create, update, archive', () => {
     const times = [created, a, b].map((r) => Date.parse(r.properties.hs_lastmodifieddate!))
     expect(times[1]!).toBeGreaterThan(times[0]!)
     expect(times[2]!).toBeGreaterThan(times[1]!)
-    const error = await failure(objects().basicApi.update('bookings', created.id, { properties: { hs_object_id: '1' } }))
+    const error = await failure(
+      objects().basicApi.update('bookings', created.id, { properties: { hs_object_id: '1' } }),
+    )
     expect(error.code).toBe(400)
   })
 
@@ -159,10 +194,18 @@ describe('objects: batch', () => {
   it('reads a batch, reporting missing ids with 207', async () => {
     const page = await objects().basicApi.getPage('bookings', 3)
     const ids = page.results.map((r) => ({ id: r.id }))
-    const ok = await objects().batchApi.read('bookings', { inputs: ids, properties: ['booking_id'], propertiesWithHistory: [] })
+    const ok = await objects().batchApi.read('bookings', {
+      inputs: ids,
+      properties: ['booking_id'],
+      propertiesWithHistory: [],
+    })
     expect(ok.results).toHaveLength(3)
     expect(ok.status).toBe('COMPLETE')
-    const partial = await objects().batchApi.read('bookings', { inputs: [...ids, { id: '1' }], properties: [], propertiesWithHistory: [] })
+    const partial = await objects().batchApi.read('bookings', {
+      inputs: [...ids, { id: '1' }],
+      properties: [],
+      propertiesWithHistory: [],
+    })
     expect(partial.results).toHaveLength(3)
     expect((partial as { numErrors?: number }).numErrors).toBe(1)
   })
@@ -179,10 +222,12 @@ describe('objects: batch', () => {
 
   it('upserts by a unique idProperty, reporting new', async () => {
     await objects().basicApi.create('bookings', booking('up-old'))
-    const result = await objects().batchApi.upsert('bookings', { inputs: [
-      { id: 'CONF-up-old', idProperty: 'booking_id', properties: { booking_status: 'no_show' } },
-      { id: 'CONF-up-new', idProperty: 'booking_id', properties: { booking_status: 'confirmed' } },
-    ] })
+    const result = await objects().batchApi.upsert('bookings', {
+      inputs: [
+        { id: 'CONF-up-old', idProperty: 'booking_id', properties: { booking_status: 'no_show' } },
+        { id: 'CONF-up-new', idProperty: 'booking_id', properties: { booking_status: 'confirmed' } },
+      ],
+    })
     const byKey = Object.fromEntries(result.results.map((r) => [r.properties.booking_id, r]))
     expect(byKey['CONF-up-old']!._new).toBe(false)
     expect(byKey['CONF-up-old']!.properties.booking_status).toBe('no_show')
@@ -194,14 +239,27 @@ describe('objects: batch', () => {
     const error = await failure(objects().batchApi.create('bookings', { inputs }))
     expect(error.code).toBe(400)
     expect(error.body.category).toBe('VALIDATION_ERROR')
-    const reads = await failure(objects().batchApi.read('bookings', { inputs: Array.from({ length: 101 }, (_, i) => ({ id: String(i) })), properties: [], propertiesWithHistory: [] }))
+    const reads = await failure(
+      objects().batchApi.read('bookings', {
+        inputs: Array.from({ length: 101 }, (_, i) => ({ id: String(i) })),
+        properties: [],
+        propertiesWithHistory: [],
+      }),
+    )
     expect(reads.code).toBe(400)
   })
 })
 
 describe('search', () => {
   const doSearch = (type: string, body: Record<string, unknown>) =>
-    objects().searchApi.doSearch(type, { filterGroups: [], sorts: [], properties: [], limit: 10, after: '0', ...body } as never)
+    objects().searchApi.doSearch(type, {
+      filterGroups: [],
+      sorts: [],
+      properties: [],
+      limit: 10,
+      after: '0',
+      ...body,
+    } as never)
 
   it('filters, sorts on hs_lastmodifieddate and pages with after', async () => {
     const exam = (await objects().basicApi.getPage('mock_exams', 1)).results[0]!
@@ -223,13 +281,25 @@ describe('search', () => {
   })
 
   it('supports each of the 13 operators', async () => {
-    const f = (operator: string, extra: Record<string, unknown>) => ({ filterGroups: [{ filters: [{ propertyName: 'booking_status', operator, ...extra }] }], limit: 0 })
+    const f = (operator: string, extra: Record<string, unknown>) => ({
+      filterGroups: [{ filters: [{ propertyName: 'booking_status', operator, ...extra }] }],
+      limit: 0,
+    })
     const totals: Record<string, number> = {}
     const cases: [string, Record<string, unknown>][] = [
-      ['EQ', { value: 'confirmed' }], ['NEQ', { value: 'confirmed' }], ['LT', { value: 'd' }], ['LTE', { value: 'confirmed' }],
-      ['GT', { value: 'd' }], ['GTE', { value: 'confirmed' }], ['BETWEEN', { value: 'a', highValue: 'confirmed' }],
-      ['IN', { values: ['no_show', 'completed'] }], ['NOT_IN', { values: ['confirmed'] }], ['HAS_PROPERTY', {}],
-      ['NOT_HAS_PROPERTY', {}], ['CONTAINS_TOKEN', { value: 'conf*' }], ['NOT_CONTAINS_TOKEN', { value: 'confirmed' }],
+      ['EQ', { value: 'confirmed' }],
+      ['NEQ', { value: 'confirmed' }],
+      ['LT', { value: 'd' }],
+      ['LTE', { value: 'confirmed' }],
+      ['GT', { value: 'd' }],
+      ['GTE', { value: 'confirmed' }],
+      ['BETWEEN', { value: 'a', highValue: 'confirmed' }],
+      ['IN', { values: ['no_show', 'completed'] }],
+      ['NOT_IN', { values: ['confirmed'] }],
+      ['HAS_PROPERTY', {}],
+      ['NOT_HAS_PROPERTY', {}],
+      ['CONTAINS_TOKEN', { value: 'conf*' }],
+      ['NOT_CONTAINS_TOKEN', { value: 'confirmed' }],
     ]
     for (const [op, extra] of cases) totals[op] = (await doSearch('bookings', f(op, extra))).total
     const all = (await doSearch('bookings', { limit: 0 })).total
@@ -252,7 +322,10 @@ describe('search', () => {
   })
 
   it('matches free text with query and never returns archived records', async () => {
-    const created = await objects().basicApi.create('bookings', booking('query', { student_name: 'Zebedee Quarrington' }))
+    const created = await objects().basicApi.create(
+      'bookings',
+      booking('query', { student_name: 'Zebedee Quarrington' }),
+    )
     expect((await doSearch('bookings', { query: 'quarrington' })).total).toBe(1)
     await objects().basicApi.archive('bookings', created.id)
     expect((await doSearch('bookings', { query: 'quarrington' })).total).toBe(0)
@@ -268,7 +341,9 @@ describe('associations v4', () => {
     const page = await client.crm.associations.v4.basicApi.getPage('bookings', b.id, 'mock_exams')
     expect(page.results.map((r) => String(r.toObjectId))).toEqual([exam.id])
     expect(page.results[0]!.associationTypes[0]!.category).toBe('HUBSPOT_DEFINED')
-    const batch = await client.crm.associations.v4.batchApi.getPage('mock_exams', 'bookings', { inputs: [{ id: exam.id }] })
+    const batch = await client.crm.associations.v4.batchApi.getPage('mock_exams', 'bookings', {
+      inputs: [{ id: exam.id }],
+    })
     const linked = batch.results[0]!.to.map((t) => String(t.toObjectId))
     expect(linked).toContain(b.id)
     expect(linked.length).toBe(101)
@@ -276,10 +351,21 @@ describe('associations v4', () => {
 
   it('creates associations inline on create', async () => {
     const exam = (await objects().basicApi.getPage('mock_exams', 1)).results[0]!
-    const typeId = (await client.crm.associations.v4.basicApi.getPage('bookings', (await objects().basicApi.getPage('bookings', 1)).results[0]!.id, 'mock_exams')).results[0]!.associationTypes[0]!.typeId
+    const typeId = (
+      await client.crm.associations.v4.basicApi.getPage(
+        'bookings',
+        (await objects().basicApi.getPage('bookings', 1)).results[0]!.id,
+        'mock_exams',
+      )
+    ).results[0]!.associationTypes[0]!.typeId
     const b = await objects().basicApi.create('bookings', {
       properties: { booking_id: 'CONF-inline' },
-      associations: [{ to: { id: exam.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: typeId }] }],
+      associations: [
+        {
+          to: { id: exam.id },
+          types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: typeId }],
+        },
+      ],
     })
     const withAssoc = await objects().basicApi.getById('bookings', b.id, undefined, undefined, ['mock_exams'])
     expect(withAssoc.associations?.mock_exams?.results[0]!.id).toBe(exam.id)

@@ -24,9 +24,16 @@ const WRITE_PATHS: [string, string][] = [
   ['POST', '/crm/v4/associations/bookings/mock_exams/batch/archive'],
 ]
 
-async function send(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType = 'application/json'): Promise<{ status: number; json: unknown }> {
+async function send(
+  method: string,
+  path: string,
+  body?: string | Uint8Array<ArrayBuffer>,
+  contentType = 'application/json',
+): Promise<{ status: number; json: unknown }> {
   const res = await fetch(e.url + path, {
-    method, body, headers: { authorization: 'Bearer fuzz', 'content-type': contentType },
+    method,
+    body,
+    headers: { authorization: 'Bearer fuzz', 'content-type': contentType },
   })
   const text = await res.text()
   expect(res.headers.get('content-type'), `${method} ${path}`).toMatch(/^application\/json/)
@@ -58,11 +65,36 @@ function randomValue(rand: () => number, depth = 0): unknown {
   if (depth > 3 || r < 0.15) return null
   if (r < 0.3) return Math.floor(rand() * 1e6) * (rand() < 0.5 ? -1 : 1)
   if (r < 0.4) return rand() < 0.5
-  if (r < 0.6) return ['', 'x', 'EQ', 'booking_id', '30000000011', '1e309', '\u0000', '💥', 'a'.repeat(70_000)][Math.floor(rand() * 9)]
+  if (r < 0.6)
+    return ['', 'x', 'EQ', 'booking_id', '30000000011', '1e309', '\u0000', '💥', 'a'.repeat(70_000)][
+      Math.floor(rand() * 9)
+    ]
   if (r < 0.8) return Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1))
-  const keys = ['inputs', 'properties', 'filterGroups', 'filters', 'sorts', 'limit', 'after', 'id', 'idProperty', 'query', 'operator', 'propertyName', 'value', 'values', 'to', 'from', 'types', 'booking_id', 'capacity', 'exam_date']
+  const keys = [
+    'inputs',
+    'properties',
+    'filterGroups',
+    'filters',
+    'sorts',
+    'limit',
+    'after',
+    'id',
+    'idProperty',
+    'query',
+    'operator',
+    'propertyName',
+    'value',
+    'values',
+    'to',
+    'from',
+    'types',
+    'booking_id',
+    'capacity',
+    'exam_date',
+  ]
   const obj: Record<string, unknown> = {}
-  for (let i = Math.floor(rand() * 5); i > 0; i--) obj[keys[Math.floor(rand() * keys.length)]!] = randomValue(rand, depth + 1)
+  for (let i = Math.floor(rand() * 5); i > 0; i--)
+    obj[keys[Math.floor(rand() * keys.length)]!] = randomValue(rand, depth + 1)
   return obj
 }
 
@@ -79,10 +111,26 @@ describe('malformed input', () => {
 
   it('answers wrong types with a 4xx', async () => {
     const bodies = [
-      '[]', '"text"', '42', 'true', '{"properties":[]}', '{"properties":"x"}', '{"properties":{"capacity":{}}}',
-      '{"inputs":"x"}', '{"inputs":[1,2]}', '{"inputs":[{"id":{}}]}', '{"filterGroups":{}}', '{"filterGroups":[{"filters":"x"}]}',
-      '{"filterGroups":[{"filters":[{"propertyName":1,"operator":"EQ"}]}]}', '{"sorts":"x"}', '{"sorts":[1]}',
-      '{"limit":"many"}', '{"limit":-1}', '{"after":"abc"}', '{"query":{}}', '{"properties":{"exam_date":"tomorrow"}}',
+      '[]',
+      '"text"',
+      '42',
+      'true',
+      '{"properties":[]}',
+      '{"properties":"x"}',
+      '{"properties":{"capacity":{}}}',
+      '{"inputs":"x"}',
+      '{"inputs":[1,2]}',
+      '{"inputs":[{"id":{}}]}',
+      '{"filterGroups":{}}',
+      '{"filterGroups":[{"filters":"x"}]}',
+      '{"filterGroups":[{"filters":[{"propertyName":1,"operator":"EQ"}]}]}',
+      '{"sorts":"x"}',
+      '{"sorts":[1]}',
+      '{"limit":"many"}',
+      '{"limit":-1}',
+      '{"after":"abc"}',
+      '{"query":{}}',
+      '{"properties":{"exam_date":"tomorrow"}}',
     ]
     for (const [method, path] of WRITE_PATHS) {
       for (const body of bodies) {
@@ -94,10 +142,19 @@ describe('malformed input', () => {
   })
 
   it('treats __proto__ and constructor as plain names', async () => {
-    expect((await send('GET', '/crm/v3/objects/bookings?__proto__=1&constructor=2&properties=constructor')).status).toBe(200)
-    expectHubSpotError(await send('POST', '/crm/v3/objects/bookings', '{"properties":{"__proto__":{"x":1},"constructor":"y"}}'), 'proto')
+    expect(
+      (await send('GET', '/crm/v3/objects/bookings?__proto__=1&constructor=2&properties=constructor')).status,
+    ).toBe(200)
+    expectHubSpotError(
+      await send('POST', '/crm/v3/objects/bookings', '{"properties":{"__proto__":{"x":1},"constructor":"y"}}'),
+      'proto',
+    )
     expect((await send('GET', '/crm/v3/objects/bookings/1?idProperty=__proto__')).status).toBe(400)
-    const sorted = await send('POST', '/crm/v3/objects/bookings/search', '{"sorts":["constructor"],"filterGroups":[{"filters":[{"propertyName":"__proto__","operator":"HAS_PROPERTY"}]}]}')
+    const sorted = await send(
+      'POST',
+      '/crm/v3/objects/bookings/search',
+      '{"sorts":["constructor"],"filterGroups":[{"filters":[{"propertyName":"__proto__","operator":"HAS_PROPERTY"}]}]}',
+    )
     expect(sorted.status).toBe(200)
   })
 
@@ -109,20 +166,51 @@ describe('malformed input', () => {
   })
 
   it('refuses a non-JSON content type with a 415', async () => {
-    expect((await send('POST', '/crm/v3/objects/bookings', 'booking_id=1', 'application/x-www-form-urlencoded')).status).toBe(415)
+    expect(
+      (await send('POST', '/crm/v3/objects/bookings', 'booking_id=1', 'application/x-www-form-urlencoded')).status,
+    ).toBe(415)
   })
 
   it('survives random garbage: bytes, structures, paths and methods', async () => {
     const rand = prng(1234)
     const methods = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
-    const segments = ['crm', 'v3', 'v4', 'objects', 'bookings', 'mock_exams', 'contacts', 'batch', 'read', 'search', '%E0%A4%A', '..', '30000000011', 'associations', 'default', '%00']
+    const segments = [
+      'crm',
+      'v3',
+      'v4',
+      'objects',
+      'bookings',
+      'mock_exams',
+      'contacts',
+      'batch',
+      'read',
+      'search',
+      '%E0%A4%A',
+      '..',
+      '30000000011',
+      'associations',
+      'default',
+      '%00',
+    ]
     for (let i = 0; i < 400; i++) {
-      const [method, path] = rand() < 0.6
-        ? WRITE_PATHS[Math.floor(rand() * WRITE_PATHS.length)]!
-        : [methods[Math.floor(rand() * methods.length)]!, '/' + Array.from({ length: 1 + Math.floor(rand() * 7) }, () => segments[Math.floor(rand() * segments.length)]).join('/') + (rand() < 0.3 ? '?limit=%ZZ&properties=a,,b&archived=maybe' : '')]
-      const body = method === 'GET' || method === 'DELETE' ? undefined
-        : rand() < 0.2 ? Uint8Array.from({ length: Math.floor(rand() * 200) }, () => Math.floor(rand() * 256))
-          : JSON.stringify(randomValue(rand))
+      const [method, path] =
+        rand() < 0.6
+          ? WRITE_PATHS[Math.floor(rand() * WRITE_PATHS.length)]!
+          : [
+              methods[Math.floor(rand() * methods.length)]!,
+              '/' +
+                Array.from(
+                  { length: 1 + Math.floor(rand() * 7) },
+                  () => segments[Math.floor(rand() * segments.length)],
+                ).join('/') +
+                (rand() < 0.3 ? '?limit=%ZZ&properties=a,,b&archived=maybe' : ''),
+            ]
+      const body =
+        method === 'GET' || method === 'DELETE'
+          ? undefined
+          : rand() < 0.2
+            ? Uint8Array.from({ length: Math.floor(rand() * 200) }, () => Math.floor(rand() * 256))
+            : JSON.stringify(randomValue(rand))
       const result = await send(method, path, body)
       expect(result.status, `${method} ${path}`).toBeLessThan(500)
     }

@@ -5,8 +5,12 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../..
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const RATE_HEADERS = [
-  'x-hubspot-ratelimit-daily', 'x-hubspot-ratelimit-daily-remaining', 'x-hubspot-ratelimit-interval-milliseconds',
-  'x-hubspot-ratelimit-max', 'x-hubspot-ratelimit-remaining', 'x-hubspot-ratelimit-secondly',
+  'x-hubspot-ratelimit-daily',
+  'x-hubspot-ratelimit-daily-remaining',
+  'x-hubspot-ratelimit-interval-milliseconds',
+  'x-hubspot-ratelimit-max',
+  'x-hubspot-ratelimit-remaining',
+  'x-hubspot-ratelimit-secondly',
   'x-hubspot-ratelimit-secondly-remaining',
 ]
 
@@ -69,13 +73,18 @@ describe('429 bodies', () => {
     expect(res.headers.get('x-hubspot-ratelimit-remaining')).toBe('0')
     const body = await res.json()
     expect(body).toMatchObject({
-      status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT',
+      status: 'error',
+      message: 'You have reached your ten_secondly_rolling limit.',
+      errorType: 'RATE_LIMIT',
       policyName: 'TEN_SECONDLY_ROLLING',
     })
     expect(body.correlationId).toMatch(UUID)
     expect((await call(e, '/crm/v3/objects/bookings', { token: 'token-b' })).status).toBe(200)
     // association batch endpoints are exempt from the burst limit
-    const exempt = await call(e, '/crm/v4/associations/bookings/mock_exams/batch/read', { method: 'POST', body: '{"inputs":[]}' })
+    const exempt = await call(e, '/crm/v4/associations/bookings/mock_exams/batch/read', {
+      method: 'POST',
+      body: '{"inputs":[]}',
+    })
     expect(exempt.status).toBe(200)
   })
 
@@ -87,7 +96,12 @@ describe('429 bodies', () => {
     expect(res.status).toBe(429)
     expect(rateHeaders(res)).toEqual([])
     const body = await res.json()
-    expect(body).toMatchObject({ status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' })
+    expect(body).toMatchObject({
+      status: 'error',
+      message: 'You have reached your secondly limit.',
+      errorType: 'RATE_LIMIT',
+      policyName: 'SECONDLY',
+    })
     expect(body.correlationId).toMatch(UUID)
   })
 
@@ -99,7 +113,11 @@ describe('429 bodies', () => {
     const res = await call(e, '/crm/v3/objects/bookings')
     expect(res.status).toBe(429)
     expect(res.headers.get('x-hubspot-ratelimit-daily-remaining')).toBe('0')
-    expect(await res.json()).toMatchObject({ message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', policyName: 'DAILY' })
+    expect(await res.json()).toMatchObject({
+      message: 'You have reached your daily limit.',
+      errorType: 'RATE_LIMIT',
+      policyName: 'DAILY',
+    })
   })
 
   it('lets the official client retry a secondly 429 (the strings match what it keys on)', async () => {
@@ -146,7 +164,11 @@ describe('/_emulator routes', () => {
     const count = async () => (await (await search(e)).json()).total
     await fetch(`${e.url}/_emulator/reset`, { method: 'POST' })
     expect(await count()).toBe(0)
-    await fetch(`${e.url}/_emulator/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"seed":300}' })
+    await fetch(`${e.url}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"seed":300}',
+    })
     expect(await count()).toBe(300)
   })
 })
@@ -155,8 +177,13 @@ describe('faults', () => {
   const create = (e: RunningEmulator) =>
     call(e, '/crm/v3/objects/bookings', { method: 'POST', body: '{"properties":{"booking_id":"FAULT-1"}}' })
   const postFaults = (e: RunningEmulator, faults: object) =>
-    fetch(`${e.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) })
-  const exists = async (e: RunningEmulator) => (await call(e, '/crm/v3/objects/bookings/FAULT-1?idProperty=booking_id')).status === 200
+    fetch(`${e.url}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    })
+  const exists = async (e: RunningEmulator) =>
+    (await call(e, '/crm/v3/objects/bookings/FAULT-1?idProperty=booking_id')).status === 200
 
   it('injects 429 storms and 5xx answers without applying the write', async () => {
     const e = await emulator()

@@ -13,28 +13,47 @@ const headers = { authorization: 'Bearer p', 'content-type': 'application/json' 
 describe('persistence', () => {
   it('survives a restart with the same data dir, without reseeding', async () => {
     const first = await startEmulator({ dataDir, seed: 200 })
-    const created = await (await fetch(`${first.url}/crm/v3/objects/bookings`, {
-      method: 'POST', headers, body: JSON.stringify({ properties: { booking_id: 'KEEP-1', booking_status: 'confirmed' } }),
-    })).json()
+    const created = await (
+      await fetch(`${first.url}/crm/v3/objects/bookings`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ properties: { booking_id: 'KEEP-1', booking_status: 'confirmed' } }),
+      })
+    ).json()
     const archivedId = '30000000012' // ten contacts and an exam come first
-    expect((await fetch(`${first.url}/crm/v3/objects/bookings/${archivedId}`, { method: 'DELETE', headers })).status).toBe(204)
+    expect(
+      (await fetch(`${first.url}/crm/v3/objects/bookings/${archivedId}`, { method: 'DELETE', headers })).status,
+    ).toBe(204)
     await first.close()
 
     const second = await startEmulator({ dataDir, seed: 'demo' })
     try {
-      const read = await fetch(`${second.url}/crm/v3/objects/bookings/KEEP-1?idProperty=booking_id&properties=booking_status`, { headers })
+      const read = await fetch(
+        `${second.url}/crm/v3/objects/bookings/KEEP-1?idProperty=booking_id&properties=booking_status`,
+        { headers },
+      )
       const body = await read.json()
       expect(body.id).toBe(created.id)
       expect(body.properties.booking_status).toBe('confirmed')
       expect(body.updatedAt).toBe(created.updatedAt)
       expect((await fetch(`${second.url}/crm/v3/objects/bookings/${archivedId}`, { headers })).status).toBe(404)
-      const total = (await (await fetch(`${second.url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })).json()).total
+      const total = (
+        await (
+          await fetch(`${second.url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })
+        ).json()
+      ).total
       expect(total).toBe(200)
-      const next = await (await fetch(`${second.url}/crm/v3/objects/bookings`, {
-        method: 'POST', headers, body: JSON.stringify({ properties: { booking_id: 'KEEP-2' } }),
-      })).json()
+      const next = await (
+        await fetch(`${second.url}/crm/v3/objects/bookings`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ properties: { booking_id: 'KEEP-2' } }),
+        })
+      ).json()
       expect(Number(next.id)).toBeGreaterThan(Number(created.id))
-      const linked = await (await fetch(`${second.url}/crm/v4/objects/bookings/30000000013/associations/mock_exams`, { headers })).json()
+      const linked = await (
+        await fetch(`${second.url}/crm/v4/objects/bookings/30000000013/associations/mock_exams`, { headers })
+      ).json()
       expect(linked.results).toHaveLength(1)
     } finally {
       await second.close()

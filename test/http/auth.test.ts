@@ -17,7 +17,12 @@ describe('auth on every /api route', () => {
   const routes = () => t.app.http.guardedRoutes.filter((route) => !route.url.includes('*'))
   const concrete = (url: string) => url.replace(/:id\b/g, exam.hubspot_id)
   const call = (method: string, url: string, headers: Record<string, string> = {}) =>
-    t.app.http.inject({ method: method as 'GET', url: concrete(url), headers, ...(method === 'GET' ? {} : { payload: {} }) })
+    t.app.http.inject({
+      method: method as 'GET',
+      url: concrete(url),
+      headers,
+      ...(method === 'GET' ? {} : { payload: {} }),
+    })
 
   it('guards every /api route and names its permission', () => {
     expect(routes().length).toBeGreaterThanOrEqual(4)
@@ -29,7 +34,14 @@ describe('auth on every /api route', () => {
     const expired = signToken(secret(), { permissions: [...PERMISSIONS], exp: Math.floor(Date.now() / 1000) - 10 })
     const noneAlg = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"permissions":["exams.view"]}').toString('base64url')}.`
     for (const route of routes()) {
-      for (const headers of [{}, bearer('garbage'), bearer(forged), bearer(expired), bearer(noneAlg), { authorization: 'Basic abc' }]) {
+      for (const headers of [
+        {},
+        bearer('garbage'),
+        bearer(forged),
+        bearer(expired),
+        bearer(noneAlg),
+        { authorization: 'Basic abc' },
+      ]) {
         const response = await call(route.method, route.url, headers)
         expect(response.statusCode, `${route.method} ${route.url}`).toBe(401)
         expect(response.json()).toMatchObject({ success: false, error: { code: 'E_UNAUTHORIZED' } })
@@ -47,7 +59,13 @@ describe('auth on every /api route', () => {
   })
 
   it('accepts a Supabase JWT carrying app_metadata.permissions, and ?access_token=', async () => {
-    const supabase = signToken(secret(), { sub: 'uuid', role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 60, app_metadata: { provider: 'email', permissions: ['exams.view'] } })
+    const supabase = signToken(secret(), {
+      sub: 'uuid',
+      role: 'authenticated',
+      aud: 'authenticated',
+      exp: Math.floor(Date.now() / 1000) + 60,
+      app_metadata: { provider: 'email', permissions: ['exams.view'] },
+    })
     expect((await call('GET', '/api/mock-exams', bearer(supabase))).statusCode).toBe(200)
     expect((await call('GET', `/api/mock-exams?access_token=${supabase}`)).statusCode).toBe(200)
   })
@@ -56,10 +74,20 @@ describe('auth on every /api route', () => {
     const big = 'x'.repeat(t.app.config.bodyLimitBytes + 10)
     const writeRoute = routes().find((route) => route.method === 'POST')
     if (!writeRoute) return
-    const response = await t.app.http.inject({ method: 'POST', url: concrete(writeRoute.url), headers: { ...bearer(t.token), 'content-type': 'application/json' }, payload: `{"a":"${big}"}` })
+    const response = await t.app.http.inject({
+      method: 'POST',
+      url: concrete(writeRoute.url),
+      headers: { ...bearer(t.token), 'content-type': 'application/json' },
+      payload: `{"a":"${big}"}`,
+    })
     expect(response.statusCode).toBe(413)
     expect(response.json().error.code).toBe('E_BODY_TOO_LARGE')
-    const malformed = await t.app.http.inject({ method: 'POST', url: concrete(writeRoute.url), headers: { ...bearer(t.token), 'content-type': 'application/json' }, payload: '{"a":' })
+    const malformed = await t.app.http.inject({
+      method: 'POST',
+      url: concrete(writeRoute.url),
+      headers: { ...bearer(t.token), 'content-type': 'application/json' },
+      payload: '{"a":',
+    })
     expect(malformed.statusCode).toBe(400)
     expect(malformed.body).not.toMatch(/\n\s+at /)
   })

@@ -5,7 +5,13 @@ import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../su
 
 describe('read path', () => {
   let t: TestApp
-  const early = makeExam({ exam_date: '2026-12-01', mock_type: 'Mini-mock', location: 'Calgary', capacity: 20, total_bookings: 2 })
+  const early = makeExam({
+    exam_date: '2026-12-01',
+    mock_type: 'Mini-mock',
+    location: 'Calgary',
+    capacity: 20,
+    total_bookings: 2,
+  })
   const late = makeExam({ exam_date: '2027-01-15', capacity: 10, total_bookings: 1 })
   const inactive = makeExam({ exam_date: '2026-12-20', is_active: 'false', capacity: 5, total_bookings: 0 })
   const archived = makeExam({ exam_date: '2026-12-10', deleted_at: new Date().toISOString() })
@@ -27,13 +33,23 @@ describe('read path', () => {
     expect(response.statusCode).toBe(200)
     const body = response.json()
     expect(body.success).toBe(true)
-    expect(body.exams.map((e: { hubspot_id: string }) => e.hubspot_id)).toEqual([early.hubspot_id, inactive.hubspot_id, late.hubspot_id])
+    expect(body.exams.map((e: { hubspot_id: string }) => e.hubspot_id)).toEqual([
+      early.hubspot_id,
+      inactive.hubspot_id,
+      late.hubspot_id,
+    ])
     expect(Number(response.headers['x-replica-seq'])).toBeGreaterThanOrEqual(7)
-    expect(body.exams[0]).toMatchObject({ mock_exam_name: early.mock_exam_name, exam_date: '2026-12-01', capacity: 20, is_active: 'true' })
+    expect(body.exams[0]).toMatchObject({
+      mock_exam_name: early.mock_exam_name,
+      exam_date: '2026-12-01',
+      capacity: 20,
+      is_active: 'true',
+    })
   })
 
   it('applies each filter, and caches each filter combination separately', async () => {
-    const ids = async (query: string) => (await get(`/api/mock-exams?${query}`)).json().exams.map((e: { hubspot_id: string }) => e.hubspot_id)
+    const ids = async (query: string) =>
+      (await get(`/api/mock-exams?${query}`)).json().exams.map((e: { hubspot_id: string }) => e.hubspot_id)
     expect(await ids('is_active=false')).toEqual([inactive.hubspot_id])
     expect(await ids('is_active=true')).toEqual([early.hubspot_id, late.hubspot_id])
     expect(await ids('startDate=2026-12-15')).toEqual([inactive.hubspot_id, late.hubspot_id])
@@ -60,7 +76,10 @@ describe('read path', () => {
   })
 
   it('gets one exam, 404 when absent or archived, 400 for a malformed id', async () => {
-    expect((await get(`/api/mock-exams/${late.hubspot_id}`)).json().exam).toMatchObject({ hubspot_id: late.hubspot_id, location: late.location })
+    expect((await get(`/api/mock-exams/${late.hubspot_id}`)).json().exam).toMatchObject({
+      hubspot_id: late.hubspot_id,
+      location: late.location,
+    })
     for (const id of ['999999999', archived.hubspot_id]) {
       const response = await get(`/api/mock-exams/${id}`)
       expect(response.statusCode).toBe(404)
@@ -74,7 +93,12 @@ describe('read path', () => {
   it("lists an exam's bookings, and 404s for an unknown exam", async () => {
     const response = await get(`/api/mock-exams/${early.hubspot_id}/bookings`)
     expect(response.statusCode).toBe(200)
-    expect(response.json().bookings.map((b: { hubspot_id: string }) => b.hubspot_id).sort()).toEqual([bookings[0].hubspot_id, bookings[1].hubspot_id].sort())
+    expect(
+      response
+        .json()
+        .bookings.map((b: { hubspot_id: string }) => b.hubspot_id)
+        .sort(),
+    ).toEqual([bookings[0].hubspot_id, bookings[1].hubspot_id].sort())
     expect((await get('/api/mock-exams/424242/bookings')).statusCode).toBe(404)
   })
 
@@ -89,7 +113,11 @@ describe('read path', () => {
 
   it('sees a replica change made through the module once the cache is invalidated', async () => {
     await get(`/api/mock-exams/${late.hubspot_id}`)
-    const renamed = { ...late, mock_exam_name: 'Renamed', hs_lastmodifieddate: new Date(Date.now() + 1000).toISOString() }
+    const renamed = {
+      ...late,
+      mock_exam_name: 'Renamed',
+      hs_lastmodifieddate: new Date(Date.now() + 1000).toISOString(),
+    }
     await t.app.db.transaction((tx) => upsertExams(tx, [renamed], 'manual'))
     await t.app.cache.invalidate([`exam:${late.hubspot_id}`, 'exams'])
     expect((await get(`/api/mock-exams/${late.hubspot_id}`)).json().exam.mock_exam_name).toBe('Renamed')

@@ -24,7 +24,13 @@ describe.skipIf(!realPostgres || !realRedis)('two instances sharing Postgres and
   })
 
   const bookingsOn = async (t: TestApp) =>
-    (await t.app.http.inject({ method: 'GET', url: `/api/mock-exams/${exam.hubspot_id}/bookings`, headers: bearer(t.token) })).json().bookings.length
+    (
+      await t.app.http.inject({
+        method: 'GET',
+        url: `/api/mock-exams/${exam.hubspot_id}/bookings`,
+        headers: bearer(t.token),
+      })
+    ).json().bookings.length
 
   it('serves B a change made and invalidated on A, with no delay', async () => {
     expect(await bookingsOn(a)).toBe(0)

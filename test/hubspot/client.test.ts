@@ -17,8 +17,16 @@ describe('HubSpot client', () => {
   })
 
   const client = (options: { redis?: boolean; namespace?: string; deadlineMs?: number } = {}) => {
-    const config = testConfig({ redis: options.redis ?? false, redisNamespace: options.namespace, env: { HUBSPOT_RATE_LIMIT_10S: '10' } })
-    const hubspot = createHubSpot(config, { baseUrl: emulator.url, accessToken: 'x', retry: { deadlineMs: options.deadlineMs ?? 15_000 } })
+    const config = testConfig({
+      redis: options.redis ?? false,
+      redisNamespace: options.namespace,
+      env: { HUBSPOT_RATE_LIMIT_10S: '10' },
+    })
+    const hubspot = createHubSpot(config, {
+      baseUrl: emulator.url,
+      accessToken: 'x',
+      retry: { deadlineMs: options.deadlineMs ?? 15_000 },
+    })
     clients.push(hubspot)
     return hubspot
   }
@@ -30,9 +38,15 @@ describe('HubSpot client', () => {
   it('stays inside the burst limit without a single 429, even across two instances sharing Redis', async () => {
     emulator.reset()
     const namespace = `hmtest-budget-${Date.now()}`
-    const shared = process.env.REDIS_URL ? [client({ redis: true, namespace }), client({ redis: true, namespace })] : [client()]
+    const shared = process.env.REDIS_URL
+      ? [client({ redis: true, namespace }), client({ redis: true, namespace })]
+      : [client()]
     const started = Date.now()
-    await Promise.all(Array.from({ length: 14 }, (_, i) => shared[i % shared.length].crm.listPage('2-50001', { properties: [], limit: 1 })))
+    await Promise.all(
+      Array.from({ length: 14 }, (_, i) =>
+        shared[i % shared.length].crm.listPage('2-50001', { properties: [], limit: 1 }),
+      ),
+    )
     expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
     // 14 calls at 9 per rolling 10 s (one slot of headroom): the last ones waited for the window.
     expect(Date.now() - started).toBeGreaterThan(9_000)
@@ -55,14 +69,19 @@ describe('HubSpot client', () => {
     emulator.setFaults({ rate5xx: 1 })
     const hubspot = createHubSpot(testConfig({ redis: false }), { baseUrl: emulator.url, accessToken: 'x' })
     clients.push(hubspot)
-    await expect(hubspot.crm.create('2-50001', { mock_exam_name: 'x' })).rejects.toMatchObject({ code: 'E_HUBSPOT_UNAVAILABLE', status: 502 })
+    await expect(hubspot.crm.create('2-50001', { mock_exam_name: 'x' })).rejects.toMatchObject({
+      code: 'E_HUBSPOT_UNAVAILABLE',
+      status: 502,
+    })
     expect(hubspot.client.stats.calls).toBe(1)
     emulator.clearFaults()
   })
 
   it('maps a validation error to E_HUBSPOT_REJECTED and a missing object to null', async () => {
     const hubspot = client()
-    await expect(hubspot.crm.create('2-50001', { no_such_property: 'x' })).rejects.toMatchObject({ code: 'E_HUBSPOT_REJECTED' })
+    await expect(hubspot.crm.create('2-50001', { no_such_property: 'x' })).rejects.toMatchObject({
+      code: 'E_HUBSPOT_REJECTED',
+    })
     expect(await hubspot.crm.get('2-50001', '987654321', [])).toBeNull()
   })
 })

@@ -13,7 +13,14 @@ describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres',
   let urlA: string
   let urlB: string
   const exam = makeExam()
-  const book = (on: TestApp, n = 1) => commit(on.app, (tx) => upsertBookings(tx, Array.from({ length: n }, () => makeBooking(exam)), 'write'))
+  const book = (on: TestApp, n = 1) =>
+    commit(on.app, (tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: n }, () => makeBooking(exam)),
+        'write',
+      ),
+    )
 
   beforeAll(async () => {
     database = await freshDatabase()
@@ -70,17 +77,30 @@ describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres',
     const admin = new pg.Client({ connectionString: database.url as string })
     await admin.connect()
     try {
-      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`)
+      const killed = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`,
+      )
       expect(killed.rowCount).toBe(2)
       const written = await book(a, 3)
       // Committed while neither instance was listening: their NOTIFY went nowhere.
-      const listening = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`)
+      const listening = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`,
+      )
       expect(listening.rows[0].n).toBe(0)
       await sse.waitFor((s) => s.changes().length === 3, 10_000)
       expect(seqs(sse.changes())).toEqual(seqs(written))
       expect(b.app.realtime.stats().listenReconnects).toBeGreaterThan(reconnectsBefore)
       // And it listens again: the next write arrives through NOTIFY.
-      await expect.poll(async () => (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`)).rows[0].n).toBe(2)
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'hubmirror-listen' AND datname = current_database()`,
+              )
+            ).rows[0].n,
+        )
+        .toBe(2)
       const next = await book(a, 1)
       await sse.waitFor((s) => s.changes().length === 4, 3_000)
       expect(sse.changes()[3].seq).toBe(next[0].seq)

@@ -17,8 +17,16 @@ describe('long-poll /api/long-poll', () => {
   let url: string
   const examA = makeExam()
   const examB = makeExam()
-  const book = (exam = examA, n = 1) => commit(t.app, (tx) => upsertBookings(tx, Array.from({ length: n }, () => makeBooking(exam)), 'write'))
-  const poll = (query: string, headers: Record<string, string> = bearer(t.token)) => fetch(`${url}/api/long-poll?${query}`, { headers })
+  const book = (exam = examA, n = 1) =>
+    commit(t.app, (tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: n }, () => makeBooking(exam)),
+        'write',
+      ),
+    )
+  const poll = (query: string, headers: Record<string, string> = bearer(t.token)) =>
+    fetch(`${url}/api/long-poll?${query}`, { headers })
   const pollBody = async (query: string) => {
     const response = await poll(query)
     expect(response.status).toBe(200)
@@ -100,13 +108,19 @@ describe('long-poll /api/long-poll', () => {
   it('answers 410 E_CURSOR_EXPIRED with the head for a cursor beyond the head or older than retention', async () => {
     const ahead = await poll('after=99999999')
     expect(ahead.status).toBe(410)
-    expect((await ahead.json()).error).toMatchObject({ code: 'E_CURSOR_EXPIRED', details: { seq: await headSeq(t.app.db) } })
+    expect((await ahead.json()).error).toMatchObject({
+      code: 'E_CURSOR_EXPIRED',
+      details: { seq: await headSeq(t.app.db) },
+    })
 
     await book(examA, 3)
     expect(await pruneEvents(t.app.db, 0, 1)).toBeGreaterThan(0)
     const old = await poll('after=1')
     expect(old.status).toBe(410)
     const body = await old.json()
-    expect(body).toMatchObject({ success: false, error: { code: 'E_CURSOR_EXPIRED', details: { seq: await headSeq(t.app.db) } } })
+    expect(body).toMatchObject({
+      success: false,
+      error: { code: 'E_CURSOR_EXPIRED', details: { seq: await headSeq(t.app.db) } },
+    })
   })
 })

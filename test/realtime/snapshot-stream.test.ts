@@ -15,7 +15,13 @@ describe('snapshot, then stream with no gap', () => {
   const otherExam = makeExam()
   // Written straight to the replica, so the cache is invalidated here as the write path would.
   const book = async (n = 1, target = exam) => {
-    const events = await commit(t.app, (tx) => upsertBookings(tx, Array.from({ length: n }, () => makeBooking(target)), 'write'))
+    const events = await commit(t.app, (tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: n }, () => makeBooking(target)),
+        'write',
+      ),
+    )
     await t.app.cache.invalidate([`exam:${target.hubspot_id}`, 'exams'])
     return events
   }
@@ -52,7 +58,9 @@ describe('snapshot, then stream with no gap', () => {
 
   it('long-poll from after=<snapshot seq>', async () => {
     const { snap, later } = await snapshotThenWrite()
-    const body = await (await fetch(`${url}/api/long-poll?after=${snap.seq}&exam_ids=${exam.hubspot_id}`, { headers: bearer(t.token) })).json()
+    const body = await (
+      await fetch(`${url}/api/long-poll?after=${snap.seq}&exam_ids=${exam.hubspot_id}`, { headers: bearer(t.token) })
+    ).json()
     expect(seqs(body.events)).toEqual(seqs(later))
   })
 
@@ -67,9 +75,17 @@ describe('snapshot, then stream with no gap', () => {
 
   it('GraphQL bookingUpdated(after: <snapshot seq>)', async () => {
     const { snap, later } = await snapshotThenWrite()
-    const client = createClient({ url: wsUrl(url, '/graphql'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${t.token}` }, retryAttempts: 0 })
+    const client = createClient({
+      url: wsUrl(url, '/graphql'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${t.token}` },
+      retryAttempts: 0,
+    })
     const received: string[] = []
-    for await (const result of client.iterate({ query: `subscription ($e: ID!, $a: String) { bookingUpdated(examId: $e, after: $a) { seq } }`, variables: { e: exam.hubspot_id, a: snap.seq } }) as AsyncIterable<FormattedExecutionResult<{ bookingUpdated: { seq: string } }>>) {
+    for await (const result of client.iterate({
+      query: `subscription ($e: ID!, $a: String) { bookingUpdated(examId: $e, after: $a) { seq } }`,
+      variables: { e: exam.hubspot_id, a: snap.seq },
+    }) as AsyncIterable<FormattedExecutionResult<{ bookingUpdated: { seq: string } }>>) {
       received.push(result.data!.bookingUpdated.seq)
       if (received.length === later.length) break
     }

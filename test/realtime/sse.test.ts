@@ -11,7 +11,14 @@ describe('SSE /api/events', () => {
   const examA = makeExam()
   const examB = makeExam()
   const events = (query = '') => `${url}/api/events?access_token=${t.token}${query}`
-  const book = (exam = examA, n = 1) => commit(t.app, (tx) => upsertBookings(tx, Array.from({ length: n }, () => makeBooking(exam)), 'write'))
+  const book = (exam = examA, n = 1) =>
+    commit(t.app, (tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: n }, () => makeBooking(exam)),
+        'write',
+      ),
+    )
 
   beforeAll(async () => {
     t = await startTestApp({ realtime: { heartbeatMs: 100 } })
@@ -32,7 +39,13 @@ describe('SSE /api/events', () => {
     const [written] = await book()
     await sse.waitFor((s) => s.changes().length === 1)
     expect(sse.text()).toContain(`id: ${written.seq}\nevent: change\ndata: ${JSON.stringify(sse.changes()[0])}\n\n`)
-    expect(sse.changes()[0]).toMatchObject({ seq: written.seq, kind: 'booking', op: 'upsert', exam_id: examA.hubspot_id, hubspot_id: written.hubspot_id })
+    expect(sse.changes()[0]).toMatchObject({
+      seq: written.seq,
+      kind: 'booking',
+      op: 'upsert',
+      exam_id: examA.hubspot_id,
+      hubspot_id: written.hubspot_id,
+    })
     expect(sse.messages.find((m) => m.event === 'change')?.id).toBe(written.seq)
     sse.close()
   })
@@ -138,7 +151,10 @@ describe('SSE /api/events', () => {
     const ws = await connectWs(wsUrl(url, `/api/ws?access_token=${t.token}`))
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id] })
     await ws.waitForType('ready')
-    const poll = fetch(`${url}/api/long-poll?after=${await headSeq(t.app.db)}&access_token=${t.token}`).then((r) => r.status, (e) => e)
+    const poll = fetch(`${url}/api/long-poll?after=${await headSeq(t.app.db)}&access_token=${t.token}`).then(
+      (r) => r.status,
+      (e) => e,
+    )
     await new Promise((resolve) => setTimeout(resolve, 50))
     const started = Date.now()
     const app = t

@@ -15,7 +15,14 @@ describe('WebSocket /api/ws', () => {
   let url: string
   const examA = makeExam()
   const examB = makeExam()
-  const book = (exam = examA, n = 1) => commit(t.app, (tx) => upsertBookings(tx, Array.from({ length: n }, () => makeBooking(exam)), 'write'))
+  const book = (exam = examA, n = 1) =>
+    commit(t.app, (tx) =>
+      upsertBookings(
+        tx,
+        Array.from({ length: n }, () => makeBooking(exam)),
+        'write',
+      ),
+    )
   const open = (token = t.token, base = url) => connectWs(wsUrl(base, `/api/ws?access_token=${token}`))
 
   beforeAll(async () => {
@@ -36,7 +43,10 @@ describe('WebSocket /api/ws', () => {
     await ws.waitFor(() => ws.changes().length === 2)
     await new Promise((resolve) => setTimeout(resolve, 30))
     expect(seqs(ws.changes())).toEqual(seqs(written.slice(1)))
-    expect(ws.messages.find((m) => m.type === 'change')).toMatchObject({ type: 'change', event: { kind: 'booking', exam_id: examA.hubspot_id } })
+    expect(ws.messages.find((m) => m.type === 'change')).toMatchObject({
+      type: 'change',
+      event: { kind: 'booking', exam_id: examA.hubspot_id },
+    })
     ws.close()
   })
 
@@ -75,7 +85,13 @@ describe('WebSocket /api/ws', () => {
 
   it('answers bad messages with E_VALIDATION and stays open', async () => {
     const ws = await open()
-    for (const bad of ['not json', '{"type":"nope"}', '{"type":"subscribe","exam_ids":["x"]}', '{"type":"subscribe","after":"-1"}', '[]']) {
+    for (const bad of [
+      'not json',
+      '{"type":"nope"}',
+      '{"type":"subscribe","exam_ids":["x"]}',
+      '{"type":"subscribe","after":"-1"}',
+      '[]',
+    ]) {
       ws.send(bad)
       const error = await ws.waitForType('error')
       expect(error.code, bad).toBe('E_VALIDATION')
@@ -105,7 +121,12 @@ describe('WebSocket /api/ws', () => {
     let server: FastifyInstance | null = null
     try {
       server = await buildHttpServer({
-        config: t.app.config, logger: t.app.logger, db: t.app.db, metrics: createMetricsRegistry(), reads: t.app.reads, webDist: null,
+        config: t.app.config,
+        logger: t.app.logger,
+        db: t.app.db,
+        metrics: createMetricsRegistry(),
+        reads: t.app.reads,
+        webDist: null,
         routes: [(app) => registerRealtimeRoutes(app, t.app.realtime, { reads: t.app.reads, onSyncRequest })],
       })
       const base = await server.listen({ port: 0, host: '127.0.0.1' })
@@ -115,7 +136,10 @@ describe('WebSocket /api/ws', () => {
       ws.send({ type: 'sync_request' })
       expect(await ws.waitForType('sync_result')).toMatchObject({ exam_ids: [examA.hubspot_id], result: { pulled: 1 } })
       ws.send({ type: 'sync_request', exam_ids: ['13'] })
-      expect(await ws.waitForType('error')).toMatchObject({ code: 'E_HUBSPOT_RATE_LIMITED', message: 'HubSpot budget exhausted' })
+      expect(await ws.waitForType('error')).toMatchObject({
+        code: 'E_HUBSPOT_RATE_LIMITED',
+        message: 'HubSpot budget exhausted',
+      })
       ws.close()
 
       const viewer = await open(issueToken(t.app.config.jwtSecret, ['exams.view']), base)
@@ -132,7 +156,9 @@ describe('WebSocket /api/ws', () => {
     await expect(connectWs(wsUrl(url, '/api/ws'))).rejects.toThrow(/401/)
     await expect(connectWs(wsUrl(url, '/api/ws?access_token=forged'))).rejects.toThrow(/401/)
     await expect(open(issueToken(t.app.config.jwtSecret, ['bookings.edit']))).rejects.toThrow(/403/)
-    const viaHeader: WsConnection = await connectWs(wsUrl(url, '/api/ws'), { headers: { authorization: `Bearer ${t.token}` } })
+    const viaHeader: WsConnection = await connectWs(wsUrl(url, '/api/ws'), {
+      headers: { authorization: `Bearer ${t.token}` },
+    })
     await viaHeader.waitForType('connected')
     viaHeader.close()
   })

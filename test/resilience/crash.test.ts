@@ -6,7 +6,19 @@ import { startChildServer, type ChildServer } from '../support/child-server.js'
 import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import { startHubSpotProxy, type HubSpotProxy } from '../support/hubspot-proxy.js'
-import { call, compareWithHubSpot, createHubSpotExam, fmt, prng, recordFigures, resilienceDatabase, resilienceRedis, seedFromEnv, sleep, withDb } from './harness.js'
+import {
+  call,
+  compareWithHubSpot,
+  createHubSpotExam,
+  fmt,
+  prng,
+  recordFigures,
+  resilienceDatabase,
+  resilienceRedis,
+  seedFromEnv,
+  sleep,
+  withDb,
+} from './harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 8
@@ -69,7 +81,8 @@ describe('crash: kill -9 during concurrent writes', () => {
     }))
     const statuses = new Map<string, number>()
     let round = 0
-    const count = (key: string) => statuses.set(`round ${round}: ${key}`, (statuses.get(`round ${round}: ${key}`) ?? 0) + 1)
+    const count = (key: string) =>
+      statuses.set(`round ${round}: ${key}`, (statuses.get(`round ${round}: ${key}`) ?? 0) + 1)
     const unexpected: string[] = []
     const killLog: Array<{ round: number; how: string; ackedInRound: number; inFlight: number }> = []
     const restartsMs: number[] = []
@@ -81,12 +94,22 @@ describe('crash: kill -9 during concurrent writes', () => {
     for (; ; round++) {
       // 70% of the writes arrive at once in the first round; the rest in slices over the next rounds,
       // so that every round has fresh writes in flight for its kill to interrupt.
-      const arrived = Math.min(writes.length, Math.ceil(writes.length * 0.7) + Math.ceil((writes.length * 0.3) / load.crashKills) * round)
+      const arrived = Math.min(
+        writes.length,
+        Math.ceil(writes.length * 0.7) + Math.ceil((writes.length * 0.3) / load.crashKills) * round,
+      )
       const pending = writes.slice(0, arrived).filter((w) => !w.acked)
       if (pending.length === 0 && arrived === writes.length) break
-      const mode = killLog.length >= load.crashKills ? null : killLog.length === 0 ? 'crash point' : modes[(killLog.length - 1) % modes.length]
+      const mode =
+        killLog.length >= load.crashKills
+          ? null
+          : killLog.length === 0
+            ? 'crash point'
+            : modes[(killLog.length - 1) % modes.length]
       const restartStarted = Date.now()
-      server = await startChildServer(mode === 'crash point' ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env)
+      server = await startChildServer(
+        mode === 'crash point' ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env,
+      )
       if (round > 0) restartsMs.push(Date.now() - restartStarted)
       const live = server
       let ackedInRound = 0
@@ -103,14 +126,24 @@ describe('crash: kill -9 during concurrent writes', () => {
       const upsertsBeforeKill = pending.length > 100 ? Math.floor(random() * 2) : 0
       const randomDelayMs = Math.floor(random() * 250)
       let upserts = 0
-      proxy.beforeReply = mode === 'after HubSpot applied' || mode === 'random moment'
-        ? async (hubspotCall) => {
-            if (!hubspotCall.path.endsWith('/batch/upsert') || hubspotCall.status !== 200 || upserts++ !== upsertsBeforeKill) return
-            if (mode === 'after HubSpot applied') await killNow('kill -9 after HubSpot applied a batch upsert, before the server heard back')
-            // Any point of the pipeline: guards, upserts, commits, counter flights, responses.
-            else void sleep(randomDelayMs).then(() => killNow(`kill -9 at a random moment (${randomDelayMs} ms after a batch upsert)`))
-          }
-        : null
+      proxy.beforeReply =
+        mode === 'after HubSpot applied' || mode === 'random moment'
+          ? async (hubspotCall) => {
+              if (
+                !hubspotCall.path.endsWith('/batch/upsert') ||
+                hubspotCall.status !== 200 ||
+                upserts++ !== upsertsBeforeKill
+              )
+                return
+              if (mode === 'after HubSpot applied')
+                await killNow('kill -9 after HubSpot applied a batch upsert, before the server heard back')
+              // Any point of the pipeline: guards, upserts, commits, counter flights, responses.
+              else
+                void sleep(randomDelayMs).then(() =>
+                  killNow(`kill -9 at a random moment (${randomDelayMs} ms after a batch upsert)`),
+                )
+            }
+          : null
 
       const attempt = async (write: Write): Promise<void> => {
         // Like a real client: retry what has no answer yet, with the same booking_id, until an answer or the server dies.
@@ -118,18 +151,32 @@ describe('crash: kill -9 during concurrent writes', () => {
           write.attempts += 1
           inFlight += 1
           const answer = await call(live.url, token, 'POST', '/api/bookings', {
-            examId: write.examId, booking_id: write.bookingId, student_name: `Crash ${write.bookingId}`, student_email: `${write.bookingId}@example.com`,
+            examId: write.examId,
+            booking_id: write.bookingId,
+            student_name: `Crash ${write.bookingId}`,
+            student_email: `${write.bookingId}@example.com`,
           })
           inFlight -= 1
           const code = answer.body?.error?.code as string | undefined
           count(answer.status === 0 ? 'no answer' : `${answer.status}${code ? ` ${code}` : ''}`)
           if (answer.status === 201 || answer.status === 200) {
-            write.acked = { status: answer.status, replayed: answer.body.replayed === true, round, hubspotId: answer.body.booking.hubspot_id }
+            write.acked = {
+              status: answer.status,
+              replayed: answer.body.replayed === true,
+              round,
+              hubspotId: answer.body.booking.hubspot_id,
+            }
             ackedInRound += 1
             return
           }
           if (answer.status === 0) {
-            if (mode !== 'crash point' && !killing && live.process.exitCode === null && live.process.signalCode === null) unexpected.push(`no answer from a live server: ${answer.error}`)
+            if (
+              mode !== 'crash point' &&
+              !killing &&
+              live.process.exitCode === null &&
+              live.process.signalCode === null
+            )
+              unexpected.push(`no answer from a live server: ${answer.error}`)
             return
           }
           // A write still in flight (its intent pending), or HubSpot or the database briefly unavailable: retry.
@@ -147,9 +194,17 @@ describe('crash: kill -9 during concurrent writes', () => {
       }
       // Every pending write at once: the load is concurrent, not a queue.
       await Promise.all(pending.map(attempt))
-      if (mode === 'crash point' && (live.process.signalCode !== null || (await Promise.race([live.exited, sleep(2_000)])) === 'SIGKILL')) {
+      if (
+        mode === 'crash point' &&
+        (live.process.signalCode !== null || (await Promise.race([live.exited, sleep(2_000)])) === 'SIGKILL')
+      ) {
         // The server killed itself (SIGKILL) at its crash point.
-        killLog.push({ round, how: 'crash point: after HubSpot answered, before the replica commit', ackedInRound, inFlight: pending.length - ackedInRound })
+        killLog.push({
+          round,
+          how: 'crash point: after HubSpot answered, before the replica commit',
+          ackedInRound,
+          inFlight: pending.length - ackedInRound,
+        })
       } else if (killing) {
         await killing
       } else {
@@ -159,7 +214,8 @@ describe('crash: kill -9 during concurrent writes', () => {
       proxy.beforeReply = null
       server = null
       expect(unexpected).toEqual([])
-      if (round > 2 * load.crashKills + 3) throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)
+      if (round > 2 * load.crashKills + 3)
+        throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)
     }
     // Recovery and retries are done, and no sync pull ran for the check: the write path alone must have got it right.
     const kills = killLog.length
@@ -171,24 +227,52 @@ describe('crash: kill -9 during concurrent writes', () => {
     expect(comparison.bookings).toBe(writes.length)
     expect(comparison.confirmed).toBe(writes.length)
     // Every acknowledged write is there, under the HubSpot id the client was given.
-    const inReplica = await withDb(database.url, async (client) => (await client.query('SELECT booking_id, hubspot_id FROM public.hubspot_bookings WHERE deleted_at IS NULL')).rows)
+    const inReplica = await withDb(
+      database.url,
+      async (client) =>
+        (await client.query('SELECT booking_id, hubspot_id FROM public.hubspot_bookings WHERE deleted_at IS NULL'))
+          .rows,
+    )
     const byKey = new Map(inReplica.map((row) => [row.booking_id as string, row.hubspot_id as string]))
     const lostOrMoved = writes.filter((w) => byKey.get(w.bookingId) !== w.acked!.hubspotId)
     expect(lostOrMoved.map((w) => w.bookingId)).toEqual([])
-    const intents = await withDb(database.url, async (client) =>
-      (await client.query(`SELECT status, count(*)::int AS n, count(*) FILTER (WHERE result->>'recovered' = 'true')::int AS recovered FROM public.write_intents WHERE kind = 'booking.create' GROUP BY status`)).rows)
+    const intents = await withDb(
+      database.url,
+      async (client) =>
+        (
+          await client.query(
+            `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE result->>'recovered' = 'true')::int AS recovered FROM public.write_intents WHERE kind = 'booking.create' GROUP BY status`,
+          )
+        ).rows,
+    )
     const intentCount = (status: string) => intents.find((row) => row.status === status)?.n ?? 0
     expect(intentCount('pending')).toBe(0)
     const recovered = intents.reduce((sum, row) => sum + row.recovered, 0)
 
-    const killsBy = (what: string) => killLog.filter((k) => k.how.includes(what === 'crash point' ? 'crash point' : what === 'random moment' ? 'random moment' : 'HubSpot applied')).length
+    const killsBy = (what: string) =>
+      killLog.filter((k) =>
+        k.how.includes(
+          what === 'crash point' ? 'crash point' : what === 'random moment' ? 'random moment' : 'HubSpot applied',
+        ),
+      ).length
     const retried = writes.filter((w) => w.acked!.round > 0).length
     const replayed = writes.filter((w) => w.acked!.replayed).length
     const figures = {
-      writes: writes.length, exams: EXAMS, kills, killLog, restartsMs, attempts: writes.reduce((s, w) => s + w.attempts, 0),
-      ackedAfterRestart: retried, replayed, recoveredIntents: recovered, failedIntents: intentCount('failed'),
-      statuses: Object.fromEntries(statuses), hubspotBookings: comparison.bookings, replicaMismatches: comparison.mismatches.length,
-      duplicates: comparison.duplicateKeysHubSpot + comparison.duplicateKeysReplica, emulatorRequests: emulator.stats().total,
+      writes: writes.length,
+      exams: EXAMS,
+      kills,
+      killLog,
+      restartsMs,
+      attempts: writes.reduce((s, w) => s + w.attempts, 0),
+      ackedAfterRestart: retried,
+      replayed,
+      recoveredIntents: recovered,
+      failedIntents: intentCount('failed'),
+      statuses: Object.fromEntries(statuses),
+      hubspotBookings: comparison.bookings,
+      replicaMismatches: comparison.mismatches.length,
+      duplicates: comparison.duplicateKeysHubSpot + comparison.duplicateKeysReplica,
+      emulatorRequests: emulator.stats().total,
     }
     console.log('crash figures', JSON.stringify(figures))
     recordFigures({

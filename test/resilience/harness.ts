@@ -54,12 +54,22 @@ export interface Answer<T = any> {
 }
 
 /** Never throws: a dead server is an answer (status 0) the scenarios reason about. */
-export async function call<T = any>(base: string, token: string, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<Answer<T>> {
+export async function call<T = any>(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 60_000,
+): Promise<Answer<T>> {
   const started = Date.now()
   try {
     const response = await fetch(base + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     })
@@ -76,7 +86,12 @@ export async function call<T = any>(base: string, token: string, method: string,
   }
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 50): Promise<number> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+  everyMs = 50,
+): Promise<number> {
   const started = Date.now()
   for (;;) {
     if (await check()) return Date.now() - started
@@ -90,7 +105,12 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 /** The checker's own token: its calls have their own rate window and never spend the app's. */
 const CHECKER_TOKEN = 'resilience-checker'
 
-export async function hubspotCall<T = any>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
+export async function hubspotCall<T = any>(
+  emulatorUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await fetch(emulatorUrl + path, {
     method,
     headers: { authorization: `Bearer ${CHECKER_TOKEN}`, 'content-type': 'application/json' },
@@ -107,9 +127,12 @@ const OBJECT_TYPE: Record<Kind, string> = { exams: MOCK_EXAMS_OBJECT_TYPE_ID, bo
 export async function hubspotObjects(emulatorUrl: string, kind: Kind): Promise<HubSpotObject[]> {
   const properties = (kind === 'exams' ? EXAM_PROPERTIES : BOOKING_PROPERTIES).join(',')
   const all: HubSpotObject[] = []
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await hubspotCall<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>(
-      emulatorUrl, 'GET', `/crm/v3/objects/${OBJECT_TYPE[kind]}?limit=100&properties=${properties}${after ? `&after=${after}` : ''}`)
+      emulatorUrl,
+      'GET',
+      `/crm/v3/objects/${OBJECT_TYPE[kind]}?limit=100&properties=${properties}${after ? `&after=${after}` : ''}`,
+    )
     all.push(...page.results)
     if (!page.paging) return all
     after = page.paging.next.after
@@ -119,8 +142,15 @@ export async function hubspotObjects(emulatorUrl: string, kind: Kind): Promise<H
 export async function createHubSpotExam(emulatorUrl: string, n: number, capacity: number): Promise<HubSpotObject> {
   return hubspotCall<HubSpotObject>(emulatorUrl, 'POST', `/crm/v3/objects/${OBJECT_TYPE.exams}`, {
     properties: {
-      mock_exam_name: `Resilience ${n}`, mock_type: 'Clinical Skills', exam_date: `2026-12-${String(1 + (n % 28)).padStart(2, '0')}`,
-      start_time: '09:00', end_time: '12:00', location: `Site ${n}`, capacity: String(capacity), total_bookings: '0', is_active: 'true',
+      mock_exam_name: `Resilience ${n}`,
+      mock_type: 'Clinical Skills',
+      exam_date: `2026-12-${String(1 + (n % 28)).padStart(2, '0')}`,
+      start_time: '09:00',
+      end_time: '12:00',
+      location: `Site ${n}`,
+      capacity: String(capacity),
+      total_bookings: '0',
+      is_active: 'true',
     },
   })
 }
@@ -146,9 +176,10 @@ export async function withDb<T>(url: string, fn: (client: pg.Client) => Promise<
 
 export async function replicaRows(url: string, kind: Kind): Promise<ReplicaRow[]> {
   return withDb(url, async (client) => {
-    const sql = kind === 'exams'
-      ? `SELECT hubspot_id, total_bookings, hs_lastmodifieddate FROM public.hubspot_mock_exams WHERE deleted_at IS NULL`
-      : `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, hs_lastmodifieddate FROM public.hubspot_bookings WHERE deleted_at IS NULL`
+    const sql =
+      kind === 'exams'
+        ? `SELECT hubspot_id, total_bookings, hs_lastmodifieddate FROM public.hubspot_mock_exams WHERE deleted_at IS NULL`
+        : `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, hs_lastmodifieddate FROM public.hubspot_bookings WHERE deleted_at IS NULL`
     const { rows } = await client.query(sql)
     return rows.map((row) => ({ ...row, hs_lastmodifieddate: new Date(row.hs_lastmodifieddate).toISOString() }))
   })
@@ -173,7 +204,10 @@ const instant = (value: string | null | undefined) => (value ? new Date(value).t
  */
 export async function compareWithHubSpot(databaseUrl: string, emulatorUrl: string): Promise<Comparison> {
   const [hsExams, hsBookings, dbExams, dbBookings] = await Promise.all([
-    hubspotObjects(emulatorUrl, 'exams'), hubspotObjects(emulatorUrl, 'bookings'), replicaRows(databaseUrl, 'exams'), replicaRows(databaseUrl, 'bookings'),
+    hubspotObjects(emulatorUrl, 'exams'),
+    hubspotObjects(emulatorUrl, 'bookings'),
+    replicaRows(databaseUrl, 'exams'),
+    replicaRows(databaseUrl, 'bookings'),
   ])
   const mismatches: string[] = []
   const compare = (kind: Kind, hubspot: HubSpotObject[], replica: ReplicaRow[], fields: Array<keyof ReplicaRow>) => {
@@ -186,7 +220,9 @@ export async function compareWithHubSpot(databaseUrl: string, emulatorUrl: strin
       }
       rows.delete(object.id)
       if (instant(object.properties.hs_lastmodifieddate) !== row.hs_lastmodifieddate) {
-        mismatches.push(`${kind} ${object.id}: hs_lastmodifieddate HubSpot ${object.properties.hs_lastmodifieddate}, replica ${row.hs_lastmodifieddate}`)
+        mismatches.push(
+          `${kind} ${object.id}: hs_lastmodifieddate HubSpot ${object.properties.hs_lastmodifieddate}, replica ${row.hs_lastmodifieddate}`,
+        )
       }
       for (const field of fields) {
         const theirs = object.properties[field] ?? null
@@ -207,17 +243,24 @@ export async function compareWithHubSpot(databaseUrl: string, emulatorUrl: strin
 
   const confirmedBy = (pairs: Array<[string | null | undefined, string | null | undefined]>) => {
     const counts = new Map<string, number>()
-    for (const [examId, status] of pairs) if (examId && status === 'confirmed') counts.set(examId, (counts.get(examId) ?? 0) + 1)
+    for (const [examId, status] of pairs)
+      if (examId && status === 'confirmed') counts.set(examId, (counts.get(examId) ?? 0) + 1)
     return counts
   }
   const hsConfirmed = confirmedBy(hsBookings.map((b) => [b.properties.mock_exam_id, b.properties.booking_status]))
   const dbConfirmed = confirmedBy(dbBookings.map((b) => [b.mock_exam_id, b.booking_status]))
   for (const exam of hsExams) {
     const total = Number(exam.properties.total_bookings ?? 0)
-    if (total !== (hsConfirmed.get(exam.id) ?? 0)) mismatches.push(`exam ${exam.id}: HubSpot total_bookings ${total}, confirmed bookings in HubSpot ${hsConfirmed.get(exam.id) ?? 0}`)
+    if (total !== (hsConfirmed.get(exam.id) ?? 0))
+      mismatches.push(
+        `exam ${exam.id}: HubSpot total_bookings ${total}, confirmed bookings in HubSpot ${hsConfirmed.get(exam.id) ?? 0}`,
+      )
   }
   for (const exam of dbExams) {
-    if (exam.total_bookings !== (dbConfirmed.get(exam.hubspot_id) ?? 0)) mismatches.push(`exam ${exam.hubspot_id}: replica total_bookings ${exam.total_bookings}, confirmed bookings in the replica ${dbConfirmed.get(exam.hubspot_id) ?? 0}`)
+    if (exam.total_bookings !== (dbConfirmed.get(exam.hubspot_id) ?? 0))
+      mismatches.push(
+        `exam ${exam.hubspot_id}: replica total_bookings ${exam.total_bookings}, confirmed bookings in the replica ${dbConfirmed.get(exam.hubspot_id) ?? 0}`,
+      )
   }
   return {
     exams: hsExams.length,
@@ -292,7 +335,8 @@ export class ConsistencyLedger {
   diagnose: ((examId: string) => Promise<string>) | null = null
 
   constructor(examIds: readonly string[]) {
-    for (const id of examIds) this.#exams.set(id, { created: [], createsStarted: 0, cancelled: [], cancelsStarted: 0, live: new Set() })
+    for (const id of examIds)
+      this.#exams.set(id, { created: [], createsStarted: 0, cancelled: [], cancelsStarted: 0, live: new Set() })
   }
 
   examIds(): string[] {
@@ -306,7 +350,12 @@ export class ConsistencyLedger {
   async book(on: Instance, examId: string, n: number): Promise<Answer> {
     const ledger = this.#ledger(examId)
     ledger.createsStarted += 1
-    const answer = await on.request('POST', '/api/bookings', { examId, student_name: `Student ${n}`, student_email: `student${n}@example.com`, booking_id: `ryw-${examId}-${n}` })
+    const answer = await on.request('POST', '/api/bookings', {
+      examId,
+      student_name: `Student ${n}`,
+      student_email: `student${n}@example.com`,
+      booking_id: `ryw-${examId}-${n}`,
+    })
     if (answer.status === 201 || answer.status === 200) {
       ledger.created.push(answer.body.booking.hubspot_id)
       ledger.live.add(answer.body.booking.hubspot_id)
@@ -314,7 +363,8 @@ export class ConsistencyLedger {
     } else {
       // A refused write never counts as acknowledged; only a clean error is acceptable.
       this.counts.refusedWrites += 1
-      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false) this.errors.push(`${on.name} book → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
+      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false)
+        this.errors.push(`${on.name} book → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
     }
     return answer
   }
@@ -333,7 +383,8 @@ export class ConsistencyLedger {
       this.counts.cancels += 1
     } else {
       this.counts.refusedWrites += 1
-      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false) this.errors.push(`${on.name} cancel → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
+      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false)
+        this.errors.push(`${on.name} cancel → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
     }
     return answer
   }
@@ -341,7 +392,12 @@ export class ConsistencyLedger {
   async read(on: Instance, examId: string, kind: ReadKind): Promise<Answer> {
     const ledger = this.#ledger(examId)
     const before = { created: ledger.created.length, cancelled: ledger.cancelled.length }
-    const path = kind === 'bookings' ? `/api/mock-exams/${examId}/bookings` : kind === 'exam' ? `/api/mock-exams/${examId}` : '/api/mock-exams'
+    const path =
+      kind === 'bookings'
+        ? `/api/mock-exams/${examId}/bookings`
+        : kind === 'exam'
+          ? `/api/mock-exams/${examId}`
+          : '/api/mock-exams'
     const answer = await on.request('GET', path)
     this.counts.reads += 1
     if (answer.status !== 200) {
@@ -350,18 +406,31 @@ export class ConsistencyLedger {
     }
     const where = `${this.phase ? `[${this.phase}] ` : ''}${on.name} GET ${path}`
     if (kind === 'bookings') {
-      const rows = new Map((answer.body.bookings as Array<{ hubspot_id: string; booking_status: string }>).map((b) => [b.hubspot_id, b.booking_status]))
+      const rows = new Map(
+        (answer.body.bookings as Array<{ hubspot_id: string; booking_status: string }>).map((b) => [
+          b.hubspot_id,
+          b.booking_status,
+        ]),
+      )
       const missing = ledger.created.slice(0, before.created).filter((id) => !rows.has(id))
       const notCancelled = ledger.cancelled.slice(0, before.cancelled).filter((id) => rows.get(id) !== 'cancelled')
-      if (missing.length) this.stale.push(`${where}: ${missing.length} acknowledged bookings missing (e.g. ${missing[0]})`)
-      if (notCancelled.length) this.stale.push(`${where}: ${notCancelled.length} acknowledged cancels not shown (e.g. ${notCancelled[0]})`)
+      if (missing.length)
+        this.stale.push(`${where}: ${missing.length} acknowledged bookings missing (e.g. ${missing[0]})`)
+      if (notCancelled.length)
+        this.stale.push(`${where}: ${notCancelled.length} acknowledged cancels not shown (e.g. ${notCancelled[0]})`)
     } else {
-      const exam = kind === 'exam' ? answer.body.exam : (answer.body.exams as Array<{ hubspot_id: string }>).find((e) => e.hubspot_id === examId)
+      const exam =
+        kind === 'exam'
+          ? answer.body.exam
+          : (answer.body.exams as Array<{ hubspot_id: string }>).find((e) => e.hubspot_id === examId)
       const total = (exam as { total_bookings?: number } | undefined)?.total_bookings
       // Lowest possible: creates acknowledged before the read, less every cancel started by its end; highest: the reverse.
       const low = before.created - ledger.cancelsStarted
       const high = ledger.createsStarted - before.cancelled
-      if (typeof total !== 'number' || total < low || total > high) this.stale.push(`${where}: total_bookings ${total}, expected ${low}..${high}${this.diagnose ? `; ${await this.diagnose(examId)}` : ''}`)
+      if (typeof total !== 'number' || total < low || total > high)
+        this.stale.push(
+          `${where}: total_bookings ${total}, expected ${low}..${high}${this.diagnose ? `; ${await this.diagnose(examId)}` : ''}`,
+        )
     }
     return answer
   }

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Faults, RunningEmulator } from '../../src/emulator/index.js'
 import { probeEmulatorLimits, type LimiterProbe } from '../support/emulator-probe.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
-import { compareWithHubSpot, fmt, hubspotObjects, recordFigures, resilienceDatabase, resilienceRedis, type Answer } from './harness.js'
+import {
+  compareWithHubSpot,
+  fmt,
+  hubspotObjects,
+  recordFigures,
+  resilienceDatabase,
+  resilienceRedis,
+  type Answer,
+} from './harness.js'
 import { load, profile } from './profile.js'
 
 const RATE_LIMIT = 60
@@ -14,7 +22,10 @@ const PHASES: Array<{ name: string; faults: Partial<Faults> }> = [
   { name: '5xx', faults: { rate5xx: 0.3 } },
   { name: 'timeouts', faults: { timeoutRate: 0.2, timeoutHoldMs: 1_500 } },
   { name: 'latency', faults: { latencyMs: 800 } },
-  { name: 'all at once', faults: { rate429: 0.2, rate5xx: 0.1, timeoutRate: 0.05, timeoutHoldMs: 1_500, latencyMs: 200 } },
+  {
+    name: 'all at once',
+    faults: { rate429: 0.2, rate5xx: 0.1, timeoutRate: 0.05, timeoutHoldMs: 1_500, latencyMs: 200 },
+  },
 ]
 const CLEAN_ERRORS = new Set(['E_HUBSPOT_UNAVAILABLE', 'E_HUBSPOT_RATE_LIMITED', 'E_HUBSPOT_REJECTED'])
 
@@ -31,7 +42,16 @@ describe('HubSpot faults', () => {
     emulator = await startTestEmulator({ rateLimit10s: RATE_LIMIT })
     database = await resilienceDatabase()
     redis = await resilienceRedis()
-    t = await startTestApp({ database, emulator, redisNamespace: `hm-res-faults-${process.pid}`, env: { REDIS_URL: redis.url, HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT), LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent' } })
+    t = await startTestApp({
+      database,
+      emulator,
+      redisNamespace: `hm-res-faults-${process.pid}`,
+      env: {
+        REDIS_URL: redis.url,
+        HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT),
+        LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent',
+      },
+    })
   })
   afterAll(async () => {
     probe?.restore()
@@ -51,11 +71,25 @@ describe('HubSpot faults', () => {
     const started = Date.now()
     const examIds: string[] = []
     for (let i = 0; i < EXAMS; i++) {
-      const created = await api('POST', '/api/mock-exams', { mock_exam_name: `Faults ${i}`, mock_type: 'Mock Discussion', exam_date: '2026-12-14', start_time: '13:00', end_time: '15:00', location: 'Online', capacity: 10_000 })
+      const created = await api('POST', '/api/mock-exams', {
+        mock_exam_name: `Faults ${i}`,
+        mock_type: 'Mock Discussion',
+        exam_date: '2026-12-14',
+        start_time: '13:00',
+        end_time: '15:00',
+        location: 'Online',
+        capacity: 10_000,
+      })
       expect(created.status).toBe(201)
       examIds.push(created.body.exam.hubspot_id)
     }
-    const outcomes: Array<{ phase: string; ok: number; clean: Record<string, number>; slowestMs: number; injected: number }> = []
+    const outcomes: Array<{
+      phase: string
+      ok: number
+      clean: Record<string, number>
+      slowestMs: number
+      injected: number
+    }> = []
     const bad: string[] = []
     const failedKeys: Array<{ key: string; examId: string }> = []
     const ackedKeys = new Set<string>()
@@ -73,14 +107,24 @@ describe('HubSpot faults', () => {
           const examId = examIds[i % EXAMS]
           const key = `faults-${n++}`
           // Mostly bookings; every tenth write an exam update, which takes a different path (PATCH, not batched).
-          const answer = i % 10 === 9
-            ? await api('PATCH', `/api/mock-exams/${examId}`, { location: `Room ${i}` })
-            : await api('POST', '/api/bookings', { examId, booking_id: key, student_name: `Faulty ${key}`, student_email: `${key}@example.com` })
+          const answer =
+            i % 10 === 9
+              ? await api('PATCH', `/api/mock-exams/${examId}`, { location: `Room ${i}` })
+              : await api('POST', '/api/bookings', {
+                  examId,
+                  booking_id: key,
+                  student_name: `Faulty ${key}`,
+                  student_email: `${key}@example.com`,
+                })
           outcome.slowestMs = Math.max(outcome.slowestMs, answer.ms)
           if (answer.status >= 200 && answer.status < 300) {
             outcome.ok += 1
             if (i % 10 !== 9) ackedKeys.add(key)
-          } else if ((answer.status === 502 || answer.status === 503) && answer.body?.success === false && CLEAN_ERRORS.has(answer.body.error?.code)) {
+          } else if (
+            (answer.status === 502 || answer.status === 503) &&
+            answer.body?.success === false &&
+            CLEAN_ERRORS.has(answer.body.error?.code)
+          ) {
             outcome.clean[answer.body.error.code] = (outcome.clean[answer.body.error.code] ?? 0) + 1
             if (i % 10 !== 9) failedKeys.push({ key, examId })
           } else {
@@ -104,7 +148,12 @@ describe('HubSpot faults', () => {
 
     // A client retries the failed bookings once HubSpot is healthy, with the same booking_id: each lands once.
     for (const { key, examId } of failedKeys) {
-      const answer = await api('POST', '/api/bookings', { examId, booking_id: key, student_name: `Faulty ${key}`, student_email: `${key}@example.com` })
+      const answer = await api('POST', '/api/bookings', {
+        examId,
+        booking_id: key,
+        student_name: `Faulty ${key}`,
+        student_email: `${key}@example.com`,
+      })
       expect(answer.status, JSON.stringify(answer.body)).toBeGreaterThanOrEqual(200)
       expect(answer.status).toBeLessThan(300)
       ackedKeys.add(key)
@@ -112,7 +161,16 @@ describe('HubSpot faults', () => {
     // A counter update that failed under faults is made good by the next booking of its exam.
     for (const examId of examIds) {
       const key = `faults-final-${examId}`
-      expect((await api('POST', '/api/bookings', { examId, booking_id: key, student_name: 'Final', student_email: 'final@example.com' })).status).toBe(201)
+      expect(
+        (
+          await api('POST', '/api/bookings', {
+            examId,
+            booking_id: key,
+            student_name: 'Final',
+            student_email: 'final@example.com',
+          })
+        ).status,
+      ).toBe(201)
       ackedKeys.add(key)
     }
 
@@ -127,7 +185,16 @@ describe('HubSpot faults', () => {
     expect(probe.maxRolling10s('test-token')).toBeLessThanOrEqual(RATE_LIMIT)
 
     const writes = PHASES.length * load.faultWrites
-    const figures = { rateLimit10s: RATE_LIMIT, writes, outcomes, retriedAfter: failedKeys.length, maxRolling10s: probe.maxRolling10s('test-token'), earned429: 0, bookings: bookings.length, replicaMismatches: 0 }
+    const figures = {
+      rateLimit10s: RATE_LIMIT,
+      writes,
+      outcomes,
+      retriedAfter: failedKeys.length,
+      maxRolling10s: probe.maxRolling10s('test-token'),
+      earned429: 0,
+      bookings: bookings.length,
+      replicaMismatches: 0,
+    }
     console.log('faults figures', JSON.stringify(figures))
     const okTotal = outcomes.reduce((s, o) => s + o.ok, 0)
     recordFigures({
@@ -135,7 +202,9 @@ describe('HubSpot faults', () => {
       order: 4,
       title: 'HubSpot faults',
       load: `${fmt(writes)} writes (bookings and exam updates, ${CONCURRENCY} at a time) in ${PHASES.length} phases of ${fmt(load.faultWrites)}; rate limit ${RATE_LIMIT}/10 s on both sides`,
-      faults: outcomes.map((o) => `${o.phase} (${fmt(o.injected)} injected errors)`).join('; ') + `; faults: ${PHASES.map((p) => `${p.name} ${JSON.stringify(p.faults)}`).join(', ')}`,
+      faults:
+        outcomes.map((o) => `${o.phase} (${fmt(o.injected)} injected errors)`).join('; ') +
+        `; faults: ${PHASES.map((p) => `${p.name} ${JSON.stringify(p.faults)}`).join(', ')}`,
       checked: `${fmt(okTotal)} writes 2xx, ${fmt(writes - okTotal)} clean 502/503 with an E_HUBSPOT_* code, 0 other (slowest ${Math.max(...outcomes.map((o) => o.slowestMs))} ms); the ${failedKeys.length} failed bookings retried with the same booking_id landed once each (${bookings.length} in HubSpot, 0 duplicates); replica = HubSpot; 0 rate-limit 429s earned (every 429 injected), peak ${probe.maxRolling10s('test-token')} calls in any 10 s window (limit ${RATE_LIMIT})`,
       durationMs: Date.now() - started,
       figures: { ...figures, profile },

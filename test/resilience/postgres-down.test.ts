@@ -4,7 +4,17 @@ import type { RunningEmulator } from '../../src/emulator/index.js'
 import { startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-services.js'
 import { followLongPoll, followSse, type ResumableFeed } from '../support/resumable-streams.js'
-import { call, compareWithHubSpot, fmt, hubspotObjects, recordFigures, resilienceRedis, sleep, waitUntil, withDb } from './harness.js'
+import {
+  call,
+  compareWithHubSpot,
+  fmt,
+  hubspotObjects,
+  recordFigures,
+  resilienceRedis,
+  sleep,
+  waitUntil,
+  withDb,
+} from './harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 3
@@ -45,11 +55,25 @@ describe('Postgres down, then back', () => {
     const api = (method: string, path: string, body?: unknown) => call(base, t.token, method, path, body, 15_000)
     const examIds: string[] = []
     for (let i = 0; i < EXAMS; i++) {
-      const created = await api('POST', '/api/mock-exams', { mock_exam_name: `PG ${i}`, mock_type: 'Clinical Skills', exam_date: '2026-12-11', start_time: '09:00', end_time: '12:00', location: 'Toronto', capacity: 10_000 })
+      const created = await api('POST', '/api/mock-exams', {
+        mock_exam_name: `PG ${i}`,
+        mock_type: 'Clinical Skills',
+        exam_date: '2026-12-11',
+        start_time: '09:00',
+        end_time: '12:00',
+        location: 'Toronto',
+        capacity: 10_000,
+      })
       expect(created.status).toBe(201)
       examIds.push(created.body.exam.hubspot_id)
     }
-    const book = (examId: string, key: string) => api('POST', '/api/bookings', { examId, booking_id: key, student_name: `Student ${key}`, student_email: `${key}@example.com` })
+    const book = (examId: string, key: string) =>
+      api('POST', '/api/bookings', {
+        examId,
+        booking_id: key,
+        student_name: `Student ${key}`,
+        student_email: `${key}@example.com`,
+      })
     for (let i = 0; i < 20; i++) expect((await book(examIds[i % EXAMS], `pg-before-${i}`)).status).toBe(201)
 
     // Realtime clients on the first exam: an SSE stream and a long-poll loop, from the start of the log.
@@ -57,13 +81,29 @@ describe('Postgres down, then back', () => {
     const sse = followSse(base, t.token, watched, { after: '0' })
     const poll = followLongPoll(base, t.token, watched, '0')
     feeds.push(sse, poll)
-    const eventsOf = (examId: string) => withDb(postgres.url, async (client) => (await client.query('SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 ORDER BY replica_events.seq', [examId])).rows.map((r) => r.seq as string))
+    const eventsOf = (examId: string) =>
+      withDb(postgres.url, async (client) =>
+        (
+          await client.query(
+            'SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 ORDER BY replica_events.seq',
+            [examId],
+          )
+        ).rows.map((r) => r.seq as string),
+      )
     const beforeOutage = await eventsOf(watched)
-    await waitUntil(() => sse.seqs.length >= beforeOutage.length && poll.seqs.length >= beforeOutage.length, 10_000, 'the streams to catch up')
+    await waitUntil(
+      () => sse.seqs.length >= beforeOutage.length && poll.seqs.length >= beforeOutage.length,
+      10_000,
+      'the streams to catch up',
+    )
     const lastSeenBefore = sse.seqs[sse.seqs.length - 1]
 
     // Warm the cache: every read the dashboard makes.
-    const cachedPaths = ['/api/mock-exams', '/api/mock-exams/aggregates', ...examIds.flatMap((id) => [`/api/mock-exams/${id}`, `/api/mock-exams/${id}/bookings`])]
+    const cachedPaths = [
+      '/api/mock-exams',
+      '/api/mock-exams/aggregates',
+      ...examIds.flatMap((id) => [`/api/mock-exams/${id}`, `/api/mock-exams/${id}/bookings`]),
+    ]
     const warm = new Map<string, string>()
     for (const path of cachedPaths) {
       await api('GET', path)
@@ -74,7 +114,17 @@ describe('Postgres down, then back', () => {
     const hubspotBookingsBefore = (await hubspotObjects(emulator.url, 'bookings')).length
     const hubspotBefore = emulator.stats().total
 
-    const livenessLocks = () => withDb(postgres.url, async (client) => (await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = $1`, [t.app.writes!.ownerKey])).rows[0].n as number)
+    const livenessLocks = () =>
+      withDb(
+        postgres.url,
+        async (client) =>
+          (
+            await client.query(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = $1`,
+              [t.app.writes!.ownerKey],
+            )
+          ).rows[0].n as number,
+      )
     expect(await livenessLocks()).toBe(1)
     await postgres.stopImmediate()
     const downAt = Date.now()
@@ -104,7 +154,16 @@ describe('Postgres down, then back', () => {
         refusedKeys.push(key)
         return book(examIds[i % EXAMS], key)
       }),
-      () => api('POST', '/api/mock-exams', { mock_exam_name: 'PG down', mock_type: 'Mini-mock', exam_date: '2026-12-12', start_time: '09:00', end_time: '10:00', location: 'Online', capacity: 5 }),
+      () =>
+        api('POST', '/api/mock-exams', {
+          mock_exam_name: 'PG down',
+          mock_type: 'Mini-mock',
+          exam_date: '2026-12-12',
+          start_time: '09:00',
+          end_time: '10:00',
+          location: 'Online',
+          capacity: 5,
+        }),
       () => api('PATCH', `/api/mock-exams/${examIds[1]}`, { location: 'Ottawa' }),
       () => api('POST', '/api/bookings/batch-cancel', { bookingIds: ['30000000001', '30000000002'] }),
     ]
@@ -120,7 +179,11 @@ describe('Postgres down, then back', () => {
     const outageMs = Date.now() - downAt
 
     await postgres.start()
-    const recoveredInMs = await waitUntil(async () => (await api('GET', '/readyz')).status === 200, 30_000, '/readyz after Postgres is back')
+    const recoveredInMs = await waitUntil(
+      async () => (await api('GET', '/readyz')).status === 200,
+      30_000,
+      '/readyz after Postgres is back',
+    )
 
     // Writes work again, and their changes stream out.
     const after: string[] = []
@@ -141,15 +204,32 @@ describe('Postgres down, then back', () => {
     const refusedSet = new Set(refusedKeys)
     expect(inHubSpot.filter((b) => refusedSet.has(b.properties.booking_id as string))).toEqual([])
     const traces = await withDb(postgres.url, async (client) => ({
-      bookings: (await client.query('SELECT count(*)::int AS n FROM public.hubspot_bookings WHERE booking_id = ANY($1)', [refusedKeys])).rows[0].n,
-      intents: (await client.query(`SELECT count(*)::int AS n FROM public.write_intents WHERE idempotency_key = ANY($1) OR payload->>'mock_exam_name' = 'PG down' OR payload->>'location' = 'Ottawa'`, [refusedKeys])).rows[0].n,
-      exams: (await client.query(`SELECT count(*)::int AS n FROM public.hubspot_mock_exams WHERE mock_exam_name = 'PG down' OR location = 'Ottawa'`)).rows[0].n,
+      bookings: (
+        await client.query('SELECT count(*)::int AS n FROM public.hubspot_bookings WHERE booking_id = ANY($1)', [
+          refusedKeys,
+        ])
+      ).rows[0].n,
+      intents: (
+        await client.query(
+          `SELECT count(*)::int AS n FROM public.write_intents WHERE idempotency_key = ANY($1) OR payload->>'mock_exam_name' = 'PG down' OR payload->>'location' = 'Ottawa'`,
+          [refusedKeys],
+        )
+      ).rows[0].n,
+      exams: (
+        await client.query(
+          `SELECT count(*)::int AS n FROM public.hubspot_mock_exams WHERE mock_exam_name = 'PG down' OR location = 'Ottawa'`,
+        )
+      ).rows[0].n,
     }))
     expect(traces).toEqual({ bookings: 0, intents: 0, exams: 0 })
 
     // The streams resume from their cursors: exactly the log, in order, nothing lost, nothing twice.
     const finalLog = await eventsOf(watched)
-    await waitUntil(() => sse.seqs.length >= finalLog.length && poll.seqs.length >= finalLog.length, 20_000, `the streams to deliver ${finalLog.length} events (SSE ${sse.seqs.length}, long-poll ${poll.seqs.length})`)
+    await waitUntil(
+      () => sse.seqs.length >= finalLog.length && poll.seqs.length >= finalLog.length,
+      20_000,
+      `the streams to deliver ${finalLog.length} events (SSE ${sse.seqs.length}, long-poll ${poll.seqs.length})`,
+    )
     await sleep(200)
     expect(sse.seqs).toEqual(finalLog)
     expect(poll.seqs).toEqual(finalLog)
@@ -162,15 +242,29 @@ describe('Postgres down, then back', () => {
     expect(resumed.seqs).toEqual(missed)
 
     // The write path holds its liveness lock again (other instances must not take its writes for orphans).
-    const livenessBackInMs = await waitUntil(async () => (await livenessLocks()) === 1, 15_000, 'the liveness lock to be held again')
+    const livenessBackInMs = await waitUntil(
+      async () => (await livenessLocks()) === 1,
+      15_000,
+      'the liveness lock to be held again',
+    )
 
     const comparison = await compareWithHubSpot(postgres.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
 
     const figures = {
-      cachedReads, cachedPaths: cachedPaths.length, refusedWrites: writes.length, outageMs,
-      recoveredInMs, livenessBackInMs, slowestReadMs: slowest.read, slowestRefusalMs: slowest.write, writesAfter: after.length, streamEvents: finalLog.length,
-      missedDuringOutage: missed.length, sseReconnects: sse.retries, longPollRetries: poll.retries,
+      cachedReads,
+      cachedPaths: cachedPaths.length,
+      refusedWrites: writes.length,
+      outageMs,
+      recoveredInMs,
+      livenessBackInMs,
+      slowestReadMs: slowest.read,
+      slowestRefusalMs: slowest.write,
+      writesAfter: after.length,
+      streamEvents: finalLog.length,
+      missedDuringOutage: missed.length,
+      sseReconnects: sse.retries,
+      longPollRetries: poll.retries,
     }
     console.log('postgres figures', JSON.stringify(figures))
     recordFigures({

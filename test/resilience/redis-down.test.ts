@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services.js'
-import { compareWithHubSpot, ConsistencyLedger, fmt, prng, recordFigures, resilienceDatabase, seedFromEnv, type Instance, type ReadKind } from './harness.js'
+import {
+  compareWithHubSpot,
+  ConsistencyLedger,
+  fmt,
+  prng,
+  recordFigures,
+  resilienceDatabase,
+  seedFromEnv,
+  type Instance,
+  type ReadKind,
+} from './harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 4
@@ -14,7 +24,12 @@ function instance(name: string, t: TestApp): Instance {
     name,
     async request(method, path, body) {
       const started = Date.now()
-      const response = await t.app.http.inject({ method: method as 'GET', url: path, headers: bearer(t.token), payload: body as object | undefined })
+      const response = await t.app.http.inject({
+        method: method as 'GET',
+        url: path,
+        headers: bearer(t.token),
+        payload: body as object | undefined,
+      })
       return { status: response.statusCode, body: response.json(), ms: Date.now() - started }
     },
   }
@@ -35,7 +50,12 @@ describe('Redis down, then back', () => {
     database = await resilienceDatabase()
     // A private Redis, so that killing it cannot disturb anything else using the machine's.
     redis = await startPrivateRedis()
-    const options = { database, emulator, redisNamespace: `hm-res-redis-${process.pid}`, env: { REDIS_URL: redis.url, HUBSPOT_RATE_LIMIT_10S: '3000', LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent' } }
+    const options = {
+      database,
+      emulator,
+      redisNamespace: `hm-res-redis-${process.pid}`,
+      env: { REDIS_URL: redis.url, HUBSPOT_RATE_LIMIT_10S: '3000', LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent' },
+    }
     a = await startTestApp(options)
     b = await startTestApp(options)
   })
@@ -54,23 +74,45 @@ describe('Redis down, then back', () => {
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
     const examIds: string[] = []
     for (let i = 0; i < EXAMS; i++) {
-      const created = await instances[i % 2].request('POST', '/api/mock-exams', { mock_exam_name: `Redis ${i}`, mock_type: 'Mini-mock', exam_date: '2026-12-10', start_time: '09:00', end_time: '10:00', location: 'Online', capacity: 10_000 })
+      const created = await instances[i % 2].request('POST', '/api/mock-exams', {
+        mock_exam_name: `Redis ${i}`,
+        mock_type: 'Mini-mock',
+        exam_date: '2026-12-10',
+        start_time: '09:00',
+        end_time: '10:00',
+        location: 'Online',
+        capacity: 10_000,
+      })
       expect(created.status).toBe(201)
       examIds.push(created.body.exam.hubspot_id)
     }
     const ledger = new ConsistencyLedger(examIds)
     ledger.diagnose = async (examId) => {
-      const row = (await a.app.db.query<{ total: number; confirmed: number; seq: string }>(`SELECT total_bookings AS total, (SELECT count(*)::int FROM public.hubspot_bookings WHERE mock_exam_id = $1 AND booking_status = 'confirmed' AND deleted_at IS NULL) AS confirmed, hs_lastmodifieddate::text AS seq FROM public.hubspot_mock_exams WHERE hubspot_id = $1`, [examId])).rows[0]
+      const row = (
+        await a.app.db.query<{ total: number; confirmed: number; seq: string }>(
+          `SELECT total_bookings AS total, (SELECT count(*)::int FROM public.hubspot_bookings WHERE mock_exam_id = $1 AND booking_status = 'confirmed' AND deleted_at IS NULL) AS confirmed, hs_lastmodifieddate::text AS seq FROM public.hubspot_mock_exams WHERE hubspot_id = $1`,
+          [examId],
+        )
+      ).rows[0]
       return `now in Postgres: total ${row.total}, confirmed ${row.confirmed} (${row.seq}); cache A ${JSON.stringify(a.app.cache.stats)} B ${JSON.stringify(b.app.cache.stats)}`
     }
     let n = 0
     const cacheStats = () => {
       const [x, y] = [a.app.cache.stats, b.app.cache.stats]
-      return { hits: x.hits + y.hits + x.sharedHits + y.sharedHits, bypassed: x.bypassed + y.bypassed, misses: x.misses + y.misses }
+      return {
+        hits: x.hits + y.hits + x.sharedHits + y.sharedHits,
+        bypassed: x.bypassed + y.bypassed,
+        misses: x.misses + y.misses,
+      }
     }
 
     /** `ops` operations, CONCURRENCY at a time: 25% bookings, 5% cancels, 70% reads of every kind, on random instances. */
-    const run = async (ops: number, onEach?: () => void, untilAlso: () => boolean = () => true, deadlineMs = 60_000) => {
+    const run = async (
+      ops: number,
+      onEach?: () => void,
+      untilAlso: () => boolean = () => true,
+      deadlineMs = 60_000,
+    ) => {
       let next = 0
       const deadline = Date.now() + deadlineMs
       const worker = async () => {
@@ -103,7 +145,12 @@ describe('Redis down, then back', () => {
     const readsBefore = ledger.counts.reads
     await run(load.redisOps)
     const down = cacheStats()
-    const outage = { reads: ledger.counts.reads - readsBefore, writes: ledger.counts.writes + ledger.counts.cancels - writesBefore, bypassed: down.bypassed - downAt.bypassed, hits: down.hits - downAt.hits }
+    const outage = {
+      reads: ledger.counts.reads - readsBefore,
+      writes: ledger.counts.writes + ledger.counts.cancels - writesBefore,
+      bypassed: down.bypassed - downAt.bypassed,
+      hits: down.hits - downAt.hits,
+    }
     expect(ledger.errors).toEqual([])
     expect(ledger.stale).toEqual([])
     expect(outage.writes).toBeGreaterThan(0)
@@ -119,9 +166,14 @@ describe('Redis down, then back', () => {
     let firstHitMs: number | null = null
     // At least as many operations as during the outage, and on until the clients have reconnected and hit.
     const opsBefore = ledger.counts.reads + ledger.counts.writes + ledger.counts.cancels
-    await run(load.redisOps, () => {
-      if (firstHitMs === null && cacheStats().hits > returned.hits) firstHitMs = Date.now() - backAt
-    }, () => firstHitMs !== null, 30_000)
+    await run(
+      load.redisOps,
+      () => {
+        if (firstHitMs === null && cacheStats().hits > returned.hits) firstHitMs = Date.now() - backAt
+      },
+      () => firstHitMs !== null,
+      30_000,
+    )
     const afterReturnOps = ledger.counts.reads + ledger.counts.writes + ledger.counts.cancels - opsBefore
     expect(ledger.errors).toEqual([])
     expect(ledger.stale).toEqual([])
@@ -136,7 +188,12 @@ describe('Redis down, then back', () => {
       for (const on of instances) for (let i = 0; i < 2; i++) answers.push(await ledger.read(on, examId, 'bookings'))
       const bodies = answers.map((x) => JSON.stringify(x.body))
       expect(new Set(bodies).size).toBe(1)
-      const rows = (await a.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.hubspot_bookings WHERE mock_exam_id = $1 AND deleted_at IS NULL', [examId])).rows[0].n
+      const rows = (
+        await a.app.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM public.hubspot_bookings WHERE mock_exam_id = $1 AND deleted_at IS NULL',
+          [examId],
+        )
+      ).rows[0].n
       expect(answers[0].body.bookings).toHaveLength(rows)
     }
     expect(cacheStats().hits - hitsBefore).toBeGreaterThanOrEqual(examIds.length * 2)
@@ -145,13 +202,29 @@ describe('Redis down, then back', () => {
     // Writes stayed correct throughout: the replica equals HubSpot, and every exam's count is what was acknowledged.
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
-    const confirmed = (await a.app.db.query<{ exam: string; n: number }>(`SELECT mock_exam_id AS exam, count(*)::int AS n FROM public.hubspot_bookings WHERE booking_status = 'confirmed' AND deleted_at IS NULL GROUP BY 1`)).rows
-    expect(new Map(confirmed.map((r) => [r.exam, r.n]))).toEqual(new Map([...ledger.expectedConfirmed()].filter(([, count]) => count > 0)))
+    const confirmed = (
+      await a.app.db.query<{ exam: string; n: number }>(
+        `SELECT mock_exam_id AS exam, count(*)::int AS n FROM public.hubspot_bookings WHERE booking_status = 'confirmed' AND deleted_at IS NULL GROUP BY 1`,
+      )
+    ).rows
+    expect(new Map(confirmed.map((r) => [r.exam, r.n]))).toEqual(
+      new Map([...ledger.expectedConfirmed()].filter(([, count]) => count > 0)),
+    )
 
     const figures = {
-      instances: 2, exams: EXAMS, concurrency: CONCURRENCY, ops: ledger.counts.reads + ledger.counts.writes + ledger.counts.cancels,
-      reads: ledger.counts.reads, bookings: ledger.counts.writes, cancels: ledger.counts.cancels, outage, firstHitAfterReturnMs: firstHitMs,
-      hitsAfterReturn: back.hits - returned.hits, afterReturnOps, staleReads: ledger.stale.length, replicaMismatches: comparison.mismatches.length,
+      instances: 2,
+      exams: EXAMS,
+      concurrency: CONCURRENCY,
+      ops: ledger.counts.reads + ledger.counts.writes + ledger.counts.cancels,
+      reads: ledger.counts.reads,
+      bookings: ledger.counts.writes,
+      cancels: ledger.counts.cancels,
+      outage,
+      firstHitAfterReturnMs: firstHitMs,
+      hitsAfterReturn: back.hits - returned.hits,
+      afterReturnOps,
+      staleReads: ledger.stale.length,
+      replicaMismatches: comparison.mismatches.length,
     }
     console.log('redis figures', JSON.stringify(figures))
     recordFigures({

@@ -7,7 +7,23 @@ import { probeEmulatorLimits, type LimiterProbe } from '../support/emulator-prob
 import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import { followSse, type ResumableFeed } from '../support/resumable-streams.js'
-import { call, compareWithHubSpot, ConsistencyLedger, createHubSpotExam, fmt, prng, recordFigures, resilienceDatabase, resilienceRedis, seedFromEnv, sleep, waitUntil, withDb, type Instance, type ReadKind } from './harness.js'
+import {
+  call,
+  compareWithHubSpot,
+  ConsistencyLedger,
+  createHubSpotExam,
+  fmt,
+  prng,
+  recordFigures,
+  resilienceDatabase,
+  resilienceRedis,
+  seedFromEnv,
+  sleep,
+  waitUntil,
+  withDb,
+  type Instance,
+  type ReadKind,
+} from './harness.js'
 import { load, profile } from './profile.js'
 
 const RATE_LIMIT = 30
@@ -62,18 +78,34 @@ describe('three instances sharing Postgres and Redis', () => {
     const started = Date.now()
     const random = prng(seedFromEnv(3_003))
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
-    const instances: Instance[] = servers.map((server, i) => ({ name: 'ABC'[i], request: (method, path, body) => call(server.url, token, method, path, body) }))
+    const instances: Instance[] = servers.map((server, i) => ({
+      name: 'ABC'[i],
+      request: (method, path, body) => call(server.url, token, method, path, body),
+    }))
     const ledger = new ConsistencyLedger(examIds)
 
     // Realtime across instances: a dashboard on C follows an exam that A and B write to.
     const watched = examIds[0]
-    const head = await withDb(database.url, async (client) => (await client.query('SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events')).rows[0].seq as string)
+    const head = await withDb(
+      database.url,
+      async (client) =>
+        (await client.query('SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events')).rows[0]
+          .seq as string,
+    )
     sse = followSse(servers[2].url, token, watched, { after: head })
 
     // Pulls during the load, on random instances, as Refresh buttons and window focus would send them.
     const pulls: Array<{ started: boolean; ms: number; status: number }> = []
     const pullsInFlight: Array<Promise<void>> = []
-    const pull = (on: Instance) => on.request('POST', '/api/sync/pull').then((answer) => void pulls.push({ started: answer.body?.result?.started === true, ms: answer.body?.result?.ms ?? 0, status: answer.status }))
+    const pull = (on: Instance) =>
+      on.request('POST', '/api/sync/pull').then(
+        (answer) =>
+          void pulls.push({
+            started: answer.body?.result?.started === true,
+            ms: answer.body?.result?.ms ?? 0,
+            status: answer.status,
+          }),
+      )
 
     let n = 0
     let next = 0
@@ -109,8 +141,19 @@ describe('three instances sharing Postgres and Redis', () => {
     expect(busyMs).toBeLessThanOrEqual(wallMs + 50)
 
     // Every write on A and B reached the dashboard on C, exactly as logged.
-    const logged = await withDb(database.url, async (client) => (await client.query('SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 AND seq > $2 ORDER BY replica_events.seq', [watched, head])).rows.map((r) => r.seq as string))
-    await waitUntil(() => (sse?.seqs.length ?? 0) >= logged.length, 20_000, `SSE on C to deliver ${logged.length} events`)
+    const logged = await withDb(database.url, async (client) =>
+      (
+        await client.query(
+          'SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 AND seq > $2 ORDER BY replica_events.seq',
+          [watched, head],
+        )
+      ).rows.map((r) => r.seq as string),
+    )
+    await waitUntil(
+      () => (sse?.seqs.length ?? 0) >= logged.length,
+      20_000,
+      `SSE on C to deliver ${logged.length} events`,
+    )
     await sleep(200)
     expect(sse!.seqs).toEqual(logged)
 
@@ -121,13 +164,31 @@ describe('three instances sharing Postgres and Redis', () => {
 
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
-    const searches = Object.entries(emulator.stats().byRoute).filter(([route]) => route.endsWith('/search')).reduce((sum, [, count]) => sum + count, 0)
+    const searches = Object.entries(emulator.stats().byRoute)
+      .filter(([route]) => route.endsWith('/search'))
+      .reduce((sum, [, count]) => sum + count, 0)
 
     const ops = ledger.counts.reads + ledger.counts.writes + ledger.counts.cancels + ledger.counts.refusedWrites
     const figures = {
-      instances: 3, rateLimit10s: RATE_LIMIT, ops, reads: ledger.counts.reads, bookings: ledger.counts.writes, cancels: ledger.counts.cancels, refused: ledger.counts.refusedWrites,
-      concurrency: CONCURRENCY, loadMs, pullsDuringLoad: pulls.length, pullsStarted: pulls.filter((p) => p.started).length, singleFlight: { wallMs, busyMs, results },
-      peakRolling10s: peak, earned429: 0, hubspotCalls: emulator.stats().total, searches, sseEvents: sse!.seqs.length, staleReads: ledger.stale.length, replicaMismatches: 0,
+      instances: 3,
+      rateLimit10s: RATE_LIMIT,
+      ops,
+      reads: ledger.counts.reads,
+      bookings: ledger.counts.writes,
+      cancels: ledger.counts.cancels,
+      refused: ledger.counts.refusedWrites,
+      concurrency: CONCURRENCY,
+      loadMs,
+      pullsDuringLoad: pulls.length,
+      pullsStarted: pulls.filter((p) => p.started).length,
+      singleFlight: { wallMs, busyMs, results },
+      peakRolling10s: peak,
+      earned429: 0,
+      hubspotCalls: emulator.stats().total,
+      searches,
+      sseEvents: sse!.seqs.length,
+      staleReads: ledger.stale.length,
+      replicaMismatches: 0,
     }
     console.log('three-instance figures', JSON.stringify(figures))
     recordFigures({

@@ -23,7 +23,10 @@ export interface ChildServer {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-export async function startChildServer(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+): Promise<ChildServer> {
   const port = await freePort()
   const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve'], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -32,7 +35,9 @@ export async function startChildServer(env: Record<string, string | undefined>, 
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  )
   const url = `http://127.0.0.1:${port}`
   const started = Date.now()
   while (!output.includes('hubmirror is running')) {

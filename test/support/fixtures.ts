@@ -82,7 +82,9 @@ export function startTestEmulator(options: EmulatorOptions = {}): Promise<Runnin
   return startEmulator({ port: 0, dataDir: null, seed: 'none', ...options })
 }
 
-async function resolveEmulator(option: TestAppOptions['emulator']): Promise<{ emulator: RunningEmulator | null; owned: boolean }> {
+async function resolveEmulator(
+  option: TestAppOptions['emulator'],
+): Promise<{ emulator: RunningEmulator | null; owned: boolean }> {
   if (!option) return { emulator: null, owned: false }
   if (typeof option === 'object' && 'url' in option) return { emulator: option, owned: false }
   return { emulator: await startTestEmulator(option === true ? {} : option), owned: true }
@@ -93,7 +95,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = options.database ?? (await freshDatabase())
   const { emulator, owned } = await resolveEmulator(options.emulator)
   const config = testConfig({ ...options, databaseUrl: database.url })
-  const hubspot = emulator ? { baseUrl: emulator.url, accessToken: 'test-token', retry: { deadlineMs: 8_000 } } : undefined
+  const hubspot = emulator
+    ? { baseUrl: emulator.url, accessToken: 'test-token', retry: { deadlineMs: 8_000 } }
+    : undefined
   const app = await createApp({ config, inMemoryDb: true, webDist: null, hubspot, realtime: options.realtime })
   return {
     app,

@@ -44,15 +44,27 @@ export async function startHubSpotProxy(targetUrl: string): Promise<HubSpotProxy
     try {
       const body = await readBody(req)
       const headers: Record<string, string> = {}
-      for (const name of ['authorization', 'content-type', 'accept']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name] as string
-      const answer = await fetch(targetUrl + (req.url ?? '/'), { method: req.method, headers, body: body.length > 0 ? new Uint8Array(body) : undefined })
+      for (const name of ['authorization', 'content-type', 'accept'])
+        if (typeof req.headers[name] === 'string') headers[name] = req.headers[name] as string
+      const answer = await fetch(targetUrl + (req.url ?? '/'), {
+        method: req.method,
+        headers,
+        body: body.length > 0 ? new Uint8Array(body) : undefined,
+      })
       const text = Buffer.from(await answer.arrayBuffer())
-      const call: ProxiedCall = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0], status: answer.status, startedAt, endedAt: Date.now() }
+      const call: ProxiedCall = {
+        method: req.method ?? 'GET',
+        path: (req.url ?? '/').split('?')[0],
+        status: answer.status,
+        startedAt,
+        endedAt: Date.now(),
+      }
       proxy.calls.push(call)
       await proxy.beforeReply?.(call)
       const out: Record<string, string> = {}
       answer.headers.forEach((value, name) => {
-        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(name)) out[name] = value
+        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(name))
+          out[name] = value
       })
       if (!res.destroyed) res.writeHead(answer.status, { ...out, 'content-length': String(text.length) }).end(text)
     } catch {

@@ -41,12 +41,17 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
-      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
+      const started = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+        { stdio: 'ignore' },
+      )
       child = started
       exited = new Promise((resolve) => started.once('exit', () => resolve()))
       const deadline = Date.now() + 10_000
       while (!(await redisPing(port))) {
-        if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode} (is redis-server installed?)`)
+        if (started.exitCode !== null)
+          throw new Error(`redis-server exited with ${started.exitCode} (is redis-server installed?)`)
         if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s')
         await sleep(25)
       }
@@ -77,7 +82,9 @@ export interface PrivatePostgres {
 function postgresBinDir(): string {
   const root = '/usr/lib/postgresql'
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a))
     if (versions.length > 0) return join(root, versions[0], 'bin')
   }
   try {
@@ -88,7 +95,9 @@ function postgresBinDir(): string {
 }
 
 /** initdb and pg_ctl refuse to run as root: as root, run them as the postgres user. */
-function runner(): { uid: number; gid: number; run(bin: string, args: string[]): void } | { uid: null; gid: null; run(bin: string, args: string[]): void } {
+function runner():
+  | { uid: number; gid: number; run(bin: string, args: string[]): void }
+  | { uid: null; gid: null; run(bin: string, args: string[]): void } {
   const asRoot = process.getuid?.() === 0
   if (!asRoot) return { uid: null, gid: null, run: (bin, args) => void execFileSync(bin, args, { stdio: 'pipe' }) }
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim())
@@ -99,7 +108,12 @@ function runner(): { uid: number; gid: number; run(bin: string, args: string[]):
     gid,
     run: (bin, args) => {
       if (hasRunuser) execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' })
-      else execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', [bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')], { stdio: 'pipe' })
+      else
+        execFileSync(
+          'su',
+          ['postgres', '-s', '/bin/sh', '-c', [bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')],
+          { stdio: 'pipe' },
+        )
     },
   }
 }
@@ -128,7 +142,16 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     async start() {
       try {
-        pgCtl(['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, '-l', logFile, '-w', '-t', '60', 'start'])
+        pgCtl([
+          '-o',
+          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+          '-l',
+          logFile,
+          '-w',
+          '-t',
+          '60',
+          'start',
+        ])
       } catch (error) {
         throw new Error(`could not start the private Postgres: ${(error as Error).message}\n${server.log()}`)
       }

@@ -14,7 +14,12 @@ export interface ResumableFeed {
 }
 
 /** An SSE follower of one exam, reconnecting with Last-Event-ID as EventSource does. */
-export function followSse(base: string, token: string, examId: string, options: { after?: string } = {}): ResumableFeed {
+export function followSse(
+  base: string,
+  token: string,
+  examId: string,
+  options: { after?: string } = {},
+): ResumableFeed {
   const feed: ResumableFeed = { seqs: [], retries: 0, connections: 0, stop: async () => undefined }
   let stopped = false
   let current: SseConnection | null = null
@@ -23,7 +28,10 @@ export function followSse(base: string, token: string, examId: string, options: 
     while (!stopped) {
       let connection: SseConnection
       try {
-        connection = await connectSse(`${base}/api/events?exam_ids=${examId}`, { authorization: `Bearer ${token}`, ...(last !== null ? { 'last-event-id': last } : {}) })
+        connection = await connectSse(`${base}/api/events?exam_ids=${examId}`, {
+          authorization: `Bearer ${token}`,
+          ...(last !== null ? { 'last-event-id': last } : {}),
+        })
       } catch {
         feed.retries += 1
         await sleep(250)
@@ -62,7 +70,12 @@ export function followSse(base: string, token: string, examId: string, options: 
 }
 
 /** A long-poll loop on one exam: keeps its cursor, and on an error asks again from the same cursor. */
-export function followLongPoll(base: string, token: string, examId: string, after = '0'): ResumableFeed & { cursor(): string } {
+export function followLongPoll(
+  base: string,
+  token: string,
+  examId: string,
+  after = '0',
+): ResumableFeed & { cursor(): string } {
   let cursor = after
   let stopped = false
   let controller = new AbortController()
@@ -71,7 +84,10 @@ export function followLongPoll(base: string, token: string, examId: string, afte
     while (!stopped) {
       controller = new AbortController()
       try {
-        const response = await fetch(`${base}/api/long-poll?after=${cursor}&exam_ids=${examId}&timeout_ms=2000`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal })
+        const response = await fetch(`${base}/api/long-poll?after=${cursor}&exam_ids=${examId}&timeout_ms=2000`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: controller.signal,
+        })
         const body = await response.json()
         if (response.status !== 200) throw new Error(`long-poll ${response.status}`)
         for (const event of body.events as Array<{ seq: string }>) feed.seqs.push(event.seq)

@@ -36,7 +36,10 @@ export async function connectSse(url: string, headers: Record<string, string> = 
   const comments: string[] = []
   let raw = ''
   let ended = false
-  const parser = createSseParser({ onMessage: (message) => messages.push(message), onComment: (text) => comments.push(text) })
+  const parser = createSseParser({
+    onMessage: (message) => messages.push(message),
+    onComment: (text) => comments.push(text),
+  })
   const decoder = new TextDecoder()
   const pump = async () => {
     if (!response.body) return
@@ -63,7 +66,12 @@ export async function connectSse(url: string, headers: Record<string, string> = 
     changes: () => messages.filter((m) => m.event === 'change').map((m) => JSON.parse(m.data) as ChangeEvent),
     ended: pump(),
     isEnded: () => ended,
-    waitFor: (check, timeoutMs = 5_000) => until(() => check(connection), timeoutMs, () => `SSE condition; got ${JSON.stringify(messages.map((m) => m.event))}`),
+    waitFor: (check, timeoutMs = 5_000) =>
+      until(
+        () => check(connection),
+        timeoutMs,
+        () => `SSE condition; got ${JSON.stringify(messages.map((m) => m.event))}`,
+      ),
     async waitForEvent(name, timeoutMs = 5_000) {
       await connection.waitFor(() => messages.some((m) => m.event === name), timeoutMs)
       return messages.find((m) => m.event === name) as SseMessage
@@ -90,12 +98,17 @@ export interface WsConnection {
 }
 
 /** Resolves once open; rejects with the HTTP status of a refused upgrade ("Unexpected server response: 401"). */
-export function connectWs(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<WsConnection> {
+export function connectWs(
+  url: string,
+  options: { headers?: Record<string, string>; protocols?: string[] } = {},
+): Promise<WsConnection> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers })
     const messages: WsMessage[] = []
     const consumed = new Map<string, number>()
-    const closed = new Promise<{ code: number; reason: string }>((done) => socket.on('close', (code, reason) => done({ code, reason: String(reason) })))
+    const closed = new Promise<{ code: number; reason: string }>((done) =>
+      socket.on('close', (code, reason) => done({ code, reason: String(reason) })),
+    )
     socket.on('message', (data) => messages.push(JSON.parse(String(data)) as WsMessage))
     socket.on('error', reject)
     socket.on('open', () =>
@@ -104,12 +117,21 @@ export function connectWs(url: string, options: { headers?: Record<string, strin
         messages,
         send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
         changes: () => messages.filter((m) => m.type === 'change').map((m) => m.event as ChangeEvent),
-        waitFor: (check, timeoutMs = 5_000) => until(() => check(messages), timeoutMs, () => `WS condition; got ${JSON.stringify(messages.map((m) => m.type))}`),
+        waitFor: (check, timeoutMs = 5_000) =>
+          until(
+            () => check(messages),
+            timeoutMs,
+            () => `WS condition; got ${JSON.stringify(messages.map((m) => m.type))}`,
+          ),
         /** The next message of this type not returned by an earlier call. */
         async waitForType(type, timeoutMs = 5_000) {
           const taken = consumed.get(type) ?? 0
           const ofType = () => messages.filter((m) => m.type === type)
-          await until(() => ofType().length > taken, timeoutMs, () => `a "${type}" message; got ${JSON.stringify(messages.map((m) => m.type))}`)
+          await until(
+            () => ofType().length > taken,
+            timeoutMs,
+            () => `a "${type}" message; got ${JSON.stringify(messages.map((m) => m.type))}`,
+          )
           consumed.set(type, taken + 1)
           return ofType()[taken]
         },

@@ -26,7 +26,13 @@ describe('backfill: kill -9 and resume', () => {
     // The CLI keeps to 20 calls / 10 s and 2 searches / s, so that the backfill lasts about ten
     // seconds; the emulator's own limits are high only so that the test's own listings are not
     // slowed (the benchmark covers 429s).
-    emulator = await startEmulator({ port: 0, dataDir: null, seed: BOOKINGS, rateLimit10s: 100_000, searchRatePerSecond: 1_000 })
+    emulator = await startEmulator({
+      port: 0,
+      dataDir: null,
+      seed: BOOKINGS,
+      rateLimit10s: 100_000,
+      searchRatePerSecond: 1_000,
+    })
     database = await freshDatabase()
     env = {
       HUBSPOT_BASE_URL: emulator.url,
@@ -43,17 +49,26 @@ describe('backfill: kill -9 and resume', () => {
     dir.remove()
   })
 
-  function cli(args: string[], killWhen?: (stderr: string) => boolean, extraEnv: Record<string, string> = {}): Promise<Run> {
+  function cli(
+    args: string[],
+    killWhen?: (stderr: string) => boolean,
+    extraEnv: Record<string, string> = {},
+  ): Promise<Run> {
     const childEnv = { ...process.env, ...env, DATABASE_URL: env.DATABASE_URL ?? '', ...extraEnv }
-    const child = spawn(process.execPath, ['bin/hubmirror.js', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['bin/hubmirror.js', ...args], {
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     const out = { stdout: '', stderr: '' }
     child.stdout.on('data', (chunk) => (out.stdout += chunk))
     child.stderr.on('data', (chunk) => (out.stderr += chunk))
     const watch = killWhen && setInterval(() => killWhen(out.stderr) && child.kill('SIGKILL'), 10)
-    return new Promise((resolve) => child.on('exit', (code, signal) => {
-      if (watch) clearInterval(watch)
-      resolve({ code, signal, ...out })
-    }))
+    return new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        if (watch) clearInterval(watch)
+        resolve({ code, signal, ...out })
+      }),
+    )
   }
 
   const openDb = () => openReplica({ databaseUrl: database.url, dataDir: dir.path })
@@ -66,9 +81,15 @@ describe('backfill: kill -9 and resume', () => {
     const db = await openDb()
     let committed: number
     try {
-      const { rows } = await db.query<{ object_type: string; cursor_ms: string | null; backfill: { ranges: Array<{ rows: number }> } | null }>(
-        'SELECT object_type, cursor_ms, backfill FROM public.sync_state')
-      committed = rows.reduce((sum, row) => sum + (row.backfill?.ranges.reduce((n, range) => n + range.rows, 0) ?? 0), 0)
+      const { rows } = await db.query<{
+        object_type: string
+        cursor_ms: string | null
+        backfill: { ranges: Array<{ rows: number }> } | null
+      }>('SELECT object_type, cursor_ms, backfill FROM public.sync_state')
+      committed = rows.reduce(
+        (sum, row) => sum + (row.backfill?.ranges.reduce((n, range) => n + range.rows, 0) ?? 0),
+        0,
+      )
       expect(rows.every((row) => row.cursor_ms === null)).toBe(true)
       const { rows: replica } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM public.hubspot_bookings')
       // The checkpoint and the rows were committed together: never more rows than the checkpoint admits.
@@ -82,7 +103,12 @@ describe('backfill: kill -9 and resume', () => {
     const resumed = await cli(['backfill', '--json'])
     expect(resumed.code, resumed.stderr).toBe(0)
     const result = JSON.parse(resumed.stdout)
-    expect(result).toMatchObject({ ran: true, resumed: true, rateLimited: 0, rows: { bookings: BOOKINGS, exams: BOOKINGS / 100 } })
+    expect(result).toMatchObject({
+      ran: true,
+      resumed: true,
+      rateLimited: 0,
+      rows: { bookings: BOOKINGS, exams: BOOKINGS / 100 },
+    })
     // Only what the killed run had not committed was fetched again.
     expect(result.fetched).toBe(BOOKINGS + BOOKINGS / 100 - committed)
     expect(emulator.stats().byStatus['429']).toBeUndefined()
@@ -97,14 +123,26 @@ describe('backfill: kill -9 and resume', () => {
     const again = await cli(['backfill'])
     expect(again.stdout).toContain('already complete')
     // Listing everything at 5 calls/s would only slow the test down.
-    const reconcile = await cli(['reconcile', '--json'], undefined, { HUBSPOT_RATE_LIMIT_10S: '100000', HUBSPOT_SEARCH_RATE_S: '1000' })
+    const reconcile = await cli(['reconcile', '--json'], undefined, {
+      HUBSPOT_RATE_LIMIT_10S: '100000',
+      HUBSPOT_SEARCH_RATE_S: '1000',
+    })
     expect(reconcile.code, reconcile.stderr).toBe(0)
-    expect(JSON.parse(reconcile.stdout)).toMatchObject({ missing_in_replica: 0, extra_in_replica: 0, stale_in_replica: 0 })
+    expect(JSON.parse(reconcile.stdout)).toMatchObject({
+      missing_in_replica: 0,
+      extra_in_replica: 0,
+      stale_in_replica: 0,
+    })
   }, 120_000)
 
   it('says what to set when neither a token nor a base URL is configured', async () => {
     const child = spawn(process.execPath, ['bin/hubmirror.js', 'backfill'], {
-      env: { ...process.env, HUBSPOT_ACCESS_TOKEN: '', HUBSPOT_BASE_URL: '', HUBMIRROR_DATA_DIR: join(dir.path, 'none') },
+      env: {
+        ...process.env,
+        HUBSPOT_ACCESS_TOKEN: '',
+        HUBSPOT_BASE_URL: '',
+        HUBMIRROR_DATA_DIR: join(dir.path, 'none'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''

@@ -10,7 +10,14 @@ describe('first run', () => {
   afterAll(() => dir.remove())
 
   it('npm start with no configuration: emulator, backfill with progress in the log, then the URL with a sign-in link', async () => {
-    const env = { HUBMIRROR_DATA_DIR: dir.path, LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '', HUBSPOT_ACCESS_TOKEN: '', HUBSPOT_BASE_URL: '' }
+    const env = {
+      HUBMIRROR_DATA_DIR: dir.path,
+      LOG_LEVEL: 'info',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      HUBSPOT_ACCESS_TOKEN: '',
+      HUBSPOT_BASE_URL: '',
+    }
     const first = await startChildServer(env, 120_000)
     await first.kill('SIGTERM')
     const log = first.output()

@@ -22,8 +22,10 @@ describe('sync: freshness', () => {
   afterAll(() => t.close())
 
   const get = (url: string) => t.app.http.inject({ method: 'GET', url, headers: bearer(t.token) })
-  const pull = (body: unknown = {}) => t.app.http.inject({ method: 'POST', url: '/api/sync/pull', headers: bearer(t.token), payload: body as object })
-  const bookingIds = async (examId: string) => (await get(`/api/mock-exams/${examId}/bookings`)).json().bookings.map((b: { hubspot_id: string }) => b.hubspot_id)
+  const pull = (body: unknown = {}) =>
+    t.app.http.inject({ method: 'POST', url: '/api/sync/pull', headers: bearer(t.token), payload: body as object })
+  const bookingIds = async (examId: string) =>
+    (await get(`/api/mock-exams/${examId}/bookings`)).json().bookings.map((b: { hubspot_id: string }) => b.hubspot_id)
 
   it('backfills the replica to exactly what HubSpot holds', async () => {
     await expectReplicaMatches(t.app.db, t.emulator!)
@@ -38,13 +40,23 @@ describe('sync: freshness', () => {
     expect(await bookingIds(exam.id)).toHaveLength(100)
 
     await updateObject(t.emulator!, 'exams', exam.id, { mock_exam_name: 'Renamed in HubSpot' })
-    const created = await createObject(t.emulator!, 'bookings', { booking_id: 'BK-HS-NEW', mock_exam_id: exam.id, student_name: 'New Student', booking_status: 'confirmed', is_active: 'true' })
+    const created = await createObject(t.emulator!, 'bookings', {
+      booking_id: 'BK-HS-NEW',
+      mock_exam_id: exam.id,
+      student_name: 'New Student',
+      booking_status: 'confirmed',
+      is_active: 'true',
+    })
     await archiveObject(t.emulator!, 'bookings', ofExam[0].id)
 
     const started = Date.now()
     const response = await pull()
     expect(response.statusCode).toBe(200)
-    expect(response.json()).toMatchObject({ success: true, completed: true, result: { kind: 'incremental', objects: { exams: { changed: 1 }, bookings: { changed: 1, deleted: 1 } } } })
+    expect(response.json()).toMatchObject({
+      success: true,
+      completed: true,
+      result: { kind: 'incremental', objects: { exams: { changed: 1 }, bookings: { changed: 1, deleted: 1 } } },
+    })
     expect((await get(`/api/mock-exams/${exam.id}`)).json().exam.mock_exam_name).toBe('Renamed in HubSpot')
     const ids = await bookingIds(exam.id)
     expect(ids).toContain(created.id)
@@ -55,7 +67,10 @@ describe('sync: freshness', () => {
 
   it('saves cursor = min(pull bound, newest seen), never "now"', async () => {
     const status = (await get('/api/sync/status')).json().status
-    const newest = (await listAll(t.emulator!, 'bookings')).reduce((max, b) => Math.max(max, Date.parse(b.properties.hs_lastmodifieddate!)), 0)
+    const newest = (await listAll(t.emulator!, 'bookings')).reduce(
+      (max, b) => Math.max(max, Date.parse(b.properties.hs_lastmodifieddate!)),
+      0,
+    )
     expect(Date.parse(status.objects.bookings.cursor)).toBe(newest)
     expect(status.objects.bookings.rows).toBe(300)
   })
@@ -70,14 +85,20 @@ describe('sync: freshness', () => {
     const calls = t.emulator!.stats().total
 
     const response = await pull({ exam_ids: [exam.id] })
-    expect(response.json()).toMatchObject({ success: true, result: { kind: 'targeted', objects: { exams: { changed: 1 }, bookings: { changed: 1, deleted: 1 } } } })
+    expect(response.json()).toMatchObject({
+      success: true,
+      result: { kind: 'targeted', objects: { exams: { changed: 1 }, bookings: { changed: 1, deleted: 1 } } },
+    })
     // One batch read of the exam, one search of its bookings, one batch read of the booking search no longer finds.
     expect(t.emulator!.stats().total - calls).toBe(3)
     expect((await get(`/api/mock-exams/${exam.id}`)).json().exam.capacity).toBe(99)
     const listed = (await get(`/api/mock-exams/${exam.id}/bookings`)).json().bookings
     expect(listed.find((b: { hubspot_id: string }) => b.hubspot_id === ofExam[1].id).booking_status).toBe('cancelled')
     expect(listed.map((b: { hubspot_id: string }) => b.hubspot_id)).not.toContain(ofExam[2].id)
-    expect((await get('/api/sync/status')).json().status.objects).toMatchObject({ exams: { cursor: before.exams.cursor }, bookings: { cursor: before.bookings.cursor } })
+    expect((await get('/api/sync/status')).json().status.objects).toMatchObject({
+      exams: { cursor: before.exams.cursor },
+      bookings: { cursor: before.bookings.cursor },
+    })
   })
 
   it('catches a change search did not show yet on the next pull', async () => {

@@ -20,7 +20,8 @@ describe('sync: reconcile and force sync', () => {
   afterAll(() => t.close())
 
   const q = (sql: string, params: unknown[] = []) => t.app.db.query(sql, params)
-  const inject = (method: 'GET' | 'POST', url: string, token = t.token) => t.app.http.inject({ method, url, headers: bearer(token) })
+  const inject = (method: 'GET' | 'POST', url: string, token = t.token) =>
+    t.app.http.inject({ method, url, headers: bearer(token) })
 
   it('reports no drift on a fresh backfill, at about N/100 calls', async () => {
     const calls = t.emulator!.stats().total
@@ -36,7 +37,10 @@ describe('sync: reconcile and force sync', () => {
     await q('UPDATE public.hubspot_mock_exams SET deleted_at = now() WHERE hubspot_id = $1', [exams[1].id])
     // Stale: changed in HubSpot behind the sync's back (no pull), and a replica row with a version from the future.
     await updateObject(t.emulator!, 'bookings', bookings[1].id, { student_name: 'Changed in HubSpot' })
-    await q(`UPDATE public.hubspot_bookings SET hs_lastmodifieddate = now() + interval '1 day', student_name = 'corrupt' WHERE hubspot_id = $1`, [bookings[2].id])
+    await q(
+      `UPDATE public.hubspot_bookings SET hs_lastmodifieddate = now() + interval '1 day', student_name = 'corrupt' WHERE hubspot_id = $1`,
+      [bookings[2].id],
+    )
     // Extra: a row HubSpot never had, and one HubSpot archived without the replica hearing of it.
     const ghost = makeExam({ hubspot_id: '99000000001' })
     await t.app.db.transaction(async (tx) => {
@@ -52,16 +56,29 @@ describe('sync: reconcile and force sync', () => {
     expect(new Set(report.objects.bookings.samples.extra)).toEqual(new Set(['99000000002', bookings[3].id]))
     expect(report.objects.exams.samples).toEqual({ missing: [exams[1].id], extra: [ghost.hubspot_id], stale: [] })
     const status = (await inject('GET', '/api/sync/status')).json().status
-    expect(status.drift).toEqual({ checked_at: report.checked_at, missing_in_replica: 2, extra_in_replica: 3, stale_in_replica: 2, fixed: 0 })
+    expect(status.drift).toEqual({
+      checked_at: report.checked_at,
+      missing_in_replica: 2,
+      extra_in_replica: 3,
+      stale_in_replica: 2,
+      fixed: 0,
+    })
 
     const fixed = await t.app.sync!.reconcile({ fix: true })
     expect(fixed.fixed).toBe(7)
     await expectReplicaMatches(t.app.db, t.emulator!)
-    expect(await t.app.sync!.reconcile({ fix: false })).toMatchObject({ missing_in_replica: 0, extra_in_replica: 0, stale_in_replica: 0 })
-    expect((await inject('GET', '/api/sync/status')).json().status.drift).toMatchObject({ missing_in_replica: 0, fixed: 0 })
+    expect(await t.app.sync!.reconcile({ fix: false })).toMatchObject({
+      missing_in_replica: 0,
+      extra_in_replica: 0,
+      stale_in_replica: 0,
+    })
+    expect((await inject('GET', '/api/sync/status')).json().status.drift).toMatchObject({
+      missing_in_replica: 0,
+      fixed: 0,
+    })
   })
 
-  it('force-syncs exams, and one exam\'s bookings, even over rows at the same version', async () => {
+  it("force-syncs exams, and one exam's bookings, even over rows at the same version", async () => {
     const exam = exams[2]
     await q(`UPDATE public.hubspot_mock_exams SET location = 'corrupt' WHERE hubspot_id = $1`, [exam.id])
     await q(`UPDATE public.hubspot_bookings SET student_name = 'corrupt' WHERE mock_exam_id = $1`, [exam.id])
@@ -94,16 +111,20 @@ describe('sync: reconcile and force sync', () => {
   })
 
   it('validates the pull body', async () => {
-    const pull = (payload: unknown) => t.app.http.inject({ method: 'POST', url: '/api/sync/pull', headers: bearer(t.token), payload: payload as object })
+    const pull = (payload: unknown) =>
+      t.app.http.inject({ method: 'POST', url: '/api/sync/pull', headers: bearer(t.token), payload: payload as object })
     expect((await pull({ types: ['deals'] })).json().error).toMatchObject({ code: 'E_VALIDATION', field: 'types.0' })
     expect((await pull({ exam_ids: ['x'] })).json().error).toMatchObject({ code: 'E_VALIDATION', field: 'exam_ids.0' })
     expect((await pull({ nope: 1 })).statusCode).toBe(400)
-    expect((await pull({ types: ['exams'] })).json()).toMatchObject({ success: true, result: { kind: 'incremental', objects: { exams: {} } } })
+    expect((await pull({ types: ['exams'] })).json()).toMatchObject({
+      success: true,
+      result: { kind: 'incremental', objects: { exams: {} } },
+    })
     const bare = await t.app.http.inject({ method: 'POST', url: '/api/sync/pull', headers: bearer(t.token) })
     expect(bare.statusCode).toBe(200)
   })
 
-  it('answers GET /api/sync/status in exactly the dashboard\'s shape', async () => {
+  it("answers GET /api/sync/status in exactly the dashboard's shape", async () => {
     const { status } = (await inject('GET', '/api/sync/status')).json()
     expect(Object.keys(status).sort()).toEqual(['drift', 'hubspot', 'lag_ms', 'objects', 'pulling', 'watchers'])
     for (const type of ['exams', 'bookings']) {
@@ -111,9 +132,30 @@ describe('sync: reconcile and force sync', () => {
       expect(status.objects[type].cursor).toMatch(/^\d{4}-\d{2}-\d{2}T/)
       expect(typeof status.objects[type].last_pull_ms).toBe('number')
     }
-    expect(Object.keys(status.hubspot).sort()).toEqual(['base_url', 'calls_total', 'daily_limit', 'limit_10s', 'rate_limited_total', 'search_limit_s', 'used_10s', 'used_daily'])
-    expect(status.hubspot).toMatchObject({ base_url: t.emulator!.url, limit_10s: 190, search_limit_s: 5, daily_limit: 1_000_000, rate_limited_total: 0 })
-    expect(Object.keys(status.drift).sort()).toEqual(['checked_at', 'extra_in_replica', 'fixed', 'missing_in_replica', 'stale_in_replica'])
+    expect(Object.keys(status.hubspot).sort()).toEqual([
+      'base_url',
+      'calls_total',
+      'daily_limit',
+      'limit_10s',
+      'rate_limited_total',
+      'search_limit_s',
+      'used_10s',
+      'used_daily',
+    ])
+    expect(status.hubspot).toMatchObject({
+      base_url: t.emulator!.url,
+      limit_10s: 190,
+      search_limit_s: 5,
+      daily_limit: 1_000_000,
+      rate_limited_total: 0,
+    })
+    expect(Object.keys(status.drift).sort()).toEqual([
+      'checked_at',
+      'extra_in_replica',
+      'fixed',
+      'missing_in_replica',
+      'stale_in_replica',
+    ])
     expect(status.lag_ms).toBeGreaterThanOrEqual(0)
     expect(status).toMatchObject({ pulling: false, watchers: 0 })
   })

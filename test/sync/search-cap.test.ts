@@ -17,7 +17,10 @@ describe('sync: past the 10,000-result search cap', () => {
   it('pulls 12,000 bookings modified since an old cursor, all of them, with no 400', async () => {
     // As if backfilled long ago: every record was modified after this cursor.
     for (const type of ['exams', 'bookings']) {
-      await t.app.db.query('INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ($1, $2, $2)', [type, Date.UTC(2025, 0, 1)])
+      await t.app.db.query(
+        'INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ($1, $2, $2)',
+        [type, Date.UTC(2025, 0, 1)],
+      )
     }
     const result = await t.app.sync!.pull({ reason: 'cli' })
     expect(result).toMatchObject({ started: true, kind: 'incremental' })

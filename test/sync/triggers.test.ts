@@ -37,8 +37,15 @@ describe('sync triggers', () => {
     const started = Date.now()
     const response = await read()
     expect(Date.now() - started).toBeLessThan(500)
-    expect(response.json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.id).location).not.toBe('Halifax')
-    await within(3_000, async () => (await read()).json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.id).location === 'Halifax')
+    expect(response.json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.id).location).not.toBe(
+      'Halifax',
+    )
+    await within(
+      3_000,
+      async () =>
+        (await read()).json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.id).location ===
+        'Halifax',
+    )
     // One pull: a search and an archived listing per type.
     await within(3_000, async () => !(await sync.status()).pulling)
     expect(calls() - before).toBe(4)
@@ -68,7 +75,9 @@ describe('sync triggers', () => {
     const before = calls()
     const controller = new AbortController()
     const url = await t.app.listen()
-    const stream = fetch(`${url.replace('[::1]', 'localhost')}/api/events?access_token=${t.token}`, { signal: controller.signal }).catch(() => undefined)
+    const stream = fetch(`${url.replace('[::1]', 'localhost')}/api/events?access_token=${t.token}`, {
+      signal: controller.signal,
+    }).catch(() => undefined)
     await within(3_000, async () => calls() - before >= 8)
     controller.abort()
     await stream
@@ -101,7 +110,11 @@ describe('sync: beforePull and start-up state', () => {
   it('calls beforePull at the start of every pull, and pulls even when it fails', async () => {
     const order: string[] = []
     const engine = createSyncEngine({
-      db: t.app.db, hubspot: t.app.hubspot!, cache: t.app.cache, logger: t.app.logger, config: t.app.config,
+      db: t.app.db,
+      hubspot: t.app.hubspot!,
+      cache: t.app.cache,
+      logger: t.app.logger,
+      config: t.app.config,
       beforePull: async () => {
         order.push(`intents@${emulator.stats().total}`)
         if (order.length === 2) throw new Error('HubSpot down while resolving intents')

@@ -207,7 +207,14 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
 
   return (
     <AppContext.Provider value={ctx}>
-      <a className="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus() }}>
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault()
+          document.getElementById('main')?.focus()
+        }}
+      >
         Skip to content
       </a>
       <header className="topbar">
@@ -225,7 +232,14 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
         <div className="topbar__tools">
           <LiveIndicator status={status} />
           {can('sync.run') ? (
-            <button type="button" className="button" data-testid="refresh-button" onClick={refresh} disabled={pulling} aria-busy={pulling}>
+            <button
+              type="button"
+              className="button"
+              data-testid="refresh-button"
+              onClick={refresh}
+              disabled={pulling}
+              aria-busy={pulling}
+            >
               {pulling ? 'Refreshing…' : 'Refresh'}
             </button>
           ) : null}
@@ -239,7 +253,9 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
       </header>
       <main id="main" tabIndex={-1}>
         {!can('exams.view') ? (
-          <p className="empty">This token has no <code>exams.view</code> permission, so there is nothing to show.</p>
+          <p className="empty">
+            This token has no <code>exams.view</code> permission, so there is nothing to show.
+          </p>
         ) : route.name === 'overview' ? (
           <ExamsOverview />
         ) : route.name === 'exam' ? (

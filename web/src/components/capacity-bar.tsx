@@ -1,7 +1,12 @@
 // A booked/capacity bar whose colour follows how full the exam is.
 import { fillLevel } from '../format.js'
 
-export function CapacityBar({ id, booked, capacity, compact = false }: {
+export function CapacityBar({
+  id,
+  booked,
+  capacity,
+  compact = false,
+}: {
   id: string
   booked: number
   capacity: number

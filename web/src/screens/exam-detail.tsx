@@ -23,7 +23,14 @@ import {
 } from '../format.js'
 import { href, navigate } from '../router.js'
 
-type SortKey = 'student_name' | 'student_email' | 'student_id' | 'booking_status' | 'attending_location' | 'dominant_hand' | 'created_at'
+type SortKey =
+  | 'student_name'
+  | 'student_email'
+  | 'student_id'
+  | 'booking_status'
+  | 'attending_location'
+  | 'dominant_hand'
+  | 'created_at'
 
 const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'student_name', label: 'Student' },
@@ -103,7 +110,9 @@ export function ExamDetail({ examId }: { examId: string }) {
     )
   }
 
-  const booked = bookings ? bookings.filter((b) => SEAT_HOLDING.has(b.booking_status ?? '')).length : exam?.total_bookings ?? 0
+  const booked = bookings
+    ? bookings.filter((b) => SEAT_HOLDING.has(b.booking_status ?? '')).length
+    : (exam?.total_bookings ?? 0)
   const capacity = exam?.capacity ?? 0
 
   return (
@@ -161,7 +170,12 @@ export function ExamDetail({ examId }: { examId: string }) {
   )
 }
 
-function ExamHeader({ exam, booked, onExam, onAlert }: {
+function ExamHeader({
+  exam,
+  booked,
+  onExam,
+  onAlert,
+}: {
   exam: ExamRecord
   booked: number
   onExam(exam: ExamRecord): void
@@ -256,7 +270,12 @@ function ExamHeader({ exam, booked, onExam, onAlert }: {
               </button>
             </span>
           ) : (
-            <button type="button" className="button button--danger-outline" data-testid="archive-exam" onClick={() => setConfirmArchive(true)}>
+            <button
+              type="button"
+              className="button button--danger-outline"
+              data-testid="archive-exam"
+              onClick={() => setConfirmArchive(true)}
+            >
               Archive…
             </button>
           )}
@@ -266,7 +285,11 @@ function ExamHeader({ exam, booked, onExam, onAlert }: {
   )
 }
 
-function BookingsTable({ bookings, onAlert, onCancelled }: {
+function BookingsTable({
+  bookings,
+  onAlert,
+  onCancelled,
+}: {
   bookings: BookingRecord[]
   onAlert(message: string | null): void
   onCancelled(count: number): void
@@ -285,7 +308,9 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
     const list = bookings.filter((b) => {
       if (status !== 'all' && b.booking_status !== status) return false
       if (!q) return true
-      return [b.student_name, b.student_email, b.student_id, b.booking_id, b.hubspot_id].some((v) => v?.toLowerCase().includes(q))
+      return [b.student_name, b.student_email, b.student_id, b.booking_id, b.hubspot_id].some((v) =>
+        v?.toLowerCase().includes(q),
+      )
     })
     return list.sort((a, b) => {
       const x = a[sort.key] ?? ''
@@ -346,11 +371,23 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
       <div className="table-tools">
         <div className="field">
           <label htmlFor="b-search">Search</label>
-          <input id="b-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name, email or ID" data-testid="booking-search" />
+          <input
+            id="b-search"
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Name, email or ID"
+            data-testid="booking-search"
+          />
         </div>
         <div className="field">
           <label htmlFor="b-status">Status</label>
-          <select id="b-status" value={status} onChange={(e) => setStatus(e.target.value)} data-testid="booking-status-filter">
+          <select
+            id="b-status"
+            value={status}
+            onChange={(e) => setStatus(e.target.value)}
+            data-testid="booking-status-filter"
+          >
             <option value="all">All</option>
             {BOOKING_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -361,14 +398,22 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
         </div>
         {editable ? (
           <div className="field field--action">
-            <button type="button" className="button button--danger" data-testid="batch-cancel" disabled={busy || chosen.length === 0} onClick={cancelSelected}>
+            <button
+              type="button"
+              className="button button--danger"
+              data-testid="batch-cancel"
+              disabled={busy || chosen.length === 0}
+              onClick={cancelSelected}
+            >
               Cancel selected ({chosen.length})
             </button>
           </div>
         ) : null}
       </div>
       <p className="muted small" role="status">
-        {rows.length === bookings.length ? `${rows.length} bookings` : `${rows.length} of ${bookings.length} bookings shown`}
+        {rows.length === bookings.length
+          ? `${rows.length} bookings`
+          : `${rows.length} of ${bookings.length} bookings shown`}
       </p>
       {rows.length === 0 ? (
         <p className="empty">No bookings{bookings.length > 0 ? ' match' : ' yet'}.</p>
@@ -390,8 +435,17 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                   </th>
                 ) : null}
                 {COLUMNS.map((c) => (
-                  <th key={c.key} scope="col" aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
-                    <button type="button" className="sort" onClick={() => toggleSort(c.key)} data-testid={`sort-${c.key}`}>
+                  <th
+                    key={c.key}
+                    scope="col"
+                    aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
+                  >
+                    <button
+                      type="button"
+                      className="sort"
+                      onClick={() => toggleSort(c.key)}
+                      data-testid={`sort-${c.key}`}
+                    >
                       {c.label}
                       <span aria-hidden="true">{sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}</span>
                     </button>
@@ -406,7 +460,12 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
             </thead>
             <tbody>
               {rows.map((b) => (
-                <tr key={b.hubspot_id} data-testid={`booking-row-${b.hubspot_id}`} data-status={b.booking_status ?? ''} className={b.booking_status === 'cancelled' ? 'row--cancelled' : undefined}>
+                <tr
+                  key={b.hubspot_id}
+                  data-testid={`booking-row-${b.hubspot_id}`}
+                  data-status={b.booking_status ?? ''}
+                  className={b.booking_status === 'cancelled' ? 'row--cancelled' : undefined}
+                >
                   {editable ? (
                     <td className="col-check">
                       {cancellable(b) ? (
@@ -426,8 +485,12 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                       ) : null}
                     </td>
                   ) : null}
-                  <th scope="row" data-label="Student">{b.student_name ?? '—'}</th>
-                  <td data-label="Email" className="cell-wide cell-email">{b.student_email ?? '—'}</td>
+                  <th scope="row" data-label="Student">
+                    {b.student_name ?? '—'}
+                  </th>
+                  <td data-label="Email" className="cell-wide cell-email">
+                    {b.student_email ?? '—'}
+                  </td>
                   <td data-label="Student ID">{b.student_id ?? '—'}</td>
                   <td data-label="Status">
                     <span className={`badge badge--${b.booking_status ?? 'unknown'}`} data-testid="booking-status">
@@ -441,15 +504,30 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
                     <td className="col-actions">
                       {!cancellable(b) ? null : confirming === b.hubspot_id ? (
                         <span className="confirm" role="group" aria-label="Confirm cancellation">
-                          <button type="button" className="button button--danger button--small" data-testid="confirm-cancel" disabled={busy} onClick={() => cancelOne(b.hubspot_id)}>
+                          <button
+                            type="button"
+                            className="button button--danger button--small"
+                            data-testid="confirm-cancel"
+                            disabled={busy}
+                            onClick={() => cancelOne(b.hubspot_id)}
+                          >
                             Confirm
                           </button>
-                          <button type="button" className="button button--quiet button--small" onClick={() => setConfirming(null)}>
+                          <button
+                            type="button"
+                            className="button button--quiet button--small"
+                            onClick={() => setConfirming(null)}
+                          >
                             Keep
                           </button>
                         </span>
                       ) : (
-                        <button type="button" className="button button--small" data-testid="cancel-booking" onClick={() => setConfirming(b.hubspot_id)}>
+                        <button
+                          type="button"
+                          className="button button--small"
+                          data-testid="cancel-booking"
+                          onClick={() => setConfirming(b.hubspot_id)}
+                        >
                           Cancel<span className="visually-hidden"> booking of {b.student_name ?? b.hubspot_id}</span>
                         </button>
                       )}
@@ -465,7 +543,13 @@ function BookingsTable({ bookings, onAlert, onCancelled }: {
   )
 }
 
-function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
+function CreateBookingForm({
+  exam,
+  full,
+  onAlert,
+  onBooked,
+  markOwnWrite,
+}: {
   exam: ExamRecord
   full: boolean
   onAlert(message: string | null): void
@@ -473,10 +557,17 @@ function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
   markOwnWrite(keys: (string | null | undefined)[]): void
 }) {
   const { api, describeError } = useApp()
-  const empty = { student_name: '', student_email: '', student_id: '', dominant_hand: '', attending_location: exam.location ?? '' }
+  const empty = {
+    student_name: '',
+    student_email: '',
+    student_id: '',
+    dominant_hand: '',
+    attending_location: exam.location ?? '',
+  }
   const [form, setForm] = useState(empty)
   const [busy, setBusy] = useState(false)
-  const set = (key: keyof typeof empty) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }))
+  const set = (key: keyof typeof empty) => (e: { target: { value: string } }) =>
+    setForm((f) => ({ ...f, [key]: e.target.value }))
 
   async function submit(e: FormEvent) {
     e.preventDefault()
@@ -492,7 +583,9 @@ function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
         student_name: form.student_name.trim(),
         student_email: form.student_email.trim(),
         ...(form.student_id.trim() ? { student_id: form.student_id.trim() } : {}),
-        ...(form.dominant_hand === 'left' || form.dominant_hand === 'right' ? { dominant_hand: form.dominant_hand } : {}),
+        ...(form.dominant_hand === 'left' || form.dominant_hand === 'right'
+          ? { dominant_hand: form.dominant_hand }
+          : {}),
         ...(form.attending_location.trim() ? { attending_location: form.attending_location.trim() } : {}),
       })
       markOwnWrite([booking.hubspot_id])
@@ -516,18 +609,37 @@ function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
       <form className="booking-form" onSubmit={submit} data-testid="create-booking-form">
         <div className="field">
           <label htmlFor="nb-name">Student name</label>
-          <input id="nb-name" name="student_name" required value={form.student_name} onChange={set('student_name')} autoComplete="off" />
+          <input
+            id="nb-name"
+            name="student_name"
+            required
+            value={form.student_name}
+            onChange={set('student_name')}
+            autoComplete="off"
+          />
         </div>
         <div className="field">
           <label htmlFor="nb-email">Student email</label>
-          <input id="nb-email" name="student_email" type="email" required value={form.student_email} onChange={set('student_email')} autoComplete="off" />
+          <input
+            id="nb-email"
+            name="student_email"
+            type="email"
+            required
+            value={form.student_email}
+            onChange={set('student_email')}
+            autoComplete="off"
+          />
         </div>
         <div className="field">
-          <label htmlFor="nb-id">Student ID <span className="muted">(optional)</span></label>
+          <label htmlFor="nb-id">
+            Student ID <span className="muted">(optional)</span>
+          </label>
           <input id="nb-id" name="student_id" value={form.student_id} onChange={set('student_id')} autoComplete="off" />
         </div>
         <div className="field">
-          <label htmlFor="nb-hand">Dominant hand <span className="muted">(optional)</span></label>
+          <label htmlFor="nb-hand">
+            Dominant hand <span className="muted">(optional)</span>
+          </label>
           <select id="nb-hand" name="dominant_hand" value={form.dominant_hand} onChange={set('dominant_hand')}>
             <option value="">—</option>
             <option value="left">Left</option>
@@ -535,8 +647,15 @@ function CreateBookingForm({ exam, full, onAlert, onBooked, markOwnWrite }: {
           </select>
         </div>
         <div className="field">
-          <label htmlFor="nb-location">Attending location <span className="muted">(optional)</span></label>
-          <input id="nb-location" name="attending_location" value={form.attending_location} onChange={set('attending_location')} />
+          <label htmlFor="nb-location">
+            Attending location <span className="muted">(optional)</span>
+          </label>
+          <input
+            id="nb-location"
+            name="attending_location"
+            value={form.attending_location}
+            onChange={set('attending_location')}
+          />
         </div>
         <button type="submit" className="button button--primary" disabled={busy} data-testid="create-booking-submit">
           {busy ? 'Booking…' : 'Book seat'}

@@ -133,8 +133,10 @@ export function ExamForm({ examId }: { examId?: string }) {
     )
   }
 
-  const set = (key: keyof FormState) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }))
-  const invalid = (key: string) => (fieldError?.field === key ? { 'aria-invalid': true, 'aria-describedby': `${key}-error` } : {})
+  const set = (key: keyof FormState) => (e: { target: { value: string } }) =>
+    setForm((f) => ({ ...f, [key]: e.target.value }))
+  const invalid = (key: string) =>
+    fieldError?.field === key ? { 'aria-invalid': true, 'aria-describedby': `${key}-error` } : {}
   const errorFor = (key: string) =>
     fieldError?.field === key ? (
       <span id={`${key}-error`} className="field__error">
@@ -157,7 +159,13 @@ export function ExamForm({ examId }: { examId?: string }) {
         <form className="form card" onSubmit={submit} data-testid="exam-form">
           <div className="field">
             <label htmlFor="ex-name">Name</label>
-            <input id="ex-name" required value={form.mock_exam_name} onChange={set('mock_exam_name')} {...invalid('mock_exam_name')} />
+            <input
+              id="ex-name"
+              required
+              value={form.mock_exam_name}
+              onChange={set('mock_exam_name')}
+              {...invalid('mock_exam_name')}
+            />
             {errorFor('mock_exam_name')}
           </div>
           <div className="field">
@@ -174,34 +182,75 @@ export function ExamForm({ examId }: { examId?: string }) {
           <div className="field-row">
             <div className="field">
               <label htmlFor="ex-date">Date</label>
-              <input id="ex-date" type="date" required value={form.exam_date} onChange={set('exam_date')} {...invalid('exam_date')} />
+              <input
+                id="ex-date"
+                type="date"
+                required
+                value={form.exam_date}
+                onChange={set('exam_date')}
+                {...invalid('exam_date')}
+              />
               {errorFor('exam_date')}
             </div>
             <div className="field">
               <label htmlFor="ex-start">Starts</label>
-              <input id="ex-start" type="time" required value={form.start_time} onChange={set('start_time')} {...invalid('start_time')} />
+              <input
+                id="ex-start"
+                type="time"
+                required
+                value={form.start_time}
+                onChange={set('start_time')}
+                {...invalid('start_time')}
+              />
               {errorFor('start_time')}
             </div>
             <div className="field">
               <label htmlFor="ex-end">Ends</label>
-              <input id="ex-end" type="time" required value={form.end_time} onChange={set('end_time')} {...invalid('end_time')} />
+              <input
+                id="ex-end"
+                type="time"
+                required
+                value={form.end_time}
+                onChange={set('end_time')}
+                {...invalid('end_time')}
+              />
               {errorFor('end_time')}
             </div>
           </div>
           <div className="field-row">
             <div className="field">
               <label htmlFor="ex-location">Location</label>
-              <input id="ex-location" required value={form.location} onChange={set('location')} {...invalid('location')} />
+              <input
+                id="ex-location"
+                required
+                value={form.location}
+                onChange={set('location')}
+                {...invalid('location')}
+              />
               {errorFor('location')}
             </div>
             <div className="field">
               <label htmlFor="ex-capacity">Capacity</label>
-              <input id="ex-capacity" type="number" min={1} step={1} required value={form.capacity} onChange={set('capacity')} {...invalid('capacity')} />
+              <input
+                id="ex-capacity"
+                type="number"
+                min={1}
+                step={1}
+                required
+                value={form.capacity}
+                onChange={set('capacity')}
+                {...invalid('capacity')}
+              />
               {errorFor('capacity')}
             </div>
           </div>
           <div className="field field--check">
-            <input id="ex-active" type="checkbox" checked={form.is_active} onChange={(e) => setForm((f) => ({ ...f, is_active: e.target.checked }))} />
+            <input
+              id="ex-active"
+              type="checkbox"
+              checked={form.is_active}
+              onChange={(e) => setForm((f) => ({ ...f, is_active: e.target.checked }))}
+            />
             <label htmlFor="ex-active">Active (open for booking)</label>
           </div>
           <div className="actions">

@@ -4,7 +4,15 @@ import { applyExamEvent, compareSeq, isSeq, type Aggregates, type ExamRecord } f
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
-import { compareExams, formatDate, formatNumber, formatPercent, formatTimeRange, isActive, MOCK_TYPES } from '../format.js'
+import {
+  compareExams,
+  formatDate,
+  formatNumber,
+  formatPercent,
+  formatTimeRange,
+  isActive,
+  MOCK_TYPES,
+} from '../format.js'
 import { href } from '../router.js'
 
 interface Filters {
@@ -122,7 +130,8 @@ export function ExamsOverview() {
   const visible = useMemo(
     () =>
       (exams ?? []).filter(
-        (e) => (!filters.type || e.mock_type === filters.type) && (!filters.location || e.location === filters.location),
+        (e) =>
+          (!filters.type || e.mock_type === filters.type) && (!filters.location || e.location === filters.location),
       ),
     [exams, filters.type, filters.location],
   )
@@ -146,7 +155,11 @@ export function ExamsOverview() {
       <form className="filters card" aria-label="Filter exams" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="f-active">Status</label>
-          <select id="f-active" value={filters.active} onChange={(e) => set('active', e.target.value as Filters['active'])}>
+          <select
+            id="f-active"
+            value={filters.active}
+            onChange={(e) => set('active', e.target.value as Filters['active'])}
+          >
             <option value="all">All</option>
             <option value="true">Active</option>
             <option value="false">Inactive</option>
@@ -183,14 +196,23 @@ export function ExamsOverview() {
           </select>
         </div>
         <div className="field field--action">
-          <button type="button" className="button button--quiet" onClick={() => setFilters(NO_FILTERS)} disabled={!filtered}>
+          <button
+            type="button"
+            className="button button--quiet"
+            onClick={() => setFilters(NO_FILTERS)}
+            disabled={!filtered}
+          >
             Clear filters
           </button>
         </div>
       </form>
 
       {exams === null ? (
-        alert ? null : <p className="muted" role="status">Loading exams…</p>
+        alert ? null : (
+          <p className="muted" role="status">
+            Loading exams…
+          </p>
+        )
       ) : visible.length === 0 ? (
         <p className="empty">No exams match these filters.</p>
       ) : (
@@ -263,7 +285,15 @@ function Stat({ label, value }: { label: string; value: string }) {
   )
 }
 
-function Breakdown({ title, prefix, rows }: { title: string; prefix: string; rows: { key: string; exams: number; capacity: number; bookings: number }[] }) {
+function Breakdown({
+  title,
+  prefix,
+  rows,
+}: {
+  title: string
+  prefix: string
+  rows: { key: string; exams: number; capacity: number; bookings: number }[]
+}) {
   return (
     <div className="breakdown card">
       <h2>{title}</h2>

@@ -2,7 +2,15 @@
 import { useState, type FormEvent } from 'react'
 import { createHubmirrorApi, decodeTokenPayload, isHubmirrorError } from '../../../src/client/index.js'
 
-export function SignIn({ baseUrl, notice, onSignIn }: { baseUrl: string; notice: string | null; onSignIn(token: string): void }) {
+export function SignIn({
+  baseUrl,
+  notice,
+  onSignIn,
+}: {
+  baseUrl: string
+  notice: string | null
+  onSignIn(token: string): void
+}) {
   const [token, setToken] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -22,7 +30,8 @@ export function SignIn({ baseUrl, notice, onSignIn }: { baseUrl: string; notice:
       onSignIn(value)
     } catch (err) {
       if (isHubmirrorError(err) && err.code === 'E_FORBIDDEN') onSignIn(value)
-      else if (isHubmirrorError(err) && err.code === 'E_UNAUTHORIZED') setError(`The server rejected this token: ${err.message}`)
+      else if (isHubmirrorError(err) && err.code === 'E_UNAUTHORIZED')
+        setError(`The server rejected this token: ${err.message}`)
       else setError(isHubmirrorError(err) ? err.message : String(err))
     } finally {
       setBusy(false)
@@ -33,7 +42,11 @@ export function SignIn({ baseUrl, notice, onSignIn }: { baseUrl: string; notice:
     <main className="signin" id="main">
       <h1>hubmirror</h1>
       <p className="muted">Mock exams and bookings, mirrored live from HubSpot.</p>
-      {notice ? <p className="notice" role="status">{notice}</p> : null}
+      {notice ? (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
       <form onSubmit={submit} className="card form" data-testid="sign-in-form">
         <div className="field">
           <label htmlFor="token">Access token</label>

@@ -215,7 +215,9 @@ export function SyncStatusScreen() {
                     </div>
                   </>
                 ) : null}
-                {!can('sync.run') && !can('exams.edit') ? <p className="muted small">Your token cannot start syncs.</p> : null}
+                {!can('sync.run') && !can('exams.edit') ? (
+                  <p className="muted small">Your token cannot start syncs.</p>
+                ) : null}
               </div>
             </section>
           </div>
