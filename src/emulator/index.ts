@@ -29,6 +29,7 @@ import {
   MOCK_EXAMS_OBJECT_TYPE_ID,
   OBJECT_DEFS,
 } from './schema.js'
+import type { LimitSettings } from './limits.js'
 import { seedStore, type SeedSpec } from './seed.js'
 import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
 import { Store } from './store.js'
@@ -72,6 +73,8 @@ export interface RunningEmulator {
   /** writes the state to the data dir now (it is also saved shortly after every change) */
   flush(): void
   setSearchLagMs(ms: number): void
+  /** changes the account's limits while running (an API add-on raising 190 to 250), as HubSpot's headers then say */
+  setLimits(limits: Partial<LimitSettings>): void
 }
 
 export function parseSeed(raw: unknown): SeedSpec {
@@ -203,6 +206,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     portalId,
     ...api,
     flush: () => persistence?.save(),
+    setLimits: (limits: Partial<LimitSettings>) => {
+      server.limiter.settings = { ...server.limiter.settings, ...limits }
+    },
     setSearchLagMs: (ms: number) => {
       store.settleViews(Number.MAX_SAFE_INTEGER)
       store.searchLagMs = ms

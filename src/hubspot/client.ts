@@ -1,6 +1,7 @@
 // The one HubSpot client: every call passes the rate budget, retries what is safe to retry, and maps failures to coded errors.
 import { AppError } from '../errors.js'
 import { DailyLimitExhausted, type CallKind, type RateBudget } from './budget.js'
+import { parseRateLimitHeaders } from './learned-limits.js'
 
 export interface HubSpotObject {
   id: string
@@ -140,6 +141,8 @@ export class HubSpotClient {
       })
       return fail(error, neverSent || options.idempotent)
     }
+    // Search answers carry no rate-limit headers; every other answer (errors too) states the account's limits.
+    if (options.kind !== 'search') this.#budget.observe(parseRateLimitHeaders(response.headers))
     const text = await response.text().catch(() => '')
     const parsed = parseJson(text)
     if (response.ok || options.accept?.includes(response.status))

@@ -44,7 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { AppError } from '../errors.js'
-import { effectiveLimit, type HubSpot } from '../hubspot/index.js'
+import type { HubSpot } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
@@ -404,7 +404,7 @@ export class Engine implements SyncEngine {
         searchWorkers: this.#o.searchWorkers,
         burstFull: async () => {
           const usage = await client.budget.usage()
-          return usage.used_10s >= effectiveLimit(usage.limit_10s)
+          return usage.used_10s >= usage.admit_10s
         },
       },
       options,
