@@ -167,7 +167,26 @@ export class WriteService {
     })
   }
 
+  /**
+   * HubSpot's write validation refuses a whole batch for one input that breaks a rule, without
+   * saying which; halving the batch until the refused inputs stand alone lets the others through.
+   */
   async #upsertBookings(items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
+    try {
+      return await this.#upsertBatch(items)
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'E_HUBSPOT_VALIDATION')) throw error
+      if (items.length === 1) return [error]
+      const half = Math.ceil(items.length / 2)
+      const [front, back] = await Promise.all([
+        this.#upsertBookings(items.slice(0, half)),
+        this.#upsertBookings(items.slice(half)),
+      ])
+      return [...front, ...back]
+    }
+  }
+
+  async #upsertBatch(items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
     const types = await this.#hubspot.objectTypes()
     const result = await this.#hubspot.crm.batchUpsert(
       types.bookings,

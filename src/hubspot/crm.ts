@@ -101,7 +101,12 @@ export class CrmObjects {
 
   async create(type: string, properties: Record<string, string>): Promise<HubSpotObject> {
     return (
-      await this.client.request<HubSpotObject>('POST', this.paths.objects(type), { properties }, { idempotent: false })
+      await this.client.request<HubSpotObject>(
+        'POST',
+        this.paths.objects(type),
+        { properties },
+        { idempotent: false, write: true },
+      )
     ).body
   }
 
@@ -111,7 +116,7 @@ export class CrmObjects {
       'PATCH',
       this.paths.object(type, id),
       { properties },
-      { idempotent: true, accept: [404] },
+      { idempotent: true, accept: [404], write: true },
     )
     return status === 404 ? null : body
   }
@@ -121,6 +126,7 @@ export class CrmObjects {
     const { status } = await this.client.request('DELETE', this.paths.object(type, id), undefined, {
       idempotent: true,
       accept: [404],
+      write: true,
     })
     return status !== 404
   }
@@ -158,6 +164,7 @@ export class CrmObjects {
         await this.client.request<BatchResult<UpsertResult>>('POST', this.paths.batch(type, 'upsert'), body, {
           idempotent: true,
           accept: [207],
+          write: true,
         })
       ).body,
     )
@@ -174,7 +181,7 @@ export class CrmObjects {
           'POST',
           this.paths.batch(type, 'update'),
           { inputs },
-          { idempotent: true, accept: [207] },
+          { idempotent: true, accept: [207], write: true },
         )
       ).body,
     )
@@ -186,7 +193,7 @@ export class CrmObjects {
       'POST',
       this.paths.batch(type, 'archive'),
       { inputs: ids.map((id) => ({ id })) },
-      { idempotent: true },
+      { idempotent: true, write: true },
     )
   }
 
