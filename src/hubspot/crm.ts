@@ -1,12 +1,7 @@
 // CRM v3 object operations over the client: list, get, create, update, archive, batches and search.
 import { AppError } from '../errors.js'
 import type { BatchResult, HubSpotClient, HubSpotObject, PageOf } from './client.js'
-
-export const MAX_BATCH = 100
-export const MAX_LIST_PAGE = 100
-export const MAX_SEARCH_PAGE = 200
-/** HubSpot stops paging a search at 10,000 results. */
-export const SEARCH_RESULT_CAP = 10_000
+import { BATCH_MAX, LIST_PAGE_MAX } from './limits.js'
 
 export interface SearchFilter {
   propertyName: string
@@ -61,8 +56,8 @@ function batchResults<T>(body: BatchResult<T>): BatchResult<T> {
 }
 
 function assertBatchSize(count: number): void {
-  if (count > MAX_BATCH)
-    throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${MAX_BATCH} inputs`, { field: 'inputs' })
+  if (count > BATCH_MAX)
+    throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${BATCH_MAX} inputs`, { field: 'inputs' })
 }
 
 export class CrmObjects {
@@ -73,7 +68,7 @@ export class CrmObjects {
     options: { limit?: number; after?: string; properties: string[]; archived?: boolean },
   ): Promise<PageOf<HubSpotObject>> {
     const query = q({
-      limit: options.limit ?? MAX_LIST_PAGE,
+      limit: options.limit ?? LIST_PAGE_MAX,
       after: options.after,
       properties: options.properties.join(','),
       archived: options.archived,
@@ -175,16 +170,6 @@ export class CrmObjects {
           { idempotent: true, accept: [207] },
         )
       ).body,
-    )
-  }
-
-  async batchArchive(type: string, ids: string[]): Promise<void> {
-    assertBatchSize(ids.length)
-    await this.client.request(
-      'POST',
-      `/crm/v3/objects/${type}/batch/archive`,
-      { inputs: ids.map((id) => ({ id })) },
-      { idempotent: true },
     )
   }
 
