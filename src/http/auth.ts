@@ -48,13 +48,17 @@ const VERIFIED_CACHE_SIZE = 10_000
  */
 export class TokenVerifier {
   readonly #verified = new Map<string, { permissions: Set<string>; expiresAt: number }>()
-  constructor(private readonly secret: string) {}
+  readonly #secret: string
+
+  constructor(secret: string) {
+    this.#secret = secret
+  }
 
   verify(token: string): VerifyResult {
     const now = Date.now()
     const known = this.#verified.get(token)
     if (known && known.expiresAt > now) return { ok: true, claims: {}, permissions: known.permissions }
-    const result = verifyToken(this.secret, token, now / 1000)
+    const result = verifyToken(this.#secret, token, now / 1000)
     if (!result.ok) return result
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string)
     // A token without exp is checked again after a minute rather than trusted forever.
