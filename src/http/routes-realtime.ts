@@ -98,7 +98,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
     '/api/events',
     // No HEAD twin: a HEAD must not start a stream whose frames are written past ServerResponse.
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],
@@ -142,7 +142,7 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
   app.get(
     '/api/long-poll',
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],
