@@ -1,4 +1,5 @@
 // Benchmarks the backfill, with no limit configured, against the two-bucket ceiling and the seed's migration on an emulator at 50 per 10 s; writes last-run.json.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -93,7 +94,7 @@ async function freshReplica(): Promise<ReplicaDriver> {
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
     HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
-    HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret',
+    HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
     LOG_LEVEL: 'warn',
     HUBSPOT_BASE_URL: url,
     ...(process.env.HUBSPOT_API_VERSION ? { HUBSPOT_API_VERSION: process.env.HUBSPOT_API_VERSION } : {}),
@@ -188,10 +189,6 @@ async function runSeed(url: string): Promise<Measured> {
   } finally {
     await db.close()
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /**

@@ -1,4 +1,5 @@
 // The HubSpot rate budget shared by every instance through Redis, so that N instances stay inside one account's limits.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import {
@@ -11,6 +12,7 @@ import {
 } from './budget.js'
 import { shareOf } from './learned-limits.js'
 import { createSharedLimits } from './learned-limits-redis.js'
+import { SEARCH_WINDOW_MS } from './limits.js'
 
 /**
  * A sliding window as a sorted set scored by completion time, trimmed and checked atomically in
@@ -53,10 +55,9 @@ return 0
 const USAGE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return { redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf'), redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf'), tonumber(redis.call('GET', KEYS[3]) or '0') }
+return { redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf'), redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[2]), '+inf'), tonumber(redis.call('GET', KEYS[3]) or '0') }
 `
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** How often an instance says it shares the budget, and how long that counts. */
 const ANNOUNCE_EVERY_MS = 1_000
 const INSTANCE_SEEN_MS = 60_000
@@ -78,7 +79,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   const learned = createSharedLimits(redis, `${ns}:hs:limits`, options.limits)
   const searchWindow = {
     probing: false,
-    ms: 1_000,
+    ms: SEARCH_WINDOW_MS,
     limit: searchLimit(options.limits),
   }
   const windowOf = (kind: keyof typeof keys) => {
@@ -176,6 +177,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
           keys.search,
           dayKey(),
           limits.windowMs,
+          SEARCH_WINDOW_MS,
         )) as number[]
         return {
           limit_10s: limits.max,

@@ -1,5 +1,7 @@
 // The HubSpot rate budget: rolling burst window, per-second search and daily limits, kept before sending.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createLocalLimits, type BurstLimits, type LimitSource, type RateLimitHeaders } from './learned-limits.js'
+import { SEARCH_WINDOW_MS } from './limits.js'
 
 export type CallKind = 'standard' | 'search'
 
@@ -77,8 +79,6 @@ export function burstShape(limits: BurstLimits): BurstShape {
   return { windowMs: limits.windowMs, limit: probing ? 1 : effectiveLimit(limits.max), probing }
 }
 
-const SEARCH_WINDOW_MS = 1_000
-
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
 const IN_FLIGHT_POLL_MS = 25
 
@@ -116,8 +116,6 @@ class SlidingWindow {
     return this.#completed.filter((t) => t > now - this.windowMs).length + this.#inFlight
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function createLocalBudget(limits: BudgetLimits, source: LimitSource = createLocalLimits(limits)): RateBudget {
   const burst = new SlidingWindow(0, 0)

@@ -1,4 +1,5 @@
 // The account's burst and daily limits as HubSpot states them in its rate-limit headers; the configured values are only the first guess.
+import { BURST_WINDOW_MS } from './limits.js'
 
 /**
  * HubSpot sends `X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds` and the daily
@@ -41,7 +42,6 @@ export interface LimitSource {
 
 /** Answers without rate-limit headers after which the configured guess is trusted (a proxy may strip them). */
 export const SILENT_ANSWERS = 3
-export const DEFAULT_WINDOW_MS = 10_000
 
 function positive(value: string | null): number | undefined {
   if (value === null) return undefined
@@ -77,7 +77,7 @@ export function createLocalLimits(
   let limits: BurstLimits = {
     state: 'probing',
     max: guess.burstPer10s,
-    windowMs: DEFAULT_WINDOW_MS,
+    windowMs: BURST_WINDOW_MS,
     daily: guess.daily,
   }
   let silent = 0
