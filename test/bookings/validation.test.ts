@@ -51,8 +51,11 @@ describe('HubSpot write validation', () => {
     )
   const pendingIntents = async () =>
     Number(
-      (await t.app.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM write_intents WHERE status = 'pending'`))
-        .rows[0].n,
+      (
+        await t.app.db.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM hubmirror.write_intents WHERE status = 'pending'`,
+        )
+      ).rows[0].n,
     )
 
   it('answers 422 E_HUBSPOT_VALIDATION naming the property; the replica is unchanged and the intent closed', async () => {
@@ -69,7 +72,7 @@ describe('HubSpot write validation', () => {
     expect(await replicaBookings('Refused')).toBe(0)
     expect(await pendingIntents()).toBe(0)
     const { rows } = await t.app.db.query<{ status: string }>(
-      `SELECT status FROM write_intents WHERE kind = 'booking.create' AND payload->>'student_name' = 'Refused'`,
+      `SELECT status FROM hubmirror.write_intents WHERE kind = 'booking.create' AND payload->>'student_name' = 'Refused'`,
     )
     expect(rows.map((r) => r.status)).toEqual(['failed'])
     // The same booking with the property passes the rule.
