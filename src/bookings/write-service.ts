@@ -16,7 +16,6 @@ import {
 } from '../errors.js'
 import {
   BATCH_MAX,
-  BURST_WINDOW_MS,
   bookingFromHubSpot,
   examFromHubSpot,
   toProperties,
@@ -50,8 +49,6 @@ export interface WriteServiceOptions {
   hubspot: HubSpot
   cache: ResponseCache
   logger: Logger
-  /** HubSpot's burst limit per 10 s: batches are paced to it. */
-  rateLimit10s: number
 }
 
 export class WriteService {
@@ -69,7 +66,12 @@ export class WriteService {
     this.#hubspot = options.hubspot
     this.#cache = options.cache
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
-    const pacingMs = Math.round((2 * BURST_WINDOW_MS) / options.rateLimit10s)
+    // The refill is what HubSpot's headers state: the configured limit only until the first answer.
+    const budget = options.hubspot.client.budget
+    const pacingMs = () => {
+      const limits = budget.burstLimits()
+      return Math.round((2 * limits.windowMs) / Math.max(1, limits.max))
+    }
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
     this.recovery = new IntentRecovery({
       db: options.db,

@@ -195,6 +195,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
       }
     },
     observe: (headers) => learned.observe(headers),
+    burstLimits: () => learned.current(),
     /** Instances seen sharing the budget lately; while Redis is down each spends 1/sharers of it. */
     sharers: () => instancesSeen,
     async close() {

@@ -42,6 +42,8 @@ export interface RateBudget {
   acquire(kind: CallKind): Promise<Release>
   /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
   observe(headers: RateLimitHeaders | null): void
+  /** The burst limit and window kept to now: learned, or the configured guess. */
+  burstLimits(): BurstLimits
   usage(): Promise<BudgetUsage>
   close(): Promise<void>
 }
@@ -152,6 +154,7 @@ export function createLocalBudget(limits: BudgetLimits, source: LimitSource = cr
       }
     },
     observe: (headers) => source.observe(headers),
+    burstLimits: () => source.current(),
     async usage() {
       const now = Date.now()
       const learned = source.current()
