@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { handleProtocols } from 'graphql-ws'
 import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
-import { AppError } from '../errors.js'
+import { cursorExpired, invalidField } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
 import { bearerToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
@@ -93,8 +93,7 @@ function examFilter(query: { exam_ids?: string[]; exam_id?: string[] }): string[
 function lastEventId(request: FastifyRequest): string | undefined {
   const header = request.headers['last-event-id']
   if (typeof header !== 'string' || header === '') return undefined
-  if (!seqCursor.safeParse(header).success)
-    throw new AppError('E_VALIDATION', 'Last-Event-ID: must be a change-log seq (digits)', { field: 'Last-Event-ID' })
+  if (!seqCursor.safeParse(header).success) throw invalidField('Last-Event-ID', 'must be a change-log seq (digits)')
   return header
 }
 
@@ -110,7 +109,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
     '/api/events',
     // No HEAD twin: a HEAD must not start a stream whose frames are written past ServerResponse.
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],
@@ -164,7 +163,7 @@ function registerLongPoll(
   app.get(
     '/api/long-poll',
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],
@@ -185,14 +184,6 @@ function registerLongPoll(
       const body = await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs })
       return reply.type('application/json; charset=utf-8').send(body)
     },
-  )
-}
-
-function cursorExpired(head: string): AppError {
-  return new AppError(
-    'E_CURSOR_EXPIRED',
-    'the cursor is older than the retained change log: reload, then resume from the snapshot seq',
-    { details: { seq: head } },
   )
 }
 

@@ -10,6 +10,7 @@ import { prioritized, type PriorityStats } from './priority.js'
 export * from './budget.js'
 export * from './client.js'
 export * from './crm.js'
+export * from './limits.js'
 export * from './mapping.js'
 export * from './paths.js'
 export { PRIORITIES, withPriority, type Priority, type PriorityStats } from './priority.js'
@@ -34,6 +35,8 @@ export interface HubSpotSettings {
   accessToken: string
   retry?: Partial<RetryPolicy>
   onRateLimited?: (policy: string) => void
+  /** Redis is unreachable: this instance spends only its share of the budget (called per request). */
+  onBudgetFallback?: (error: unknown) => void
 }
 
 export function createHubSpot(
@@ -46,7 +49,12 @@ export function createHubSpot(
     daily: config.hubspot.dailyLimit,
   }
   const shared: RateBudget = config.redisUrl
-    ? createRedisBudget({ url: config.redisUrl, namespace: config.redisNamespace, limits })
+    ? createRedisBudget({
+        url: config.redisUrl,
+        namespace: config.redisNamespace,
+        limits,
+        onFallback: settings.onBudgetFallback,
+      })
     : createLocalBudget(limits)
   // Priorities are a layer in front: the window below decides how many, this decides who goes first.
   const budget = prioritized(shared)
