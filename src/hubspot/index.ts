@@ -11,6 +11,7 @@ export * from './client.js'
 export * from './crm.js'
 export * from './mapping.js'
 export * from './paths.js'
+export * from './probe.js'
 
 export interface ObjectTypes {
   exams: string
