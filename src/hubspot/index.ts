@@ -13,6 +13,7 @@ export * from './crm.js'
 export * from './limits.js'
 export * from './mapping.js'
 export * from './paths.js'
+export * from './probe.js'
 export { PRIORITIES, withPriority, type Priority, type PriorityStats } from './priority.js'
 
 export interface ObjectTypes {
