@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
 import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
-import { listAll } from './helpers.js'
+import { listAll } from '../support/hubspot-direct.js'
 
 describe('pull limits', () => {
   let t: TestApp
@@ -16,7 +16,7 @@ describe('pull limits', () => {
   beforeAll(async () => {
     t = await startTestApp({ emulator: { seed: 2_000 } })
     await t.app.sync!.backfill()
-    examIds = (await listAll(t.emulator!, 'exams')).map((exam) => exam.id)
+    examIds = (await listAll(t.emulator!, 'exams', ['hs_object_id'])).map((exam) => exam.id)
   })
   afterAll(async () => {
     t.emulator?.clearFaults()
