@@ -8,9 +8,18 @@ import {
   type HubSpot,
 } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction } from '../replica/index.js'
+import {
+  completeIntents,
+  failIntents,
+  pendingIntents,
+  softDeleteExams,
+  upsertBookings,
+  upsertExams,
+  type Intent,
+  type ReplicaDriver,
+  type Transaction,
+} from '../replica/index.js'
 import type { ExamCounter } from './exam-counter.js'
-import { completeIntents, failIntents, pendingIntents, type Intent } from './intents.js'
 
 export interface RecoveryOptions {
   db: ReplicaDriver
