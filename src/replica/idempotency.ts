@@ -16,7 +16,7 @@ export interface StoredKey {
 export async function readKey(tx: Queryable, scope: string, key: string): Promise<StoredKey | null> {
   const { rows } = await tx.query<StoredKey>(
     `SELECT k.request_hash, k.response, i.status AS intent_status
-       FROM hubmirror.idempotency_keys k LEFT JOIN public.write_intents i ON i.id = k.intent_id
+       FROM hubmirror.idempotency_keys k LEFT JOIN hubmirror.write_intents i ON i.id = k.intent_id
       WHERE k.scope = $1 AND k.key = $2 AND k.expires_at > now()`,
     [scope, key],
   )
@@ -39,7 +39,7 @@ export async function claimKey(
         SET request_hash = EXCLUDED.request_hash, intent_id = EXCLUDED.intent_id, response = NULL,
             created_at = now(), expires_at = EXCLUDED.expires_at
       WHERE k.expires_at <= now()
-         OR NOT EXISTS (SELECT 1 FROM public.write_intents i WHERE i.id = k.intent_id AND i.status <> 'failed')
+         OR NOT EXISTS (SELECT 1 FROM hubmirror.write_intents i WHERE i.id = k.intent_id AND i.status <> 'failed')
      RETURNING 1`,
     [claim.scope, claim.key, claim.requestHash, claim.intentId, IDEMPOTENCY_KEY_TTL_HOURS],
   )

@@ -43,7 +43,7 @@ export async function insertIntents(tx: Queryable, intents: readonly NewIntent[]
     owner_key: intent.ownerKey,
   }))
   const { rows: inserted } = await tx.query<{ id: string }>(
-    `INSERT INTO public.write_intents (id, kind, idempotency_key, exam_id, target_id, payload, owner_key)
+    `INSERT INTO hubmirror.write_intents (id, kind, idempotency_key, exam_id, target_id, payload, owner_key)
      SELECT id, kind, idempotency_key, exam_id, target_id, payload, owner_key
        FROM jsonb_to_recordset($1::jsonb)
          AS r(id uuid, kind text, idempotency_key text, exam_id text, target_id text, payload jsonb, owner_key int)
@@ -64,7 +64,7 @@ export async function insertIntent(tx: Queryable, intent: NewIntent): Promise<st
 export async function completeIntents(tx: Queryable, ids: readonly string[], result: unknown = null): Promise<void> {
   if (ids.length === 0) return
   await tx.query(
-    `UPDATE public.write_intents SET status = 'done', result = $2, resolved_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+    `UPDATE hubmirror.write_intents SET status = 'done', result = $2, resolved_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
     [ids, JSON.stringify(result)],
   )
 }
@@ -73,7 +73,7 @@ export async function completeIntents(tx: Queryable, ids: readonly string[], res
 export async function failIntents(db: Queryable, ids: readonly string[], error: string): Promise<void> {
   if (ids.length === 0) return
   await db.query(
-    `UPDATE public.write_intents
+    `UPDATE hubmirror.write_intents
         SET status = 'failed', error = $2, resolved_at = now(), attempts = attempts + 1
       WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
     [ids, error.slice(0, 500)],
@@ -83,7 +83,7 @@ export async function failIntents(db: Queryable, ids: readonly string[], error: 
 export async function pendingIntents(db: Queryable, exceptOwner: number): Promise<Intent[]> {
   const { rows } = await db.query<Intent>(
     `SELECT id::text, kind, idempotency_key, exam_id, target_id, payload, owner_key, created_at::text
-       FROM public.write_intents
+       FROM hubmirror.write_intents
       WHERE status = 'pending' AND (owner_key IS NULL OR owner_key <> $1)
       ORDER BY created_at LIMIT 500`,
     [exceptOwner],

@@ -51,14 +51,14 @@ export async function examReservation(tx: Queryable, examId: string): Promise<Ex
   }>(
     `SELECT (SELECT count(*) FROM public.hubspot_bookings
               WHERE mock_exam_id = $1 AND deleted_at IS NULL AND booking_status = ANY($2::text[]))
-          + (SELECT count(*) FROM public.write_intents i
+          + (SELECT count(*) FROM hubmirror.write_intents i
               WHERE i.exam_id = $1 AND i.status = 'pending' AND i.kind = 'booking.create'
                 AND NOT EXISTS (SELECT 1 FROM public.hubspot_bookings b WHERE b.booking_id = i.idempotency_key)) AS taken,
             u.pending_capacity, u.deactivating, u.archiving
        FROM (SELECT min((payload->>'capacity')::int) AS pending_capacity,
                     bool_or(kind = 'exam.update' AND payload->>'is_active' = 'false') AS deactivating,
                     bool_or(kind = 'exam.archive') AS archiving
-               FROM public.write_intents
+               FROM hubmirror.write_intents
               WHERE exam_id = $1 AND status = 'pending' AND kind IN ('exam.update', 'exam.archive')) u`,
     [examId, SEAT_HOLDING_STATUSES],
   )
