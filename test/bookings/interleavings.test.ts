@@ -292,7 +292,7 @@ describe('write path under interleaving', () => {
     expect(badBody.json().error.field).toBe('booking_id')
     expect(writesSeen()).toBe(before)
     expect(await hubspotBookingsOf(examId)).toHaveLength(0)
-    const { rows } = await t.app.db.query(`SELECT 1 FROM write_intents WHERE exam_id = $1`, [examId])
+    const { rows } = await t.app.db.query(`SELECT 1 FROM hubmirror.write_intents WHERE exam_id = $1`, [examId])
     expect(rows).toHaveLength(0)
   })
 })
