@@ -19,6 +19,16 @@ export const ERROR_STATUS = {
   E_CURSOR_EXPIRED: 410,
   E_IDEMPOTENCY_KEY_REUSED: 422,
   E_RATE_LIMITED: 429,
+  /** A token subject (or the whole instance) holds as many SSE/WebSocket/long-poll/graphql-ws streams as allowed. */
+  E_TOO_MANY_STREAMS: 429,
+  /** A graphql-ws connection holds as many active subscriptions as allowed. */
+  E_TOO_MANY_SUBSCRIPTIONS: 429,
+  /** A caller has as many HubSpot pulls queued as allowed. */
+  E_TOO_MANY_PULLS: 429,
+  /** A GraphQL operation over its cost, field or alias limit; refused before it runs. */
+  E_QUERY_TOO_COMPLEX: 400,
+  /** A stream's reader fell behind its backlog limit and was dropped; resume from the last seq received. */
+  E_SLOW_CONSUMER: 429,
   E_INTERNAL: 500,
   E_HUBSPOT_REJECTED: 502,
   E_HUBSPOT_UNAVAILABLE: 502,
@@ -75,4 +85,99 @@ export function errorBody(error: AppError): {
       ...(error.details ? { details: error.details } : {}),
     },
   }
+}
+
+/*
+ * Named factories for the errors raised in more than one place or by more than one part: the
+ * message template lives here once (as Fastify's error registry carries its templates), callers
+ * pass the values. A bad field's message always starts with the field's name.
+ */
+
+/** Bad input: `field: problem`, 400. */
+export function invalidField(field: string, problem: string, details?: Record<string, unknown>): AppError {
+  return new AppError('E_VALIDATION', `${field}: ${problem}`, { field, ...(details ? { details } : {}) })
+}
+
+export function examNotFound(examId: string, field = 'id'): AppError {
+  return new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field })
+}
+
+/** The replica knew the exam but HubSpot no longer does. */
+export function examNotInHubSpot(examId: string, field = 'id'): AppError {
+  return new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} is not in HubSpot`, { field })
+}
+
+export function examInactive(examId: string, field = 'examId'): AppError {
+  return new AppError('E_EXAM_INACTIVE', `mock exam ${examId} is not active`, { field })
+}
+
+export function examFull(examId: string, taken: number, capacity: number): AppError {
+  return new AppError('E_EXAM_FULL', `mock exam ${examId} is full (${taken} of ${capacity} seats taken)`, {
+    field: 'examId',
+    details: { capacity, taken },
+  })
+}
+
+export function capacityBelowBookings(taken: number): AppError {
+  return new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, {
+    field: 'capacity',
+    details: { taken },
+  })
+}
+
+export function bookingNotFound(id: string): AppError {
+  return new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' })
+}
+
+export function bookingNotInHubSpot(id: string): AppError {
+  return new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' })
+}
+
+export function alreadyCancelled(id: string): AppError {
+  return new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' })
+}
+
+/** A pending cancel intent of another request holds the booking (I5, I6). */
+export function cancelInProgress(id: string): AppError {
+  return new AppError('E_CANCEL_IN_PROGRESS', `booking ${id} is being cancelled by another request`, {
+    field: 'id',
+    retryAfterSeconds: 1,
+  })
+}
+
+/** An archive of the exam is in flight: no new seat on it (I2). */
+export function examArchiving(examId: string, field = 'examId'): AppError {
+  return new AppError('E_EXAM_INACTIVE', `mock exam ${examId} is being archived`, { field })
+}
+
+/** `field`: how the client sent the key (`Idempotency-Key` or `booking_id`) (I7). */
+export function keyReused(field: string, key: string): AppError {
+  return new AppError(
+    'E_IDEMPOTENCY_KEY_REUSED',
+    `${field} ${key} was already used for a different request; use a new key for a new booking`,
+    { field },
+  )
+}
+
+export function writeInProgress(field = 'booking_id'): AppError {
+  return new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
+    field,
+    retryAfterSeconds: 1,
+  })
+}
+
+/** Another instance holds the sync lock. */
+export function syncBusy(): AppError {
+  return new AppError('E_CONFLICT', 'another instance is running a sync; try again when it has finished', {
+    retryAfterSeconds: 5,
+  })
+}
+
+/** A resume cursor older than the retained change log: the client reloads a snapshot (`head` is the newest seq). */
+export function cursorExpired(head: string, then: 'resume' | 'subscribe' = 'resume'): AppError {
+  return new AppError(
+    'E_CURSOR_EXPIRED',
+    `the cursor is older than the retained change log: reload, then ${then} from the snapshot seq`,
+    { details: { seq: head } },
+  )
 }

@@ -1,9 +1,32 @@
 // The write path: validate → guard → HubSpot → replica + change log (one transaction) → invalidate.
 import { randomInt, randomUUID } from 'node:crypto'
 import { deps, type ResponseCache } from '../cache/index.js'
-import { AppError } from '../errors.js'
-import { bookingFromHubSpot, examFromHubSpot, toProperties, type HubSpot, type UpsertResult } from '../hubspot/index.js'
+import {
+  alreadyCancelled,
+  AppError,
+  bookingNotFound,
+  cancelInProgress,
+  examArchiving,
+  keyReused,
+  bookingNotInHubSpot,
+  capacityBelowBookings,
+  examFull,
+  examInactive,
+  examNotFound,
+  examNotInHubSpot,
+  writeInProgress,
+} from '../errors.js'
+import {
+  BATCH_MAX,
+  BURST_WINDOW_MS,
+  bookingFromHubSpot,
+  examFromHubSpot,
+  toProperties,
+  type HubSpot,
+  type UpsertResult,
+} from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
+import { chunks } from '../model/chunks.js'
 import type { BookingInput, BookingRecord, ExamInput, ExamRecord } from '../model/records.js'
 import {
   answerKey,
@@ -86,7 +109,7 @@ export class WriteService {
     this.#cache = options.cache
     this.#logger = options.logger
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
-    const pacingMs = Math.round((2 * 10_000) / options.rateLimit10s)
+    const pacingMs = Math.round((2 * BURST_WINDOW_MS) / options.rateLimit10s)
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
     this.recovery = new IntentRecovery({
       db: options.db,
@@ -98,7 +121,7 @@ export class WriteService {
     })
     // Concurrent creates share one batch upsert: HubSpot's limit counts calls, not objects.
     this.#creates = new Batcher({
-      maxBatch: 100,
+      maxBatch: BATCH_MAX,
       maxInFlight: 4,
       minIntervalMs: pacingMs,
       run: (items) => this.#upsertBookings(items),
@@ -186,22 +209,15 @@ export class WriteService {
         const replay = await this.#replay(tx, input, bookingId, key)
         if (replay) return { replay }
       }
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${input.examId} was not found`, { field: 'examId' })
+      if (!exam || exam.deleted) throw examNotFound(input.examId, 'examId')
       const reservation = await examReservation(tx, input.examId)
-      if (reservation.archiving)
-        throw new AppError('E_EXAM_INACTIVE', `mock exam ${input.examId} is being archived`, { field: 'examId' })
-      if (exam.is_active !== 'true' || reservation.deactivating)
-        throw new AppError('E_EXAM_INACTIVE', `mock exam ${input.examId} is not active`, { field: 'examId' })
+      if (reservation.archiving) throw examArchiving(input.examId)
+      if (exam.is_active !== 'true' || reservation.deactivating) throw examInactive(input.examId)
       // The lowest capacity the committed exam or any update in flight could leave.
       const capacities = [exam.capacity, reservation.pendingCapacity].filter((c): c is number => c !== null)
       const capacity = capacities.length ? Math.min(...capacities) : null
       if (capacity !== null && reservation.taken >= capacity) {
-        throw new AppError(
-          'E_EXAM_FULL',
-          `mock exam ${input.examId} is full (${reservation.taken} of ${capacity} seats taken)`,
-          { field: 'examId', details: { capacity, taken: reservation.taken } },
-        )
+        throw examFull(input.examId, reservation.taken, capacity)
       }
       const intentId = await insertIntent(tx, {
         kind: 'booking.create',
@@ -298,8 +314,7 @@ export class WriteService {
     const done = new Map<string, CancelOutcome>(outcomes.map((o) => [o.id, o]))
     if (accepted.length > 0) {
       const types = await this.#hubspot.objectTypes()
-      for (let i = 0; i < accepted.length; i += 100) {
-        const chunk = accepted.slice(i, i + 100)
+      for (const chunk of chunks(accepted, BATCH_MAX)) {
         for (const outcome of await this.#cancelChunk(types.bookings, chunk)) done.set(outcome.id, outcome)
       }
     }
@@ -321,10 +336,8 @@ export class WriteService {
       const candidates: Array<{ id: string; examId: string | null }> = []
       for (const id of ids) {
         const row = rows.get(id)
-        if (!row || row.deleted)
-          refuse(id, new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' }))
-        else if (row.booking_status === 'cancelled')
-          refuse(id, new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' }))
+        if (!row || row.deleted) refuse(id, bookingNotFound(id))
+        else if (row.booking_status === 'cancelled') refuse(id, alreadyCancelled(id))
         else candidates.push({ id, examId: row.mock_exam_id })
       }
       const intentIds = await insertIntents(
@@ -343,14 +356,7 @@ export class WriteService {
       candidates.forEach(({ id, examId }, i) => {
         const intentId = intentIds[i]
         if (intentId) accepted.push({ id, intentId, examId })
-        else
-          refuse(
-            id,
-            new AppError('E_CANCEL_IN_PROGRESS', `booking ${id} is being cancelled by another request`, {
-              field: 'id',
-              retryAfterSeconds: 1,
-            }),
-          )
+        else refuse(id, cancelInProgress(id))
       })
       return { accepted, outcomes }
     })
@@ -402,7 +408,7 @@ export class WriteService {
         : {
             id,
             success: false,
-            error: new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' }),
+            error: bookingNotInHubSpot(id),
           }
     })
   }
@@ -426,16 +432,11 @@ export class WriteService {
   async updateExam(examId: string, fields: ExamFields): Promise<ExamRecord> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted) throw examNotFound(examId)
       if (fields.capacity !== undefined) {
         // Counts creates in flight: they hold their seats from their guard on.
         const { taken } = await examReservation(tx, examId)
-        if (fields.capacity < taken)
-          throw new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, {
-            field: 'capacity',
-            details: { taken },
-          })
+        if (fields.capacity < taken) throw capacityBelowBookings(taken)
       }
       return this.#intent(tx, { kind: 'exam.update', examId, targetId: examId, payload: { ...fields } })
     })
@@ -445,7 +446,7 @@ export class WriteService {
     )
     if (!object) {
       await failIntents(this.#db, [intentId], 'not found in HubSpot')
-      throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} is not in HubSpot`, { field: 'id' })
+      throw examNotInHubSpot(examId)
     }
     return this.#commitExam(intentId, examFromHubSpot(object))
   }
@@ -453,8 +454,7 @@ export class WriteService {
   async archiveExam(examId: string): Promise<void> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted) throw examNotFound(examId)
       return this.#intent(tx, { kind: 'exam.archive', examId, targetId: examId, payload: {} })
     })
     const types = await this.#hubspot.objectTypes()
@@ -490,21 +490,6 @@ export class WriteService {
     if (!id) throw writeInProgress('id')
     return id
   }
-}
-
-function writeInProgress(field: string): AppError {
-  return new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
-    field,
-    retryAfterSeconds: 1,
-  })
-}
-
-function keyReused(field: string, key: string): AppError {
-  return new AppError(
-    'E_IDEMPOTENCY_KEY_REUSED',
-    `${field} ${key} was already used for a different request; use a new key for a new booking`,
-    { field },
-  )
 }
 
 /** A booking already under this key (its key expired, or it came from HubSpot) answers the same request only. */
