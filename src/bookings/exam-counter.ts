@@ -4,13 +4,11 @@ import { deps } from '../cache/index.js'
 import type { HubSpot } from '../hubspot/index.js'
 import { examFromHubSpot, toProperties } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import { upsertExams, type ReplicaDriver } from '../replica/index.js'
+import { LOCKS, upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { Batcher } from './batcher.js'
 import { bookedCounts } from './guards.js'
 import { completeIntents, failIntents, insertIntent } from './intents.js'
 
-/** Counter flights of every instance take turns: see #flush. */
-export const COUNTER_LOCK = 7_240_004
 const LOCK_POLL_MS = 10
 
 /**
@@ -64,7 +62,7 @@ export class ExamCounter {
    */
   async #flush(examIds: string[]): Promise<Array<void | Error>> {
     for (;;) {
-      const turn = await this.db.withTryLock(COUNTER_LOCK, () => this.#fly(examIds))
+      const turn = await this.db.withTryLock(LOCKS.counter, () => this.#fly(examIds))
       if (turn.acquired) return turn.value
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
     }

@@ -2,10 +2,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Queryable, ReplicaDriver } from './driver.js'
+import { LOCKS } from './locks.js'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
-/** Any constant works; it only has to be the same on every instance. */
-const MIGRATION_LOCK = 7_240_001
 
 export interface Migration {
   version: string
@@ -30,14 +29,18 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
     version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`)
   const applied: string[] = []
   for (const migration of loadMigrations()) {
-    await driver.transaction(async (tx) => {
-      // Serialises concurrent starters: the second waits, then sees the version as applied.
-      if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
-      if ((await appliedVersions(tx)).has(migration.version)) return
-      for (const statement of splitStatements(migration.sql)) await tx.query(statement)
-      await tx.query('INSERT INTO public.schema_migrations (version) VALUES ($1)', [migration.version])
-      applied.push(migration.version)
-    })
+    // On DATABASE_DIRECT_URL when set: DDL is what Supabase sends to the direct connection.
+    await driver.transaction(
+      async (tx) => {
+        // Serialises concurrent starters: the second waits, then sees the version as applied.
+        if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.migrate])
+        if ((await appliedVersions(tx)).has(migration.version)) return
+        for (const statement of splitStatements(migration.sql)) await tx.query(statement)
+        await tx.query('INSERT INTO public.schema_migrations (version) VALUES ($1)', [migration.version])
+        applied.push(migration.version)
+      },
+      { schema: true },
+    )
   }
   return applied
 }
