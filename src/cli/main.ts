@@ -1,7 +1,6 @@
 // The hubmirror CLI: dispatches a command word to its implementation and returns an exit code.
 import { ConfigError, loadConfig } from '../config/index.js'
 import { issueToken, PERMISSIONS } from '../http/jwt.js'
-import { migrate, openReplica } from '../replica/index.js'
 import { parseArgs, stringFlag } from './args.js'
 
 const USAGE = `usage: hubmirror <command>
@@ -11,6 +10,9 @@ const USAGE = `usage: hubmirror <command>
            [--rate-limit-10s R] [--search-rate-s S] [--daily-limit D] [--search-lag-ms L]
                                          run the HubSpot emulator alone
   db migrate                             apply schema migrations
+  db policies --read PERMISSION | --revoke
+                                         let Supabase's authenticated users holding PERMISSION read the
+                                         exam and booking tables (RLS policies), or remove that again
   backfill [--restart] [--json]          one-time HubSpot → replica load: resumable, with progress
   sync [--json]                          one incremental pull
   reconcile [--fix] [--json]             compare HubSpot and the replica; report or repair drift (exit 1: drift)
@@ -25,18 +27,7 @@ const commands: Record<string, Command> = {
   backfill: async (argv) => (await import('./sync.js')).backfillCommand(argv),
   sync: async (argv) => (await import('./sync.js')).syncCommand(argv),
   reconcile: async (argv) => (await import('./sync.js')).reconcileCommand(argv),
-  db: async (argv) => {
-    if (argv[0] !== 'migrate') return usageError('db: the only subcommand is "migrate"')
-    const config = loadConfig()
-    const db = await openReplica(config)
-    try {
-      const applied = await migrate(db)
-      console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date')
-      return 0
-    } finally {
-      await db.close()
-    }
-  },
+  db: async (argv) => (await import('./db.js')).dbCommand(argv),
   token: async (argv) => {
     const args = parseArgs(argv)
     const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(','))
