@@ -8,6 +8,7 @@ import { registerRealtimeRoutes } from './http/routes-realtime.js'
 import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
+import { createClientLimits } from './http/client-limits.js'
 import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
 import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
 import { createLogger, type Logger } from './logger.js'
@@ -61,18 +62,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     `database: ${db.kind === 'pglite' ? 'embedded' : `${mode} pooling (${detectedBy})`}; wake-ups by ${wakeups}, locks by ${locks}`,
   )
   await migrate(db)
-  let lastRedisWarning = 0
   const cache = openCache(config, {
-    onDegraded: (error) => {
-      // Throttled: a Redis outage would otherwise log once per request.
-      if (Date.now() - lastRedisWarning < 10_000) return
-      lastRedisWarning = Date.now()
-      logger.warn({ err: error }, 'cache degraded: answering from Postgres')
-    },
+    onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),
     onRedisError: () => undefined,
   })
   if (!(await cache.ready())) logger.warn('Redis is not reachable yet: reads go to Postgres until it is')
-  const hubspot = options.hubspot ? createHubSpot(config, options.hubspot) : null
+  const hubspot = options.hubspot
+    ? createHubSpot(config, {
+        onBudgetFallback: throttled((error) =>
+          logger.warn({ err: error }, 'Redis unreachable: HubSpot budget falls back to this instance’s share'),
+        ),
+        ...options.hubspot,
+      })
+    : null
   // Bound late: the engine is built after the write path, whose intents it resolves before each pull.
   let sync: SyncEngine | null = null
   const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
@@ -112,7 +114,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const onSyncRequest = engine
     ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' })
     : undefined
-  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest }))
+  const limits = createClientLimits(config.limits, metrics)
+  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest, ...limits }))
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 
@@ -154,5 +157,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       await cache.close()
       await db.close()
     },
+  }
+}
+
+/** A Redis outage would otherwise log once per request: at most one line per 10 s. */
+function throttled(log: (error: unknown) => void, everyMs = 10_000): (error: unknown) => void {
+  let last = 0
+  return (error) => {
+    if (Date.now() - last < everyMs) return
+    last = Date.now()
+    log(error)
   }
 }

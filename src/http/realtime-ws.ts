@@ -5,7 +5,15 @@ import type { RawData, WebSocket } from 'ws'
 import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { RealtimeHub, Subscription } from '../realtime/index.js'
+import { bearerToken } from './auth.js'
 import { hubspotId, seqCursor } from './schemas.js'
+import {
+  tokenSubject,
+  WS_CLOSE_SLOW_CONSUMER,
+  WS_CLOSE_TOO_MANY_STREAMS,
+  type StreamLease,
+  type StreamLimits,
+} from './stream-limits.js'
 
 export type SyncRequestHandler = (examIds: string[]) => Promise<unknown>
 
@@ -26,6 +34,7 @@ export function registerWsRoute(
   app: FastifyInstance,
   hub: RealtimeHub,
   onSyncRequest: SyncRequestHandler | undefined,
+  streams: StreamLimits,
 ): void {
   app.get(
     '/api/ws',
@@ -34,7 +43,17 @@ export function registerWsRoute(
       config: { permission: 'exams.view' },
       schema: { tags: ['realtime'], summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request' },
     },
-    (socket, request) => new WsSession(socket, request, hub, onSyncRequest).start(),
+    (socket, request) => {
+      let lease: StreamLease
+      try {
+        lease = streams.open(tokenSubject(bearerToken(request)), 'ws')
+      } catch (error) {
+        const reason = isAppError(error) ? `${error.code}: ${error.message}` : 'E_TOO_MANY_STREAMS'
+        return socket.close(WS_CLOSE_TOO_MANY_STREAMS, reason.slice(0, 120))
+      }
+      socket.once('close', () => lease.release())
+      new WsSession(socket, request, hub, onSyncRequest, lease).start()
+    },
   )
 }
 
@@ -44,6 +63,7 @@ class WsSession {
   readonly #hub: RealtimeHub
   readonly #onSyncRequest: SyncRequestHandler | undefined
   #subscription: Subscription | null = null
+  readonly #lease: StreamLease
   #alive = true
   #pinger: NodeJS.Timeout | null = null
 
@@ -52,11 +72,13 @@ class WsSession {
     request: FastifyRequest,
     hub: RealtimeHub,
     onSyncRequest: SyncRequestHandler | undefined,
+    lease: StreamLease,
   ) {
     this.#socket = socket
     this.#request = request
     this.#hub = hub
     this.#onSyncRequest = onSyncRequest
+    this.#lease = lease
   }
 
   start(): void {
@@ -147,8 +169,19 @@ class WsSession {
   /** JSON bytes, sent as a text frame; change events' bytes are shared by every socket. */
   #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
-    if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#socket.terminate()
+    if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#dropSlow()
     this.#socket.send(json, { binary: false })
+  }
+
+  /**
+   * The close frame queues behind the backlog, so a reader that catches up learns why (4408) and
+   * resubscribes with `after`; ws destroys the socket if the closing handshake never completes.
+   */
+  #dropSlow(): void {
+    this.#subscription?.close()
+    this.#subscription = null
+    this.#lease.dropped()
+    this.#socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and subscribe with after')
   }
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AppError } from '../errors.js'
+import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
 import { hubspotId } from './schemas.js'
 
@@ -82,8 +82,7 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     },
     async (request) => {
       const { type, examId } = request.query
-      if (type === 'bookings' && !examId)
-        throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
+      if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
       const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined)
       return { success: true, message: `Synced ${count} ${type}`, count }
     },

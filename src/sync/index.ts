@@ -3,7 +3,7 @@ import { Engine, type SyncEngineOptions } from './engine.js'
 import type { SyncEngine } from './types.js'
 
 export type { SyncEngineOptions } from './engine.js'
-export { createProgress, silentProgress } from './progress.js'
+export { createProgress } from './progress.js'
 export * from './types.js'
 
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
