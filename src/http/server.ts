@@ -60,7 +60,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
-  registerAuth(app, deps.config.jwtSecret)
+  registerAuth(app, deps.config)
   registerHttpMetrics(app, deps.metrics)
   registerOperations(app, deps.db)
   registerReadRoutes(app, deps.reads)
