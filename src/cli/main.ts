@@ -17,6 +17,8 @@ const USAGE = `usage: hubmirror <command>
   sync [--json]                          one incremental pull
   reconcile [--fix] [--json]             compare HubSpot and the replica; report or repair drift (exit 1: drift)
   token --permissions a,b [--ttl 7d]     print a signed bearer token
+  doctor [--json]                        check the database, pool, RLS and grants, Redis, HubSpot, JWT and
+                                         clock; prints a fix for each failure (exit 1: something failed)
 `
 
 type Command = (argv: string[]) => Promise<number>
@@ -28,6 +30,7 @@ const commands: Record<string, Command> = {
   sync: async (argv) => (await import('./sync.js')).syncCommand(argv),
   reconcile: async (argv) => (await import('./sync.js')).reconcileCommand(argv),
   db: async (argv) => (await import('./db.js')).dbCommand(argv),
+  doctor: async (argv) => (await import('./doctor.js')).doctorCommand(argv),
   token: async (argv) => {
     const args = parseArgs(argv)
     const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(','))

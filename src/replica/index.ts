@@ -8,7 +8,7 @@ import { detectPoolMode } from './pool-mode.js'
 
 export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener, DatabaseTopology } from './driver.js'
 export { detectPoolMode, type PoolMode, type PoolModeFinding } from './pool-mode.js'
-export { migrate, pendingMigrations } from './migrate.js'
+export { migrate, migrationState, pendingMigrations, type MigrationState } from './migrate.js'
 export { LOCKS, newOwnerKey, type LockName } from './locks.js'
 export * from './change-log.js'
 export * from './records.js'
