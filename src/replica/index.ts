@@ -13,6 +13,9 @@ export { LOCKS, newOwnerKey, type LockName } from './locks.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
+export * from './intents.js'
+export * from './write-guards.js'
+export * from './idempotency.js'
 export { BOOKINGS, EXAMS, recordJson } from './columns.js'
 
 export interface OpenReplicaOptions {
