@@ -322,7 +322,9 @@ describe('write path interleavings [I1–I9]', () => {
             op: string
             hubspot_id: string
             row_data: Record<string, any>
-          }>(`SELECT seq::text, kind, op, hubspot_id, row_data FROM hubmirror.replica_events ORDER BY seq`)
+          }>(
+            `SELECT seq::text, kind, op, hubspot_id, row_data FROM hubmirror.replica_events ORDER BY replica_events.seq`,
+          )
         ).rows,
     )
     const capacityOf = new Map<string, number | null>()
