@@ -31,7 +31,7 @@ import {
   objectTypeResolver,
 } from './schema.js'
 import type { LimitSettings } from './limits.js'
-import { seedStore, type SeedSpec } from './seed.js'
+import { seedStore, seedStoreGradually, type SeedSpec } from './seed.js'
 import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
 import { Store } from './store.js'
 import { ValidationRules } from './validation.js'
@@ -83,6 +83,9 @@ export interface RunningEmulator {
   requireProperties(objectType: string, properties: string[]): void
   clearValidation(): void
 }
+
+/** Bookings one POST /_emulator/seed or /reset may ask for (the CLI's --seed allows more). */
+const MAX_HTTP_SEED = 1_000_000
 
 export function parseSeed(raw: unknown): SeedSpec {
   if (raw === 'demo' || raw === 'none') return raw
@@ -176,15 +179,41 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       startupRules()
     },
   }
-  const admin = (method: string, path: string, body: unknown): Reply | null => {
+  /** Seeds over HTTP a few exams per event-loop turn: the embedded emulator shares the API's process. */
+  let seeding = false
+  const seedOverHttp = async (seed: SeedSpec, reset: boolean): Promise<Reply> => {
+    if (seeding) throw new HsError(409, 'CONFLICT', 'a seed is already running; wait for its answer')
+    seeding = true
+    try {
+      return await seedNow(seed, reset)
+    } finally {
+      seeding = false
+    }
+  }
+  const seedNow = async (seed: SeedSpec, reset: boolean): Promise<Reply> => {
+    store.clear()
+    if (reset) {
+      server.resetStats()
+      server.limiter.reset()
+      api.clearFaults()
+      startupRules()
+    }
+    await seedStoreGradually(store, seed)
+    return { status: 200, body: { ok: true, objects: store.byId.size } }
+  }
+  const admin = (method: string, path: string, body: unknown): Reply | Promise<Reply> | null => {
     const key = `${method} ${path}`
     const seedOf = (fallback: SeedSpec): SeedSpec => {
       const raw = (body as { seed?: unknown } | undefined)?.seed
+      let seed: SeedSpec
       try {
-        return raw === undefined ? fallback : parseSeed(raw)
+        seed = raw === undefined ? fallback : parseSeed(raw)
       } catch (error) {
         throw validationError((error as Error).message)
       }
+      if (typeof seed === 'number' && seed > MAX_HTTP_SEED)
+        throw validationError(`seed: at most ${MAX_HTTP_SEED} bookings over HTTP (use --seed at start for more)`)
+      return seed
     }
     switch (key) {
       case 'GET /_emulator/stats':
@@ -194,11 +223,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       case 'GET /_emulator/config':
         return { status: 200, body: config() }
       case 'POST /_emulator/reset':
-        api.reset(seedOf('none'))
-        return { status: 200, body: { ok: true, objects: store.byId.size } }
+        return seedOverHttp(seedOf('none'), true)
       case 'POST /_emulator/seed':
-        api.seed(seedOf('demo'))
-        return { status: 200, body: { ok: true, objects: store.byId.size } }
+        return seedOverHttp(seedOf('demo'), false)
       case 'GET /_emulator/faults':
         return { status: 200, body: server.faults }
       case 'POST /_emulator/faults':
@@ -232,11 +259,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     limits: server.limiter.settings,
     searchLagMs: store.searchLagMs,
   })
+  const host = options.host ?? '127.0.0.1'
   server = new EmulatorServer({
     store,
     validation,
     portalId,
     admin,
+    host,
     token: options.token ?? null,
     limits: {
       rateLimit10s: options.rateLimit10s ?? 190,
@@ -245,7 +274,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   })
 
-  const host = options.host ?? '127.0.0.1'
   await new Promise<void>((ok, fail) => {
     server.server.once('error', fail)
     server.server.listen(options.port ?? 0, host, () => ok())
