@@ -5,12 +5,12 @@ import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
 import { createPgliteDriver } from './driver-pglite.js'
 
-export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener } from './driver.js'
-export { migrate, migrationState, pendingMigrations, type MigrationState } from './migrate.js'
+export type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+export { migrate, migrationState, pendingMigrations } from './migrate.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
-export { BOOKINGS, EXAMS, recordJson } from './columns.js'
+export { BOOKINGS, recordJson } from './columns.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */
@@ -53,5 +53,5 @@ export function isConnectionError(error: unknown): boolean {
     )
   )
 }
-export { grantReadPolicies, revokeReadPolicies, listPolicies, type PolicyRow } from './policies.js'
+export { grantReadPolicies, revokeReadPolicies, listPolicies } from './policies.js'
 export { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'
