@@ -10,7 +10,9 @@ export { migrate, migrationState, pendingMigrations } from './migrate.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
-export { BOOKINGS, recordJson } from './columns.js'
+export * from './intents.js'
+export * from './write-guards.js'
+export * from './idempotency.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */
