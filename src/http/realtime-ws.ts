@@ -16,7 +16,8 @@ import {
 } from './stream-limits.js'
 import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 
-export type SyncRequestHandler = (examIds: string[]) => Promise<unknown>
+/** `caller` is the token subject: each may have only a few pulls outstanding. */
+export type SyncRequestHandler = (examIds: string[], caller: string) => Promise<unknown>
 
 /** A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
@@ -190,7 +191,7 @@ class WsSession {
     if (!this.#onSyncRequest) return this.#sendError('E_NOT_READY', 'sync is not available on this server')
     const ids = examIds ?? [...(this.#subscription?.examIds ?? [])]
     try {
-      const result = await this.#onSyncRequest(ids)
+      const result = await this.#onSyncRequest(ids, tokenSubject(bearerToken(this.#request)))
       this.#send({ type: 'sync_result', exam_ids: ids, result: result ?? null })
     } catch (error) {
       const appError = isAppError(error) ? error : new AppError('E_INTERNAL', 'sync failed')
