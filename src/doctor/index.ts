@@ -32,7 +32,7 @@ export interface DoctorInput {
   hubspotAbsent?: string
   /** The rate budget this process spends from (what the deployment used today). */
   budget?: RateBudget | null
-  /** For the variables the config does not carry yet: DATABASE_POOL_MODE, DATABASE_DIRECT_URL, JWKS. */
+  /** For the variables the config does not carry yet: DATABASE_POOL_MODE, DATABASE_DIRECT_URL. */
   env?: Env
 }
 
@@ -89,7 +89,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     databaseChecks(input, env),
     bounded('redis', () => redisCheck(input.config)),
     hubspotChecks(input),
-    bounded('jwt', () => jwtCheck(input.config, env)),
+    bounded('jwt', () => jwtCheck(input.config)),
   ])
   return report(groups.flat())
 }
@@ -538,13 +538,6 @@ function clockCheck(probe: Extract<HubSpotProbe, { reachable: true }>): Check {
 
 // ── JWT ──────────────────────────────────────────────────────────────────────────────────────
 
-function jwksUrl(env: Env): string | null {
-  const explicit = env.HUBMIRROR_JWKS_URL?.trim()
-  if (explicit) return explicit
-  const supabase = env.SUPABASE_URL?.trim()
-  return supabase ? `${supabase.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : null
-}
-
 /** Whether the secret in use is the one generated into the data dir (the config does not say where it came from). */
 function generatedSecret(config: Config): boolean {
   try {
@@ -554,10 +547,10 @@ function generatedSecret(config: Config): boolean {
   }
 }
 
-async function jwtCheck(config: Config, env: Env): Promise<Check> {
+async function jwtCheck(config: Config): Promise<Check> {
   const fromEnv = !generatedSecret(config)
   const secret = fromEnv ? 'HS256 secret from HUBMIRROR_JWT_SECRET' : 'HS256 secret generated into the data dir'
-  const url = jwksUrl(env)
+  const url = config.jwks?.url ?? null
   if (!url) {
     // Several instances with their own generated secrets refuse each other's tokens.
     if (!fromEnv && config.databaseUrl)
@@ -592,5 +585,9 @@ async function jwtCheck(config: Config, env: Env): Promise<Check> {
         fix: 'set HUBMIRROR_JWT_SECRET to the project’s JWT secret, or move the project to signing keys',
       },
     )
-  return check('jwt', 'ok', `JWKS at ${url}: ${keys!.length} key(s); ${secret}`)
+  return check(
+    'jwt',
+    'ok',
+    `JWKS at ${url}: ${keys!.length} key(s), issuer ${config.jwks!.issuer}, audience ${config.jwks!.audience}; ${secret}`,
+  )
 }

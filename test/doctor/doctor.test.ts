@@ -7,6 +7,7 @@ import { runDoctor, type Check, type DoctorInput, type DoctorReport } from '../.
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { realPostgres, tempDir, testConfig } from '../support/env.js'
+import { makeKey, startJwksServer } from '../support/jwks-server.js'
 import { ensureSupabaseRoles } from '../support/owned-database.js'
 
 const run = promisify(execFile)
@@ -113,6 +114,22 @@ describe('hubmirror doctor', () => {
       await t.app.db.query('ALTER TABLE hubmirror.write_intents ENABLE ROW LEVEL SECURITY')
     }
     expect((await runDoctor(healthy)).ok).toBe(true)
+  })
+
+  it('JWT: a reachable Supabase JWKS with keys passes; an unreachable one fails with its fix', async () => {
+    const issuer = await startJwksServer([await makeKey('ES256')])
+    try {
+      const config = testConfig({ databaseUrl: t.database.url, env: { SUPABASE_URL: issuer.url } })
+      const good = await runDoctor({ ...healthy, config })
+      expect(line(good, 'jwt').status).toBe('ok')
+      expect(line(good, 'jwt').summary).toContain('1 key(s)')
+    } finally {
+      await issuer.stop()
+    }
+    const dead = testConfig({ databaseUrl: t.database.url, env: { SUPABASE_URL: 'http://127.0.0.1:1' } })
+    const doctor = await runDoctor({ ...healthy, config: dead })
+    expect(failing(doctor)).toEqual(['jwt'])
+    expect(line(doctor, 'jwt').fix).toMatch(/SUPABASE_URL/)
   })
 
   it.skipIf(!realPostgres)(
