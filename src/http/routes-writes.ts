@@ -1,9 +1,16 @@
 // The write endpoints: exams (create, update, archive, activate) and bookings (create, cancel, batch-cancel).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { WriteService } from '../bookings/write-service.js'
+import { AppError } from '../errors.js'
+import { bearerToken } from './auth.js'
 import { hubspotId, idParams, isoDate } from './schemas.js'
+
+/** What a usable idempotency key looks like, in the header and as booking_id. */
+const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,100}$/
+const KEY_RULE = 'must be 8-100 characters of letters, digits, . _ : -'
+const KEY_HEADER = 'Idempotency-Key'
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM (24-hour)')
 const name = (max: number) =>
@@ -36,10 +43,7 @@ const examPatch = z
 
 const bookingCreate = z.strictObject({
   examId: hubspotId,
-  booking_id: z
-    .string()
-    .regex(/^[A-Za-z0-9._:-]{8,100}$/, 'must be 8-100 characters of letters, digits, . _ : -')
-    .optional(),
+  booking_id: z.string().regex(KEY_PATTERN, KEY_RULE).optional(),
   student_name: name(200),
   student_email: z.email('must be an email address').max(254),
   student_id: name(100).optional(),
@@ -108,10 +112,11 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request, reply) => {
-      const key = request.headers['idempotency-key']
-      const bookingId =
-        request.body.booking_id ?? (typeof key === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(key) ? key : undefined)
-      const { booking, created } = await writes.createBooking({ ...request.body, booking_id: bookingId })
+      const header = idempotencyHeader(request, request.body.booking_id)
+      const { booking, created } = await writes.createBooking(
+        { ...request.body, booking_id: request.body.booking_id ?? header },
+        { subject: tokenSubject(request), keyField: header === undefined ? 'booking_id' : KEY_HEADER },
+      )
       return reply.status(created ? 201 : 200).send({ success: true, booking, replayed: !created })
     },
   )
@@ -136,13 +141,49 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => {
       const outcomes = await writes.cancelBookings(request.body.bookingIds)
+      // outcome: 'cancelled' or the row's error code, so a client can switch on one field.
       const results = outcomes.map((o) =>
         o.success
-          ? { id: o.id, success: true }
-          : { id: o.id, success: false, error: { code: o.error.code, message: o.error.message } },
+          ? { id: o.id, success: true, outcome: 'cancelled' }
+          : {
+              id: o.id,
+              success: false,
+              outcome: o.error.code,
+              error: { code: o.error.code, message: o.error.message },
+            },
       )
       const cancelled = results.filter((r) => r.success).length
       return { success: true, results, cancelled, failed: results.length - cancelled }
     },
   )
+}
+
+/**
+ * The Idempotency-Key header, when sent: a key the server cannot use is refused (400), never
+ * ignored, since a client that sent one will retry on the promise that it books once.
+ */
+function idempotencyHeader(request: FastifyRequest, bookingId: string | undefined): string | undefined {
+  const raw = request.headers['idempotency-key']
+  if (raw === undefined) return undefined
+  const refuse = (message: string) =>
+    new AppError('E_VALIDATION', `${KEY_HEADER}: ${message}`, { field: KEY_HEADER, details: { in: 'headers' } })
+  if (typeof raw !== 'string' || !KEY_PATTERN.test(raw)) throw refuse(KEY_RULE)
+  if (bookingId !== undefined && bookingId !== raw) throw refuse('must equal booking_id when both are sent')
+  return raw
+}
+
+/**
+ * The verified token's subject (auth checked the signature in onRequest): a key is bound to who
+ * sent it, so another caller's identical body is not their retry.
+ */
+function tokenSubject(request: FastifyRequest): string {
+  const token = bearerToken(request)
+  try {
+    const claims = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub?: unknown
+    }
+    return typeof claims.sub === 'string' ? claims.sub : ''
+  } catch {
+    return ''
+  }
 }
