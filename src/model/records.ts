@@ -94,6 +94,14 @@ export interface SyncStatus {
     fixed: number
   }
   watchers: number
+  /** The database connection: what DATABASE_URL is, and how wake-ups and locks work over it. */
+  database: {
+    kind: 'pg' | 'pglite'
+    pool_mode: 'session' | 'transaction'
+    pool_mode_detected_by: string
+    wakeups: string
+    locks: string
+  }
 }
 
 /** The body of POST /api/mock-exams (PATCH takes any part of it). */
