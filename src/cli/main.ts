@@ -8,6 +8,7 @@ const USAGE = `usage: hubmirror <command>
   serve                                  run the service (what npm start runs)
   emulator --port N [--data-dir D] [--seed demo|none|N] [--token T]
            [--rate-limit-10s R] [--search-rate-s S] [--daily-limit D] [--search-lag-ms L]
+           [--require objectType.property ...]   (creates without it get HubSpot's 400 VALIDATION_ERROR)
                                          run the HubSpot emulator alone
   db migrate                             apply schema migrations
   db policies --read PERMISSION | --revoke

@@ -38,7 +38,7 @@ async function withEngine<T>(fn: (sync: SyncEngine) => Promise<T>): Promise<T> {
   let sync: SyncEngine | null = null
   try {
     await migrate(db)
-    const writes = new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
+    const writes = new WriteService({ db, hubspot, cache, logger })
     sync = createSyncEngine({
       db,
       hubspot,

@@ -28,10 +28,13 @@ import {
   DEFAULT_PORTAL_ID,
   MOCK_EXAMS_OBJECT_TYPE_ID,
   OBJECT_DEFS,
+  objectTypeResolver,
 } from './schema.js'
+import type { LimitSettings } from './limits.js'
 import { seedStore, type SeedSpec } from './seed.js'
 import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
 import { Store } from './store.js'
+import { ValidationRules } from './validation.js'
 
 export { BOOKINGS_OBJECT_TYPE_ID, CONTACTS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID }
 export type { EmulatorStats, Faults, SeedSpec }
@@ -54,6 +57,8 @@ export interface EmulatorOptions {
   /** how long a change takes to become visible to search; default 0 */
   searchLagMs?: number
   portalId?: number
+  /** write-validation rules at start, as `objectType.property` (e.g. `bookings.dominant_hand`); reset restores them */
+  require?: string[]
   logger?: { info(msg: string): void }
 }
 
@@ -72,6 +77,11 @@ export interface RunningEmulator {
   /** writes the state to the data dir now (it is also saved shortly after every change) */
   flush(): void
   setSearchLagMs(ms: number): void
+  /** changes the account's limits while running (an API add-on raising 190 to 250), as HubSpot's headers then say */
+  setLimits(limits: Partial<LimitSettings>): void
+  /** creates of `objectType` without these properties get HubSpot's 400 VALIDATION_ERROR */
+  requireProperties(objectType: string, properties: string[]): void
+  clearValidation(): void
 }
 
 export function parseSeed(raw: unknown): SeedSpec {
@@ -97,9 +107,45 @@ function parseFaults(raw: unknown): Partial<Faults> {
   return out
 }
 
+/** `bookings.dominant_hand` → the object type and the property. */
+export function parseRequirement(spec: string): { objectType: string; property: string } {
+  const dot = spec.indexOf('.')
+  if (dot <= 0 || dot === spec.length - 1)
+    throw new Error(`--require takes objectType.property (e.g. bookings.dominant_hand), got "${spec}"`)
+  return { objectType: spec.slice(0, dot), property: spec.slice(dot + 1) }
+}
+
+function parseValidationBody(raw: unknown): { objectType: string; required: string[] } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw validationError(
+      'validation rules must be a JSON object: {"objectType": "bookings", "required": ["dominant_hand"]}',
+    )
+  const { objectType, required } = raw as Record<string, unknown>
+  if (typeof objectType !== 'string' || objectType === '')
+    throw validationError('objectType must be a non-empty string')
+  if (!Array.isArray(required) || required.length === 0 || required.some((p) => typeof p !== 'string' || p === ''))
+    throw validationError('required must be a non-empty array of property names')
+  return { objectType, required: required as string[] }
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const portalId = options.portalId ?? DEFAULT_PORTAL_ID
   const store = new Store(options.searchLagMs ?? 0)
+  const resolveType = objectTypeResolver(portalId)
+  const validation = new ValidationRules()
+  const requireProperties = (objectType: string, properties: string[]): void => {
+    const def = resolveType(objectType)
+    if (!def) throw validationError(`Unable to infer object type from: ${objectType.slice(0, 100)}`)
+    validation.require(def, properties)
+  }
+  const startupRules = (): void => {
+    validation.clear()
+    for (const spec of options.require ?? []) {
+      const { objectType, property } = parseRequirement(spec)
+      requireProperties(objectType, [property])
+    }
+  }
+  startupRules()
   const persistence = options.dataDir ? new Persistence(options.dataDir, store) : null
   if (!persistence?.load()) seedStore(store, parseSeed(options.seed ?? 'none'))
   persistence?.save()
@@ -127,6 +173,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       server.resetStats()
       server.limiter.reset()
       api.clearFaults()
+      startupRules()
     },
   }
   const admin = (method: string, path: string, body: unknown): Reply | null => {
@@ -160,9 +207,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       case 'DELETE /_emulator/faults':
         api.clearFaults()
         return { status: 200, body: server.faults }
+      case 'GET /_emulator/validation':
+        return { status: 200, body: { required: validation.list() } }
+      case 'POST /_emulator/validation': {
+        const rule = parseValidationBody(body)
+        requireProperties(rule.objectType, rule.required)
+        return { status: 200, body: { required: validation.list() } }
+      }
+      case 'DELETE /_emulator/validation':
+        validation.clear()
+        return { status: 200, body: { required: validation.list() } }
       default:
         if (path.startsWith('/_emulator/')) {
-          if (['stats', 'health', 'config', 'reset', 'seed', 'faults'].includes(path.slice(11))) {
+          if (['stats', 'health', 'config', 'reset', 'seed', 'faults', 'validation'].includes(path.slice(11))) {
             throw new HsError(405, null, `HTTP ${method} is not supported by this endpoint`)
           }
         }
@@ -177,6 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   })
   server = new EmulatorServer({
     store,
+    validation,
     portalId,
     admin,
     token: options.token ?? null,
@@ -203,6 +261,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     portalId,
     ...api,
     flush: () => persistence?.save(),
+    requireProperties,
+    clearValidation: () => validation.clear(),
+    setLimits: (limits: Partial<LimitSettings>) => {
+      server.limiter.settings = { ...server.limiter.settings, ...limits }
+    },
     setSearchLagMs: (ms: number) => {
       store.settleViews(Number.MAX_SAFE_INTEGER)
       store.searchLagMs = ms
@@ -225,6 +288,16 @@ function flag(argv: string[], name: string): string | undefined {
   return inline?.slice(name.length + 1)
 }
 
+/** Every value of a repeatable flag (`--require a.b --require c.d`, or comma-separated). */
+function flags(argv: string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name && argv[i + 1] !== undefined) out.push(argv[++i]!)
+    else if (argv[i]!.startsWith(`${name}=`)) out.push(argv[i]!.slice(name.length + 1))
+  }
+  return out.flatMap((v) => v.split(',')).filter((v) => v !== '')
+}
+
 function intFlag(argv: string[], name: string, envValue: string | undefined, fallback: number): number {
   const raw = flag(argv, name) ?? envValue
   if (raw === undefined || raw === '') return fallback
@@ -233,7 +306,7 @@ function intFlag(argv: string[], name: string, envValue: string | undefined, fal
   return n
 }
 
-/** `hubmirror emulator --port N [--data-dir D|none] [--seed demo|none|N] [--token T] [--rate-limit-10s R] ...` */
+/** `hubmirror emulator --port N [--data-dir D|none] [--seed demo|none|N] [--token T] [--rate-limit-10s R] [--require type.prop] ...` */
 export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
   const env = process.env
   const dataDirFlag = flag(argv, '--data-dir')
@@ -252,6 +325,7 @@ export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
     dailyLimit: intFlag(argv, '--daily-limit', env.HUBSPOT_DAILY_LIMIT, 1_000_000),
     searchLagMs: intFlag(argv, '--search-lag-ms', undefined, 0),
     portalId: intFlag(argv, '--portal-id', undefined, DEFAULT_PORTAL_ID),
+    require: flags(argv, '--require'),
   })
   console.log(`HubSpot emulator: ${emulator.url}`)
   console.log(

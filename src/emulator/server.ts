@@ -7,6 +7,7 @@ import { parseQuery, type Ctx, type Reply } from './request.js'
 import { buildRoutes, matchRoute, pathExists, type ApiFamily, type Route } from './routes.js'
 import { objectTypeResolver, type ObjectDef } from './schema.js'
 import type { Store } from './store.js'
+import type { ValidationRules } from './validation.js'
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024
 /** Past this we stop draining an oversized upload and drop the connection. */
@@ -36,6 +37,7 @@ export interface EmulatorStats {
 
 export interface ServerDeps {
   store: Store
+  validation: ValidationRules
   limits: LimitSettings
   token: string | null
   portalId: number
@@ -156,6 +158,7 @@ export class EmulatorServer {
     try {
       const ctx: Ctx = {
         store: this.#deps.store,
+        validation: this.#deps.validation,
         now: Date.now(),
         query: parseQuery(queryText),
         body,
