@@ -180,7 +180,6 @@ export async function createApp(options: AppOptions): Promise<App> {
           ? { baseUrl: options.hubspot.baseUrl, accessToken: options.hubspot.accessToken }
           : null,
         budget: hubspot?.client.budget ?? null,
-        env: process.env,
       }),
     ),
   )

@@ -42,7 +42,6 @@ async function runLocally(config: Config): Promise<DoctorReport> {
       hubspotAbsent: hubspot
         ? undefined
         : 'no HUBSPOT_ACCESS_TOKEN: `hubmirror serve` runs its built-in emulator (start it and run doctor again to check it)',
-      env: process.env,
     })
   } finally {
     await db?.close().catch(() => undefined)

@@ -8,6 +8,7 @@ import type {
   BookingInput,
   BookingsBody,
   ClientOptions,
+  DoctorBody,
   ExamBody,
   ExamFilters,
   ExamInput,
@@ -27,6 +28,8 @@ export interface HubmirrorApi {
   getExamBookings(id: string, init?: CallInit): Promise<WithSeq<BookingsBody>>
   getAggregates(init?: CallInit): Promise<WithSeq<AggregatesBody>>
   getSyncStatus(init?: CallInit): Promise<WithSeq<SyncStatusBody>>
+  /** The same checks as `hubmirror doctor`; shared by dashboards for 15 s. */
+  getDoctor(init?: CallInit): Promise<WithSeq<DoctorBody>>
   createExam(input: ExamInput, init?: CallInit): Promise<ExamBody>
   updateExam(id: string, patch: ExamPatch, init?: CallInit): Promise<ExamBody>
   archiveExam(id: string, init?: CallInit): Promise<ArchiveBody>
@@ -66,6 +69,7 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
     getExamBookings: (examId, init) => read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
     getAggregates: (init) => read<AggregatesBody>('/api/mock-exams/aggregates', init),
     getSyncStatus: (init) => read<SyncStatusBody>('/api/sync/status', init),
+    getDoctor: (init) => read<DoctorBody>('/api/sync/doctor', init),
     createExam: (input, init) => write<ExamBody>('POST', '/api/mock-exams', input, init),
     updateExam: (examId, patch, init) => write<ExamBody>('PATCH', `/api/mock-exams/${id(examId)}`, patch, init),
     archiveExam: (examId, init) => write<ArchiveBody>('DELETE', `/api/mock-exams/${id(examId)}`, undefined, init),

@@ -1,4 +1,5 @@
 // Request and response shapes of the public HTTP API, as the client sees them.
+import type { DoctorReport } from '../model/doctor.js'
 import type { BookingInput, BookingRecord, ChangeEvent, ExamInput, ExamRecord, SyncStatus } from '../model/records.js'
 
 export type { BookingInput, ExamInput }
@@ -106,6 +107,11 @@ export interface ForceSyncBody {
 export interface SyncStatusBody {
   success: true
   status: SyncStatus
+}
+export type { Check as DoctorCheck, CheckStatus as DoctorCheckStatus, DoctorReport } from '../model/doctor.js'
+export interface DoctorBody {
+  success: true
+  doctor: DoctorReport
 }
 export interface LongPollBody {
   success: true

@@ -19,8 +19,6 @@ import { check, report, type Check, type DoctorReport } from './report.js'
 
 export * from './report.js'
 
-type Env = Record<string, string | undefined>
-
 export interface DoctorInput {
   config: Config
   /** The replica to look at; null when it could not be opened (dbError says why). */
@@ -32,8 +30,6 @@ export interface DoctorInput {
   hubspotAbsent?: string
   /** The rate budget this process spends from (what the deployment used today). */
   budget?: RateBudget | null
-  /** For the variables the config does not carry yet: DATABASE_POOL_MODE, DATABASE_DIRECT_URL, JWKS. */
-  env?: Env
 }
 
 /** Longest any one check may take: a doctor must answer even when everything hangs. */
@@ -84,19 +80,18 @@ function redact(url: string): string {
 }
 
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
-  const env = input.env ?? {}
   const groups = await Promise.all([
-    databaseChecks(input, env),
+    databaseChecks(input),
     bounded('redis', () => redisCheck(input.config)),
     hubspotChecks(input),
-    bounded('jwt', () => jwtCheck(input.config, env)),
+    bounded('jwt', () => jwtCheck(input.config)),
   ])
   return report(groups.flat())
 }
 
 // ── database ─────────────────────────────────────────────────────────────────────────────────
 
-async function databaseChecks(input: DoctorInput, env: Env): Promise<Check[]> {
+async function databaseChecks(input: DoctorInput): Promise<Check[]> {
   const { db, config } = input
   const where = config.databaseUrl ? redact(config.databaseUrl) : 'embedded PGlite'
   const dependent = (reason: string): Check[] =>
@@ -128,7 +123,7 @@ async function databaseChecks(input: DoctorInput, env: Env): Promise<Check[]> {
   }
   const rest = await Promise.all([
     bounded('migrations', () => migrationsCheck(db)),
-    poolChecks(input, env),
+    poolChecks(input),
     bounded('rls', () => exposureChecks(db)),
   ])
   return [reach, ...rest.flat()]
@@ -152,43 +147,33 @@ async function migrationsCheck(db: ReplicaDriver): Promise<Check> {
   return check('migrations', 'ok', `all ${state.applied.length} applied (latest ${state.applied.at(-1)})`)
 }
 
-type PoolMode = 'session' | 'transaction'
-
-/** The configured or inferred pool mode (replaced by the driver's own detection where it has one). */
-function poolMode(db: ReplicaDriver, config: Config, env: Env): { mode: PoolMode; by: string } {
-  const topology = (db as { topology?: { mode: PoolMode; detectedBy: string } }).topology
-  if (topology) return { mode: topology.mode, by: topology.detectedBy }
-  if (db.kind === 'pglite') return { mode: 'session', by: 'embedded' }
-  const override = env.DATABASE_POOL_MODE?.trim()
-  if (override === 'session' || override === 'transaction') return { mode: override, by: 'DATABASE_POOL_MODE' }
-  // Supabase's shared pooler serves transaction mode on 6543, session mode on 5432.
-  if (config.databaseUrl && new URL(config.databaseUrl).port === '6543') return { mode: 'transaction', by: 'port 6543' }
-  return { mode: 'session', by: 'default' }
-}
-
-async function poolChecks(input: DoctorInput, env: Env): Promise<Check[]> {
+async function poolChecks(input: DoctorInput): Promise<Check[]> {
   const db = input.db!
-  const { mode, by } = poolMode(db, input.config, env)
-  const directUrl = env.DATABASE_DIRECT_URL?.trim() || null
+  const { mode, detectedBy, wakeups, locks } = db.topology
+  const directUrl = input.config.databaseDirectUrl
   const directFix =
     'set DATABASE_DIRECT_URL to a direct or session-mode connection for LISTEN, session locks and migrations ' +
     '(Supabase: the session pooler on port 5432, or db.<ref>.supabase.co:5432), or DATABASE_POOL_MODE=session if this is not a transaction pooler'
+  const how = `wake-ups by ${wakeups}, locks by ${locks}`
   const pool =
     db.kind === 'pglite'
       ? check('pool', 'ok', 'embedded: one session in this process')
       : mode === 'session'
-        ? check('pool', 'ok', `session (${by}): LISTEN, session locks and prepared statements work`)
+        ? check('pool', 'ok', `session (${detectedBy}): ${how}`)
         : directUrl
-          ? check('pool', 'ok', `transaction pooler (${by}); DATABASE_DIRECT_URL carries LISTEN, locks and migrations`)
+          ? check(
+              'pool',
+              'ok',
+              `transaction pooler (${detectedBy}); DATABASE_DIRECT_URL carries LISTEN and locks: ${how}`,
+            )
           : check(
               'pool',
               'fail',
-              `DATABASE_URL is a transaction pooler (${by}) and DATABASE_DIRECT_URL is not set: no LISTEN, no session locks`,
+              `DATABASE_URL is a transaction pooler (${detectedBy}) and DATABASE_DIRECT_URL is not set: no LISTEN (other instances' changes arrive by polling), locks are leases (a crashed holder blocks for their TTL)`,
               { fix: directFix },
             )
-  const [listen] = await bounded('listen', () =>
-    listenCheck(db, mode === 'transaction' && !directUrl ? null : (directUrl ?? input.config.databaseUrl)),
-  )
+  const sessionUrl = directUrl ?? (mode === 'session' ? input.config.databaseUrl : null)
+  const [listen] = await bounded('listen', () => listenCheck(db, sessionUrl))
   if (listen.status === 'fail') listen.fix ??= directFix
   return [pool, listen]
 }
@@ -538,13 +523,6 @@ function clockCheck(probe: Extract<HubSpotProbe, { reachable: true }>): Check {
 
 // ── JWT ──────────────────────────────────────────────────────────────────────────────────────
 
-function jwksUrl(env: Env): string | null {
-  const explicit = env.HUBMIRROR_JWKS_URL?.trim()
-  if (explicit) return explicit
-  const supabase = env.SUPABASE_URL?.trim()
-  return supabase ? `${supabase.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : null
-}
-
 /** Whether the secret in use is the one generated into the data dir (the config does not say where it came from). */
 function generatedSecret(config: Config): boolean {
   try {
@@ -554,10 +532,10 @@ function generatedSecret(config: Config): boolean {
   }
 }
 
-async function jwtCheck(config: Config, env: Env): Promise<Check> {
+async function jwtCheck(config: Config): Promise<Check> {
   const fromEnv = !generatedSecret(config)
   const secret = fromEnv ? 'HS256 secret from HUBMIRROR_JWT_SECRET' : 'HS256 secret generated into the data dir'
-  const url = jwksUrl(env)
+  const url = config.jwks?.url ?? null
   if (!url) {
     // Several instances with their own generated secrets refuse each other's tokens.
     if (!fromEnv && config.databaseUrl)
@@ -592,5 +570,9 @@ async function jwtCheck(config: Config, env: Env): Promise<Check> {
         fix: 'set HUBMIRROR_JWT_SECRET to the project’s JWT secret, or move the project to signing keys',
       },
     )
-  return check('jwt', 'ok', `JWKS at ${url}: ${keys!.length} key(s); ${secret}`)
+  return check(
+    'jwt',
+    'ok',
+    `JWKS at ${url}: ${keys!.length} key(s), issuer ${config.jwks!.issuer}, audience ${config.jwks!.audience}; ${secret}`,
+  )
 }

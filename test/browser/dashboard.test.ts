@@ -350,6 +350,10 @@ suite('dashboard in Chromium', () => {
       await screenshot(page, `exam-new-${width}`)
       await page.goto(`${server.baseUrl}/#/sync`)
       await page.getByTestId('gauge-10s').waitFor({ timeout: 10_000 })
+      // The doctor's checklist: every check has its row, and this healthy server's database passes.
+      await page.locator('[data-check="clock"]').waitFor({ timeout: 20_000 })
+      expect(await page.locator('[data-testid="doctor"] [data-check]').count()).toBe(13)
+      expect(await page.locator('[data-check="database"]').getAttribute('data-status')).toBe('ok')
       await screenshot(page, `sync-status-${width}`)
       // Nothing may overflow sideways at phone width.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)

@@ -3,11 +3,14 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openReplica } from '../../src/replica/index.js'
 import { runDoctor, type Check, type DoctorInput, type DoctorReport } from '../../src/doctor/index.js'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { realPostgres, tempDir, testConfig } from '../support/env.js'
+import { makeKey, startJwksServer } from '../support/jwks-server.js'
 import { ensureSupabaseRoles } from '../support/owned-database.js'
+import { startPrivatePgBouncer } from '../support/private-services.js'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '../..')
@@ -33,7 +36,6 @@ describe('hubmirror doctor', () => {
       db: t.app.db,
       hubspot: { baseUrl: t.emulator!.url, accessToken: 'test-token' },
       budget: t.app.hubspot!.client.budget,
-      env: {},
     }
   }, 60_000)
   afterAll(async () => {
@@ -115,21 +117,61 @@ describe('hubmirror doctor', () => {
     expect((await runDoctor(healthy)).ok).toBe(true)
   })
 
+  it('JWT: a reachable Supabase JWKS with keys passes; an unreachable one fails with its fix', async () => {
+    const issuer = await startJwksServer([await makeKey('ES256')])
+    try {
+      const config = testConfig({ databaseUrl: t.database.url, env: { SUPABASE_URL: issuer.url } })
+      const good = await runDoctor({ ...healthy, config })
+      expect(line(good, 'jwt').status).toBe('ok')
+      expect(line(good, 'jwt').summary).toContain('1 key(s)')
+    } finally {
+      await issuer.stop()
+    }
+    const dead = testConfig({ databaseUrl: t.database.url, env: { SUPABASE_URL: 'http://127.0.0.1:1' } })
+    const doctor = await runDoctor({ ...healthy, config: dead })
+    expect(failing(doctor)).toEqual(['jwt'])
+    expect(line(doctor, 'jwt').fix).toMatch(/SUPABASE_URL/)
+  })
+
   it.skipIf(!realPostgres)(
-    'a transaction pooler without a direct URL: the pool line fails with its fix; with one it passes',
+    'a transaction pooler (PgBouncer) without a direct URL: the pool line fails with its fix; with one it passes',
     async () => {
-      const doctor = await runDoctor({ ...healthy, env: { DATABASE_POOL_MODE: 'transaction' } })
-      expect(failing(doctor)).toContain('pool')
-      expect(line(doctor, 'pool').summary).toContain('transaction pooler')
-      expect(line(doctor, 'pool').fix).toMatch(/DATABASE_DIRECT_URL/)
-      expect(failing(doctor).every((id) => id === 'pool' || id === 'listen')).toBe(true)
-      const direct = await runDoctor({
-        ...healthy,
-        env: { DATABASE_POOL_MODE: 'transaction', DATABASE_DIRECT_URL: t.database.url! },
-      })
-      expect(line(direct, 'pool').status).toBe('ok')
-      expect(line(direct, 'listen').status).toBe('ok')
+      const direct = t.database.url!
+      const bouncer = await startPrivatePgBouncer({ server: direct, poolMode: 'transaction' })
+      const through = async (env: Record<string, string>) => {
+        const config = testConfig({ databaseUrl: bouncer.url(new URL(direct).pathname.slice(1)), env })
+        const db = await openReplica(config)
+        try {
+          return await runDoctor({ ...healthy, config, db })
+        } finally {
+          await db.close()
+        }
+      }
+      try {
+        const doctor = await through({})
+        expect(failing(doctor)).toContain('pool')
+        expect(failing(doctor).every((id) => id === 'pool' || id === 'listen')).toBe(true)
+        expect(line(doctor, 'pool').summary).toContain('transaction pooler (probe)')
+        expect(line(doctor, 'pool').fix).toMatch(/DATABASE_DIRECT_URL/)
+        const fixed = await through({ DATABASE_DIRECT_URL: direct })
+        expect(failing(fixed)).toEqual([])
+        expect(line(fixed, 'pool').status).toBe('ok')
+        expect(line(fixed, 'listen').status).toBe('ok')
+        // DATABASE_POOL_MODE says so without a probe, on a direct connection too.
+        const declaredConfig = testConfig({ databaseUrl: direct, env: { DATABASE_POOL_MODE: 'transaction' } })
+        const declaredDb = await openReplica(declaredConfig)
+        try {
+          const declared = await runDoctor({ ...healthy, config: declaredConfig, db: declaredDb })
+          expect(line(declared, 'pool').summary).toContain('(DATABASE_POOL_MODE)')
+          expect(line(declared, 'pool').status).toBe('fail')
+        } finally {
+          await declaredDb.close()
+        }
+      } finally {
+        await bouncer.close()
+      }
     },
+    60_000,
   )
 
   it.skipIf(!realPostgres)(

@@ -1,6 +1,6 @@
-// Sync status: last pulls, lag, the HubSpot rate budget, 429s, drift, and the force-sync buttons.
+// Sync status: last pulls, lag, the HubSpot rate budget, 429s, drift, the force-sync buttons, and the doctor's checks.
 import { useCallback, useEffect, useState } from 'react'
-import type { ExamRecord, ObjectSyncState, SyncStatus } from '../../../src/client/index.js'
+import type { DoctorReport, ExamRecord, ObjectSyncState, SyncStatus } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { Gauge } from '../components/gauge.js'
@@ -223,7 +223,89 @@ export function SyncStatusScreen() {
           </div>
         </>
       ) : null}
+      <DoctorCard />
     </div>
+  )
+}
+
+const STATUS_LABEL = { ok: 'passed', warn: 'look at this', fail: 'failed', skip: 'not checked' } as const
+
+/** The same checks as `hubmirror doctor`. Loaded on demand, not polled: each run asks HubSpot once. */
+function DoctorCard() {
+  const { api, describeError } = useApp()
+  const [doctor, setDoctor] = useState<DoctorReport | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [checking, setChecking] = useState(false)
+
+  const check = useCallback(async () => {
+    setChecking(true)
+    setError(null)
+    try {
+      setDoctor((await api.getDoctor()).doctor)
+    } catch (e) {
+      setError(describeError(e))
+    } finally {
+      setChecking(false)
+    }
+  }, [api, describeError])
+
+  useEffect(() => {
+    void check()
+  }, [check])
+
+  const failed = doctor?.checks.filter((c) => c.status === 'fail').length ?? 0
+  return (
+    <section className="card doctor" aria-labelledby="doctor-title" data-testid="doctor">
+      <div className="screen__head">
+        <h2 id="doctor-title">Checks</h2>
+        <span className="muted small" role="status" data-testid="doctor-summary">
+          {checking
+            ? 'Checking…'
+            : doctor
+              ? `${failed ? `${failed} failed` : 'All passed'} · ${formatDateTime(doctor.checked_at)}`
+              : ''}
+        </span>
+        <button type="button" className="button button--quiet" onClick={() => void check()} disabled={checking}>
+          Check again
+        </button>
+      </div>
+      {error ? (
+        <p className="alert" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {doctor ? (
+        <ul className="doctor__list">
+          {doctor.checks.map((c) => (
+            <li
+              key={c.id}
+              className={`doctor__item doctor__item--${c.status}`}
+              data-check={c.id}
+              data-status={c.status}
+            >
+              <span className="doctor__mark" aria-label={STATUS_LABEL[c.status]} title={STATUS_LABEL[c.status]}>
+                {{ ok: '✓', warn: '!', fail: '✗', skip: '–' }[c.status]}
+              </span>
+              <div>
+                <strong>{c.title}</strong> <span className="muted">{c.summary}</span>
+                {c.details?.length ? (
+                  <ul className="small">
+                    {c.details.map((d) => (
+                      <li key={d}>{d}</li>
+                    ))}
+                  </ul>
+                ) : null}
+                {c.fix ? (
+                  <p className="small">
+                    Fix: <code>{c.fix}</code>
+                  </p>
+                ) : null}
+              </div>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
   )
 }
 
