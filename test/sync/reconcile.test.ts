@@ -127,7 +127,24 @@ describe('sync: reconcile and force sync', () => {
 
   it("answers GET /api/sync/status in exactly the dashboard's shape", async () => {
     const { status } = (await inject('GET', '/api/sync/status')).json()
-    expect(Object.keys(status).sort()).toEqual(['drift', 'hubspot', 'lag_ms', 'objects', 'pulling', 'watchers'])
+    expect(Object.keys(status).sort()).toEqual([
+      'database',
+      'drift',
+      'hubspot',
+      'lag_ms',
+      'objects',
+      'pulling',
+      'watchers',
+    ])
+    expect(Object.keys(status.database).sort()).toEqual([
+      'kind',
+      'locks',
+      'pool_mode',
+      'pool_mode_detected_by',
+      'wakeups',
+    ])
+    expect(status.database.kind).toBe(t.app.db.kind)
+    expect(['session', 'transaction']).toContain(status.database.pool_mode)
     for (const type of ['exams', 'bookings']) {
       expect(Object.keys(status.objects[type]).sort()).toEqual(['cursor', 'last_pull_at', 'last_pull_ms', 'rows'])
       expect(status.objects[type].cursor).toMatch(/^\d{4}-\d{2}-\d{2}T/)
