@@ -61,7 +61,7 @@ export function isConnectionError(error: unknown): boolean {
     code === '08006' ||
     code === '08001' ||
     code === '08003' ||
-    /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
       message,
     )
   )

@@ -271,7 +271,17 @@ describe('write path interleavings [I1–I9]', () => {
     emulator.clearFaults()
     const loadMs = Date.now() - started
 
-    // [I4] no 500, no dropped connection.
+    // [I4] no 500, no dropped connection; a 500's cause is in the servers' logs, printed with the failure.
+    if (violations.length)
+      for (const [i, server] of servers.entries())
+        console.log(
+          `server ${'AB'[i]} errors:\n${server
+            .output()
+            .split('\n')
+            .filter((line) => line.includes('"level":50'))
+            .slice(0, 20)
+            .join('\n')}`,
+        )
     expect(violations).toEqual([])
 
     // [I9] HubSpot = replica (ids, versions, statuses, total_bookings = confirmed on both sides).
