@@ -24,7 +24,8 @@ import type { RealtimeHub } from '../realtime/index.js'
 import { compareSeq } from '../replica/index.js'
 import { bearerToken } from './auth.js'
 import { AsyncQueue } from './async-queue.js'
-import { hubspotId, isoDate, seqCursor } from './schemas.js'
+import { hubspotId, isoDate, seqCursor } from './contract/common.js'
+import { graphqlRequest, realtimeResponses } from './contract/realtime.js'
 
 const SDL = /* GraphQL */ `
   "A mock exam, with the seed's field names."
@@ -130,12 +131,6 @@ const MAX_CACHED_DOCUMENTS = 200
 const MAX_CHANGES = 1_000
 const SUBSCRIPTION_BUFFER = 10_000
 
-const graphqlBody = z.object({
-  query: z.string().min(1).max(20_000),
-  variables: z.record(z.string(), z.unknown()).nullish(),
-  operationName: z.string().nullish(),
-})
-
 export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: ReadService): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
   const schema = createSchema()
@@ -145,7 +140,12 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
     '/graphql',
     {
       config: { permission: 'exams.view' },
-      schema: { tags: ['graphql'], summary: 'GraphQL queries', body: graphqlBody },
+      schema: {
+        tags: ['graphql'],
+        summary: 'GraphQL queries',
+        body: graphqlRequest,
+        response: realtimeResponses.graphql,
+      },
     },
     async (request, reply) => {
       const document = prepare(schema, documents, request.body.query)

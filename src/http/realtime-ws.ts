@@ -5,7 +5,8 @@ import type { RawData, WebSocket } from 'ws'
 import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { RealtimeHub, Subscription } from '../realtime/index.js'
-import { hubspotId, seqCursor } from './schemas.js'
+import { hubspotId, seqCursor } from './contract/common.js'
+import { realtimeResponses } from './contract/realtime.js'
 
 export type SyncRequestHandler = (examIds: string[]) => Promise<unknown>
 
@@ -32,7 +33,11 @@ export function registerWsRoute(
     {
       websocket: true,
       config: { permission: 'exams.view' },
-      schema: { tags: ['realtime'], summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request' },
+      schema: {
+        tags: ['realtime'],
+        summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request',
+        response: realtimeResponses.ws,
+      },
     },
     (socket, request) => new WsSession(socket, request, hub, onSyncRequest).start(),
   )

@@ -3,13 +3,13 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { handleProtocols } from 'graphql-ws'
-import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
 import { AppError } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
 import { registerGraphql } from './graphql.js'
 import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
-import { idList, seqCursor } from './schemas.js'
+import { seqCursor } from './contract/common.js'
+import { longPollQuery, realtimeResponses, sseQuery } from './contract/realtime.js'
 import { SseStream } from './sse-stream.js'
 
 export interface RealtimeRouteOptions {
@@ -22,19 +22,6 @@ const LONG_POLL_MAX_MS = 25_000
 /** A long-polling client counts as watching for this long after each answer, so the count does not flap. */
 const LONG_POLL_LINGER_MS = 10_000
 const LONG_POLL_LIMIT = 1_000
-
-const filterQuery = {
-  exam_ids: idList.optional(),
-  /** The CONTRACT's name; repeated or comma-separated, merged with exam_ids. */
-  exam_id: idList.optional(),
-  access_token: z.string().optional(),
-}
-const sseQuery = z.object({ ...filterQuery, after: seqCursor.optional() })
-const longPollQuery = z.object({
-  ...filterQuery,
-  after: seqCursor,
-  timeout_ms: z.coerce.number().int().min(0).optional(),
-})
 
 export async function registerRealtimeRoutes(
   app: FastifyInstance,
@@ -104,6 +91,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
         tags: ['realtime'],
         summary: 'Server-Sent Events: every change after a cursor, then live',
         querystring: sseQuery,
+        response: realtimeResponses.sse,
       },
     },
     (request, reply) => {
@@ -148,19 +136,21 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
         tags: ['realtime'],
         summary: 'Changes after a cursor; waits up to 25 s for the next one',
         querystring: longPollQuery,
+        response: realtimeResponses.longPoll,
       },
     },
     async (request, reply) => {
       const examIds = examFilter(request.query)
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
-      if (page.events.length > 0) return { success: true, events: page.events, cursor: page.cursor }
+      if (page.events.length > 0) return { success: true as const, events: page.events, cursor: page.cursor }
       const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS)
       const written = new Promise<void>((resolve) => reply.raw.once('close', resolve))
       answering.add(written)
       void written.then(() => answering.delete(written))
       const body = await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs })
-      return reply.type('application/json; charset=utf-8').send(body)
+      // Prebuilt JSON text: Fastify sends a string as it is, without the serializer.
+      return (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
     },
   )
 }

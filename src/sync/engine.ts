@@ -63,6 +63,7 @@ import {
   type PullOptions,
   type PullReason,
   type PullResult,
+  type ReconcileProgress,
   type SyncEngine,
   type SyncStatus,
   type SyncType,
@@ -115,6 +116,8 @@ export class Engine implements SyncEngine {
   #watchers = 0
   #ticking = false
   #stopped = false
+  /** The last reconcile started here, for status(): progress while it runs, then running=false. */
+  #reconciling: ReconcileProgress | null = null
 
   constructor(options: SyncEngineOptions) {
     this.#o = options
@@ -218,18 +221,33 @@ export class Engine implements SyncEngine {
   }
 
   async reconcile(options: { fix: boolean }): Promise<DriftReport> {
-    const run = async () =>
-      reconcile(
-        {
-          db: this.#o.db,
-          crm: this.#crm,
-          types: await this.#o.hubspot.objectTypes(),
-          applier: this.#applier,
-          signal: this.#abort.signal,
-          calls: () => this.#o.hubspot.client.stats.calls,
-        },
-        options.fix,
-      )
+    const run = async () => {
+      const progress: ReconcileProgress = {
+        running: true,
+        fix: options.fix,
+        started_at: new Date().toISOString(),
+        phase: 'starting',
+        listed: 0,
+      }
+      this.#reconciling = progress
+      try {
+        return await reconcile(
+          {
+            db: this.#o.db,
+            crm: this.#crm,
+            types: await this.#o.hubspot.objectTypes(),
+            applier: this.#applier,
+            signal: this.#abort.signal,
+            calls: () => this.#o.hubspot.client.stats.calls,
+            onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
+          },
+          options.fix,
+        )
+      } finally {
+        progress.running = false
+        progress.phase = null
+      }
+    }
     // Reporting only reads; repairing writes, so it takes the lock like a pull.
     if (!options.fix) return run()
     const result = await this.#exclusive(true, run)
@@ -303,6 +321,7 @@ export class Engine implements SyncEngine {
         stale_in_replica: drift.stale_in_replica,
         fixed: drift.fixed,
       },
+      ...(this.#reconciling ? { reconcile: { ...this.#reconciling } } : {}),
       watchers: this.#watchers,
     }
   }

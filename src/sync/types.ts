@@ -84,7 +84,7 @@ export interface DriftReport {
   ms: number
 }
 
-export type { SyncObjectStatus as ObjectStatus, SyncStatus } from '../model/records.js'
+export type { ReconcileProgress, SyncObjectStatus as ObjectStatus, SyncStatus } from '../model/records.js'
 
 export interface ProgressSnapshot {
   phase: string
