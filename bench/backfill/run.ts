@@ -18,6 +18,7 @@ import { migrate, upsertBookings, upsertExams, type ReplicaDriver } from '../../
 import { createProgress, createSyncEngine } from '../../src/sync/index.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
 import { childEnv, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
+import { routeCount } from '../support/routes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -53,7 +54,7 @@ async function emulatorStats(url: string): Promise<Stats> {
 }
 
 function measure(before: Stats, after: Stats, ms: number, rows: number, transactions: number): Measured {
-  const route = (name: string) => (after.byRoute[name] ?? 0) - (before.byRoute[name] ?? 0)
+  const route = (name: string) => routeCount(after.byRoute, name) - routeCount(before.byRoute, name)
   const calls = after.total - before.total
   return {
     ms,

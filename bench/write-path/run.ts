@@ -8,6 +8,7 @@ import { issueToken } from '../../src/http/jwt.js'
 import { freshDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
 import { childEnv, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
+import { routeCount } from '../support/routes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -312,7 +313,7 @@ async function main(): Promise<void> {
     const unacknowledgedInHubSpot = [...inHubSpot.keys()].filter((id) => !acknowledged.has(id)).length
     const missingInReplica = [...acknowledged].filter((id) => !inReplica.has(id)).length
     const readBack = Object.fromEntries(
-      READ_ROUTES.map((route) => [route, ours.calls.byRoute[route] ?? 0]).filter(([, n]) => (n as number) > 0),
+      READ_ROUTES.map((route) => [route, routeCount(ours.calls.byRoute, route)]).filter(([, n]) => (n as number) > 0),
     )
     const exactlyOnce =
       duplicates === 0 && missingInHubSpot === 0 && missingInReplica === 0 && inReplica.size === acknowledged.size
@@ -361,8 +362,8 @@ async function main(): Promise<void> {
       Object.entries(d.byStatus)
         .filter(([s]) => s.startsWith('2'))
         .reduce((sum, [, n]) => sum + n, 0)
-    const createCalls = ours.calls.byRoute['POST /crm/v3/objects/:type/batch/upsert'] ?? 0
-    const counterCalls = ours.calls.byRoute['POST /crm/v3/objects/:type/batch/update'] ?? 0
+    const createCalls = routeCount(ours.calls.byRoute, 'POST /crm/v3/objects/:type/batch/upsert')
+    const counterCalls = routeCount(ours.calls.byRoute, 'POST /crm/v3/objects/:type/batch/update')
     const summary = (flow: FlowResult) => ({
       bookings: flow.created,
       bookingsPerSecond: flow.bookingsPerSecond,

@@ -27,7 +27,7 @@ export async function seatsTaken(db: Queryable, examId: string): Promise<number>
   const { rows } = await db.query<{ taken: number }>(
     `SELECT (SELECT count(*) FROM public.hubspot_bookings
               WHERE mock_exam_id = $1 AND deleted_at IS NULL AND booking_status = ANY($2::text[]))
-          + (SELECT count(*) FROM public.write_intents i
+          + (SELECT count(*) FROM hubmirror.write_intents i
               WHERE i.kind = 'booking.create' AND i.status = 'pending' AND i.exam_id = $1
                 AND NOT EXISTS (SELECT 1 FROM public.hubspot_bookings b WHERE b.booking_id = i.idempotency_key)) AS taken`,
     [examId, SEAT_HOLDING_STATUSES],

@@ -29,7 +29,7 @@ const UNIQUE_VIOLATION = '23505'
 export async function insertIntent(tx: Queryable, intent: NewIntent): Promise<string | null> {
   try {
     const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO public.write_intents (kind, idempotency_key, exam_id, target_id, payload, owner_key)
+      `INSERT INTO hubmirror.write_intents (kind, idempotency_key, exam_id, target_id, payload, owner_key)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
       [
         intent.kind,
@@ -50,7 +50,7 @@ export async function insertIntent(tx: Queryable, intent: NewIntent): Promise<st
 export async function completeIntents(tx: Queryable, ids: readonly string[], result: unknown = null): Promise<void> {
   if (ids.length === 0) return
   await tx.query(
-    `UPDATE public.write_intents SET status = 'done', result = $2, resolved_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+    `UPDATE hubmirror.write_intents SET status = 'done', result = $2, resolved_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
     [ids, JSON.stringify(result)],
   )
 }
@@ -62,7 +62,7 @@ export async function completeIntents(tx: Queryable, ids: readonly string[], res
 export async function failIntents(db: Queryable, ids: readonly string[], error: string): Promise<void> {
   if (ids.length === 0) return
   await db.query(
-    `UPDATE public.write_intents
+    `UPDATE hubmirror.write_intents
         SET status = 'failed', error = $2, resolved_at = now(), attempts = attempts + 1,
             idempotency_key = CASE WHEN idempotency_key IS NULL THEN NULL ELSE idempotency_key || ':failed:' || id::text END
       WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
@@ -73,7 +73,7 @@ export async function failIntents(db: Queryable, ids: readonly string[], error: 
 export async function pendingIntents(db: Queryable, exceptOwner: number): Promise<Intent[]> {
   const { rows } = await db.query<Intent>(
     `SELECT id::text, kind, idempotency_key, exam_id, target_id, payload, owner_key, created_at::text
-       FROM public.write_intents
+       FROM hubmirror.write_intents
       WHERE status = 'pending' AND (owner_key IS NULL OR owner_key <> $1)
       ORDER BY created_at LIMIT 500`,
     [exceptOwner],

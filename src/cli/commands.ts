@@ -59,6 +59,20 @@ export const COMMANDS: readonly Command[] = [
     run: async () => (await import('./db.js')).migrateCommand(),
   },
   {
+    name: 'db policies',
+    summary: "let Supabase's authenticated users holding a permission read the exam and booking tables, or revoke",
+    flags: {
+      read: {
+        type: 'value',
+        placeholder: 'PERMISSION',
+        help: 'add RLS read policies for this permission (e.g. exams.view)',
+      },
+      revoke: { type: 'boolean', help: 'remove those policies again' },
+    },
+    details: 'Give exactly one of --read and --revoke.',
+    run: async (args) => (await import('./db.js')).policiesCommand(args),
+  },
+  {
     name: 'backfill',
     summary: 'one-time HubSpot → replica load: resumable, with progress',
     flags: {

@@ -29,7 +29,25 @@ describe('loadConfig', () => {
       rateLimit10s: 190,
       searchRatePerSecond: 5,
       dailyLimit: 1_000_000,
+      apiVersion: '2026-03',
     })
+  })
+
+  it('takes the legacy v3 path family and custom object references in the three spellings HubSpot accepts', () => {
+    const config = loadConfig({
+      HUBMIRROR_DATA_DIR: dataDir(),
+      HUBSPOT_API_VERSION: 'v3',
+      HUBSPOT_MOCK_EXAMS_OBJECT: 'p_mock_exams',
+      HUBSPOT_BOOKINGS_OBJECT: 'p24681357_bookings',
+    })
+    expect(config.hubspot).toMatchObject({
+      apiVersion: 'v3',
+      mockExamsObject: 'p_mock_exams',
+      bookingsObject: 'p24681357_bookings',
+    })
+    expect(
+      loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), HUBSPOT_BOOKINGS_OBJECT: '2-50002' }).hubspot.bookingsObject,
+    ).toBe('2-50002')
   })
 
   it('generates the JWT secret into the data dir once, and reuses it', () => {
@@ -47,6 +65,11 @@ describe('loadConfig', () => {
     ['HUBSPOT_RATE_LIMIT_10S', '0'],
     ['SYNC_STALE_AFTER', 'soon'],
     ['HUBMIRROR_JWT_SECRET', 'short'],
+    ['HUBSPOT_API_VERSION', 'v4'],
+    ['HUBSPOT_API_VERSION', '2025-09'],
+    // The base name stopped working at HubSpot in 2025.
+    ['HUBSPOT_BOOKINGS_OBJECT', 'bookings'],
+    ['HUBSPOT_MOCK_EXAMS_OBJECT', '2-'],
   ])('rejects a bad %s, naming it', (variable, value) => {
     expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), [variable]: value })).toThrowError(ConfigError)
     expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), [variable]: value })).toThrowError(variable)

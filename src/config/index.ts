@@ -22,6 +22,9 @@ export interface Config {
     baseUrl: string | null
     mockExamsObject: string | null
     bookingsObject: string | null
+    /** The path family every client call is built from: date-versioned `2026-03`, or legacy `v3`. */
+    apiVersion: HubSpotApiVersion
+    /** Only a starting guess for the burst limit: the budget learns the real one from HubSpot's headers. */
     rateLimit10s: number
     searchRatePerSecond: number
     dailyLimit: number
@@ -34,6 +37,9 @@ export interface Config {
   logLevel: string
   bodyLimitBytes: number
 }
+
+export const HUBSPOT_API_VERSIONS = ['2026-03', 'v3'] as const
+export type HubSpotApiVersion = (typeof HUBSPOT_API_VERSIONS)[number]
 
 export class ConfigError extends Error {
   constructor(
@@ -59,6 +65,26 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   if (!Number.isInteger(value) || value < min)
     throw new ConfigError(name, `expected an integer >= ${min}, got "${raw}"`)
   return value
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name)
+  if (raw === null) return fallback
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`)
+  return raw as T
+}
+
+/** HubSpot names a custom object by `2-<id>`, `p_<name>` or its fully-qualified `p<portal>_<name>`; base names stopped working in 2025. */
+function objectReference(env: Env, name: string): string | null {
+  const raw = text(env, name)
+  if (raw === null) return null
+  if (!/^(2-\d+|p\d*_[A-Za-z][A-Za-z0-9_]*)$/.test(raw))
+    throw new ConfigError(
+      name,
+      `expected a custom object reference such as "2-1234567", "p_bookings" or "p12345_bookings", got "${raw}"`,
+    )
+  return raw
 }
 
 function duration(env: Env, name: string, fallback: string): number {
@@ -108,8 +134,9 @@ export function loadConfig(env: Env = process.env): Config {
     hubspot: {
       accessToken: text(env, 'HUBSPOT_ACCESS_TOKEN'),
       baseUrl: url(env, 'HUBSPOT_BASE_URL', ['http:', 'https:']),
-      mockExamsObject: text(env, 'HUBSPOT_MOCK_EXAMS_OBJECT'),
-      bookingsObject: text(env, 'HUBSPOT_BOOKINGS_OBJECT'),
+      mockExamsObject: objectReference(env, 'HUBSPOT_MOCK_EXAMS_OBJECT'),
+      bookingsObject: objectReference(env, 'HUBSPOT_BOOKINGS_OBJECT'),
+      apiVersion: oneOf(env, 'HUBSPOT_API_VERSION', HUBSPOT_API_VERSIONS, '2026-03'),
       rateLimit10s: integer(env, 'HUBSPOT_RATE_LIMIT_10S', 190, 1),
       searchRatePerSecond: integer(env, 'HUBSPOT_SEARCH_RATE_S', 5, 1),
       dailyLimit: integer(env, 'HUBSPOT_DAILY_LIMIT', 1_000_000, 1),

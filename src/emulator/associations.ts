@@ -1,4 +1,4 @@
-// Associations v4: default and labelled create, per-record read with paging, and the batch endpoints.
+// Associations (v4 and 2026-03 paths): default and labelled create, per-record read with paging, and the batch endpoints.
 import { notFound, validationError } from './errors.js'
 import { iso } from './properties.js'
 import { associationTypeById, defaultAssociationType, type AssociationType, type ObjectDef } from './schema.js'
@@ -115,7 +115,8 @@ function associatedPage(
 ): { results: unknown[]; next: number | null } {
   const linked = ctx.store.associated(from, toDef)
   const results = linked.slice(after, after + limit).map(({ rec, types }) => ({
-    toObjectId: Number(rec.id),
+    // The 2026-03 reference types it as a string; the v4 docs' examples (and clients of them) use numbers.
+    toObjectId: ctx.family === '2026-03' ? rec.id : Number(rec.id),
     associationTypes: types.map((t) => ({ category: t.category, typeId: t.typeId, label: null })),
   }))
   return { results, next: after + limit < linked.length ? after + limit : null }

@@ -1,4 +1,23 @@
 // The HubSpot CRM emulator's public API: start it in-process, or run it from the command line.
+/*
+ * Two path families over one store, one set of limits and the same error bodies (see routes.ts):
+ * - `v3` (legacy): `/crm/v3/objects/{type}…`, `/crm/v3/schemas`, `/crm/v4/…` associations.
+ * - `2026-03`: `/crm/objects/2026-03/{type}…` (batch, search), `/crm-object-schemas/2026-03/schemas`,
+ *   `/crm/properties/2026-03/{type}`, record associations under `/crm/objects/2026-03/{type}/{id}/associations/…`
+ *   and batch associations under `/crm/associations/2026-03/{from}/{to}/batch/…`.
+ * Where the 2026-03 shapes differ from v3, and the source:
+ * - Batch upsert: each result carries `new` (true when created) and echoes `objectWriteTraceId`; the unique
+ *   property may be given once as the `idProperty` query parameter instead of on every input.
+ *   https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/upsert-custom-objects
+ *   (v3 results carry `new` too, so clients may rely on it in both families.)
+ * - Batch association read: `toObjectId` is a string in the 2026-03 reference
+ *   (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associate-records/batch/get-associations);
+ *   the v4 docs' examples show numbers, which the v3 family keeps.
+ * - Paths: https://developers.hubspot.com/docs/api-reference/2026-03/overview ,
+ *   https://developers.hubspot.com/docs/api-reference/latest/crm/objects/schemas/guide
+ * Write validation (`POST /_emulator/validation`, `--require`) applies to both families, as HubSpot's
+ * 2026-09 enforcement does to API writes: https://developers.hubspot.com/changelog/crm-api-write-validation-enforcement
+ */
 import { join, resolve } from 'node:path'
 import { HsError, validationError } from './errors.js'
 import { Persistence } from './persistence.js'
@@ -88,7 +107,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   let server: EmulatorServer
   const api = {
-    stats: (): EmulatorStats => ({ ...server.stats, dailyUsed: server.limiter.usage(Date.now()).dailyUsed }),
+    stats: (): EmulatorStats => ({
+      ...server.stats,
+      byFamily: { ...server.stats.byFamily },
+      dailyUsed: server.limiter.usage(Date.now()).dailyUsed,
+    }),
     setFaults: (faults: Partial<Faults>): void => {
       server.faults = { ...server.faults, ...faults }
     },

@@ -1,4 +1,4 @@
-// CRM v3 objects: list, get, create, update, archive and the five batch operations.
+// CRM objects (both path families): list, get, create, update, archive and the five batch operations.
 import { conflict, notFound, validationError } from './errors.js'
 import { iso, nameList, parseProperties, presentRecord, type Changes } from './properties.js'
 import { associationTypeById, type ObjectDef } from './schema.js'
@@ -308,8 +308,11 @@ export function batchUpdate(ctx: Ctx): Reply {
 export function batchUpsert(ctx: Ctx): Reply {
   const def = ctx.objectType(ctx.params[0]!)
   const inputs = batchInputs(objectBody(ctx.body))
+  // The 2026-03 reference names the unique property in the `idProperty` query parameter; an
+  // input's own `idProperty` (the only way in v3) still wins.
+  const defaultIdProperty = ctx.family === '2026-03' ? first(ctx.query, 'idProperty') : undefined
   const planned = inputs.map((input) => {
-    const idProperty = idText(input.idProperty, 'idProperty')
+    const idProperty = idText(input.idProperty ?? defaultIdProperty, 'idProperty')
     if (!def.uniqueProperties.includes(idProperty)) {
       throw validationError(`${idProperty} is not a unique identifier property for ${def.name}`)
     }
@@ -320,17 +323,19 @@ export function batchUpsert(ctx: Ctx): Reply {
       idProperty,
       id,
       changes,
+      traceId: typeof input.objectWriteTraceId === 'string' ? input.objectWriteTraceId : undefined,
       rec: ctx.store.findUnique(def, idProperty, id) ?? null,
     }
   })
   rejectDuplicates(planned.map((p) => p.key))
   const claimed = new Map<string, string>()
   for (const p of planned) checkUnique(ctx.store, def, { ...p.changes, [p.idProperty]: p.id }, p.rec, claimed)
-  const results = planned.map(({ idProperty, id, changes, rec }) => {
+  const results = planned.map(({ idProperty, id, changes, rec, traceId }) => {
     const isNew = rec === null
     const target = rec ?? ctx.store.create(def, { ...changes, [idProperty]: id }, ctx.now)
     if (!isNew) ctx.store.update(target, changes, ctx.now)
-    return { ...presentRecord(target, { properties: allNames(target) }), new: isNew }
+    const result = { ...presentRecord(target, { properties: allNames(target) }), new: isNew }
+    return traceId === undefined ? result : { ...result, objectWriteTraceId: traceId }
   })
   return { status: 200, body: envelope(ctx.now, results) }
 }

@@ -1,5 +1,6 @@
 // What a handler gets and returns: the parsed request, and the status and JSON body to send back.
 import { validationError } from './errors.js'
+import type { ApiFamily } from './routes.js'
 import type { ObjectDef } from './schema.js'
 import type { Store } from './store.js'
 
@@ -12,6 +13,8 @@ export interface Ctx {
   body: unknown
   /** the path segments captured by the route's `:params`, in order */
   params: string[]
+  /** which path family the request came in on, for the few shapes that differ */
+  family: ApiFamily
   /** resolves an object type segment or throws HubSpot's 400 */
   objectType(segment: string): ObjectDef
 }

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HsError, rateLimitBody, unauthorized, validationError } from './errors.js'
 import { Limiter, type LimitSettings } from './limits.js'
 import { parseQuery, type Ctx, type Reply } from './request.js'
-import { buildRoutes, matchRoute, pathExists, type Route } from './routes.js'
+import { buildRoutes, matchRoute, pathExists, type ApiFamily, type Route } from './routes.js'
 import { objectTypeResolver, type ObjectDef } from './schema.js'
 import type { Store } from './store.js'
 
@@ -30,6 +30,8 @@ export interface EmulatorStats {
   byStatus: Record<string, number>
   emulatorRoutes: number
   dailyUsed: number
+  /** HubSpot calls per path family, so a run shows whether it spoke `2026-03` or legacy `v3` */
+  byFamily: Record<ApiFamily, number>
 }
 
 export interface ServerDeps {
@@ -99,6 +101,7 @@ export class EmulatorServer {
     this.stats.total++
     const key = route ? route.statKey : `${method} (unmatched)`
     this.stats.byRoute[key] = (this.stats.byRoute[key] ?? 0) + 1
+    if (route) this.stats.byFamily[route.family] += 1
     const token = bearer(req.headers.authorization)
     if (token === null || (this.deps.token !== null && token !== this.deps.token)) {
       return this.drainThen(req, () => this.send(res, unauthorized(), null))
@@ -152,6 +155,7 @@ export class EmulatorServer {
         query: parseQuery(queryText),
         body,
         params: params.map(decodeParam),
+        family: route.family,
         objectType: this.objectType,
       }
       reply = route.handler(ctx)
@@ -321,7 +325,7 @@ export class EmulatorServer {
 }
 
 function freshStats(): EmulatorStats {
-  return { total: 0, byRoute: {}, byStatus: {}, emulatorRoutes: 0, dailyUsed: 0 }
+  return { total: 0, byRoute: {}, byStatus: {}, emulatorRoutes: 0, dailyUsed: 0, byFamily: { '2026-03': 0, v3: 0 } }
 }
 
 function bearer(header: string | undefined): string | null {

@@ -1,6 +1,7 @@
-// CRM v3 object operations over the client: list, get, create, update, archive, batches and search.
+// CRM object operations over the client, in the configured path family: list, get, create, update, archive, batches and search.
 import { AppError } from '../errors.js'
 import type { BatchResult, HubSpotClient, HubSpotObject, PageOf } from './client.js'
+import type { HubSpotPaths } from './paths.js'
 
 export const MAX_BATCH = 100
 export const MAX_LIST_PAGE = 100
@@ -66,7 +67,10 @@ function assertBatchSize(count: number): void {
 }
 
 export class CrmObjects {
-  constructor(readonly client: HubSpotClient) {}
+  constructor(
+    readonly client: HubSpotClient,
+    readonly paths: HubSpotPaths,
+  ) {}
 
   async listPage(
     type: string,
@@ -79,7 +83,7 @@ export class CrmObjects {
       archived: options.archived,
     })
     return (
-      await this.client.request<PageOf<HubSpotObject>>('GET', `/crm/v3/objects/${type}${query}`, undefined, {
+      await this.client.request<PageOf<HubSpotObject>>('GET', `${this.paths.objects(type)}${query}`, undefined, {
         idempotent: true,
       })
     ).body
@@ -87,7 +91,7 @@ export class CrmObjects {
 
   /** null when absent or archived. */
   async get(type: string, id: string, properties: string[]): Promise<HubSpotObject | null> {
-    const path = `/crm/v3/objects/${type}/${encodeURIComponent(id)}${q({ properties: properties.join(',') })}`
+    const path = `${this.paths.object(type, id)}${q({ properties: properties.join(',') })}`
     const { status, body } = await this.client.request<HubSpotObject>('GET', path, undefined, {
       idempotent: true,
       accept: [404],
@@ -97,7 +101,7 @@ export class CrmObjects {
 
   async create(type: string, properties: Record<string, string>): Promise<HubSpotObject> {
     return (
-      await this.client.request<HubSpotObject>('POST', `/crm/v3/objects/${type}`, { properties }, { idempotent: false })
+      await this.client.request<HubSpotObject>('POST', this.paths.objects(type), { properties }, { idempotent: false })
     ).body
   }
 
@@ -105,7 +109,7 @@ export class CrmObjects {
   async update(type: string, id: string, properties: Record<string, string>): Promise<HubSpotObject | null> {
     const { status, body } = await this.client.request<HubSpotObject>(
       'PATCH',
-      `/crm/v3/objects/${type}/${encodeURIComponent(id)}`,
+      this.paths.object(type, id),
       { properties },
       { idempotent: true, accept: [404] },
     )
@@ -114,12 +118,10 @@ export class CrmObjects {
 
   /** true when archived now, false when it was absent already. */
   async archive(type: string, id: string): Promise<boolean> {
-    const { status } = await this.client.request(
-      'DELETE',
-      `/crm/v3/objects/${type}/${encodeURIComponent(id)}`,
-      undefined,
-      { idempotent: true, accept: [404] },
-    )
+    const { status } = await this.client.request('DELETE', this.paths.object(type, id), undefined, {
+      idempotent: true,
+      accept: [404],
+    })
     return status !== 404
   }
 
@@ -136,7 +138,7 @@ export class CrmObjects {
       propertiesWithHistory: [],
       ...(options.idProperty ? { idProperty: options.idProperty } : {}),
     }
-    const path = `/crm/v3/objects/${type}/batch/read${q({ archived: options.archived })}`
+    const path = `${this.paths.batch(type, 'read')}${q({ archived: options.archived })}`
     return batchResults(
       (await this.client.request<BatchResult<HubSpotObject>>('POST', path, body, { idempotent: true, accept: [207] }))
         .body,
@@ -153,7 +155,7 @@ export class CrmObjects {
     const body = { inputs: inputs.map((input) => ({ ...input, idProperty })) }
     return batchResults(
       (
-        await this.client.request<BatchResult<UpsertResult>>('POST', `/crm/v3/objects/${type}/batch/upsert`, body, {
+        await this.client.request<BatchResult<UpsertResult>>('POST', this.paths.batch(type, 'upsert'), body, {
           idempotent: true,
           accept: [207],
         })
@@ -170,7 +172,7 @@ export class CrmObjects {
       (
         await this.client.request<BatchResult<HubSpotObject>>(
           'POST',
-          `/crm/v3/objects/${type}/batch/update`,
+          this.paths.batch(type, 'update'),
           { inputs },
           { idempotent: true, accept: [207] },
         )
@@ -182,7 +184,7 @@ export class CrmObjects {
     assertBatchSize(ids.length)
     await this.client.request(
       'POST',
-      `/crm/v3/objects/${type}/batch/archive`,
+      this.paths.batch(type, 'archive'),
       { inputs: ids.map((id) => ({ id })) },
       { idempotent: true },
     )
@@ -190,7 +192,7 @@ export class CrmObjects {
 
   async search(type: string, request: SearchRequest): Promise<PageOf<HubSpotObject>> {
     return (
-      await this.client.request<PageOf<HubSpotObject>>('POST', `/crm/v3/objects/${type}/search`, request, {
+      await this.client.request<PageOf<HubSpotObject>>('POST', this.paths.search(type), request, {
         kind: 'search',
         idempotent: true,
       })
@@ -201,7 +203,7 @@ export class CrmObjects {
     return (
       await this.client.request<{
         results: Array<{ name: string; objectTypeId: string; fullyQualifiedName?: string }>
-      }>('GET', '/crm/v3/schemas', undefined, { idempotent: true })
+      }>('GET', this.paths.schemas(), undefined, { idempotent: true })
     ).body.results
   }
 }

@@ -4,11 +4,13 @@ import { createLocalBudget, type RateBudget } from './budget.js'
 import { createRedisBudget } from './budget-redis.js'
 import { HubSpotClient, type RetryPolicy } from './client.js'
 import { CrmObjects } from './crm.js'
+import { hubspotPaths } from './paths.js'
 
 export * from './budget.js'
 export * from './client.js'
 export * from './crm.js'
 export * from './mapping.js'
+export * from './paths.js'
 
 export interface ObjectTypes {
   exams: string
@@ -18,7 +20,7 @@ export interface ObjectTypes {
 export interface HubSpot {
   client: HubSpotClient
   crm: CrmObjects
-  /** The custom object type ids, from the config or looked up once in /crm/v3/schemas. */
+  /** The custom objects' `2-…` ids: configured, or resolved once through the schemas endpoint. */
   objectTypes(): Promise<ObjectTypes>
   close(): Promise<void>
 }
@@ -49,21 +51,19 @@ export function createHubSpot(
     retry: settings.retry,
     onRateLimited: settings.onRateLimited,
   })
-  const crm = new CrmObjects(client)
+  const crm = new CrmObjects(client, hubspotPaths(config.hubspot.apiVersion))
   let types: Promise<ObjectTypes> | null = null
 
+  /**
+   * HubSpot takes `2-<id>` as is; `p_<name>` and fully-qualified `p<portal>_<name>` are resolved to
+   * their `2-…` id once, through the schemas endpoint, so every later path and stat uses one spelling.
+   */
   async function lookUpTypes(): Promise<ObjectTypes> {
     const configured = { exams: config.hubspot.mockExamsObject, bookings: config.hubspot.bookingsObject }
-    if (configured.exams && configured.bookings) return configured as ObjectTypes
+    if (isTypeId(configured.exams) && isTypeId(configured.bookings)) return configured as ObjectTypes
     const schemas = await crm.schemas()
-    const find = (name: string) =>
-      schemas.find((s) => s.name === name || s.fullyQualifiedName?.endsWith(`_${name}`))?.objectTypeId
-    const exams = configured.exams ?? find('mock_exams')
-    const bookings = configured.bookings ?? find('bookings')
-    if (!exams || !bookings)
-      throw new Error(
-        'HubSpot has no mock_exams/bookings custom objects: set HUBSPOT_MOCK_EXAMS_OBJECT and HUBSPOT_BOOKINGS_OBJECT',
-      )
+    const exams = resolveObjectType(schemas, configured.exams, 'mock_exams', 'HUBSPOT_MOCK_EXAMS_OBJECT')
+    const bookings = resolveObjectType(schemas, configured.bookings, 'bookings', 'HUBSPOT_BOOKINGS_OBJECT')
     return { exams, bookings }
   }
 
@@ -80,4 +80,35 @@ export function createHubSpot(
     },
     close: () => budget.close(),
   }
+}
+
+interface SchemaSummary {
+  name: string
+  objectTypeId: string
+  fullyQualifiedName?: string
+}
+
+const isTypeId = (ref: string | null): boolean => ref !== null && /^2-\d+$/.test(ref)
+
+/** Finds the `2-…` id for a configured reference, or (unset) for the object named `name`. */
+export function resolveObjectType(
+  schemas: SchemaSummary[],
+  ref: string | null,
+  name: string,
+  variable: string,
+): string {
+  if (ref !== null && isTypeId(ref)) return ref
+  const match =
+    ref === null
+      ? schemas.find((s) => s.name === name || s.fullyQualifiedName?.endsWith(`_${name}`))
+      : ref.startsWith('p_')
+        ? schemas.find((s) => s.name === ref.slice(2))
+        : schemas.find((s) => s.fullyQualifiedName === ref)
+  if (!match)
+    throw new Error(
+      ref === null
+        ? `HubSpot has no ${name} custom object: set ${variable} (2-<id>, p_<name> or the fully-qualified name)`
+        : `${variable}: HubSpot has no custom object "${ref}" (its schemas list ${schemas.map((s) => s.fullyQualifiedName ?? s.name).join(', ') || 'none'})`,
+    )
+  return match.objectTypeId
 }

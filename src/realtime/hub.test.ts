@@ -157,7 +157,7 @@ describe('the realtime hub', () => {
     await expect.poll(() => s.log[0]).toMatch(/^ready/)
     // Written outside the driver's transaction(): no in-process announcement.
     await db.query(
-      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'x1', 'A', 'sync', '{}')`,
+      `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'x1', 'A', 'sync', '{}')`,
     )
     await expect.poll(() => s.got.map((e) => e.hubspot_id)).toEqual(['x1'])
   })
@@ -191,13 +191,13 @@ describe('the realtime hub', () => {
 
     // Another instance's write: committed without our announcer, then announced by NOTIFY.
     await db.query(
-      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'n1', 'A', 'sync', '{}')`,
+      `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'n1', 'A', 'sync', '{}')`,
     )
     handlers!.onNotify(await headSeq(db))
     await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('n1')
     // A NOTIFY lost while LISTEN was down: the reconnect re-reads the log.
     await db.query(
-      `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'r1', 'A', 'sync', '{}')`,
+      `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'r1', 'A', 'sync', '{}')`,
     )
     handlers!.onReconnect()
     await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('r1')

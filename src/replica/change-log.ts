@@ -37,7 +37,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   if (events.length === 0) return []
   await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK])
   const { rows } = await tx.query<EventRow>(
-    `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
+    `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
      SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.row
        FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text, row jsonb, n int)
       ORDER BY e.n
@@ -76,7 +76,7 @@ export interface ReadEventsOptions {
 
 export async function readEvents(db: Queryable, options: ReadEventsOptions): Promise<ChangeEvent[]> {
   const { rows } = await db.query<EventRow>(
-    `SELECT ${EVENT_SELECT} FROM public.replica_events
+    `SELECT ${EVENT_SELECT} FROM hubmirror.replica_events
       WHERE seq > $1::bigint
         AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
         AND ($3::bigint IS NULL OR seq <= $3::bigint)
@@ -93,7 +93,7 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
 
 export async function headSeq(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ seq: string }>(
-    'SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events',
+    'SELECT coalesce(max(seq), 0)::text AS seq FROM hubmirror.replica_events',
   )
   return rows[0].seq
 }
@@ -101,7 +101,7 @@ export async function headSeq(db: Queryable): Promise<string> {
 /** The oldest cursor that can still resume: events after it are all retained. */
 export async function prunedThrough(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ seq: string }>(
-    'SELECT pruned_through::text AS seq FROM public.replica_events_retention',
+    'SELECT pruned_through::text AS seq FROM hubmirror.replica_events_retention',
   )
   return rows[0]?.seq ?? '0'
 }
@@ -109,16 +109,17 @@ export async function prunedThrough(db: Queryable): Promise<string> {
 /** Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped. */
 export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 1000): Promise<number> {
   const { rows } = await db.query<{ through: string | null }>(
-    `SELECT max(seq)::text AS through FROM public.replica_events
+    `SELECT max(seq)::text AS through FROM hubmirror.replica_events
       WHERE created_at < now() - ($1::bigint * interval '1 millisecond')
-        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM public.replica_events)`,
+        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM hubmirror.replica_events)`,
     [maxAgeMs, keepLatest],
   )
   const through = rows[0]?.through
   if (!through) return 0
-  await db.query('UPDATE public.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)', [
-    through,
-  ])
-  const deleted = await db.query('DELETE FROM public.replica_events WHERE seq <= $1::bigint', [through])
+  await db.query(
+    'UPDATE hubmirror.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)',
+    [through],
+  )
+  const deleted = await db.query('DELETE FROM hubmirror.replica_events WHERE seq <= $1::bigint', [through])
   return deleted.rowCount
 }

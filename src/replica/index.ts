@@ -53,3 +53,5 @@ export function isConnectionError(error: unknown): boolean {
     )
   )
 }
+export { grantReadPolicies, revokeReadPolicies, listPolicies, type PolicyRow } from './policies.js'
+export { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'

@@ -1,11 +1,15 @@
 // Applies the SQL migrations in order, once each, safely when several instances start together.
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Queryable, ReplicaDriver } from './driver.js'
+import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+import { DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 /** Any constant works; it only has to be the same on every instance. */
 const MIGRATION_LOCK = 7_240_001
+const LEDGER = `${INTERNAL_SCHEMA}.schema_migrations`
+/** Where the ledger lived before the internal schema existed (migration 005 moved the rest). */
+const LEGACY_LEDGER = 'public.schema_migrations'
 
 export interface Migration {
   version: string
@@ -14,34 +18,103 @@ export interface Migration {
 
 export function loadMigrations(): Migration[] {
   return readdirSync(MIGRATIONS_DIR)
-    .filter((name) => name.endsWith('.sql'))
+    .filter((name) => /^\d{3}_.*\.sql$/.test(name))
     .sort()
     .map((name) => ({ version: name.replace(/\.sql$/, ''), sql: readFileSync(MIGRATIONS_DIR + name, 'utf8') }))
 }
 
+/** Where the ledger is: moved (today), legacy (an installation from before 005), or none (fresh). */
+async function ledgerLocation(db: Queryable): Promise<'current' | 'legacy' | 'none'> {
+  const { rows } = await db.query<{ current: boolean; legacy: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS current, to_regclass($2) IS NOT NULL AS legacy`,
+    [LEDGER, LEGACY_LEDGER],
+  )
+  return rows[0].current ? 'current' : rows[0].legacy ? 'legacy' : 'none'
+}
+
 async function appliedVersions(db: Queryable): Promise<Set<string>> {
-  const { rows } = await db.query<{ version: string }>('SELECT version FROM public.schema_migrations')
+  const where = await ledgerLocation(db)
+  if (where === 'none') return new Set()
+  const { rows } = await db.query<{ version: string }>(
+    `SELECT version FROM ${where === 'current' ? LEDGER : LEGACY_LEDGER}`,
+  )
   return new Set(rows.map((row) => row.version))
 }
 
+async function lock(driver: ReplicaDriver, tx: Transaction): Promise<void> {
+  // Serialises concurrent starters: the second waits, then sees the work as done.
+  if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+}
+
+/**
+ * The runner reads its ledger before any migration runs, so the ledger cannot be moved by one:
+ * it is created in (or, on an installation from before migration 005, moved into) the internal
+ * schema here. Nothing here needs superuser: the database owner may create schemas, and owns
+ * the tables it moves.
+ */
+async function ensureLedger(driver: ReplicaDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    await lock(driver, tx)
+    const where = await ledgerLocation(tx)
+    if (where === 'current') return
+    // Checked first: CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege even when it exists.
+    const { rows } = await tx.query<{ exists: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS exists', [
+      INTERNAL_SCHEMA,
+    ])
+    if (!rows[0].exists) await tx.query(`CREATE SCHEMA ${INTERNAL_SCHEMA}`)
+    if (where === 'legacy') await tx.query(`ALTER TABLE ${LEGACY_LEDGER} SET SCHEMA ${INTERNAL_SCHEMA}`)
+    else
+      await tx.query(`CREATE TABLE ${LEDGER} (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`)
+    await tx.query(`ALTER TABLE ${LEDGER} ENABLE ROW LEVEL SECURITY`)
+  })
+}
+
+/**
+ * After any migration: every table in the internal schema has RLS on (no policy, so the Data API
+ * roles see no row even if granted), and those roles hold no privilege on the schema or its
+ * tables. Covers tables later migrations add without each having to remember. Only changes what
+ * needs changing, since ALTER TABLE takes an exclusive lock.
+ */
+const HARDEN_INTERNAL_SQL = `DO $$
+DECLARE
+  t record;
+  r text;
+BEGIN
+  FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = '${INTERNAL_SCHEMA}' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity LOOP
+    EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', '${INTERNAL_SCHEMA}', t.relname);
+  END LOOP;
+  FOREACH r IN ARRAY ARRAY[${DATA_API_ROLES.map((role) => `'${role}'`).join(', ')}] LOOP
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', '${INTERNAL_SCHEMA}', r);
+      EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', '${INTERNAL_SCHEMA}', r);
+      EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', '${INTERNAL_SCHEMA}', r);
+    END IF;
+  END LOOP;
+END $$`
+
 /** Returns the versions it applied. */
 export async function migrate(driver: ReplicaDriver): Promise<string[]> {
-  await driver.query(`CREATE TABLE IF NOT EXISTS public.schema_migrations (
-    version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`)
+  await ensureLedger(driver)
   const applied: string[] = []
   for (const migration of loadMigrations()) {
     await driver.transaction(async (tx) => {
-      // Serialises concurrent starters: the second waits, then sees the version as applied.
-      if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+      await lock(driver, tx)
       if ((await appliedVersions(tx)).has(migration.version)) return
       for (const statement of splitStatements(migration.sql)) await tx.query(statement)
-      await tx.query('INSERT INTO public.schema_migrations (version) VALUES ($1)', [migration.version])
+      await tx.query(`INSERT INTO ${LEDGER} (version) VALUES ($1)`, [migration.version])
       applied.push(migration.version)
     })
   }
+  if (applied.length)
+    await driver.transaction(async (tx) => {
+      await lock(driver, tx)
+      await tx.query(HARDEN_INTERNAL_SQL)
+    })
   return applied
 }
 
+/** Versions not applied yet; all of them on a database never migrated. */
 export async function pendingMigrations(db: Queryable): Promise<string[]> {
   const done = await appliedVersions(db)
   return loadMigrations()
@@ -49,10 +122,37 @@ export async function pendingMigrations(db: Queryable): Promise<string[]> {
     .filter((version) => !done.has(version))
 }
 
-/** Our migrations contain no functions or quoted semicolons, so a split on ";" at line end is exact. */
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*(?:\n|$)/)
-    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
-    .filter(Boolean)
+/**
+ * Splits on ";" outside quotes, comments and dollar-quoted bodies (DO blocks), since PGlite and
+ * parameterless extended queries take one statement at a time.
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = []
+  let current = ''
+  let i = 0
+  while (i < sql.length) {
+    const rest = sql.slice(i)
+    const dollar = /^\$[A-Za-z_]*\$/.exec(rest)
+    let token: string
+    if (rest.startsWith('--')) {
+      const end = rest.indexOf('\n')
+      i += end === -1 ? rest.length : end
+      continue
+    } else if (dollar) {
+      const close = rest.indexOf(dollar[0], dollar[0].length)
+      token = close === -1 ? rest : rest.slice(0, close + dollar[0].length)
+    } else if (rest[0] === "'" || rest[0] === '"') {
+      const close = rest.indexOf(rest[0], 1)
+      token = close === -1 ? rest : rest.slice(0, close + 1)
+    } else if (rest[0] === ';') {
+      if (current.trim()) statements.push(current.trim())
+      current = ''
+      i += 1
+      continue
+    } else token = rest[0]
+    current += token
+    i += token.length
+  }
+  if (current.trim()) statements.push(current.trim())
+  return statements
 }

@@ -10,7 +10,7 @@ export interface JsonSnapshot {
 
 // One statement is one snapshot, so the data and the seq agree; events append in commit order
 // (see change-log.ts), so every event up to seq is reflected and none after it is.
-const SEQ = `(SELECT coalesce(max(seq), 0) FROM public.replica_events)::text AS seq`
+const SEQ = `(SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text AS seq`
 
 async function snapshot(db: Queryable, jsonSql: string, params: unknown[]): Promise<JsonSnapshot> {
   const { rows } = await db.query<{ json: string | null; seq: string }>(

@@ -59,7 +59,7 @@ describe('incremental pull', () => {
   beforeEach(async () => {
     await emptyReplica(db)
     await db.query(
-      `INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ('bookings', $1, $1)`,
+      `INSERT INTO hubmirror.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ('bookings', $1, $1)`,
       [NOW - 600_000],
     )
   })

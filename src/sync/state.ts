@@ -47,7 +47,7 @@ export async function readStates(db: Queryable): Promise<Map<SyncType, TypeState
             to_char(last_pull_finished_at AT TIME ZONE 'UTC', ${iso}) AS last_pull_finished_at,
             to_char(last_pull_ok_at AT TIME ZONE 'UTC', ${iso}) AS last_pull_ok_at,
             last_pull_result, last_error
-       FROM public.sync_state WHERE object_type IN ('exams', 'bookings')`,
+       FROM hubmirror.sync_state WHERE object_type IN ('exams', 'bookings')`,
   )
   const states = new Map<SyncType, TypeState>()
   for (const type of ['exams', 'bookings'] as const) {
@@ -75,19 +75,21 @@ export async function readState(db: Queryable, type: SyncType): Promise<TypeStat
 export async function replicaFreshAt(db: Queryable): Promise<number | null> {
   const { rows } = await db.query<{ fresh: string | null; n: string }>(
     `SELECT min((last_pull_result->>'upper_ms')::bigint)::text AS fresh, count(last_pull_result)::text AS n
-       FROM public.sync_state WHERE object_type IN ('exams', 'bookings')`,
+       FROM hubmirror.sync_state WHERE object_type IN ('exams', 'bookings')`,
   )
   return rows[0] && Number(rows[0].n) === 2 && rows[0].fresh !== null ? Number(rows[0].fresh) : null
 }
 
 async function ensureRow(db: Queryable, type: SyncType): Promise<void> {
-  await db.query('INSERT INTO public.sync_state (object_type) VALUES ($1) ON CONFLICT (object_type) DO NOTHING', [type])
+  await db.query('INSERT INTO hubmirror.sync_state (object_type) VALUES ($1) ON CONFLICT (object_type) DO NOTHING', [
+    type,
+  ])
 }
 
 export async function recordPullStart(db: Queryable, type: SyncType): Promise<void> {
   await ensureRow(db, type)
   await db.query(
-    'UPDATE public.sync_state SET last_pull_started_at = now(), updated_at = now() WHERE object_type = $1',
+    'UPDATE hubmirror.sync_state SET last_pull_started_at = now(), updated_at = now() WHERE object_type = $1',
     [type],
   )
 }
@@ -101,7 +103,7 @@ export async function recordPullOk(
   result: LastPull,
 ): Promise<void> {
   await db.query(
-    `UPDATE public.sync_state
+    `UPDATE hubmirror.sync_state
         SET cursor_ms = CASE WHEN $2::bigint IS NULL THEN cursor_ms ELSE GREATEST(coalesce(cursor_ms, $2::bigint), $2::bigint) END,
             archived_cursor_ms = CASE WHEN $3::bigint IS NULL THEN archived_cursor_ms
                                       ELSE GREATEST(coalesce(archived_cursor_ms, $3::bigint), $3::bigint) END,
@@ -114,14 +116,14 @@ export async function recordPullOk(
 export async function recordPullError(db: Queryable, type: SyncType, error: unknown): Promise<void> {
   const message = String((error as Error)?.message ?? error).slice(0, 2000)
   await db.query(
-    'UPDATE public.sync_state SET last_pull_finished_at = now(), last_error = $2, updated_at = now() WHERE object_type = $1',
+    'UPDATE hubmirror.sync_state SET last_pull_finished_at = now(), last_error = $2, updated_at = now() WHERE object_type = $1',
     [type, message],
   )
 }
 
 export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: BackfillPlan | null): Promise<void> {
   await ensureRow(db, type)
-  await db.query('UPDATE public.sync_state SET backfill = $2::jsonb, updated_at = now() WHERE object_type = $1', [
+  await db.query('UPDATE hubmirror.sync_state SET backfill = $2::jsonb, updated_at = now() WHERE object_type = $1', [
     type,
     plan === null ? null : JSON.stringify(plan),
   ])
@@ -131,7 +133,7 @@ export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: Back
 export async function resetType(db: Queryable, type: SyncType): Promise<void> {
   await ensureRow(db, type)
   await db.query(
-    'UPDATE public.sync_state SET cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL, updated_at = now() WHERE object_type = $1',
+    'UPDATE hubmirror.sync_state SET cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL, updated_at = now() WHERE object_type = $1',
     [type],
   )
 }
@@ -145,19 +147,19 @@ export async function completeBackfill(
   archivedCursorMs: number,
 ): Promise<void> {
   await db.query(
-    `UPDATE public.sync_state SET cursor_ms = $2, archived_cursor_ms = $3, backfill = $4::jsonb, updated_at = now() WHERE object_type = $1`,
+    `UPDATE hubmirror.sync_state SET cursor_ms = $2, archived_cursor_ms = $3, backfill = $4::jsonb, updated_at = now() WHERE object_type = $1`,
     [type, cursorMs, archivedCursorMs, JSON.stringify(plan)],
   )
 }
 
 export async function readKv<T>(db: Queryable, key: string): Promise<T | null> {
-  const { rows } = await db.query<{ value: T }>('SELECT value FROM public.hubmirror_state WHERE key = $1', [key])
+  const { rows } = await db.query<{ value: T }>('SELECT value FROM hubmirror.hubmirror_state WHERE key = $1', [key])
   return rows[0]?.value ?? null
 }
 
 export async function writeKv(db: Queryable, key: string, value: unknown): Promise<void> {
   await db.query(
-    `INSERT INTO public.hubmirror_state (key, value, updated_at) VALUES ($1, $2::jsonb, now())
+    `INSERT INTO hubmirror.hubmirror_state (key, value, updated_at) VALUES ($1, $2::jsonb, now())
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
     [key, JSON.stringify(value)],
   )

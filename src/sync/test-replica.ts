@@ -11,6 +11,6 @@ export async function openScratchReplica(): Promise<ReplicaDriver> {
 
 export async function emptyReplica(db: ReplicaDriver): Promise<void> {
   await db.query(
-    'TRUNCATE public.hubspot_bookings, public.hubspot_mock_exams, public.sync_state, public.replica_events',
+    'TRUNCATE public.hubspot_bookings, public.hubspot_mock_exams, hubmirror.sync_state, hubmirror.replica_events',
   )
 }

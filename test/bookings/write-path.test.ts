@@ -263,9 +263,10 @@ describe('write path', () => {
     t.emulator!.clearFaults()
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(0)
     expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(0)
-    const { rows } = await t.app.db.query<{ status: string }>(`SELECT status FROM write_intents WHERE exam_id = $1`, [
-      exam.hubspot_id,
-    ])
+    const { rows } = await t.app.db.query<{ status: string }>(
+      `SELECT status FROM hubmirror.write_intents WHERE exam_id = $1`,
+      [exam.hubspot_id],
+    )
     expect(rows.map((r) => r.status)).toEqual(['failed', 'failed'])
     // The failed attempts held no seat: both seats are still free.
     expect((await book(exam.hubspot_id, { student_email: 'p@example.com' })).statusCode).toBe(201)
@@ -275,12 +276,12 @@ describe('write path', () => {
   it('appends one change-log row per write, in the same transaction', async () => {
     const exam = await newExam()
     const { rows: before } = await t.app.db.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM replica_events WHERE exam_id = $1`,
+      `SELECT count(*)::text AS n FROM hubmirror.replica_events WHERE exam_id = $1`,
       [exam.hubspot_id],
     )
     const booking = (await book(exam.hubspot_id)).json().booking
     const { rows } = await t.app.db.query<{ kind: string; hubspot_id: string; source: string }>(
-      `SELECT kind, hubspot_id, source FROM replica_events WHERE exam_id = $1 ORDER BY seq`,
+      `SELECT kind, hubspot_id, source FROM hubmirror.replica_events WHERE exam_id = $1 ORDER BY seq`,
       [exam.hubspot_id],
     )
     expect(rows.length).toBeGreaterThan(Number(before[0].n))

@@ -31,8 +31,50 @@ describe('HubSpot client', () => {
     return hubspot
   }
 
-  it('resolves the custom object types from /crm/v3/schemas', async () => {
+  it('resolves the custom object types through the schemas endpoint', async () => {
     expect(await client().objectTypes()).toEqual({ exams: '2-50001', bookings: '2-50002' })
+  })
+
+  it.each(['2026-03', 'v3'] as const)('builds every path from HUBSPOT_API_VERSION=%s', async (version) => {
+    emulator.reset()
+    const config = testConfig({ redis: false, env: { HUBSPOT_API_VERSION: version } })
+    const hubspot = createHubSpot(config, { baseUrl: emulator.url, accessToken: 'x' })
+    clients.push(hubspot)
+    const types = await hubspot.objectTypes()
+    const exam = await hubspot.crm.create(types.exams, { mock_exam_name: 'paths' })
+    await hubspot.crm.update(types.exams, exam.id, { capacity: '3' })
+    expect((await hubspot.crm.get(types.exams, exam.id, ['capacity']))?.properties.capacity).toBe('3')
+    await hubspot.crm.listPage(types.exams, { properties: [] })
+    await hubspot.crm.batchRead(types.exams, [exam.id], ['capacity'])
+    const upserted = await hubspot.crm.batchUpsert(types.bookings, 'booking_id', [{ id: 'P-1', properties: {} }])
+    expect(upserted.results[0]?.new).toBe(true)
+    await hubspot.crm.batchUpdate(types.exams, [{ id: exam.id, properties: { capacity: '4' } }])
+    await hubspot.crm.search(types.exams, { limit: 1 })
+    await hubspot.crm.batchArchive(types.bookings, [upserted.results[0]!.id])
+    expect(await hubspot.crm.archive(types.exams, exam.id)).toBe(true)
+    const other = version === 'v3' ? '2026-03' : 'v3'
+    expect(emulator.stats().byFamily).toEqual({ [version]: 11, [other]: 0 })
+  })
+
+  it('resolves p_<name> and fully-qualified references once, and names an unknown one', async () => {
+    emulator.reset()
+    const config = testConfig({
+      redis: false,
+      env: { HUBSPOT_MOCK_EXAMS_OBJECT: 'p_mock_exams', HUBSPOT_BOOKINGS_OBJECT: `p${emulator.portalId}_bookings` },
+    })
+    const hubspot = createHubSpot(config, { baseUrl: emulator.url, accessToken: 'x' })
+    clients.push(hubspot)
+    expect(await hubspot.objectTypes()).toEqual({ exams: '2-50001', bookings: '2-50002' })
+    expect(await hubspot.objectTypes()).toEqual({ exams: '2-50001', bookings: '2-50002' })
+    const schemaCalls = Object.entries(emulator.stats().byRoute).filter(([key]) => key.includes('schemas'))
+    expect(schemaCalls.reduce((n, [, count]) => n + count, 0)).toBe(1)
+
+    const wrong = createHubSpot(testConfig({ redis: false, env: { HUBSPOT_BOOKINGS_OBJECT: 'p_nothing' } }), {
+      baseUrl: emulator.url,
+      accessToken: 'x',
+    })
+    clients.push(wrong)
+    await expect(wrong.objectTypes()).rejects.toThrow(/HUBSPOT_BOOKINGS_OBJECT.*p_nothing/)
   })
 
   it('stays inside the burst limit without a single 429, even across two instances sharing Redis', async () => {

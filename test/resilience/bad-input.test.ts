@@ -82,7 +82,7 @@ describe('bad input', () => {
   const snapshot = async () => {
     const { rows } = await t.app.db.query<{ state: string }>(
       `SELECT (SELECT count(*) FROM hubspot_mock_exams)::text || '/' || (SELECT count(*) FROM hubspot_bookings)::text || '/' ||
-              (SELECT coalesce(max(seq), 0) FROM replica_events)::text || '/' || (SELECT count(*) FROM write_intents)::text AS state`,
+              (SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text || '/' || (SELECT count(*) FROM hubmirror.write_intents)::text AS state`,
     )
     return `${rows[0].state}/${t.emulator!.stats().total}`
   }

@@ -241,7 +241,7 @@ describe('crash: kill -9 during concurrent writes', () => {
       async (client) =>
         (
           await client.query(
-            `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE result->>'recovered' = 'true')::int AS recovered FROM public.write_intents WHERE kind = 'booking.create' GROUP BY status`,
+            `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE result->>'recovered' = 'true')::int AS recovered FROM hubmirror.write_intents WHERE kind = 'booking.create' GROUP BY status`,
           )
         ).rows,
     )

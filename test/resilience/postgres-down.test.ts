@@ -85,7 +85,7 @@ describe('Postgres down, then back', () => {
       withDb(postgres.url, async (client) =>
         (
           await client.query(
-            'SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 ORDER BY replica_events.seq',
+            'SELECT seq::text AS seq FROM hubmirror.replica_events WHERE exam_id = $1 ORDER BY replica_events.seq',
             [examId],
           )
         ).rows.map((r) => r.seq as string),
@@ -211,7 +211,7 @@ describe('Postgres down, then back', () => {
       ).rows[0].n,
       intents: (
         await client.query(
-          `SELECT count(*)::int AS n FROM public.write_intents WHERE idempotency_key = ANY($1) OR payload->>'mock_exam_name' = 'PG down' OR payload->>'location' = 'Ottawa'`,
+          `SELECT count(*)::int AS n FROM hubmirror.write_intents WHERE idempotency_key = ANY($1) OR payload->>'mock_exam_name' = 'PG down' OR payload->>'location' = 'Ottawa'`,
           [refusedKeys],
         )
       ).rows[0].n,

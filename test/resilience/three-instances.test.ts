@@ -89,7 +89,7 @@ describe('three instances sharing Postgres and Redis', () => {
     const head = await withDb(
       database.url,
       async (client) =>
-        (await client.query('SELECT coalesce(max(seq), 0)::text AS seq FROM public.replica_events')).rows[0]
+        (await client.query('SELECT coalesce(max(seq), 0)::text AS seq FROM hubmirror.replica_events')).rows[0]
           .seq as string,
     )
     sse = followSse(servers[2].url, token, watched, { after: head })
@@ -144,7 +144,7 @@ describe('three instances sharing Postgres and Redis', () => {
     const logged = await withDb(database.url, async (client) =>
       (
         await client.query(
-          'SELECT seq::text AS seq FROM public.replica_events WHERE exam_id = $1 AND seq > $2 ORDER BY replica_events.seq',
+          'SELECT seq::text AS seq FROM hubmirror.replica_events WHERE exam_id = $1 AND seq > $2 ORDER BY replica_events.seq',
           [watched, head],
         )
       ).rows.map((r) => r.seq as string),

@@ -60,6 +60,8 @@ export function testConfig(options: TestConfigOptions = {}): Config {
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.redis !== false && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     HUBMIRROR_REDIS_NAMESPACE: options.redisNamespace ?? `hmtest-${randomBytes(4).toString('hex')}`,
+    // CI runs the suite once per HubSpot path family (the default 2026-03, then v3).
+    ...(process.env.HUBSPOT_API_VERSION ? { HUBSPOT_API_VERSION: process.env.HUBSPOT_API_VERSION } : {}),
     ...options.env,
   })
 }

@@ -85,7 +85,7 @@ describe('backfill: kill -9 and resume', () => {
         object_type: string
         cursor_ms: string | null
         backfill: { ranges: Array<{ rows: number }> } | null
-      }>('SELECT object_type, cursor_ms, backfill FROM public.sync_state')
+      }>('SELECT object_type, cursor_ms, backfill FROM hubmirror.sync_state')
       committed = rows.reduce(
         (sum, row) => sum + (row.backfill?.ranges.reduce((n, range) => n + range.rows, 0) ?? 0),
         0,

@@ -18,7 +18,7 @@ describe('sync: past the 10,000-result search cap', () => {
     // As if backfilled long ago: every record was modified after this cursor.
     for (const type of ['exams', 'bookings']) {
       await t.app.db.query(
-        'INSERT INTO public.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ($1, $2, $2)',
+        'INSERT INTO hubmirror.sync_state (object_type, cursor_ms, archived_cursor_ms) VALUES ($1, $2, $2)',
         [type, Date.UTC(2025, 0, 1)],
       )
     }
