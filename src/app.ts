@@ -8,6 +8,7 @@ import { registerRealtimeRoutes } from './http/routes-realtime.js'
 import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
+import { createClientLimits } from './http/client-limits.js'
 import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
 import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
 import { createLogger, type Logger } from './logger.js'
@@ -107,7 +108,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const onSyncRequest = engine
     ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' })
     : undefined
-  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest }))
+  const limits = createClientLimits(config.limits, metrics)
+  routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest, ...limits }))
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 

@@ -17,6 +17,16 @@ export const ERROR_STATUS = {
   E_CONFLICT: 409,
   E_CURSOR_EXPIRED: 410,
   E_RATE_LIMITED: 429,
+  /** A token subject (or the whole instance) holds as many SSE/WebSocket/long-poll/graphql-ws streams as allowed. */
+  E_TOO_MANY_STREAMS: 429,
+  /** A graphql-ws connection holds as many active subscriptions as allowed. */
+  E_TOO_MANY_SUBSCRIPTIONS: 429,
+  /** A caller has as many HubSpot pulls queued as allowed. */
+  E_TOO_MANY_PULLS: 429,
+  /** A GraphQL operation over its cost, field or alias limit; refused before it runs. */
+  E_QUERY_TOO_COMPLEX: 400,
+  /** A stream's reader fell behind its backlog limit and was dropped; resume from the last seq received. */
+  E_SLOW_CONSUMER: 429,
   E_INTERNAL: 500,
   E_HUBSPOT_REJECTED: 502,
   E_HUBSPOT_UNAVAILABLE: 502,

@@ -18,6 +18,9 @@ const config = loadConfig({
   HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
   PORT: '0',
   LOG_LEVEL: 'warn',
+  // Every benchmark client uses the same token: lift the per-subject and server stream limits past the 10k clients.
+  HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '20000',
+  HUBMIRROR_MAX_STREAMS: '20000',
   ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
 })
 const app = await createApp({ config, inMemoryDb: true, webDist: null })

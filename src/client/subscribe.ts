@@ -59,7 +59,7 @@ export interface Subscription {
 type Outcome =
   | { kind: 'ok' }
   | { kind: 'ended' }
-  | { kind: 'failed'; quick: boolean; error?: unknown }
+  | { kind: 'failed'; quick: boolean; error?: unknown; retryAfterMs?: number }
   | { kind: 'refetch'; head: string }
   | { kind: 'fatal'; error: HubmirrorError }
   | { kind: 'superseded' }
@@ -171,7 +171,9 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
           }
           const offline = failures >= offlineAfter || (typeof navigator !== 'undefined' && navigator.onLine === false)
           setStatus(offline ? 'offline' : 'reconnecting')
-          await sleep(jitter(Math.min(maxBackoff, baseDelay() * 2 ** (failures - 1))), gen)
+          const backoff = jitter(Math.min(maxBackoff, baseDelay() * 2 ** (failures - 1)))
+          // 429 (E_TOO_MANY_STREAMS): the server says when a slot may be free again.
+          await sleep(Math.max(backoff, outcome.retryAfterMs ?? 0), gen)
           continue
         }
       }
@@ -213,6 +215,16 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       return { kind: 'refetch', head: headFrom(body, res) }
     }
     if (res.status === 400 || res.status === 401 || res.status === 403) return { kind: 'fatal', error }
+    if (res.status === 429) {
+      const seconds = Number(res.headers.get('retry-after'))
+      // Not a transport problem: long-poll is limited the same way, so no fallback.
+      return {
+        kind: 'failed',
+        quick: false,
+        error,
+        retryAfterMs: seconds > 0 ? Math.min(seconds * 1000, 60_000) : undefined,
+      }
+    }
     return { kind: 'failed', quick, error }
   }
 
@@ -223,6 +235,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     let gotMessage = false
     let stalled = false
     let refetchHead: string | null = null
+    /** The server cut us off as a slow reader (`event: dropped`): reconnect at once from the cursor. */
+    let dropped = false
     let watchdog: ReturnType<typeof setTimeout> | undefined
     const feedWatchdog = () => {
       clearTimeout(watchdog)
@@ -259,6 +273,9 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
           ac.abort()
           return
         }
+        case 'dropped':
+          dropped = true
+          return
         default:
           markHealthy()
       }
@@ -311,7 +328,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     }
     if (gen !== generation || closed) return { kind: 'superseded' }
     if (refetchHead !== null) return { kind: 'refetch', head: refetchHead }
-    return gotMessage ? { kind: 'ended' } : { kind: 'failed', quick: isQuick() }
+    return gotMessage || dropped ? { kind: 'ended' } : { kind: 'failed', quick: isQuick() }
   }
 
   /**

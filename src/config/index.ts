@@ -36,6 +36,27 @@ export interface Config {
   eventRetentionMs: number
   logLevel: string
   bodyLimitBytes: number
+  /** What one token (or everyone together) may hold or ask for: streams, GraphQL work, queued pulls. */
+  limits: ClientLimits
+}
+
+export interface ClientLimits {
+  /** Open SSE, WebSocket, long-poll and graphql-ws streams per token subject (all kinds together). */
+  maxStreamsPerSubject: number
+  /** Open streams on this instance, whoever holds them. */
+  maxStreams: number
+  /** Computed cost of one GraphQL operation: each field 1, each list 10, each `changes` its `limit`. */
+  graphqlMaxCost: number
+  /** Fields in one GraphQL operation, fragments expanded. */
+  graphqlMaxFields: number
+  /** Aliased fields in one GraphQL operation (alias amplification). */
+  graphqlMaxAliases: number
+  /** Active subscriptions on one graphql-ws connection. */
+  graphqlMaxSubscriptions: number
+  /** Schema introspection (`__schema`, `__type`); off unless asked for or in development. */
+  graphqlIntrospection: boolean
+  /** HubSpot pulls one caller (token subject) may have waiting at once; more get 429. */
+  maxQueuedPullsPerCaller: number
 }
 
 export const HUBSPOT_API_VERSIONS = ['2026-03', 'v3'] as const
@@ -65,6 +86,14 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   if (!Number.isInteger(value) || value < min)
     throw new ConfigError(name, `expected an integer >= ${min}, got "${raw}"`)
   return value
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase()
+  if (raw === undefined || raw === null) return fallback
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true
+  if (['false', '0', 'no', 'off'].includes(raw)) return false
+  throw new ConfigError(name, `expected true or false, got "${raw}"`)
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -147,5 +176,15 @@ export function loadConfig(env: Env = process.env): Config {
     eventRetentionMs: duration(env, 'HUBMIRROR_EVENT_RETENTION', '7d'),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: integer(env, 'HUBMIRROR_BODY_LIMIT', 256 * 1024, 1024),
+    limits: {
+      maxStreamsPerSubject: integer(env, 'HUBMIRROR_MAX_STREAMS_PER_SUBJECT', 32, 1),
+      maxStreams: integer(env, 'HUBMIRROR_MAX_STREAMS', 10_000, 1),
+      graphqlMaxCost: integer(env, 'HUBMIRROR_GRAPHQL_MAX_COST', 2_000, 1),
+      graphqlMaxFields: integer(env, 'HUBMIRROR_GRAPHQL_MAX_FIELDS', 500, 1),
+      graphqlMaxAliases: integer(env, 'HUBMIRROR_GRAPHQL_MAX_ALIASES', 30, 0),
+      graphqlMaxSubscriptions: integer(env, 'HUBMIRROR_GRAPHQL_MAX_SUBSCRIPTIONS', 20, 1),
+      graphqlIntrospection: boolean(env, 'HUBMIRROR_GRAPHQL_INTROSPECTION', text(env, 'NODE_ENV') === 'development'),
+      maxQueuedPullsPerCaller: integer(env, 'HUBMIRROR_MAX_QUEUED_PULLS', 4, 1),
+    },
   }
 }

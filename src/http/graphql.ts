@@ -7,14 +7,19 @@ import {
   execute,
   getOperationAST,
   GraphQLError,
+  NoSchemaIntrospectionCustomRule,
   parse,
+  specifiedRules,
   validate,
   type DocumentNode,
+  type ExecutionArgs,
+  type OperationDefinitionNode,
   type GraphQLFieldResolver,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql'
-import { makeHandler } from 'graphql-ws/use/@fastify/websocket'
+import type { Context as WsContext } from 'graphql-ws'
+import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket'
 import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
@@ -23,9 +28,17 @@ import type { BookingRecord } from '../model/records.js'
 import type { RealtimeHub } from '../realtime/index.js'
 import { compareSeq } from '../replica/index.js'
 import { bearerToken } from './auth.js'
-import { AsyncQueue } from './async-queue.js'
+import { AsyncQueue, QueueBudget } from './async-queue.js'
+import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
 import { hubspotId, isoDate, seqCursor } from './contract/common.js'
-import { graphqlRequest, realtimeResponses } from './contract/realtime.js'
+import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from './contract/realtime.js'
+import {
+  tokenSubject,
+  WS_CLOSE_SLOW_CONSUMER,
+  WS_CLOSE_TOO_MANY_STREAMS,
+  type StreamLease,
+  type StreamLimits,
+} from './stream-limits.js'
 
 const SDL = /* GraphQL */ `
   "A mock exam, with the seed's field names."
@@ -123,18 +136,73 @@ interface Context {
   hub: RealtimeHub
   /** The oldest X-Replica-Seq among the reads of this request: a safe cursor to stream from. */
   seq: string | null
+  /** Over graphql-ws: the connection's share of queued updates, and how to drop it when its reader lags. */
+  connection?: Connection
+}
+
+/** One graphql-ws connection: its stream slot, and the updates queued for it across its subscriptions. */
+interface Connection {
+  lease: StreamLease | null
+  backlog: QueueBudget
+  drop(): void
+}
+
+export interface GraphqlOptions {
+  limits: OperationLimits & {
+    /** Active subscriptions per graphql-ws connection. */
+    maxSubscriptions: number
+    introspection: boolean
+  }
+  streams: StreamLimits
+  /** Operations refused before execution, by reason (exported on /metrics). */
+  refused: Record<RefusalReason, number>
 }
 
 type Resolver = GraphQLFieldResolver<unknown, Context, Record<string, unknown>>
 
 const MAX_CACHED_DOCUMENTS = 200
 const MAX_CHANGES = 1_000
-const SUBSCRIPTION_BUFFER = 10_000
+/** Updates queued for one graphql-ws connection (all its subscriptions) before its reader counts as too slow. */
+const CONNECTION_BACKLOG = 10_000
 
-export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: ReadService): void {
+export function registerGraphql(
+  root: FastifyInstance,
+  hub: RealtimeHub,
+  reads: ReadService,
+  options: GraphqlOptions,
+): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
   const schema = createSchema()
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>()
+  const rules = options.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]
+  const connections = new WeakMap<object, Connection>()
+  const refuse = (reason: RefusalReason, message: string, details: Record<string, unknown> = {}) => {
+    options.refused[reason] += 1
+    const code = reason === 'subscriptions' ? 'E_TOO_MANY_SUBSCRIPTIONS' : 'E_QUERY_TOO_COMPLEX'
+    return new GraphQLError(message, { extensions: { code, reason, ...details } })
+  }
+  /** Parsed, validated and measured: the execution arguments, or why the operation is refused. */
+  const admit = (
+    query: unknown,
+    variables: Record<string, unknown> | null | undefined,
+    operationName: string | null | undefined,
+  ): { document: DocumentNode; operation: OperationDefinitionNode } | { status: number; errors: GraphQLError[] } => {
+    if (typeof query !== 'string' || query === '')
+      return { status: 400, errors: [new GraphQLError('query: must be a non-empty string')] }
+    if (query.length > MAX_QUERY_CHARS)
+      return {
+        status: 400,
+        errors: [refuse('size', `query: at most ${MAX_QUERY_CHARS} characters`, { limit: MAX_QUERY_CHARS })],
+      }
+    const document = prepare(schema, documents, query, rules)
+    if (!isDocument(document)) return { status: 400, errors: [...document] }
+    const operation = getOperationAST(document, operationName ?? undefined)
+    if (!operation)
+      return { status: 400, errors: [new GraphQLError('no operation to run (name it with operationName)')] }
+    const measured = measureOperation(document, operation, variables, options.limits)
+    if (!measured.ok) return { status: 400, errors: [refuse(measured.reason, measured.message)] }
+    return { document, operation }
+  }
 
   app.post(
     '/graphql',
@@ -148,11 +216,10 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
       },
     },
     async (request, reply) => {
-      const document = prepare(schema, documents, request.body.query)
-      if (!isDocument(document)) return reply.status(400).send({ errors: document.map((error) => formatError(error)) })
-      const operation = getOperationAST(document, request.body.operationName ?? undefined)
-      if (!operation)
-        return reply.status(400).send({ errors: [{ message: 'no operation to run (name it with operationName)' }] })
+      const admitted = admit(request.body.query, request.body.variables, request.body.operationName)
+      if ('errors' in admitted)
+        return reply.status(admitted.status).send({ errors: admitted.errors.map((error) => formatError(error)) })
+      const { document, operation } = admitted
       if (operation.operation !== 'query')
         return reply.status(400).send({
           errors: [
@@ -198,16 +265,59 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
         schema,
         onConnect: (ctx) => {
           const params = ctx.connectionParams as { authorization?: unknown; access_token?: unknown } | undefined
-          const request = ctx.extra.request
+          const { request, socket } = ctx.extra
           const token = tokenFromParams(params) ?? bearerToken(request)
           try {
             request.permissions = root.checkToken(token, 'exams.view')
-            return true
           } catch {
             return false
           }
+          let lease: StreamLease
+          try {
+            lease = options.streams.open(tokenSubject(token), 'graphql-ws')
+          } catch (error) {
+            // graphql-ws's own close (4403) after this one is ignored: the socket is already closing.
+            socket.close(WS_CLOSE_TOO_MANY_STREAMS, closeReason(error))
+            return false
+          }
+          socket.once('close', () => lease.release())
+          connections.set(ctx, {
+            lease,
+            backlog: new QueueBudget(CONNECTION_BACKLOG),
+            // The reader is this far behind: it reconnects, resubscribes with after and loses nothing.
+            drop: () => {
+              lease.dropped()
+              socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and resubscribe with after')
+            },
+          })
+          return true
         },
-        context: (): Context => ({ reads, hub, seq: null }),
+        // Refused before anything runs: too long, unparseable, too costly, or one subscription too many.
+        onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+          const admitted = admit(payload.query, payload.variables, payload.operationName)
+          if ('errors' in admitted) return admitted.errors
+          const active = Object.keys(ctx.subscriptions).length
+          if (admitted.operation.operation === 'subscription' && active > options.limits.maxSubscriptions)
+            return [
+              refuse(
+                'subscriptions',
+                `this connection already has ${active - 1} active subscriptions (at most ${options.limits.maxSubscriptions}); complete one first`,
+                { limit: options.limits.maxSubscriptions },
+              ),
+            ]
+          return {
+            schema,
+            document: admitted.document,
+            operationName: payload.operationName ?? undefined,
+            variableValues: payload.variables ?? undefined,
+          }
+        },
+        context: (ctx: WsContext<Record<string, unknown> | undefined, Extra>): Context => ({
+          reads,
+          hub,
+          seq: null,
+          connection: connections.get(ctx),
+        }),
         // Results (and a refused subscription) go out as `next`: mask internals, keep our codes.
         onNext: (_ctx, _id, _payload, _args, result) =>
           result.errors ? { ...result, errors: result.errors.map((error) => formatError(error, root.log)) } : undefined,
@@ -215,6 +325,10 @@ export function registerGraphql(root: FastifyInstance, hub: RealtimeHub, reads: 
       hub.heartbeatMs,
     ),
   })
+}
+
+function closeReason(error: unknown): string {
+  return isAppError(error) ? `${error.code}: ${error.message}`.slice(0, 120) : 'E_TOO_MANY_STREAMS'
 }
 
 function isDocument(prepared: DocumentNode | readonly GraphQLError[]): prepared is DocumentNode {
@@ -232,13 +346,14 @@ function prepare(
   schema: GraphQLSchema,
   cache: Map<string, DocumentNode | readonly GraphQLError[]>,
   query: string,
+  rules: typeof specifiedRules,
 ): DocumentNode | readonly GraphQLError[] {
   const cached = cache.get(query)
   if (cached) return cached
   let prepared: DocumentNode | readonly GraphQLError[]
   try {
     const document = parse(query)
-    const errors = validate(schema, document)
+    const errors = validate(schema, document, rules)
     prepared = errors.length > 0 ? errors : document
   } catch (error) {
     prepared = [error as GraphQLError]
@@ -344,7 +459,10 @@ interface BookingUpdate {
 const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
   const examId = arg(hubspotId, args.examId, 'examId')
   const after = arg(seqCursor.nullish(), args.after, 'after') ?? null
-  const queue = new AsyncQueue<BookingUpdate>(SUBSCRIPTION_BUFFER)
+  const connection = context.connection
+  const queue = new AsyncQueue<BookingUpdate>(connection?.backlog ?? new QueueBudget(CONNECTION_BACKLOG), () =>
+    connection?.drop(),
+  )
   let started!: () => void
   let refused!: (error: AppError) => void
   const ready = new Promise<void>((resolve, reject) => ((started = resolve), (refused = reject)))

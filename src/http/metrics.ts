@@ -29,6 +29,27 @@ export function gaugeFrom(
   void gauge
 }
 
+/** A counter kept as plain numbers elsewhere and read at scrape time, with its own labels. */
+export function counterFrom<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Array<[Record<L, string>, number]>,
+): void {
+  const counter = new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [labels, value] of read()) this.inc(labels, value)
+    },
+  })
+  void counter
+}
+
 export function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {
   const duration = new Histogram({
     name: 'hubmirror_http_request_duration_seconds',

@@ -5,8 +5,16 @@ import type { RawData, WebSocket } from 'ws'
 import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { RealtimeHub, Subscription } from '../realtime/index.js'
+import { bearerToken } from './auth.js'
 import { hubspotId, seqCursor } from './contract/common.js'
 import { realtimeResponses } from './contract/realtime.js'
+import {
+  tokenSubject,
+  WS_CLOSE_SLOW_CONSUMER,
+  WS_CLOSE_TOO_MANY_STREAMS,
+  type StreamLease,
+  type StreamLimits,
+} from './stream-limits.js'
 
 export type SyncRequestHandler = (examIds: string[]) => Promise<unknown>
 
@@ -27,6 +35,7 @@ export function registerWsRoute(
   app: FastifyInstance,
   hub: RealtimeHub,
   onSyncRequest: SyncRequestHandler | undefined,
+  streams: StreamLimits,
 ): void {
   app.get(
     '/api/ws',
@@ -39,7 +48,17 @@ export function registerWsRoute(
         response: realtimeResponses.ws,
       },
     },
-    (socket, request) => new WsSession(socket, request, hub, onSyncRequest).start(),
+    (socket, request) => {
+      let lease: StreamLease
+      try {
+        lease = streams.open(tokenSubject(bearerToken(request)), 'ws')
+      } catch (error) {
+        const reason = isAppError(error) ? `${error.code}: ${error.message}` : 'E_TOO_MANY_STREAMS'
+        return socket.close(WS_CLOSE_TOO_MANY_STREAMS, reason.slice(0, 120))
+      }
+      socket.once('close', () => lease.release())
+      new WsSession(socket, request, hub, onSyncRequest, lease).start()
+    },
   )
 }
 
@@ -49,6 +68,7 @@ class WsSession {
   readonly #hub: RealtimeHub
   readonly #onSyncRequest: SyncRequestHandler | undefined
   #subscription: Subscription | null = null
+  readonly #lease: StreamLease
   #alive = true
   #pinger: NodeJS.Timeout | null = null
 
@@ -57,11 +77,13 @@ class WsSession {
     request: FastifyRequest,
     hub: RealtimeHub,
     onSyncRequest: SyncRequestHandler | undefined,
+    lease: StreamLease,
   ) {
     this.#socket = socket
     this.#request = request
     this.#hub = hub
     this.#onSyncRequest = onSyncRequest
+    this.#lease = lease
   }
 
   start(): void {
@@ -152,8 +174,19 @@ class WsSession {
   /** JSON bytes, sent as a text frame; change events' bytes are shared by every socket. */
   #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
-    if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#socket.terminate()
+    if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#dropSlow()
     this.#socket.send(json, { binary: false })
+  }
+
+  /**
+   * The close frame queues behind the backlog, so a reader that catches up learns why (4408) and
+   * resubscribes with `after`; ws destroys the socket if the closing handshake never completes.
+   */
+  #dropSlow(): void {
+    this.#subscription?.close()
+    this.#subscription = null
+    this.#lease.dropped()
+    this.#socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and subscribe with after')
   }
 }
 

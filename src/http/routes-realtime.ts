@@ -6,17 +6,22 @@ import { handleProtocols } from 'graphql-ws'
 import type { ReadService } from '../bookings/read-service.js'
 import { AppError } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
+import { bearerToken } from './auth.js'
+import type { RealtimeLimits } from './client-limits.js'
 import { registerGraphql } from './graphql.js'
 import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
 import { seqCursor } from './contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from './contract/realtime.js'
 import { SseStream } from './sse-stream.js'
+import { tokenSubject, type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
 
-export interface RealtimeRouteOptions {
+interface RealtimeRoutes {
   reads: ReadService
   /** The sync engine's on-demand pull, for the WebSocket `sync_request` message; may be absent. */
   onSyncRequest?: SyncRequestHandler
 }
+
+export type RealtimeRouteOptions = RealtimeRoutes & RealtimeLimits
 
 const LONG_POLL_MAX_MS = 25_000
 /** A long-polling client counts as watching for this long after each answer, so the count does not flap. */
@@ -39,10 +44,17 @@ export async function registerRealtimeRoutes(
     options: { maxPayload: 64 * 1024, handleProtocols },
     preClose: endStreams(hub, answering),
   })
-  registerSse(app, hub)
-  registerLongPoll(app, hub, answering)
-  registerWsRoute(app, hub, options.onSyncRequest)
-  registerGraphql(app, hub, options.reads)
+  registerSse(app, hub, options.streams)
+  registerLongPoll(app, hub, answering, options.streams)
+  registerWsRoute(app, hub, options.onSyncRequest, options.streams)
+  registerGraphql(app, hub, options.reads, { ...options.graphql, streams: options.streams })
+}
+
+/** The request's stream slot, released when its response closes; throws 429 E_TOO_MANY_STREAMS. */
+function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply, kind: StreamKind): StreamLease {
+  const lease = streams.open(tokenSubject(bearerToken(request)), kind)
+  reply.raw.once('close', lease.release)
+  return lease
 }
 
 /**
@@ -73,11 +85,11 @@ function lastEventId(request: FastifyRequest): string | undefined {
   return header
 }
 
-function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
+function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLimits): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
-  const streams = new Set<SseStream>()
+  const open = new Set<SseStream>()
   // One timer and one shared buffer for every stream's heartbeat.
-  const heartbeat = setInterval(() => streams.forEach((stream) => stream.heartbeat()), hub.heartbeatMs)
+  const heartbeat = setInterval(() => open.forEach((stream) => stream.heartbeat()), hub.heartbeatMs)
   heartbeat.unref()
   app.addHook('onClose', async () => clearInterval(heartbeat))
 
@@ -96,8 +108,13 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
     },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
-      const stream = openSse(reply)
-      streams.add(stream)
+      const lease = leaseFor(streams, request, reply, 'sse')
+      // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
+      const stream = openSse(reply, () => {
+        lease.dropped()
+        subscription.close()
+      })
+      open.add(stream)
       const subscription = hub.subscribe({
         examIds: examFilter(request.query),
         after,
@@ -111,21 +128,26 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub): void {
       })
       reply.raw.on('close', () => {
         subscription.close()
-        streams.delete(stream)
+        open.delete(stream)
       })
     },
   )
 }
 
-function openSse(reply: FastifyReply): SseStream {
+function openSse(reply: FastifyReply, onDrop: () => void): SseStream {
   reply.hijack()
-  const stream = new SseStream(reply.raw)
+  const stream = new SseStream(reply.raw, onDrop)
   stream.open()
   return stream
 }
 
 /** `answering` holds, for each waiting long-poll, a promise that settles once its response is written. */
-function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Set<Promise<void>>): void {
+function registerLongPoll(
+  root: FastifyInstance,
+  hub: RealtimeHub,
+  answering: Set<Promise<void>>,
+  streams: StreamLimits,
+): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
   app.get(
     '/api/long-poll',
@@ -141,6 +163,7 @@ function registerLongPoll(root: FastifyInstance, hub: RealtimeHub, answering: Se
     },
     async (request, reply) => {
       const examIds = examFilter(request.query)
+      leaseFor(streams, request, reply, 'long-poll')
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
       if (page.events.length > 0) return { success: true as const, events: page.events, cursor: page.cursor }

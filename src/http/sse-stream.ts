@@ -6,6 +6,14 @@ import type { Socket } from 'node:net'
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 const HEARTBEAT = Buffer.from(': hb\n\n')
 const RETRY = Buffer.from('retry: 2000\n\n')
+/**
+ * The last frame a dropped reader gets (src/client reconnects at once on it, from its cursor).
+ * It queues behind the backlog; a reader that never drains it is destroyed after DROP_GRACE_MS.
+ */
+const DROPPED = Buffer.from(
+  'event: dropped\ndata: {"code":"E_SLOW_CONSUMER","message":"reconnect with Last-Event-ID"}\n\n',
+)
+const DROP_GRACE_MS = 30_000
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -34,9 +42,11 @@ export class SseStream {
   /** The socket, when frames may be written to it directly (see open()). */
   #socket: Socket | null = null
   #ended = false
+  readonly #onDrop: () => void
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, onDrop: () => void = () => undefined) {
     this.#res = res
+    this.#onDrop = onDrop
   }
 
   get ended(): boolean {
@@ -60,13 +70,25 @@ export class SseStream {
   /** Writes bytes shared with other streams (one encoding per event, not per client). */
   write(bytes: Buffer): void {
     if (this.ended) return
+    if (this.#put(bytes)) return
+    this.#drop()
+  }
+
+  /** False when the reader is past the backlog limit. */
+  #put(bytes: Buffer): boolean {
     const socket = this.#socket
-    if (socket) {
-      if (socket.write(chunked(bytes)) || socket.writableLength <= MAX_BUFFERED_BYTES) return
-    } else if (this.#res.write(bytes) || this.#res.writableLength <= MAX_BUFFERED_BYTES) {
-      return
-    }
-    this.#res.destroy()
+    if (socket) return socket.write(chunked(bytes)) || socket.writableLength <= MAX_BUFFERED_BYTES
+    return this.#res.write(bytes) || this.#res.writableLength <= MAX_BUFFERED_BYTES
+  }
+
+  /** Says why, ends the stream, and frees it for good if the reader never catches up. */
+  #drop(): void {
+    this.#put(DROPPED)
+    this.end()
+    const timer = setTimeout(() => this.#res.destroy(), DROP_GRACE_MS)
+    timer.unref()
+    this.#res.once('close', () => clearTimeout(timer))
+    this.#onDrop()
   }
 
   event(name: string, data: unknown): void {

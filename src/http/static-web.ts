@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join, relative } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { AppError } from '../errors.js'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,6 +22,16 @@ function walk(dir: string): string[] {
   })
 }
 
+/** The request path, decoded; a malformed escape (`GET /x#%E0`, `%zz`) is the client's error, not ours. */
+function decodePath(url: string): string {
+  const raw = url.split('?')[0]
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new AppError('E_VALIDATION', 'the URL path has a malformed percent-escape', { field: 'path' })
+  }
+}
+
 /** Returns false when the dashboard has not been built. */
 export function registerStaticWeb(app: FastifyInstance, distDir: string): boolean {
   const indexFile = join(distDir, 'index.html')
@@ -36,7 +47,7 @@ export function registerStaticWeb(app: FastifyInstance, distDir: string): boolea
   )
   const index = files.get('/index.html') as Buffer
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const path = decodeURIComponent(request.url.split('?')[0])
+    const path = decodePath(request.url)
     const file = files.get(path)
     if (file) {
       const immutable = path.startsWith('/assets/')

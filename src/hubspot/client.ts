@@ -134,9 +134,10 @@ export class HubSpotClient {
     } catch (cause) {
       // Refused connections never reached HubSpot; a timeout may have been applied there.
       const neverSent = (cause as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
-      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot did not answer ${method} ${path.split('?')[0]}`, {
+      const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot did not answer the ${describeCall(method, path)}`, {
         cause,
         retryAfterSeconds: 5,
+        details: { operation: describeCall(method, path) },
       })
       return fail(error, neverSent || options.idempotent)
     }
@@ -155,7 +156,9 @@ export class HubSpotClient {
     options: RequestOptions,
   ): Attempt {
     const status = response.status
-    const where = `${method} ${path.split('?')[0]}`
+    // Clients are told what failed in words; the path (object type and record ids) is only logged, via the cause.
+    const where = `the ${describeCall(method, path)}`
+    const cause = new Error(`${method} ${path.split('?')[0]} answered ${status}`)
     if (status === 429) {
       this.stats.rateLimited += 1
       const policy =
@@ -170,7 +173,7 @@ export class HubSpotClient {
       const error = new AppError(
         'E_HUBSPOT_RATE_LIMITED',
         `HubSpot rate limit (${policy}) on ${where}; try again shortly`,
-        { retryAfterSeconds: 10, details: { policy } },
+        { retryAfterSeconds: 10, details: { policy }, cause },
       )
       return { ...fail(error, true), status, retryAfterMs: retryAfterMs(response, policy) }
     }
@@ -178,6 +181,7 @@ export class HubSpotClient {
       const error = new AppError('E_HUBSPOT_UNAVAILABLE', `HubSpot answered ${status} to ${where}`, {
         retryAfterSeconds: 5,
         details: { status },
+        cause,
       })
       // 423 (locked) and 429 were refused before applying anything; a 5xx may have applied.
       return {
@@ -190,6 +194,7 @@ export class HubSpotClient {
     return fail(
       new AppError('E_HUBSPOT_REJECTED', `HubSpot rejected ${where}: ${message}`, {
         details: { status, category: body?.category },
+        cause,
       }),
       false,
     )
@@ -200,6 +205,35 @@ export class HubSpotClient {
     if (outcome.retryAfterMs !== undefined) return outcome.retryAfterMs + jitter
     return Math.min(8_000, 250 * 2 ** (attempt - 1)) + jitter
   }
+}
+
+const ACTIONS: Record<string, string> = {
+  GET: 'read',
+  POST: 'create',
+  PATCH: 'update',
+  PUT: 'update',
+  DELETE: 'archive',
+}
+
+/**
+ * A call in words ("batch upsert", "search", "record update"), the same for /crm/v3/objects/... and
+ * the date-versioned paths: what a client can act on, without object type ids or record ids.
+ */
+export function describeCall(method: string, path: string): string {
+  const segments = path.split('?')[0].split('/').filter(Boolean)
+  if (segments.some((s) => s.includes('schemas'))) return 'object schema lookup'
+  if (segments.includes('associations')) return `association ${ACTIONS[method] ?? 'request'}`
+  const batch = segments.indexOf('batch')
+  if (batch >= 0 && segments[batch + 1]) return `batch ${segments[batch + 1].replace(/[^a-z]/gi, '')}`
+  if (segments.includes('search')) return 'search'
+  const objects = segments.indexOf('objects')
+  if (objects >= 0) {
+    // objects/<type> or objects/<version>/<type>, then an optional record id.
+    const rest = segments.slice(objects + 1).filter((s) => !/^\d{4}-\d{2}$/.test(s) && s !== 'v3')
+    if (rest.length >= 2) return `record ${ACTIONS[method] ?? 'request'}`
+    return method === 'GET' ? 'list' : method === 'POST' ? 'create' : `${ACTIONS[method] ?? 'request'}`
+  }
+  return `${method} request`
 }
 
 interface HubSpotErrorBody {

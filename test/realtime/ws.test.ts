@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
+import { createClientLimits } from '../../src/http/client-limits.js'
 import { createMetricsRegistry } from '../../src/http/metrics.js'
 import { issueToken } from '../../src/http/jwt.js'
 import { registerRealtimeRoutes } from '../../src/http/routes-realtime.js'
@@ -127,7 +128,14 @@ describe('WebSocket /api/ws', () => {
         metrics: createMetricsRegistry(),
         reads: t.app.reads,
         webDist: null,
-        routes: [(app) => registerRealtimeRoutes(app, t.app.realtime, { reads: t.app.reads, onSyncRequest })],
+        routes: [
+          (app) =>
+            registerRealtimeRoutes(app, t.app.realtime, {
+              reads: t.app.reads,
+              onSyncRequest,
+              ...createClientLimits(t.app.config.limits),
+            }),
+        ],
       })
       const base = await server.listen({ port: 0, host: '127.0.0.1' })
       const ws = await open(t.token, base)

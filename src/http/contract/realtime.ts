@@ -39,8 +39,11 @@ const sseStream = z.string().meta({
     'text/event-stream: `event: change` frames (id: seq, data: ChangeEvent), `ready` {seq} once caught up, `refetch` {seq} when the cursor is past retention',
 })
 
+/** The query text limit, on POST and over graphql-ws alike. */
+export const MAX_QUERY_CHARS = 20_000
+
 export const graphqlRequest = z.object({
-  query: z.string().min(1).max(20_000),
+  query: z.string().min(1).max(MAX_QUERY_CHARS),
   variables: z.record(z.string(), z.unknown()).nullish(),
   operationName: z.string().nullish(),
 })

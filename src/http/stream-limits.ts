@@ -1,0 +1,124 @@
+// How many realtime streams (SSE, WebSocket, long-poll, graphql-ws) one token subject, and everyone together, may hold.
+import { createHash } from 'node:crypto'
+import { AppError } from '../errors.js'
+
+export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws'] as const
+export type StreamKind = (typeof STREAM_KINDS)[number]
+
+/** WebSocket close codes for the refusals below; CONTRACT names 4429. */
+export const WS_CLOSE_TOO_MANY_STREAMS = 4429
+/** The reader fell behind its backlog limit: reconnect and resume from the last seq received. */
+export const WS_CLOSE_SLOW_CONSUMER = 4408
+/** What a client does after a refusal; every open stream ends within a heartbeat or a long-poll. */
+const RETRY_AFTER_SECONDS = 5
+
+export interface StreamLimitSettings {
+  perSubject: number
+  total: number
+}
+
+/** One open stream; release() is idempotent, so every close path may call it. */
+export interface StreamLease {
+  readonly kind: StreamKind
+  release(): void
+  /** The stream was cut off because its reader fell behind (counted, then released). */
+  dropped(): void
+}
+
+export interface StreamStats {
+  open: Record<StreamKind, number>
+  refusedPerSubject: Record<StreamKind, number>
+  refusedTotal: Record<StreamKind, number>
+  dropped: Record<StreamKind, number>
+}
+
+const zero = (): Record<StreamKind, number> => ({ sse: 0, ws: 0, 'long-poll': 0, 'graphql-ws': 0 })
+
+export class StreamLimits {
+  readonly settings: StreamLimitSettings
+  readonly #bySubject = new Map<string, number>()
+  #open = 0
+  readonly #stats: StreamStats = { open: zero(), refusedPerSubject: zero(), refusedTotal: zero(), dropped: zero() }
+
+  constructor(settings: StreamLimitSettings) {
+    this.settings = settings
+  }
+
+  /** Takes a slot for the subject's new stream, or throws 429 E_TOO_MANY_STREAMS. */
+  open(subject: string, kind: StreamKind): StreamLease {
+    const held = this.#bySubject.get(subject) ?? 0
+    if (held >= this.settings.perSubject) {
+      this.#stats.refusedPerSubject[kind] += 1
+      throw new AppError(
+        'E_TOO_MANY_STREAMS',
+        `this token already holds ${held} realtime streams (at most ${this.settings.perSubject}); close one first`,
+        { retryAfterSeconds: RETRY_AFTER_SECONDS, details: { limit: this.settings.perSubject, scope: 'subject' } },
+      )
+    }
+    if (this.#open >= this.settings.total) {
+      this.#stats.refusedTotal[kind] += 1
+      throw new AppError(
+        'E_TOO_MANY_STREAMS',
+        'this server holds as many realtime streams as it allows; retry shortly',
+        {
+          retryAfterSeconds: RETRY_AFTER_SECONDS,
+          details: { limit: this.settings.total, scope: 'server' },
+        },
+      )
+    }
+    this.#bySubject.set(subject, held + 1)
+    this.#open += 1
+    this.#stats.open[kind] += 1
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      this.#open -= 1
+      this.#stats.open[kind] -= 1
+      const left = (this.#bySubject.get(subject) ?? 1) - 1
+      if (left <= 0) this.#bySubject.delete(subject)
+      else this.#bySubject.set(subject, left)
+    }
+    return {
+      kind,
+      release,
+      dropped: () => {
+        if (!released) this.#stats.dropped[kind] += 1
+        release()
+      },
+    }
+  }
+
+  /** Streams the subject holds now. */
+  held(subject: string): number {
+    return this.#bySubject.get(subject) ?? 0
+  }
+
+  stats(): StreamStats {
+    return {
+      open: { ...this.#stats.open },
+      refusedPerSubject: { ...this.#stats.refusedPerSubject },
+      refusedTotal: { ...this.#stats.refusedTotal },
+      dropped: { ...this.#stats.dropped },
+    }
+  }
+}
+
+/**
+ * Whom a (verified) token speaks for: its `sub` claim, else a fingerprint of the token itself,
+ * so that tokens without a subject are still limited one by one. The signature was checked by
+ * auth before this runs; here the payload is only read.
+ */
+export function tokenSubject(token: string | null): string {
+  if (!token) return 'anonymous'
+  const payload = token.split('.')[1]
+  if (payload) {
+    try {
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }
+      if (typeof claims.sub === 'string' && claims.sub !== '') return `sub:${claims.sub}`
+    } catch {
+      // not a JWT payload: fall through to the fingerprint
+    }
+  }
+  return `token:${createHash('sha256').update(token).digest('base64url').slice(0, 16)}`
+}
