@@ -57,18 +57,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     onError: (error) => logger.warn({ err: error }, 'database connection error'),
   })
   await migrate(db)
-  let lastRedisWarning = 0
   const cache = openCache(config, {
-    onDegraded: (error) => {
-      // Throttled: a Redis outage would otherwise log once per request.
-      if (Date.now() - lastRedisWarning < 10_000) return
-      lastRedisWarning = Date.now()
-      logger.warn({ err: error }, 'cache degraded: answering from Postgres')
-    },
+    onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),
     onRedisError: () => undefined,
   })
   if (!(await cache.ready())) logger.warn('Redis is not reachable yet: reads go to Postgres until it is')
-  const hubspot = options.hubspot ? createHubSpot(config, options.hubspot) : null
+  const hubspot = options.hubspot
+    ? createHubSpot(config, {
+        onBudgetFallback: throttled((error) =>
+          logger.warn({ err: error }, 'Redis unreachable: HubSpot budget falls back to this instance’s share'),
+        ),
+        ...options.hubspot,
+      })
+    : null
   // Bound late: the engine is built after the write path, whose intents it resolves before each pull.
   let sync: SyncEngine | null = null
   const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
@@ -151,5 +152,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       await cache.close()
       await db.close()
     },
+  }
+}
+
+/** A Redis outage would otherwise log once per request: at most one line per 10 s. */
+function throttled(log: (error: unknown) => void, everyMs = 10_000): (error: unknown) => void {
+  let last = 0
+  return (error) => {
+    if (Date.now() - last < everyMs) return
+    last = Date.now()
+    log(error)
   }
 }

@@ -84,3 +84,83 @@ export function errorBody(error: AppError): {
     },
   }
 }
+
+/*
+ * Named factories for the errors raised in more than one place or by more than one part: the
+ * message template lives here once (as Fastify's error registry carries its templates), callers
+ * pass the values. A bad field's message always starts with the field's name.
+ */
+
+/** Bad input: `field: problem`, 400. */
+export function invalidField(field: string, problem: string, details?: Record<string, unknown>): AppError {
+  return new AppError('E_VALIDATION', `${field}: ${problem}`, { field, ...(details ? { details } : {}) })
+}
+
+export function examNotFound(examId: string, field = 'id'): AppError {
+  return new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field })
+}
+
+/** The replica knew the exam but HubSpot no longer does. */
+export function examNotInHubSpot(examId: string, field = 'id'): AppError {
+  return new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} is not in HubSpot`, { field })
+}
+
+export function examInactive(examId: string, field = 'examId'): AppError {
+  return new AppError('E_EXAM_INACTIVE', `mock exam ${examId} is not active`, { field })
+}
+
+export function examFull(examId: string, taken: number, capacity: number): AppError {
+  return new AppError('E_EXAM_FULL', `mock exam ${examId} is full (${taken} of ${capacity} seats taken)`, {
+    field: 'examId',
+    details: { capacity, taken },
+  })
+}
+
+export function capacityBelowBookings(taken: number): AppError {
+  return new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, {
+    field: 'capacity',
+    details: { taken },
+  })
+}
+
+export function bookingNotFound(id: string): AppError {
+  return new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' })
+}
+
+export function bookingNotInHubSpot(id: string): AppError {
+  return new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' })
+}
+
+/** `inFlight`: another request is cancelling it right now. */
+export function alreadyCancelled(id: string, inFlight = false): AppError {
+  return new AppError('E_ALREADY_CANCELLED', `booking ${id} is already ${inFlight ? 'being cancelled' : 'cancelled'}`, {
+    field: 'id',
+  })
+}
+
+export function bookingIdTaken(bookingId: string): AppError {
+  return new AppError('E_CONFLICT', `booking_id ${bookingId} already belongs to another exam`, { field: 'booking_id' })
+}
+
+export function writeInProgress(): AppError {
+  return new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
+    field: 'booking_id',
+    retryAfterSeconds: 1,
+  })
+}
+
+/** Another instance holds the sync lock. */
+export function syncBusy(): AppError {
+  return new AppError('E_CONFLICT', 'another instance is running a sync; try again when it has finished', {
+    retryAfterSeconds: 5,
+  })
+}
+
+/** A resume cursor older than the retained change log: the client reloads a snapshot (`head` is the newest seq). */
+export function cursorExpired(head: string, then: 'resume' | 'subscribe' = 'resume'): AppError {
+  return new AppError(
+    'E_CURSOR_EXPIRED',
+    `the cursor is older than the retained change log: reload, then ${then} from the snapshot seq`,
+    { details: { seq: head } },
+  )
+}

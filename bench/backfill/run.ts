@@ -1,4 +1,5 @@
 // Benchmarks the backfill against the seed's migration (one search per exam) on one emulator at --rate-limit-10s 50; writes last-run.json.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -174,10 +175,6 @@ async function runSeed(url: string): Promise<Measured> {
   } finally {
     await db.close()
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /**

@@ -1,4 +1,6 @@
 // Benchmarks realtime fan-out: 1k/5k/10k SSE clients of hubmirror vs a socket.io broadcast server; writes last-run.json.
+import { percentile } from '../support/stats.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 //
 //   node --import tsx bench/realtime/run.ts          (BENCH_CLIENTS=1000,5000 to choose sizes)
 //
@@ -65,18 +67,11 @@ interface Memory {
   heapUsed: number
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
-}
-
 function processCpuS(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 class Bench {
   constructor(

@@ -1,4 +1,6 @@
 // Benchmarks booking creates against HubSpot's rate limit: bookings/s vs the one-call-per-booking ceiling, calls per booking.
+import { percentile } from '../support/stats.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -59,8 +61,6 @@ interface FlowResult {
   calls: Delta
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 function diff(after: EmulatorStats, before: EmulatorStats): Delta {
   const sub = (a: Record<string, number>, b: Record<string, number>) =>
     Object.fromEntries(
@@ -73,11 +73,6 @@ function diff(after: EmulatorStats, before: EmulatorStats): Delta {
     byRoute: sub(after.byRoute, before.byRoute),
     byStatus: sub(after.byStatus, before.byStatus),
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 /** Runs `worker` on `concurrency` lanes until the deadline; each call is one booking attempt. */

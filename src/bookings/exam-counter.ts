@@ -2,7 +2,7 @@
 import type { ResponseCache } from '../cache/index.js'
 import { deps } from '../cache/index.js'
 import type { HubSpot } from '../hubspot/index.js'
-import { examFromHubSpot, toProperties } from '../hubspot/index.js'
+import { BATCH_MAX, examFromHubSpot, toProperties } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import { upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { Batcher } from './batcher.js'
@@ -31,7 +31,7 @@ export class ExamCounter {
     private readonly ownerKey = 0,
   ) {
     this.#batcher = new Batcher({
-      maxBatch: 100,
+      maxBatch: BATCH_MAX,
       maxInFlight: 1,
       minIntervalMs: pacingMs,
       run: (examIds) => this.#flush(examIds),

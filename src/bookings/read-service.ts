@@ -1,6 +1,6 @@
 // The read path: cache → (miss) replica → cache, answering with ready envelope bytes. Never HubSpot.
 import { deps, type CacheEntry, type ResponseCache } from '../cache/index.js'
-import { AppError } from '../errors.js'
+import { examNotFound } from '../errors.js'
 import {
   examAggregates,
   getExam,
@@ -24,8 +24,7 @@ function envelope(field: string, snapshot: JsonSnapshot): CacheEntry {
 
 async function found(field: string, snapshot: Promise<JsonSnapshot>, examId: string): Promise<CacheEntry> {
   const result = await snapshot
-  if (result.json === 'null')
-    throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+  if (result.json === 'null') throw examNotFound(examId)
   return envelope(field, result)
 }
 

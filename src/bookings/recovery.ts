@@ -1,6 +1,7 @@
 // Resolves write intents left pending by a crashed instance, by reading HubSpot: nothing lost, nothing doubled.
 import { deps, type ResponseCache } from '../cache/index.js'
 import {
+  BATCH_MAX,
   BOOKING_PROPERTIES,
   bookingFromHubSpot,
   EXAM_PROPERTIES,
@@ -8,6 +9,7 @@ import {
   type HubSpot,
 } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
+import { chunks } from '../model/chunks.js'
 import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction } from '../replica/index.js'
 import type { ExamCounter } from './exam-counter.js'
 import { completeIntents, failIntents, pendingIntents, type Intent } from './intents.js'
@@ -50,8 +52,8 @@ export class IntentRecovery {
     const touchedExams = new Set<string>()
     for (const kind of ['booking.create', 'booking.cancel', 'exam.update', 'exam.archive', 'exam.create'] as const) {
       const group = orphans.filter((intent) => intent.kind === kind)
-      for (let i = 0; i < group.length; i += 100) {
-        const outcome = await this.#resolveGroup(kind, group.slice(i, i + 100))
+      for (const chunk of chunks(group, BATCH_MAX)) {
+        const outcome = await this.#resolveGroup(kind, chunk)
         report.resolved += outcome.resolved.length
         report.failed += outcome.failed.length
         await failIntents(db, outcome.failed, 'recovered: not applied in HubSpot')

@@ -1,9 +1,30 @@
 // The write path: validate → guard → HubSpot → replica + change log (one transaction) → invalidate.
 import { randomInt, randomUUID } from 'node:crypto'
 import { deps, type ResponseCache } from '../cache/index.js'
-import { AppError } from '../errors.js'
-import { bookingFromHubSpot, examFromHubSpot, toProperties, type HubSpot, type UpsertResult } from '../hubspot/index.js'
+import {
+  alreadyCancelled,
+  AppError,
+  bookingIdTaken,
+  bookingNotFound,
+  bookingNotInHubSpot,
+  capacityBelowBookings,
+  examFull,
+  examInactive,
+  examNotFound,
+  examNotInHubSpot,
+  writeInProgress,
+} from '../errors.js'
+import {
+  BATCH_MAX,
+  BURST_WINDOW_MS,
+  bookingFromHubSpot,
+  examFromHubSpot,
+  toProperties,
+  type HubSpot,
+  type UpsertResult,
+} from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
+import { chunks } from '../model/chunks.js'
 import type { BookingInput, BookingRecord, ExamInput, ExamRecord } from '../model/records.js'
 import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { Batcher } from './batcher.js'
@@ -48,7 +69,7 @@ export class WriteService {
     this.#hubspot = options.hubspot
     this.#cache = options.cache
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
-    const pacingMs = Math.round((2 * 10_000) / options.rateLimit10s)
+    const pacingMs = Math.round((2 * BURST_WINDOW_MS) / options.rateLimit10s)
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
     this.recovery = new IntentRecovery({
       db: options.db,
@@ -60,7 +81,7 @@ export class WriteService {
     })
     // Concurrent creates share one batch upsert: HubSpot's limit counts calls, not objects.
     this.#creates = new Batcher({
-      maxBatch: 100,
+      maxBatch: BATCH_MAX,
       maxInFlight: 4,
       minIntervalMs: pacingMs,
       run: (items) => this.#upsertBookings(items),
@@ -113,25 +134,16 @@ export class WriteService {
   ): Promise<{ replay: BookingRecord } | { intentId: string; exam: { date: string | null; location: string | null } }> {
     return this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, input.examId)
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${input.examId} was not found`, { field: 'examId' })
+      if (!exam || exam.deleted) throw examNotFound(input.examId, 'examId')
       const existing = await bookingByKey(tx, bookingId)
       if (existing) {
-        if (existing.mock_exam_id !== input.examId)
-          throw new AppError('E_CONFLICT', `booking_id ${bookingId} already belongs to another exam`, {
-            field: 'booking_id',
-          })
+        if (existing.mock_exam_id !== input.examId) throw bookingIdTaken(bookingId)
         return { replay: existing as unknown as BookingRecord }
       }
-      if (exam.is_active !== 'true')
-        throw new AppError('E_EXAM_INACTIVE', `mock exam ${input.examId} is not active`, { field: 'examId' })
+      if (exam.is_active !== 'true') throw examInactive(input.examId)
       const taken = await seatsTaken(tx, input.examId)
       if (exam.capacity !== null && taken >= exam.capacity) {
-        throw new AppError(
-          'E_EXAM_FULL',
-          `mock exam ${input.examId} is full (${taken} of ${exam.capacity} seats taken)`,
-          { field: 'examId', details: { capacity: exam.capacity, taken } },
-        )
+        throw examFull(input.examId, taken, exam.capacity)
       }
       const intentId = await this.#intent(tx, {
         kind: 'booking.create',
@@ -197,8 +209,7 @@ export class WriteService {
     const { accepted, outcomes } = await this.#guardCancels(ids)
     const done = new Map<string, CancelOutcome>(outcomes.map((o) => [o.id, o]))
     const types = await this.#hubspot.objectTypes()
-    for (let i = 0; i < accepted.length; i += 100) {
-      const chunk = accepted.slice(i, i + 100)
+    for (const chunk of chunks(accepted, BATCH_MAX)) {
       for (const outcome of await this.#cancelChunk(types.bookings, chunk)) done.set(outcome.id, outcome)
     }
     return hubspotIds.map((id) => done.get(id) as CancelOutcome)
@@ -214,10 +225,8 @@ export class WriteService {
       for (const id of ids) {
         const row = rows.get(id)
         const refuse = (error: AppError) => outcomes.push({ id, success: false, error })
-        if (!row || row.deleted)
-          refuse(new AppError('E_BOOKING_NOT_FOUND', `booking ${id} was not found`, { field: 'id' }))
-        else if (row.booking_status === 'cancelled')
-          refuse(new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' }))
+        if (!row || row.deleted) refuse(bookingNotFound(id))
+        else if (row.booking_status === 'cancelled') refuse(alreadyCancelled(id))
         else {
           const intentId = await insertIntent(tx, {
             kind: 'booking.cancel',
@@ -228,7 +237,7 @@ export class WriteService {
             ownerKey: this.ownerKey,
           })
           if (intentId) accepted.push({ id, intentId, examId: row.mock_exam_id })
-          else refuse(new AppError('E_ALREADY_CANCELLED', `booking ${id} is already being cancelled`, { field: 'id' }))
+          else refuse(alreadyCancelled(id, true))
         }
       }
       return { accepted, outcomes }
@@ -281,7 +290,7 @@ export class WriteService {
         : {
             id,
             success: false,
-            error: new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' }),
+            error: bookingNotInHubSpot(id),
           }
     })
   }
@@ -305,15 +314,10 @@ export class WriteService {
   async updateExam(examId: string, fields: ExamFields): Promise<ExamRecord> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted) throw examNotFound(examId)
       if (fields.capacity !== undefined) {
         const taken = await seatsTaken(tx, examId)
-        if (fields.capacity < taken)
-          throw new AppError('E_CAPACITY_BELOW_BOOKINGS', `capacity cannot go below the ${taken} seats already taken`, {
-            field: 'capacity',
-            details: { taken },
-          })
+        if (fields.capacity < taken) throw capacityBelowBookings(taken)
       }
       return this.#intent(tx, { kind: 'exam.update', examId, targetId: examId, payload: { ...fields } })
     })
@@ -323,7 +327,7 @@ export class WriteService {
     )
     if (!object) {
       await failIntents(this.#db, [intentId], 'not found in HubSpot')
-      throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} is not in HubSpot`, { field: 'id' })
+      throw examNotInHubSpot(examId)
     }
     return this.#commitExam(intentId, examFromHubSpot(object))
   }
@@ -331,8 +335,7 @@ export class WriteService {
   async archiveExam(examId: string): Promise<void> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
-      if (!exam || exam.deleted)
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found`, { field: 'id' })
+      if (!exam || exam.deleted) throw examNotFound(examId)
       return this.#intent(tx, { kind: 'exam.archive', examId, targetId: examId, payload: {} })
     })
     const types = await this.#hubspot.objectTypes()
@@ -365,11 +368,7 @@ export class WriteService {
 
   async #intent(tx: Parameters<typeof insertIntent>[0], intent: Omit<NewIntent, 'ownerKey'>): Promise<string> {
     const id = await insertIntent(tx, { ...intent, ownerKey: this.ownerKey })
-    if (!id)
-      throw new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
-        field: 'booking_id',
-        retryAfterSeconds: 1,
-      })
+    if (!id) throw writeInProgress()
     return id
   }
 }

@@ -45,10 +45,6 @@ export class ResponseCache {
     this.#onDegraded = options.onDegraded ?? (() => undefined)
   }
 
-  get storeKind(): GenerationStore['kind'] {
-    return this.#store.kind
-  }
-
   async get(key: string, dependsOn: readonly string[], load: () => Promise<CacheEntry>): Promise<CacheEntry> {
     let tokens: string
     try {

@@ -1,5 +1,5 @@
 // Applying change events to per-exam booking lists: pure functions, shared by the React hook and apps.
-import { compareSeq, isSeq } from './seq.js'
+import { compareSeq, isSeq } from '../model/seq.js'
 import type { BookingRecord, ChangeEvent, ExamRecord } from './types.js'
 
 export type BookingsByExam = Record<string, BookingRecord[]>

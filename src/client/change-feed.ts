@@ -1,5 +1,5 @@
 // One change stream shared by many consumers (browsers allow ~6 connections per host, across tabs).
-import { compareSeq, isSeq, normalizeSeq } from './seq.js'
+import { compareSeq, isSeq, normalizeSeq } from '../model/seq.js'
 import {
   subscribeChanges,
   type ChangeStatus,

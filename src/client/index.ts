@@ -5,7 +5,7 @@ export { applyBookingEvent, applyExamEvent, type BookingsByExam } from './bookin
 export { HubmirrorError, isHubmirrorError } from './errors.js'
 export { decodeTokenPayload, tokenPermissions, type TokenPayload } from './token.js'
 export { useRealtimeBookings, type RealtimeBookings, type UseRealtimeBookingsOptions } from './react.js'
-export { compareSeq, isSeq, maxSeq, minSeq } from './seq.js'
+export { compareSeq, isSeq, maxSeq, minSeq } from '../model/seq.js'
 export { createSseParser, type SseMessage, type SseParser, type SseParserHandlers } from './sse-parser.js'
 export {
   subscribeChanges,

@@ -4,7 +4,7 @@ import { createHubmirrorApi, resolveToken } from './api.js'
 import { applyBookingEvent, type BookingsByExam } from './booking-state.js'
 import type { ChangeFeed } from './change-feed.js'
 import { HubmirrorError, isHubmirrorError } from './errors.js'
-import { minSeq } from './seq.js'
+import { minSeq } from '../model/seq.js'
 import { subscribeChanges, type ChangeStatus, type Subscription, type Transport } from './subscribe.js'
 import type { ChangeEvent, TokenSource } from './types.js'
 

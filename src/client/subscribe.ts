@@ -6,7 +6,7 @@
 //   refetch answer ─► paused (onRefetch) ─resume(seq)─► connecting      401/403/400 ─► offline, stopped
 import { authHeaders, joinUrl } from './api.js'
 import { HubmirrorError } from './errors.js'
-import { compareSeq, isSeq, normalizeSeq } from './seq.js'
+import { compareSeq, isSeq, normalizeSeq } from '../model/seq.js'
 import { createSseParser, type SseMessage } from './sse-parser.js'
 import type { ChangeEvent, ClientOptions } from './types.js'
 

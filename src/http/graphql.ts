@@ -23,10 +23,10 @@ import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket'
 import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
-import { AppError, isAppError } from '../errors.js'
+import { AppError, cursorExpired, invalidField, isAppError } from '../errors.js'
 import type { BookingRecord } from '../model/records.js'
 import type { RealtimeHub } from '../realtime/index.js'
-import { compareSeq } from '../replica/index.js'
+import { compareSeq } from '../model/seq.js'
 import { bearerToken } from './auth.js'
 import { AsyncQueue, QueueBudget } from './async-queue.js'
 import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
@@ -398,7 +398,7 @@ function createSchema(): GraphQLSchema {
 function arg<T>(parser: z.ZodType<T>, value: unknown, field: string): T {
   const result = parser.safeParse(value)
   if (result.success) return result.data
-  throw new AppError('E_VALIDATION', `${field}: ${result.error.issues[0].message}`, { field })
+  throw invalidField(field, result.error.issues[0].message)
 }
 
 /** Reads go through the cache, which holds envelope bytes: take the field out of them. */
@@ -410,8 +410,7 @@ function fromEntry<T>(context: Context, entry: CacheEntry, field: string): T {
 const resolveExams: Resolver = async (_root, args, context) => {
   const startDate = arg(isoDate.nullish(), args.startDate, 'startDate') ?? undefined
   const endDate = arg(isoDate.nullish(), args.endDate, 'endDate') ?? undefined
-  if (startDate && endDate && startDate > endDate)
-    throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
+  if (startDate && endDate && startDate > endDate) throw invalidField('endDate', 'must not be before startDate')
   const isActive = typeof args.isActive === 'boolean' ? (String(args.isActive) as 'true' | 'false') : undefined
   return fromEntry(context, await context.reads.listExams({ isActive, startDate, endDate }), 'exams')
 }
@@ -434,12 +433,7 @@ const resolveChanges: Resolver = async (_root, args, context) => {
   const examIds = arg(z.array(hubspotId).max(500).nullish(), args.examIds, 'examIds')
   const limit = arg(z.number().int().min(1).max(MAX_CHANGES), args.limit, 'limit')
   const page = await context.hub.readChanges({ after, examIds, limit })
-  if (page.kind === 'refetch')
-    throw new AppError(
-      'E_CURSOR_EXPIRED',
-      'the cursor is older than the retained change log: reload, then resume from the snapshot seq',
-      { details: { seq: page.head } },
-    )
+  if (page.kind === 'refetch') throw cursorExpired(page.head)
   return page
 }
 
@@ -476,14 +470,7 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
       }
     },
     onReady: () => started(),
-    onRefetch: (head) =>
-      refused(
-        new AppError(
-          'E_CURSOR_EXPIRED',
-          'the cursor is older than the retained change log: reload, then subscribe from the snapshot seq',
-          { details: { seq: head } },
-        ),
-      ),
+    onRefetch: (head) => refused(cursorExpired(head, 'subscribe')),
     onEnd: () => {
       started()
       queue.end()

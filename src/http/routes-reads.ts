@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
-import { AppError } from '../errors.js'
+import { invalidField } from '../errors.js'
 import { bookingResponses } from './contract/bookings.js'
 import { idParams } from './contract/common.js'
 import { examListQuery, examResponses } from './contract/exams.js'
@@ -29,8 +29,7 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
     },
     async (request, reply) => {
       const { is_active, startDate, endDate } = request.query
-      if (startDate && endDate && startDate > endDate)
-        throw new AppError('E_VALIDATION', 'endDate: must not be before startDate', { field: 'endDate' })
+      if (startDate && endDate && startDate > endDate) throw invalidField('endDate', 'must not be before startDate')
       return sendEntry(reply, await reads.listExams({ isActive: is_active, startDate, endDate }))
     },
   )

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { handleProtocols } from 'graphql-ws'
 import type { ReadService } from '../bookings/read-service.js'
-import { AppError } from '../errors.js'
+import { cursorExpired, invalidField } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
 import { bearerToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
@@ -80,8 +80,7 @@ function examFilter(query: { exam_ids?: string[]; exam_id?: string[] }): string[
 function lastEventId(request: FastifyRequest): string | undefined {
   const header = request.headers['last-event-id']
   if (typeof header !== 'string' || header === '') return undefined
-  if (!seqCursor.safeParse(header).success)
-    throw new AppError('E_VALIDATION', 'Last-Event-ID: must be a change-log seq (digits)', { field: 'Last-Event-ID' })
+  if (!seqCursor.safeParse(header).success) throw invalidField('Last-Event-ID', 'must be a change-log seq (digits)')
   return header
 }
 
@@ -175,14 +174,6 @@ function registerLongPoll(
       // Prebuilt JSON text: Fastify sends a string as it is, without the serializer.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
     },
-  )
-}
-
-function cursorExpired(head: string): AppError {
-  return new AppError(
-    'E_CURSOR_EXPIRED',
-    'the cursor is older than the retained change log: reload, then resume from the snapshot seq',
-    { details: { seq: head } },
   )
 }
 

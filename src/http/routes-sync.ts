@@ -1,7 +1,7 @@
 // The sync endpoints: on-demand pull, status for the dashboard, reconcile, and the seed's force sync.
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { AppError } from '../errors.js'
+import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
 import { forceQuery, pullRequest, reconcileRequest, syncResponses } from './contract/sync.js'
 
@@ -89,8 +89,7 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     },
     async (request) => {
       const { type, examId } = request.query
-      if (type === 'bookings' && !examId)
-        throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
+      if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
       const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined)
       return { success: true as const, message: `Synced ${count} ${type}`, count }
     },

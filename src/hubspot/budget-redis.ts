@@ -1,7 +1,9 @@
 // The HubSpot rate budget shared by every instance through Redis, so that N instances stay inside one account's limits.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { createLocalBudget, DailyLimitExhausted, effectiveLimit, type BudgetLimits, type RateBudget } from './budget.js'
+import { BURST_WINDOW_MS, SEARCH_WINDOW_MS } from './limits.js'
 
 /**
  * A sliding window as a sorted set scored by completion time, trimmed and checked atomically in
@@ -41,10 +43,9 @@ return 0
 const USAGE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return { redis.call('ZCOUNT', KEYS[1], now - 10000, '+inf'), redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf'), tonumber(redis.call('GET', KEYS[3]) or '0') }
+return { redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf'), redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[2]), '+inf'), tonumber(redis.call('GET', KEYS[3]) or '0') }
 `
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** How often an instance says it shares the budget, and how long that counts. */
 const ANNOUNCE_EVERY_MS = 1_000
 const INSTANCE_SEEN_MS = 60_000
@@ -63,9 +64,9 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   const dayKey = () => `${ns}:hs:daily:${new Date().toISOString().slice(0, 10)}`
   const keys = { standard: `${ns}:hs:burst`, search: `${ns}:hs:search` }
   const windows = {
-    standard: { ms: 10_000, limit: effectiveLimit(options.limits.burstPer10s) },
+    standard: { ms: BURST_WINDOW_MS, limit: effectiveLimit(options.limits.burstPer10s) },
     search: {
-      ms: 1_000,
+      ms: SEARCH_WINDOW_MS,
       limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond,
     },
   }
@@ -153,6 +154,8 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
           keys.standard,
           keys.search,
           dayKey(),
+          BURST_WINDOW_MS,
+          SEARCH_WINDOW_MS,
         )) as number[]
         const l = options.limits
         return {

@@ -1,4 +1,6 @@
 // The HubSpot rate budget: rolling 10-second burst, per-second search and daily limits, kept before sending.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BURST_WINDOW_MS, SEARCH_WINDOW_MS } from './limits.js'
 
 export type CallKind = 'standard' | 'search'
 
@@ -46,9 +48,6 @@ export function effectiveLimit(limit: number): number {
   return limit <= 2 ? limit : limit - 1
 }
 
-const BURST_WINDOW_MS = 10_000
-const SEARCH_WINDOW_MS = 1_000
-
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
 const IN_FLIGHT_POLL_MS = 25
 
@@ -80,8 +79,6 @@ class SlidingWindow {
     return this.#completed.filter((t) => t > now - this.windowMs).length + this.#inFlight
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function createLocalBudget(limits: BudgetLimits): RateBudget {
   const burst = new SlidingWindow(BURST_WINDOW_MS, effectiveLimit(limits.burstPer10s))

@@ -1,4 +1,5 @@
 // The one HubSpot client: every call passes the rate budget, retries what is safe to retry, and maps failures to coded errors.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
 import { DailyLimitExhausted, type CallKind, type RateBudget } from './budget.js'
 
@@ -55,7 +56,6 @@ interface RequestOptions {
 }
 
 const RETRYABLE_STATUS = new Set([423, 429, 500, 502, 503, 504, 521, 523, 524])
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export class HubSpotClient {
   readonly stats: ClientStats = { calls: 0, rateLimited: 0, retries: 0, failures: 0 }

@@ -1,13 +1,8 @@
 // CRM object operations over the client, in the configured path family: list, get, create, update, archive, batches and search.
 import { AppError } from '../errors.js'
 import type { BatchResult, HubSpotClient, HubSpotObject, PageOf } from './client.js'
+import { BATCH_MAX, LIST_PAGE_MAX } from './limits.js'
 import type { HubSpotPaths } from './paths.js'
-
-export const MAX_BATCH = 100
-export const MAX_LIST_PAGE = 100
-export const MAX_SEARCH_PAGE = 200
-/** HubSpot stops paging a search at 10,000 results. */
-export const SEARCH_RESULT_CAP = 10_000
 
 export interface SearchFilter {
   propertyName: string
@@ -62,8 +57,8 @@ function batchResults<T>(body: BatchResult<T>): BatchResult<T> {
 }
 
 function assertBatchSize(count: number): void {
-  if (count > MAX_BATCH)
-    throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${MAX_BATCH} inputs`, { field: 'inputs' })
+  if (count > BATCH_MAX)
+    throw new AppError('E_VALIDATION', `a HubSpot batch takes at most ${BATCH_MAX} inputs`, { field: 'inputs' })
 }
 
 export class CrmObjects {
@@ -77,7 +72,7 @@ export class CrmObjects {
     options: { limit?: number; after?: string; properties: string[]; archived?: boolean },
   ): Promise<PageOf<HubSpotObject>> {
     const query = q({
-      limit: options.limit ?? MAX_LIST_PAGE,
+      limit: options.limit ?? LIST_PAGE_MAX,
       after: options.after,
       properties: options.properties.join(','),
       archived: options.archived,
@@ -177,16 +172,6 @@ export class CrmObjects {
           { idempotent: true, accept: [207] },
         )
       ).body,
-    )
-  }
-
-  async batchArchive(type: string, ids: string[]): Promise<void> {
-    assertBatchSize(ids.length)
-    await this.client.request(
-      'POST',
-      this.paths.batch(type, 'archive'),
-      { inputs: ids.map((id) => ({ id })) },
-      { idempotent: true },
     )
   }
 

@@ -9,6 +9,7 @@ import { hubspotPaths } from './paths.js'
 export * from './budget.js'
 export * from './client.js'
 export * from './crm.js'
+export * from './limits.js'
 export * from './mapping.js'
 export * from './paths.js'
 
@@ -30,6 +31,8 @@ export interface HubSpotSettings {
   accessToken: string
   retry?: Partial<RetryPolicy>
   onRateLimited?: (policy: string) => void
+  /** Redis is unreachable: this instance spends only its share of the budget (called per request). */
+  onBudgetFallback?: (error: unknown) => void
 }
 
 export function createHubSpot(
@@ -42,7 +45,12 @@ export function createHubSpot(
     daily: config.hubspot.dailyLimit,
   }
   const budget: RateBudget = config.redisUrl
-    ? createRedisBudget({ url: config.redisUrl, namespace: config.redisNamespace, limits })
+    ? createRedisBudget({
+        url: config.redisUrl,
+        namespace: config.redisNamespace,
+        limits,
+        onFallback: settings.onBudgetFallback,
+      })
     : createLocalBudget(limits)
   const client = new HubSpotClient({
     baseUrl: settings.baseUrl,

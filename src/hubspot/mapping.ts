@@ -45,13 +45,23 @@ function isoDay(value: string | null | undefined): string | null {
   const raw = text(value)
   if (!raw) return null
   if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return raw
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
+  const ms = hubspotTimeMs(raw)
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : null
 }
 
+/** A HubSpot time (ISO 8601, or epoch milliseconds as digits) in epoch ms; NaN when unreadable. */
+export function hubspotTimeMs(raw: string | null | undefined): number {
+  return /^\d+$/.test(raw ?? '') ? Number(raw) : Date.parse(raw ?? '')
+}
+
+/** hs_lastmodifieddate (or updatedAt) in epoch ms; 0 when unreadable. */
+export function modifiedMs(object: HubSpotObject): number {
+  const ms = hubspotTimeMs(object.properties.hs_lastmodifieddate ?? object.updatedAt)
+  return Number.isFinite(ms) ? ms : 0
+}
+
 function version(object: HubSpotObject): string {
-  const raw = object.properties.hs_lastmodifieddate ?? object.updatedAt
-  const ms = /^\d+$/.test(raw ?? '') ? Number(raw) : Date.parse(raw ?? '')
+  const ms = hubspotTimeMs(object.properties.hs_lastmodifieddate ?? object.updatedAt)
   return new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString()
 }
 

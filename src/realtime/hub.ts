@@ -22,7 +22,8 @@
 //                         └─ read fails / hub stops ─► ended ─► closed (client resumes from its cursor)
 import type { Logger } from '../logger.js'
 import type { ChangeEvent } from '../model/records.js'
-import { compareSeq, headSeq, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
+import { compareSeq } from '../model/seq.js'
+import { headSeq, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
 import { EventSlice } from './log-entry.js'
 import { createNotifier, type Notifier } from './notifier.js'
 import { SubscriberRegistry } from './registry.js'

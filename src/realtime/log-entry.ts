@@ -1,6 +1,6 @@
 // Change-log events as fanned out: each event is encoded once per wire format, whatever the subscriber count.
 import type { ChangeEvent } from '../model/records.js'
-import { compareSeq } from '../replica/index.js'
+import { compareSeq } from '../model/seq.js'
 
 /** One event plus its encodings, built on first use and shared by every subscriber that receives it. */
 export class LogEntry {

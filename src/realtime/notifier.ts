@@ -1,5 +1,5 @@
 // Wakes the other instances after local commits: one pg_notify now, then at most one per interval.
-import { compareSeq } from '../replica/index.js'
+import { compareSeq } from '../model/seq.js'
 
 /**
  * NOTIFY inside a write transaction takes a global lock at commit and serialises every writer

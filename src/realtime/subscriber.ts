@@ -1,5 +1,5 @@
 // One subscriber's position in the change log: backlog first, live events buffered meanwhile, then live.
-import { compareSeq } from '../replica/index.js'
+import { compareSeq } from '../model/seq.js'
 import type { EventSlice } from './log-entry.js'
 
 export type SubscriberState = 'catching-up' | 'live' | 'closed'

@@ -1,4 +1,5 @@
 // The change log: appends events inside the replica transaction, and reads them back by cursor.
+import { compareSeq } from '../model/seq.js'
 import type { ChangeEvent, ObjectKind } from '../model/records.js'
 import type { Queryable, Transaction } from './driver.js'
 
@@ -60,10 +61,6 @@ function toEvent(row: EventRow): ChangeEvent {
     at: row.at,
     row: row.row,
   }
-}
-
-export function compareSeq(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 }
 
 export interface ReadEventsOptions {

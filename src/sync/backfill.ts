@@ -1,7 +1,13 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import type { HubSpotObject, ObjectTypes, SearchFilter } from '../hubspot/index.js'
+import {
+  modifiedMs,
+  SEARCH_PAGE_MAX,
+  type HubSpotObject,
+  type ObjectTypes,
+  type SearchFilter,
+} from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
@@ -17,7 +23,7 @@ import {
   type RangeCheckpoint,
 } from './backfill-plan.js'
 import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
-import { OBJECT_ID, modifiedMs } from './window-scan.js'
+import { OBJECT_ID } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
 
 export interface BackfillContext {
@@ -45,7 +51,7 @@ export interface BackfillRun {
   mode: Record<SyncType, 'ranges' | 'single'>
 }
 
-const SEARCH_PAGE = 200
+const SEARCH_PAGE = SEARCH_PAGE_MAX
 /** Rows per replica transaction: big enough to amortise the commit, small enough to checkpoint often. */
 const MAX_BATCH_ROWS = 1000
 /** Fetchers wait when this many rows are fetched but not yet written. */

@@ -7,7 +7,7 @@
  *   triggers (never a clock running on its own):
  *     demand   pull() from POST /api/sync/pull, the CLI, start-up
  *     access   noteAccess() from every read: replica older than SYNC_STALE_AFTER (in-memory check)
- *     watch    a timer that exists only while setWatched(true): every SYNC_LIVE_INTERVAL
+ *     watch    a timer that exists only while setWatchers(n > 0): every SYNC_LIVE_INTERVAL
  *
  *   ┌──────┐  trigger   ┌───────────┐  lock busy (here or elsewhere):
  *   │ idle │ ─────────► │ acquiring │ ──── access / watch ──────────────► idle, {started:false}
@@ -43,7 +43,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
-import { AppError } from '../errors.js'
+import { examNotInHubSpot, invalidField, syncBusy } from '../errors.js'
 import { effectiveLimit, type HubSpot } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
@@ -165,9 +165,10 @@ export class Engine implements SyncEngine {
     void this.#onStale(this.#o.config.syncStaleAfterMs, 'access').finally(() => (this.#checking = false))
   }
 
-  setWatched(watched: boolean): void {
+  setWatchers(count: number): void {
     if (this.#stopped) return
-    this.#watchers = watched ? Math.max(1, this.#watchers) : 0
+    this.#watchers = Math.max(0, count)
+    const watched = this.#watchers > 0
     if (watched && !this.#watchTimer) {
       this.#watchTimer = setInterval(() => this.#watchTick(), this.#o.config.syncLiveIntervalMs)
       this.#watchTimer.unref()
@@ -177,11 +178,6 @@ export class Engine implements SyncEngine {
       clearInterval(this.#watchTimer)
       this.#watchTimer = null
     }
-  }
-
-  setWatchers(count: number): void {
-    this.setWatched(count > 0)
-    this.#watchers = Math.max(0, count)
   }
 
   #watchTick(): void {
@@ -211,7 +207,7 @@ export class Engine implements SyncEngine {
 
   async backfill(options: BackfillOptions = {}): Promise<BackfillResult> {
     const result = await this.#exclusive(true, () => this.#backfill(options, options.reason ?? 'cli'))
-    if (!result.ran) throw busy()
+    if (!result.ran) throw syncBusy()
     return result.value
   }
 
@@ -251,23 +247,21 @@ export class Engine implements SyncEngine {
     // Reporting only reads; repairing writes, so it takes the lock like a pull.
     if (!options.fix) return run()
     const result = await this.#exclusive(true, run)
-    if (!result.ran) throw busy()
+    if (!result.ran) throw syncBusy()
     return result.value
   }
 
   async forceSync(type: SyncType, examId?: string): Promise<{ count: number }> {
-    if (type === 'bookings' && !examId)
-      throw new AppError('E_VALIDATION', 'examId: required when type=bookings', { field: 'examId' })
+    if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
     const result = await this.#exclusive(true, async () => {
       await this.#beforePull()
       const ctx = await this.#target(true)
       if (type === 'exams') return { count: (await relistExams(ctx)).fetched }
       const pulled = await pullExamsById(ctx, [examId!])
-      if (!pulled.foundExams.has(examId!))
-        throw new AppError('E_EXAM_NOT_FOUND', `mock exam ${examId} was not found in HubSpot`, { field: 'examId' })
+      if (!pulled.foundExams.has(examId!)) throw examNotInHubSpot(examId!, 'examId')
       return { count: pulled.bookings.fetched }
     })
-    if (!result.ran) throw busy()
+    if (!result.ran) throw syncBusy()
     return result.value
   }
 
@@ -513,10 +507,4 @@ export class Engine implements SyncEngine {
 
 function skipped(reason: PullReason, why: NonNullable<PullResult['skipped']>): PullResult {
   return { started: false, kind: 'skipped', reason, objects: {}, ms: 0, calls: 0, skipped: why }
-}
-
-function busy(): AppError {
-  return new AppError('E_CONFLICT', 'another instance is running a sync; try again when it has finished', {
-    retryAfterSeconds: 5,
-  })
 }

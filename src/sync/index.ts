@@ -4,7 +4,7 @@ import type { SyncEngine } from './types.js'
 
 export type { SyncEngineOptions } from './engine.js'
 export { SYNC_LOCK } from './engine.js'
-export { createProgress, silentProgress } from './progress.js'
+export { createProgress } from './progress.js'
 export * from './types.js'
 
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {

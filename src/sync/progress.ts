@@ -113,6 +113,3 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
     },
   }
 }
-
-/** For callers that want no progress at all. */
-export const silentProgress: ProgressReporter = { update() {}, finish() {} }

@@ -1,11 +1,11 @@
 // The incremental pull of one object type: search the modified window, upsert page by page, soft-delete what HubSpot archived.
-import type { ObjectTypes } from '../hubspot/index.js'
+import { modifiedMs, type ObjectTypes } from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { PROPERTIES, type Applier } from './apply.js'
 import { readState, recordPullError, recordPullOk, recordPullStart } from './state.js'
 import type { PullReason, SyncType, TypePullResult } from './types.js'
-import { OBJECT_ID, modifiedMs, nextCursor, scanModified } from './window-scan.js'
+import { OBJECT_ID, nextCursor, scanModified } from './window-scan.js'
 
 export interface PullContext {
   db: ReplicaDriver

@@ -1,12 +1,13 @@
 // Reconcile: compares ids and hs_lastmodifieddate on both sides through full listings; reports drift and, asked to, repairs it.
-import type { ObjectTypes } from '../hubspot/index.js'
+import { BATCH_MAX, modifiedMs, type ObjectTypes } from '../hubspot/index.js'
+import { chunks } from '../model/chunks.js'
 import type { Crm } from './crm-port.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { TABLES, type Applier } from './apply.js'
 import { writeKv } from './state.js'
 import { refreshByIds, type TargetContext } from './targeted.js'
 import { SYNC_TYPES, type DriftReport, type SyncType, type TypeDrift, type TypePullResult } from './types.js'
-import { MODIFIED, modifiedMs } from './window-scan.js'
+import { MODIFIED } from './window-scan.js'
 
 export const DRIFT_KEY = 'drift_report'
 const SAMPLES = 20
@@ -116,7 +117,7 @@ async function repair(ctx: ReconcileContext, type: SyncType, drift: Drift): Prom
   }
   const counts: TypePullResult = { fetched: 0, changed: 0, deleted: 0, cursor: null, calls: 0 }
   const ids = [...drift.missing, ...drift.stale, ...drift.extra]
-  for (let i = 0; i < ids.length; i += 100) await refreshByIds(target, type, ids.slice(i, i + 100), counts)
+  for (const chunk of chunks(ids, BATCH_MAX)) await refreshByIds(target, type, chunk, counts)
   return counts.changed + counts.deleted
 }
 

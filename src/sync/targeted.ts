@@ -1,6 +1,7 @@
 // Pulls named exams and their bookings (the per-exam Refresh, force sync), and re-lists all exams (force sync of exams).
-import type { HubSpotObject, ObjectTypes } from '../hubspot/index.js'
+import { BATCH_MAX, SEARCH_IN_VALUES_MAX, type HubSpotObject, type ObjectTypes } from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
+import { chunks } from '../model/chunks.js'
 import type { ChangeEvent } from '../model/records.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { PROPERTIES, TABLES, type Applier } from './apply.js'
@@ -18,15 +19,8 @@ export interface TargetContext {
   source: ChangeEvent['source']
 }
 
-const BATCH = 100
-/** Values in one IN filter. */
-const IN_VALUES = 100
-
-const chunks = <T>(items: readonly T[], size: number): T[][] => {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
+const BATCH = BATCH_MAX
+const IN_VALUES = SEARCH_IN_VALUES_MAX
 
 const empty = (): TypePullResult => ({ fetched: 0, changed: 0, deleted: 0, cursor: null, calls: 0 })
 

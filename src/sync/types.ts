@@ -103,9 +103,7 @@ export interface SyncEngine {
   pull(options?: PullOptions): Promise<PullResult>
   /** Cheap: compares an in-memory timestamp; starts a background pull when the replica is older than SYNC_STALE_AFTER. */
   noteAccess(): void
-  /** While watched, pull every SYNC_LIVE_INTERVAL. */
-  setWatched(watched: boolean): void
-  /** The realtime hub's subscriber count; watched while it is above zero. */
+  /** The realtime hub's subscriber count; while it is above zero, pull every SYNC_LIVE_INTERVAL. */
   setWatchers(count: number): void
   backfill(options?: BackfillOptions): Promise<BackfillResult>
   isBackfilled(): Promise<boolean>

@@ -1,7 +1,8 @@
 // The modified-window scan against a fake HubSpot search that enforces the 10,000-result cap and sorts like HubSpot.
 import { describe, expect, it } from 'vitest'
 import type { HubSpotObject, PageOf, SearchFilter, SearchRequest } from '../hubspot/index.js'
-import { modifiedMs, nextCursor, scanById, scanModified } from './window-scan.js'
+import { modifiedMs } from '../hubspot/index.js'
+import { nextCursor, scanById, scanModified } from './window-scan.js'
 
 interface Rec {
   id: number

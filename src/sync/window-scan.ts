@@ -1,18 +1,18 @@
 // Reads every object modified in a time window through search, by keyset paging that never meets the 10,000-result cap.
-import type { HubSpotObject, PageOf, SearchFilter, SearchRequest } from '../hubspot/index.js'
+import {
+  modifiedMs,
+  SEARCH_PAGE_MAX,
+  type HubSpotObject,
+  type PageOf,
+  type SearchFilter,
+  type SearchRequest,
+} from '../hubspot/index.js'
 
 export type SearchFn = (request: SearchRequest) => Promise<PageOf<HubSpotObject>>
 
 export const MODIFIED = 'hs_lastmodifieddate'
 export const OBJECT_ID = 'hs_object_id'
-const PAGE = 200
-
-/** hs_lastmodifieddate in epoch ms (HubSpot sends ISO 8601 or epoch ms strings). */
-export function modifiedMs(object: HubSpotObject): number {
-  const raw = object.properties[MODIFIED] ?? object.updatedAt
-  const ms = /^\d+$/.test(raw ?? '') ? Number(raw) : Date.parse(raw ?? '')
-  return Number.isFinite(ms) ? ms : 0
-}
+const PAGE = SEARCH_PAGE_MAX
 
 /**
  * Every page is a fresh query anchored on the last timestamp read ("GTE anchor"), never an

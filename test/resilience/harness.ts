@@ -1,4 +1,5 @@
 // Shared tools of the resilience suite: servers to run against, a tolerant HTTP client, HubSpot vs replica checks, figures.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -8,7 +9,7 @@ import { freshDatabase, type TestDatabase } from '../support/env.js'
 import { startPrivatePostgres, startPrivateRedis } from '../support/private-services.js'
 import { profile } from './profile.js'
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep }
 
 /** A small deterministic PRNG, so that a failing run can be replayed from its seed. */
 export function prng(seed: number): () => number {

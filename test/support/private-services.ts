@@ -1,12 +1,11 @@
 // Private Redis and Postgres servers that a test may kill and restart without touching the machine's shared ones.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './child-server.js'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Sends a raw PING: no client library, so that its reconnect logic cannot hide a dead server. */
 export function redisPing(port: number, timeoutMs = 500): Promise<boolean> {

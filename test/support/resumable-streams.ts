@@ -1,7 +1,6 @@
 // Realtime clients that behave like browsers across outages: SSE that reconnects with Last-Event-ID, long-poll that retries its cursor.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { connectSse, type SseConnection } from './streams.js'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface ResumableFeed {
   /** Change-log seqs received, in order, over every connection. */

@@ -1,4 +1,5 @@
 // Helpers for the sync tests: edit HubSpot (the emulator) directly, and compare the replica with it exactly.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'vitest'
 import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID, type RunningEmulator } from '../../src/emulator/index.js'
 import {
@@ -92,7 +93,7 @@ export async function expectReplicaMatches(db: Queryable, emulator: RunningEmula
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep }
 
 /** Polls until check passes or the time is up; returns how long it took. */
 export async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
