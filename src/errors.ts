@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   E_HUBSPOT_DAILY_LIMIT: 503,
   E_DATABASE_UNAVAILABLE: 503,
   E_NOT_READY: 503,
+  /** The token issuer's JWKS is unreachable and no key for the token is cached. */
+  E_AUTH_UNAVAILABLE: 503,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS

@@ -79,7 +79,7 @@ async function freshReplica(): Promise<ReplicaDriver> {
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
     HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
-    HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret',
+    HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
     LOG_LEVEL: 'warn',
     HUBSPOT_BASE_URL: url,
     HUBSPOT_RATE_LIMIT_10S: String(RATE_10S),

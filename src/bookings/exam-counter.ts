@@ -21,15 +21,26 @@ const LOCK_POLL_MS = 10
 export class ExamCounter {
   readonly #batcher: Batcher<string, void>
 
+  readonly #db: ReplicaDriver
+  readonly #hubspot: HubSpot
+  readonly #cache: ResponseCache
+  readonly #logger: Logger
+  readonly #ownerKey: number
+
   constructor(
-    private readonly db: ReplicaDriver,
-    private readonly hubspot: HubSpot,
-    private readonly cache: ResponseCache,
-    private readonly logger: Logger,
+    db: ReplicaDriver,
+    hubspot: HubSpot,
+    cache: ResponseCache,
+    logger: Logger,
     pacingMs = 0,
     /** The write service's liveness key: the counter's intents are recovered like its own. */
-    private readonly ownerKey = 0,
+    ownerKey = 0,
   ) {
+    this.#db = db
+    this.#hubspot = hubspot
+    this.#cache = cache
+    this.#logger = logger
+    this.#ownerKey = ownerKey
     this.#batcher = new Batcher({
       maxBatch: BATCH_MAX,
       maxInFlight: 1,
@@ -48,7 +59,7 @@ export class ExamCounter {
     await Promise.all(
       [...new Set(examIds)].map((examId) =>
         this.refresh(examId).catch((error) =>
-          this.logger.warn(
+          this.#logger.warn(
             { err: error, examId },
             'total_bookings not updated; the next write on this exam, or a restart, sets it again',
           ),
@@ -64,7 +75,7 @@ export class ExamCounter {
    */
   async #flush(examIds: string[]): Promise<Array<void | Error>> {
     for (;;) {
-      const turn = await this.db.withTryLock(COUNTER_LOCK, () => this.#fly(examIds))
+      const turn = await this.#db.withTryLock(COUNTER_LOCK, () => this.#fly(examIds))
       if (turn.acquired) return turn.value
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
     }
@@ -72,14 +83,14 @@ export class ExamCounter {
 
   async #fly(examIds: string[]): Promise<Array<void | Error>> {
     const unique = [...new Set(examIds)]
-    const counts = await bookedCounts(this.db, unique)
-    const types = await this.hubspot.objectTypes()
+    const counts = await bookedCounts(this.#db, unique)
+    const types = await this.#hubspot.objectTypes()
     const inputs = unique
       .filter((id) => counts.has(id))
       .map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
     if (inputs.length === 0) return examIds.map(() => undefined)
     // Journaled like any exam update: killed after HubSpot applied it, recovery reads the exams back.
-    const intentIds = await this.db.transaction(async (tx) => {
+    const intentIds = await this.#db.transaction(async (tx) => {
       const ids: string[] = []
       for (const { id, properties } of inputs) {
         ids.push(
@@ -88,7 +99,7 @@ export class ExamCounter {
             examId: id,
             targetId: id,
             payload: { counter: true, ...properties },
-            ownerKey: this.ownerKey,
+            ownerKey: this.#ownerKey,
           })) as string,
         )
       }
@@ -96,17 +107,17 @@ export class ExamCounter {
     })
     let result
     try {
-      result = await this.hubspot.crm.batchUpdate(types.exams, inputs)
+      result = await this.#hubspot.crm.batchUpdate(types.exams, inputs)
     } catch (error) {
-      await failIntents(this.db, intentIds, (error as Error).message)
+      await failIntents(this.#db, intentIds, (error as Error).message)
       throw error
     }
     const records = result.results.map(examFromHubSpot)
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       await upsertExams(tx, records, 'write')
       await completeIntents(tx, intentIds)
     })
-    await this.cache.invalidate([deps.examCollection, ...records.map((r) => deps.exam(r.hubspot_id))])
+    await this.#cache.invalidate([deps.examCollection, ...records.map((r) => deps.exam(r.hubspot_id))])
     const failed = new Set(result.errors?.flatMap((e) => e.context?.id ?? []) ?? [])
     return examIds.map((id) => (failed.has(id) ? new Error(`exam ${id}: total_bookings not updated`) : undefined))
   }

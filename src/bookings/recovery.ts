@@ -35,7 +35,11 @@ export interface RecoveryReport {
 export class IntentRecovery {
   #running: Promise<RecoveryReport> | null = null
 
-  constructor(private readonly options: RecoveryOptions) {}
+  readonly #options: RecoveryOptions
+
+  constructor(options: RecoveryOptions) {
+    this.#options = options
+  }
 
   /** Single-flight within the instance; cheap (one query) when nothing is pending. */
   resolvePending(): Promise<RecoveryReport> {
@@ -44,7 +48,7 @@ export class IntentRecovery {
   }
 
   async #resolve(): Promise<RecoveryReport> {
-    const { db, logger } = this.options
+    const { db, logger } = this.#options
     const orphans = await this.#orphans()
     if (orphans.length === 0) return { resolved: 0, failed: 0 }
     logger.info({ count: orphans.length }, 'recovering unfinished writes from HubSpot')
@@ -60,22 +64,22 @@ export class IntentRecovery {
         for (const intent of group) if (intent.exam_id) touchedExams.add(intent.exam_id)
       }
     }
-    await this.options.counter.refreshQuietly(touchedExams)
-    await this.options.cache.invalidate([deps.examCollection, ...[...touchedExams].map(deps.exam)])
+    await this.#options.counter.refreshQuietly(touchedExams)
+    await this.#options.cache.invalidate([deps.examCollection, ...[...touchedExams].map(deps.exam)])
     logger.info(report, 'recovery done')
     return report
   }
 
   async #orphans(): Promise<Intent[]> {
-    const pending = await pendingIntents(this.options.db, this.options.ownerKey)
+    const pending = await pendingIntents(this.#options.db, this.#options.ownerKey)
     const owners = [...new Set(pending.map((intent) => intent.owner_key))]
     const alive = new Set<number | null>()
-    for (const owner of owners) if (owner !== null && (await this.options.db.isLocked(owner))) alive.add(owner)
+    for (const owner of owners) if (owner !== null && (await this.#options.db.isLocked(owner))) alive.add(owner)
     return pending.filter((intent) => !alive.has(intent.owner_key))
   }
 
   async #resolveGroup(kind: Intent['kind'], intents: Intent[]): Promise<{ resolved: string[]; failed: string[] }> {
-    const { hubspot } = this.options
+    const { hubspot } = this.#options
     const types = await hubspot.objectTypes()
     if (kind === 'booking.create') {
       const keys = intents.map((intent) => intent.idempotency_key as string)
@@ -129,7 +133,7 @@ export class IntentRecovery {
   async #commit(intents: Intent[], applied: (intent: Intent) => boolean, write: (tx: Transaction) => Promise<unknown>) {
     const resolved = intents.filter(applied).map((i) => i.id)
     const failed = intents.filter((i) => !applied(i)).map((i) => i.id)
-    await this.options.db.transaction(async (tx) => {
+    await this.#options.db.transaction(async (tx) => {
       await write(tx)
       await completeIntents(tx, resolved, { recovered: true })
     })

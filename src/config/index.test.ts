@@ -1,5 +1,5 @@
 // Unit tests of configuration: defaults, validation errors naming the variable, the generated secret.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -56,6 +56,43 @@ describe('loadConfig', () => {
     expect(first.length).toBeGreaterThanOrEqual(32)
     expect(readFileSync(join(dir, 'jwt-secret'), 'utf8').trim()).toBe(first)
     expect(loadConfig({ HUBMIRROR_DATA_DIR: dir }).jwtSecret).toBe(first)
+    expect(statSync(join(dir, 'jwt-secret')).mode & 0o777).toBe(0o600)
+    // Written under a temporary name and linked into place: nothing is left behind.
+    expect(readdirSync(dir)).toEqual(['jwt-secret'])
+  })
+
+  it.runIf(process.platform !== 'win32')('refuses a secret file readable by others, naming the fix', () => {
+    const dir = dataDir()
+    loadConfig({ HUBMIRROR_DATA_DIR: dir })
+    chmodSync(join(dir, 'jwt-secret'), 0o644)
+    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dir })).toThrowError(/readable by other users.*chmod 600/)
+  })
+
+  it('refuses an empty or short secret file rather than keying an HMAC with it', () => {
+    for (const content of ['', '\n', 'x'.repeat(31)]) {
+      const dir = dataDir()
+      writeFileSync(join(dir, 'jwt-secret'), content, { mode: 0o600 })
+      expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dir })).toThrowError(/fewer than the 32 an HS256 secret needs/)
+    }
+  })
+
+  it('reads SUPABASE_URL into the JWKS, issuer and audience, and requires claims for another issuer', () => {
+    const supabase = loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), SUPABASE_URL: 'https://abc.supabase.co/' })
+    expect(supabase.jwks).toEqual({
+      url: 'https://abc.supabase.co/auth/v1/.well-known/jwks.json',
+      issuer: 'https://abc.supabase.co/auth/v1',
+      audience: 'authenticated',
+    })
+    expect(loadConfig({ HUBMIRROR_DATA_DIR: dataDir() }).jwks).toBeNull()
+    const other = { HUBMIRROR_DATA_DIR: dataDir(), HUBMIRROR_JWKS_URL: 'https://id.example.com/jwks' }
+    expect(() => loadConfig(other)).toThrowError('HUBMIRROR_JWT_ISSUER')
+    expect(() => loadConfig({ ...other, HUBMIRROR_JWT_ISSUER: 'https://id.example.com' })).toThrowError(
+      'HUBMIRROR_JWT_AUDIENCE',
+    )
+    expect(
+      loadConfig({ ...other, HUBMIRROR_JWT_ISSUER: 'https://id.example.com', HUBMIRROR_JWT_AUDIENCE: 'hubmirror' })
+        .jwks,
+    ).toEqual({ url: 'https://id.example.com/jwks', issuer: 'https://id.example.com', audience: 'hubmirror' })
   })
 
   it.each([
@@ -65,6 +102,8 @@ describe('loadConfig', () => {
     ['HUBSPOT_RATE_LIMIT_10S', '0'],
     ['SYNC_STALE_AFTER', 'soon'],
     ['HUBMIRROR_JWT_SECRET', 'short'],
+    ['HUBMIRROR_JWT_SECRET', 'x'.repeat(31)],
+    ['SUPABASE_URL', 'abc.supabase.co'],
     ['HUBSPOT_API_VERSION', 'v4'],
     ['HUBSPOT_API_VERSION', '2025-09'],
     // The base name stopped working at HubSpot in 2025.

@@ -1,6 +1,16 @@
 // Reads and validates the environment into one typed Config, filling in the embedded defaults.
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  closeSync,
+} from 'node:fs'
 import { resolve, join } from 'node:path'
 import { parseDuration } from './duration.js'
 
@@ -29,7 +39,12 @@ export interface Config {
     searchRatePerSecond: number
     dailyLimit: number
   }
+  /** The HS256 secret: HUBMIRROR_JWT_SECRET, else the one generated into the data dir. */
   jwtSecret: string
+  /** Asymmetric bearer tokens (ES256, RS256, EdDSA) from an OIDC-style issuer's JWKS; null: HS256 only. */
+  jwks: JwksConfig | null
+  /** Claims every token must carry; `issuer` null: not checked (HS256 only, no issuer configured). */
+  jwtClaims: { issuer: string | null; audience: string }
   syncStaleAfterMs: number
   syncLiveIntervalMs: number
   /** How long the change log keeps events; older realtime cursors are told to refetch. */
@@ -58,6 +73,17 @@ export interface ClientLimits {
   /** HubSpot pulls one caller (token subject) may have waiting at once; more get 429. */
   maxQueuedPullsPerCaller: number
 }
+
+export interface JwksConfig {
+  url: string
+  issuer: string
+  audience: string
+}
+
+/** Supabase Auth's audience for signed-in users (`anon` tokens are not for us). */
+const SUPABASE_AUDIENCE = 'authenticated'
+/** Fewer bytes than this is not a secret an HMAC should be keyed with (RFC 7518 §3.2). */
+const MIN_SECRET_BYTES = 32
 
 export const HUBSPOT_API_VERSIONS = ['2026-03', 'v3'] as const
 export type HubSpotApiVersion = (typeof HUBSPOT_API_VERSIONS)[number]
@@ -140,19 +166,80 @@ function url(env: Env, name: string, protocols: string[]): string | null {
 function jwtSecret(env: Env, dataDir: string): string {
   const fromEnv = text(env, 'HUBMIRROR_JWT_SECRET')
   if (fromEnv !== null) {
-    if (fromEnv.length < 16) throw new ConfigError('HUBMIRROR_JWT_SECRET', 'must be at least 16 characters')
+    if (Buffer.byteLength(fromEnv) < MIN_SECRET_BYTES)
+      throw new ConfigError('HUBMIRROR_JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes`)
     return fromEnv
   }
   const file = join(dataDir, 'jwt-secret')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(dataDir, { recursive: true })
-  const secret = randomBytes(32).toString('base64url')
-  writeFileSync(file, secret + '\n', { mode: 0o600 })
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true })
+    createSecretFile(file)
+  }
+  return readSecretFile(file)
+}
+
+/**
+ * Written under a temporary name with mode 0600 and then hard-linked into place: the file appears
+ * whole and private, or not at all, and two processes starting together end up with one secret.
+ */
+function createSecretFile(file: string): void {
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const fd = openSync(temporary, 'wx', 0o600)
+  try {
+    writeSync(fd, randomBytes(32).toString('base64url') + '\n')
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    linkSync(temporary, file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  } finally {
+    unlinkSync(temporary)
+  }
+}
+
+/** An existing secret file is used only if it is private and long enough to key an HMAC. */
+function readSecretFile(file: string): string {
+  const variable = 'HUBMIRROR_DATA_DIR'
+  const mode = statSync(file).mode
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0)
+    throw new ConfigError(
+      variable,
+      `${file} is readable by other users (mode ${(mode & 0o777).toString(8)}): run chmod 600 on it, or set HUBMIRROR_JWT_SECRET`,
+    )
+  const secret = readFileSync(file, 'utf8').trim()
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+    throw new ConfigError(
+      variable,
+      `${file} holds ${Buffer.byteLength(secret)} bytes, fewer than the ${MIN_SECRET_BYTES} an HS256 secret needs: delete it to have a new one generated, or set HUBMIRROR_JWT_SECRET`,
+    )
   return secret
+}
+
+/**
+ * SUPABASE_URL gives the JWKS, issuer and audience of a Supabase project's Auth; HUBMIRROR_JWKS_URL,
+ * HUBMIRROR_JWT_ISSUER and HUBMIRROR_JWT_AUDIENCE set them for any other issuer (or override).
+ */
+function jwtSettings(env: Env): { jwks: JwksConfig | null; claims: Config['jwtClaims'] } {
+  const supabase = url(env, 'SUPABASE_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ?? null
+  const jwksUrl =
+    url(env, 'HUBMIRROR_JWKS_URL', ['http:', 'https:']) ??
+    (supabase ? `${supabase}/auth/v1/.well-known/jwks.json` : null)
+  const issuer = text(env, 'HUBMIRROR_JWT_ISSUER') ?? (supabase ? `${supabase}/auth/v1` : null)
+  const audience = text(env, 'HUBMIRROR_JWT_AUDIENCE')
+  if (jwksUrl !== null && !supabase) {
+    // A JWKS alone proves who signed, not for whom: another issuer's tokens must be pinned down.
+    if (issuer === null) throw new ConfigError('HUBMIRROR_JWT_ISSUER', 'is required with HUBMIRROR_JWKS_URL')
+    if (audience === null) throw new ConfigError('HUBMIRROR_JWT_AUDIENCE', 'is required with HUBMIRROR_JWKS_URL')
+  }
+  const claims = { issuer, audience: audience ?? SUPABASE_AUDIENCE }
+  return { jwks: jwksUrl !== null && issuer !== null ? { url: jwksUrl, ...claims, issuer } : null, claims }
 }
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(text(env, 'HUBMIRROR_DATA_DIR') ?? './.hubmirror')
+  const jwt = jwtSettings(env)
   return {
     port: integer(env, 'PORT', 3000),
     host: text(env, 'HOST') ?? '127.0.0.1',
@@ -171,6 +258,8 @@ export function loadConfig(env: Env = process.env): Config {
       dailyLimit: integer(env, 'HUBSPOT_DAILY_LIMIT', 1_000_000, 1),
     },
     jwtSecret: jwtSecret(env, dataDir),
+    jwks: jwt.jwks,
+    jwtClaims: jwt.claims,
     syncStaleAfterMs: duration(env, 'SYNC_STALE_AFTER', '30s'),
     syncLiveIntervalMs: duration(env, 'SYNC_LIVE_INTERVAL', '10s'),
     eventRetentionMs: duration(env, 'HUBMIRROR_EVENT_RETENTION', '7d'),

@@ -7,46 +7,46 @@ const FILE = 'hubspot-emulator.json'
 const SAVE_EVERY_MS = 500
 
 export class Persistence {
-  private readonly file: string
-  private savedGeneration = -1
-  private timer: NodeJS.Timeout | null = null
+  readonly #file: string
+  #savedGeneration = -1
+  #timer: NodeJS.Timeout | null = null
 
-  constructor(
-    dataDir: string,
-    private readonly store: Store,
-  ) {
+  readonly #store: Store
+
+  constructor(dataDir: string, store: Store) {
+    this.#store = store
     mkdirSync(dataDir, { recursive: true })
-    this.file = join(dataDir, FILE)
+    this.#file = join(dataDir, FILE)
   }
 
   /** True when saved state was found (and loaded), so the caller must not seed. */
   load(): boolean {
-    if (!existsSync(this.file)) return false
-    const state = JSON.parse(readFileSync(this.file, 'utf8')) as SavedState
-    if (state.version !== 1) throw new Error(`${this.file}: unsupported state version ${String(state.version)}`)
-    this.store.load(state)
-    this.savedGeneration = this.store.generation
+    if (!existsSync(this.#file)) return false
+    const state = JSON.parse(readFileSync(this.#file, 'utf8')) as SavedState
+    if (state.version !== 1) throw new Error(`${this.#file}: unsupported state version ${String(state.version)}`)
+    this.#store.load(state)
+    this.#savedGeneration = this.#store.generation
     return true
   }
 
   start(): void {
-    this.timer = setInterval(() => this.save(), SAVE_EVERY_MS)
-    this.timer.unref()
+    this.#timer = setInterval(() => this.save(), SAVE_EVERY_MS)
+    this.#timer.unref()
   }
 
   /** Written to a temporary file and renamed, so a crash mid-write never leaves a torn file. */
   save(): void {
-    if (this.store.generation === this.savedGeneration) return
-    const generation = this.store.generation
-    const tmp = `${this.file}.tmp`
-    writeFileSync(tmp, JSON.stringify(this.store.save()))
-    renameSync(tmp, this.file)
-    this.savedGeneration = generation
+    if (this.#store.generation === this.#savedGeneration) return
+    const generation = this.#store.generation
+    const tmp = `${this.#file}.tmp`
+    writeFileSync(tmp, JSON.stringify(this.#store.save()))
+    renameSync(tmp, this.#file)
+    this.#savedGeneration = generation
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = null
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = null
     this.save()
   }
 }

@@ -48,22 +48,25 @@ export class EmulatorServer {
   readonly limiter: Limiter
   faults: Faults = { ...NO_FAULTS }
   stats: EmulatorStats = freshStats()
-  private readonly routes: Map<string, Route[]>
-  private readonly resolve: (segment: string) => ObjectDef | undefined
-  private readonly held = new Set<ServerResponse>()
+  readonly #routes: Map<string, Route[]>
+  readonly #resolve: (segment: string) => ObjectDef | undefined
+  readonly #held = new Set<ServerResponse>()
 
-  constructor(private readonly deps: ServerDeps) {
+  readonly #deps: ServerDeps
+
+  constructor(deps: ServerDeps) {
+    this.#deps = deps
     this.limiter = new Limiter(deps.limits)
-    this.resolve = objectTypeResolver(deps.portalId)
-    this.routes = buildRoutes(deps.portalId, { usage: () => this.usage() })
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res))
+    this.#resolve = objectTypeResolver(deps.portalId)
+    this.#routes = buildRoutes(deps.portalId, { usage: () => this.#usage() })
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res))
   }
 
   resetStats(): void {
     this.stats = freshStats()
   }
 
-  private usage(): Reply {
+  #usage(): Reply {
     const { dailyUsed, dailyLimit, resetsAt } = this.limiter.usage(Date.now())
     return {
       status: 200,
@@ -82,44 +85,44 @@ export class EmulatorServer {
     }
   }
 
-  private objectType = (segment: string): ObjectDef => {
-    const def = this.resolve(segment)
+  #objectType = (segment: string): ObjectDef => {
+    const def = this.#resolve(segment)
     if (!def) throw validationError(`Unable to infer object type from: ${segment}`)
     return def
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     let path = q < 0 ? url : url.slice(0, q)
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
-    if (path.startsWith('/_emulator/')) return this.handleAdmin(req, res, path)
+    if (path.startsWith('/_emulator/')) return this.#handleAdmin(req, res, path)
     const method = req.method ?? 'GET'
     const parts = path.split('/')
     const params: string[] = []
-    const route = matchRoute(this.routes.get(method), parts, params)
+    const route = matchRoute(this.#routes.get(method), parts, params)
     this.stats.total++
     const key = route ? route.statKey : `${method} (unmatched)`
     this.stats.byRoute[key] = (this.stats.byRoute[key] ?? 0) + 1
     if (route) this.stats.byFamily[route.family] += 1
     const token = bearer(req.headers.authorization)
-    if (token === null || (this.deps.token !== null && token !== this.deps.token)) {
-      return this.drainThen(req, () => this.send(res, unauthorized(), null))
+    if (token === null || (this.#deps.token !== null && token !== this.#deps.token)) {
+      return this.#drainThen(req, () => this.#send(res, unauthorized(), null))
     }
     if (!route) {
-      const error = pathExists(this.routes, parts)
+      const error = pathExists(this.#routes, parts)
         ? new HsError(405, null, `HTTP ${method} is not supported by this endpoint`)
         : new HsError(404, null, 'resource not found')
-      return this.drainThen(req, () => this.send(res, error, token))
+      return this.#drainThen(req, () => this.#send(res, error, token))
     }
     const queryText = q < 0 ? '' : url.slice(q + 1)
-    const go = (): void => this.proceed(req, res, route, params, queryText, token)
+    const go = (): void => this.#proceed(req, res, route, params, queryText, token)
     if (this.faults.latencyMs > 0) setTimeout(go, this.faults.latencyMs)
     else go()
   }
 
   /** Faults are decided before anything runs, so an injected failure never applies a write. */
-  private proceed(
+  #proceed(
     req: IncomingMessage,
     res: ServerResponse,
     route: Route,
@@ -129,17 +132,19 @@ export class EmulatorServer {
   ): void {
     if (res.destroyed) return
     const headerToken = route.kind === 'search' ? null : token
-    if (this.rollFault(req, res, headerToken)) return
+    if (this.#rollFault(req, res, headerToken)) return
     const policy = this.limiter.take(token, route.kind, Date.now())
     if (policy) {
-      return this.drainThen(req, () => this.sendJson(res, 429, rateLimitBody(policy, this.deps.portalId), headerToken))
+      return this.#drainThen(req, () =>
+        this.#sendJson(res, 429, rateLimitBody(policy, this.#deps.portalId), headerToken),
+      )
     }
-    const run = (body: unknown): void => this.run(res, route, params, queryText, body, headerToken)
+    const run = (body: unknown): void => this.#run(res, route, params, queryText, body, headerToken)
     if (hasNoBody(req)) run(undefined)
-    else this.readBody(req, res, headerToken, run)
+    else this.#readBody(req, res, headerToken, run)
   }
 
-  private run(
+  #run(
     res: ServerResponse,
     route: Route,
     params: string[],
@@ -150,32 +155,32 @@ export class EmulatorServer {
     let reply: Reply | HsError
     try {
       const ctx: Ctx = {
-        store: this.deps.store,
+        store: this.#deps.store,
         now: Date.now(),
         query: parseQuery(queryText),
         body,
         params: params.map(decodeParam),
         family: route.family,
-        objectType: this.objectType,
+        objectType: this.#objectType,
       }
       reply = route.handler(ctx)
     } catch (error) {
       reply = error instanceof HsError ? error : internal(error)
     }
-    this.send(res, reply, token)
+    this.#send(res, reply, token)
   }
 
-  private rollFault(req: IncomingMessage, res: ServerResponse, token: string | null): boolean {
+  #rollFault(req: IncomingMessage, res: ServerResponse, token: string | null): boolean {
     const f = this.faults
     if (f.timeoutRate > 0 && Math.random() < f.timeoutRate) {
-      this.hold(req, res)
+      this.#hold(req, res)
       return true
     }
     if (f.rate5xx > 0 && Math.random() < f.rate5xx) {
       const status = Math.random() < 0.5 ? 502 : 503
       const message = status === 502 ? 'Bad Gateway' : 'Service Unavailable'
-      this.drainThen(req, () =>
-        this.sendJson(
+      this.#drainThen(req, () =>
+        this.#sendJson(
           res,
           status,
           { status: 'error', message, correlationId: randomUUID(), category: 'INTERNAL_ERROR' },
@@ -185,30 +190,25 @@ export class EmulatorServer {
       return true
     }
     if (f.rate429 > 0 && Math.random() < f.rate429) {
-      this.drainThen(req, () =>
-        this.sendJson(res, 429, rateLimitBody('TEN_SECONDLY_ROLLING', this.deps.portalId), token),
+      this.#drainThen(req, () =>
+        this.#sendJson(res, 429, rateLimitBody('TEN_SECONDLY_ROLLING', this.#deps.portalId), token),
       )
       return true
     }
     return false
   }
 
-  private hold(req: IncomingMessage, res: ServerResponse): void {
-    this.held.add(res)
+  #hold(req: IncomingMessage, res: ServerResponse): void {
+    this.#held.add(res)
     req.resume()
     const timer = setTimeout(() => res.destroy(), this.faults.timeoutHoldMs)
     res.on('close', () => {
       clearTimeout(timer)
-      this.held.delete(res)
+      this.#held.delete(res)
     })
   }
 
-  private readBody(
-    req: IncomingMessage,
-    res: ServerResponse,
-    token: string | null,
-    run: (body: unknown) => void,
-  ): void {
+  #readBody(req: IncomingMessage, res: ServerResponse, token: string | null, run: (body: unknown) => void): void {
     const declared = Number(req.headers['content-length'] ?? 0)
     const chunks: Buffer[] = []
     let size = 0
@@ -221,12 +221,12 @@ export class EmulatorServer {
     })
     req.on('error', () => res.destroy())
     req.on('end', () => {
-      if (tooLarge) return this.send(res, tooLargeError(), token)
+      if (tooLarge) return this.#send(res, tooLargeError(), token)
       const text = Buffer.concat(chunks).toString('utf8')
       if (text.trim() === '') return run(undefined)
       const type = String(req.headers['content-type'] ?? '')
       if (!/^application\/(.+\+)?json\b/i.test(type)) {
-        return this.send(
+        return this.#send(
           res,
           new HsError(
             415,
@@ -240,13 +240,13 @@ export class EmulatorServer {
       try {
         body = JSON.parse(text)
       } catch (error) {
-        return this.send(res, validationError(`Invalid input JSON: ${(error as Error).message.slice(0, 200)}`), token)
+        return this.#send(res, validationError(`Invalid input JSON: ${(error as Error).message.slice(0, 200)}`), token)
       }
       run(body)
     })
   }
 
-  private drainThen(req: IncomingMessage, then: () => void): void {
+  #drainThen(req: IncomingMessage, then: () => void): void {
     if (hasNoBody(req) || req.readableEnded) return then()
     let size = 0
     req.on('data', (chunk: Buffer) => {
@@ -257,12 +257,12 @@ export class EmulatorServer {
     req.resume()
   }
 
-  private send(res: ServerResponse, reply: Reply | HsError, token: string | null): void {
-    if (reply instanceof HsError) this.sendJson(res, reply.status, reply.body(), token)
-    else this.sendJson(res, reply.status, reply.body, token)
+  #send(res: ServerResponse, reply: Reply | HsError, token: string | null): void {
+    if (reply instanceof HsError) this.#sendJson(res, reply.status, reply.body(), token)
+    else this.#sendJson(res, reply.status, reply.body, token)
   }
 
-  private sendJson(res: ServerResponse, status: number, body: unknown, token: string | null): void {
+  #sendJson(res: ServerResponse, status: number, body: unknown, token: string | null): void {
     if (res.headersSent || res.destroyed) return
     this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1
     const headers = ['Content-Type', JSON_TYPE, 'X-HubSpot-Correlation-Id', randomUUID()]
@@ -278,19 +278,19 @@ export class EmulatorServer {
     res.end(text)
   }
 
-  private handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): void {
+  #handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): void {
     this.stats.emulatorRoutes++
     const respond = (body: unknown): void => {
       let reply: Reply | null
       try {
-        reply = this.deps.admin(req.method ?? 'GET', path, body)
+        reply = this.#deps.admin(req.method ?? 'GET', path, body)
       } catch (error) {
         reply = null
         const e = error instanceof HsError ? error : internal(error)
-        return this.writeAdmin(res, e.status, e.body())
+        return this.#writeAdmin(res, e.status, e.body())
       }
-      if (!reply) return this.writeAdmin(res, 404, new HsError(404, null, 'resource not found').body())
-      this.writeAdmin(res, reply.status, reply.body)
+      if (!reply) return this.#writeAdmin(res, 404, new HsError(404, null, 'resource not found').body())
+      this.#writeAdmin(res, reply.status, reply.body)
     }
     if (hasNoBody(req)) return respond(undefined)
     const chunks: Buffer[] = []
@@ -300,18 +300,18 @@ export class EmulatorServer {
       if (size <= MAX_BODY_BYTES) chunks.push(c)
     })
     req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return this.writeAdmin(res, 413, tooLargeError().body())
+      if (size > MAX_BODY_BYTES) return this.#writeAdmin(res, 413, tooLargeError().body())
       const text = Buffer.concat(chunks).toString('utf8').trim()
       if (!text) return respond(undefined)
       try {
         respond(JSON.parse(text))
       } catch (error) {
-        this.writeAdmin(res, 400, validationError(`Invalid input JSON: ${(error as Error).message}`).body())
+        this.#writeAdmin(res, 400, validationError(`Invalid input JSON: ${(error as Error).message}`).body())
       }
     })
   }
 
-  private writeAdmin(res: ServerResponse, status: number, body: unknown): void {
+  #writeAdmin(res: ServerResponse, status: number, body: unknown): void {
     const text = body === undefined ? '' : JSON.stringify(body)
     res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) })
     res.end(text)
@@ -319,8 +319,8 @@ export class EmulatorServer {
 
   /** Drops held ("timed out") requests so that closing does not wait for them. */
   dropHeld(): void {
-    for (const res of this.held) res.destroy()
-    this.held.clear()
+    for (const res of this.#held) res.destroy()
+    this.#held.clear()
   }
 }
 

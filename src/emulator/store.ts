@@ -46,11 +46,11 @@ export class Store {
   readonly byId = new Map<string, Rec>()
   readonly lists = new Map<ObjectDef, Rec[]>()
   /** def → property → lower-cased value → the active record holding it */
-  private readonly unique = new Map<ObjectDef, Map<string, Map<string, Rec>>>()
+  readonly #unique = new Map<ObjectDef, Map<string, Map<string, Rec>>>()
   /** fromId → association type id → toIds (insertion-ordered) */
-  private readonly assoc = new Map<string, Map<number, Set<string>>>()
-  private pending: PendingView[] = []
-  private pendingHead = 0
+  readonly #assoc = new Map<string, Map<number, Set<string>>>()
+  #pending: PendingView[] = []
+  #pendingHead = 0
   /** bumped on every change, so persistence knows when to save */
   generation = 0
 
@@ -61,12 +61,12 @@ export class Store {
   clear(): void {
     this.nextId = FIRST_ID
     this.byId.clear()
-    this.assoc.clear()
-    this.pending = []
-    this.pendingHead = 0
+    this.#assoc.clear()
+    this.#pending = []
+    this.#pendingHead = 0
     for (const def of OBJECT_DEFS) {
       this.lists.set(def, [])
-      this.unique.set(def, new Map(def.uniqueProperties.map((p) => [p, new Map<string, Rec>()])))
+      this.#unique.set(def, new Map(def.uniqueProperties.map((p) => [p, new Map<string, Rec>()])))
     }
     this.generation++
   }
@@ -81,7 +81,7 @@ export class Store {
   }
 
   findUnique(def: ObjectDef, prop: string, value: string): Rec | undefined {
-    return this.unique.get(def)?.get(prop)?.get(value.toLowerCase())
+    return this.#unique.get(def)?.get(prop)?.get(value.toLowerCase())
   }
 
   /** Empty and null values are simply absent, as on HubSpot. */
@@ -105,8 +105,8 @@ export class Store {
     }
     this.byId.set(rec.id, rec)
     this.list(def).push(rec)
-    this.indexUnique(rec, null, props)
-    this.publish(rec, now)
+    this.#indexUnique(rec, null, props)
+    this.#publish(rec, now)
     return rec
   }
 
@@ -117,23 +117,23 @@ export class Store {
       if (value === null || value === '') delete next[name]
       else next[name] = value
     }
-    this.indexUnique(rec, rec.props, next)
+    this.#indexUnique(rec, rec.props, next)
     rec.props = next
     rec.updatedAt = Math.max(now, rec.updatedAt + 1)
-    this.publish(rec, now)
+    this.#publish(rec, now)
   }
 
   /** Archiving leaves the modification time alone, as HubSpot does. */
   archive(rec: Rec, now: number): void {
     if (rec.archived) return
-    this.indexUnique(rec, rec.props, null)
+    this.#indexUnique(rec, rec.props, null)
     rec.archived = true
     rec.archivedAt = now
-    this.publish(rec, now)
+    this.#publish(rec, now)
   }
 
-  private indexUnique(rec: Rec, before: Props | null, after: Props | null): void {
-    const indexes = this.unique.get(rec.def)!
+  #indexUnique(rec: Rec, before: Props | null, after: Props | null): void {
+    const indexes = this.#unique.get(rec.def)!
     for (const [prop, index] of indexes) {
       const old = before?.[prop]
       const value = after?.[prop]
@@ -143,33 +143,33 @@ export class Store {
     }
   }
 
-  private publish(rec: Rec, now: number): void {
+  #publish(rec: Rec, now: number): void {
     this.generation++
     const view: View = { props: rec.props, updatedAt: rec.updatedAt, archived: rec.archived }
     if (this.searchLagMs <= 0) rec.view = view
-    else this.pending.push({ at: now, rec, view })
+    else this.#pending.push({ at: now, rec, view })
   }
 
   /** Makes visible to search every change older than the lag. */
   settleViews(now: number): void {
     const horizon = now - this.searchLagMs
-    const queue = this.pending
-    let head = this.pendingHead
+    const queue = this.#pending
+    let head = this.#pendingHead
     while (head < queue.length && (this.searchLagMs <= 0 || queue[head]!.at <= horizon)) {
       const entry = queue[head++]!
       entry.rec.view = entry.view
     }
     if (head > 1024 && head * 2 > queue.length) {
-      this.pending = queue.slice(head)
+      this.#pending = queue.slice(head)
       head = 0
     }
-    this.pendingHead = head
+    this.#pendingHead = head
   }
 
   associate(from: Rec, to: Rec, type: AssociationType): void {
-    this.link(from.id, type.typeId, to.id)
+    this.#link(from.id, type.typeId, to.id)
     const reverse = ASSOCIATION_TYPES.find((t) => t.from === type.to && t.to === type.from)
-    if (reverse) this.link(to.id, reverse.typeId, from.id)
+    if (reverse) this.#link(to.id, reverse.typeId, from.id)
     this.generation++
   }
 
@@ -178,14 +178,14 @@ export class Store {
       [from, to],
       [to, from],
     ] as const) {
-      for (const ids of this.assoc.get(a.id)?.values() ?? []) ids.delete(b.id)
+      for (const ids of this.#assoc.get(a.id)?.values() ?? []) ids.delete(b.id)
     }
     this.generation++
   }
 
-  private link(fromId: string, typeId: number, toId: string): void {
-    let byType = this.assoc.get(fromId)
-    if (!byType) this.assoc.set(fromId, (byType = new Map()))
+  #link(fromId: string, typeId: number, toId: string): void {
+    let byType = this.#assoc.get(fromId)
+    if (!byType) this.#assoc.set(fromId, (byType = new Map()))
     let ids = byType.get(typeId)
     if (!ids) byType.set(typeId, (ids = new Set()))
     ids.add(toId)
@@ -194,7 +194,7 @@ export class Store {
   /** Active records associated with `from`, of type `toDef`, each with the association types linking them. */
   associated(from: Rec, toDef: ObjectDef): { rec: Rec; types: AssociationType[] }[] {
     const found = new Map<string, { rec: Rec; types: AssociationType[] }>()
-    for (const [typeId, ids] of this.assoc.get(from.id) ?? []) {
+    for (const [typeId, ids] of this.#assoc.get(from.id) ?? []) {
       const type = associationTypeById(typeId)
       if (!type || type.to !== toDef) continue
       for (const id of ids) {
@@ -214,7 +214,7 @@ export class Store {
       for (const r of list) records.push([r.def.objectTypeId, r.id, r.createdAt, r.updatedAt, r.archivedAt, r.props])
     }
     const associations: SavedState['associations'] = []
-    for (const [fromId, byType] of this.assoc) {
+    for (const [fromId, byType] of this.#assoc) {
       for (const [typeId, ids] of byType) for (const toId of ids) associations.push([fromId, typeId, toId])
     }
     return { version: 1, nextId: this.nextId, records, associations }
@@ -241,9 +241,9 @@ export class Store {
       }
       this.byId.set(id, rec)
       this.list(def).push(rec)
-      if (!archived) this.indexUnique(rec, null, props)
+      if (!archived) this.#indexUnique(rec, null, props)
     }
-    for (const [fromId, typeId, toId] of state.associations) this.link(fromId, typeId, toId)
+    for (const [fromId, typeId, toId] of state.associations) this.#link(fromId, typeId, toId)
     this.nextId = Math.max(state.nextId, FIRST_ID)
   }
 }

@@ -1,7 +1,9 @@
 // Bearer-token authentication and per-route permissions for /api and /graphql.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../config/index.js'
 import { AppError } from '../errors.js'
-import { verifyToken, type Permission, type VerifyResult } from './jwt.js'
+import type { Permission } from './jwt.js'
+import { TokenVerifier, type VerifiedToken } from './token-verifier.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -9,15 +11,19 @@ declare module 'fastify' {
     permission?: Permission
     /** The handler checks the token itself (graphql-ws sends it in connectionParams, after the upgrade). */
     deferAuth?: boolean
+    /** A stream route the contract lets take `?access_token=` (EventSource and WebSocket cannot set headers). */
+    queryToken?: boolean
   }
   interface FastifyRequest {
-    permissions?: Set<string>
+    permissions?: ReadonlySet<string>
+    /** The verified token of this request: streams end when it expires. */
+    verifiedToken?: VerifiedToken
   }
   interface FastifyInstance {
     /** Every route behind auth, with the permission it needs (for tests and docs). */
     guardedRoutes: GuardedRoute[]
     /** Verifies a token that came some other way than the request (e.g. a WebSocket message); throws 401/403. */
-    checkToken(token: string | null, permission: Permission): Set<string>
+    checkToken(token: string | null, permission: Permission): Promise<VerifiedToken>
   }
 }
 
@@ -25,62 +31,52 @@ export interface GuardedRoute {
   method: string
   url: string
   permission: Permission
+  /** Whether `?access_token=` is accepted. */
+  queryToken: boolean
 }
 
-/** Browsers' EventSource and WebSocket cannot set headers, so streams also take ?access_token=. */
+/**
+ * The Authorization header's token; `?access_token=` only on the stream routes that declare
+ * `queryToken` (a token in a URL ends up in logs and history, so nowhere it is not needed).
+ */
 export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     return match ? match[1] : null
   }
+  if (!request.routeOptions.config?.queryToken) return null
   const query = request.query as Record<string, unknown> | undefined
   const fromQuery = query?.access_token
   return typeof fromQuery === 'string' && fromQuery ? fromQuery : null
 }
 
-const VERIFIED_CACHE_SIZE = 10_000
-
-/**
- * Remembers tokens whose signature checked out, until they expire: an HMAC per request was a
- * fifth of the CPU of a cached read (bench/read-path). Only verified tokens enter, keyed by the
- * whole token, so a forged one is still checked (and refused) every time.
- */
-export class TokenVerifier {
-  readonly #verified = new Map<string, { permissions: Set<string>; expiresAt: number }>()
-  constructor(private readonly secret: string) {}
-
-  verify(token: string): VerifyResult {
-    const now = Date.now()
-    const known = this.#verified.get(token)
-    if (known && known.expiresAt > now) return { ok: true, claims: {}, permissions: known.permissions }
-    const result = verifyToken(this.secret, token, now / 1000)
-    if (!result.ok) return result
-    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string)
-    // A token without exp is checked again after a minute rather than trusted forever.
-    this.#verified.set(token, {
-      permissions: result.permissions,
-      expiresAt: typeof result.claims.exp === 'number' ? result.claims.exp * 1000 : now + 60_000,
-    })
-    return result
-  }
-}
-
-export function checkToken(verifier: TokenVerifier, token: string | null, permission: Permission): Set<string> {
+function requireToken(token: string | null): string {
   if (!token) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
-  const result = verifier.verify(token)
-  if (!result.ok) throw new AppError('E_UNAUTHORIZED', result.reason)
-  if (!result.permissions.has(permission))
+  return token
+}
+
+function requirePermission(verified: VerifiedToken, permission: Permission): VerifiedToken {
+  if (!verified.permissions.has(permission))
     throw new AppError('E_FORBIDDEN', `this token lacks the "${permission}" permission`)
-  return result.permissions
+  return verified
 }
 
-export function authenticate(verifier: TokenVerifier, request: FastifyRequest, permission: Permission): void {
-  request.permissions = checkToken(verifier, bearerToken(request), permission)
+export async function checkToken(
+  verifier: TokenVerifier,
+  token: string | null,
+  permission: Permission,
+): Promise<VerifiedToken> {
+  return requirePermission(await verifier.verify(requireToken(token)), permission)
 }
 
-export function registerAuth(app: FastifyInstance, secret: string): TokenVerifier {
-  const verifier = new TokenVerifier(secret)
+export function registerAuth(app: FastifyInstance, config: Config): TokenVerifier {
+  const verifier = new TokenVerifier({
+    secret: config.jwtSecret,
+    jwks: config.jwks,
+    claims: config.jwtClaims,
+    log: app.log,
+  })
   const guardedRoutes: GuardedRoute[] = []
   app.decorate('guardedRoutes', guardedRoutes)
   app.decorate('checkToken', (token: string | null, permission: Permission) => checkToken(verifier, token, permission))
@@ -89,13 +85,41 @@ export function registerAuth(app: FastifyInstance, secret: string): TokenVerifie
     if (!guarded) return
     const permission = route.config?.permission
     if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
+    const queryToken = route.config?.queryToken === true
     for (const method of [route.method].flat())
-      if (method !== 'HEAD') guardedRoutes.push({ method, url: route.url, permission })
+      if (method !== 'HEAD') guardedRoutes.push({ method, url: route.url, permission, queryToken })
   })
-  // onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
-  app.addHook('onRequest', async (request) => {
+  // onRequest runs before the body is read, so an unauthenticated caller costs no parsing. A token
+  // seen before is answered synchronously: the read path's hit costs no extra promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     const { permission, deferAuth } = request.routeOptions.config ?? {}
-    if (permission && !deferAuth) authenticate(verifier, request, permission)
+    if (!permission || deferAuth) return done()
+    const accept = (verified: VerifiedToken) => {
+      requirePermission(verified, permission)
+      request.verifiedToken = verified
+      request.permissions = verified.permissions
+    }
+    try {
+      const token = requireToken(bearerToken(request))
+      const known = verifier.cached(token)
+      if (known) {
+        accept(known)
+        return done()
+      }
+      verifier.verify(token).then(
+        (verified) => {
+          try {
+            accept(verified)
+            done()
+          } catch (error) {
+            done(error as Error)
+          }
+        },
+        (error: Error) => done(error),
+      )
+    } catch (error) {
+      done(error as Error)
+    }
   })
   return verifier
 }

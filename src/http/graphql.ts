@@ -250,10 +250,10 @@ export function registerGraphql(
   app.route({
     method: 'GET',
     url: '/graphql',
-    config: { permission: 'exams.view', deferAuth: true },
+    config: { permission: 'exams.view', deferAuth: true, queryToken: true },
     schema: { hide: true },
     handler: async (request) => {
-      root.checkToken(bearerToken(request), 'exams.view')
+      await root.checkToken(bearerToken(request), 'exams.view')
       throw new AppError(
         'E_VALIDATION',
         'send queries with POST /graphql, and subscriptions over a graphql-transport-ws WebSocket',
@@ -263,12 +263,14 @@ export function registerGraphql(
     wsHandler: makeHandler(
       {
         schema,
-        onConnect: (ctx) => {
+        onConnect: async (ctx) => {
           const params = ctx.connectionParams as { authorization?: unknown; access_token?: unknown } | undefined
           const { request, socket } = ctx.extra
           const token = tokenFromParams(params) ?? bearerToken(request)
           try {
-            request.permissions = root.checkToken(token, 'exams.view')
+            const verified = await root.checkToken(token, 'exams.view')
+            request.verifiedToken = verified
+            request.permissions = verified.permissions
           } catch {
             return false
           }

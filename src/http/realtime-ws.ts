@@ -41,7 +41,7 @@ export function registerWsRoute(
     '/api/ws',
     {
       websocket: true,
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       schema: {
         tags: ['realtime'],
         summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request',

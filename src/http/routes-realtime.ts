@@ -96,7 +96,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
     '/api/events',
     // No HEAD twin: a HEAD must not start a stream whose frames are written past ServerResponse.
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],
@@ -151,7 +151,7 @@ function registerLongPoll(
   app.get(
     '/api/long-poll',
     {
-      config: { permission: 'exams.view' },
+      config: { permission: 'exams.view', queryToken: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['realtime'],

@@ -70,7 +70,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs' })
   registerSecurityHeaders(app)
 
-  registerAuth(app, deps.config.jwtSecret)
+  registerAuth(app, deps.config)
   registerHttpMetrics(app, deps.metrics)
   registerOperations(app, deps.db)
   registerReadRoutes(app, deps.reads)

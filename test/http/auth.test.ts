@@ -58,7 +58,7 @@ describe('auth on every /api route', () => {
     }
   })
 
-  it('accepts a Supabase JWT carrying app_metadata.permissions, and ?access_token=', async () => {
+  it('accepts a Supabase JWT carrying app_metadata.permissions', async () => {
     const supabase = signToken(secret(), {
       sub: 'uuid',
       role: 'authenticated',
@@ -67,7 +67,40 @@ describe('auth on every /api route', () => {
       app_metadata: { provider: 'email', permissions: ['exams.view'] },
     })
     expect((await call('GET', '/api/mock-exams', bearer(supabase))).statusCode).toBe(200)
-    expect((await call('GET', `/api/mock-exams?access_token=${supabase}`)).statusCode).toBe(200)
+  })
+
+  it('takes ?access_token= only on the stream routes the contract names, and 401 elsewhere', async () => {
+    const streams = routes()
+      .filter((route) => route.queryToken)
+      .map((route) => `${route.method} ${route.url}`)
+    expect(streams.sort()).toEqual(['GET /api/events', 'GET /api/long-poll', 'GET /api/ws', 'GET /graphql'])
+    const token = encodeURIComponent(t.token)
+    for (const route of routes().filter((r) => !r.queryToken)) {
+      const separator = route.url.includes('?') ? '&' : '?'
+      const response = await call(route.method, `${route.url}${separator}access_token=${token}`)
+      expect(response.statusCode, `${route.method} ${route.url}`).toBe(401)
+    }
+    const poll = await call('GET', `/api/long-poll?after=0&timeout_ms=0&access_token=${token}`)
+    expect(poll.statusCode).toBe(200)
+  })
+
+  it('refuses tokens without exp, or meant for another audience or issuer', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const claims = { permissions: [...PERMISSIONS], iss: 'hubmirror', aud: 'hubmirror', exp: now + 60 }
+    const { exp: _exp, ...noExp } = claims
+    for (const bad of [
+      noExp,
+      { ...claims, aud: 'anon' },
+      { ...claims, aud: undefined },
+      { ...claims, nbf: now + 120 },
+      { ...claims, exp: now - 60 },
+    ]) {
+      const response = await call('GET', '/api/mock-exams', bearer(signToken(secret(), bad)))
+      expect(response.statusCode, JSON.stringify(bad)).toBe(401)
+    }
+    // aud as an array naming us, and a little clock skew, are fine.
+    const skewed = signToken(secret(), { ...claims, aud: ['other', 'hubmirror'], nbf: now + 2 })
+    expect((await call('GET', '/api/mock-exams', bearer(skewed))).statusCode).toBe(200)
   })
 
   it('limits body size and never leaks a stack trace', async () => {
