@@ -4,6 +4,8 @@ import { ReadService } from './bookings/read-service.js'
 import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
+import { runDoctor } from './doctor/index.js'
+import { registerDoctorRoutes } from './http/routes-doctor.js'
 import { registerRealtimeRoutes } from './http/routes-realtime.js'
 import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
@@ -111,6 +113,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     : undefined
   const limits = createClientLimits(config.limits, metrics)
   routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest, ...limits }))
+  routes.push((app) =>
+    registerDoctorRoutes(app, () =>
+      runDoctor({
+        config,
+        db,
+        hubspot: options.hubspot
+          ? { baseUrl: options.hubspot.baseUrl, accessToken: options.hubspot.accessToken }
+          : null,
+        budget: hubspot?.client.budget ?? null,
+        env: process.env,
+      }),
+    ),
+  )
   // While anyone watches, the sync engine pulls every SYNC_LIVE_INTERVAL; nobody watching, no timer.
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 

@@ -97,6 +97,13 @@ export const COMMANDS: readonly Command[] = [
     run: async (args) => (await import('./sync.js')).reconcileCommand(args),
   },
   {
+    name: 'doctor',
+    summary: 'check the database, pool, RLS and grants, Redis, HubSpot, JWT and clock; print a fix for each failure',
+    flags: { json },
+    details: 'Exit code 1 when a check failed. With a server running on this data dir, that server runs the checks.',
+    run: async (args) => (await import('./doctor.js')).doctorCommand(args),
+  },
+  {
     name: 'token',
     summary: 'print a signed bearer token',
     flags: {

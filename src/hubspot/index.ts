@@ -12,6 +12,7 @@ export * from './crm.js'
 export * from './limits.js'
 export * from './mapping.js'
 export * from './paths.js'
+export * from './probe.js'
 
 export interface ObjectTypes {
   exams: string

@@ -1,5 +1,6 @@
 // One diagnostic call to HubSpot (for `hubmirror doctor`): is the token accepted, which custom objects exist,
 // which limits HubSpot states in its rate-limit headers, and what time its Date header says.
+import type { HubSpotPaths } from './paths.js'
 
 export interface HubSpotLimitsStated {
   /** X-HubSpot-RateLimit-Max over X-HubSpot-RateLimit-Interval-Milliseconds */
@@ -38,11 +39,14 @@ function numberHeader(headers: Headers, name: string): number | null {
  * Not through the client: the client's retries and budget would hide exactly what this reports
  * (a refused token, the headers). It is one request, counted by HubSpot like any other.
  */
-export async function probeHubSpot(settings: { baseUrl: string; accessToken: string }): Promise<HubSpotProbe> {
+export async function probeHubSpot(
+  settings: { baseUrl: string; accessToken: string },
+  paths: HubSpotPaths,
+): Promise<HubSpotProbe> {
   const sent = Date.now()
   let response: Response
   try {
-    response = await fetch(settings.baseUrl.replace(/\/$/, '') + '/crm/v3/schemas', {
+    response = await fetch(settings.baseUrl.replace(/\/$/, '') + paths.schemas(), {
       headers: { authorization: `Bearer ${settings.accessToken}`, accept: 'application/json' },
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     })

@@ -6,7 +6,7 @@ import { createPgDriver } from './driver-pg.js'
 import { createPgliteDriver } from './driver-pglite.js'
 
 export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener } from './driver.js'
-export { migrate, pendingMigrations } from './migrate.js'
+export { migrate, migrationState, pendingMigrations, type MigrationState } from './migrate.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'

@@ -114,6 +114,27 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   return applied
 }
 
+export interface MigrationState {
+  /** Where the ledger is: `legacy` is an installation from before the internal schema. */
+  ledger: 'current' | 'legacy' | 'none'
+  applied: string[]
+  pending: string[]
+  /** Applied versions this code does not have: a newer hubmirror migrated the database. */
+  unknown: string[]
+}
+
+export async function migrationState(db: Queryable): Promise<MigrationState> {
+  const ledger = await ledgerLocation(db)
+  const done = await appliedVersions(db)
+  const known = loadMigrations().map((m) => m.version)
+  return {
+    ledger,
+    applied: [...done].sort(),
+    pending: known.filter((version) => !done.has(version)),
+    unknown: [...done].filter((version) => !known.includes(version)).sort(),
+  }
+}
+
 /** Versions not applied yet; all of them on a database never migrated. */
 export async function pendingMigrations(db: Queryable): Promise<string[]> {
   const done = await appliedVersions(db)

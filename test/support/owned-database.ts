@@ -59,17 +59,22 @@ async function adminQuery(url: string, statements: string[]): Promise<void> {
  * Roles are cluster-wide, so they are created once and shared by every test database.
  */
 export async function laySupabaseGrants(db: OwnedDatabase): Promise<void> {
-  await adminQuery(db.adminUrl, [
-    `DO $$ BEGIN CREATE ROLE anon NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
-    `DO $$ BEGIN CREATE ROLE authenticated NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
-    `DO $$ BEGIN CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
-  ])
+  await ensureSupabaseRoles(db.adminUrl)
   // As the owner, like Supabase's `postgres`: default privileges apply to tables that role creates.
   await adminQuery(db.ownerUrl, [
     'GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role',
     'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role',
     'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role',
     'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role',
+  ])
+}
+
+/** Supabase's three API roles, created once per cluster (concurrent test files may race to create them). */
+export async function ensureSupabaseRoles(adminUrl: string): Promise<void> {
+  await adminQuery(adminUrl, [
+    `DO $$ BEGIN CREATE ROLE anon NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+    `DO $$ BEGIN CREATE ROLE authenticated NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+    `DO $$ BEGIN CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
   ])
 }
 
