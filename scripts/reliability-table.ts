@@ -1,7 +1,7 @@
 // Renders docs/RELIABILITY.md's results table from the figures the resilience suite wrote to test-artifacts/resilience/.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ScenarioFigures } from '../test/resilience/harness.js'
+import type { ScenarioFigures } from '../test/support/resilience-harness.js'
 
 /** What recordFigures writes: the scenario's figures plus the run they came from. */
 type Figures = Omit<ScenarioFigures, 'figures'> & { profile: string; result: string; recordedAt: string; node: string }

@@ -12,10 +12,12 @@ export const ERROR_STATUS = {
   E_EXAM_FULL: 409,
   E_EXAM_INACTIVE: 409,
   E_ALREADY_CANCELLED: 409,
+  E_CANCEL_IN_PROGRESS: 409,
   E_CAPACITY_BELOW_BOOKINGS: 409,
   E_WRITE_IN_PROGRESS: 409,
   E_CONFLICT: 409,
   E_CURSOR_EXPIRED: 410,
+  E_IDEMPOTENCY_KEY_REUSED: 422,
   E_RATE_LIMITED: 429,
   /** A token subject (or the whole instance) holds as many SSE/WebSocket/long-poll/graphql-ws streams as allowed. */
   E_TOO_MANY_STREAMS: 429,
@@ -133,20 +135,35 @@ export function bookingNotInHubSpot(id: string): AppError {
   return new AppError('E_BOOKING_NOT_FOUND', `booking ${id} is not in HubSpot`, { field: 'id' })
 }
 
-/** `inFlight`: another request is cancelling it right now. */
-export function alreadyCancelled(id: string, inFlight = false): AppError {
-  return new AppError('E_ALREADY_CANCELLED', `booking ${id} is already ${inFlight ? 'being cancelled' : 'cancelled'}`, {
+export function alreadyCancelled(id: string): AppError {
+  return new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' })
+}
+
+/** A pending cancel intent of another request holds the booking (I5, I6). */
+export function cancelInProgress(id: string): AppError {
+  return new AppError('E_CANCEL_IN_PROGRESS', `booking ${id} is being cancelled by another request`, {
     field: 'id',
+    retryAfterSeconds: 1,
   })
 }
 
-export function bookingIdTaken(bookingId: string): AppError {
-  return new AppError('E_CONFLICT', `booking_id ${bookingId} already belongs to another exam`, { field: 'booking_id' })
+/** An archive of the exam is in flight: no new seat on it (I2). */
+export function examArchiving(examId: string, field = 'examId'): AppError {
+  return new AppError('E_EXAM_INACTIVE', `mock exam ${examId} is being archived`, { field })
 }
 
-export function writeInProgress(): AppError {
+/** `field`: how the client sent the key (`Idempotency-Key` or `booking_id`) (I7). */
+export function keyReused(field: string, key: string): AppError {
+  return new AppError(
+    'E_IDEMPOTENCY_KEY_REUSED',
+    `${field} ${key} was already used for a different request; use a new key for a new booking`,
+    { field },
+  )
+}
+
+export function writeInProgress(field = 'booking_id'): AppError {
   return new AppError('E_WRITE_IN_PROGRESS', 'the same write is already in progress; retry shortly', {
-    field: 'booking_id',
+    field,
     retryAfterSeconds: 1,
   })
 }

@@ -4,10 +4,15 @@ import { deps } from '../cache/index.js'
 import type { HubSpot } from '../hubspot/index.js'
 import { BATCH_MAX, examFromHubSpot, toProperties } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import { upsertExams, type ReplicaDriver } from '../replica/index.js'
+import {
+  bookedCounts,
+  completeIntents,
+  failIntents,
+  insertIntents,
+  upsertExams,
+  type ReplicaDriver,
+} from '../replica/index.js'
 import { Batcher } from './batcher.js'
-import { bookedCounts } from './guards.js'
-import { completeIntents, failIntents, insertIntent } from './intents.js'
 
 /** Counter flights of every instance take turns: see #flush. */
 export const COUNTER_LOCK = 7_240_004
@@ -90,21 +95,16 @@ export class ExamCounter {
       .map((id) => ({ id, properties: toProperties({ total_bookings: counts.get(id) }) }))
     if (inputs.length === 0) return examIds.map(() => undefined)
     // Journaled like any exam update: killed after HubSpot applied it, recovery reads the exams back.
-    const intentIds = await this.#db.transaction(async (tx) => {
-      const ids: string[] = []
-      for (const { id, properties } of inputs) {
-        ids.push(
-          (await insertIntent(tx, {
-            kind: 'exam.update',
-            examId: id,
-            targetId: id,
-            payload: { counter: true, ...properties },
-            ownerKey: this.#ownerKey,
-          })) as string,
-        )
-      }
-      return ids
-    })
+    const intentIds = (await insertIntents(
+      this.#db,
+      inputs.map(({ id, properties }) => ({
+        kind: 'exam.update' as const,
+        examId: id,
+        targetId: id,
+        payload: { counter: true, ...properties },
+        ownerKey: this.#ownerKey,
+      })),
+    )) as string[]
     let result
     try {
       result = await this.#hubspot.crm.batchUpdate(types.exams, inputs)

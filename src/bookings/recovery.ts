@@ -9,10 +9,19 @@ import {
   type HubSpot,
 } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
+import {
+  completeIntents,
+  failIntents,
+  pendingIntents,
+  softDeleteExams,
+  upsertBookings,
+  upsertExams,
+  type Intent,
+  type ReplicaDriver,
+  type Transaction,
+} from '../replica/index.js'
 import { chunks } from '../model/chunks.js'
-import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver, type Transaction } from '../replica/index.js'
 import type { ExamCounter } from './exam-counter.js'
-import { completeIntents, failIntents, pendingIntents, type Intent } from './intents.js'
 
 export interface RecoveryOptions {
   db: ReplicaDriver

@@ -4,8 +4,10 @@ import { deps, type ResponseCache } from '../cache/index.js'
 import {
   alreadyCancelled,
   AppError,
-  bookingIdTaken,
   bookingNotFound,
+  cancelInProgress,
+  examArchiving,
+  keyReused,
   bookingNotInHubSpot,
   capacityBelowBookings,
   examFull,
@@ -26,19 +28,54 @@ import {
 import type { Logger } from '../logger.js'
 import { chunks } from '../model/chunks.js'
 import type { BookingInput, BookingRecord, ExamInput, ExamRecord } from '../model/records.js'
-import { softDeleteExams, upsertBookings, upsertExams, type ReplicaDriver } from '../replica/index.js'
+import {
+  answerKey,
+  bookingByKey,
+  claimKey,
+  completeIntents,
+  driftedCounts,
+  examReservation,
+  failIntents,
+  insertIntent,
+  insertIntents,
+  lockBookings,
+  lockExam,
+  pruneKeys,
+  readKey,
+  softDeleteExams,
+  upsertBookings,
+  upsertExams,
+  type NewIntent,
+  type Queryable,
+  type ReplicaDriver,
+} from '../replica/index.js'
 import { Batcher } from './batcher.js'
 import { crashPoint } from './crash-point.js'
 import { ExamCounter } from './exam-counter.js'
-import { bookingByKey, driftedCounts, lockBookings, lockExam, seatsTaken } from './guards.js'
-import { completeIntents, failIntents, insertIntent, type NewIntent } from './intents.js'
 import { IntentRecovery } from './recovery.js'
+import { requestHash } from './request-key.js'
 
 export type ExamFields = Partial<ExamInput>
 export type { BookingInput }
 
 export type CancelOutcome =
   { id: string; success: true; booking: BookingRecord } | { id: string; success: false; error: AppError }
+
+/** Who sent a create, and where its key came from: the key is bound to both. */
+export interface CreateRequest {
+  /** The token's subject: the same body from someone else is another request. */
+  subject?: string
+  /** How the client named the key (`Idempotency-Key` or `booking_id`), for the errors about it. */
+  keyField?: string
+}
+
+/** The idempotency scope of booking creates (a key names one booking create). */
+const CREATE_SCOPE = 'booking.create'
+/** Expired idempotency keys are pruned every this many creates (and at start), a bounded batch at a time. */
+const PRUNE_EVERY_CREATES = 1_000
+
+type CreateGuard =
+  { replay: BookingRecord } | { intentId: string; exam: { date: string | null; location: string | null } }
 
 interface PendingCreate {
   bookingId: string
@@ -61,13 +98,16 @@ export class WriteService {
   readonly #db: ReplicaDriver
   readonly #hubspot: HubSpot
   readonly #cache: ResponseCache
+  readonly #logger: Logger
   readonly #creates: Batcher<PendingCreate, UpsertResult>
   #releaseLiveness: (() => Promise<void>) | null = null
+  #createsSincePrune = 0
 
   constructor(options: WriteServiceOptions) {
     this.#db = options.db
     this.#hubspot = options.hubspot
     this.#cache = options.cache
+    this.#logger = options.logger
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
     const pacingMs = Math.round((2 * BURST_WINDOW_MS) / options.rateLimit10s)
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
@@ -95,6 +135,11 @@ export class WriteService {
     // Bookings committed by a process killed before its counter flight left: no intent covers
     // that gap, so HubSpot's total_bookings is compared with the replica's bookings instead.
     await this.counter.refreshQuietly(await driftedCounts(this.#db))
+    await this.#pruneKeys()
+  }
+
+  async #pruneKeys(): Promise<void> {
+    await pruneKeys(this.#db).catch((error) => this.#logger.warn({ err: error }, 'expired idempotency keys not pruned'))
   }
 
   async stop(): Promise<void> {
@@ -103,9 +148,23 @@ export class WriteService {
 
   // ── bookings ────────────────────────────────────────────────────────────────
 
-  async createBooking(input: BookingInput): Promise<{ booking: BookingRecord; created: boolean }> {
+  /**
+   * A create with a key (booking_id, or the Idempotency-Key header) is bound to its request: the
+   * same request again gets the first answer (created: false), another request with the key 422.
+   */
+  async createBooking(
+    input: BookingInput,
+    request: CreateRequest = {},
+  ): Promise<{ booking: BookingRecord; created: boolean }> {
     const bookingId = input.booking_id ?? randomUUID()
-    const guarded = await this.#guardCreate(input, bookingId)
+    const key =
+      input.booking_id === undefined
+        ? null
+        : {
+            hash: requestHash(request.subject ?? '', { ...input, booking_id: bookingId }),
+            field: request.keyField ?? 'booking_id',
+          }
+    const guarded = await this.#guardCreate(input, bookingId, key)
     if ('replay' in guarded) return { booking: guarded.replay, created: false }
     let result: UpsertResult
     try {
@@ -122,41 +181,83 @@ export class WriteService {
     await this.#db.transaction(async (tx) => {
       await upsertBookings(tx, [booking], 'write')
       await completeIntents(tx, [guarded.intentId], { hubspot_id: booking.hubspot_id })
+      if (key) await answerKey(tx, CREATE_SCOPE, bookingId, booking)
     })
     await this.counter.refreshQuietly([input.examId])
     await this.#cache.invalidate([deps.exam(input.examId), deps.examCollection])
+    if (++this.#createsSincePrune >= PRUNE_EVERY_CREATES) {
+      this.#createsSincePrune = 0
+      void this.#pruneKeys()
+    }
     return { booking, created: result.new !== false }
   }
 
+  /**
+   * Under the exam's row lock: the key first (a retry of a booking that went through is answered
+   * even if the exam has filled up since), then the exam as it stands and as its in-flight updates
+   * could leave it. The lock serialises every guard of the exam across instances, so what is
+   * journaled here (the intent, the key) is part of what the next guard reads.
+   */
   async #guardCreate(
     input: BookingInput,
     bookingId: string,
-  ): Promise<{ replay: BookingRecord } | { intentId: string; exam: { date: string | null; location: string | null } }> {
+    key: { hash: string; field: string } | null,
+  ): Promise<CreateGuard> {
     return this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, input.examId)
+      if (key) {
+        const replay = await this.#replay(tx, input, bookingId, key)
+        if (replay) return { replay }
+      }
       if (!exam || exam.deleted) throw examNotFound(input.examId, 'examId')
-      const existing = await bookingByKey(tx, bookingId)
-      if (existing) {
-        if (existing.mock_exam_id !== input.examId) throw bookingIdTaken(bookingId)
-        return { replay: existing as unknown as BookingRecord }
+      const reservation = await examReservation(tx, input.examId)
+      if (reservation.archiving) throw examArchiving(input.examId)
+      if (exam.is_active !== 'true' || reservation.deactivating) throw examInactive(input.examId)
+      // The lowest capacity the committed exam or any update in flight could leave.
+      const capacities = [exam.capacity, reservation.pendingCapacity].filter((c): c is number => c !== null)
+      const capacity = capacities.length ? Math.min(...capacities) : null
+      if (capacity !== null && reservation.taken >= capacity) {
+        throw examFull(input.examId, reservation.taken, capacity)
       }
-      if (exam.is_active !== 'true') throw examInactive(input.examId)
-      const taken = await seatsTaken(tx, input.examId)
-      if (exam.capacity !== null && taken >= exam.capacity) {
-        throw examFull(input.examId, taken, exam.capacity)
-      }
-      const intentId = await this.#intent(tx, {
+      const intentId = await insertIntent(tx, {
         kind: 'booking.create',
         idempotencyKey: bookingId,
         examId: input.examId,
         payload: { ...input, booking_id: bookingId },
+        ownerKey: this.ownerKey,
       })
-      const { rows } = await tx.query<{ exam_date: string | null; location: string | null }>(
-        'SELECT exam_date::text, location FROM public.hubspot_mock_exams WHERE hubspot_id = $1',
-        [input.examId],
-      )
-      return { intentId, exam: { date: rows[0]?.exam_date ?? null, location: rows[0]?.location ?? null } }
+      // A create of the same key on another exam (another row lock) got there first.
+      if (
+        !intentId ||
+        (key && !(await claimKey(tx, { scope: CREATE_SCOPE, key: bookingId, requestHash: key.hash, intentId })))
+      ) {
+        const stored = key ? await readKey(tx, CREATE_SCOPE, bookingId) : null
+        if (key && stored && stored.request_hash !== key.hash) throw keyReused(key.field, bookingId)
+        throw writeInProgress(key?.field ?? 'booking_id')
+      }
+      return { intentId, exam: { date: exam.exam_date, location: exam.location } }
     })
+  }
+
+  /** The first answer for this key, or null when the key is free; throws when it names another request or is in flight. */
+  async #replay(
+    tx: Queryable,
+    input: BookingInput,
+    bookingId: string,
+    key: { hash: string; field: string },
+  ): Promise<BookingRecord | null> {
+    const stored = await readKey(tx, CREATE_SCOPE, bookingId)
+    if (stored && stored.intent_status !== 'failed') {
+      if (stored.request_hash !== key.hash) throw keyReused(key.field, bookingId)
+      if (stored.response) return stored.response as unknown as BookingRecord
+      if (stored.intent_status === 'pending') throw writeInProgress(key.field)
+      // Done with no answer stored: recovery finished it after a crash, so the replica has it.
+    }
+    // No live key (expired, or the booking came from HubSpot): the booking itself says what the key meant.
+    const existing = await bookingByKey(tx, bookingId)
+    if (!existing) return null
+    if (!sameBooking(existing, input)) throw keyReused(key.field, bookingId)
+    return existing as unknown as BookingRecord
   }
 
   #bookingProperties(
@@ -203,43 +304,60 @@ export class WriteService {
     return outcome.booking
   }
 
-  /** Cancels up to any number of bookings, 100 per HubSpot batch, reporting per id. */
+  /**
+   * Cancels any number of bookings, 100 per HubSpot batch, with one outcome per distinct id (in
+   * the order first given): a conflict on one row is that row's answer, never the request's.
+   */
   async cancelBookings(hubspotIds: readonly string[]): Promise<CancelOutcome[]> {
     const ids = [...new Set(hubspotIds)]
     const { accepted, outcomes } = await this.#guardCancels(ids)
     const done = new Map<string, CancelOutcome>(outcomes.map((o) => [o.id, o]))
-    const types = await this.#hubspot.objectTypes()
-    for (const chunk of chunks(accepted, BATCH_MAX)) {
-      for (const outcome of await this.#cancelChunk(types.bookings, chunk)) done.set(outcome.id, outcome)
+    if (accepted.length > 0) {
+      const types = await this.#hubspot.objectTypes()
+      for (const chunk of chunks(accepted, BATCH_MAX)) {
+        for (const outcome of await this.#cancelChunk(types.bookings, chunk)) done.set(outcome.id, outcome)
+      }
     }
-    return hubspotIds.map((id) => done.get(id) as CancelOutcome)
+    return ids.map((id) => done.get(id) as CancelOutcome)
   }
 
+  /**
+   * Under the bookings' row locks (taken in id order): each id is not found, already cancelled,
+   * being cancelled by a pending intent, or accepted. The intents go in as one statement whose
+   * conflicts are skipped rather than raised, so no row can abort the transaction of the others.
+   */
   async #guardCancels(
     ids: string[],
   ): Promise<{ accepted: Array<{ id: string; intentId: string; examId: string | null }>; outcomes: CancelOutcome[] }> {
     return this.#db.transaction(async (tx) => {
       const rows = new Map((await lockBookings(tx, ids)).map((row) => [row.hubspot_id, row]))
-      const accepted: Array<{ id: string; intentId: string; examId: string | null }> = []
       const outcomes: CancelOutcome[] = []
+      const refuse = (id: string, error: AppError) => outcomes.push({ id, success: false, error })
+      const candidates: Array<{ id: string; examId: string | null }> = []
       for (const id of ids) {
         const row = rows.get(id)
-        const refuse = (error: AppError) => outcomes.push({ id, success: false, error })
-        if (!row || row.deleted) refuse(bookingNotFound(id))
-        else if (row.booking_status === 'cancelled') refuse(alreadyCancelled(id))
-        else {
-          const intentId = await insertIntent(tx, {
-            kind: 'booking.cancel',
-            idempotencyKey: `cancel:${id}:${row.booking_status}`,
-            examId: row.mock_exam_id,
-            targetId: id,
-            payload: {},
-            ownerKey: this.ownerKey,
-          })
-          if (intentId) accepted.push({ id, intentId, examId: row.mock_exam_id })
-          else refuse(alreadyCancelled(id, true))
-        }
+        if (!row || row.deleted) refuse(id, bookingNotFound(id))
+        else if (row.booking_status === 'cancelled') refuse(id, alreadyCancelled(id))
+        else candidates.push({ id, examId: row.mock_exam_id })
       }
+      const intentIds = await insertIntents(
+        tx,
+        candidates.map(({ id, examId }) => ({
+          kind: 'booking.cancel' as const,
+          // The key lives as long as the pending intent: cancelled again after a re-confirm is a new cancel.
+          idempotencyKey: `cancel:${id}`,
+          examId,
+          targetId: id,
+          payload: {},
+          ownerKey: this.ownerKey,
+        })),
+      )
+      const accepted: Array<{ id: string; intentId: string; examId: string | null }> = []
+      candidates.forEach(({ id, examId }, i) => {
+        const intentId = intentIds[i]
+        if (intentId) accepted.push({ id, intentId, examId })
+        else refuse(id, cancelInProgress(id))
+      })
       return { accepted, outcomes }
     })
   }
@@ -316,7 +434,8 @@ export class WriteService {
       const exam = await lockExam(tx, examId)
       if (!exam || exam.deleted) throw examNotFound(examId)
       if (fields.capacity !== undefined) {
-        const taken = await seatsTaken(tx, examId)
+        // Counts creates in flight: they hold their seats from their guard on.
+        const { taken } = await examReservation(tx, examId)
         if (fields.capacity < taken) throw capacityBelowBookings(taken)
       }
       return this.#intent(tx, { kind: 'exam.update', examId, targetId: examId, payload: { ...fields } })
@@ -366,9 +485,23 @@ export class WriteService {
     }
   }
 
-  async #intent(tx: Parameters<typeof insertIntent>[0], intent: Omit<NewIntent, 'ownerKey'>): Promise<string> {
+  async #intent(tx: Queryable, intent: Omit<NewIntent, 'ownerKey'>): Promise<string> {
     const id = await insertIntent(tx, { ...intent, ownerKey: this.ownerKey })
-    if (!id) throw writeInProgress()
+    if (!id) throw writeInProgress('id')
     return id
   }
+}
+
+/** A booking already under this key (its key expired, or it came from HubSpot) answers the same request only. */
+function sameBooking(existing: Record<string, unknown>, input: BookingInput): boolean {
+  const expected: Record<string, unknown> = {
+    mock_exam_id: input.examId,
+    student_name: input.student_name,
+    student_email: input.student_email,
+    student_id: input.student_id,
+    contact_id: input.contact_id,
+    dominant_hand: input.dominant_hand,
+    attending_location: input.attending_location,
+  }
+  return Object.entries(expected).every(([field, value]) => value === undefined || existing[field] === value)
 }

@@ -1,10 +1,20 @@
 // The write endpoints: exams (create, update, archive, activate) and bookings (create, cancel, batch-cancel).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { WriteService } from '../bookings/write-service.js'
-import { batchCancel, bookingCreate, bookingResponses, IDEMPOTENCY_KEY } from './contract/bookings.js'
+import { AppError } from '../errors.js'
+import { bearerToken } from './auth.js'
+import {
+  batchCancel,
+  bookingCreate,
+  bookingResponses,
+  IDEMPOTENCY_KEY as KEY_PATTERN,
+  IDEMPOTENCY_KEY_RULE as KEY_RULE,
+} from './contract/bookings.js'
 import { idParams } from './contract/common.js'
 import { activateBody, examCreate, examPatch, examResponses } from './contract/exams.js'
+
+const KEY_HEADER = 'Idempotency-Key'
 
 export function registerWriteRoutes(root: FastifyInstance, writes: WriteService): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
@@ -86,10 +96,11 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request, reply) => {
-      const key = request.headers['idempotency-key']
-      const bookingId =
-        request.body.booking_id ?? (typeof key === 'string' && IDEMPOTENCY_KEY.test(key) ? key : undefined)
-      const { booking, created } = await writes.createBooking({ ...request.body, booking_id: bookingId })
+      const header = idempotencyHeader(request, request.body.booking_id)
+      const { booking, created } = await writes.createBooking(
+        { ...request.body, booking_id: request.body.booking_id ?? header },
+        { subject: tokenSubject(request), keyField: header === undefined ? 'booking_id' : KEY_HEADER },
+      )
       return reply.status(created ? 201 : 200).send({ success: true as const, booking, replayed: !created })
     },
   )
@@ -124,13 +135,49 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => {
       const outcomes = await writes.cancelBookings(request.body.bookingIds)
+      // outcome: 'cancelled' or the row's error code, so a client can switch on one field.
       const results = outcomes.map((o) =>
         o.success
-          ? { id: o.id, success: true }
-          : { id: o.id, success: false, error: { code: o.error.code, message: o.error.message } },
+          ? { id: o.id, success: true, outcome: 'cancelled' as const }
+          : {
+              id: o.id,
+              success: false,
+              outcome: o.error.code,
+              error: { code: o.error.code, message: o.error.message },
+            },
       )
       const cancelled = results.filter((r) => r.success).length
       return { success: true as const, results, cancelled, failed: results.length - cancelled }
     },
   )
+}
+
+/**
+ * The Idempotency-Key header, when sent: a key the server cannot use is refused (400), never
+ * ignored, since a client that sent one will retry on the promise that it books once.
+ */
+function idempotencyHeader(request: FastifyRequest, bookingId: string | undefined): string | undefined {
+  const raw = request.headers['idempotency-key']
+  if (raw === undefined) return undefined
+  const refuse = (message: string) =>
+    new AppError('E_VALIDATION', `${KEY_HEADER}: ${message}`, { field: KEY_HEADER, details: { in: 'headers' } })
+  if (typeof raw !== 'string' || !KEY_PATTERN.test(raw)) throw refuse(KEY_RULE)
+  if (bookingId !== undefined && bookingId !== raw) throw refuse('must equal booking_id when both are sent')
+  return raw
+}
+
+/**
+ * The verified token's subject (auth checked the signature in onRequest): a key is bound to who
+ * sent it, so another caller's identical body is not their retry.
+ */
+function tokenSubject(request: FastifyRequest): string {
+  const token = bearerToken(request)
+  try {
+    const claims = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub?: unknown
+    }
+    return typeof claims.sub === 'string' ? claims.sub : ''
+  } catch {
+    return ''
+  }
 }

@@ -10,6 +10,9 @@ export { migrate, migrationState, pendingMigrations, type MigrationState } from 
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
+export * from './intents.js'
+export * from './write-guards.js'
+export * from './idempotency.js'
 export { BOOKINGS, EXAMS, recordJson } from './columns.js'
 
 export interface OpenReplicaOptions {

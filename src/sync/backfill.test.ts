@@ -8,7 +8,7 @@ import { createApplier } from './apply.js'
 import { claim, runBackfill, type BackfillContext, type Job } from './backfill.js'
 import { rangePlan } from './backfill-plan.js'
 import type { Crm } from './crm-port.js'
-import { emptyReplica, openScratchReplica } from './test-replica.js'
+import { emptyReplica, openScratchReplica } from '../../test/support/scratch-replica.js'
 import { readStates } from './state.js'
 
 const T0 = Date.UTC(2026, 0, 1)

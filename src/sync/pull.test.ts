@@ -6,7 +6,7 @@ import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import type { Crm } from './crm-port.js'
 import { pullType, type PullContext } from './pull.js'
-import { emptyReplica, openScratchReplica } from './test-replica.js'
+import { emptyReplica, openScratchReplica } from '../../test/support/scratch-replica.js'
 import { readState } from './state.js'
 
 const NOW = Date.now()

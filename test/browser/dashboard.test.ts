@@ -11,7 +11,7 @@ import {
   waitFor,
   watchErrors,
   type ServerHandle,
-} from './harness.js'
+} from '../support/browser-harness.js'
 
 const WIDTHS = [1280, 390] as const
 let server: ServerHandle

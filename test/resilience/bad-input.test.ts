@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken, PERMISSIONS, signToken } from '../../src/http/jwt.js'
 import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
-import { fmt, recordFigures } from './harness.js'
+import { fmt, recordFigures } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 /** A small deterministic PRNG, so a failure can be replayed from its seed. */

@@ -18,7 +18,7 @@ import {
   seedFromEnv,
   sleep,
   withDb,
-} from './harness.js'
+} from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 8

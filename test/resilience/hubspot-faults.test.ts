@@ -11,7 +11,7 @@ import {
   resilienceDatabase,
   resilienceRedis,
   type Answer,
-} from './harness.js'
+} from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 const RATE_LIMIT = 60

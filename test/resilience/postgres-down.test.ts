@@ -14,7 +14,7 @@ import {
   sleep,
   waitUntil,
   withDb,
-} from './harness.js'
+} from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 3

@@ -13,7 +13,7 @@ import {
   seedFromEnv,
   type Instance,
   type ReadKind,
-} from './harness.js'
+} from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 const EXAMS = 4

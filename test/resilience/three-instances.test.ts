@@ -23,7 +23,7 @@ import {
   withDb,
   type Instance,
   type ReadKind,
-} from './harness.js'
+} from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
 const RATE_LIMIT = 30

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js'
 import { openReplica } from '../../src/replica/index.js'
 import { freshDatabase, tempDir, type TestDatabase } from '../support/env.js'
-import { expectReplicaMatches, sleep } from './helpers.js'
+import { expectReplicaMatches } from '../support/replica-check.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const BOOKINGS = 6_000
 

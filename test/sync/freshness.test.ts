@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { HubSpotObject } from '../../src/hubspot/index.js'
 import type { SyncEngine } from '../../src/sync/index.js'
 import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
-import { archiveObject, createObject, expectReplicaMatches, listAll, updateObject } from './helpers.js'
+import { archiveObject, createObject, updateObject } from '../support/hubspot-direct.js'
+import { expectReplicaMatches, hubspotObjects } from '../support/replica-check.js'
 
 describe('sync: freshness', () => {
   let t: TestApp
@@ -16,8 +17,8 @@ describe('sync: freshness', () => {
     sync = t.app.sync!
     const result = await sync.backfill()
     expect(result).toMatchObject({ ran: true, rows: { exams: 3, bookings: 300 }, rateLimited: 0 })
-    exams = await listAll(t.emulator!, 'exams')
-    bookings = await listAll(t.emulator!, 'bookings')
+    exams = await hubspotObjects(t.emulator!, 'exams')
+    bookings = await hubspotObjects(t.emulator!, 'bookings')
   })
   afterAll(() => t.close())
 
@@ -67,7 +68,7 @@ describe('sync: freshness', () => {
 
   it('saves cursor = min(pull bound, newest seen), never "now"', async () => {
     const status = (await get('/api/sync/status')).json().status
-    const newest = (await listAll(t.emulator!, 'bookings')).reduce(
+    const newest = (await hubspotObjects(t.emulator!, 'bookings')).reduce(
       (max, b) => Math.max(max, Date.parse(b.properties.hs_lastmodifieddate!)),
       0,
     )

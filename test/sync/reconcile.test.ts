@@ -4,7 +4,8 @@ import { issueToken } from '../../src/http/jwt.js'
 import type { HubSpotObject } from '../../src/hubspot/index.js'
 import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { archiveObject, expectReplicaMatches, listAll, updateObject } from './helpers.js'
+import { archiveObject, updateObject } from '../support/hubspot-direct.js'
+import { expectReplicaMatches, hubspotObjects } from '../support/replica-check.js'
 
 describe('sync: reconcile and force sync', () => {
   let t: TestApp
@@ -14,8 +15,8 @@ describe('sync: reconcile and force sync', () => {
   beforeAll(async () => {
     t = await startTestApp({ emulator: { seed: 500 } })
     await t.app.sync!.backfill()
-    exams = await listAll(t.emulator!, 'exams')
-    bookings = await listAll(t.emulator!, 'bookings')
+    exams = await hubspotObjects(t.emulator!, 'exams')
+    bookings = await hubspotObjects(t.emulator!, 'bookings')
   })
   afterAll(() => t.close())
 

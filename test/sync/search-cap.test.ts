@@ -1,7 +1,7 @@
 // An incremental pull over more than 10,000 modified records: search's 10,000-result cap never stops it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../support/fixtures.js'
-import { expectReplicaMatches } from './helpers.js'
+import { expectReplicaMatches } from '../support/replica-check.js'
 
 describe('sync: past the 10,000-result search cap', () => {
   let t: TestApp

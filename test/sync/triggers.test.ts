@@ -5,7 +5,10 @@ import { realPostgres } from '../support/env.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { freshDatabase, type TestDatabase } from '../support/env.js'
 import type { RunningEmulator } from '../../src/emulator/index.js'
-import { sleep, updateObject, listAll, within } from './helpers.js'
+import { updateObject } from '../support/hubspot-direct.js'
+import { hubspotObjects } from '../support/replica-check.js'
+import { within } from '../support/wait.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const TIMING = { SYNC_STALE_AFTER: '1s', SYNC_LIVE_INTERVAL: '300ms' }
 
@@ -31,7 +34,7 @@ describe('sync triggers', () => {
 
   it('answers a read at once from the replica and pulls in the background when it is stale', async () => {
     await sleep(1_100)
-    const exam = (await listAll(t.emulator!, 'exams'))[0]
+    const exam = (await hubspotObjects(t.emulator!, 'exams'))[0]
     await updateObject(t.emulator!, 'exams', exam.id, { location: 'Halifax' })
     const before = calls()
     const started = Date.now()
@@ -127,7 +130,7 @@ describe('sync: beforePull and start-up state', () => {
       expect(order).toEqual([])
       expect((await engine.pull()).kind).toBe('backfill')
       expect((await engine.pull()).kind).toBe('incremental')
-      await engine.pull({ examIds: [(await listAll(emulator, 'exams'))[0].id] })
+      await engine.pull({ examIds: [(await hubspotObjects(emulator, 'exams'))[0].id] })
       expect(order).toHaveLength(3)
       expect(order[0]).toBe('intents@0')
     } finally {

@@ -31,10 +31,11 @@ export const bookingRecord = z
 
 /** The idempotency key's alphabet, shared by the body field and the Idempotency-Key header. */
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,100}$/
+export const IDEMPOTENCY_KEY_RULE = 'must be 8-100 characters of letters, digits, . _ : -'
 
 export const bookingCreate = z.strictObject({
   examId: hubspotId,
-  booking_id: z.string().regex(IDEMPOTENCY_KEY, 'must be 8-100 characters of letters, digits, . _ : -').optional(),
+  booking_id: z.string().regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE).optional(),
   student_name: name(200),
   student_email: z.email('must be an email address').max(254),
   student_id: name(100).optional(),
@@ -58,6 +59,7 @@ export const bookingCreatedBody = success({
 export const batchCancelResult = z.looseObject({
   id: z.string(),
   success: z.boolean(),
+  outcome: z.string().meta({ description: '"cancelled", or the error code of this row' }),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 })
 

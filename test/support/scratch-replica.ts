@@ -1,6 +1,6 @@
 // For the sync unit tests: one migrated in-memory replica per file, emptied before each test.
-import { createPgliteDriver } from '../replica/driver-pglite.js'
-import { migrate, type ReplicaDriver } from '../replica/index.js'
+import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
+import { migrate, type ReplicaDriver } from '../../src/replica/index.js'
 
 /** PGlite takes seconds to start, so a file opens one and empties it between tests. */
 export async function openScratchReplica(): Promise<ReplicaDriver> {

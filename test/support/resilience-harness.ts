@@ -3,11 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID } from '../../src/emulator/index.js'
 import { BOOKING_PROPERTIES, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
-import { freshDatabase, type TestDatabase } from '../support/env.js'
-import { startPrivatePostgres, startPrivateRedis } from '../support/private-services.js'
-import { profile } from './profile.js'
+import { freshDatabase, type TestDatabase } from './env.js'
+import { hubspot, listAll, OBJECT_TYPE, type Kind } from './hubspot-direct.js'
+import { startPrivatePostgres, startPrivateRedis } from './private-services.js'
+import { profile } from '../resilience/profile.js'
 
 export { sleep }
 
@@ -106,38 +106,14 @@ export async function waitUntil(
 /** The checker's own token: its calls have their own rate window and never spend the app's. */
 const CHECKER_TOKEN = 'resilience-checker'
 
-export async function hubspotCall<T = any>(
-  emulatorUrl: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const response = await fetch(emulatorUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${CHECKER_TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`emulator ${method} ${path} → ${response.status} ${text.slice(0, 300)}`)
-  return (text ? JSON.parse(text) : {}) as T
+export function hubspotCall<T = any>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
+  return hubspot<T>(emulatorUrl, method, path, body, CHECKER_TOKEN)
 }
 
-export type Kind = 'exams' | 'bookings'
-const OBJECT_TYPE: Record<Kind, string> = { exams: MOCK_EXAMS_OBJECT_TYPE_ID, bookings: BOOKINGS_OBJECT_TYPE_ID }
+export type { Kind }
 
-export async function hubspotObjects(emulatorUrl: string, kind: Kind): Promise<HubSpotObject[]> {
-  const properties = (kind === 'exams' ? EXAM_PROPERTIES : BOOKING_PROPERTIES).join(',')
-  const all: HubSpotObject[] = []
-  for (let after = ''; ;) {
-    const page = await hubspotCall<{ results: HubSpotObject[]; paging?: { next: { after: string } } }>(
-      emulatorUrl,
-      'GET',
-      `/crm/v3/objects/${OBJECT_TYPE[kind]}?limit=100&properties=${properties}${after ? `&after=${after}` : ''}`,
-    )
-    all.push(...page.results)
-    if (!page.paging) return all
-    after = page.paging.next.after
-  }
+export function hubspotObjects(emulatorUrl: string, kind: Kind): Promise<HubSpotObject[]> {
+  return listAll(emulatorUrl, kind, kind === 'exams' ? EXAM_PROPERTIES : BOOKING_PROPERTIES, CHECKER_TOKEN)
 }
 
 export async function createHubSpotExam(emulatorUrl: string, n: number, capacity: number): Promise<HubSpotObject> {

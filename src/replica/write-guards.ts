@@ -1,38 +1,74 @@
-// The write guards, evaluated under row locks in Postgres: existence, activity, capacity, cancel state.
+// The write guards' SQL, run in the domain's transaction under row locks: the exam, its reservation, seats, cancel state.
 import { SEAT_HOLDING_STATUSES } from '../model/records.js'
-import { BOOKINGS, recordJson, type Queryable } from '../replica/index.js'
+import { BOOKINGS, recordJson } from './columns.js'
+import type { Queryable } from './driver.js'
 
 export interface LockedExam {
   hubspot_id: string
   capacity: number | null
   is_active: string | null
   deleted: boolean
+  exam_date: string | null
+  location: string | null
 }
 
 /**
- * Locks the exam row until the transaction ends. Every booking guard for one exam passes through
- * this lock, across instances, so two admins cannot both take the last seat.
+ * Locks the exam row until the transaction ends. Every guard on one exam (creates, updates,
+ * archive) passes through this lock, across instances, so what one guard reads and journals is
+ * seen whole by the next.
  */
 export async function lockExam(tx: Queryable, examId: string): Promise<LockedExam | null> {
   const { rows } = await tx.query<LockedExam>(
-    `SELECT hubspot_id, capacity, is_active, deleted_at IS NOT NULL AS deleted
+    `SELECT hubspot_id, capacity, is_active, deleted_at IS NOT NULL AS deleted, exam_date::text, location
        FROM public.hubspot_mock_exams WHERE hubspot_id = $1 FOR UPDATE`,
     [examId],
   )
   return rows[0] ?? null
 }
 
-/** Seats held: seat-holding bookings in the replica plus creates in flight (pending intents). */
-export async function seatsTaken(db: Queryable, examId: string): Promise<number> {
-  const { rows } = await db.query<{ taken: number }>(
+/**
+ * What the exam could become while its pending updates are in flight, and the seats it holds.
+ * Read under lockExam: the reservation a create must fit under is the lowest capacity any
+ * pending update could leave, and no pending update may be deactivating or archiving the exam.
+ */
+export interface ExamReservation {
+  /** Seat-holding bookings in the replica plus creates in flight (pending intents). */
+  taken: number
+  /** The lowest capacity a pending exam update sets; null when none changes capacity. */
+  pendingCapacity: number | null
+  /** A pending update sets is_active false. */
+  deactivating: boolean
+  /** A pending archive. */
+  archiving: boolean
+}
+
+export async function examReservation(tx: Queryable, examId: string): Promise<ExamReservation> {
+  const { rows } = await tx.query<{
+    taken: string
+    pending_capacity: number | null
+    deactivating: boolean | null
+    archiving: boolean | null
+  }>(
     `SELECT (SELECT count(*) FROM public.hubspot_bookings
               WHERE mock_exam_id = $1 AND deleted_at IS NULL AND booking_status = ANY($2::text[]))
           + (SELECT count(*) FROM hubmirror.write_intents i
-              WHERE i.kind = 'booking.create' AND i.status = 'pending' AND i.exam_id = $1
-                AND NOT EXISTS (SELECT 1 FROM public.hubspot_bookings b WHERE b.booking_id = i.idempotency_key)) AS taken`,
+              WHERE i.exam_id = $1 AND i.status = 'pending' AND i.kind = 'booking.create'
+                AND NOT EXISTS (SELECT 1 FROM public.hubspot_bookings b WHERE b.booking_id = i.idempotency_key)) AS taken,
+            u.pending_capacity, u.deactivating, u.archiving
+       FROM (SELECT min((payload->>'capacity')::int) AS pending_capacity,
+                    bool_or(kind = 'exam.update' AND payload->>'is_active' = 'false') AS deactivating,
+                    bool_or(kind = 'exam.archive') AS archiving
+               FROM hubmirror.write_intents
+              WHERE exam_id = $1 AND status = 'pending' AND kind IN ('exam.update', 'exam.archive')) u`,
     [examId, SEAT_HOLDING_STATUSES],
   )
-  return Number(rows[0].taken)
+  const row = rows[0]
+  return {
+    taken: Number(row.taken),
+    pendingCapacity: row.pending_capacity === null ? null : Number(row.pending_capacity),
+    deactivating: row.deactivating === true,
+    archiving: row.archiving === true,
+  }
 }
 
 /** Confirmed seat counts of several exams, as HubSpot's total_bookings should read. */
@@ -75,6 +111,7 @@ export interface BookingState {
   deleted: boolean
 }
 
+/** Locks bookings in id order (so two batches over the same ids cannot deadlock). */
 export async function lockBookings(tx: Queryable, hubspotIds: readonly string[]): Promise<BookingState[]> {
   const { rows } = await tx.query<BookingState>(
     `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, deleted_at IS NOT NULL AS deleted
@@ -84,7 +121,7 @@ export async function lockBookings(tx: Queryable, hubspotIds: readonly string[])
   return rows
 }
 
-/** The replica record of a booking by its idempotency key, for replays of a completed create. */
+/** The replica record of a booking by its idempotency key (booking_id). */
 export async function bookingByKey(db: Queryable, bookingId: string): Promise<Record<string, unknown> | null> {
   const { rows } = await db.query<{ record: Record<string, unknown> }>(
     `SELECT ${recordJson(BOOKINGS, 'b')} AS record FROM ${BOOKINGS.table} b WHERE b.booking_id = $1 AND b.deleted_at IS NULL`,
