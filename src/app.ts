@@ -1,5 +1,6 @@
 // The composition root: opens the replica and cache, builds every part and the HTTP server over them.
 import type { FastifyInstance } from 'fastify'
+import { Gauge, type Registry } from 'prom-client'
 import { ReadService } from './bookings/read-service.js'
 import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
@@ -11,8 +12,8 @@ import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
 import { buildHttpServer } from './http/server.js'
 import { createClientLimits } from './http/client-limits.js'
-import { createMetricsRegistry, gaugeFrom } from './http/metrics.js'
-import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
+import { counterFrom, createMetricsRegistry, gaugeFrom } from './http/metrics.js'
+import { createHubSpot, PRIORITIES, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
 import { createLogger, type Logger } from './logger.js'
 import { createRealtimeHub, type RealtimeHub, type RealtimeHubOptions } from './realtime/index.js'
 import { migrate, openReplica, type ReplicaDriver } from './replica/index.js'
@@ -51,6 +52,58 @@ export interface App {
   close(): Promise<void>
 }
 
+/** The HubSpot budget per priority (writes, on-demand, background, bulk): who waits, who got slots, how long. */
+function exportBudget(metrics: Registry, hubspot: HubSpot): void {
+  gaugeFrom(
+    metrics,
+    'hubmirror_hubspot_budget_waiting',
+    'HubSpot calls waiting for a rate-budget slot, by priority',
+    () => hubspot.priorities().waiting,
+    'priority',
+  )
+  const perPriority =
+    (field: 'granted' | 'waitedMs' | 'heldBack', scale = 1) =>
+    () => {
+      const stats = hubspot.priorities()[field]
+      return PRIORITIES.map((priority): [{ priority: string }, number] => [{ priority }, stats[priority] * scale])
+    }
+  counterFrom(
+    metrics,
+    'hubmirror_hubspot_budget_granted_total',
+    'HubSpot rate-budget slots granted, by priority',
+    ['priority'],
+    perPriority('granted'),
+  )
+  counterFrom(
+    metrics,
+    'hubmirror_hubspot_budget_wait_seconds_total',
+    'Time HubSpot calls waited for a slot, by priority',
+    ['priority'],
+    perPriority('waitedMs', 1 / 1000),
+  )
+  counterFrom(
+    metrics,
+    'hubmirror_hubspot_budget_held_back_total',
+    'Times a lower priority was held back to leave headroom for higher ones',
+    ['priority'],
+    perPriority('heldBack'),
+  )
+  // usage() may be a Redis round trip: read at scrape time only.
+  new Gauge({
+    name: 'hubmirror_hubspot_budget_used',
+    help: 'HubSpot budget used: the rolling 10 s window, search in the last second, today',
+    labelNames: ['window'],
+    registers: [metrics],
+    async collect() {
+      const usage = await hubspot.client.budget.usage().catch(() => null)
+      if (!usage) return
+      this.set({ window: '10s' }, usage.used_10s)
+      this.set({ window: 'search_1s' }, usage.used_search_1s)
+      this.set({ window: 'daily' }, usage.used_daily)
+    },
+  })
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options
   const logger = options.logger ?? createLogger(config.logLevel)
@@ -76,6 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   let sync: SyncEngine | null = null
   const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
   const metrics = createMetricsRegistry()
+  if (hubspot) exportBudget(metrics, hubspot)
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
   const writes = hubspot
@@ -109,7 +163,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   )
   // The seed's WebSocket `sync_request`: a targeted pull of the exams the client watches.
   const onSyncRequest = engine
-    ? (examIds: string[]) => engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand' })
+    ? (examIds: string[], caller: string) =>
+        engine.pull({ examIds: examIds.length ? examIds : undefined, reason: 'demand', caller })
     : undefined
   const limits = createClientLimits(config.limits, metrics)
   routes.push((app) => registerRealtimeRoutes(app, realtime, { reads, onSyncRequest, ...limits }))

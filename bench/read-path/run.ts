@@ -1,10 +1,12 @@
 // Benchmarks one exam's cached bookings read: hubmirror vs the seed's read path vs a bare route; writes last-run.json.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { issueToken } from '../../src/http/jwt.js'
 import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
 import { migrate, openReplica, upsertBookings, upsertExams } from '../../src/replica/index.js'
@@ -28,6 +30,17 @@ const GOALS = { vsSeed: 10, vsBare: 0.8, p99Ms: 10 }
 const JWT_SECRET = randomBytes(24).toString('base64url')
 const EXAM_ID = '20000000001'
 /** BENCH_PROFILE=1: hubmirror runs under --cpu-prof, profiles land in bench/.work/profiles (read with bench/support/profile-summary.ts). */
+/**
+ * `--token es256`: hubmirror also verifies against a JWKS (served by this process, as Supabase Auth
+ * would) and the hubmirror rows use an ES256 token; an HS256 row on the same server is added for
+ * comparison under the same load. Default `hs256`.
+ */
+const TOKEN_KIND = (() => {
+  const at = process.argv.indexOf('--token')
+  const kind = at >= 0 ? process.argv[at + 1] : 'hs256'
+  if (kind !== 'hs256' && kind !== 'es256') throw new Error(`--token: expected hs256 or es256, got ${kind}`)
+  return kind
+})()
 const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, 'profiles')] : []
 
 interface Target {
@@ -55,6 +68,33 @@ interface Row {
 }
 
 const CLOCK_TICKS_PER_S = 100
+
+/** A Supabase-like issuer: one ES256 key, its JWKS over HTTP, and a signed access token. */
+async function startIssuer(): Promise<{ env: Record<string, string>; token: string; close(): void }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256')
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] })
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks))
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const issuer = `http://127.0.0.1:${port}/auth/v1`
+  const token = await new SignJWT({ role: 'authenticated', app_metadata: { permissions: ['exams.view'] } })
+    .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' })
+    .setIssuer(issuer)
+    .setAudience('authenticated')
+    .setSubject('bench-user')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(privateKey)
+  return {
+    env: {
+      HUBMIRROR_JWKS_URL: `${issuer}/.well-known/jwks.json`,
+      HUBMIRROR_JWT_ISSUER: issuer,
+      HUBMIRROR_JWT_AUDIENCE: 'authenticated',
+    },
+    token,
+    close: () => server.close(),
+  }
+}
 
 /** utime + stime of a process, in seconds (Linux /proc; fields 14 and 15 of stat). */
 function processCpuS(pid: number): number {
@@ -226,7 +266,9 @@ async function main(): Promise<void> {
         ready: /HubSpot emulator: (http\S+)/,
       },
     )
+    const issuer = TOKEN_KIND === 'es256' ? await startIssuer() : null
     const hubspot = {
+      ...issuer?.env,
       HUBSPOT_ACCESS_TOKEN: 'bench',
       HUBSPOT_BASE_URL: emulator.match[1]!,
       HUBMIRROR_DATA_DIR: dataDir,
@@ -246,15 +288,17 @@ async function main(): Promise<void> {
     })
 
     const path = `/api/mock-exams/${EXAM_ID}/bookings`
-    const auth = { authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view'], { ttlSeconds: 3600 })}` }
+    const hs256 = { authorization: `Bearer ${issueToken(JWT_SECRET, ['exams.view'], { ttlSeconds: 3600 })}` }
+    const auth = issuer ? { authorization: `Bearer ${issuer.token}` } : hs256
+    const kind = issuer ? ', ES256 token from a JWKS' : ''
     const hubmirror: Target = {
-      name: 'hubmirror (cache: Redis + in-process)',
+      name: `hubmirror (cache: Redis + in-process${kind})`,
       url: withRedis.base + path,
       headers: auth,
       pid: withRedis.pid,
     }
     const hubmirrorMemory: Target = {
-      name: 'hubmirror (cache: in-process only)',
+      name: `hubmirror (cache: in-process only${kind})`,
       url: withoutRedis.base + path,
       headers: auth,
       pid: withoutRedis.pid,
@@ -287,7 +331,13 @@ async function main(): Promise<void> {
       headers: {},
       pid: bareServer.child.process.pid!,
     }
-    const targets = [hubmirror, hubmirrorMemory, seed, bare]
+    // The same server with an HS256 token, measured under the same load as the ES256 rows.
+    const hubmirrorHs256: Target = {
+      ...hubmirror,
+      name: 'hubmirror (cache: Redis + in-process, HS256 token)',
+      headers: hs256,
+    }
+    const targets = [hubmirror, hubmirrorMemory, seed, bare, ...(issuer ? [hubmirrorHs256] : [])]
 
     // Honesty check: every server answers the same 100 bookings (parsed once, before the load).
     const expected = bookingIds(hubmirrorBody, hubmirror.name)
@@ -324,7 +374,7 @@ async function main(): Promise<void> {
         headers: target.headers,
       })
       const cpuS = processCpuS(target.pid) - cpuBefore
-      const usesRedis = target === hubmirror || target === seed
+      const usesRedis = target === hubmirror || target === hubmirrorHs256 || target === seed
       const redisS = usesRedis ? (await redisCpuS(redis)) - redisBefore : 0
       rows.push({
         name: target.name,
@@ -383,6 +433,7 @@ async function main(): Promise<void> {
     const finishedAt = machineInfo()
     const figures = {
       benchmark: 'read-path',
+      token: TOKEN_KIND,
       machine: { ...startedAt, uptimeAtEnd: finishedAt.uptime, loadavgAtEnd: finishedAt.loadavg },
       load: { tool, threads: THREADS, connections: CONNECTIONS, warmupS: WARMUP_S, durationS: DURATION_S },
       data: {
@@ -444,7 +495,8 @@ async function main(): Promise<void> {
     console.log(
       `cache lookups: Redis instance ${JSON.stringify(cacheStats.redis)}; in-process instance ${JSON.stringify(cacheStats.inProcess)}`,
     )
-    const out = join(HERE, 'last-run.json')
+    issuer?.close()
+    const out = join(HERE, issuer ? 'last-run-es256.json' : 'last-run.json')
     writeFileSync(out, JSON.stringify(figures, null, 2) + '\n')
     console.log(`written to ${out}`)
     if (rows.some((r) => r.non2xx > 0 || r.socketErrors > 0)) process.exitCode = 1

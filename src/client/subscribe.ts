@@ -4,10 +4,14 @@
 //                 │                                   ▲                │
 //                 └──────── failure ──────────────────┘                └─ ≥3 failures ─► offline (still retrying)
 //   refetch answer ─► paused (onRefetch) ─resume(seq)─► connecting      401/403/400 ─► offline, stopped
-import { authHeaders, joinUrl } from './api.js'
+//   live ─token near expiry, source has a newer one─► (reconnect from the cursor, status stays live)
+//   event: reauth (the server ended the stream at exp) ─► connect at once with the source's token;
+//   401 with the same token ─► offline, stopped; 401 but the source has a newer token ─► retry
+import { authHeaders, joinUrl, resolveToken } from './api.js'
 import { HubmirrorError } from './errors.js'
 import { compareSeq, isSeq, normalizeSeq } from '../model/seq.js'
 import { createSseParser, type SseMessage } from './sse-parser.js'
+import { decodeTokenPayload } from './token.js'
 import type { ChangeEvent, ClientOptions } from './types.js'
 
 export type ChangeStatus = 'connecting' | 'live' | 'reconnecting' | 'offline'
@@ -44,6 +48,18 @@ export interface SubscribeOptions extends ClientOptions {
   /** Consecutive failed attempts after which the status reads `offline`. */
   offlineAfterFailures?: number
   random?: () => number
+  /**
+   * How long before its token's `exp` an SSE stream is reopened with a newer token from `token`
+   * (when the source has one by then; it is asked again every half second until expiry).
+   * Default: a fifth of the token's remaining life, at most a minute.
+   */
+  refreshAheadMs?: number
+}
+
+/** ms since the epoch at which a token expires, or null when it does not say. */
+function tokenExpiry(token: string | null): number | null {
+  const exp = token ? decodeTokenPayload(token)?.exp : undefined
+  return typeof exp === 'number' ? exp * 1000 : null
 }
 
 export interface Subscription {
@@ -63,6 +79,7 @@ type Outcome =
   | { kind: 'refetch'; head: string }
   | { kind: 'fatal'; error: HubmirrorError }
   | { kind: 'superseded' }
+  | { kind: 'reauth' }
 
 export function subscribeChanges(options: SubscribeOptions): Subscription {
   const doFetch = options.fetch ?? globalThis.fetch
@@ -91,6 +108,9 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
   // The first long-poll after (re)connecting asks not to wait, so "live" means caught up, not 25 s later.
   let catchingUp = true
   let wake: (() => void) | null = null
+  // The token the current connection was opened with, and the timer that replaces it before expiry.
+  let connectedToken: string | null = null
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined
 
   const setStatus = (next: ChangeStatus) => {
     if (closed || next === status) return
@@ -127,14 +147,34 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     return parts.length > 0 ? `?${parts.join('&')}` : ''
   }
 
-  function start(): void {
+  function start(quiet = false): void {
     const gen = ++generation
     catchingUp = true
+    clearTimeout(refreshTimer)
     controller?.abort()
     controller = null
     wake?.()
-    setStatus(everLive || failures > 0 ? 'reconnecting' : 'connecting')
+    if (!quiet) setStatus(everLive || failures > 0 ? 'reconnecting' : 'connecting')
     void run(gen)
+  }
+
+  /**
+   * Streams end at their token's expiry: shortly before it, reopen with the newer token the
+   * source has by then (Last-Event-ID carries the cursor, so nothing is lost or doubled).
+   */
+  function armRefresh(gen: number, token: string | null): void {
+    clearTimeout(refreshTimer)
+    const expiresAt = tokenExpiry(token)
+    if (expiresAt === null) return
+    const left = expiresAt - Date.now()
+    const ahead = options.refreshAheadMs ?? Math.min(60_000, left / 5)
+    const check = () => {
+      if (closed || gen !== generation) return
+      const next = resolveToken(options.token)
+      if (next && next !== token && (tokenExpiry(next) ?? Infinity) > expiresAt) return start(true)
+      if (Date.now() < expiresAt) refreshTimer = setTimeout(check, 500)
+    }
+    refreshTimer = setTimeout(check, Math.max(0, left - ahead))
   }
 
   async function run(gen: number): Promise<void> {
@@ -143,6 +183,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       if (closed || gen !== generation || outcome.kind === 'superseded') return
       switch (outcome.kind) {
         case 'ok':
+        case 'reauth':
+          // reauth: the server ended the stream at the token's expiry; come back at once with the current one.
           continue
         case 'refetch':
           paused = true
@@ -203,7 +245,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
   }
 
   function requestHeaders(accept: string): Record<string, string> {
-    const headers: Record<string, string> = { accept, ...authHeaders(options.token) }
+    connectedToken = resolveToken(options.token)
+    const headers: Record<string, string> = { accept, ...authHeaders(connectedToken) }
     if (cursor !== null) headers['last-event-id'] = cursor
     return headers
   }
@@ -214,6 +257,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     if (res.status === 410 || error.code === 'E_CURSOR_EXPIRED') {
       return { kind: 'refetch', head: headFrom(body, res) }
     }
+    // Refused, but the application has signed in again (or refreshed) meanwhile: try that token.
+    if (res.status === 401 && resolveToken(options.token) !== connectedToken) return { kind: 'failed', quick, error }
     if (res.status === 400 || res.status === 401 || res.status === 403) return { kind: 'fatal', error }
     if (res.status === 429) {
       const seconds = Number(res.headers.get('retry-after'))
@@ -237,6 +282,8 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
     let refetchHead: string | null = null
     /** The server cut us off as a slow reader (`event: dropped`): reconnect at once from the cursor. */
     let dropped = false
+    /** The token expired and the server ended the stream (`event: reauth`). */
+    let reauth = false
     let watchdog: ReturnType<typeof setTimeout> | undefined
     const feedWatchdog = () => {
       clearTimeout(watchdog)
@@ -276,6 +323,9 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
         case 'dropped':
           dropped = true
           return
+        case 'reauth':
+          reauth = true
+          return
         default:
           markHealthy()
       }
@@ -304,6 +354,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
         await res.body?.cancel().catch(() => {})
         return { kind: 'failed', quick: isQuick() }
       }
+      armRefresh(gen, connectedToken)
       const reader = res.body.getReader()
       try {
         for (;;) {
@@ -324,10 +375,12 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       return { kind: 'failed', quick: isQuick(), error }
     } finally {
       clearTimeout(watchdog)
+      if (gen === generation) clearTimeout(refreshTimer)
       if (controller === ac) controller = null
     }
     if (gen !== generation || closed) return { kind: 'superseded' }
     if (refetchHead !== null) return { kind: 'refetch', head: refetchHead }
+    if (reauth) return { kind: 'reauth' }
     return gotMessage || dropped ? { kind: 'ended' } : { kind: 'failed', quick: isQuick() }
   }
 
@@ -406,6 +459,7 @@ export function subscribeChanges(options: SubscribeOptions): Subscription {
       if (closed) return
       closed = true
       generation++
+      clearTimeout(refreshTimer)
       controller?.abort()
       controller = null
       wake?.()

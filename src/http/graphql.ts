@@ -29,6 +29,7 @@ import type { RealtimeHub } from '../realtime/index.js'
 import { compareSeq } from '../model/seq.js'
 import { bearerToken } from './auth.js'
 import { AsyncQueue, QueueBudget } from './async-queue.js'
+import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
 import { hubspotId, isoDate, seqCursor } from './contract/common.js'
 import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from './contract/realtime.js'
@@ -176,6 +177,8 @@ export function registerGraphql(
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>()
   const rules = options.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]
   const connections = new WeakMap<object, Connection>()
+  // Per connection: when its token expires.
+  const deadlines = new WeakMap<object, TokenDeadline>()
   const refuse = (reason: RefusalReason, message: string, details: Record<string, unknown> = {}) => {
     options.refused[reason] += 1
     const code = reason === 'subscriptions' ? 'E_TOO_MANY_SUBSCRIPTIONS' : 'E_QUERY_TOO_COMPLEX'
@@ -267,8 +270,9 @@ export function registerGraphql(
           const params = ctx.connectionParams as { authorization?: unknown; access_token?: unknown } | undefined
           const { request, socket } = ctx.extra
           const token = tokenFromParams(params) ?? bearerToken(request)
+          let verified
           try {
-            const verified = await root.checkToken(token, 'exams.view')
+            verified = expiringToken(await root.checkToken(token, 'exams.view'))
             request.verifiedToken = verified
             request.permissions = verified.permissions
           } catch {
@@ -283,6 +287,11 @@ export function registerGraphql(
             return false
           }
           socket.once('close', () => lease.release())
+          const deadline = new TokenDeadline(verified.expiresAtMs, () =>
+            socket.close(CLOSE_TOKEN_EXPIRED, 'token expired'),
+          )
+          deadlines.set(ctx, deadline)
+          socket.once('close', () => deadline.cancel())
           connections.set(ctx, {
             lease,
             backlog: new QueueBudget(CONNECTION_BACKLOG),
@@ -293,6 +302,20 @@ export function registerGraphql(
             },
           })
           return true
+        },
+        // The refresh: a ping whose payload carries a fresh token, as connectionParams did. One that
+        // is refused changes nothing; the connection still closes (4401) when the old token expires.
+        onPing: async (ctx, payload) => {
+          const token = tokenFromParams(payload)
+          const deadline = deadlines.get(ctx)
+          if (!token || !deadline) return
+          try {
+            const verified = expiringToken(await root.checkToken(token, 'exams.view'))
+            ctx.extra.request.permissions = verified.permissions
+            deadline.refresh(verified)
+          } catch (error) {
+            ctx.extra.request.log.debug({ reason: (error as Error).message }, 'graphql-ws: token refresh refused')
+          }
         },
         // Refused before anything runs: too long, unparseable, too costly, or one subscription too many.
         onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {

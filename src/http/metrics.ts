@@ -14,16 +14,17 @@ export function gaugeFrom(
   name: string,
   help: string,
   read: () => number | Record<string, number>,
+  label = 'kind',
 ): void {
   const gauge = new Gauge({
     name,
     help,
-    labelNames: ['kind'],
+    labelNames: [label],
     registers: [registry],
     collect() {
       const value = read()
       if (typeof value === 'number') this.set(value)
-      else for (const [kind, v] of Object.entries(value)) this.set({ kind }, v)
+      else for (const [key, v] of Object.entries(value)) this.set({ [label]: key }, v)
     },
   })
   void gauge

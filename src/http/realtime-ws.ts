@@ -15,8 +15,10 @@ import {
   type StreamLease,
   type StreamLimits,
 } from './stream-limits.js'
+import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 
-export type SyncRequestHandler = (examIds: string[]) => Promise<unknown>
+/** `caller` is the token subject: each may have only a few pulls outstanding. */
+export type SyncRequestHandler = (examIds: string[], caller: string) => Promise<unknown>
 
 /** A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
@@ -28,6 +30,14 @@ const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('unsubscribe') }),
   z.object({ type: z.literal('sync_request'), exam_ids: examIds.nullish() }),
   z.object({ type: z.literal('ping') }),
+  /** A fresh token for this socket, before the current one expires. */
+  z.object({
+    type: z.literal('auth'),
+    token: z
+      .string()
+      .min(1)
+      .max(16 * 1024),
+  }),
 ])
 type ClientMessage = z.infer<typeof clientMessage>
 
@@ -71,6 +81,9 @@ class WsSession {
   readonly #lease: StreamLease
   #alive = true
   #pinger: NodeJS.Timeout | null = null
+  /** The grants of the latest token this socket presented (the upgrade's, then each `auth`'s). */
+  #permissions: ReadonlySet<string>
+  #deadline: TokenDeadline | null = null
 
   constructor(
     socket: WebSocket,
@@ -84,10 +97,18 @@ class WsSession {
     this.#hub = hub
     this.#onSyncRequest = onSyncRequest
     this.#lease = lease
+    this.#permissions = request.permissions ?? new Set()
   }
 
   start(): void {
-    this.#send({ type: 'connected', seq: this.#hub.position(), timestamp: Date.now() })
+    let token
+    try {
+      token = expiringToken(this.#request.verifiedToken!)
+    } catch {
+      return this.#expire()
+    }
+    this.#deadline = new TokenDeadline(token.expiresAtMs, () => this.#expire())
+    this.#send({ type: 'connected', seq: this.#hub.position(), timestamp: Date.now(), expires_at: token.expiresAtMs })
     this.#socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     this.#socket.on('pong', () => (this.#alive = true))
     this.#socket.on('close', () => this.#closed())
@@ -102,7 +123,26 @@ class WsSession {
     this.#socket.ping()
   }
 
+  #expire(): void {
+    this.#sendError('E_UNAUTHORIZED', 'token expired: reconnect with a fresh token and subscribe with after')
+    this.#socket.close(CLOSE_TOKEN_EXPIRED, 'token expired')
+  }
+
+  /** A refused token changes nothing: the socket still ends when its current token expires. */
+  async #auth(raw: string): Promise<void> {
+    try {
+      const token = expiringToken(await this.#request.server.checkToken(raw, 'exams.view'))
+      this.#permissions = token.permissions
+      this.#deadline?.refresh(token)
+      this.#send({ type: 'auth_ok', expires_at: token.expiresAtMs })
+    } catch (error) {
+      const appError = isAppError(error) ? error : new AppError('E_UNAUTHORIZED', 'invalid token')
+      this.#sendError(appError.code, appError.message)
+    }
+  }
+
   #closed(): void {
+    this.#deadline?.cancel()
     if (this.#pinger) clearInterval(this.#pinger)
     this.#subscription?.close()
     this.#subscription = null
@@ -122,6 +162,8 @@ class WsSession {
         return void this.#sync(parsed.exam_ids ?? null)
       case 'ping':
         return this.#send({ type: 'pong', timestamp: Date.now() })
+      case 'auth':
+        return void this.#auth(parsed.token)
     }
   }
 
@@ -148,13 +190,13 @@ class WsSession {
   }
 
   async #sync(examIds: string[] | null): Promise<void> {
-    if (!this.#onSyncRequest) return this.#sendError('E_NOT_READY', 'sync is not available on this server')
     // The same grant as POST /api/sync/pull: a viewer may not spend the HubSpot budget.
-    if (!this.#request.permissions?.has('sync.run'))
+    if (!this.#permissions.has('sync.run'))
       return this.#sendError('E_FORBIDDEN', 'sync_request needs the "sync.run" permission')
+    if (!this.#onSyncRequest) return this.#sendError('E_NOT_READY', 'sync is not available on this server')
     const ids = examIds ?? [...(this.#subscription?.examIds ?? [])]
     try {
-      const result = await this.#onSyncRequest(ids)
+      const result = await this.#onSyncRequest(ids, tokenSubject(bearerToken(this.#request)))
       this.#send({ type: 'sync_result', exam_ids: ids, result: result ?? null })
     } catch (error) {
       const appError = isAppError(error) ? error : new AppError('E_INTERNAL', 'sync failed')

@@ -14,6 +14,7 @@ import { seqCursor } from './contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from './contract/realtime.js'
 import { SseStream } from './sse-stream.js'
 import { tokenSubject, type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
+import { expiringToken, TokenDeadline } from './token-deadline.js'
 
 interface RealtimeRoutes {
   reads: ReadService
@@ -107,6 +108,8 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
     },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
+      // An expired token opens no stream (it would only be ended at once): 401 before anything starts.
+      const token = expiringToken(request.verifiedToken!)
       const lease = leaseFor(streams, request, reply, 'sse')
       // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
       const stream = openSse(reply, () => {
@@ -125,7 +128,13 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
         },
         onEnd: () => stream.end(),
       })
+      // The last frame of a stream whose token expired: reconnect with a fresh one and Last-Event-ID.
+      const deadline = new TokenDeadline(token.expiresAtMs, () => {
+        stream.event('reauth', { reason: 'token expired', seq: subscription.cursor() })
+        stream.end()
+      })
       reply.raw.on('close', () => {
+        deadline.cancel()
         subscription.close()
         open.delete(stream)
       })
@@ -166,7 +175,9 @@ function registerLongPoll(
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
       if (page.events.length > 0) return { success: true as const, events: page.events, cursor: page.cursor }
-      const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS)
+      // A wait never outlasts the token: the next poll must bring a fresh one.
+      const tokenLeftMs = expiringToken(request.verifiedToken!).expiresAtMs - Date.now()
+      const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS, tokenLeftMs)
       const written = new Promise<void>((resolve) => reply.raw.once('close', resolve))
       answering.add(written)
       void written.then(() => answering.delete(written))

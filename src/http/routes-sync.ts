@@ -1,9 +1,11 @@
 // The sync endpoints: on-demand pull, status for the dashboard, reconcile, and the seed's force sync.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
+import { bearerToken } from './auth.js'
 import { forceQuery, pullRequest, reconcileRequest, syncResponses } from './contract/sync.js'
+import { tokenSubject } from './stream-limits.js'
 
 export interface SyncRouteOptions {
   /** How long POST /api/sync/pull waits for its pull before answering 202 (a first backfill can take minutes). */
@@ -27,7 +29,7 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     },
     async (request, reply) => {
       const body = request.body ?? {}
-      const pull = sync.pull({ types: body.types, examIds: body.exam_ids, reason: 'demand' })
+      const pull = sync.pull({ types: body.types, examIds: body.exam_ids, reason: 'demand', caller: callerOf(request) })
       const result = await Promise.race([pull, delay(pullWaitMs)])
       if (result === null) {
         // Still running (a first backfill): it goes on; the client sees its end in /api/sync/status.
@@ -79,7 +81,8 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
   app.post(
     '/api/admin/sync/force',
     {
-      config: { permission: 'exams.edit' },
+      // It spends the HubSpot budget like any pull: the same grant as POST /api/sync/pull.
+      config: { permission: 'sync.run' },
       schema: {
         tags: ['sync'],
         summary: 'Re-sync from HubSpot: ?type=exams, or ?type=bookings&examId=ID',
@@ -90,10 +93,15 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     async (request) => {
       const { type, examId } = request.query
       if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
-      const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined)
+      const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined, callerOf(request))
       return { success: true as const, message: `Synced ${count} ${type}`, count }
     },
   )
+}
+
+/** Pulls are bounded per token subject, like streams. */
+function callerOf(request: FastifyRequest): string {
+  return tokenSubject(bearerToken(request))
 }
 
 function delay(ms: number): Promise<null> {

@@ -5,6 +5,7 @@ import { createRedisBudget } from './budget-redis.js'
 import { HubSpotClient, type RetryPolicy } from './client.js'
 import { CrmObjects } from './crm.js'
 import { hubspotPaths } from './paths.js'
+import { prioritized, type PriorityStats } from './priority.js'
 
 export * from './budget.js'
 export * from './client.js'
@@ -13,6 +14,7 @@ export * from './limits.js'
 export * from './mapping.js'
 export * from './paths.js'
 export * from './probe.js'
+export { PRIORITIES, withPriority, type Priority, type PriorityStats } from './priority.js'
 
 export interface ObjectTypes {
   exams: string
@@ -24,6 +26,8 @@ export interface HubSpot {
   crm: CrmObjects
   /** The custom objects' `2-…` ids: configured, or resolved once through the schemas endpoint. */
   objectTypes(): Promise<ObjectTypes>
+  /** The budget's queues by priority (writes, on-demand, background, bulk): waiting, granted, waited. */
+  priorities(): PriorityStats
   close(): Promise<void>
 }
 
@@ -45,7 +49,7 @@ export function createHubSpot(
     searchPerSecond: config.hubspot.searchRatePerSecond,
     daily: config.hubspot.dailyLimit,
   }
-  const budget: RateBudget = config.redisUrl
+  const shared: RateBudget = config.redisUrl
     ? createRedisBudget({
         url: config.redisUrl,
         namespace: config.redisNamespace,
@@ -53,6 +57,8 @@ export function createHubSpot(
         onFallback: settings.onBudgetFallback,
       })
     : createLocalBudget(limits)
+  // Priorities are a layer in front: the window below decides how many, this decides who goes first.
+  const budget = prioritized(shared)
   const client = new HubSpotClient({
     baseUrl: settings.baseUrl,
     accessToken: settings.accessToken,
@@ -87,6 +93,7 @@ export function createHubSpot(
       })
       return types
     },
+    priorities: () => budget.priorityStats(),
     close: () => budget.close(),
   }
 }

@@ -43,8 +43,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
-import { examNotInHubSpot, invalidField, syncBusy } from '../errors.js'
-import { effectiveLimit, type HubSpot } from '../hubspot/index.js'
+import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
+import { effectiveLimit, withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
@@ -78,6 +78,8 @@ const LOCK_WAIT_MS = 120_000
 const FRESHNESS_CHECK_MS = 1_000
 /** A background pull that failed is not retried sooner than this (HubSpot may be down). */
 const BACKGROUND_RETRY_MS = 15_000
+/** Exams one merged targeted pull may cover (the API's own cap on exam_ids). */
+const MAX_TARGET_EXAMS = 500
 
 export interface SyncEngineOptions {
   db: ReplicaDriver
@@ -108,6 +110,12 @@ export class Engine implements SyncEngine {
   #active = false
   /** Demand pulls waiting to start, by type list: later callers join them. */
   readonly #queuedDemand = new Map<string, Promise<PullResult>>()
+  /** The targeted pull waiting to start: later requests add their exams to it and share its result. */
+  #queuedTarget: { ids: Set<string>; result: Promise<PullResult> } | null = null
+  /** Force syncs waiting to start, by type and exam: repeats join them. */
+  readonly #queuedForce = new Map<string, Promise<{ count: number }>>()
+  /** Pulls and force syncs each caller has asked for and not yet been answered. */
+  readonly #outstanding = new Map<string, number>()
   /** Upper bound of the last full pull known here (epoch ms); refreshed from Postgres now and then. */
   #freshAt = 0
   #nextFreshnessCheck = 0
@@ -131,10 +139,11 @@ export class Engine implements SyncEngine {
   async pull(options: PullOptions = {}): Promise<PullResult> {
     const reason = options.reason ?? 'demand'
     if (this.#stopped) return skipped(reason, 'stopped')
-    if (options.examIds?.length) {
-      const examIds = options.examIds
-      return this.#pullResult(reason, await this.#exclusive(true, () => this.#targeted(examIds, reason)))
-    }
+    return this.#counted(options.caller, () => withPriority(priorityOf(reason), () => this.#pull(options, reason)))
+  }
+
+  async #pull(options: PullOptions, reason: PullReason): Promise<PullResult> {
+    if (options.examIds?.length) return this.#queueTargeted(options.examIds, reason)
     const types = SYNC_TYPES.filter((type) => !options.types?.length || options.types.includes(type))
     if (reason === 'access' || reason === 'watch')
       return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
@@ -153,6 +162,51 @@ export class Engine implements SyncEngine {
       })
       .catch(() => undefined)
     return next
+  }
+
+  /**
+   * Targeted pulls asked for while one waits are merged into it (their exams added), so a loop of
+   * Refresh clicks or `sync_request`s costs one pull after the running one, not one each.
+   */
+  #queueTargeted(examIds: readonly string[], reason: PullReason): Promise<PullResult> {
+    const queued = this.#queuedTarget
+    const fresh = examIds.filter((id) => !queued?.ids.has(id))
+    if (queued && queued.ids.size + fresh.length <= MAX_TARGET_EXAMS) {
+      for (const id of fresh) queued.ids.add(id)
+      return queued.result
+    }
+    const target = { ids: new Set(examIds), result: null as unknown as Promise<PullResult> }
+    target.result = this.#exclusive(true, () => {
+      if (this.#queuedTarget === target) this.#queuedTarget = null
+      return this.#targeted([...target.ids], reason)
+    }).then((result) => this.#pullResult(reason, result))
+    this.#queuedTarget = target
+    void target.result
+      .finally(() => {
+        if (this.#queuedTarget === target) this.#queuedTarget = null
+      })
+      .catch(() => undefined)
+    return target.result
+  }
+
+  /** Each caller may have a bounded number of pulls outstanding; one more is refused with 429. */
+  async #counted<T>(caller: string | undefined, fn: () => Promise<T>): Promise<T> {
+    if (caller === undefined) return fn()
+    const held = this.#outstanding.get(caller) ?? 0
+    const limit = this.#o.config.limits.maxQueuedPullsPerCaller
+    if (held >= limit)
+      throw new AppError('E_TOO_MANY_PULLS', `you already have ${held} HubSpot pulls waiting (at most ${limit})`, {
+        retryAfterSeconds: 5,
+        details: { limit },
+      })
+    this.#outstanding.set(caller, held + 1)
+    try {
+      return await fn()
+    } finally {
+      const left = (this.#outstanding.get(caller) ?? 1) - 1
+      if (left <= 0) this.#outstanding.delete(caller)
+      else this.#outstanding.set(caller, left)
+    }
   }
 
   noteAccess(): void {
@@ -206,7 +260,9 @@ export class Engine implements SyncEngine {
   // ── operations ──────────────────────────────────────────────────────────────
 
   async backfill(options: BackfillOptions = {}): Promise<BackfillResult> {
-    const result = await this.#exclusive(true, () => this.#backfill(options, options.reason ?? 'cli'))
+    const result = await this.#exclusive(true, () =>
+      withPriority('bulk', () => this.#backfill(options, options.reason ?? 'cli')),
+    )
     if (!result.ran) throw syncBusy()
     return result.value
   }
@@ -217,33 +273,7 @@ export class Engine implements SyncEngine {
   }
 
   async reconcile(options: { fix: boolean }): Promise<DriftReport> {
-    const run = async () => {
-      const progress: ReconcileProgress = {
-        running: true,
-        fix: options.fix,
-        started_at: new Date().toISOString(),
-        phase: 'starting',
-        listed: 0,
-      }
-      this.#reconciling = progress
-      try {
-        return await reconcile(
-          {
-            db: this.#o.db,
-            crm: this.#crm,
-            types: await this.#o.hubspot.objectTypes(),
-            applier: this.#applier,
-            signal: this.#abort.signal,
-            calls: () => this.#o.hubspot.client.stats.calls,
-            onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
-          },
-          options.fix,
-        )
-      } finally {
-        progress.running = false
-        progress.phase = null
-      }
-    }
+    const run = async () => withPriority('bulk', () => this.#reconcile(options))
     // Reporting only reads; repairing writes, so it takes the lock like a pull.
     if (!options.fix) return run()
     const result = await this.#exclusive(true, run)
@@ -251,9 +281,55 @@ export class Engine implements SyncEngine {
     return result.value
   }
 
-  async forceSync(type: SyncType, examId?: string): Promise<{ count: number }> {
+  async #reconcile(options: { fix: boolean }): Promise<DriftReport> {
+    const progress: ReconcileProgress = {
+      running: true,
+      fix: options.fix,
+      started_at: new Date().toISOString(),
+      phase: 'starting',
+      listed: 0,
+    }
+    this.#reconciling = progress
+    try {
+      return await reconcile(
+        {
+          db: this.#o.db,
+          crm: this.#crm,
+          types: await this.#o.hubspot.objectTypes(),
+          applier: this.#applier,
+          signal: this.#abort.signal,
+          calls: () => this.#o.hubspot.client.stats.calls,
+          onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
+        },
+        options.fix,
+      )
+    } finally {
+      progress.running = false
+      progress.phase = null
+    }
+  }
+
+  /** Repeats of a force sync that has not started yet join it; each caller may have a few outstanding. */
+  async forceSync(type: SyncType, examId?: string, caller?: string): Promise<{ count: number }> {
     if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
+    const key = `${type}:${examId ?? ''}`
+    return this.#counted(caller, () => {
+      const queued = this.#queuedForce.get(key)
+      if (queued) return queued
+      const next = withPriority('demand', () => this.#forceSync(type, examId, key))
+      this.#queuedForce.set(key, next)
+      void next
+        .finally(() => {
+          if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
+        })
+        .catch(() => undefined)
+      return next
+    })
+  }
+
+  async #forceSync(type: SyncType, examId: string | undefined, key: string): Promise<{ count: number }> {
     const result = await this.#exclusive(true, async () => {
+      this.#queuedForce.delete(key)
       await this.#beforePull()
       const ctx = await this.#target(true)
       if (type === 'exams') return { count: (await relistExams(ctx)).fetched }
@@ -447,7 +523,8 @@ export class Engine implements SyncEngine {
   async #beforePull(): Promise<void> {
     if (!this.#o.beforePull) return
     try {
-      await this.#o.beforePull()
+      // Resolving unfinished writes is part of the write path: it goes first, whoever pulls.
+      await withPriority('write', () => this.#o.beforePull!())
     } catch (error) {
       // An intent that cannot be resolved now (HubSpot down) must not stop the replica from catching up.
       this.#o.logger.warn({ err: error }, 'resolving pending write intents failed; pulling anyway')
@@ -503,6 +580,11 @@ export class Engine implements SyncEngine {
       release()
     }
   }
+}
+
+/** Who waits for a pull decides how urgent its HubSpot calls are (writes outrank every pull). */
+function priorityOf(reason: PullReason): Priority {
+  return reason === 'access' || reason === 'watch' ? 'background' : 'demand'
 }
 
 function skipped(reason: PullReason, why: NonNullable<PullResult['skipped']>): PullResult {

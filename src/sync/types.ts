@@ -11,6 +11,8 @@ export interface PullOptions {
   /** A targeted pull: these exams and their bookings only (cheap; the dashboard's per-exam Refresh). */
   examIds?: string[]
   reason?: PullReason
+  /** Who asked (a token subject): each caller may have only a few pulls outstanding. */
+  caller?: string
 }
 
 export interface TypePullResult {
@@ -108,7 +110,7 @@ export interface SyncEngine {
   backfill(options?: BackfillOptions): Promise<BackfillResult>
   isBackfilled(): Promise<boolean>
   reconcile(options: { fix: boolean }): Promise<DriftReport>
-  forceSync(type: SyncType, examId?: string): Promise<{ count: number }>
+  forceSync(type: SyncType, examId?: string, caller?: string): Promise<{ count: number }>
   status(): Promise<SyncStatus>
   stop(): Promise<void>
 }

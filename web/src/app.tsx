@@ -74,7 +74,9 @@ export function App() {
       />
     )
   }
-  return <SignedIn key={session.token} session={session} onSignOut={signOut} />
+  // Keyed by who is signed in, not by the token: a refreshed token (a Supabase front end writing
+  // hubmirror.token, a new #token= link) carries on with the same feed and its cursor.
+  return <SignedIn key={String(session.payload?.sub ?? '')} session={session} onSignOut={signOut} />
 }
 
 function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: string): void }) {
@@ -84,13 +86,16 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
   const [pulling, setPulling] = useState(false)
   const nextToastId = useRef(1)
   const ownWrites = useMemo(() => new OwnWrites(), [])
-  const api = useMemo(() => createHubmirrorApi({ baseUrl: BASE_URL, token: session.token }), [session.token])
+  const tokenRef = useRef(session.token)
+  tokenRef.current = session.token
+  const api = useMemo(() => createHubmirrorApi({ baseUrl: BASE_URL, token: () => tokenRef.current }), [])
   // Created in an effect, not a memo: StrictMode's mount/unmount/mount must not reuse a closed feed.
   const [feed, setFeed] = useState<ChangeFeed | null>(null)
   useEffect(() => {
     const next = createChangeFeed({
       baseUrl: BASE_URL,
-      token: session.token,
+      // Read on every request: the stream is reopened with a refreshed token before the old one expires.
+      token: () => tokenRef.current,
       ...(TRANSPORT ? { transport: TRANSPORT } : {}),
       onError(error) {
         setStatus('offline')
@@ -103,7 +108,7 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
       off()
       next.close()
     }
-  }, [session.token, onSignOut])
+  }, [onSignOut])
 
   const dismissToast = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), [])
   const toast = useCallback(

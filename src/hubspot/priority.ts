@@ -1,0 +1,145 @@
+// Priorities over the HubSpot rate budget: writes first, then on-demand pulls, background pulls, backfill and reconcile.
+//
+//   caller ──withPriority(p, fn)──► every HubSpot call inside fn waits in queue p
+//
+//   per call kind (standard, search) one pump:
+//     waiting? ─► highest queue's head ─► is p allowed another slot? (headroom: lower priorities leave
+//                 │                        the last slots of the window to the ones above them)
+//                 │ no: re-check shortly (a write may arrive meanwhile and go first)
+//                 ▼ yes
+//               inner budget acquire (rolling window, shared through Redis) ─► the slot goes to the
+//               highest waiter *now*, which may have arrived while the pump waited
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { effectiveLimit, type BudgetUsage, type CallKind, type RateBudget, type Release } from './budget.js'
+
+export const PRIORITIES = ['write', 'demand', 'background', 'bulk'] as const
+/**
+ * - write: the write path (and resolving its unfinished intents)
+ * - demand: a person asked (Refresh, force sync, `sync_request`)
+ * - background: on-access and while-watched pulls
+ * - bulk: backfill and reconcile
+ */
+export type Priority = (typeof PRIORITIES)[number]
+
+/**
+ * The share of the 10 s window a priority leaves to those above it (at least one slot). The search
+ * bucket (4 a second) is too small to split: there, priorities only decide the order.
+ */
+const HEADROOM: Record<Priority, number> = { write: 0, demand: 0.05, background: 0.1, bulk: 0.1 }
+/** How soon a waiter held back by headroom asks again. */
+const HEADROOM_POLL_MS = 50
+
+const context = new AsyncLocalStorage<Priority>()
+
+/** Runs fn with its HubSpot calls at this priority; calls outside any are writes. */
+export function withPriority<T>(priority: Priority, fn: () => Promise<T>): Promise<T> {
+  return context.run(priority, fn)
+}
+
+export function currentPriority(): Priority {
+  return context.getStore() ?? 'write'
+}
+
+export interface PriorityStats {
+  waiting: Record<Priority, number>
+  granted: Record<Priority, number>
+  /** Total time waited for a slot, per priority (ms). */
+  waitedMs: Record<Priority, number>
+  /** Times a waiter was held back to leave headroom for higher priorities. */
+  heldBack: Record<Priority, number>
+}
+
+interface Waiter {
+  priority: Priority
+  since: number
+  resolve(release: Release): void
+  reject(error: unknown): void
+}
+
+const perPriority = (): Record<Priority, number> => ({ write: 0, demand: 0, background: 0, bulk: 0 })
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface PrioritizedBudget extends RateBudget {
+  priorityStats(): PriorityStats
+}
+
+export function prioritized(inner: RateBudget): PrioritizedBudget {
+  const queues: Record<CallKind, Record<Priority, Waiter[]>> = {
+    standard: { write: [], demand: [], background: [], bulk: [] },
+    search: { write: [], demand: [], background: [], bulk: [] },
+  }
+  const pumping: Record<CallKind, boolean> = { standard: false, search: false }
+  const stats = { granted: perPriority(), waitedMs: perPriority(), heldBack: perPriority() }
+
+  const head = (kind: CallKind): Waiter | undefined => {
+    for (const priority of PRIORITIES) if (queues[kind][priority].length) return queues[kind][priority][0]
+    return undefined
+  }
+  const take = (kind: CallKind): Waiter | undefined => {
+    for (const priority of PRIORITIES) if (queues[kind][priority].length) return queues[kind][priority].shift()
+    return undefined
+  }
+  const hasRoom = (usage: BudgetUsage, priority: Priority): boolean => {
+    const usable = effectiveLimit(usage.limit_10s)
+    const reserve = HEADROOM[priority] === 0 ? 0 : Math.max(1, Math.ceil(usable * HEADROOM[priority]))
+    return usage.used_10s < Math.max(1, usable - reserve)
+  }
+
+  const pump = async (kind: CallKind): Promise<void> => {
+    if (pumping[kind]) return
+    pumping[kind] = true
+    try {
+      for (let next = head(kind); next; next = head(kind)) {
+        if (kind === 'standard' && next.priority !== 'write') {
+          const usage = await inner.usage().catch(() => null)
+          if (usage && !hasRoom(usage, next.priority)) {
+            stats.heldBack[next.priority] += 1
+            await sleep(HEADROOM_POLL_MS)
+            continue
+          }
+        }
+        let release: Release
+        try {
+          release = await inner.acquire(kind)
+        } catch (error) {
+          // The daily limit: every waiter of this kind gets the same answer.
+          for (let waiter = take(kind); waiter; waiter = take(kind)) waiter.reject(error)
+          continue
+        }
+        const waiter = take(kind)
+        if (!waiter) {
+          release()
+          continue
+        }
+        stats.granted[waiter.priority] += 1
+        stats.waitedMs[waiter.priority] += Date.now() - waiter.since
+        waiter.resolve(release)
+      }
+    } finally {
+      pumping[kind] = false
+    }
+  }
+
+  return {
+    acquire(kind) {
+      const priority = currentPriority()
+      return new Promise<Release>((resolve, reject) => {
+        queues[kind][priority].push({ priority, since: Date.now(), resolve, reject })
+        void pump(kind)
+      })
+    },
+    usage: () => inner.usage(),
+    close: () => inner.close(),
+    priorityStats() {
+      const waiting = perPriority()
+      for (const kind of ['standard', 'search'] as const)
+        for (const priority of PRIORITIES) waiting[priority] += queues[kind][priority].length
+      return {
+        waiting,
+        granted: { ...stats.granted },
+        waitedMs: { ...stats.waitedMs },
+        heldBack: { ...stats.heldBack },
+      }
+    },
+  }
+}
