@@ -111,6 +111,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     inMemory: options.inMemoryDb,
     onError: (error) => logger.warn({ err: error }, 'database connection error'),
   })
+  const { mode, detectedBy, wakeups, locks } = db.topology
+  logger.info(
+    { kind: db.kind, pool_mode: mode, detected_by: detectedBy, wakeups, locks },
+    `database: ${db.kind === 'pglite' ? 'embedded' : `${mode} pooling (${detectedBy})`}; wake-ups by ${wakeups}, locks by ${locks}`,
+  )
   await migrate(db)
   const cache = openCache(config, {
     onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),

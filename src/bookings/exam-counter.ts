@@ -9,13 +9,12 @@ import {
   completeIntents,
   failIntents,
   insertIntents,
+  LOCKS,
   upsertExams,
   type ReplicaDriver,
 } from '../replica/index.js'
 import { Batcher } from './batcher.js'
 
-/** Counter flights of every instance take turns: see #flush. */
-export const COUNTER_LOCK = 7_240_004
 const LOCK_POLL_MS = 10
 
 /**
@@ -80,7 +79,7 @@ export class ExamCounter {
    */
   async #flush(examIds: string[]): Promise<Array<void | Error>> {
     for (;;) {
-      const turn = await this.#db.withTryLock(COUNTER_LOCK, () => this.#fly(examIds))
+      const turn = await this.#db.withTryLock(LOCKS.counter, () => this.#fly(examIds))
       if (turn.acquired) return turn.value
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
     }

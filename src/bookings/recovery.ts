@@ -35,6 +35,8 @@ export interface RecoveryOptions {
 export interface RecoveryReport {
   resolved: number
   failed: number
+  /** Pending intents left alone because their owner looked alive. */
+  heldBack: number
 }
 
 /**
@@ -58,10 +60,10 @@ export class IntentRecovery {
 
   async #resolve(): Promise<RecoveryReport> {
     const { db, logger } = this.#options
-    const orphans = await this.#orphans()
-    if (orphans.length === 0) return { resolved: 0, failed: 0 }
+    const { orphans, heldBack } = await this.#orphans()
+    if (orphans.length === 0) return { resolved: 0, failed: 0, heldBack }
     logger.info({ count: orphans.length }, 'recovering unfinished writes from HubSpot')
-    const report = { resolved: 0, failed: 0 }
+    const report = { resolved: 0, failed: 0, heldBack }
     const touchedExams = new Set<string>()
     for (const kind of ['booking.create', 'booking.cancel', 'exam.update', 'exam.archive', 'exam.create'] as const) {
       const group = orphans.filter((intent) => intent.kind === kind)
@@ -79,12 +81,13 @@ export class IntentRecovery {
     return report
   }
 
-  async #orphans(): Promise<Intent[]> {
+  async #orphans(): Promise<{ orphans: Intent[]; heldBack: number }> {
     const pending = await pendingIntents(this.#options.db, this.#options.ownerKey)
     const owners = [...new Set(pending.map((intent) => intent.owner_key))]
     const alive = new Set<number | null>()
     for (const owner of owners) if (owner !== null && (await this.#options.db.isLocked(owner))) alive.add(owner)
-    return pending.filter((intent) => !alive.has(intent.owner_key))
+    const orphans = pending.filter((intent) => !alive.has(intent.owner_key))
+    return { orphans, heldBack: pending.length - orphans.length }
   }
 
   async #resolveGroup(kind: Intent['kind'], intents: Intent[]): Promise<{ resolved: string[]; failed: string[] }> {

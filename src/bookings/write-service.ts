@@ -1,5 +1,5 @@
 // The write path: validate → guard → HubSpot → replica + change log (one transaction) → invalidate.
-import { randomInt, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { deps, type ResponseCache } from '../cache/index.js'
 import {
   alreadyCancelled,
@@ -40,6 +40,7 @@ import {
   insertIntents,
   lockBookings,
   lockExam,
+  newOwnerKey,
   pruneKeys,
   readKey,
   softDeleteExams,
@@ -92,7 +93,7 @@ export interface WriteServiceOptions {
 }
 
 export class WriteService {
-  readonly ownerKey = randomInt(1, 2 ** 31 - 1)
+  readonly ownerKey = newOwnerKey()
   readonly counter: ExamCounter
   readonly recovery: IntentRecovery
   readonly #db: ReplicaDriver
@@ -131,7 +132,14 @@ export class WriteService {
   /** Marks this instance alive (intents it owns are not recovered by others) and recovers orphans. */
   async start(): Promise<void> {
     this.#releaseLiveness = await this.#db.holdLock(this.ownerKey)
-    await this.recovery.resolvePending()
+    const { heldBack } = await this.recovery.resolvePending()
+    // With leases (a transaction pooler), an instance killed a moment ago still looks alive until its
+    // lease runs out: look again once it has, rather than leave its writes for the next pull.
+    const { leaseTtlMs } = this.#db.topology
+    if (heldBack > 0 && leaseTtlMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, leaseTtlMs + 250))
+      await this.recovery.resolvePending()
+    }
     // Bookings committed by a process killed before its counter flight left: no intent covers
     // that gap, so HubSpot's total_bookings is compared with the replica's bookings instead.
     await this.counter.refreshQuietly(await driftedCounts(this.#db))

@@ -22,6 +22,13 @@ export interface Config {
   dataDir: string
   /** unset → embedded PGlite under dataDir */
   databaseUrl: string | null
+  /**
+   * A direct (or session-pooled) connection for LISTEN, session locks and migrations, when
+   * databaseUrl is a transaction pooler (Prisma's directUrl). unset → everything uses databaseUrl.
+   */
+  databaseDirectUrl: string | null
+  /** What databaseUrl is, when detection should be overridden. null → detected at start. */
+  databasePoolMode: 'session' | 'transaction' | null
   /** unset → in-process cache only */
   redisUrl: string | null
   /** Prefix of every Redis key, so that deployments (or test runs) can share one Redis. */
@@ -162,6 +169,15 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw
 }
 
+function poolMode(env: Env): 'session' | 'transaction' | null {
+  const raw = text(env, 'DATABASE_POOL_MODE')
+  if (raw === null) return null
+  const mode = raw.toLowerCase()
+  if (mode !== 'session' && mode !== 'transaction')
+    throw new ConfigError('DATABASE_POOL_MODE', `expected "session" or "transaction", got "${raw}"`)
+  return mode
+}
+
 /** The JWT secret comes from the environment, else from (or is generated into) the data dir. */
 function jwtSecret(env: Env, dataDir: string): string {
   const fromEnv = text(env, 'HUBMIRROR_JWT_SECRET')
@@ -245,6 +261,8 @@ export function loadConfig(env: Env = process.env): Config {
     host: text(env, 'HOST') ?? '127.0.0.1',
     dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseDirectUrl: url(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']),
+    databasePoolMode: poolMode(env),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisNamespace: text(env, 'HUBMIRROR_REDIS_NAMESPACE') ?? 'hm',
     hubspot: {

@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client'
 import type { ReadService } from '../bookings/read-service.js'
 import type { Config } from '../config/index.js'
 import type { Logger } from '../logger.js'
-import { pendingMigrations, type ReplicaDriver } from '../replica/index.js'
+import { describeTopology, pendingMigrations, type ReplicaDriver } from '../replica/index.js'
 import { registerAuth } from './auth.js'
 import { healthResponses, readyResponses } from './contract/operations.js'
 import { errorHandler, sendError } from './errors.js'
@@ -95,7 +95,7 @@ function registerOperations(app: FastifyInstance, db: ReplicaDriver): void {
         const pending = await pendingMigrations(db)
         if (pending.length > 0)
           return reply.status(503).send({ status: 'not ready', reason: 'migrations pending', pending })
-        return { status: 'ready' as const, database: db.kind }
+        return { status: 'ready' as const, database: db.kind, ...describeTopology(db) }
       } catch {
         return reply.status(503).send({ status: 'not ready', reason: 'database unreachable' })
       }

@@ -96,6 +96,14 @@ export interface SyncStatus {
   /** The reconcile running on this instance, if any (absent from engines that do not report it). */
   reconcile?: ReconcileProgress
   watchers: number
+  /** The database connection: what DATABASE_URL is, and how wake-ups and locks work over it. */
+  database: {
+    kind: 'pg' | 'pglite'
+    pool_mode: 'session' | 'transaction'
+    pool_mode_detected_by: string
+    wakeups: string
+    locks: string
+  }
 }
 
 /** How far a reconcile has got: the dashboard shows it while POST /api/sync/reconcile runs. */

@@ -168,6 +168,7 @@ describe('the realtime hub', () => {
     const pgLike: ReplicaDriver = {
       ...db,
       kind: 'pg',
+      topology: { mode: 'session', detectedBy: 'probe', wakeups: 'listen', locks: 'session', leaseTtlMs: 0 },
       notify: async (_channel, payload) => void notified.push(payload),
       listen: async (_channel, h) => {
         handlers = h
@@ -202,6 +203,28 @@ describe('the realtime hub', () => {
     handlers!.onReconnect()
     await expect.poll(() => s.got.at(-1)?.hubspot_id).toBe('r1')
     expect(hub.stats().listenReconnects).toBe(1)
+  })
+
+  it('behind a transaction pooler (no LISTEN): polls the log head, so a write from another instance still arrives at once', async () => {
+    const pooled: ReplicaDriver = {
+      ...db,
+      kind: 'pg',
+      topology: { mode: 'transaction', detectedBy: 'probe', wakeups: 'poll', locks: 'lease', leaseTtlMs: 4_000 },
+      notify: async () => undefined,
+      listen: async () => {
+        throw new Error('LISTEN through a transaction pooler')
+      },
+    }
+    // The safety poll is out of the way: only the head poll can bring the write in.
+    const hub = await startHub({ safetyPollMs: 60_000, headPollMs: 20 }, pooled)
+    const s = record(hub)
+    await expect.poll(() => s.log[0]).toMatch(/^ready/)
+    const started = Date.now()
+    await db.query(
+      `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data) VALUES ('booking', 'upsert', 'p1', 'A', 'sync', '{}')`,
+    )
+    await expect.poll(() => s.got.at(-1)?.hubspot_id, { timeout: 2_000, interval: 5 }).toBe('p1')
+    expect(Date.now() - started).toBeLessThan(1_000)
   })
 
   it('counts watchers, lets long-polls linger, and ignores non-watching subscriptions', async () => {

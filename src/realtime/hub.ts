@@ -4,7 +4,8 @@
 //
 //   idle ──start()──► following ◄────────────────────────────── page < limit and not woken again
 //                       │  wake-ups: local commit (onCommitted), NOTIFY from another instance,
-//                       │  LISTEN reconnected (notifications were lost), safety poll, retry
+//                       │  LISTEN reconnected (notifications were lost), head poll (no LISTEN:
+//                       │  transaction pooler), safety poll, retry
 //                       ▼                                                              │
 //                     pumping ── readEvents(after: position) ─► dispatch(slice) ───────┘
 //                       │  local commit contiguous with position ─► dispatch at once (no read)
@@ -23,7 +24,7 @@
 import type { Logger } from '../logger.js'
 import type { ChangeEvent } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
-import { headSeq, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
+import { headSeq, LOCKS, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
 import { EventSlice } from './log-entry.js'
 import { createNotifier, type Notifier } from './notifier.js'
 import { SubscriberRegistry } from './registry.js'
@@ -31,8 +32,6 @@ import { Subscriber, type SubscribeOptions, type SubscriberHost, type Subscripti
 
 export const NOTIFY_CHANNEL = 'hubmirror_events'
 const DAY_MS = 86_400_000
-/** Only one instance prunes at a time. */
-const PRUNE_LOCK = 7_240_003
 const FOLLOW_PAGE = 1_000
 const BACKLOG_PAGE = 500
 const MAX_RETRY_MS = 5_000
@@ -46,6 +45,12 @@ export interface RealtimeHubOptions {
   keepLatest?: number
   /** Re-read the log this often while anyone subscribes, in case a wake-up was missed (default 3 s). */
   safetyPollMs?: number
+  /**
+   * Without LISTEN (a transaction pooler and no DATABASE_DIRECT_URL): look at the change log's
+   * head this often, so that other instances' commits reach subscribers here within the realtime
+   * budget (default 50 ms; one indexed max(seq) per tick).
+   */
+  headPollMs?: number
   /** SSE heartbeat period (default 15 s); the transports read it. */
   heartbeatMs?: number
   /** At most one NOTIFY per this period after local commits (default 20 ms). */
@@ -98,6 +103,7 @@ class Hub implements RealtimeHub {
   readonly #retentionMs: number
   readonly #keepLatest: number
   readonly #safetyPollMs: number
+  readonly #headPollMs: number
   readonly #notifyIntervalMs: number
   readonly #pruneEveryMs: number
   readonly #registry = new SubscriberRegistry()
@@ -110,6 +116,8 @@ class Hub implements RealtimeHub {
   #failures = 0
   #retryTimer: NodeJS.Timeout | null = null
   #pollTimer: NodeJS.Timeout | null = null
+  #headTimer: NodeJS.Timeout | null = null
+  #headPolling = false
   #lastPrune = 0
   #watchers = 0
   #notifier: Notifier | null = null
@@ -124,6 +132,7 @@ class Hub implements RealtimeHub {
     this.#retentionMs = options.retentionMs ?? 7 * DAY_MS
     this.#keepLatest = options.keepLatest ?? 1_000
     this.#safetyPollMs = options.safetyPollMs ?? 3_000
+    this.#headPollMs = options.headPollMs ?? 50
     this.heartbeatMs = options.heartbeatMs ?? 15_000
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 20
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000
@@ -139,21 +148,32 @@ class Hub implements RealtimeHub {
     this.#position = await headSeq(this.#db)
     this.#state = 'following'
     this.#offCommitted = this.#db.onCommitted((events) => queueMicrotask(() => this.#onLocalCommit(events)))
-    // PGlite is one process: onCommitted already sees every write. Postgres may have other writers.
-    if (this.#db.kind === 'pg') await this.#listen()
+    // PGlite is one process: onCommitted already sees every write. Postgres may have other writers:
+    // LISTEN where there is a session for it, else a poll of the log's head.
+    const { wakeups } = this.#db.topology
+    if (wakeups !== 'in-process') this.#startNotifier()
+    if (wakeups === 'listen' || wakeups === 'listen-direct') await this.#listen()
+    if (wakeups === 'poll') {
+      this.#headTimer = setInterval(() => this.#pollHead(), this.#headPollMs)
+      this.#headTimer.unref()
+    }
     this.#pollTimer = setInterval(() => this.#tick(), this.#safetyPollMs)
     this.#pollTimer.unref()
     // Listen first, then resync: anything committed between headSeq and LISTEN is read now.
     this.#wake()
   }
 
-  async #listen(): Promise<void> {
+  /** Sent even without a LISTEN here: instances given DATABASE_DIRECT_URL may listen. */
+  #startNotifier(): void {
     this.#notifier = createNotifier({
       send: (seq) => this.#db.notify(NOTIFY_CHANNEL, seq),
       intervalMs: this.#notifyIntervalMs,
       onError: (error) =>
         this.#log.warn({ err: error }, 'realtime: NOTIFY failed (other instances catch up by polling)'),
     })
+  }
+
+  async #listen(): Promise<void> {
     this.#unlisten = await this.#db.listen(NOTIFY_CHANNEL, {
       onNotify: (payload) => {
         if (/^\d+$/.test(payload) && compareSeq(payload, this.#position) > 0) this.#wake()
@@ -166,10 +186,24 @@ class Hub implements RealtimeHub {
     })
   }
 
+  /** One max(seq) at a time; a head past our position wakes the follower, which reads the events. */
+  #pollHead(): void {
+    if (this.#headPolling || this.#pumping || this.#state !== 'following') return
+    this.#headPolling = true
+    headSeq(this.#db)
+      .then((head) => {
+        if (compareSeq(head, this.#position) > 0) this.#wake()
+      })
+      // A failing database shows up in the follower's own reads and their retries.
+      .catch(() => undefined)
+      .finally(() => (this.#headPolling = false))
+  }
+
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return
     this.#state = 'stopped'
-    for (const timer of [this.#pollTimer, this.#retryTimer, ...this.#lingering]) if (timer) clearTimeout(timer)
+    for (const timer of [this.#pollTimer, this.#headTimer, this.#retryTimer, ...this.#lingering])
+      if (timer) clearTimeout(timer)
     this.#lingering.clear()
     this.#offCommitted?.()
     this.disconnectAll()
@@ -284,7 +318,7 @@ class Hub implements RealtimeHub {
 
   async prune(): Promise<number> {
     this.#lastPrune = Date.now()
-    const result = await this.#db.withTryLock(PRUNE_LOCK, () =>
+    const result = await this.#db.withTryLock(LOCKS.prune, () =>
       pruneEvents(this.#db, this.#retentionMs, this.#keepLatest),
     )
     const dropped = result.acquired ? result.value : 0

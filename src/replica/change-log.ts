@@ -2,13 +2,7 @@
 import { compareSeq } from '../model/seq.js'
 import type { ChangeEvent, ObjectKind } from '../model/records.js'
 import type { Queryable, Transaction } from './driver.js'
-
-/**
- * Held from the first event insert to commit, so that seq order is commit order. Without it a
- * reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
- * from 11 would never receive 10.
- */
-const APPEND_LOCK = 7_240_002
+import { LOCKS } from './locks.js'
 
 export type EventSource = ChangeEvent['source']
 
@@ -36,7 +30,10 @@ const EVENT_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source,
 
 export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
   if (events.length === 0) return []
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK])
+  // Held from the first event insert to commit, so that seq order is commit order. Without it a
+  // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
+  // from 11 would never receive 10.
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
   const { rows } = await tx.query<EventRow>(
     `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
      SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.row

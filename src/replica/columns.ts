@@ -56,8 +56,27 @@ export function recordColumns(spec: TableSpec): string[] {
   return ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at', 'synced_at']
 }
 
+const VERSIONING_TYPES: Record<string, string> = {
+  hs_lastmodifieddate: 'timestamptz',
+  deleted_at: 'timestamptz',
+  synced_at: 'timestamptz',
+}
+
+/**
+ * A timestamptz as JSON text in UTC, whatever the session's TimeZone (a pooler hands out
+ * sessions we did not configure): the very string json_build_object gives under TimeZone=UTC,
+ * e.g. "2026-03-01T09:30:00.123+00:00", and NULL for NULL.
+ */
+function utcTimestamp(expression: string): string {
+  return `((to_json(${expression} AT TIME ZONE 'UTC') #>> '{}') || '+00:00')`
+}
+
 /** A SQL expression building the API record of alias `t` as json. */
 export function recordJson(spec: TableSpec, alias: string): string {
-  const pairs = recordColumns(spec).map((column) => `'${column}', ${alias}.${column}`)
+  const types = { ...spec.fields, ...VERSIONING_TYPES }
+  const pairs = recordColumns(spec).map((column) => {
+    const value = `${alias}.${column}`
+    return `'${column}', ${types[column] === 'timestamptz' ? utcTimestamp(value) : value}`
+  })
   return `json_build_object(${pairs.join(', ')})`
 }

@@ -1,9 +1,33 @@
-// The node-postgres backend, for Supabase or any Postgres reachable through DATABASE_URL.
+// The node-postgres backend, for Supabase or any Postgres reachable through DATABASE_URL (direct or pooled).
+//
+// Nothing here may depend on session state that a transaction pooler breaks: no startup parameters
+// beyond the ones PgBouncer and Supavisor accept (time zones are handled in SQL), no named prepared
+// statements (node-postgres only names a statement when asked to), settings by SET LOCAL inside the
+// transaction, transaction-scoped advisory locks. What does need a session (LISTEN, locks that
+// outlive a transaction) goes to DATABASE_DIRECT_URL, or to DATABASE_URL when it is a session, or
+// else is done without one (a poll of the change log's head, leases).
 import pg from 'pg'
 import { createAnnouncer } from './announcer.js'
-import type { ListenHandlers, LockResult, QueryResult, ReplicaDriver, Transaction } from './driver.js'
+import type {
+  DatabaseTopology,
+  ListenHandlers,
+  LockBackend,
+  QueryResult,
+  ReplicaDriver,
+  Transaction,
+  TransactionOptions,
+} from './driver.js'
+import { createLeaseLocks } from './locks-lease.js'
+import { createSessionLocks } from './locks-session.js'
+import type { PoolModeFinding } from './pool-mode.js'
 
 const LISTEN_RETRY_MAX_MS = 5_000
+/** No write transaction's statement may run longer, so none holds row locks for long on a slow database. */
+const WRITE_STATEMENT_TIMEOUT_MS = 15_000
+/** A crashed instance's leases run out after this; holders renew every quarter of it. */
+const LEASE_TTL_MS = 4_000
+/** Session connections for locks on DATABASE_DIRECT_URL: sync, counter and prune at once, plus a probe. */
+const DIRECT_POOL_MAX = 4
 
 function toResult<R>(result: pg.QueryResult): QueryResult<R> {
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
@@ -11,32 +35,57 @@ function toResult<R>(result: pg.QueryResult): QueryResult<R> {
 
 export interface PgDriverOptions {
   connectionString: string
+  /** A direct or session connection for LISTEN, session locks and migrations (DATABASE_DIRECT_URL). */
+  directUrl?: string | null
+  /** What connectionString is (detectPoolMode). */
+  poolMode: PoolModeFinding
   maxConnections?: number
   onError?: (error: Error) => void
 }
 
 export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
-  const connection = {
-    connectionString: options.connectionString,
-    // Every session speaks UTC so that timestamps serialise the same on every instance.
-    options: '-c TimeZone=UTC',
-    connectionTimeoutMillis: 5_000,
-  }
+  const connection = { connectionString: options.connectionString, connectionTimeoutMillis: 5_000 }
+  const direct = options.directUrl ? { connectionString: options.directUrl, connectionTimeoutMillis: 5_000 } : null
+  // Where a LISTEN or a session lock is safe: the direct URL, else DATABASE_URL when it is a session.
+  const session = direct ?? (options.poolMode.mode === 'session' ? connection : null)
   const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 })
   // An idle client dying (e.g. Postgres restarted) must not crash the process.
   pool.on('error', (error) => options.onError?.(error))
+  let directPool: pg.Pool | null = null
+  const sessionPool = (): pg.Pool => {
+    if (session === connection) return pool
+    if (!directPool) {
+      directPool = new pg.Pool({ ...direct, max: DIRECT_POOL_MAX, idleTimeoutMillis: 30_000 })
+      directPool.on('error', (error) => options.onError?.(error))
+    }
+    return directPool
+  }
   const listeners = new Set<pg.Client>()
   const announcer = createAnnouncer()
   let closed = false
+
+  const topology: DatabaseTopology = {
+    ...options.poolMode,
+    wakeups: direct ? 'listen-direct' : session ? 'listen' : 'poll',
+    locks: direct ? 'session-direct' : session ? 'session' : 'lease',
+    leaseTtlMs: session ? 0 : LEASE_TTL_MS,
+  }
 
   async function query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     return toResult<R>(await pool.query(sql, params as unknown[]))
   }
 
-  async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = await pool.connect()
+  const locks: LockBackend = session
+    ? createSessionLocks({ pool: sessionPool(), connection: session })
+    : createLeaseLocks({ db: { query }, ttlMs: LEASE_TTL_MS, onError: options.onError })
+
+  async function transaction<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
+    const client = await (txOptions.schema && direct ? sessionPool() : pool).connect()
     try {
-      await client.query('BEGIN')
+      // One round trip; SET LOCAL ends with the transaction, so a pooler's next client never sees it.
+      await client.query(
+        txOptions.schema ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${WRITE_STATEMENT_TIMEOUT_MS}`,
+      )
       const { tx, commit } = announcer.begin({
         query: async (sql, params) => toResult(await client.query(sql, params as unknown[])),
       })
@@ -52,75 +101,10 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     }
   }
 
-  async function withTryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>> {
-    const client = await pool.connect()
-    let broken = false
-    try {
-      const { rows } = await client.query('SELECT pg_try_advisory_lock($1) AS acquired', [key])
-      if (!rows[0].acquired) return { acquired: false }
-      try {
-        return { acquired: true, value: await fn() }
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
-          broken = true
-        })
-      }
-    } finally {
-      // A client whose unlock failed may still hold the lock: destroy it so the session ends.
-      client.release(broken)
-    }
-  }
-
-  async function holdLock(key: number): Promise<() => Promise<void>> {
-    // A dedicated session: the lock lives exactly as long as this process's connection does. When
-    // that session is lost (Postgres restarted, connection cut), the lock is taken again as soon as
-    // the database answers: until then other instances would take this one's writes for orphans.
-    let client: pg.Client | null = null
-    let released = false
-    let retrying = false
-    let attempt = 0
-    const retry = () => {
-      if (released || closed || retrying) return
-      retrying = true
-      attempt += 1
-      const delay = Math.min(LISTEN_RETRY_MAX_MS, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
-      setTimeout(() => {
-        retrying = false
-        take().catch(retry)
-      }, delay).unref()
-    }
-    const take = async (): Promise<void> => {
-      const next = new pg.Client({ ...connection, application_name: 'hubmirror-liveness' })
-      let held = false
-      next.on('error', () => undefined)
-      next.on('end', () => {
-        if (held && client === next) retry()
-      })
-      client = next
-      try {
-        await next.connect()
-        await next.query('SELECT pg_advisory_lock($1)', [key])
-      } catch (error) {
-        if (client === next) client = null
-        await next.end().catch(() => undefined)
-        throw error
-      }
-      held = true
-      attempt = 0
-      if (released || closed) await next.end().catch(() => undefined)
-    }
-    await take()
-    return async () => {
-      released = true
-      await (client as pg.Client | null)?.end().catch(() => undefined)
-    }
-  }
-
-  async function isLocked(key: number): Promise<boolean> {
-    return withTryLock(key, async () => undefined).then((result) => !result.acquired)
-  }
-
   async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
+    if (!session)
+      throw new Error('LISTEN needs a session: DATABASE_URL is a transaction pooler and DATABASE_DIRECT_URL is unset')
+    const listenConnection = session
     let client: pg.Client | null = null
     let stopped = false
     let attempt = 0
@@ -128,7 +112,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     const connect = async (isReconnect: boolean): Promise<void> => {
       if (stopped || closed) return
       // Named so that operators (and the reconnect test) can find the listening session.
-      const next = new pg.Client({ ...connection, application_name: 'hubmirror-listen' })
+      const next = new pg.Client({ ...listenConnection, application_name: 'hubmirror-listen' })
       next.on('notification', (message) => handlers.onNotify(message.payload ?? ''))
       next.on('error', () => undefined)
       next.on('end', () => {
@@ -167,23 +151,26 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
   }
 
   async function notify(channel: string, payload: string): Promise<void> {
+    // NOTIFY is an ordinary statement: it works through a transaction pooler too.
     await pool.query('SELECT pg_notify($1, $2)', [channel, payload])
   }
 
   async function close(): Promise<void> {
     closed = true
+    locks.close()
     await Promise.all([...listeners].map((client) => client.end().catch(() => undefined)))
-    await pool.end()
+    await Promise.all([pool.end(), (directPool as pg.Pool | null)?.end()])
   }
 
   return {
     kind: 'pg',
+    topology,
     query,
     transaction,
     onCommitted: announcer.onCommitted,
-    withTryLock,
-    holdLock,
-    isLocked,
+    withTryLock: locks.withTryLock,
+    holdLock: locks.holdLock,
+    isLocked: locks.isLocked,
     listen,
     notify,
     close,

@@ -60,6 +60,8 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
 
   return {
     kind: 'pglite',
+    // One session in one process: everything a session offers works, and every commit is seen here.
+    topology: { mode: 'session', detectedBy: 'embedded', wakeups: 'in-process', locks: 'in-process', leaseTtlMs: 0 },
     query,
     transaction,
     onCommitted: announcer.onCommitted,

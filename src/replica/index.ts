@@ -4,9 +4,12 @@ import type { Config } from '../config/index.js'
 import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
 import { createPgliteDriver } from './driver-pglite.js'
+import { detectPoolMode } from './pool-mode.js'
 
-export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener } from './driver.js'
+export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener, DatabaseTopology } from './driver.js'
+export { detectPoolMode, type PoolMode, type PoolModeFinding } from './pool-mode.js'
 export { migrate, migrationState, pendingMigrations, type MigrationState } from './migrate.js'
+export { LOCKS, newOwnerKey, type LockName } from './locks.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
@@ -23,17 +26,25 @@ export interface OpenReplicaOptions {
 }
 
 export async function openReplica(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseDirectUrl' | 'databasePoolMode'>>,
   options: OpenReplicaOptions = {},
 ): Promise<ReplicaDriver> {
   if (config.databaseUrl) {
     return createPgDriver({
       connectionString: config.databaseUrl,
+      directUrl: config.databaseDirectUrl,
+      poolMode: await detectPoolMode({ url: config.databaseUrl, override: config.databasePoolMode }),
       maxConnections: options.maxConnections,
       onError: options.onError,
     })
   }
   return createPgliteDriver(options.inMemory ? null : join(config.dataDir, 'pglite'))
+}
+
+/** The connection as /readyz, the sync status and `hubmirror doctor` report it (snake_case, as the API speaks). */
+export function describeTopology(driver: ReplicaDriver) {
+  const { mode, detectedBy, wakeups, locks } = driver.topology
+  return { pool_mode: mode, pool_mode_detected_by: detectedBy, wakeups, locks }
 }
 
 /** True for errors meaning the database cannot be reached (as opposed to a bad query). */

@@ -82,7 +82,8 @@ export async function failIntents(db: Queryable, ids: readonly string[], error: 
 
 export async function pendingIntents(db: Queryable, exceptOwner: number): Promise<Intent[]> {
   const { rows } = await db.query<Intent>(
-    `SELECT id::text, kind, idempotency_key, exam_id, target_id, payload, owner_key, created_at::text
+    `SELECT id::text, kind, idempotency_key, exam_id, target_id, payload, owner_key,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
        FROM hubmirror.write_intents
       WHERE status = 'pending' AND (owner_key IS NULL OR owner_key <> $1)
       ORDER BY created_at LIMIT 500`,

@@ -1,12 +1,13 @@
 // Applies the SQL migrations in order, once each, safely when several instances start together.
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+import type { Queryable, ReplicaDriver, Transaction, TransactionOptions } from './driver.js'
+import { LOCKS } from './locks.js'
 import { DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
-/** Any constant works; it only has to be the same on every instance. */
-const MIGRATION_LOCK = 7_240_001
+/** On DATABASE_DIRECT_URL when set (DDL is what Supabase sends to the direct connection), without the write timeout. */
+const SCHEMA: TransactionOptions = { schema: true }
 const LEDGER = `${INTERNAL_SCHEMA}.schema_migrations`
 /** Where the ledger lived before the internal schema existed (migration 005 moved the rest). */
 const LEGACY_LEDGER = 'public.schema_migrations'
@@ -43,7 +44,7 @@ async function appliedVersions(db: Queryable): Promise<Set<string>> {
 
 async function lock(driver: ReplicaDriver, tx: Transaction): Promise<void> {
   // Serialises concurrent starters: the second waits, then sees the work as done.
-  if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+  if (driver.kind === 'pg') await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.migrate])
 }
 
 /**
@@ -66,7 +67,7 @@ async function ensureLedger(driver: ReplicaDriver): Promise<void> {
     else
       await tx.query(`CREATE TABLE ${LEDGER} (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`)
     await tx.query(`ALTER TABLE ${LEDGER} ENABLE ROW LEVEL SECURITY`)
-  })
+  }, SCHEMA)
 }
 
 /**
@@ -104,13 +105,13 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
       for (const statement of splitStatements(migration.sql)) await tx.query(statement)
       await tx.query(`INSERT INTO ${LEDGER} (version) VALUES ($1)`, [migration.version])
       applied.push(migration.version)
-    })
+    }, SCHEMA)
   }
   if (applied.length)
     await driver.transaction(async (tx) => {
       await lock(driver, tx)
       await tx.query(HARDEN_INTERNAL_SQL)
-    })
+    }, SCHEMA)
   return applied
 }
 

@@ -1,7 +1,7 @@
 // The sync engine: pulls, backfill, reconcile and force sync behind one cluster-wide lock, and the triggers that start pulls.
 /*
  * States of one engine (one per server instance). "The lock" is the Postgres advisory lock
- * SYNC_LOCK (in-process on PGlite), so across all instances at most one pull, backfill, force
+ * LOCKS.sync (in-process on PGlite), so across all instances at most one pull, backfill, force
  * sync or reconcile --fix writes at a time.
  *
  *   triggers (never a clock running on its own):
@@ -46,7 +46,7 @@ import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
 import { effectiveLimit, withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
+import { describeTopology, LOCKS, type ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
 import { runBackfill } from './backfill.js'
 import { countingCrm, type CallCounts, type Crm } from './crm-port.js'
@@ -70,8 +70,6 @@ import {
   type TypePullResult,
 } from './types.js'
 
-/** Any constant works; every instance must use the same one. */
-export const SYNC_LOCK = 7_240_010
 const LOCK_POLL_MS = 200
 const LOCK_WAIT_MS = 120_000
 /** At most one freshness look-up in Postgres per this long, however many reads arrive. */
@@ -393,6 +391,7 @@ export class Engine implements SyncEngine {
       },
       ...(this.#reconciling ? { reconcile: { ...this.#reconciling } } : {}),
       watchers: this.#watchers,
+      database: { kind: db.kind, ...describeTopology(db) },
     }
   }
 
@@ -563,7 +562,7 @@ export class Engine implements SyncEngine {
       if (this.#stopped) return { ran: false }
       const deadline = Date.now() + LOCK_WAIT_MS
       for (;;) {
-        const held = await this.#o.db.withTryLock(SYNC_LOCK, async () => {
+        const held = await this.#o.db.withTryLock(LOCKS.sync, async () => {
           this.#active = true
           try {
             return await fn()

@@ -3,7 +3,6 @@ import { Engine, type SyncEngineOptions } from './engine.js'
 import type { SyncEngine } from './types.js'
 
 export type { SyncEngineOptions } from './engine.js'
-export { SYNC_LOCK } from './engine.js'
 export { createProgress } from './progress.js'
 export * from './types.js'
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type App } from '../../src/app.js'
 import type { ChangeEvent } from '../../src/model/records.js'
-import { appendEvents, type ReplicaDriver } from '../../src/replica/index.js'
+import { appendEvents, detectPoolMode, type ReplicaDriver } from '../../src/replica/index.js'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
 import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
 import { allPermissionsToken, bearer } from '../support/fixtures.js'
@@ -49,7 +49,7 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
     owned = realPostgres ? await ownedDatabase() : null
     // Today's layout, made the way the runner before 005 made it: its ledger in public, 001 and 002.
     const old = owned
-      ? createPgDriver({ connectionString: owned.ownerUrl })
+      ? createPgDriver({ connectionString: owned.ownerUrl, poolMode: await detectPoolMode({ url: owned.ownerUrl }) })
       : await createPgliteDriver(join(dir.path, 'pglite'))
     await old.query(
       `CREATE TABLE public.schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`,

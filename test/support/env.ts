@@ -15,12 +15,18 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-/** A database of its own for one test file, so that files can run in parallel. */
+/**
+ * A database of its own for one test file, so that files can run in parallel. The tests reach it
+ * through DATABASE_URL (perhaps a pooler: CI runs the suite through PgBouncer in transaction mode);
+ * CREATE and DROP DATABASE go to TEST_DATABASE_ADMIN_URL, the real server, when that is set, since
+ * a pooler keeps server connections to the database open and may not pass them on at all.
+ */
 export async function freshDatabase(): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL
   if (!base) return { url: null, async drop() {} }
+  const adminUrl = process.env.TEST_DATABASE_ADMIN_URL || base
   const name = `hm_test_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: base })
+  const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
   await admin.query(`CREATE DATABASE ${name}`)
   await admin.end()
@@ -29,7 +35,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: base })
+      const client = new pg.Client({ connectionString: adminUrl })
       await client.connect()
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
       await client.end()

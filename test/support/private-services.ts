@@ -1,7 +1,7 @@
 // Private Redis and Postgres servers that a test may kill and restart without touching the machine's shared ones.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -117,8 +117,13 @@ function runner():
   }
 }
 
+export interface PrivatePostgresOptions {
+  /** More server settings, e.g. { wal_level: 'logical' } for a publisher. */
+  settings?: Record<string, string>
+}
+
 /** A throw-away Postgres cluster on a free port (fsync off: a test database, not a durable one). */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const bin = postgresBinDir()
   const as = runner()
   const dir = mkdtempSync(join(tmpdir(), 'hm-pg-'))
@@ -143,7 +148,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       try {
         pgCtl([
           '-o',
-          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+          [
+            `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+            ...Object.entries(options.settings ?? {}).map(([name, value]) => `-c ${name}=${value}`),
+          ].join(' '),
           '-l',
           logFile,
           '-w',
@@ -167,4 +175,84 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   }
   await server.start()
   return server
+}
+
+export const PGBOUNCER = '/usr/sbin/pgbouncer'
+
+export interface PrivatePgBouncer {
+  /** DATABASE_URL through the pooler (any database name: the ini maps * to the server). */
+  url(database?: string): string
+  port: number
+  close(): Promise<void>
+}
+
+/**
+ * Debian's PgBouncer in front of a Postgres server, with its default startup-parameter policy
+ * (no ignore_startup_parameters): what a user puts in front of a project, or Supavisor behaves like.
+ * PgBouncer refuses to run as root, so as root it runs as the postgres user.
+ */
+export async function startPrivatePgBouncer(options: {
+  server: string
+  poolMode: 'session' | 'transaction'
+}): Promise<PrivatePgBouncer> {
+  const target = new URL(options.server)
+  const as = runner()
+  const dir = mkdtempSync(join(tmpdir(), 'hm-pgbouncer-'))
+  const port = await freePort()
+  writeFileSync(join(dir, 'users.txt'), `"${decodeURIComponent(target.username || 'postgres')}" ""\n`)
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${target.hostname} port=${target.port || 5432}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'users.txt')}`,
+      `pool_mode = ${options.poolMode}`,
+      'max_client_conn = 2000',
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
+      '',
+    ].join('\n'),
+  )
+  if (as.uid !== null) {
+    chownSync(dir, as.uid, as.gid)
+    for (const file of readdirSync(dir)) chownSync(join(dir, file), as.uid, as.gid)
+  }
+  const command = as.uid !== null ? 'runuser' : PGBOUNCER
+  const args = [...(as.uid !== null ? ['-u', 'postgres', '--', PGBOUNCER] : []), join(dir, 'pgbouncer.ini')]
+  const child = spawn(command, args, { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' })
+      socket.once('connect', () => (socket.destroy(), resolve(true)))
+      socket.once('error', () => resolve(false))
+    })
+    if (open) break
+    if (child.exitCode !== null || Date.now() > deadline) {
+      let log = ''
+      try {
+        log = readFileSync(join(dir, 'pgbouncer.log'), 'utf8')
+      } catch {
+        // no log yet
+      }
+      child.kill('SIGKILL')
+      throw new Error(`pgbouncer did not start on ${port}\n${log}`)
+    }
+    await sleep(25)
+  }
+  return {
+    port,
+    url: (database = target.pathname.slice(1) || 'postgres') =>
+      `postgres://${target.username || 'postgres'}@127.0.0.1:${port}/${database}`,
+    async close() {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

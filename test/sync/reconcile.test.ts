@@ -129,6 +129,7 @@ describe('sync: reconcile and force sync', () => {
     const { status } = (await inject('GET', '/api/sync/status')).json()
     // A reconcile ran earlier in this file, so its (finished) progress is reported too.
     expect(Object.keys(status).sort()).toEqual([
+      'database',
       'drift',
       'hubspot',
       'lag_ms',

@@ -4,7 +4,8 @@ import { errorBody, errorResponses } from './common.js'
 
 export const healthBody = z.object({ status: z.literal('ok') })
 
-export const readyBody = z.object({ status: z.literal('ready'), database: z.string() })
+/** Loose: the replica adds its topology (pool mode, how wake-ups and locks work) beside these. */
+export const readyBody = z.looseObject({ status: z.literal('ready'), database: z.string() })
 export const notReadyBody = z.object({
   status: z.literal('not ready'),
   reason: z.string(),

@@ -85,6 +85,13 @@ export const syncStatus = z
     drift: driftSummary.nullable(),
     reconcile: reconcileProgress.optional(),
     watchers: z.number().int(),
+    database: z.object({
+      kind: z.enum(['pg', 'pglite']),
+      pool_mode: z.enum(['session', 'transaction']),
+      pool_mode_detected_by: z.string(),
+      wakeups: z.string(),
+      locks: z.string(),
+    }),
   })
   .meta({ id: 'SyncStatus' })
 
