@@ -137,9 +137,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (hubspot) exportBudget(metrics, hubspot)
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
 
-  const writes = hubspot
-    ? new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
-    : null
+  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger }) : null
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))

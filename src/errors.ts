@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   E_WRITE_IN_PROGRESS: 409,
   E_CONFLICT: 409,
   E_CURSOR_EXPIRED: 410,
+  E_HUBSPOT_VALIDATION: 422,
   E_IDEMPOTENCY_KEY_REUSED: 422,
   E_RATE_LIMITED: 429,
   /** A token subject (or the whole instance) holds as many SSE/WebSocket/long-poll/graphql-ws streams as allowed. */

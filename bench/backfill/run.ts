@@ -1,4 +1,4 @@
-// Benchmarks the backfill against the seed's migration (one search per exam) on one emulator at --rate-limit-10s 50; writes last-run.json.
+// Benchmarks the backfill, with no limit configured, against the two-bucket ceiling and the seed's migration on an emulator at 50 per 10 s; writes last-run.json.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -26,9 +26,20 @@ const ROOT = resolve(HERE, '../..')
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 20_000)
 const RATE_10S = 50
 const SEARCH_S = 5
-/** The burst limit in calls per second: the ceiling a list-based backfill is measured against. */
+/** The burst limit in calls per second. */
 const CEILING = RATE_10S / 10
-const GOALS = { ceilingShare: 0.9, rateLimited: 0 }
+const LIST_PAGE = 100
+const SEARCH_PAGE = 200
+const GOALS = { ofTwoBucketCeiling: 0.9, rateLimited: 0 }
+
+/**
+ * The two-bucket ceiling: a fresh burst window admits R list pages at once, then R/10 pages/s,
+ * each of 100 rows; search adds S pages/s of 200 rows. So N rows take at least
+ * (N − 100·R) / (10·R + 200·S) seconds: 10.1 s for 20,200 rows at R = 50, S = 5.
+ */
+function twoBucketCeilingSeconds(rows: number): number {
+  return Math.max(0, rows - LIST_PAGE * RATE_10S) / ((LIST_PAGE * RATE_10S) / 10 + SEARCH_PAGE * SEARCH_S)
+}
 
 interface Stats {
   total: number
@@ -75,15 +86,18 @@ async function freshReplica(): Promise<ReplicaDriver> {
   return db
 }
 
-/** hubmirror's backfill, configured with the account's limits, as `hubmirror backfill` runs it. */
+/**
+ * hubmirror's backfill as `hubmirror backfill` runs it, with no burst limit configured (the default
+ * guess of 190): what a user who does not know their tier runs. The burst limit is learned from
+ * HubSpot's headers; the search bucket (5/s, no headers) is HubSpot's documented default.
+ */
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
     HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
     HUBMIRROR_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
     LOG_LEVEL: 'warn',
     HUBSPOT_BASE_URL: url,
-    HUBSPOT_RATE_LIMIT_10S: String(RATE_10S),
-    HUBSPOT_SEARCH_RATE_S: String(SEARCH_S),
+    ...(process.env.HUBSPOT_API_VERSION ? { HUBSPOT_API_VERSION: process.env.HUBSPOT_API_VERSION } : {}),
   })
   const db = await freshReplica()
   const cache = openCache(config)
@@ -185,7 +199,10 @@ async function runSeed(url: string): Promise<Measured> {
 function rates(m: Measured) {
   const s = m.ms / 1000
   const standard = m.calls - m.searchCalls
+  const ceilingSeconds = twoBucketCeilingSeconds(m.rows)
   return {
+    twoBucketCeilingSeconds: round(ceilingSeconds, 2),
+    ofTwoBucketCeiling: round(ceilingSeconds / s),
     seconds: round(s, 1),
     rowsPerSecond: Math.round(m.rows / s),
     standardCallsPerSecond: round(standard / s),
@@ -221,7 +238,7 @@ async function main(): Promise<void> {
   const url = match[1]
   try {
     console.log(
-      `backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s; ${machineLine(machine)}`,
+      `backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s, no burst limit configured; ${machineLine(machine)}`,
     )
     console.log('\nhubmirror backfill:')
     const ours = await runOurs(url)
@@ -246,6 +263,8 @@ async function main(): Promise<void> {
       '  list pages': { hubmirror: ours.listCalls, seed: seed.listCalls, ratio: '' },
       '  searches': { hubmirror: ours.searchCalls, seed: seed.searchCalls, ratio: '' },
       '  other': { hubmirror: ours.otherCalls, seed: seed.otherCalls, ratio: '' },
+      'two-bucket ceiling (s)': { hubmirror: a.twoBucketCeilingSeconds, seed: b.twoBucketCeilingSeconds, ratio: '' },
+      'ceiling ÷ time (goal ≥ 0.9)': { hubmirror: a.ofTwoBucketCeiling, seed: b.ofTwoBucketCeiling, ratio: '' },
       'burst calls / s (ceiling 5)': { hubmirror: a.standardCallsPerSecond, seed: b.standardCallsPerSecond, ratio: '' },
       'burst calls/s ÷ 5 (goal ≥ 0.9)': { hubmirror: a.ceilingShare, seed: b.ceilingShare, ratio: '' },
       'burst calls ÷ most admitted in the time': { hubmirror: a.admittedShare, seed: b.admittedShare, ratio: '' },
@@ -260,7 +279,13 @@ async function main(): Promise<void> {
       machine,
       bookings: BOOKINGS,
       exams: BOOKINGS / 100,
-      limits: { rateLimit10s: RATE_10S, searchRatePerSecond: SEARCH_S, ceilingCallsPerSecond: CEILING },
+      limits: {
+        rateLimit10s: RATE_10S,
+        searchRatePerSecond: SEARCH_S,
+        ceilingCallsPerSecond: CEILING,
+        configuredBurstLimit: 'none (default guess 190, learned from the headers)',
+      },
+      apiVersion: process.env.HUBSPOT_API_VERSION ?? '2026-03',
       goals: GOALS,
       hubmirror: { ...ours, ...a },
       seed: { ...seed, ...b },
@@ -270,14 +295,15 @@ async function main(): Promise<void> {
         fewerCalls: round(seed.calls / ours.calls),
       },
       passes: {
-        ceilingShare: a.ceilingShare >= GOALS.ceilingShare && a.admittedShare >= GOALS.ceilingShare,
+        ofTwoBucketCeiling: a.ofTwoBucketCeiling >= GOALS.ofTwoBucketCeiling,
         rateLimited: ours.answered429 === GOALS.rateLimited,
       },
+      loadAtEnd: machineInfo().uptime,
     }
     const out = join(HERE, 'last-run.json')
     writeFileSync(out, JSON.stringify(figures, null, 2) + '\n')
     console.log(`written to ${out}`)
-    if (!figures.passes.ceilingShare || !figures.passes.rateLimited) process.exitCode = 1
+    if (!figures.passes.ofTwoBucketCeiling || !figures.passes.rateLimited) process.exitCode = 1
   } finally {
     await child.stop()
     await stopAll()

@@ -169,7 +169,8 @@ async function main(): Promise<void> {
           HUBMIRROR_REDIS_NAMESPACE: namespace,
           HUBSPOT_ACCESS_TOKEN: 'bench-hubmirror',
           HUBSPOT_BASE_URL: emulator,
-          HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT_10S),
+          // No burst limit configured: hubmirror learns the emulator's from its rate-limit headers.
+          HUBSPOT_RATE_LIMIT_10S: undefined,
           HUBMIRROR_JWT_SECRET: JWT_SECRET,
           HUBMIRROR_DATA_DIR: join(WORK, 'write-path-data'),
           // No on-access or watched pull during the run: every HubSpot call counted is the write path's.

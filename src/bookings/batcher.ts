@@ -9,9 +9,9 @@ export interface BatcherOptions<I, R> {
   /**
    * Least time between two flights. Set to the rate limit's refill interval, a flight carries
    * everything that queued meanwhile instead of spending the budget on one-item batches and
-   * then stalling until the window reopens.
+   * then stalling until the window reopens. A function follows a limit that changes (learned from HubSpot).
    */
-  minIntervalMs?: number
+  minIntervalMs?: number | (() => number)
 }
 
 interface Pending<I, R> {
@@ -36,6 +36,11 @@ export class Batcher<I, R> {
     this.#options = options
   }
 
+  #minInterval(): number {
+    const interval = this.#options.minIntervalMs
+    return typeof interval === 'function' ? interval() : (interval ?? 0)
+  }
+
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject })
@@ -50,7 +55,7 @@ export class Batcher<I, R> {
       this.#scheduled = false
       this.#launch()
     }
-    const wait = this.#lastLaunch + (this.#options.minIntervalMs ?? 0) - Date.now()
+    const wait = this.#lastLaunch + this.#minInterval() - Date.now()
     // setImmediate gathers the requests parsed in this loop turn into the same flight.
     if (wait > 0) setTimeout(launch, wait)
     else setImmediate(launch)
@@ -58,8 +63,8 @@ export class Batcher<I, R> {
 
   #launch(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#options.maxInFlight) {
-      if (this.#options.minIntervalMs && Date.now() - this.#lastLaunch < this.#options.minIntervalMs)
-        return this.#schedule()
+      const interval = this.#minInterval()
+      if (interval && Date.now() - this.#lastLaunch < interval) return this.#schedule()
       const batch = this.#queue.splice(0, this.#options.maxBatch)
       this.#lastLaunch = Date.now()
       this.#inFlight += 1

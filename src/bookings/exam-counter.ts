@@ -36,7 +36,7 @@ export class ExamCounter {
     hubspot: HubSpot,
     cache: ResponseCache,
     logger: Logger,
-    pacingMs = 0,
+    pacingMs: number | (() => number) = 0,
     /** The write service's liveness key: the counter's intents are recovered like its own. */
     ownerKey = 0,
   ) {

@@ -18,7 +18,6 @@ import {
 } from '../errors.js'
 import {
   BATCH_MAX,
-  BURST_WINDOW_MS,
   bookingFromHubSpot,
   examFromHubSpot,
   toProperties,
@@ -88,8 +87,6 @@ export interface WriteServiceOptions {
   hubspot: HubSpot
   cache: ResponseCache
   logger: Logger
-  /** HubSpot's burst limit per 10 s: batches are paced to it. */
-  rateLimit10s: number
 }
 
 export class WriteService {
@@ -110,7 +107,12 @@ export class WriteService {
     this.#cache = options.cache
     this.#logger = options.logger
     // Creates and counter updates share the burst budget: each may fly at half its refill rate.
-    const pacingMs = Math.round((2 * BURST_WINDOW_MS) / options.rateLimit10s)
+    // The refill is what HubSpot's headers state: the configured limit only until the first answer.
+    const budget = options.hubspot.client.budget
+    const pacingMs = () => {
+      const limits = budget.burstLimits()
+      return Math.round((2 * limits.windowMs) / Math.max(1, limits.max))
+    }
     this.counter = new ExamCounter(options.db, options.hubspot, options.cache, options.logger, pacingMs, this.ownerKey)
     this.recovery = new IntentRecovery({
       db: options.db,
@@ -288,7 +290,26 @@ export class WriteService {
     })
   }
 
+  /**
+   * HubSpot's write validation refuses a whole batch for one input that breaks a rule, without
+   * saying which; halving the batch until the refused inputs stand alone lets the others through.
+   */
   async #upsertBookings(items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
+    try {
+      return await this.#upsertBatch(items)
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'E_HUBSPOT_VALIDATION')) throw error
+      if (items.length === 1) return [error]
+      const half = Math.ceil(items.length / 2)
+      const [front, back] = await Promise.all([
+        this.#upsertBookings(items.slice(0, half)),
+        this.#upsertBookings(items.slice(half)),
+      ])
+      return [...front, ...back]
+    }
+  }
+
+  async #upsertBatch(items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
     const types = await this.#hubspot.objectTypes()
     const result = await this.#hubspot.crm.batchUpsert(
       types.bookings,

@@ -8,7 +8,7 @@ export { ResponseCache } from './response-cache.js'
 export type { CacheEntry, GenerationStore } from './store.js'
 export { createMemoryStore } from './store-memory.js'
 export { createRedisStore } from './store-redis.js'
-export { evictionVerdict, probeRedis, type RedisProbe } from './redis-probe.js'
+export { evictionVerdict, probeRedis } from './redis-probe.js'
 
 /** Generation names: what a cached response depends on, and what a change bumps. */
 export const deps = {

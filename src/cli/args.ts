@@ -7,6 +7,8 @@ export interface FlagSpec {
   /** What the value looks like in the usage, e.g. `N` or `a,b`. */
   placeholder?: string
   help: string
+  /** May be given more than once (the command reads every occurrence from its raw argv). */
+  repeatable?: boolean
 }
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>
@@ -55,7 +57,7 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, maxPosition
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2)
     const spec = specs[name]
     if (!spec) throw new UsageError(`unknown option --${name}`)
-    if (flags.has(name)) throw new UsageError(`--${name} given twice`)
+    if (flags.has(name) && !spec.repeatable) throw new UsageError(`--${name} given twice`)
     if (spec.type === 'boolean') {
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`)
       flags.set(name, true)

@@ -46,6 +46,12 @@ export const COMMANDS: readonly Command[] = [
       'daily-limit': { type: 'value', placeholder: 'D', help: 'requests per day (default 1000000)' },
       'search-lag-ms': { type: 'value', placeholder: 'L', help: 'how far search lags behind writes' },
       'portal-id': { type: 'value', placeholder: 'P', help: 'the portal id it reports' },
+      require: {
+        type: 'value',
+        placeholder: 'objectType.property',
+        repeatable: true,
+        help: "creates without this property get HubSpot's 400 VALIDATION_ERROR (repeatable)",
+      },
     },
     run: async (_args, argv) => {
       await (await import('../emulator/index.js')).runEmulatorCli(argv)

@@ -1,11 +1,12 @@
 // `hubmirror backfill | sync | reconcile`: the sync engine run once, against the configured HubSpot or through the running server.
 import { WriteService } from '../bookings/write-service.js'
 import { openCache } from '../cache/index.js'
-import { createHubmirrorApi, type HubmirrorApi } from '../client/index.js'
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { createHubSpot } from '../hubspot/index.js'
 import { issueToken } from '../http/jwt.js'
 import { createLogger } from '../logger.js'
+import type { z } from 'zod'
+import type { pullDone, pullRunning, reconcileBody, statusBody } from '../model/contract/sync.js'
 import { migrate, openReplica } from '../replica/index.js'
 import {
   createProgress,
@@ -57,10 +58,34 @@ export async function resolveSyncTarget(config: Config): Promise<SyncTarget> {
   )
 }
 
-/** A client for the running server, with a short-lived token signed by the data dir's secret. */
-function serverApi(config: Config, server: ServerRecord): HubmirrorApi {
+type PullBody = z.output<typeof pullDone> | z.output<typeof pullRunning>
+
+/** Calls the running server with a short-lived token signed by the data dir's secret; its error envelope becomes the message. */
+async function callServer<T>(
+  config: Config,
+  server: ServerRecord,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const token = issueToken(config.jwtSecret, ['exams.view', 'sync.run'], { subject: 'cli', ttlSeconds: 15 * 60 })
-  return createHubmirrorApi({ baseUrl: server.url, token })
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const parsed = (await res.json().catch(() => null)) as {
+    success?: boolean
+    error?: { code?: string; message?: string }
+  } | null
+  if (!res.ok || !parsed?.success)
+    throw new Error(
+      `the server at ${server.url} answered ${res.status}${parsed?.error ? ` ${parsed.error.code}: ${parsed.error.message}` : ''}`,
+    )
+  return parsed as T
 }
 
 async function withEngine<T>(
@@ -76,7 +101,7 @@ async function withEngine<T>(
   let sync: SyncEngine | null = null
   try {
     await migrate(db)
-    const writes = new WriteService({ db, hubspot, cache, logger, rateLimit10s: config.hubspot.rateLimit10s })
+    const writes = new WriteService({ db, hubspot, cache, logger })
     sync = createSyncEngine({
       db,
       hubspot,
@@ -111,7 +136,7 @@ export async function backfillCommand(args: ParsedArgs): Promise<number> {
       throw new UsageError(
         `--restart reloads the embedded database, which the server at ${target.server.url} holds: stop it, then run \`hubmirror backfill --restart\``,
       )
-    const { status } = await serverApi(config, target.server).getSyncStatus()
+    const { status } = await callServer<z.output<typeof statusBody>>(config, target.server, 'GET', '/api/sync/status')
     const complete = SYNC_TYPES.every((type) => status.objects[type].cursor !== null)
     if (json) console.log(JSON.stringify({ ran: false, complete, server: target.server.url }))
     else
@@ -139,7 +164,7 @@ export async function syncCommand(args: ParsedArgs): Promise<number> {
   note(target)
   const json = booleanFlag(args, 'json')
   if (target.kind === 'server') {
-    const answer = await serverApi(config, target.server).pullSync({})
+    const answer = await callServer<PullBody>(config, target.server, 'POST', '/api/sync/pull', {})
     if (!answer.completed) {
       if (json) console.log(JSON.stringify(answer))
       else console.log(`the pull is still running on the server at ${target.server.url}; its sync status shows the end`)
@@ -180,7 +205,11 @@ export async function reconcileCommand(args: ParsedArgs): Promise<number> {
   const fix = booleanFlag(args, 'fix')
   const report =
     target.kind === 'server'
-      ? (await serverApi(config, target.server).reconcileSync({ fix })).report
+      ? (
+          await callServer<z.output<typeof reconcileBody>>(config, target.server, 'POST', '/api/sync/reconcile', {
+            fix,
+          })
+        ).report
       : await withEngine(target, config, (sync) => sync.reconcile({ fix }))
   if (booleanFlag(args, 'json')) console.log(JSON.stringify(report))
   else console.log(describeDrift(report))

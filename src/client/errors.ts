@@ -1,8 +1,5 @@
 // The client's one error type: a failed API call, carrying the server's error code and status.
 
-/** Codes the client makes up itself when there is no server envelope to read one from. */
-export type ClientErrorCode = 'E_NETWORK' | 'E_BAD_RESPONSE' | 'E_ABORTED'
-
 export class HubmirrorError extends Error {
   readonly status: number
   /** The server's `error.code` (e.g. `E_EXAM_FULL`), or a client code such as `E_NETWORK`. */

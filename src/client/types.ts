@@ -2,10 +2,10 @@
 // Type-only imports: the client (and the dashboard bundle) carry no zod and no server code, yet a change to a
 // route's schema in src/http/contract changes these types, so a client out of step with the server fails to compile.
 import type { z } from 'zod'
-import type * as bookings from '../http/contract/bookings.js'
-import type * as exams from '../http/contract/exams.js'
-import type * as realtime from '../http/contract/realtime.js'
-import type * as sync from '../http/contract/sync.js'
+import type * as bookings from '../model/contract/bookings.js'
+import type * as exams from '../model/contract/exams.js'
+import type * as realtime from '../model/contract/realtime.js'
+import type * as sync from '../model/contract/sync.js'
 
 export type ExamRecord = z.output<typeof exams.examRecord>
 export type BookingRecord = z.output<typeof bookings.bookingRecord>

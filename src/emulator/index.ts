@@ -28,10 +28,13 @@ import {
   DEFAULT_PORTAL_ID,
   MOCK_EXAMS_OBJECT_TYPE_ID,
   OBJECT_DEFS,
+  objectTypeResolver,
 } from './schema.js'
-import { seedStore, type SeedSpec } from './seed.js'
+import type { LimitSettings } from './limits.js'
+import { seedStore, seedStoreGradually, type SeedSpec } from './seed.js'
 import { EmulatorServer, NO_FAULTS, type EmulatorStats, type Faults } from './server.js'
 import { Store } from './store.js'
+import { ValidationRules } from './validation.js'
 
 export { BOOKINGS_OBJECT_TYPE_ID, CONTACTS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID }
 export type { EmulatorStats, Faults, SeedSpec }
@@ -54,6 +57,8 @@ export interface EmulatorOptions {
   /** how long a change takes to become visible to search; default 0 */
   searchLagMs?: number
   portalId?: number
+  /** write-validation rules at start, as `objectType.property` (e.g. `bookings.dominant_hand`); reset restores them */
+  require?: string[]
   logger?: { info(msg: string): void }
 }
 
@@ -72,7 +77,15 @@ export interface RunningEmulator {
   /** writes the state to the data dir now (it is also saved shortly after every change) */
   flush(): void
   setSearchLagMs(ms: number): void
+  /** changes the account's limits while running (an API add-on raising 190 to 250), as HubSpot's headers then say */
+  setLimits(limits: Partial<LimitSettings>): void
+  /** creates of `objectType` without these properties get HubSpot's 400 VALIDATION_ERROR */
+  requireProperties(objectType: string, properties: string[]): void
+  clearValidation(): void
 }
+
+/** Bookings one POST /_emulator/seed or /reset may ask for (the CLI's --seed allows more). */
+const MAX_HTTP_SEED = 1_000_000
 
 export function parseSeed(raw: unknown): SeedSpec {
   if (raw === 'demo' || raw === 'none') return raw
@@ -97,9 +110,45 @@ function parseFaults(raw: unknown): Partial<Faults> {
   return out
 }
 
+/** `bookings.dominant_hand` → the object type and the property. */
+export function parseRequirement(spec: string): { objectType: string; property: string } {
+  const dot = spec.indexOf('.')
+  if (dot <= 0 || dot === spec.length - 1)
+    throw new Error(`--require takes objectType.property (e.g. bookings.dominant_hand), got "${spec}"`)
+  return { objectType: spec.slice(0, dot), property: spec.slice(dot + 1) }
+}
+
+function parseValidationBody(raw: unknown): { objectType: string; required: string[] } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw validationError(
+      'validation rules must be a JSON object: {"objectType": "bookings", "required": ["dominant_hand"]}',
+    )
+  const { objectType, required } = raw as Record<string, unknown>
+  if (typeof objectType !== 'string' || objectType === '')
+    throw validationError('objectType must be a non-empty string')
+  if (!Array.isArray(required) || required.length === 0 || required.some((p) => typeof p !== 'string' || p === ''))
+    throw validationError('required must be a non-empty array of property names')
+  return { objectType, required: required as string[] }
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const portalId = options.portalId ?? DEFAULT_PORTAL_ID
   const store = new Store(options.searchLagMs ?? 0)
+  const resolveType = objectTypeResolver(portalId)
+  const validation = new ValidationRules()
+  const requireProperties = (objectType: string, properties: string[]): void => {
+    const def = resolveType(objectType)
+    if (!def) throw validationError(`Unable to infer object type from: ${objectType.slice(0, 100)}`)
+    validation.require(def, properties)
+  }
+  const startupRules = (): void => {
+    validation.clear()
+    for (const spec of options.require ?? []) {
+      const { objectType, property } = parseRequirement(spec)
+      requireProperties(objectType, [property])
+    }
+  }
+  startupRules()
   const persistence = options.dataDir ? new Persistence(options.dataDir, store) : null
   if (!persistence?.load()) seedStore(store, parseSeed(options.seed ?? 'none'))
   persistence?.save()
@@ -127,17 +176,44 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       server.resetStats()
       server.limiter.reset()
       api.clearFaults()
+      startupRules()
     },
   }
-  const admin = (method: string, path: string, body: unknown): Reply | null => {
+  /** Seeds over HTTP a few exams per event-loop turn: the embedded emulator shares the API's process. */
+  let seeding = false
+  const seedOverHttp = async (seed: SeedSpec, reset: boolean): Promise<Reply> => {
+    if (seeding) throw new HsError(409, 'CONFLICT', 'a seed is already running; wait for its answer')
+    seeding = true
+    try {
+      return await seedNow(seed, reset)
+    } finally {
+      seeding = false
+    }
+  }
+  const seedNow = async (seed: SeedSpec, reset: boolean): Promise<Reply> => {
+    store.clear()
+    if (reset) {
+      server.resetStats()
+      server.limiter.reset()
+      api.clearFaults()
+      startupRules()
+    }
+    await seedStoreGradually(store, seed)
+    return { status: 200, body: { ok: true, objects: store.byId.size } }
+  }
+  const admin = (method: string, path: string, body: unknown): Reply | Promise<Reply> | null => {
     const key = `${method} ${path}`
     const seedOf = (fallback: SeedSpec): SeedSpec => {
       const raw = (body as { seed?: unknown } | undefined)?.seed
+      let seed: SeedSpec
       try {
-        return raw === undefined ? fallback : parseSeed(raw)
+        seed = raw === undefined ? fallback : parseSeed(raw)
       } catch (error) {
         throw validationError((error as Error).message)
       }
+      if (typeof seed === 'number' && seed > MAX_HTTP_SEED)
+        throw validationError(`seed: at most ${MAX_HTTP_SEED} bookings over HTTP (use --seed at start for more)`)
+      return seed
     }
     switch (key) {
       case 'GET /_emulator/stats':
@@ -147,11 +223,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       case 'GET /_emulator/config':
         return { status: 200, body: config() }
       case 'POST /_emulator/reset':
-        api.reset(seedOf('none'))
-        return { status: 200, body: { ok: true, objects: store.byId.size } }
+        return seedOverHttp(seedOf('none'), true)
       case 'POST /_emulator/seed':
-        api.seed(seedOf('demo'))
-        return { status: 200, body: { ok: true, objects: store.byId.size } }
+        return seedOverHttp(seedOf('demo'), false)
       case 'GET /_emulator/faults':
         return { status: 200, body: server.faults }
       case 'POST /_emulator/faults':
@@ -160,9 +234,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       case 'DELETE /_emulator/faults':
         api.clearFaults()
         return { status: 200, body: server.faults }
+      case 'GET /_emulator/validation':
+        return { status: 200, body: { required: validation.list() } }
+      case 'POST /_emulator/validation': {
+        const rule = parseValidationBody(body)
+        requireProperties(rule.objectType, rule.required)
+        return { status: 200, body: { required: validation.list() } }
+      }
+      case 'DELETE /_emulator/validation':
+        validation.clear()
+        return { status: 200, body: { required: validation.list() } }
       default:
         if (path.startsWith('/_emulator/')) {
-          if (['stats', 'health', 'config', 'reset', 'seed', 'faults'].includes(path.slice(11))) {
+          if (['stats', 'health', 'config', 'reset', 'seed', 'faults', 'validation'].includes(path.slice(11))) {
             throw new HsError(405, null, `HTTP ${method} is not supported by this endpoint`)
           }
         }
@@ -175,10 +259,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     limits: server.limiter.settings,
     searchLagMs: store.searchLagMs,
   })
+  const host = options.host ?? '127.0.0.1'
   server = new EmulatorServer({
     store,
+    validation,
     portalId,
     admin,
+    host,
     token: options.token ?? null,
     limits: {
       rateLimit10s: options.rateLimit10s ?? 190,
@@ -187,7 +274,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   })
 
-  const host = options.host ?? '127.0.0.1'
   await new Promise<void>((ok, fail) => {
     server.server.once('error', fail)
     server.server.listen(options.port ?? 0, host, () => ok())
@@ -203,6 +289,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     portalId,
     ...api,
     flush: () => persistence?.save(),
+    requireProperties,
+    clearValidation: () => validation.clear(),
+    setLimits: (limits: Partial<LimitSettings>) => {
+      server.limiter.settings = { ...server.limiter.settings, ...limits }
+    },
     setSearchLagMs: (ms: number) => {
       store.settleViews(Number.MAX_SAFE_INTEGER)
       store.searchLagMs = ms
@@ -225,6 +316,16 @@ function flag(argv: string[], name: string): string | undefined {
   return inline?.slice(name.length + 1)
 }
 
+/** Every value of a repeatable flag (`--require a.b --require c.d`, or comma-separated). */
+function flags(argv: string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name && argv[i + 1] !== undefined) out.push(argv[++i]!)
+    else if (argv[i]!.startsWith(`${name}=`)) out.push(argv[i]!.slice(name.length + 1))
+  }
+  return out.flatMap((v) => v.split(',')).filter((v) => v !== '')
+}
+
 function intFlag(argv: string[], name: string, envValue: string | undefined, fallback: number): number {
   const raw = flag(argv, name) ?? envValue
   if (raw === undefined || raw === '') return fallback
@@ -233,7 +334,7 @@ function intFlag(argv: string[], name: string, envValue: string | undefined, fal
   return n
 }
 
-/** `hubmirror emulator --port N [--data-dir D|none] [--seed demo|none|N] [--token T] [--rate-limit-10s R] ...` */
+/** `hubmirror emulator --port N [--data-dir D|none] [--seed demo|none|N] [--token T] [--rate-limit-10s R] [--require type.prop] ...` */
 export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
   const env = process.env
   const dataDirFlag = flag(argv, '--data-dir')
@@ -252,6 +353,7 @@ export async function runEmulatorCli(argv: string[]): Promise<RunningEmulator> {
     dailyLimit: intFlag(argv, '--daily-limit', env.HUBSPOT_DAILY_LIMIT, 1_000_000),
     searchLagMs: intFlag(argv, '--search-lag-ms', undefined, 0),
     portalId: intFlag(argv, '--portal-id', undefined, DEFAULT_PORTAL_ID),
+    require: flags(argv, '--require'),
   })
   console.log(`HubSpot emulator: ${emulator.url}`)
   console.log(

@@ -161,6 +161,7 @@ export function createObject(ctx: Ctx): Reply {
   const def = ctx.objectType(ctx.params[0]!)
   const body = objectBody(ctx.body)
   const changes = parseProperties(def, body.properties)
+  ctx.validation.checkCreate(def, changes)
   checkUnique(ctx.store, def, changes, null)
   const associations = parseAssociations(ctx, def, body.associations)
   const rec = ctx.store.create(def, changes, ctx.now)
@@ -267,6 +268,7 @@ export function batchCreate(ctx: Ctx): Reply {
   const claimed = new Map<string, string>()
   const planned = inputs.map((input) => {
     const changes = parseProperties(def, input.properties)
+    ctx.validation.checkCreate(def, changes)
     checkUnique(ctx.store, def, changes, null, claimed)
     return { changes, associations: parseAssociations(ctx, def, input.associations) }
   })
@@ -328,6 +330,8 @@ export function batchUpsert(ctx: Ctx): Reply {
     }
   })
   rejectDuplicates(planned.map((p) => p.key))
+  // Validated before anything is written: one refused input refuses the whole batch.
+  for (const p of planned) if (p.rec === null) ctx.validation.checkCreate(def, { ...p.changes, [p.idProperty]: p.id })
   const claimed = new Map<string, string>()
   for (const p of planned) checkUnique(ctx.store, def, { ...p.changes, [p.idProperty]: p.id }, p.rec, claimed)
   const results = planned.map(({ idProperty, id, changes, rec, traceId }) => {

@@ -3,6 +3,7 @@ import { validationError } from './errors.js'
 import type { ApiFamily } from './routes.js'
 import type { ObjectDef } from './schema.js'
 import type { Store } from './store.js'
+import type { ValidationRules } from './validation.js'
 
 export type Query = Record<string, string[] | undefined>
 
@@ -15,6 +16,8 @@ export interface Ctx {
   params: string[]
   /** which path family the request came in on, for the few shapes that differ */
   family: ApiFamily
+  /** the account's write-validation rules */
+  validation: ValidationRules
   /** resolves an object type segment or throws HubSpot's 400 */
   objectType(segment: string): ObjectDef
 }

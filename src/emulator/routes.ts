@@ -32,7 +32,6 @@ import { runSearch } from './search.js'
  * 2026-03-30. Both run the same handlers over the same store, limits and error bodies.
  */
 export type ApiFamily = 'v3' | '2026-03'
-export const API_FAMILIES: readonly ApiFamily[] = ['2026-03', 'v3']
 
 export interface Route {
   method: string

@@ -128,7 +128,23 @@ function countSeats(statuses: { status: string; active: boolean }[]): number {
 export function seedStore(store: Store, spec: SeedSpec, now = Date.now()): void {
   if (spec === 'none') return
   if (spec === 'demo') seedDemo(store, now)
-  else seedBulk(store, spec)
+  else for (const _ of seedBulk(store, spec)) void _
+}
+
+/** Exams seeded between two yields to the event loop (100 bookings each): a few ms per turn. */
+const EXAMS_PER_TURN = 2
+
+/**
+ * The same data as seedStore, seeded a few exams at a time with the event loop let through in
+ * between: the embedded emulator shares its process with the API, which keeps answering.
+ */
+export async function seedStoreGradually(store: Store, spec: SeedSpec, now = Date.now()): Promise<void> {
+  if (spec === 'none') return
+  if (spec === 'demo') return seedDemo(store, now)
+  let exams = 0
+  for (const _ of seedBulk(store, spec)) {
+    if (++exams % EXAMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 interface Demo {
@@ -235,8 +251,8 @@ function shuffle<T>(rand: () => number, items: readonly T[]): T[] {
   return copy
 }
 
-/** Identical for the same N on every run: fixed clock, fixed dates, no randomness. */
-function seedBulk(store: Store, bookings: number): void {
+/** Identical for the same N on every run: fixed clock, fixed dates, no randomness. Yields after each exam. */
+function* seedBulk(store: Store, bookings: number): Generator<void> {
   let clock = Date.UTC(2026, 0, 1)
   const tick = (): number => (clock += 1000)
   const contactCount = Math.min(Math.ceil(bookings / 20), 5000)
@@ -307,5 +323,6 @@ function seedBulk(store: Store, bookings: number): void {
       link(store, booking, exam, contact)
     })
     store.update(exam, { total_bookings: String(countSeats(statuses)) }, tick())
+    yield
   }
 }

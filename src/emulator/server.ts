@@ -7,6 +7,7 @@ import { parseQuery, type Ctx, type Reply } from './request.js'
 import { buildRoutes, matchRoute, pathExists, type ApiFamily, type Route } from './routes.js'
 import { objectTypeResolver, type ObjectDef } from './schema.js'
 import type { Store } from './store.js'
+import type { ValidationRules } from './validation.js'
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024
 /** Past this we stop draining an oversized upload and drop the connection. */
@@ -36,11 +37,14 @@ export interface EmulatorStats {
 
 export interface ServerDeps {
   store: Store
+  validation: ValidationRules
   limits: LimitSettings
   token: string | null
   portalId: number
   /** the /_emulator/ routes, answered before auth, limits and faults */
-  admin(method: string, path: string, body: unknown): Reply | null
+  admin(method: string, path: string, body: unknown): Reply | Promise<Reply> | null
+  /** The address it listens on: requests naming another Host are refused (DNS rebinding). */
+  host?: string
 }
 
 export class EmulatorServer {
@@ -92,6 +96,10 @@ export class EmulatorServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (!hostAllowed(req.headers.host, this.#deps.host ?? '127.0.0.1'))
+      return this.#drainThen(req, () =>
+        this.#writeAdmin(res, 403, new HsError(403, null, 'this emulator does not answer for that Host').body()),
+      )
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     let path = q < 0 ? url : url.slice(0, q)
@@ -156,6 +164,7 @@ export class EmulatorServer {
     try {
       const ctx: Ctx = {
         store: this.#deps.store,
+        validation: this.#deps.validation,
         now: Date.now(),
         query: parseQuery(queryText),
         body,
@@ -278,21 +287,38 @@ export class EmulatorServer {
     res.end(text)
   }
 
+  /**
+   * The admin routes reset and reseed the portal: with --token they need it like every route; a
+   * page in a browser is refused by its Origin, and bodies must be JSON (no text/plain form posts).
+   */
   #handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): void {
     this.stats.emulatorRoutes++
+    const refuse = (error: HsError) => this.#drainThen(req, () => this.#writeAdmin(res, error.status, error.body()))
+    if (this.#deps.token !== null && bearer(req.headers.authorization) !== this.#deps.token)
+      return refuse(unauthorized())
+    const origin = req.headers.origin
+    if (origin !== undefined && !originAllowed(origin, this.#deps.host ?? '127.0.0.1'))
+      return refuse(new HsError(403, null, 'the emulator admin routes do not answer pages of other origins'))
+    const fail = (error: unknown) => {
+      const e = error instanceof HsError ? error : internal(error)
+      this.#writeAdmin(res, e.status, e.body())
+    }
     const respond = (body: unknown): void => {
-      let reply: Reply | null
+      let reply: Reply | Promise<Reply> | null
       try {
         reply = this.#deps.admin(req.method ?? 'GET', path, body)
       } catch (error) {
-        reply = null
-        const e = error instanceof HsError ? error : internal(error)
-        return this.#writeAdmin(res, e.status, e.body())
+        return fail(error)
       }
       if (!reply) return this.#writeAdmin(res, 404, new HsError(404, null, 'resource not found').body())
-      this.#writeAdmin(res, reply.status, reply.body)
+      Promise.resolve(reply).then((done) => this.#writeAdmin(res, done.status, done.body), fail)
     }
     if (hasNoBody(req)) return respond(undefined)
+    const type = String(req.headers['content-type'] ?? '')
+    if (!/^application\/(.+\+)?json\b/i.test(type))
+      return refuse(
+        new HsError(415, 'VALIDATION_ERROR', `Unsupported media type: "${type.slice(0, 100)}"; send application/json`),
+      )
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
@@ -332,6 +358,32 @@ function bearer(header: string | undefined): string | null {
   if (!header || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return null
   const token = header.slice(7).trim()
   return token ? token : null
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
+
+/** The Host header's name (port and IPv6 brackets removed), lower-cased. */
+function hostName(header: string): string {
+  const trimmed = header.trim().toLowerCase()
+  if (trimmed.startsWith('[')) return trimmed.slice(1, trimmed.indexOf(']'))
+  const colon = trimmed.lastIndexOf(':')
+  return colon > 0 && trimmed.indexOf(':') === colon ? trimmed.slice(0, colon) : trimmed
+}
+
+/** A wildcard bind answers any name; a loopback bind answers loopback names; else only the bound one. */
+function hostAllowed(header: string | undefined, bound: string): boolean {
+  if (header === undefined || bound === '0.0.0.0' || bound === '::') return true
+  const name = hostName(header)
+  if (LOOPBACK.has(bound.toLowerCase())) return LOOPBACK.has(name)
+  return name === bound.toLowerCase()
+}
+
+function originAllowed(origin: string, bound: string): boolean {
+  try {
+    return hostAllowed(new URL(origin).host, bound)
+  } catch {
+    return false
+  }
 }
 
 function hasNoBody(req: IncomingMessage): boolean {

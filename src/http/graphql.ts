@@ -31,8 +31,8 @@ import { bearerToken } from './auth.js'
 import { AsyncQueue, QueueBudget } from './async-queue.js'
 import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
-import { hubspotId, isoDate, seqCursor } from './contract/common.js'
-import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from './contract/realtime.js'
+import { hubspotId, isoDate, seqCursor } from '../model/contract/common.js'
+import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from '../model/contract/realtime.js'
 import {
   tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,

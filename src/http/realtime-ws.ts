@@ -6,8 +6,8 @@ import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { RealtimeHub, Subscription } from '../realtime/index.js'
 import { bearerToken } from './auth.js'
-import { hubspotId, seqCursor } from './contract/common.js'
-import { realtimeResponses } from './contract/realtime.js'
+import { hubspotId, seqCursor } from '../model/contract/common.js'
+import { realtimeResponses } from '../model/contract/realtime.js'
 import {
   tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,

@@ -4,9 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
 import { invalidField } from '../errors.js'
-import { bookingResponses } from './contract/bookings.js'
-import { idParams } from './contract/common.js'
-import { examListQuery, examResponses } from './contract/exams.js'
+import { bookingResponses } from '../model/contract/bookings.js'
+import { idParams } from '../model/contract/common.js'
+import { examListQuery, examResponses } from '../model/contract/exams.js'
 
 export function sendEntry(reply: FastifyReply, entry: CacheEntry): FastifyReply {
   return reply.header('x-replica-seq', entry.seq).type('application/json; charset=utf-8').send(entry.body)

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
 import { bearerToken } from './auth.js'
-import { forceQuery, pullRequest, reconcileRequest, syncResponses } from './contract/sync.js'
+import { forceQuery, pullRequest, reconcileRequest, syncResponses } from '../model/contract/sync.js'
 import { tokenSubject } from './stream-limits.js'
 
 export interface SyncRouteOptions {

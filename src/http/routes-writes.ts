@@ -10,9 +10,9 @@ import {
   bookingResponses,
   IDEMPOTENCY_KEY as KEY_PATTERN,
   IDEMPOTENCY_KEY_RULE as KEY_RULE,
-} from './contract/bookings.js'
-import { idParams } from './contract/common.js'
-import { activateBody, examCreate, examPatch, examResponses } from './contract/exams.js'
+} from '../model/contract/bookings.js'
+import { idParams } from '../model/contract/common.js'
+import { activateBody, examCreate, examPatch, examResponses } from '../model/contract/exams.js'
 
 const KEY_HEADER = 'Idempotency-Key'
 

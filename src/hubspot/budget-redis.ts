@@ -2,8 +2,17 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createLocalBudget, DailyLimitExhausted, effectiveLimit, type BudgetLimits, type RateBudget } from './budget.js'
-import { BURST_WINDOW_MS, SEARCH_WINDOW_MS } from './limits.js'
+import {
+  burstShape,
+  createLocalBudget,
+  DailyLimitExhausted,
+  searchLimit,
+  type BudgetLimits,
+  type RateBudget,
+} from './budget.js'
+import { shareOf } from './learned-limits.js'
+import { createSharedLimits } from './learned-limits-redis.js'
+import { SEARCH_WINDOW_MS } from './limits.js'
 
 /**
  * A sliding window as a sorted set scored by completion time, trimmed and checked atomically in
@@ -19,6 +28,8 @@ local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
+-- Probing (the limit not yet learned): only requests in flight, scored in the future, count.
+if ARGV[5] == '1' then used = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf') end
 if used < limit then
   local daily = redis.call('INCR', KEYS[2])
   if daily == 1 then redis.call('EXPIRE', KEYS[2], 90000) end
@@ -27,6 +38,7 @@ if used < limit then
   redis.call('PEXPIRE', KEYS[1], window + ${IN_FLIGHT_MS})
   return 0
 end
+if ARGV[5] == '1' then return 25 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local wait = tonumber(oldest[2]) + window - now
 if wait > window then return 25 end
@@ -63,12 +75,17 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   const ns = options.namespace
   const dayKey = () => `${ns}:hs:daily:${new Date().toISOString().slice(0, 10)}`
   const keys = { standard: `${ns}:hs:burst`, search: `${ns}:hs:search` }
-  const windows = {
-    standard: { ms: BURST_WINDOW_MS, limit: effectiveLimit(options.limits.burstPer10s) },
-    search: {
-      ms: SEARCH_WINDOW_MS,
-      limit: options.limits.searchPerSecond > 2 ? options.limits.searchPerSecond - 1 : options.limits.searchPerSecond,
-    },
+  // The burst window and its size are what HubSpot's headers said, to whichever instance heard them.
+  const learned = createSharedLimits(redis, `${ns}:hs:limits`, options.limits)
+  const searchWindow = {
+    probing: false,
+    ms: SEARCH_WINDOW_MS,
+    limit: searchLimit(options.limits),
+  }
+  const windowOf = (kind: keyof typeof keys) => {
+    if (kind === 'search') return searchWindow
+    const shape = burstShape(learned.current())
+    return { ms: shape.windowMs, limit: shape.limit, probing: shape.probing }
   }
   // Redis down must not stop writes: fall back to this instance's own share of the budget, the
   // account's limits divided by the instances seen sharing it lately (each announces itself).
@@ -98,13 +115,13 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
     if (fallback?.share !== instancesSeen) {
       const share = (limit: number) => Math.max(1, Math.floor(limit / instancesSeen))
       const l = options.limits
+      const seen = instancesSeen
       fallback = {
         share: instancesSeen,
-        budget: createLocalBudget({
-          burstPer10s: share(l.burstPer10s),
-          searchPerSecond: share(l.searchPerSecond),
-          daily: share(l.daily),
-        }),
+        budget: createLocalBudget(
+          { burstPer10s: share(l.burstPer10s), searchPerSecond: share(l.searchPerSecond), daily: share(l.daily) },
+          shareOf(learned, () => seen),
+        ),
       }
     }
     return fallback.budget
@@ -123,7 +140,8 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
         let wait: number
         const member = randomUUID()
         try {
-          const window = windows[kind]
+          await learned.refresh()
+          const window = windowOf(kind)
           wait = Number(
             await redis.eval(
               TAKE_SCRIPT,
@@ -133,7 +151,8 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
               window.ms,
               window.limit,
               member,
-              options.limits.daily,
+              learned.current().daily,
+              window.probing ? 1 : 0,
             ),
           )
         } catch (error) {
@@ -148,28 +167,35 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
     },
     async usage() {
       try {
+        if (redis.status !== 'ready') await connected
+        await learned.refresh()
+        const limits = learned.current()
         const [burst, search, daily] = (await redis.eval(
           USAGE_SCRIPT,
           3,
           keys.standard,
           keys.search,
           dayKey(),
-          BURST_WINDOW_MS,
+          limits.windowMs,
           SEARCH_WINDOW_MS,
         )) as number[]
-        const l = options.limits
         return {
-          limit_10s: l.burstPer10s,
+          limit_10s: limits.max,
+          admit_10s: burstShape(limits).limit,
+          limit_state: limits.state,
+          burst_window_ms: limits.windowMs,
           used_10s: burst,
-          search_limit_s: l.searchPerSecond,
+          search_limit_s: options.limits.searchPerSecond,
           used_search_1s: search,
-          daily_limit: l.daily,
+          daily_limit: limits.daily,
           used_daily: daily,
         }
       } catch {
         return fallbackBudget().usage()
       }
     },
+    observe: (headers) => learned.observe(headers),
+    burstLimits: () => learned.current(),
     /** Instances seen sharing the budget lately; while Redis is down each spends 1/sharers of it. */
     sharers: () => instancesSeen,
     async close() {

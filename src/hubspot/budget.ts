@@ -1,18 +1,25 @@
-// The HubSpot rate budget: rolling 10-second burst, per-second search and daily limits, kept before sending.
+// The HubSpot rate budget: rolling burst window, per-second search and daily limits, kept before sending.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BURST_WINDOW_MS, SEARCH_WINDOW_MS } from './limits.js'
+import { createLocalLimits, type BurstLimits, type LimitSource, type RateLimitHeaders } from './learned-limits.js'
+import { SEARCH_WINDOW_MS } from './limits.js'
 
 export type CallKind = 'standard' | 'search'
 
 export interface BudgetLimits {
-  /** Requests per rolling 10 s (HubSpot's burst limit). */
+  /** Requests per rolling 10 s (HubSpot's burst limit): a first guess until HubSpot's headers say. */
   burstPer10s: number
   searchPerSecond: number
   daily: number
 }
 
 export interface BudgetUsage {
+  /** HubSpot's burst limit as learned from its headers (the configured guess until then). */
   limit_10s: number
+  /** Burst requests the budget admits per window now: the limit less headroom, or one while probing. */
+  admit_10s: number
+  /** Where limit_10s comes from. */
+  limit_state: BurstLimits['state']
+  burst_window_ms: number
   used_10s: number
   search_limit_s: number
   used_search_1s: number
@@ -33,6 +40,10 @@ export type Release = () => void
  */
 export interface RateBudget {
   acquire(kind: CallKind): Promise<Release>
+  /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
+  observe(headers: RateLimitHeaders | null): void
+  /** The burst limit and window kept to now: learned, or the configured guess. */
+  burstLimits(): BurstLimits
   usage(): Promise<BudgetUsage>
   close(): Promise<void>
 }
@@ -48,6 +59,28 @@ export function effectiveLimit(limit: number): number {
   return limit <= 2 ? limit : limit - 1
 }
 
+/**
+ * All of the configured search rate: a search holds its slot from send to answer and counts for a
+ * second after, so HubSpot (counting arrivals) never sees more of ours in a second. The burst
+ * window keeps a slot of headroom; search has no headers to learn from, so a user who shares the
+ * account's 5/s with another tool configures their share instead.
+ */
+export function searchLimit(limits: BudgetLimits): number {
+  return limits.searchPerSecond
+}
+
+export interface BurstShape {
+  windowMs: number
+  limit: number
+  /** Until HubSpot has said its limit, one request flies at a time (finished ones still count once it has). */
+  probing: boolean
+}
+
+export function burstShape(limits: BurstLimits): BurstShape {
+  const probing = limits.state === 'probing'
+  return { windowMs: limits.windowMs, limit: probing ? 1 : effectiveLimit(limits.max), probing }
+}
+
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
 const IN_FLIGHT_POLL_MS = 25
 
@@ -55,14 +88,20 @@ const IN_FLIGHT_POLL_MS = 25
 class SlidingWindow {
   readonly #completed: number[] = []
   #inFlight = 0
+  probing = false
   constructor(
-    readonly windowMs: number,
-    readonly limit: number,
+    public windowMs: number,
+    public limit: number,
   ) {}
 
   /** 0 when a slot was taken, else how long to wait before asking again. */
   tryTake(now: number): number {
     while (this.#completed.length && this.#completed[0] <= now - this.windowMs) this.#completed.shift()
+    if (this.probing) {
+      if (this.#inFlight > 0) return IN_FLIGHT_POLL_MS
+      this.#inFlight += 1
+      return 0
+    }
     if (this.#completed.length + this.#inFlight < this.limit) {
       this.#inFlight += 1
       return 0
@@ -80,12 +119,15 @@ class SlidingWindow {
   }
 }
 
-export function createLocalBudget(limits: BudgetLimits): RateBudget {
-  const burst = new SlidingWindow(BURST_WINDOW_MS, effectiveLimit(limits.burstPer10s))
-  const search = new SlidingWindow(
-    SEARCH_WINDOW_MS,
-    limits.searchPerSecond > 2 ? limits.searchPerSecond - 1 : limits.searchPerSecond,
-  )
+export function createLocalBudget(limits: BudgetLimits, source: LimitSource = createLocalLimits(limits)): RateBudget {
+  const burst = new SlidingWindow(0, 0)
+  const search = new SlidingWindow(SEARCH_WINDOW_MS, searchLimit(limits))
+  const reshape = () => {
+    const shape = burstShape(source.current())
+    burst.windowMs = shape.windowMs
+    burst.limit = shape.limit
+    burst.probing = shape.probing
+  }
   let day = new Date().toISOString().slice(0, 10)
   let usedToday = 0
 
@@ -94,7 +136,9 @@ export function createLocalBudget(limits: BudgetLimits): RateBudget {
       for (;;) {
         const today = new Date().toISOString().slice(0, 10)
         if (today !== day) [day, usedToday] = [today, 0]
-        if (usedToday >= limits.daily) throw new DailyLimitExhausted()
+        usedToday = Math.max(usedToday, source.dailyUsed() ?? 0)
+        if (usedToday >= source.current().daily) throw new DailyLimitExhausted()
+        reshape()
         // Search has its own bucket and is exempt from the burst window (HubSpot's spec marks it so).
         const window = kind === 'search' ? search : burst
         const wait = window.tryTake(Date.now())
@@ -109,14 +153,21 @@ export function createLocalBudget(limits: BudgetLimits): RateBudget {
         await sleep(wait)
       }
     },
+    observe: (headers) => source.observe(headers),
+    burstLimits: () => source.current(),
     async usage() {
       const now = Date.now()
+      const learned = source.current()
+      reshape()
       return {
-        limit_10s: limits.burstPer10s,
+        limit_10s: learned.max,
+        admit_10s: burst.limit,
+        limit_state: learned.state,
+        burst_window_ms: learned.windowMs,
         used_10s: burst.used(now),
         search_limit_s: limits.searchPerSecond,
         used_search_1s: search.used(now),
-        daily_limit: limits.daily,
+        daily_limit: learned.daily,
         used_daily: usedToday,
       }
     },

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
 import { DailyLimitExhausted, type CallKind, type RateBudget } from './budget.js'
+import { parseRateLimitHeaders } from './learned-limits.js'
 
 export interface HubSpotObject {
   id: string
@@ -53,6 +54,8 @@ interface RequestOptions {
   idempotent: boolean
   /** Statuses that are an answer rather than an error (e.g. 404 for a get). */
   accept?: number[]
+  /** Creates and changes records: HubSpot's write validation may refuse it (400 VALIDATION_ERROR). */
+  write?: boolean
 }
 
 const RETRYABLE_STATUS = new Set([423, 429, 500, 502, 503, 504, 521, 523, 524])
@@ -141,6 +144,8 @@ export class HubSpotClient {
       })
       return fail(error, neverSent || options.idempotent)
     }
+    // Search answers carry no rate-limit headers; every other answer (errors too) states the account's limits.
+    if (options.kind !== 'search') this.#budget.observe(parseRateLimitHeaders(response.headers))
     const text = await response.text().catch(() => '')
     const parsed = parseJson(text)
     if (response.ok || options.accept?.includes(response.status))
@@ -190,6 +195,8 @@ export class HubSpotClient {
         retryAfterMs: status === 423 ? 2_000 : retryAfterMs(response, null),
       }
     }
+    if (status === 400 && options.write && body?.category === 'VALIDATION_ERROR')
+      return fail(validationFailure(body, where), false)
     const message = body?.message ?? `HubSpot answered ${status}`
     return fail(
       new AppError('E_HUBSPOT_REJECTED', `HubSpot rejected ${where}: ${message}`, {
@@ -240,6 +247,44 @@ interface HubSpotErrorBody {
   message?: string
   category?: string
   policyName?: string
+  errors?: Array<{ message?: string; code?: string; name?: string; context?: Record<string, unknown> }>
+}
+
+/** The properties a VALIDATION_ERROR names: in `errors[].context.propertyName`, or the legacy JSON inside `message`. */
+export function refusedProperties(body: HubSpotErrorBody): string[] {
+  const names = new Set<string>()
+  for (const error of body.errors ?? []) {
+    const named = error.context?.propertyName
+    for (const name of Array.isArray(named) ? named : [named]) if (typeof name === 'string' && name) names.add(name)
+    if (typeof error.name === 'string' && error.name) names.add(error.name)
+  }
+  if (names.size === 0 && body.message) {
+    const legacy = body.message.indexOf('[')
+    try {
+      const parsed = legacy >= 0 ? (JSON.parse(body.message.slice(legacy)) as unknown) : null
+      if (Array.isArray(parsed))
+        for (const item of parsed) {
+          const name = (item as { name?: unknown } | null)?.name
+          if (typeof name === 'string' && name) names.add(name)
+        }
+    } catch {
+      // Not the legacy form: the message is passed on as it is.
+    }
+  }
+  return [...names]
+}
+
+/** HubSpot's write validation (an account's required properties, since 2026-09) told plainly: a 422 naming the property. */
+function validationFailure(body: HubSpotErrorBody, where: string): AppError {
+  const properties = refusedProperties(body)
+  const said = (body.errors?.find((e) => e.message)?.message ?? body.message ?? 'validation failed').slice(0, 300)
+  const message = properties.length
+    ? `HubSpot refused the write because of ${properties.join(', ')}: ${said}`
+    : `HubSpot refused ${where}: ${said}`
+  return new AppError('E_HUBSPOT_VALIDATION', message, {
+    field: properties[0],
+    details: { properties, category: 'VALIDATION_ERROR' },
+  })
 }
 
 type Failed = { ok: false; error: AppError; retryable: boolean; status?: number; retryAfterMs?: number }

@@ -96,7 +96,12 @@ export class CrmObjects {
 
   async create(type: string, properties: Record<string, string>): Promise<HubSpotObject> {
     return (
-      await this.client.request<HubSpotObject>('POST', this.paths.objects(type), { properties }, { idempotent: false })
+      await this.client.request<HubSpotObject>(
+        'POST',
+        this.paths.objects(type),
+        { properties },
+        { idempotent: false, write: true },
+      )
     ).body
   }
 
@@ -106,7 +111,7 @@ export class CrmObjects {
       'PATCH',
       this.paths.object(type, id),
       { properties },
-      { idempotent: true, accept: [404] },
+      { idempotent: true, accept: [404], write: true },
     )
     return status === 404 ? null : body
   }
@@ -116,6 +121,7 @@ export class CrmObjects {
     const { status } = await this.client.request('DELETE', this.paths.object(type, id), undefined, {
       idempotent: true,
       accept: [404],
+      write: true,
     })
     return status !== 404
   }
@@ -153,6 +159,7 @@ export class CrmObjects {
         await this.client.request<BatchResult<UpsertResult>>('POST', this.paths.batch(type, 'upsert'), body, {
           idempotent: true,
           accept: [207],
+          write: true,
         })
       ).body,
     )
@@ -169,7 +176,7 @@ export class CrmObjects {
           'POST',
           this.paths.batch(type, 'update'),
           { inputs },
-          { idempotent: true, accept: [207] },
+          { idempotent: true, accept: [207], write: true },
         )
       ).body,
     )

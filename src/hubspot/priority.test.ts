@@ -8,6 +8,9 @@ function fakeBudget(slots: number) {
   const waiting: Array<(release: Release) => void> = []
   const usage: BudgetUsage = {
     limit_10s: 100,
+    admit_10s: 99,
+    limit_state: 'learned',
+    burst_window_ms: 10_000,
     used_10s: 0,
     search_limit_s: 5,
     used_search_1s: 0,
@@ -28,6 +31,8 @@ function fakeBudget(slots: number) {
         } else waiting.push(resolve)
       }),
     usage: async () => ({ ...usage }),
+    observe: () => undefined,
+    burstLimits: () => ({ state: 'learned', max: usage.limit_10s, windowMs: 10_000, daily: usage.daily_limit }),
     close: async () => {},
   }
   return { budget, usage }

@@ -10,7 +10,7 @@
 //               inner budget acquire (rolling window, shared through Redis) ─► the slot goes to the
 //               highest waiter *now*, which may have arrived while the pump waited
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { effectiveLimit, type BudgetUsage, type CallKind, type RateBudget, type Release } from './budget.js'
+import type { BudgetUsage, CallKind, RateBudget, Release } from './budget.js'
 
 export const PRIORITIES = ['write', 'demand', 'background', 'bulk'] as const
 /**
@@ -80,7 +80,8 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     return undefined
   }
   const hasRoom = (usage: BudgetUsage, priority: Priority): boolean => {
-    const usable = effectiveLimit(usage.limit_10s)
+    // What the budget admits now: the learned limit less its headroom (one while still probing).
+    const usable = usage.admit_10s
     const reserve = HEADROOM[priority] === 0 ? 0 : Math.max(1, Math.ceil(usable * HEADROOM[priority]))
     return usage.used_10s < Math.max(1, usable - reserve)
   }
@@ -129,6 +130,8 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
       })
     },
     usage: () => inner.usage(),
+    observe: (headers) => inner.observe(headers),
+    burstLimits: () => inner.burstLimits(),
     close: () => inner.close(),
     priorityStats() {
       const waiting = perPriority()

@@ -43,7 +43,6 @@ export interface BookingRecord {
   deleted_at: string | null
 }
 
-export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion'] as const
 export const BOOKING_STATUSES = ['confirmed', 'cancelled', 'completed', 'no_show'] as const
 export type BookingStatus = (typeof BOOKING_STATUSES)[number]
 /** Statuses that hold a seat against the exam's capacity. */

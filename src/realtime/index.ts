@@ -1,11 +1,4 @@
 // The realtime part's public face: the hub (change-log follower and fan-out) and its types.
-export {
-  createRealtimeHub,
-  NOTIFY_CHANNEL,
-  type ChangesPage,
-  type HubStats,
-  type RealtimeHub,
-  type RealtimeHubOptions,
-} from './hub.js'
+export { createRealtimeHub, type RealtimeHub, type RealtimeHubOptions } from './hub.js'
 export { EventSlice, LogEntry } from './log-entry.js'
-export type { EndReason, SubscribeOptions, SubscriberState, Subscription } from './subscriber.js'
+export type { Subscription } from './subscriber.js'

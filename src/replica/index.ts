@@ -6,17 +6,16 @@ import { createPgDriver } from './driver-pg.js'
 import { createPgliteDriver } from './driver-pglite.js'
 import { detectPoolMode } from './pool-mode.js'
 
-export type { Queryable, ReplicaDriver, LockResult, Transaction, CommitListener, DatabaseTopology } from './driver.js'
-export { detectPoolMode, type PoolMode, type PoolModeFinding } from './pool-mode.js'
-export { migrate, migrationState, pendingMigrations, type MigrationState } from './migrate.js'
-export { LOCKS, newOwnerKey, type LockName } from './locks.js'
+export type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+export { detectPoolMode } from './pool-mode.js'
+export { migrate, migrationState, pendingMigrations } from './migrate.js'
+export { LOCKS, newOwnerKey } from './locks.js'
 export * from './change-log.js'
 export * from './records.js'
 export * from './reads.js'
 export * from './intents.js'
 export * from './write-guards.js'
 export * from './idempotency.js'
-export { BOOKINGS, EXAMS, recordJson } from './columns.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */
@@ -67,5 +66,5 @@ export function isConnectionError(error: unknown): boolean {
     )
   )
 }
-export { grantReadPolicies, revokeReadPolicies, listPolicies, type PolicyRow } from './policies.js'
+export { grantReadPolicies, revokeReadPolicies, listPolicies } from './policies.js'
 export { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'

@@ -23,6 +23,7 @@ export const LOCKS = {
   sync: LOCK_RANGE_START + 10,
 } as const
 
+/** The name of one advisory lock (a key of LOCKS). @public */
 export type LockName = keyof typeof LOCKS
 
 /** The largest owner key: write_intents.owner_key is an INTEGER. */

@@ -44,7 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
-import { effectiveLimit, withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
+import { withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import { describeTopology, LOCKS, type ReplicaDriver } from '../replica/index.js'
 import { createApplier, type Applier } from './apply.js'
@@ -492,7 +492,7 @@ export class Engine implements SyncEngine {
         searchWorkers: this.#o.searchWorkers,
         burstFull: async () => {
           const usage = await client.budget.usage()
-          return usage.used_10s >= effectiveLimit(usage.limit_10s)
+          return usage.used_10s >= usage.admit_10s
         },
       },
       options,

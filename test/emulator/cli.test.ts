@@ -37,7 +37,11 @@ describe('runEmulatorCli', () => {
       expect(res.status).toBe(200)
       expect(res.headers.get('x-hubspot-ratelimit-max')).toBe('7')
       expect(res.headers.get('x-hubspot-ratelimit-daily')).toBe('1234')
-      const config = await (await fetch(`${emulator.url}/_emulator/config`)).json()
+      // With --token the admin routes need it too.
+      expect((await fetch(`${emulator.url}/_emulator/config`)).status).toBe(401)
+      const config = await (
+        await fetch(`${emulator.url}/_emulator/config`, { headers: { authorization: 'Bearer T' } })
+      ).json()
       expect(config).toMatchObject({
         limits: { rateLimit10s: 7, searchRatePerSecond: 9, dailyLimit: 1234 },
         searchLagMs: 5,

@@ -118,9 +118,18 @@ describe('HubSpot client', () => {
     emulator.clearFaults()
   })
 
-  it('maps a validation error to E_HUBSPOT_REJECTED and a missing object to null', async () => {
+  it('maps a refused write to E_HUBSPOT_VALIDATION naming the property, and a missing object to null', async () => {
     const hubspot = client()
     await expect(hubspot.crm.create('2-50001', { no_such_property: 'x' })).rejects.toMatchObject({
+      code: 'E_HUBSPOT_VALIDATION',
+      status: 422,
+      field: 'no_such_property',
+      message: expect.stringContaining('no_such_property'),
+    })
+    // A read HubSpot refuses is not the caller's to fix: it stays E_HUBSPOT_REJECTED.
+    await expect(
+      hubspot.crm.listPage('2-50001', { properties: [], limit: 1, after: 'not-a-cursor' }),
+    ).rejects.toMatchObject({
       code: 'E_HUBSPOT_REJECTED',
     })
     expect(await hubspot.crm.get('2-50001', '987654321', [])).toBeNull()

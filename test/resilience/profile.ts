@@ -16,4 +16,6 @@ export const load = {
   faultWrites: full ? 200 : 40,
   /** Mixed operations across three instances. */
   clusterOps: full ? 10_000 : 2_000,
+  /** Random conflicting writes on two instances (test/resilience/interleavings.test.ts). */
+  interleavingOps: Number(process.env.RESILIENCE_INTERLEAVING_OPS ?? (full ? 10_000 : 600)),
 }

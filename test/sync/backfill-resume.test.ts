@@ -24,14 +24,14 @@ describe('backfill: kill -9 and resume', () => {
   let env: Record<string, string>
 
   beforeAll(async () => {
-    // The CLI keeps to 20 calls / 10 s and 2 searches / s, so that the backfill lasts about ten
-    // seconds; the emulator's own limits are high only so that the test's own listings are not
-    // slowed (the benchmark covers 429s).
+    // The account allows 20 calls / 10 s (the CLI learns it from the headers) and the CLI keeps to
+    // 2 searches / s, so that the backfill lasts about ten seconds; the limits are raised before
+    // the test's own listings so that they are not slowed (the benchmark covers 429s).
     emulator = await startEmulator({
       port: 0,
       dataDir: null,
       seed: BOOKINGS,
-      rateLimit10s: 100_000,
+      rateLimit10s: 20,
       searchRatePerSecond: 1_000,
     })
     database = await freshDatabase()
@@ -114,6 +114,7 @@ describe('backfill: kill -9 and resume', () => {
     expect(result.fetched).toBe(BOOKINGS + BOOKINGS / 100 - committed)
     expect(emulator.stats().byStatus['429']).toBeUndefined()
 
+    emulator.setLimits({ rateLimit10s: 100_000 })
     await sleep(100)
     const check = await openDb()
     try {

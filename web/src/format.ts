@@ -96,13 +96,3 @@ export function describePull(body: PullBody): string {
   const changed = (result.objects.exams?.changed ?? 0) + (result.objects.bookings?.changed ?? 0)
   return `Pulled from HubSpot: ${changed} change${changed === 1 ? '' : 's'}`
 }
-
-/** Today as YYYY-MM-DD in the viewer's time zone: exams before it are past. */
-export function todayIso(now = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0')
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`
-}
-
-export function isPast(exam: Pick<ExamRecord, 'exam_date'>, today = todayIso()): boolean {
-  return exam.exam_date !== null && exam.exam_date < today
-}

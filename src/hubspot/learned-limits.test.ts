@@ -1,0 +1,96 @@
+// Unit tests of the learned limits: header parsing, probing → learned → changed, silence → configured, and the budget keeping to them.
+import { describe, expect, it } from 'vitest'
+import { createLocalBudget } from './budget.js'
+import { createLocalLimits, parseRateLimitHeaders, shareOf, SILENT_ANSWERS } from './learned-limits.js'
+
+const headers = (values: Record<string, string>) => new Headers(values)
+const GUESS = { burstPer10s: 190, searchPerSecond: 5, daily: 1_000_000 }
+
+describe('rate-limit headers', () => {
+  it('reads Max, Remaining, the interval and the daily pair; an answer without Max teaches nothing', () => {
+    expect(
+      parseRateLimitHeaders(
+        headers({
+          'X-HubSpot-RateLimit-Max': '150',
+          'X-HubSpot-RateLimit-Remaining': '149',
+          'X-HubSpot-RateLimit-Interval-Milliseconds': '10000',
+          'X-HubSpot-RateLimit-Daily': '500000',
+          'X-HubSpot-RateLimit-Daily-Remaining': '498677',
+        }),
+      ),
+    ).toEqual({ max: 150, remaining: 149, intervalMs: 10_000, daily: 500_000, dailyRemaining: 498_677 })
+    expect(parseRateLimitHeaders(headers({}))).toBeNull()
+    expect(parseRateLimitHeaders(headers({ 'X-HubSpot-RateLimit-Max': 'lots' }))).toBeNull()
+    // OAuth answers omit the daily pair.
+    expect(parseRateLimitHeaders(headers({ 'X-HubSpot-RateLimit-Max': '110' }))).toEqual({
+      max: 110,
+      remaining: undefined,
+      intervalMs: undefined,
+      daily: undefined,
+      dailyRemaining: undefined,
+    })
+  })
+})
+
+describe('learned limits', () => {
+  it('start probing on the guess, learn from the first answer, and follow a change', () => {
+    const changes: number[] = []
+    const limits = createLocalLimits(GUESS, (l) => changes.push(l.max))
+    expect(limits.current()).toMatchObject({ state: 'probing', max: 190, windowMs: 10_000, daily: 1_000_000 })
+    limits.observe({ max: 50, intervalMs: 10_000, daily: 250_000, dailyRemaining: 249_000 })
+    expect(limits.current()).toEqual({ state: 'learned', max: 50, windowMs: 10_000, daily: 250_000 })
+    expect(limits.dailyUsed()).toBe(1_000)
+    limits.observe({ max: 50, intervalMs: 10_000 })
+    limits.observe({ max: 250, intervalMs: 10_000 })
+    expect(limits.current().max).toBe(250)
+    expect(changes).toEqual([50, 250])
+  })
+
+  it('trust the configured guess after answers that never carry the headers', () => {
+    const limits = createLocalLimits(GUESS)
+    for (let i = 1; i < SILENT_ANSWERS; i++) limits.observe(null)
+    expect(limits.current().state).toBe('probing')
+    limits.observe(null)
+    expect(limits.current()).toMatchObject({ state: 'configured', max: 190 })
+  })
+
+  it('give each of N instances 1/N when they cannot coordinate', () => {
+    const limits = createLocalLimits(GUESS)
+    limits.observe({ max: 50, daily: 1_000, dailyRemaining: 1_000 })
+    expect(shareOf(limits, () => 3).current()).toMatchObject({ max: 16, daily: 333 })
+  })
+})
+
+describe('the local budget over learned limits', () => {
+  it('lets one burst request fly while probing, then admits the learned limit less one', async () => {
+    const limits = createLocalLimits(GUESS)
+    const budget = createLocalBudget(GUESS, limits)
+    const first = await budget.acquire('standard')
+    let second = false
+    const waiting = budget.acquire('standard').then((release) => {
+      second = true
+      return release
+    })
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(second).toBe(false)
+    // The first answer says 5 per 10 s: the budget now holds to 4, the probe counting as one.
+    limits.observe({ max: 5, intervalMs: 10_000 })
+    first()
+    ;(await waiting)()
+    for (let i = 0; i < 2; i++) (await budget.acquire('standard'))()
+    expect(await budget.usage()).toMatchObject({ limit_10s: 5, admit_10s: 4, used_10s: 4, limit_state: 'learned' })
+    const late = await Promise.race([
+      budget.acquire('standard').then(() => 'admitted'),
+      new Promise((resolve) => setTimeout(() => resolve('held'), 100)),
+    ])
+    expect(late).toBe('held')
+  })
+
+  it('counts the day as HubSpot does when HubSpot has counted more', async () => {
+    const limits = createLocalLimits(GUESS)
+    const budget = createLocalBudget(GUESS, limits)
+    limits.observe({ max: 100, daily: 10, dailyRemaining: 1 })
+    ;(await budget.acquire('standard'))()
+    await expect(budget.acquire('standard')).rejects.toThrow(/daily/)
+  })
+})
