@@ -3,10 +3,13 @@ import { loadConfig } from '../config/index.js'
 import { isAppError } from '../errors.js'
 import { PERMISSIONS } from '../http/jwt.js'
 import { grantReadPolicies, migrate, openReplica, revokeReadPolicies, type ReplicaDriver } from '../replica/index.js'
-import { parseArgs, stringFlag } from './args.js'
+import { booleanFlag, stringFlag, UsageError, type ParsedArgs } from './args.js'
+import { refuseWhileServerHoldsEmbeddedDb } from './running-server.js'
 
-async function withReplica<T>(fn: (db: ReplicaDriver) => Promise<T>): Promise<T> {
-  const db = await openReplica(loadConfig())
+async function withReplica<T>(command: string, fn: (db: ReplicaDriver) => Promise<T>): Promise<T> {
+  const config = loadConfig()
+  await refuseWhileServerHoldsEmbeddedDb(config, command)
+  const db = await openReplica(config)
   try {
     return await fn(db)
   } finally {
@@ -14,32 +17,22 @@ async function withReplica<T>(fn: (db: ReplicaDriver) => Promise<T>): Promise<T>
   }
 }
 
-export async function dbCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv
-  if (sub === 'migrate')
-    return withReplica(async (db) => {
-      const applied = await migrate(db)
-      console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date')
-      return 0
-    })
-  if (sub === 'policies') return policiesCommand(rest)
-  console.error('db: the subcommands are "migrate" and "policies"')
-  return 2
+export async function migrateCommand(): Promise<number> {
+  return withReplica('db migrate', async (db) => {
+    const applied = await migrate(db)
+    console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date')
+    return 0
+  })
 }
 
-async function policiesCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['revoke'])
+export async function policiesCommand(args: ParsedArgs): Promise<number> {
   const permission = stringFlag(args, 'read')
-  const revoke = args.flags.has('revoke')
-  if (revoke === (permission !== undefined)) {
-    console.error('db policies: give either --read PERMISSION (e.g. --read exams.view) or --revoke')
-    return 2
-  }
-  if (permission !== undefined && !(PERMISSIONS as readonly string[]).includes(permission)) {
-    console.error(`db policies: unknown permission "${permission}"; known: ${PERMISSIONS.join(', ')}`)
-    return 2
-  }
-  return withReplica(async (db) => {
+  const revoke = booleanFlag(args, 'revoke')
+  if (revoke === (permission !== undefined))
+    throw new UsageError('give either --read PERMISSION (e.g. --read exams.view) or --revoke')
+  if (permission !== undefined && !(PERMISSIONS as readonly string[]).includes(permission))
+    throw new UsageError(`unknown permission "${permission}"; known: ${PERMISSIONS.join(', ')}`)
+  return withReplica('db policies', async (db) => {
     // The policies go on the tables migrations make: a database never migrated has none yet.
     await migrate(db)
     try {

@@ -3,16 +3,15 @@ import { loadConfig, type Config } from '../config/index.js'
 import { formatReport, runDoctor, type DoctorReport } from '../doctor/index.js'
 import { issueToken } from '../http/jwt.js'
 import { openReplica, type ReplicaDriver } from '../replica/index.js'
-import { parseArgs } from './args.js'
+import { booleanFlag, type ParsedArgs } from './args.js'
 
-export async function doctorCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json'])
+export async function doctorCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig()
   // Embedded state belongs to the running service: two processes must not open one PGlite
   // directory, so when the service answers, it runs the checks (and knows its emulator).
   const remote = config.databaseUrl ? null : await askRunningService(config)
   const result = remote ?? (await runLocally(config))
-  if (args.flags.has('json')) console.log(JSON.stringify(result))
+  if (booleanFlag(args, 'json')) console.log(JSON.stringify(result))
   else {
     if (remote) console.log(`(checked by the service running at ${serviceUrl(config)})\n`)
     console.log(formatReport(result))

@@ -1,78 +1,129 @@
-// The hubmirror CLI: dispatches a command word to its implementation and returns an exit code.
-import { ConfigError, loadConfig } from '../config/index.js'
-import { issueToken, PERMISSIONS } from '../http/jwt.js'
-import { parseArgs, stringFlag } from './args.js'
+// The hubmirror CLI: finds the command in the table, answers --help and --version, refuses what it does not know.
+import { readFileSync } from 'node:fs'
+import { ConfigError } from '../config/index.js'
+import { parseArgs, UsageError, wantsHelp } from './args.js'
+import { COMMANDS, type Command } from './commands.js'
 
-const USAGE = `usage: hubmirror <command>
+const PROGRAM = 'hubmirror'
 
-  serve                                  run the service (what npm start runs)
-  emulator --port N [--data-dir D] [--seed demo|none|N] [--token T]
-           [--rate-limit-10s R] [--search-rate-s S] [--daily-limit D] [--search-lag-ms L]
-           [--require objectType.property ...]   (creates without it get HubSpot's 400 VALIDATION_ERROR)
-                                         run the HubSpot emulator alone
-  db migrate                             apply schema migrations
-  db policies --read PERMISSION | --revoke
-                                         let Supabase's authenticated users holding PERMISSION read the
-                                         exam and booking tables (RLS policies), or remove that again
-  backfill [--restart] [--json]          one-time HubSpot → replica load: resumable, with progress
-  sync [--json]                          one incremental pull
-  reconcile [--fix] [--json]             compare HubSpot and the replica; report or repair drift (exit 1: drift)
-  token --permissions a,b [--ttl 7d]     print a signed bearer token
-  doctor [--json]                        check the database, pool, RLS and grants, Redis, HubSpot, JWT and
-                                         clock; prints a fix for each failure (exit 1: something failed)
-`
-
-type Command = (argv: string[]) => Promise<number>
-
-const commands: Record<string, Command> = {
-  serve: async () => (await import('./serve.js')).serve(),
-  emulator: async (argv) => (await import('../emulator/index.js')).runEmulatorCli(argv).then(() => 0),
-  backfill: async (argv) => (await import('./sync.js')).backfillCommand(argv),
-  sync: async (argv) => (await import('./sync.js')).syncCommand(argv),
-  reconcile: async (argv) => (await import('./sync.js')).reconcileCommand(argv),
-  db: async (argv) => (await import('./db.js')).dbCommand(argv),
-  doctor: async (argv) => (await import('./doctor.js')).doctorCommand(argv),
-  token: async (argv) => {
-    const args = parseArgs(argv)
-    const requested = (stringFlag(args, 'permissions') ?? PERMISSIONS.join(','))
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)
-    const unknown = requested.filter((p) => !(PERMISSIONS as readonly string[]).includes(p))
-    if (unknown.length)
-      return usageError(`token: unknown permission(s) ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`)
-    const ttl = stringFlag(args, 'ttl')
-    const ttlSeconds = ttl ? parseTtl(ttl) : undefined
-    if (ttl && !ttlSeconds) return usageError('token: --ttl takes a duration such as 12h or 7d')
-    console.log(issueToken(loadConfig().jwtSecret, requested, { ttlSeconds, subject: stringFlag(args, 'subject') }))
-    return 0
-  },
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
 }
 
-function parseTtl(text: string): number | undefined {
-  const match = /^(\d+)([smhd])$/.exec(text)
-  if (!match) return undefined
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd']
+function flagWords(command: Command): string {
+  return Object.entries(command.flags)
+    .map(([name, spec]) => (spec.type === 'boolean' ? `[--${name}]` : `[--${name} ${spec.placeholder ?? 'V'}]`))
+    .join(' ')
 }
 
-function usageError(message: string): number {
-  console.error(message)
+export function commandUsage(command: Command): string {
+  const words = [PROGRAM, command.name, command.operands, flagWords(command)].filter(Boolean).join(' ')
+  const lines = [`usage: ${words}`, '', `  ${command.summary}`]
+  const flags = Object.entries(command.flags)
+  if (flags.length > 0) {
+    lines.push('', 'options:')
+    const left = flags.map(([name, spec]) =>
+      spec.type === 'boolean' ? `--${name}` : `--${name} ${spec.placeholder ?? 'V'}`,
+    )
+    const width = Math.max(...left.map((l) => l.length), '--help'.length) + 2
+    flags.forEach(([, spec], i) => lines.push(`  ${left[i].padEnd(width)}${spec.help}`))
+    lines.push(`  ${'--help'.padEnd(width)}show this help`)
+  }
+  if (command.details) lines.push('', ...command.details.split('\n'))
+  return lines.join('\n') + '\n'
+}
+
+export function programUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2
+  return [
+    `usage: ${PROGRAM} <command> [options]`,
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    `  ${PROGRAM} <command> --help   options of one command`,
+    `  ${PROGRAM} --version          the version`,
+    '',
+  ].join('\n')
+}
+
+/** The longest command name that the line starts with (`db migrate` before `db`). */
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
+  let best: { command: Command; rest: string[] } | null = null
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ')
+    if (words.every((word, i) => argv[i] === word) && (!best || words.length > best.command.name.split(' ').length))
+      best = { command, rest: argv.slice(words.length) }
+  }
+  return best
+}
+
+/** Commands under a group word (`db` → `db migrate`, ...), for `hubmirror db` and `hubmirror db --help`. */
+function groupUsage(group: string): string | null {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `))
+  if (members.length === 0) return null
+  const width = Math.max(...members.map((c) => c.name.length)) + 2
+  return [
+    `usage: ${PROGRAM} ${group} <subcommand> [options]`,
+    '',
+    ...members.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+  ].join('\n')
+}
+
+function usageError(message: string, usage: string): number {
+  process.stderr.write(`${PROGRAM}: ${message}\n\n${usage}`)
   return 2
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
-  if (!name || name === '--help' || name === 'help') {
-    console.log(USAGE)
-    return name ? 0 : 2
+  const [first] = argv
+  if (first === undefined) return usageError('no command given', programUsage())
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? argv.slice(1) : []
+    const found = topic.length ? findCommand(topic) : null
+    process.stdout.write(found ? commandUsage(found.command) : (groupUsage(topic[0] ?? '') ?? programUsage()))
+    return 0
   }
-  const command = commands[name]
-  if (!command) return usageError(`unknown command "${name}"\n\n${USAGE}`)
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  const found = findCommand(argv)
+  if (!found) {
+    const group = groupUsage(first)
+    if (group) {
+      if (wantsHelp(argv.slice(1))) {
+        process.stdout.write(group)
+        return 0
+      }
+      return usageError(argv[1] ? `unknown subcommand "${first} ${argv[1]}"` : `"${first}" needs a subcommand`, group)
+    }
+    return usageError(first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`, programUsage())
+  }
+  const { command, rest } = found
+  // Help wins over everything else on the line, so `token --help` shows help and never a token.
+  if (wantsHelp(rest)) {
+    process.stdout.write(commandUsage(command))
+    return 0
+  }
+  let args
   try {
-    return await command(rest)
+    args = parseArgs(rest, command.flags, command.maxOperands ?? 0)
   } catch (error) {
-    if (error instanceof ConfigError) return usageError(`configuration error: ${error.message}`)
-    console.error(`hubmirror ${name} failed: ${(error as Error).message}`)
+    if (error instanceof UsageError) return usageError(`${command.name}: ${error.message}`, commandUsage(command))
+    throw error
+  }
+  try {
+    return await command.run(args, rest)
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(`${command.name}: ${error.message}`, commandUsage(command))
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${PROGRAM} ${command.name}: configuration error: ${error.message}\n`)
+      return 2
+    }
+    process.stderr.write(`${PROGRAM} ${command.name} failed: ${(error as Error).message}\n`)
     return 1
   }
 }

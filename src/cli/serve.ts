@@ -4,6 +4,7 @@ import { createApp, type App } from '../app.js'
 import { loadConfig, type Config } from '../config/index.js'
 import { issueToken, PERMISSIONS } from '../http/jwt.js'
 import { createLogger, type Logger } from '../logger.js'
+import { removeServerRecord, writeServerRecord } from './running-server.js'
 
 export interface EmbeddedHubSpot {
   baseUrl: string
@@ -54,6 +55,14 @@ export async function serve(): Promise<number> {
   await app.start?.()
   const address = await app.listen()
   const base = address.replace('://[::1]', '://localhost')
+  // The CLI beside this server (`hubmirror reconcile` in a second terminal) finds it, and its emulator, here.
+  writeServerRecord(config.dataDir, {
+    pid: process.pid,
+    url: base.replace('://0.0.0.0', '://127.0.0.1'),
+    emulator_url: config.hubspot.accessToken ? null : hubspot.baseUrl,
+    embedded_database: !config.databaseUrl,
+    started_at: new Date().toISOString(),
+  })
   console.log(`\n  hubmirror is running: ${base}\n  sign in: ${signInLink(config, base)}\n`)
 
   await new Promise<void>((resolve) => {
@@ -62,6 +71,7 @@ export async function serve(): Promise<number> {
     process.once('SIGTERM', stop)
   })
   logger.info('shutting down')
+  removeServerRecord(config.dataDir)
   await app.close()
   await hubspot.close()
   return 0

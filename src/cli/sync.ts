@@ -1,9 +1,12 @@
-// `hubmirror backfill | sync | reconcile`: the sync engine run once from the command line, against the configured HubSpot.
+// `hubmirror backfill | sync | reconcile`: the sync engine run once, against the configured HubSpot or through the running server.
 import { WriteService } from '../bookings/write-service.js'
 import { openCache } from '../cache/index.js'
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { createHubSpot } from '../hubspot/index.js'
+import { issueToken } from '../http/jwt.js'
 import { createLogger } from '../logger.js'
+import type { z } from 'zod'
+import type { pullDone, pullRunning, reconcileBody, statusBody } from '../model/contract/sync.js'
 import { migrate, openReplica } from '../replica/index.js'
 import {
   createProgress,
@@ -13,28 +16,88 @@ import {
   type PullResult,
   type SyncEngine,
 } from '../sync/index.js'
-import { parseArgs } from './args.js'
+import { booleanFlag, UsageError, type ParsedArgs } from './args.js'
+import { findRunningServer, serverRecordPath, type ServerRecord } from './running-server.js'
 
-/** Real HubSpot with a token; an emulator by URL without one; otherwise say what to set. */
-export function remoteHubSpot(config: Config): { baseUrl: string; accessToken: string } {
+/** Where the CLI's sync work goes: its own engine against a HubSpot, or the server that holds the embedded database. */
+export type SyncTarget =
+  { kind: 'engine'; baseUrl: string; accessToken: string; via: string } | { kind: 'server'; server: ServerRecord }
+
+/**
+ * In order: HUBSPOT_ACCESS_TOKEN (real HubSpot), HUBSPOT_BASE_URL (an emulator), then a server
+ * running on this data dir (`npm start`). That server holds the embedded PGlite database, which
+ * a second process must not open, so the CLI asks it over HTTP; with a shared DATABASE_URL the
+ * CLI runs its own engine against the emulator URL the server recorded. Nothing found: say
+ * exactly what to set.
+ */
+export async function resolveSyncTarget(config: Config): Promise<SyncTarget> {
+  const server = config.databaseUrl && config.hubspot.accessToken ? null : await findRunningServer(config.dataDir)
+  if (server && !config.databaseUrl && server.embedded_database) return { kind: 'server', server }
   if (config.hubspot.accessToken)
-    return { baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com', accessToken: config.hubspot.accessToken }
-  if (config.hubspot.baseUrl) return { baseUrl: config.hubspot.baseUrl, accessToken: 'emulator' }
+    return {
+      kind: 'engine',
+      baseUrl: config.hubspot.baseUrl ?? 'https://api.hubapi.com',
+      accessToken: config.hubspot.accessToken,
+      via: 'HUBSPOT_ACCESS_TOKEN',
+    }
+  if (config.hubspot.baseUrl)
+    return { kind: 'engine', baseUrl: config.hubspot.baseUrl, accessToken: 'emulator', via: 'HUBSPOT_BASE_URL' }
+  if (server?.emulator_url)
+    return {
+      kind: 'engine',
+      baseUrl: server.emulator_url,
+      accessToken: 'emulator',
+      via: `the emulator of the server at ${server.url}`,
+    }
   throw new ConfigError(
     'HUBSPOT_ACCESS_TOKEN',
-    'not set. Set HUBSPOT_ACCESS_TOKEN (a private-app token) to sync real HubSpot, or HUBSPOT_BASE_URL to sync an emulator ' +
-      '(start one with `hubmirror emulator --port 4000 --seed demo`, then HUBSPOT_BASE_URL=http://127.0.0.1:4000)',
+    `not set, and no hubmirror server is running on ${config.dataDir} (no live ${serverRecordPath(config.dataDir)}). ` +
+      'Either start the service in another terminal (`npm start`) and run this again from the same directory, ' +
+      'or set HUBSPOT_ACCESS_TOKEN (a private-app token) for real HubSpot, ' +
+      'or HUBSPOT_BASE_URL=http://127.0.0.1:4000 for an emulator started with `hubmirror emulator --port 4000 --seed demo`.',
   )
 }
 
-async function withEngine<T>(fn: (sync: SyncEngine) => Promise<T>): Promise<T> {
-  const config = loadConfig()
-  const remote = remoteHubSpot(config)
+type PullBody = z.output<typeof pullDone> | z.output<typeof pullRunning>
+
+/** Calls the running server with a short-lived token signed by the data dir's secret; its error envelope becomes the message. */
+async function callServer<T>(
+  config: Config,
+  server: ServerRecord,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const token = issueToken(config.jwtSecret, ['exams.view', 'sync.run'], { subject: 'cli', ttlSeconds: 15 * 60 })
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const parsed = (await res.json().catch(() => null)) as {
+    success?: boolean
+    error?: { code?: string; message?: string }
+  } | null
+  if (!res.ok || !parsed?.success)
+    throw new Error(
+      `the server at ${server.url} answered ${res.status}${parsed?.error ? ` ${parsed.error.code}: ${parsed.error.message}` : ''}`,
+    )
+  return parsed as T
+}
+
+async function withEngine<T>(
+  target: Extract<SyncTarget, { kind: 'engine' }>,
+  config: Config,
+  fn: (sync: SyncEngine) => Promise<T>,
+): Promise<T> {
   // Progress and results go to the terminal; the log only carries warnings unless LOG_LEVEL says otherwise.
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
   const db = await openReplica(config)
   const cache = openCache(config)
-  const hubspot = createHubSpot(config, remote)
+  const hubspot = createHubSpot(config, { baseUrl: target.baseUrl, accessToken: target.accessToken })
   let sync: SyncEngine | null = null
   try {
     await migrate(db)
@@ -56,11 +119,37 @@ async function withEngine<T>(fn: (sync: SyncEngine) => Promise<T>): Promise<T> {
   }
 }
 
-export async function backfillCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['restart', 'json'])
-  return withEngine(async (sync) => {
-    const result = await sync.backfill({ restart: args.flags.has('restart'), progress: createProgress() })
-    if (args.flags.has('json')) console.log(JSON.stringify(result))
+function note(target: SyncTarget): void {
+  if (target.kind === 'server')
+    process.stderr.write(`using the server running at ${target.server.url} (it holds the embedded database)\n`)
+  else if (target.via.startsWith('the emulator')) process.stderr.write(`using ${target.via}: ${target.baseUrl}\n`)
+}
+
+export async function backfillCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfig()
+  const target = await resolveSyncTarget(config)
+  note(target)
+  const json = booleanFlag(args, 'json')
+  if (target.kind === 'server') {
+    // The server backfills before it listens, so a server that answers has a complete backfill.
+    if (booleanFlag(args, 'restart'))
+      throw new UsageError(
+        `--restart reloads the embedded database, which the server at ${target.server.url} holds: stop it, then run \`hubmirror backfill --restart\``,
+      )
+    const { status } = await callServer<z.output<typeof statusBody>>(config, target.server, 'GET', '/api/sync/status')
+    const complete = SYNC_TYPES.every((type) => status.objects[type].cursor !== null)
+    if (json) console.log(JSON.stringify({ ran: false, complete, server: target.server.url }))
+    else
+      console.log(
+        complete
+          ? `backfill: already complete on the server at ${target.server.url} (${status.objects.exams.rows} exams, ${status.objects.bookings.rows} bookings); \`hubmirror sync\` pulls changes`
+          : `backfill: the server at ${target.server.url} has not finished its backfill yet; follow it in its log`,
+      )
+    return complete ? 0 : 1
+  }
+  return withEngine(target, config, async (sync) => {
+    const result = await sync.backfill({ restart: booleanFlag(args, 'restart'), progress: createProgress() })
+    if (json) console.log(JSON.stringify(result))
     else if (!result.ran)
       console.log(
         'backfill: already complete (`hubmirror sync` pulls changes; `backfill --restart` loads everything again)',
@@ -69,12 +158,26 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   })
 }
 
-export async function syncCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json'])
-  return withEngine(async (sync) => {
+export async function syncCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfig()
+  const target = await resolveSyncTarget(config)
+  note(target)
+  const json = booleanFlag(args, 'json')
+  if (target.kind === 'server') {
+    const answer = await callServer<PullBody>(config, target.server, 'POST', '/api/sync/pull', {})
+    if (!answer.completed) {
+      if (json) console.log(JSON.stringify(answer))
+      else console.log(`the pull is still running on the server at ${target.server.url}; its sync status shows the end`)
+      return 0
+    }
+    if (json) console.log(JSON.stringify(answer.result))
+    else console.log(describePull(answer.result))
+    return answer.result.started ? 0 : 1
+  }
+  return withEngine(target, config, async (sync) => {
     const backfilled = await sync.isBackfilled()
     const result = backfilled ? await sync.pull({ reason: 'cli' }) : await backfillFirst(sync)
-    if (args.flags.has('json')) console.log(JSON.stringify(result))
+    if (json) console.log(JSON.stringify(result))
     else console.log(describePull(result))
     return result.started ? 0 : 1
   })
@@ -95,16 +198,24 @@ async function backfillFirst(sync: SyncEngine): Promise<PullResult> {
   )
 }
 
-export async function reconcileCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['fix', 'json'])
-  return withEngine(async (sync) => {
-    const report = await sync.reconcile({ fix: args.flags.has('fix') })
-    if (args.flags.has('json')) console.log(JSON.stringify(report))
-    else console.log(describeDrift(report))
-    const drift = report.missing_in_replica + report.extra_in_replica + report.stale_in_replica
-    // Like diff(1): 1 means "differences found", so a script can act on it.
-    return drift > 0 && !args.flags.has('fix') ? 1 : 0
-  })
+export async function reconcileCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfig()
+  const target = await resolveSyncTarget(config)
+  note(target)
+  const fix = booleanFlag(args, 'fix')
+  const report =
+    target.kind === 'server'
+      ? (
+          await callServer<z.output<typeof reconcileBody>>(config, target.server, 'POST', '/api/sync/reconcile', {
+            fix,
+          })
+        ).report
+      : await withEngine(target, config, (sync) => sync.reconcile({ fix }))
+  if (booleanFlag(args, 'json')) console.log(JSON.stringify(report))
+  else console.log(describeDrift(report))
+  const drift = report.missing_in_replica + report.extra_in_replica + report.stale_in_replica
+  // Like diff(1): 1 means "differences found", so a script can act on it.
+  return drift > 0 && !fix ? 1 : 0
 }
 
 function describePull(result: PullResult): string {

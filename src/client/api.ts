@@ -5,6 +5,7 @@ import type {
   ArchiveBody,
   BatchCancelBody,
   BookingBody,
+  BookingCreatedBody,
   BookingInput,
   BookingsBody,
   ClientOptions,
@@ -17,6 +18,8 @@ import type {
   ForceSyncBody,
   PullBody,
   PullRequest,
+  ReconcileBody,
+  ReconcileRequest,
   SyncStatusBody,
   TokenSource,
   WithSeq,
@@ -34,10 +37,13 @@ export interface HubmirrorApi {
   updateExam(id: string, patch: ExamPatch, init?: CallInit): Promise<ExamBody>
   archiveExam(id: string, init?: CallInit): Promise<ArchiveBody>
   setExamActive(id: string, isActive: boolean, init?: CallInit): Promise<ExamBody>
-  createBooking(input: BookingInput, init?: CallInit): Promise<BookingBody>
+  createBooking(input: BookingInput, init?: CallInit): Promise<BookingCreatedBody>
   cancelBooking(id: string, init?: CallInit): Promise<BookingBody>
   batchCancelBookings(ids: string[], init?: CallInit): Promise<BatchCancelBody>
+  /** Resolves on 200 (finished: `completed: true, result`) and on 202 (still running: `completed: false`). */
   pullSync(request?: PullRequest, init?: CallInit): Promise<PullBody>
+  /** Compares HubSpot and the replica; with `fix`, repairs the drift. Waits for the whole run. */
+  reconcileSync(request?: ReconcileRequest, init?: CallInit): Promise<ReconcileBody>
   forceSync(target: { type: 'exams' } | { type: 'bookings'; examId: string }, init?: CallInit): Promise<ForceSyncBody>
 }
 
@@ -78,12 +84,13 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
     createBooking(input, init) {
       // The key is fixed before the first attempt so that a retry after a lost response books once.
       const body = { ...input, booking_id: input.booking_id ?? newIdempotencyKey() }
-      return write<BookingBody>('POST', '/api/bookings', body, init)
+      return write<BookingCreatedBody>('POST', '/api/bookings', body, init)
     },
     cancelBooking: (bookingId, init) => write<BookingBody>('POST', `/api/bookings/${id(bookingId)}/cancel`, {}, init),
     batchCancelBookings: (bookingIds, init) =>
       write<BatchCancelBody>('POST', '/api/bookings/batch-cancel', { bookingIds }, init),
     pullSync: (req = {}, init) => write<PullBody>('POST', '/api/sync/pull', req, init),
+    reconcileSync: (req = {}, init) => write<ReconcileBody>('POST', '/api/sync/reconcile', req, init),
     forceSync(target, init) {
       const q = new URLSearchParams({ type: target.type })
       if (target.type === 'bookings') q.set('examId', target.examId)

@@ -31,7 +31,8 @@ import { bearerToken } from './auth.js'
 import { AsyncQueue, QueueBudget } from './async-queue.js'
 import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
-import { hubspotId, isoDate, seqCursor } from './schemas.js'
+import { hubspotId, isoDate, seqCursor } from '../model/contract/common.js'
+import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from '../model/contract/realtime.js'
 import {
   tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,
@@ -164,14 +165,6 @@ const MAX_CACHED_DOCUMENTS = 200
 const MAX_CHANGES = 1_000
 /** Updates queued for one graphql-ws connection (all its subscriptions) before its reader counts as too slow. */
 const CONNECTION_BACKLOG = 10_000
-/** The query text limit, on POST and over graphql-ws alike. */
-const MAX_QUERY_CHARS = 20_000
-
-const graphqlBody = z.object({
-  query: z.string().min(1).max(MAX_QUERY_CHARS),
-  variables: z.record(z.string(), z.unknown()).nullish(),
-  operationName: z.string().nullish(),
-})
 
 export function registerGraphql(
   root: FastifyInstance,
@@ -218,7 +211,12 @@ export function registerGraphql(
     '/graphql',
     {
       config: { permission: 'exams.view' },
-      schema: { tags: ['graphql'], summary: 'GraphQL queries', body: graphqlBody },
+      schema: {
+        tags: ['graphql'],
+        summary: 'GraphQL queries',
+        body: graphqlRequest,
+        response: realtimeResponses.graphql,
+      },
     },
     async (request, reply) => {
       const admitted = admit(request.body.query, request.body.variables, request.body.operationName)

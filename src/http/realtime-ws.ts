@@ -6,7 +6,8 @@ import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { RealtimeHub, Subscription } from '../realtime/index.js'
 import { bearerToken } from './auth.js'
-import { hubspotId, seqCursor } from './schemas.js'
+import { hubspotId, seqCursor } from '../model/contract/common.js'
+import { realtimeResponses } from '../model/contract/realtime.js'
 import {
   tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,
@@ -51,7 +52,11 @@ export function registerWsRoute(
     {
       websocket: true,
       config: { permission: 'exams.view', queryToken: true },
-      schema: { tags: ['realtime'], summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request' },
+      schema: {
+        tags: ['realtime'],
+        summary: 'WebSocket: subscribe {exam_ids, after?}, sync_request',
+        response: realtimeResponses.ws,
+      },
     },
     (socket, request) => {
       let lease: StreamLease

@@ -1,11 +1,14 @@
 // GET /api/sync/doctor: the same checks as `hubmirror doctor`, for the dashboard's Sync status screen.
 import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { DoctorReport } from '../doctor/index.js'
+import { doctorResponses } from '../model/contract/doctor.js'
 
 /** Each run asks HubSpot once and round-trips a NOTIFY: dashboards polling it share one run for this long. */
 const DOCTOR_CACHE_MS = 15_000
 
-export function registerDoctorRoutes(app: FastifyInstance, run: () => Promise<DoctorReport>): void {
+export function registerDoctorRoutes(root: FastifyInstance, run: () => Promise<DoctorReport>): void {
+  const app = root.withTypeProvider<ZodTypeProvider>()
   let last: { at: number; report: Promise<DoctorReport> } | null = null
   app.get(
     '/api/sync/doctor',
@@ -14,6 +17,7 @@ export function registerDoctorRoutes(app: FastifyInstance, run: () => Promise<Do
       schema: {
         tags: ['sync'],
         summary: 'Checks of the database, pool, RLS and grants, Redis, HubSpot, JWT and clock, each with a fix',
+        response: doctorResponses,
       },
     },
     async () => {
@@ -23,7 +27,7 @@ export function registerDoctorRoutes(app: FastifyInstance, run: () => Promise<Do
         last = { at: Date.now(), report }
         report.catch(() => (last = null))
       }
-      return { success: true, doctor: await last.report }
+      return { success: true as const, doctor: await last.report }
     },
   )
 }

@@ -4,7 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
 import { invalidField } from '../errors.js'
-import { examListQuery, idParams } from './schemas.js'
+import { bookingResponses } from '../model/contract/bookings.js'
+import { idParams } from '../model/contract/common.js'
+import { examListQuery, examResponses } from '../model/contract/exams.js'
 
 export function sendEntry(reply: FastifyReply, entry: CacheEntry): FastifyReply {
   return reply.header('x-replica-seq', entry.seq).type('application/json; charset=utf-8').send(entry.body)
@@ -18,7 +20,12 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
     '/api/mock-exams',
     {
       config: view,
-      schema: { tags: ['exams'], summary: 'List mock exams from the replica', querystring: examListQuery },
+      schema: {
+        tags: ['exams'],
+        summary: 'List mock exams from the replica',
+        querystring: examListQuery,
+        response: examResponses.list,
+      },
     },
     async (request, reply) => {
       const { is_active, startDate, endDate } = request.query
@@ -30,19 +37,32 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
   // Registered before /:id so that "aggregates" is not taken for an id.
   app.get(
     '/api/mock-exams/aggregates',
-    { config: view, schema: { tags: ['exams'], summary: 'Counts by type, location and date; capacity use' } },
+    {
+      config: view,
+      schema: {
+        tags: ['exams'],
+        summary: 'Counts by type, location and date; capacity use',
+        response: examResponses.aggregates,
+      },
+    },
     async (_request, reply) => sendEntry(reply, await reads.aggregates()),
   )
 
   app.get(
     '/api/mock-exams/:id',
-    { config: view, schema: { tags: ['exams'], summary: 'One mock exam', params: idParams } },
+    {
+      config: view,
+      schema: { tags: ['exams'], summary: 'One mock exam', params: idParams, response: examResponses.one },
+    },
     async (request, reply) => sendEntry(reply, await reads.getExam(request.params.id)),
   )
 
   app.get(
     '/api/mock-exams/:id/bookings',
-    { config: view, schema: { tags: ['exams'], summary: "An exam's bookings", params: idParams } },
+    {
+      config: view,
+      schema: { tags: ['exams'], summary: "An exam's bookings", params: idParams, response: bookingResponses.list },
+    },
     async (request, reply) => sendEntry(reply, await reads.examBookings(request.params.id)),
   )
 }

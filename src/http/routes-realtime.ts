@@ -3,7 +3,6 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { handleProtocols } from 'graphql-ws'
-import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
 import { cursorExpired, invalidField } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
@@ -11,7 +10,8 @@ import { bearerToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
 import { registerGraphql } from './graphql.js'
 import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
-import { idList, seqCursor } from './schemas.js'
+import { seqCursor } from '../model/contract/common.js'
+import { longPollQuery, realtimeResponses, sseQuery } from '../model/contract/realtime.js'
 import { SseStream } from './sse-stream.js'
 import { tokenSubject, type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
 import { expiringToken, TokenDeadline } from './token-deadline.js'
@@ -28,19 +28,6 @@ const LONG_POLL_MAX_MS = 25_000
 /** A long-polling client counts as watching for this long after each answer, so the count does not flap. */
 const LONG_POLL_LINGER_MS = 10_000
 const LONG_POLL_LIMIT = 1_000
-
-const filterQuery = {
-  exam_ids: idList.optional(),
-  /** The CONTRACT's name; repeated or comma-separated, merged with exam_ids. */
-  exam_id: idList.optional(),
-  access_token: z.string().optional(),
-}
-const sseQuery = z.object({ ...filterQuery, after: seqCursor.optional() })
-const longPollQuery = z.object({
-  ...filterQuery,
-  after: seqCursor,
-  timeout_ms: z.coerce.number().int().min(0).optional(),
-})
 
 export async function registerRealtimeRoutes(
   app: FastifyInstance,
@@ -116,6 +103,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
         tags: ['realtime'],
         summary: 'Server-Sent Events: every change after a cursor, then live',
         querystring: sseQuery,
+        response: realtimeResponses.sse,
       },
     },
     (request, reply) => {
@@ -178,6 +166,7 @@ function registerLongPoll(
         tags: ['realtime'],
         summary: 'Changes after a cursor; waits up to 25 s for the next one',
         querystring: longPollQuery,
+        response: realtimeResponses.longPoll,
       },
     },
     async (request, reply) => {
@@ -185,7 +174,7 @@ function registerLongPoll(
       leaseFor(streams, request, reply, 'long-poll')
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
-      if (page.events.length > 0) return { success: true, events: page.events, cursor: page.cursor }
+      if (page.events.length > 0) return { success: true as const, events: page.events, cursor: page.cursor }
       // A wait never outlasts the token: the next poll must bring a fresh one.
       const tokenLeftMs = expiringToken(request.verifiedToken!).expiresAtMs - Date.now()
       const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS, tokenLeftMs)
@@ -193,7 +182,8 @@ function registerLongPoll(
       answering.add(written)
       void written.then(() => answering.delete(written))
       const body = await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs })
-      return reply.type('application/json; charset=utf-8').send(body)
+      // Prebuilt JSON text: Fastify sends a string as it is, without the serializer.
+      return (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
     },
   )
 }

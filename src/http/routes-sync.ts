@@ -1,33 +1,16 @@
-// The sync endpoints: on-demand pull, status for the dashboard, and the seed's force sync.
+// The sync endpoints: on-demand pull, status for the dashboard, reconcile, and the seed's force sync.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { z } from 'zod'
 import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
 import { bearerToken } from './auth.js'
-import { hubspotId } from './schemas.js'
+import { forceQuery, pullRequest, reconcileRequest, syncResponses } from '../model/contract/sync.js'
 import { tokenSubject } from './stream-limits.js'
 
 export interface SyncRouteOptions {
   /** How long POST /api/sync/pull waits for its pull before answering 202 (a first backfill can take minutes). */
   pullWaitMs?: number
 }
-
-const syncType = z.enum(['exams', 'bookings'], { message: 'must be "exams" or "bookings"' })
-
-const pullBody = z
-  .object({
-    types: z.array(syncType).min(1).max(2).optional(),
-    exam_ids: z.array(hubspotId).min(1).max(500).optional(),
-  })
-  .strict()
-  // A bare POST (no body at all, which Fastify hands over as null) is a pull of everything.
-  .nullish()
-
-const forceQuery = z.object({
-  type: syncType,
-  examId: hubspotId.optional(),
-})
 
 export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, options: SyncRouteOptions = {}): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
@@ -40,7 +23,8 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
       schema: {
         tags: ['sync'],
         summary: 'Pull changes from HubSpot now (all, some types, or a few exams and their bookings)',
-        body: pullBody,
+        body: pullRequest,
+        response: syncResponses.pull,
       },
     },
     async (request, reply) => {
@@ -56,7 +40,8 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
           message: 'the pull is still running; follow it in /api/sync/status',
         })
       }
-      return { success: true, completed: result.started, result }
+      // completed: the pull is over; result.started says whether it ran or was skipped.
+      return reply.status(200).send({ success: true, completed: true, result })
     },
   )
 
@@ -64,11 +49,32 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
     '/api/sync/status',
     {
       config: { permission: 'exams.view' },
-      schema: { tags: ['sync'], summary: 'Cursors, last pulls, lag, HubSpot budget, drift, watchers' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Cursors, last pulls, lag, HubSpot budget, drift, reconcile progress, watchers',
+        response: syncResponses.status,
+      },
     },
     async () => ({
-      success: true,
+      success: true as const,
       status: await sync.status(),
+    }),
+  )
+
+  app.post(
+    '/api/sync/reconcile',
+    {
+      config: { permission: 'sync.run' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Compare HubSpot and the replica (ids and modification times); with fix, repair the drift',
+        body: reconcileRequest,
+        response: syncResponses.reconcile,
+      },
+    },
+    async (request) => ({
+      success: true as const,
+      report: await sync.reconcile({ fix: request.body?.fix ?? false }),
     }),
   )
 
@@ -81,13 +87,14 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
         tags: ['sync'],
         summary: 'Re-sync from HubSpot: ?type=exams, or ?type=bookings&examId=ID',
         querystring: forceQuery,
+        response: syncResponses.force,
       },
     },
     async (request) => {
       const { type, examId } = request.query
       if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
       const { count } = await sync.forceSync(type, type === 'bookings' ? examId : undefined, callerOf(request))
-      return { success: true, message: `Synced ${count} ${type}`, count }
+      return { success: true as const, message: `Synced ${count} ${type}`, count }
     },
   )
 }

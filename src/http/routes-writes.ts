@@ -1,61 +1,20 @@
 // The write endpoints: exams (create, update, archive, activate) and bookings (create, cancel, batch-cancel).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { z } from 'zod'
 import type { WriteService } from '../bookings/write-service.js'
 import { AppError } from '../errors.js'
 import { bearerToken } from './auth.js'
-import { hubspotId, idParams, isoDate } from './schemas.js'
+import {
+  batchCancel,
+  bookingCreate,
+  bookingResponses,
+  IDEMPOTENCY_KEY as KEY_PATTERN,
+  IDEMPOTENCY_KEY_RULE as KEY_RULE,
+} from '../model/contract/bookings.js'
+import { idParams } from '../model/contract/common.js'
+import { activateBody, examCreate, examPatch, examResponses } from '../model/contract/exams.js'
 
-/** What a usable idempotency key looks like, in the header and as booking_id. */
-const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,100}$/
-const KEY_RULE = 'must be 8-100 characters of letters, digits, . _ : -'
 const KEY_HEADER = 'Idempotency-Key'
-
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM (24-hour)')
-const name = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`)
-
-const examFields = {
-  mock_exam_name: name(200),
-  mock_type: name(100),
-  exam_date: isoDate,
-  start_time: clock,
-  end_time: clock,
-  location: name(200),
-  capacity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000'),
-  is_active: z.boolean().optional(),
-}
-
-const endsAfterStart = (exam: { start_time?: string; end_time?: string }) =>
-  !exam.start_time || !exam.end_time || exam.end_time > exam.start_time
-const endAfterStartIssue = { message: 'must be later than start_time', path: ['end_time'] }
-
-const examCreate = z.strictObject(examFields).refine(endsAfterStart, endAfterStartIssue)
-const examPatch = z
-  .strictObject(
-    Object.fromEntries(Object.entries(examFields).map(([k, v]) => [k, v.optional()])) as {
-      [K in keyof typeof examFields]: z.ZodOptional<(typeof examFields)[K]>
-    },
-  )
-  .refine((patch) => Object.keys(patch).length > 0, { message: 'must change at least one field', path: ['body'] })
-  .refine(endsAfterStart, endAfterStartIssue)
-
-const bookingCreate = z.strictObject({
-  examId: hubspotId,
-  booking_id: z.string().regex(KEY_PATTERN, KEY_RULE).optional(),
-  student_name: name(200),
-  student_email: z.email('must be an email address').max(254),
-  student_id: name(100).optional(),
-  contact_id: hubspotId.optional(),
-  dominant_hand: z.enum(['left', 'right']).optional(),
-  attending_location: name(200).optional(),
-})
-
-const batchCancel = z.strictObject({
-  bookingIds: z.array(hubspotId).min(1, 'must list at least one id').max(500, 'at most 500 ids per request'),
-})
-const activate = z.strictObject({ is_active: z.boolean() })
 
 export function registerWriteRoutes(root: FastifyInstance, writes: WriteService): void {
   const app = root.withTypeProvider<ZodTypeProvider>()
@@ -64,28 +23,46 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
 
   app.post(
     '/api/mock-exams',
-    { config: examsEdit, schema: { tags: ['exams'], summary: 'Create a mock exam (HubSpot first)', body: examCreate } },
-    async (request, reply) => reply.status(201).send({ success: true, exam: await writes.createExam(request.body) }),
+    {
+      config: examsEdit,
+      schema: {
+        tags: ['exams'],
+        summary: 'Create a mock exam (HubSpot first)',
+        body: examCreate,
+        response: examResponses.created,
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send({ success: true as const, exam: await writes.createExam(request.body) }),
   )
 
   app.patch(
     '/api/mock-exams/:id',
     {
       config: examsEdit,
-      schema: { tags: ['exams'], summary: 'Update a mock exam', params: idParams, body: examPatch },
+      schema: {
+        tags: ['exams'],
+        summary: 'Update a mock exam',
+        params: idParams,
+        body: examPatch,
+        response: examResponses.one,
+      },
     },
     async (request) => ({
-      success: true,
+      success: true as const,
       exam: await writes.updateExam(request.params.id, request.body),
     }),
   )
 
   app.delete(
     '/api/mock-exams/:id',
-    { config: examsEdit, schema: { tags: ['exams'], summary: 'Archive a mock exam', params: idParams } },
+    {
+      config: examsEdit,
+      schema: { tags: ['exams'], summary: 'Archive a mock exam', params: idParams, response: examResponses.archived },
+    },
     async (request) => {
       await writes.archiveExam(request.params.id)
-      return { success: true, archived: true }
+      return { success: true as const, archived: true as const }
     },
   )
 
@@ -93,10 +70,16 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     '/api/mock-exams/:id/activate',
     {
       config: examsEdit,
-      schema: { tags: ['exams'], summary: 'Activate or deactivate', params: idParams, body: activate },
+      schema: {
+        tags: ['exams'],
+        summary: 'Activate or deactivate',
+        params: idParams,
+        body: activateBody,
+        response: examResponses.one,
+      },
     },
     async (request) => ({
-      success: true,
+      success: true as const,
       exam: await writes.updateExam(request.params.id, { is_active: request.body.is_active }),
     }),
   )
@@ -109,6 +92,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
         tags: ['bookings'],
         summary: 'Book a seat; 409 E_EXAM_FULL when full; idempotent on booking_id',
         body: bookingCreate,
+        response: bookingResponses.created,
       },
     },
     async (request, reply) => {
@@ -117,7 +101,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
         { ...request.body, booking_id: request.body.booking_id ?? header },
         { subject: tokenSubject(request), keyField: header === undefined ? 'booking_id' : KEY_HEADER },
       )
-      return reply.status(created ? 201 : 200).send({ success: true, booking, replayed: !created })
+      return reply.status(created ? 201 : 200).send({ success: true as const, booking, replayed: !created })
     },
   )
 
@@ -125,10 +109,15 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     '/api/bookings/:id/cancel',
     {
       config: bookingsEdit,
-      schema: { tags: ['bookings'], summary: 'Cancel a booking; 409 when already cancelled', params: idParams },
+      schema: {
+        tags: ['bookings'],
+        summary: 'Cancel a booking; 409 when already cancelled',
+        params: idParams,
+        response: bookingResponses.cancelled,
+      },
     },
     async (request) => ({
-      success: true,
+      success: true as const,
       booking: await writes.cancelBooking(request.params.id),
     }),
   )
@@ -137,14 +126,19 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     '/api/bookings/batch-cancel',
     {
       config: bookingsEdit,
-      schema: { tags: ['bookings'], summary: 'Cancel many bookings, reporting per id', body: batchCancel },
+      schema: {
+        tags: ['bookings'],
+        summary: 'Cancel many bookings, reporting per id',
+        body: batchCancel,
+        response: bookingResponses.batch,
+      },
     },
     async (request) => {
       const outcomes = await writes.cancelBookings(request.body.bookingIds)
       // outcome: 'cancelled' or the row's error code, so a client can switch on one field.
       const results = outcomes.map((o) =>
         o.success
-          ? { id: o.id, success: true, outcome: 'cancelled' }
+          ? { id: o.id, success: true, outcome: 'cancelled' as const }
           : {
               id: o.id,
               success: false,
@@ -153,7 +147,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
             },
       )
       const cancelled = results.filter((r) => r.success).length
-      return { success: true, results, cancelled, failed: results.length - cancelled }
+      return { success: true as const, results, cancelled, failed: results.length - cancelled }
     },
   )
 }

@@ -3,16 +3,23 @@ import { fileURLToPath } from 'node:url'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod'
 import type { Registry } from 'prom-client'
 import type { ReadService } from '../bookings/read-service.js'
 import type { Config } from '../config/index.js'
 import type { Logger } from '../logger.js'
 import { describeTopology, pendingMigrations, type ReplicaDriver } from '../replica/index.js'
 import { registerAuth } from './auth.js'
+import { healthResponses, readyResponses } from '../model/contract/operations.js'
 import { errorHandler, sendError } from './errors.js'
 import { AppError } from '../errors.js'
 import { registerHttpMetrics } from './metrics.js'
+import { registerSecurityHeaders } from './security-headers.js'
 import { registerReadRoutes } from './routes-reads.js'
 import { registerStaticWeb } from './static-web.js'
 
@@ -57,8 +64,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    // Named schemas (Exam, Booking, SyncStatus...) go to components.schemas, referenced by $ref.
+    transformObject: jsonSchemaTransformObject,
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  registerSecurityHeaders(app)
 
   registerAuth(app, deps.config)
   registerHttpMetrics(app, deps.metrics)
@@ -70,16 +80,22 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 }
 
 function registerOperations(app: FastifyInstance, db: ReplicaDriver): void {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }))
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'Liveness', response: healthResponses } },
+    async () => ({ status: 'ok' as const }),
+  )
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'Readiness: Postgres reachable and migrated' } },
+    {
+      schema: { tags: ['operations'], summary: 'Readiness: Postgres reachable and migrated', response: readyResponses },
+    },
     async (_request, reply) => {
       try {
         const pending = await pendingMigrations(db)
         if (pending.length > 0)
           return reply.status(503).send({ status: 'not ready', reason: 'migrations pending', pending })
-        return { status: 'ready', database: db.kind, ...describeTopology(db) }
+        return { status: 'ready' as const, database: db.kind, ...describeTopology(db) }
       } catch {
         return reply.status(503).send({ status: 'not ready', reason: 'database unreachable' })
       }

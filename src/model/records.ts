@@ -92,6 +92,8 @@ export interface SyncStatus {
     stale_in_replica: number
     fixed: number
   }
+  /** The reconcile running on this instance, if any (absent from engines that do not report it). */
+  reconcile?: ReconcileProgress
   watchers: number
   /** The database connection: what DATABASE_URL is, and how wake-ups and locks work over it. */
   database: {
@@ -101,6 +103,17 @@ export interface SyncStatus {
     wakeups: string
     locks: string
   }
+}
+
+/** How far a reconcile has got: the dashboard shows it while POST /api/sync/reconcile runs. */
+export interface ReconcileProgress {
+  running: boolean
+  fix: boolean
+  started_at: string | null
+  /** e.g. "comparing bookings" */
+  phase: string | null
+  /** HubSpot objects listed so far */
+  listed: number
 }
 
 /** The body of POST /api/mock-exams (PATCH takes any part of it). */

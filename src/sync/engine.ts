@@ -63,6 +63,7 @@ import {
   type PullOptions,
   type PullReason,
   type PullResult,
+  type ReconcileProgress,
   type SyncEngine,
   type SyncStatus,
   type SyncType,
@@ -121,6 +122,8 @@ export class Engine implements SyncEngine {
   #watchers = 0
   #ticking = false
   #stopped = false
+  /** The last reconcile started here, for status(): progress while it runs, then running=false. */
+  #reconciling: ReconcileProgress | null = null
 
   constructor(options: SyncEngineOptions) {
     this.#o = options
@@ -277,17 +280,31 @@ export class Engine implements SyncEngine {
   }
 
   async #reconcile(options: { fix: boolean }): Promise<DriftReport> {
-    return reconcile(
-      {
-        db: this.#o.db,
-        crm: this.#crm,
-        types: await this.#o.hubspot.objectTypes(),
-        applier: this.#applier,
-        signal: this.#abort.signal,
-        calls: () => this.#o.hubspot.client.stats.calls,
-      },
-      options.fix,
-    )
+    const progress: ReconcileProgress = {
+      running: true,
+      fix: options.fix,
+      started_at: new Date().toISOString(),
+      phase: 'starting',
+      listed: 0,
+    }
+    this.#reconciling = progress
+    try {
+      return await reconcile(
+        {
+          db: this.#o.db,
+          crm: this.#crm,
+          types: await this.#o.hubspot.objectTypes(),
+          applier: this.#applier,
+          signal: this.#abort.signal,
+          calls: () => this.#o.hubspot.client.stats.calls,
+          onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
+        },
+        options.fix,
+      )
+    } finally {
+      progress.running = false
+      progress.phase = null
+    }
   }
 
   /** Repeats of a force sync that has not started yet join it; each caller may have a few outstanding. */
@@ -372,6 +389,7 @@ export class Engine implements SyncEngine {
         stale_in_replica: drift.stale_in_replica,
         fixed: drift.fixed,
       },
+      ...(this.#reconciling ? { reconcile: { ...this.#reconciling } } : {}),
       watchers: this.#watchers,
       database: { kind: db.kind, ...describeTopology(db) },
     }

@@ -20,6 +20,8 @@ export interface ReconcileContext {
   signal: AbortSignal
   /** The client's request count, to report what reconcile cost. */
   calls(): number
+  /** Told the phase and how many HubSpot objects have been listed so far. */
+  onProgress?(phase: string, listed: number): void
 }
 
 interface Drift {
@@ -34,9 +36,17 @@ export async function reconcile(ctx: ReconcileContext, fix: boolean): Promise<Dr
   const started = Date.now()
   const calls = ctx.calls()
   const drift = {} as Record<SyncType, Drift>
-  for (const type of SYNC_TYPES) drift[type] = await compare(ctx, type)
+  let listed = 0
+  for (const type of SYNC_TYPES) {
+    ctx.onProgress?.(`comparing ${type}`, listed)
+    drift[type] = await compare(ctx, type, (n) => ctx.onProgress?.(`comparing ${type}`, (listed += n)))
+  }
   let fixed = 0
-  if (fix) for (const type of SYNC_TYPES) fixed += await repair(ctx, type, drift[type])
+  if (fix)
+    for (const type of SYNC_TYPES) {
+      ctx.onProgress?.(`repairing ${type}`, listed)
+      fixed += await repair(ctx, type, drift[type])
+    }
   const objects = {} as Record<SyncType, TypeDrift>
   for (const type of SYNC_TYPES) objects[type] = summary(drift[type])
   const total = (key: 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica') =>
@@ -59,7 +69,7 @@ export async function reconcile(ctx: ReconcileContext, fix: boolean): Promise<Dr
  * The replica is read before HubSpot is listed: a row created after the snapshot is simply not
  * compared, rather than reported as extra because the listing had already passed it.
  */
-async function compare(ctx: ReconcileContext, type: SyncType): Promise<Drift> {
+async function compare(ctx: ReconcileContext, type: SyncType, onPage: (listed: number) => void): Promise<Drift> {
   const { rows } = await ctx.db.query<{ hubspot_id: string; ms: string; deleted: boolean }>(
     `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${TABLES[type]}`,
   )
@@ -83,6 +93,7 @@ async function compare(ctx: ReconcileContext, type: SyncType): Promise<Drift> {
       if (!row || row.deleted) drift.missing.push(object.id)
       else if (row.ms !== modifiedMs(object)) drift.stale.push(object.id)
     }
+    onPage(page.results.length)
     after = page.paging?.next?.after
   } while (after)
   for (const [id, row] of replica) if (!row.deleted && !seen.has(id)) drift.extra.push(id)

@@ -86,7 +86,7 @@ export interface DriftReport {
   ms: number
 }
 
-export type { SyncStatus } from '../model/records.js'
+export type { ReconcileProgress, SyncStatus } from '../model/records.js'
 
 export interface ProgressSnapshot {
   phase: string

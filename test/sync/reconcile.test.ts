@@ -127,6 +127,7 @@ describe('sync: reconcile and force sync', () => {
 
   it("answers GET /api/sync/status in exactly the dashboard's shape", async () => {
     const { status } = (await inject('GET', '/api/sync/status')).json()
+    // A reconcile ran earlier in this file, so its (finished) progress is reported too.
     expect(Object.keys(status).sort()).toEqual([
       'database',
       'drift',
@@ -134,6 +135,7 @@ describe('sync: reconcile and force sync', () => {
       'lag_ms',
       'objects',
       'pulling',
+      'reconcile',
       'watchers',
     ])
     expect(Object.keys(status.database).sort()).toEqual([
@@ -145,6 +147,8 @@ describe('sync: reconcile and force sync', () => {
     ])
     expect(status.database.kind).toBe(t.app.db.kind)
     expect(['session', 'transaction']).toContain(status.database.pool_mode)
+    expect(status.reconcile).toMatchObject({ running: false, phase: null })
+    expect(status.reconcile.listed).toBeGreaterThan(0)
     for (const type of ['exams', 'bookings']) {
       expect(Object.keys(status.objects[type]).sort()).toEqual(['cursor', 'last_pull_at', 'last_pull_ms', 'rows'])
       expect(status.objects[type].cursor).toMatch(/^\d{4}-\d{2}-\d{2}T/)

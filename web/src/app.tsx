@@ -12,6 +12,7 @@ import {
 import { AppContext, type AppContextValue, type ToastKind } from './app-context.js'
 import { LiveIndicator } from './components/live-indicator.js'
 import { Toasts, type ToastItem } from './components/toasts.js'
+import { describePull } from './format.js'
 import { OwnWrites, summarizeChanges } from './remote-changes.js'
 import { href, useRoute } from './router.js'
 import { ExamDetail } from './screens/exam-detail.js'
@@ -178,13 +179,7 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
 
   const refresh = async () => {
     try {
-      const { pull: result } = await pull()
-      toast(
-        result.started
-          ? `Pulled from HubSpot: ${result.changed} change${result.changed === 1 ? '' : 's'}`
-          : 'A pull from HubSpot is already running',
-        'success',
-      )
+      toast(describePull(await pull()), 'success')
     } catch (error) {
       toast(`Refresh failed. ${describeError(error)}`, 'error')
     }

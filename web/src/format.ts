@@ -1,5 +1,5 @@
 // Display helpers: dates, times, counts and the fill colour scale shared by bars and gauges.
-import type { ExamRecord } from '../../src/client/index.js'
+import type { ExamRecord, PullBody } from '../../src/client/index.js'
 
 /** The seed's exam types, offered in the exam form and filters. */
 export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion']
@@ -85,4 +85,14 @@ export function compareExams(a: ExamRecord, b: ExamRecord): number {
 
 export function statusLabel(status: string | null): string {
   return status ? status.replace(/_/g, ' ') : '—'
+}
+
+/** What a finished (or still running) pull did, in a sentence for a toast. */
+export function describePull(body: PullBody): string {
+  if (!body.completed) return 'Pulling from HubSpot: the first load is still running'
+  const { result } = body
+  if (!result.started)
+    return result.skipped === 'busy' ? 'A pull from HubSpot is already running' : 'Nothing to pull right now'
+  const changed = (result.objects.exams?.changed ?? 0) + (result.objects.bookings?.changed ?? 0)
+  return `Pulled from HubSpot: ${changed} change${changed === 1 ? '' : 's'}`
 }

@@ -269,8 +269,16 @@ function AggregatesPanel({ aggregates: a }: { aggregates: Aggregates }) {
         <Stat label="Utilization" value={formatPercent(a.utilization)} />
       </div>
       <div className="breakdowns">
-        <Breakdown title="By type" prefix="type" rows={a.by_type.map((r) => ({ key: r.mock_type, ...r }))} />
-        <Breakdown title="By location" prefix="location" rows={a.by_location.map((r) => ({ key: r.location, ...r }))} />
+        <Breakdown
+          title="By type"
+          prefix="type"
+          rows={a.by_type.map((r) => ({ ...r, key: r.mock_type ?? 'No type' }))}
+        />
+        <Breakdown
+          title="By location"
+          prefix="location"
+          rows={a.by_location.map((r) => ({ ...r, key: r.location ?? 'No location' }))}
+        />
       </div>
     </section>
   )

@@ -4,7 +4,7 @@ import type { DoctorReport, ExamRecord, ObjectSyncState, SyncStatus } from '../.
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { Gauge } from '../components/gauge.js'
-import { formatAgo, formatDate, formatDateTime, formatDuration, formatNumber } from '../format.js'
+import { describePull, formatAgo, formatDate, formatDateTime, formatDuration, formatNumber } from '../format.js'
 
 const POLL_MS = 5_000
 
@@ -160,12 +160,7 @@ export function SyncStatusScreen() {
                     type="button"
                     className="button"
                     disabled={busy !== null}
-                    onClick={() =>
-                      run('pull', async () => {
-                        const { pull } = await api.pullSync({})
-                        return pull.started ? `Pulled ${pull.changed} changes` : 'A pull is already running'
-                      })
-                    }
+                    onClick={() => run('pull', async () => describePull(await api.pullSync({})))}
                   >
                     {busy === 'pull' ? 'Pulling…' : 'Pull changes now'}
                   </button>

@@ -1,0 +1,77 @@
+// The HTTP contract of bookings: the booking record, create/cancel/batch-cancel bodies and their answers.
+import { z } from 'zod'
+import { errorResponses, hubspotId, success } from './common.js'
+import { name } from './exams.js'
+
+const text = z.string().nullable()
+
+/** A booking as the API serves it: the seed's field names plus hubspot_id and the replica's versioning. */
+export const bookingRecord = z
+  .object({
+    hubspot_id: z.string(),
+    booking_id: text.meta({ description: 'the idempotency key of its create' }),
+    mock_exam_id: text,
+    contact_id: text,
+    student_id: text,
+    student_name: text,
+    student_email: text,
+    booking_status: text.meta({ description: 'confirmed, cancelled, completed or no_show' }),
+    is_active: text,
+    attendance: text,
+    attending_location: text,
+    exam_date: text,
+    dominant_hand: text,
+    created_at: text,
+    updated_at: text,
+    hs_lastmodifieddate: z.string(),
+    deleted_at: text,
+    synced_at: text.optional().meta({ description: 'when the replica last wrote the row (reads only)' }),
+  })
+  .meta({ id: 'Booking' })
+
+/** The idempotency key's alphabet, shared by the body field and the Idempotency-Key header. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,100}$/
+export const IDEMPOTENCY_KEY_RULE = 'must be 8-100 characters of letters, digits, . _ : -'
+
+export const bookingCreate = z.strictObject({
+  examId: hubspotId,
+  booking_id: z.string().regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE).optional(),
+  student_name: name(200),
+  student_email: z.email('must be an email address').max(254),
+  student_id: name(100).optional(),
+  contact_id: hubspotId.optional(),
+  dominant_hand: z.enum(['left', 'right']).optional(),
+  attending_location: name(200).optional(),
+})
+
+export const batchCancel = z.strictObject({
+  bookingIds: z.array(hubspotId).min(1, 'must list at least one id').max(500, 'at most 500 ids per request'),
+})
+
+export const bookingsBody = success({ bookings: z.array(bookingRecord) })
+export const bookingBody = success({ booking: bookingRecord })
+export const bookingCreatedBody = success({
+  booking: bookingRecord,
+  replayed: z.boolean().meta({ description: 'true: this key booked before; the first booking is returned' }),
+})
+
+/** One id's outcome in a batch cancel; extra fields (the booking, a retry hint) may be added by the write path. */
+export const batchCancelResult = z.looseObject({
+  id: z.string(),
+  success: z.boolean(),
+  outcome: z.string().meta({ description: '"cancelled", or the error code of this row' }),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+})
+
+export const batchCancelBody = success({
+  results: z.array(batchCancelResult),
+  cancelled: z.number().int(),
+  failed: z.number().int(),
+})
+
+export const bookingResponses = {
+  list: { 200: bookingsBody, ...errorResponses },
+  created: { 200: bookingCreatedBody, 201: bookingCreatedBody, ...errorResponses },
+  cancelled: { 200: bookingBody, ...errorResponses },
+  batch: { 200: batchCancelBody, ...errorResponses },
+} as const

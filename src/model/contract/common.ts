@@ -1,0 +1,45 @@
+// The HTTP contract's shared pieces: ids, dates, cursors, the success and error envelopes every route answers with.
+import { z } from 'zod'
+
+/** HubSpot object ids are numeric strings. */
+export const hubspotId = z.string().regex(/^\d{1,20}$/, 'must be a HubSpot id (digits)')
+
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine(
+    (value) => !Number.isNaN(Date.parse(value)) && new Date(value).toISOString().startsWith(value),
+    'is not a real calendar date',
+  )
+
+export const idParams = z.object({ id: hubspotId })
+
+/** Cursor positions in the change log. */
+export const seqCursor = z.string().regex(/^\d{1,19}$/, 'must be a change-log seq (digits)')
+
+/** "a,b,c" or repeated parameters. */
+export const idList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter(Boolean))
+  .pipe(z.array(hubspotId).max(500))
+
+/** `{ success: false, error }`: what every 4xx and 5xx answers (src/errors.ts builds it). */
+export const errorBody = z
+  .object({
+    success: z.literal(false),
+    error: z.object({
+      code: z.string().meta({ description: 'stable error code, e.g. E_EXAM_FULL' }),
+      message: z.string(),
+      field: z.string().optional().meta({ description: 'the request field the error is about' }),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .meta({ id: 'ErrorBody' })
+
+/** Declared on every route, so that /docs shows the error envelope and Fastify serializes errors with it. */
+export const errorResponses = { '4xx': errorBody, '5xx': errorBody } as const
+
+/** A success body: the seed's `{ success: true, ...fields }`. */
+export function success<T extends z.ZodRawShape>(shape: T) {
+  return z.object({ success: z.literal(true), ...shape })
+}
