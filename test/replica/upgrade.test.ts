@@ -13,6 +13,25 @@ import { realPostgres, tempDir, testConfig } from '../support/env.js'
 import { applySql, ownedDatabase, type OwnedDatabase } from '../support/owned-database.js'
 
 const MIGRATIONS = join(import.meta.dirname, '../../src/replica/migrations')
+/** A booking row as the change log of that schema carried it (the long-poll answer is checked against the contract). */
+function bookingRow(hubspotId: string, examId: string): Record<string, string | null> {
+  const fields = ['contact_id', 'student_id', 'booking_status', 'is_active', 'attendance', 'attending_location']
+  return {
+    hubspot_id: hubspotId,
+    booking_id: `bk-${hubspotId}`,
+    mock_exam_id: examId,
+    student_name: `Student ${hubspotId}`,
+    student_email: `s${hubspotId}@example.com`,
+    ...Object.fromEntries(fields.map((f) => [f, null])),
+    exam_date: null,
+    dominant_hand: null,
+    created_at: null,
+    updated_at: null,
+    hs_lastmodifieddate: '2026-11-01T00:00:00.000Z',
+    deleted_at: null,
+  }
+}
+
 const OLD_TABLES = ['replica_events', 'replica_events_retention', 'sync_state', 'hubmirror_state', 'write_intents']
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 100_000)
 
@@ -78,7 +97,12 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
       await old.query(
         `INSERT INTO public.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
          VALUES ('booking', $1, $2, $3, 'sync', $4::jsonb)`,
-        [next() < 0.9 ? 'upsert' : 'delete', `8${i}`, `9${i % exams}`, JSON.stringify({ n: i })],
+        [
+          next() < 0.9 ? 'upsert' : 'delete',
+          `8${i}`,
+          `9${i % exams}`,
+          JSON.stringify(bookingRow(`8${i}`, `9${i % exams}`)),
+        ],
       )
     // Some of the log was pruned already; a client holds a cursor in the retained part.
     pruned = 1 + Math.floor(next() * 5)
@@ -153,7 +177,9 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
 
   it('continues the sequence: the next event gets the next seq, and the client sees it', async () => {
     const [appended] = await app.db.transaction((tx) =>
-      appendEvents(tx, 'manual', [{ kind: 'exam', op: 'upsert', hubspot_id: '90', exam_id: '90', row: {} }]),
+      appendEvents(tx, 'manual', [
+        { kind: 'booking', op: 'upsert', hubspot_id: '8999', exam_id: '90', row: bookingRow('8999', '90') },
+      ]),
     )
     expect(appended.seq).toBe(String(head + 1))
     const token = allPermissionsToken(app.config)
