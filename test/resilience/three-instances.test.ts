@@ -95,7 +95,7 @@ describe('three instances sharing Postgres and Redis', () => {
     sse = followSse(servers[2].url, token, watched, { after: head })
 
     // Pulls during the load, on random instances, as Refresh buttons and window focus would send them.
-    const pulls: Array<{ started: boolean; ms: number; status: number }> = []
+    const pulls: Array<{ started: boolean; ms: number; status: number; code?: string }> = []
     const pullsInFlight: Array<Promise<void>> = []
     const pull = (on: Instance) =>
       on.request('POST', '/api/sync/pull').then(
@@ -104,6 +104,7 @@ describe('three instances sharing Postgres and Redis', () => {
             started: answer.body?.result?.started === true,
             ms: answer.body?.result?.ms ?? 0,
             status: answer.status,
+            code: answer.body?.error?.code,
           }),
       )
 
@@ -126,7 +127,15 @@ describe('three instances sharing Postgres and Redis', () => {
     const loadMs = Date.now() - started
     expect(ledger.errors).toEqual([])
     expect(ledger.stale).toEqual([])
-    expect(pulls.every((p) => p.status === 200 || p.status === 202)).toBe(true)
+    // One token fires these without waiting, so it may hit the per-caller bound on queued pulls (issue 17):
+    // that must be the clean 429 E_TOO_MANY_PULLS, and the others still run (200, or 202 while one runs on).
+    const refusedCleanly = (p: (typeof pulls)[number]) => p.status === 429 && p.code === 'E_TOO_MANY_PULLS'
+    const outcomes = JSON.stringify(pulls.map((p) => `${p.status} ${p.code ?? ''}`.trim()))
+    expect(
+      pulls.every((p) => p.status === 200 || p.status === 202 || refusedCleanly(p)),
+      outcomes,
+    ).toBe(true)
+    expect(pulls.filter((p) => !refusedCleanly(p)).length, outcomes).toBeGreaterThan(0)
 
     // Single-flight: three pulls at once, made slow by HubSpot latency, run one after another.
     emulator.setFaults({ latencyMs: 150 })
