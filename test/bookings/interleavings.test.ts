@@ -1,9 +1,9 @@
 // Conflicting writes on the same rows, interleaved on purpose with a slow HubSpot: the four reported failures and their kin.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
 import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** HubSpot answering in about a second, as in the report: long enough for a second request to overtake. */
 const SLOW_HUBSPOT_MS = 1_000
 
