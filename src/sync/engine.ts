@@ -120,8 +120,11 @@ export class Engine implements SyncEngine {
   #queuedTarget: { ids: Set<string>; result: Promise<PullResult> } | null = null
   /** Force syncs waiting to start, by type and exam: repeats join them. */
   readonly #queuedForce = new Map<string, Promise<{ count: number }>>()
-  /** Pulls and force syncs each caller has asked for and not yet been answered. */
-  readonly #outstanding = new Map<string, number>()
+  /**
+   * Pulls and force syncs each caller started that have not finished. Joining one already queued
+   * (by anyone) adds no HubSpot work, so it is not counted: a dashboard's Refresh clicks are never refused.
+   */
+  readonly #started = new Map<string, number>()
   /** Upper bound of the last full pull known here (epoch ms); refreshed from Postgres now and then. */
   #freshAt = 0
   #nextFreshnessCheck = 0
@@ -149,11 +152,11 @@ export class Engine implements SyncEngine {
   async pull(options: PullOptions = {}): Promise<PullResult> {
     const reason = options.reason ?? 'demand'
     if (this.#stopped) return skipped(reason, 'stopped')
-    return this.#counted(options.caller, () => withPriority(priorityOf(reason), () => this.#pull(options, reason)))
+    return withPriority(priorityOf(reason), () => this.#pull(options, reason))
   }
 
   async #pull(options: PullOptions, reason: PullReason): Promise<PullResult> {
-    if (options.examIds?.length) return this.#queueTargeted(options.examIds, reason)
+    if (options.examIds?.length) return this.#queueTargeted(options.examIds, reason, options.caller)
     const types = SYNC_TYPES.filter((type) => !options.types?.length || options.types.includes(type))
     if (reason === 'access' || reason === 'watch')
       return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
@@ -161,10 +164,12 @@ export class Engine implements SyncEngine {
     const key = types.join(',')
     const queued = this.#queuedDemand.get(key)
     if (queued) return queued
-    const next = this.#exclusive(true, () => {
-      this.#queuedDemand.delete(key)
-      return this.#incremental(types, reason)
-    }).then((result) => this.#pullResult(reason, result))
+    const next = this.#owned(options.caller, () =>
+      this.#exclusive(true, () => {
+        this.#queuedDemand.delete(key)
+        return this.#incremental(types, reason)
+      }).then((result) => this.#pullResult(reason, result)),
+    )
     this.#queuedDemand.set(key, next)
     void next
       .finally(() => {
@@ -178,7 +183,7 @@ export class Engine implements SyncEngine {
    * Targeted pulls asked for while one waits are merged into it (their exams added), so a loop of
    * Refresh clicks or `sync_request`s costs one pull after the running one, not one each.
    */
-  #queueTargeted(examIds: readonly string[], reason: PullReason): Promise<PullResult> {
+  #queueTargeted(examIds: readonly string[], reason: PullReason, caller: string | undefined): Promise<PullResult> {
     const queued = this.#queuedTarget
     const fresh = examIds.filter((id) => !queued?.ids.has(id))
     if (queued && queued.ids.size + fresh.length <= MAX_TARGET_EXAMS) {
@@ -186,10 +191,12 @@ export class Engine implements SyncEngine {
       return queued.result
     }
     const target = { ids: new Set(examIds), result: null as unknown as Promise<PullResult> }
-    target.result = this.#exclusive(true, () => {
-      if (this.#queuedTarget === target) this.#queuedTarget = null
-      return this.#targeted([...target.ids], reason)
-    }).then((result) => this.#pullResult(reason, result))
+    target.result = this.#owned(caller, () =>
+      this.#exclusive(true, () => {
+        if (this.#queuedTarget === target) this.#queuedTarget = null
+        return this.#targeted([...target.ids], reason)
+      }).then((result) => this.#pullResult(reason, result)),
+    )
     this.#queuedTarget = target
     void target.result
       .finally(() => {
@@ -199,23 +206,32 @@ export class Engine implements SyncEngine {
     return target.result
   }
 
-  /** Each caller may have a bounded number of pulls outstanding; one more is refused with 429. */
-  async #counted<T>(caller: string | undefined, fn: () => Promise<T>): Promise<T> {
-    if (caller === undefined) return fn()
-    const held = this.#outstanding.get(caller) ?? 0
+  /**
+   * Starts work a caller asked for, if the caller has fewer than the bound started and unfinished;
+   * otherwise refuses with 429 before anything is queued. The count drops as the work settles,
+   * before its callers see the answer, so an answered caller may pull again at once.
+   */
+  #owned<T>(caller: string | undefined, start: () => Promise<T>): Promise<T> {
+    if (caller === undefined) return start()
+    const held = this.#started.get(caller) ?? 0
     const limit = this.#o.config.limits.maxQueuedPullsPerCaller
     if (held >= limit)
-      throw new AppError('E_TOO_MANY_PULLS', `you already have ${held} HubSpot pulls waiting (at most ${limit})`, {
-        retryAfterSeconds: 5,
-        details: { limit },
-      })
-    this.#outstanding.set(caller, held + 1)
+      throw new AppError(
+        'E_TOO_MANY_PULLS',
+        `you already have ${held} HubSpot pulls queued or running (at most ${limit})`,
+        { retryAfterSeconds: 5, details: { limit } },
+      )
+    this.#started.set(caller, held + 1)
+    const release = () => {
+      const left = (this.#started.get(caller) ?? 1) - 1
+      if (left <= 0) this.#started.delete(caller)
+      else this.#started.set(caller, left)
+    }
     try {
-      return await fn()
-    } finally {
-      const left = (this.#outstanding.get(caller) ?? 1) - 1
-      if (left <= 0) this.#outstanding.delete(caller)
-      else this.#outstanding.set(caller, left)
+      return start().finally(release)
+    } catch (error) {
+      release()
+      throw error
     }
   }
 
@@ -314,22 +330,20 @@ export class Engine implements SyncEngine {
     }
   }
 
-  /** Repeats of a force sync that has not started yet join it; each caller may have a few outstanding. */
+  /** Repeats of a force sync that has not started yet join it (free); each caller may have started a few. */
   async forceSync(type: SyncType, examId?: string, caller?: string): Promise<{ count: number }> {
     if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
     const key = `${type}:${examId ?? ''}`
-    return this.#counted(caller, () => {
-      const queued = this.#queuedForce.get(key)
-      if (queued) return queued
-      const next = withPriority('demand', () => this.#forceSync(type, examId, key))
-      this.#queuedForce.set(key, next)
-      void next
-        .finally(() => {
-          if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
-        })
-        .catch(() => undefined)
-      return next
-    })
+    const queued = this.#queuedForce.get(key)
+    if (queued) return queued
+    const next = this.#owned(caller, () => withPriority('demand', () => this.#forceSync(type, examId, key)))
+    this.#queuedForce.set(key, next)
+    void next
+      .finally(() => {
+        if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
+      })
+      .catch(() => undefined)
+    return next
   }
 
   async #forceSync(type: SyncType, examId: string | undefined, key: string): Promise<{ count: number }> {

@@ -10,7 +10,7 @@ export interface PullOptions {
   /** A targeted pull: these exams and their bookings only (cheap; the dashboard's per-exam Refresh). */
   examIds?: string[]
   reason?: PullReason
-  /** Who asked (a token subject): each caller may have only a few pulls outstanding. */
+  /** Who asked (a token subject): each caller may have started only a few unfinished pulls (joining one is free). */
   caller?: string
 }
 
