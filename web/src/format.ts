@@ -75,10 +75,27 @@ export function isActive(exam: Pick<ExamRecord, 'is_active'>): boolean {
   return exam.is_active === 'true'
 }
 
-export function compareExams(a: ExamRecord, b: ExamRecord): number {
+/** Today's date where the admin is (YYYY-MM-DD): an exam is past once its day is over locally. */
+export function localToday(now = new Date()): string {
+  const y = now.getFullYear()
+  const m = String(now.getMonth() + 1).padStart(2, '0')
+  const d = String(now.getDate()).padStart(2, '0')
+  return `${y}-${m}-${d}`
+}
+
+export function isPast(exam: Pick<ExamRecord, 'exam_date'>, today = localToday()): boolean {
+  return !!exam.exam_date && exam.exam_date < today
+}
+
+/** Upcoming exams first, soonest first; then past ones, most recent first: the list opens on what is next. */
+export function compareExams(a: ExamRecord, b: ExamRecord, today = localToday()): number {
+  const pastA = isPast(a, today)
+  const pastB = isPast(b, today)
+  if (pastA !== pastB) return pastA ? 1 : -1
+  const order = pastA ? -1 : 1
   return (
-    (a.exam_date ?? '').localeCompare(b.exam_date ?? '') ||
-    (a.start_time ?? '').localeCompare(b.start_time ?? '') ||
+    order * (a.exam_date ?? '').localeCompare(b.exam_date ?? '') ||
+    order * (a.start_time ?? '').localeCompare(b.start_time ?? '') ||
     a.hubspot_id.localeCompare(b.hubspot_id)
   )
 }
