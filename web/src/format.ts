@@ -1,5 +1,5 @@
 // Display helpers: dates, times, counts and the fill colour scale shared by bars and gauges.
-import type { ExamRecord, PullBody } from '../../src/client/index.js'
+import type { DriftReport, ExamRecord, PullBody } from '../../src/client/index.js'
 
 /** The seed's exam types, offered in the exam form and filters. */
 export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion']
@@ -112,4 +112,19 @@ export function describePull(body: PullBody): string {
     return result.skipped === 'busy' ? 'A pull from HubSpot is already running' : 'Nothing to pull right now'
   const changed = (result.objects.exams?.changed ?? 0) + (result.objects.bookings?.changed ?? 0)
   return `Pulled from HubSpot: ${changed} change${changed === 1 ? '' : 's'}`
+}
+
+export function driftCount(
+  r: Pick<DriftReport, 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica'>,
+): number {
+  return r.missing_in_replica + r.extra_in_replica + r.stale_in_replica
+}
+
+/** The reconcile's outcome in a sentence for a toast. */
+export function describeDrift(report: DriftReport): string {
+  const drift = driftCount(report)
+  if (drift === 0) return `Reconcile: no drift (${report.calls} HubSpot calls)`
+  const found = `Reconcile: found ${drift} difference${drift === 1 ? '' : 's'}`
+  if (report.fixed > 0) return `${found} and repaired ${report.fixed} row${report.fixed === 1 ? '' : 's'}`
+  return `${found} between HubSpot and the replica`
 }

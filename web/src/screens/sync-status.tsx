@@ -11,7 +11,16 @@ import type {
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { Gauge } from '../components/gauge.js'
-import { describePull, formatAgo, formatDate, formatDateTime, formatDuration, formatNumber } from '../format.js'
+import {
+  describeDrift,
+  describePull,
+  driftCount,
+  formatAgo,
+  formatDate,
+  formatDateTime,
+  formatDuration,
+  formatNumber,
+} from '../format.js'
 
 const POLL_MS = 5_000
 /** While a reconcile runs from this screen, its progress (phase, objects listed) is read this often. */
@@ -274,18 +283,6 @@ export function SyncStatusScreen() {
   )
 }
 
-function driftCount(r: Pick<DriftReport, 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica'>): number {
-  return r.missing_in_replica + r.extra_in_replica + r.stale_in_replica
-}
-
-/** The reconcile's outcome in a sentence for a toast. */
-function describeDrift(report: DriftReport): string {
-  const drift = driftCount(report)
-  if (drift === 0) return `Reconcile: no drift (${report.calls} HubSpot calls)`
-  if (report.fixed > 0) return `Reconcile: found ${drift} differences and repaired ${report.fixed} rows`
-  return `Reconcile: found ${drift} difference${drift === 1 ? '' : 's'} between HubSpot and the replica`
-}
-
 /** Progress while a reconcile runs (from this screen or from `hubmirror reconcile`): its phase and count. */
 function ReconcileState({ running, progress }: { running: boolean; progress: ReconcileProgress | undefined }) {
   if (!running && !progress?.running) return null
@@ -301,42 +298,27 @@ function ReconcileState({ running, progress }: { running: boolean; progress: Rec
   )
 }
 
-/** What the last reconcile run from this screen found, object by object. */
+/** What the last reconcile run from this screen found, object by object (a list: it fits a phone). */
 function DriftTable({ report }: { report: DriftReport }) {
   const rows = [
     ['Exams', report.objects.exams],
     ['Bookings', report.objects.bookings],
   ] as const
   return (
-    <div className="table-scroll" data-testid="reconcile-report" data-drift={driftCount(report)}>
-      <table className="table table--compact">
-        <caption className="small muted">
-          Last run here: {formatDateTime(report.checked_at)}, {formatNumber(report.calls)} HubSpot calls,{' '}
-          {formatDuration(report.ms)}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Object</th>
-            <th scope="col">HubSpot</th>
-            <th scope="col">Replica</th>
-            <th scope="col">Missing</th>
-            <th scope="col">Extra</th>
-            <th scope="col">Stale</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(([name, d]) => (
-            <tr key={name}>
-              <th scope="row">{name}</th>
-              <td>{formatNumber(d.hubspot_rows)}</td>
-              <td>{formatNumber(d.replica_rows)}</td>
-              <td>{formatNumber(d.missing_in_replica)}</td>
-              <td>{formatNumber(d.extra_in_replica)}</td>
-              <td>{formatNumber(d.stale_in_replica)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+    <div className="reconcile-report" data-testid="reconcile-report" data-drift={driftCount(report)}>
+      <p className="small muted">
+        Last run here: {formatDateTime(report.checked_at)} · {formatNumber(report.calls)} HubSpot calls ·{' '}
+        {formatDuration(report.ms)}
+      </p>
+      <ul className="small">
+        {rows.map(([name, d]) => (
+          <li key={name} data-testid={`reconcile-${name.toLowerCase()}`}>
+            <strong>{name}</strong>: HubSpot {formatNumber(d.hubspot_rows)}, replica {formatNumber(d.replica_rows)} ·{' '}
+            {formatNumber(d.missing_in_replica)} missing, {formatNumber(d.extra_in_replica)} extra,{' '}
+            {formatNumber(d.stale_in_replica)} stale
+          </li>
+        ))}
+      </ul>
     </div>
   )
 }
