@@ -91,6 +91,28 @@ async function freshReplica(): Promise<ReplicaDriver> {
  * guess of 190): what a user who does not know their tier runs. The burst limit is learned from
  * HubSpot's headers; the search bucket (5/s, no headers) is HubSpot's documented default.
  */
+/** BENCH_TIMELINE=1: every HubSpot call of our run, as [start ms, end ms, kind, status], lands in timeline.json. */
+const TIMELINE = process.env.BENCH_TIMELINE ? join(HERE, 'timeline.json') : null
+
+function recordCalls(url: string, origin: number): { calls: Array<[number, number, string, number]>; stop(): void } {
+  const calls: Array<[number, number, string, number]> = []
+  const real = globalThis.fetch
+  globalThis.fetch = async (input, init) => {
+    const target = String(input instanceof Request ? input.url : input)
+    const start = Date.now() - origin
+    const response = await real(input, init)
+    if (target.startsWith(url) && !target.includes('/_emulator/'))
+      calls.push([
+        start,
+        Date.now() - origin,
+        target.includes('/search') ? 'search' : (init?.method ?? 'GET'),
+        response.status,
+      ])
+    return response
+  }
+  return { calls, stop: () => void (globalThis.fetch = real) }
+}
+
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
     HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
@@ -108,8 +130,11 @@ async function runOurs(url: string): Promise<Measured> {
   try {
     const before = await emulatorStats(url)
     const started = Date.now()
+    const timeline = TIMELINE ? recordCalls(url, started) : null
     const result = await sync.backfill({ progress: createProgress() })
     const ms = Date.now() - started
+    timeline?.stop()
+    if (timeline) writeFileSync(TIMELINE!, JSON.stringify(timeline.calls) + '\n')
     return measure(before, await emulatorStats(url), ms, result.rows.exams + result.rows.bookings, transactions)
   } finally {
     await sync.stop()
@@ -242,6 +267,11 @@ async function main(): Promise<void> {
     )
     console.log('\nhubmirror backfill:')
     const ours = await runOurs(url)
+    if (process.env.BENCH_SEED === '0') {
+      // Tuning runs: our figures only, nothing written.
+      console.table({ hubmirror: { ...ours, ...rates(ours) } })
+      return
+    }
     // Same data, fresh limits and counters: nothing the first run did weighs on the second.
     await fetch(`${url}/_emulator/reset`, {
       method: 'POST',

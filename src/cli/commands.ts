@@ -79,6 +79,23 @@ export const COMMANDS: readonly Command[] = [
     run: async (args) => (await import('./db.js')).policiesCommand(args),
   },
   {
+    name: 'db publish',
+    summary: 'publish the exam and booking tables for logical replication (CREATE SUBSCRIPTION, Supabase Realtime)',
+    flags: {
+      publication: {
+        type: 'value',
+        placeholder: 'NAME',
+        help: 'the publication to create or extend (default hubmirror_replica; supabase_realtime for Supabase Realtime)',
+      },
+      json,
+    },
+    details:
+      'Creates the publication on public.hubspot_mock_exams and public.hubspot_bookings, or adds them to an\n' +
+      'existing one (its other tables stay). Running it again changes nothing. Needs a Postgres DATABASE_URL at\n' +
+      'wal_level = logical, as the role owning the tables; exit code 2 with the reason when it cannot.',
+    run: async (args) => (await import('./db.js')).publishCommand(args),
+  },
+  {
     name: 'backfill',
     summary: 'one-time HubSpot → replica load: resumable, with progress',
     flags: {

@@ -73,6 +73,9 @@ describe('hubmirror CLI', () => {
       [['db', 'drop'], /unknown subcommand "db drop"/],
       [['emulator', '--port'], /--port needs a value/],
       [['token', '--ttl', '7d', '--ttl', '1d'], /--ttl given twice/],
+      [['db', 'publish', '--publication'], /--publication needs a value/],
+      // The embedded default cannot publish: said before anything is opened.
+      [['db', 'publish'], /db publish: needs DATABASE_URL/],
     ]
     for (const [argv, message] of cases) {
       const res = await run(...argv)

@@ -16,6 +16,8 @@ export * from './reads.js'
 export * from './intents.js'
 export * from './write-guards.js'
 export * from './idempotency.js'
+export * from './sync-state.js'
+export * from './listing.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */
@@ -67,4 +69,5 @@ export function isConnectionError(error: unknown): boolean {
   )
 }
 export { grantReadPolicies, revokeReadPolicies, listPolicies } from './policies.js'
+export { DEFAULT_PUBLICATION, publishReplicaTables, SUPABASE_REALTIME_PUBLICATION } from './publication.js'
 export { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'

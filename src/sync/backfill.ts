@@ -1,17 +1,10 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import {
-  modifiedMs,
-  SEARCH_PAGE_MAX,
-  type HubSpotObject,
-  type ObjectTypes,
-  type SearchFilter,
-} from '../hubspot/index.js'
-import type { Crm } from './crm-port.js'
+import { modifiedMs, SEARCH_PAGE_MAX, type HubSpotObject, type SearchFilter } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { PROPERTIES, type Applier } from './apply.js'
+import { completeBackfill, readSyncStates, resetSyncState, saveBackfillPlan } from '../replica/index.js'
+import { PROPERTIES } from './apply.js'
 import {
   MIN_RANGE_ROWS,
   MIN_SPLIT_ROWS,
@@ -22,17 +15,12 @@ import {
   type BackfillPlan,
   type RangeCheckpoint,
 } from './backfill-plan.js'
-import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
+import type { SyncContext } from './context.js'
 import { OBJECT_ID } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
 
-export interface BackfillContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
+export interface BackfillContext extends SyncContext {
   logger: Logger
-  signal: AbortSignal
   /** Concurrent list streams (they share the burst budget; more only hides latency). */
   listWorkers?: number
   /** Concurrent id-range searches: search has its own per-second bucket, so this is throughput on top. */
@@ -89,8 +77,8 @@ export async function runBackfill(
   options: { restart?: boolean; progress?: ProgressReporter },
 ): Promise<BackfillRun> {
   const startedAt = Date.now()
-  if (options.restart) for (const type of SYNC_TYPES) await resetType(ctx.db, type)
-  const states = await readStates(ctx.db)
+  if (options.restart) for (const type of SYNC_TYPES) await resetSyncState(ctx.db, type)
+  const states = await readSyncStates<BackfillPlan>(ctx.db)
   const plans = new Map<SyncType, BackfillPlan>()
   let resumed = false
   for (const type of SYNC_TYPES) {

@@ -93,6 +93,26 @@ function postgresBinDir(): string {
   }
 }
 
+/** Why no private cluster can be made here (no initdb, or root without a postgres user to run it as), or null. */
+export function privatePostgresUnavailable(): string | null {
+  try {
+    postgresBinDir()
+  } catch (error) {
+    return (error as Error).message
+  }
+  try {
+    if (process.getuid?.() === 0) execFileSync('id', ['-u', 'postgres'], { stdio: 'pipe' })
+  } catch {
+    return 'running as root and there is no postgres user to run initdb and pg_ctl as'
+  }
+  return null
+}
+
+/** The directory of initdb, pg_ctl, pg_dump and psql of the newest installed server. */
+export function postgresBin(name: string): string {
+  return join(postgresBinDir(), name)
+}
+
 /** initdb and pg_ctl refuse to run as root: as root, run them as the postgres user. */
 function runner():
   | { uid: number; gid: number; run(bin: string, args: string[]): void }
