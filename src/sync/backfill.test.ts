@@ -3,13 +3,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import { claim, runBackfill, type BackfillContext, type Job } from './backfill.js'
-import { rangePlan } from './backfill-plan.js'
+import { rangePlan, type BackfillPlan } from './backfill-plan.js'
 import type { Crm } from './crm-port.js'
 import { emptyReplica, openScratchReplica } from '../../test/support/scratch-replica.js'
-import { readStates } from './state.js'
+import { readSyncStates, type ReplicaDriver } from '../replica/index.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 const TYPES = { exams: 'E', bookings: 'B' }
@@ -114,7 +113,7 @@ describe('backfill streams', () => {
       mode: { exams: 'single', bookings: 'ranges' },
     })
     expect(await count('hubspot_bookings')).toBe(6_000)
-    const plan = (await readStates(db)).get('bookings')!.backfill!
+    const plan = (await readSyncStates<BackfillPlan>(db)).get('bookings')!.backfill!
     // Written once each (fetched above); read twice only where a list page ran past the end of its range.
     expect(served.size).toBe(6_150)
     const extra = [...served.values()].reduce((sum, n) => sum + n - 1, 0)
@@ -175,7 +174,7 @@ describe('backfill streams', () => {
       },
     }
     await expect(runBackfill(context(counting, { signal: abort.signal }), {})).rejects.toThrow('killed')
-    const states = await readStates(db)
+    const states = await readSyncStates<BackfillPlan>(db)
     const committed = [...states.values()].reduce(
       (sum, state) => sum + (state.backfill?.ranges.reduce((n, r) => n + r.rows, 0) ?? 0),
       0,
@@ -192,7 +191,7 @@ describe('backfill streams', () => {
       fetched: 8_120 - committed,
     })
     expect(await count('hubspot_bookings')).toBe(8_000)
-    const after = await readStates(db)
+    const after = await readSyncStates<BackfillPlan>(db)
     expect(after.get('bookings')!.cursorMs).toBe(Math.min(after.get('bookings')!.backfill!.started_at_ms, T0 + 7_999))
     expect(after.get('bookings')!.backfill!.started_at_ms).toBe(states.get('bookings')!.backfill!.started_at_ms)
     expect(await runBackfill(context(crm), {})).toMatchObject({ ran: false })

@@ -1,18 +1,10 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import {
-  modifiedMs,
-  SEARCH_PAGE_MAX,
-  type HeldSlot,
-  type HubSpotObject,
-  type ObjectTypes,
-  type SearchFilter,
-} from '../hubspot/index.js'
-import type { Crm } from './crm-port.js'
+import { modifiedMs, SEARCH_PAGE_MAX, type HeldSlot, type HubSpotObject, type SearchFilter } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { PROPERTIES, type Applier } from './apply.js'
+import { completeBackfill, readSyncStates, resetSyncState, saveBackfillPlan } from '../replica/index.js'
+import { PROPERTIES } from './apply.js'
 import {
   MIN_RANGE_ROWS,
   MIN_SPLIT_ROWS,
@@ -23,17 +15,12 @@ import {
   type BackfillPlan,
   type RangeCheckpoint,
 } from './backfill-plan.js'
-import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
+import type { SyncContext } from './context.js'
 import { OBJECT_ID } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
 
-export interface BackfillContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
+export interface BackfillContext extends SyncContext {
   logger: Logger
-  signal: AbortSignal
   /** List pages in flight at most (default: as many as the burst budget admits; one without `slot`). */
   listWorkers?: number
   /** Id-range searches in flight at most: search has its own per-second bucket, so this is throughput on top. */
@@ -90,8 +77,8 @@ export async function runBackfill(
   options: { restart?: boolean; progress?: ProgressReporter },
 ): Promise<BackfillRun> {
   const startedAt = Date.now()
-  if (options.restart) for (const type of SYNC_TYPES) await resetType(ctx.db, type)
-  const states = await readStates(ctx.db)
+  if (options.restart) for (const type of SYNC_TYPES) await resetSyncState(ctx.db, type)
+  const states = await readSyncStates<BackfillPlan>(ctx.db)
   const plans = new Map<SyncType, BackfillPlan>()
   const planned = new Map<SyncType, Planned>()
   let resumed = false
@@ -456,7 +443,11 @@ async function writeAll(
 ): Promise<void> {
   for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
     const batch = items
+    // rows is the one field a batch adds to rather than sets; a re-run transaction (deadlock retry)
+    // adds from where the batch began. Only that field: a split may move a range's `to` meanwhile.
+    const rowsBefore = new Map(batch.map(({ job }) => [job.range, job.range.rows]))
     await ctx.applier.batch(async (writer) => {
+      for (const [range, rows] of rowsBefore) range.rows = rows
       for (const type of SYNC_TYPES)
         await writer.upsert(
           type,

@@ -44,16 +44,24 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
-import { holdSlot, withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
+import { holdSlot, withPriority, type CallKind, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import { describeTopology, LOCKS, type ReplicaDriver } from '../replica/index.js'
-import { createApplier, type Applier } from './apply.js'
+import {
+  describeTopology,
+  liveRowCounts,
+  LOCKS,
+  readStateValue,
+  readSyncStates,
+  replicaFreshAt,
+  type ReplicaDriver,
+} from '../replica/index.js'
+import { createApplier } from './apply.js'
 import { runBackfill } from './backfill.js'
-import { countingCrm, type CallCounts, type Crm } from './crm-port.js'
+import type { SyncContext } from './context.js'
+import { countingCrm, type CallCounts } from './crm-port.js'
 import { createProgress } from './progress.js'
 import { pullType } from './pull.js'
 import { DRIFT_KEY, reconcile } from './reconcile.js'
-import { readKv, readStates, replicaFreshAt } from './state.js'
 import { pullExamsById, relistExams, type TargetContext } from './targeted.js'
 import {
   SYNC_TYPES,
@@ -97,10 +105,10 @@ type Exclusive<T> = { ran: true; value: T } | { ran: false }
 
 export class Engine implements SyncEngine {
   readonly #o: SyncEngineOptions
-  readonly #applier: Applier
   readonly #calls: CallCounts = { list: 0, search: 0, batchRead: 0 }
-  readonly #crm: Crm
   readonly #abort = new AbortController()
+  /** What every operation shares, built once; #context() adds the object types and each operation its own fields. */
+  readonly #shared: Omit<SyncContext, 'types'>
   readonly #lookbackMs: number
   /** Local queue in front of the cluster lock; `#waiting` counts who holds or waits for it. */
   #queue: Promise<void> = Promise.resolve()
@@ -130,8 +138,12 @@ export class Engine implements SyncEngine {
 
   constructor(options: SyncEngineOptions) {
     this.#o = options
-    this.#applier = createApplier(options.db, options.cache)
-    this.#crm = countingCrm(options.hubspot.crm, this.#calls)
+    this.#shared = {
+      db: options.db,
+      crm: countingCrm(options.hubspot.crm, this.#calls),
+      applier: createApplier(options.db, options.cache),
+      signal: this.#abort.signal,
+    }
     this.#lookbackMs = options.lookbackMs ?? 60_000
   }
 
@@ -282,7 +294,7 @@ export class Engine implements SyncEngine {
   }
 
   async isBackfilled(): Promise<boolean> {
-    const states = await readStates(this.#o.db)
+    const states = await readSyncStates(this.#o.db)
     return SYNC_TYPES.every((type) => states.get(type)!.cursorMs !== null)
   }
 
@@ -306,15 +318,10 @@ export class Engine implements SyncEngine {
     this.#reconciling = progress
     try {
       return await reconcile(
-        {
-          db: this.#o.db,
-          crm: this.#crm,
-          types: await this.#o.hubspot.objectTypes(),
-          applier: this.#applier,
-          signal: this.#abort.signal,
+        await this.#context({
           calls: () => this.#o.hubspot.client.stats.calls,
-          onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
-        },
+          onProgress: (phase: string, listed: number) => Object.assign(progress, { phase, listed }),
+        }),
         options.fix,
       )
     } finally {
@@ -356,13 +363,10 @@ export class Engine implements SyncEngine {
   async status(): Promise<SyncStatus> {
     const { db, hubspot } = this.#o
     const [states, counts, usage, drift] = await Promise.all([
-      readStates(db),
-      db.query<{ exams: string; bookings: string }>(
-        `SELECT (SELECT count(*) FROM public.hubspot_mock_exams WHERE deleted_at IS NULL)::text AS exams,
-                (SELECT count(*) FROM public.hubspot_bookings WHERE deleted_at IS NULL)::text AS bookings`,
-      ),
+      readSyncStates(db),
+      liveRowCounts(db),
       hubspot.client.budget.usage(),
-      readKv<DriftReport>(db, DRIFT_KEY),
+      readStateValue<DriftReport>(db, DRIFT_KEY),
     ])
     const objects = {} as SyncStatus['objects']
     let oldestUpper: number | null = null
@@ -373,7 +377,7 @@ export class Engine implements SyncEngine {
         cursor: state.cursorMs === null ? null : new Date(state.cursorMs).toISOString(),
         last_pull_at: state.lastPullOkAt,
         last_pull_ms: state.lastPull?.ms ?? null,
-        rows: Number(counts.rows[0][type]),
+        rows: counts[type],
       }
       const upper = state.lastPull?.upper_ms ?? null
       oldestUpper = upper === null || oldestUpper === null ? (oldestUpper ?? upper) : Math.min(oldestUpper, upper)
@@ -442,16 +446,7 @@ export class Engine implements SyncEngine {
   async #pullTypes(types: readonly SyncType[], reason: PullReason, deletes = true): Promise<PullResult> {
     const started = Date.now()
     const calls = this.#o.hubspot.client.stats.calls
-    const ctx = {
-      db: this.#o.db,
-      crm: this.#crm,
-      types: await this.#o.hubspot.objectTypes(),
-      applier: this.#applier,
-      signal: this.#abort.signal,
-      lookbackMs: this.#lookbackMs,
-      reason,
-      deletes,
-    }
+    const ctx = await this.#context({ lookbackMs: this.#lookbackMs, reason, deletes })
     const settled = await Promise.allSettled(types.map((type) => pullType(ctx, type)))
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
@@ -495,17 +490,12 @@ export class Engine implements SyncEngine {
     const { client } = this.#o.hubspot
     const before = { calls: client.stats.calls, search: this.#calls.search, rateLimited: client.stats.rateLimited }
     const run = await runBackfill(
-      {
-        db: this.#o.db,
-        crm: this.#crm,
-        types: await this.#o.hubspot.objectTypes(),
-        applier: this.#applier,
+      await this.#context({
         logger: this.#o.logger,
-        signal: this.#abort.signal,
         listWorkers: this.#o.listWorkers,
         searchWorkers: this.#o.searchWorkers,
-        slot: (kind, signal) => holdSlot(client.budget, kind, signal),
-      },
+        slot: (kind: CallKind, signal: AbortSignal) => holdSlot(client.budget, kind, signal),
+      }),
       options,
     )
     // Changes made while the backfill read: search only (its own bucket); deletes wait for the next pull.
@@ -541,16 +531,13 @@ export class Engine implements SyncEngine {
     }
   }
 
-  async #target(force: boolean): Promise<TargetContext> {
-    return {
-      db: this.#o.db,
-      crm: this.#crm,
-      types: await this.#o.hubspot.objectTypes(),
-      applier: this.#applier,
-      signal: this.#abort.signal,
-      force,
-      source: force ? 'manual' : 'sync',
-    }
+  #target(force: boolean): Promise<TargetContext> {
+    return this.#context({ force, source: force ? 'manual' : 'sync' })
+  }
+
+  /** The shared context with this operation's fields; the object types are looked up per operation (cached by the client). */
+  async #context<T extends object>(extra: T): Promise<SyncContext & T> {
+    return { ...this.#shared, types: await this.#o.hubspot.objectTypes(), ...extra }
   }
 
   #pullResult(reason: PullReason, result: Exclusive<PullResult>): PullResult {

@@ -1,8 +1,7 @@
 // The sync engine's public vocabulary: the engine interface, pull/backfill/drift results and the status shape.
-import type { SyncStatus } from '../model/records.js'
+import type { SyncStatus, SyncType } from '../model/records.js'
 
-export const SYNC_TYPES = ['exams', 'bookings'] as const
-export type SyncType = (typeof SYNC_TYPES)[number]
+export { SYNC_TYPES, type SyncType } from '../model/records.js'
 
 export type PullReason = 'demand' | 'access' | 'watch' | 'cli' | 'start'
 

@@ -85,6 +85,20 @@ describe('pull limits', () => {
     expect((await pull(looper, { exam_ids: [examIds[0]] })).statusCode).toBe(200)
   })
 
+  it('shows the HubSpot budget per priority on /metrics', async () => {
+    const text = (await t.app.http.inject({ method: 'GET', url: '/metrics' })).body
+    const value = (name: string, priority: string) =>
+      Number(new RegExp(`^${name}\\{priority="${priority}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN)
+    // The backfill spent bulk slots and the pulls above demand slots; nobody waits now.
+    expect(value('hubmirror_hubspot_budget_granted_total', 'bulk')).toBeGreaterThan(0)
+    expect(value('hubmirror_hubspot_budget_granted_total', 'demand')).toBeGreaterThan(0)
+    for (const priority of ['write', 'demand', 'background', 'bulk']) {
+      expect(value('hubmirror_hubspot_budget_waiting', priority), priority).toBe(0)
+      expect(value('hubmirror_hubspot_budget_wait_seconds_total', priority), priority).toBeGreaterThanOrEqual(0)
+      expect(value('hubmirror_hubspot_budget_held_back_total', priority), priority).toBeGreaterThanOrEqual(0)
+    }
+  })
+
   it('needs sync.run for force sync, and merges repeats of one', async () => {
     const editor = tokenOf('editor', ['exams.view', 'exams.edit'])
     const force = (token: string) =>
