@@ -257,10 +257,18 @@ async function fetchAll(
   // One page per slot: a stream takes a slot of its bucket first and only then a range, so that no
   // range waits in the budget while the other bucket could read it, and every slot the budget
   // admits at once (a fresh burst window: all of it) is spent at once.
+  // Either stream finishing a page may give the other something to do, or leave it nothing.
+  let changed!: () => void
+  let change = new Promise<void>((resolve) => (changed = resolve))
+  const pageDone = () => {
+    const wake = changed
+    change = new Promise<void>((resolve) => (changed = resolve))
+    wake()
+  }
   const dispatch = async (kind: 'list' | 'search') => {
     const most = (kind === 'list' ? ctx.listWorkers : ctx.searchWorkers) ?? (ctx.slot ? MAX_IN_FLIGHT : 1)
     const running = new Set<Promise<void>>()
-    const settle = () => Promise.race([...running, sleep(IDLE_MS)])
+    const settle = () => Promise.race([change, sleep(IDLE_MS)])
     try {
       while (jobs.some((job) => !job.fetchDone)) {
         signal.throwIfAborted()
@@ -270,7 +278,13 @@ async function fetchAll(
         }
         // Waiting for a slot is given up once there is nothing left for this stream (the other read it).
         const wanted = new AbortController()
-        const watch = setInterval(() => claimable(jobs, kind) || wanted.abort(), IDLE_MS)
+        let waiting = true
+        void (async () => {
+          while (waiting) {
+            await settle()
+            if (waiting && !claimable(jobs, kind)) wanted.abort()
+          }
+        })()
         let slot: HeldSlot
         try {
           slot = await takeSlot(ctx, kind === 'list' ? 'standard' : 'search', AbortSignal.any([signal, wanted.signal]))
@@ -278,7 +292,7 @@ async function fetchAll(
           if (wanted.signal.aborted && !signal.aborted) continue
           throw error
         } finally {
-          clearInterval(watch)
+          waiting = false
         }
         const job = claim(jobs, kind)
         if (!job) {
@@ -289,7 +303,10 @@ async function fetchAll(
         const page = slot
           .use(() => (kind === 'list' ? listPage(ctx, job, queue, signal) : searchPage(ctx, job, queue, signal)))
           .then(() => void (job.claimed = job.fetchDone))
-        const tracked: Promise<void> = page.finally(() => running.delete(tracked))
+        const tracked: Promise<void> = page.finally(() => {
+          running.delete(tracked)
+          pageDone()
+        })
         // A failed page stops the backfill; the others still in flight settle below.
         tracked.catch((error) => stop.abort(error))
         running.add(tracked)

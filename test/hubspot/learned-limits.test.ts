@@ -1,4 +1,5 @@
 // Limits learned from HubSpot's headers: no limit configured on an account at 50 per 10 s, not one 429; a raised limit followed; shared through Redis.
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { createHubSpot, type HubSpot } from '../../src/hubspot/index.js'
@@ -82,4 +83,42 @@ describe('limits learned from HubSpot', () => {
     // Only 7 more fitted that window (49 admitted, 42 spent): the rest waited for it to roll.
     expect(Date.now() - started).toBeGreaterThan(8_000)
   }, 60_000)
+
+  /** hubmirror's budget in a process of its own (test/support/hubspot-caller.ts): what it printed. */
+  const callerProcess = (namespace: string, calls: number) =>
+    new Promise<{ ms: number; rateLimited: number; usage: { used_10s: number; limit_state: string } }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/hubspot-caller.ts'], {
+          env: { ...process.env, CALLER_URL: emulator.url, CALLER_NAMESPACE: namespace, CALLER_CALLS: String(calls) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (chunk) => (out += chunk))
+        child.stderr.on('data', (chunk) => (err += chunk))
+        child.on('exit', (code) =>
+          code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(err)),
+        )
+      },
+    )
+
+  it.skipIf(!process.env.REDIS_URL)(
+    'shares what Remaining said across processes: a new process on the same Redis keeps to the spent window',
+    async () => {
+      emulator.reset()
+      emulator.setLimits({ rateLimit10s: 50 })
+      await spendElsewhere(40)
+      const namespace = `hmtest-remaining-procs-${Date.now()}`
+      // One process's single call hears that 41 of 50 are spent, and writes it to Redis.
+      const first = await callerProcess(namespace, 1)
+      expect(first.usage).toMatchObject({ used_10s: 41, limit_state: 'learned' })
+      // A second process starts from the learned limit (no probing) and would send 20 at once; the
+      // shared window lets 7 through and holds the rest until it rolls.
+      const second = await callerProcess(namespace, 20)
+      expect(second.rateLimited).toBe(0)
+      expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
+      expect(second.ms).toBeGreaterThan(3_000)
+    },
+    60_000,
+  )
 })
