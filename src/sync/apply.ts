@@ -47,6 +47,9 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
       const touched = new Set<string>()
       let changed = 0
       const value = await db.transaction(async (tx) => {
+        // A re-run transaction (deadlock retry) counts from zero again.
+        touched.clear()
+        changed = 0
         const note = (events: ChangeEvent[]) => {
           changed += events.length
           for (const event of events) if (event.exam_id) touched.add(event.exam_id)

@@ -304,7 +304,11 @@ async function writeAll(
 ): Promise<void> {
   for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
     const batch = items
+    // rows is the one field a batch adds to rather than sets; a re-run transaction (deadlock retry)
+    // adds from where the batch began. Only that field: a split may move a range's `to` meanwhile.
+    const rowsBefore = new Map(batch.map(({ job }) => [job.range, job.range.rows]))
     await ctx.applier.batch(async (writer) => {
+      for (const [range, rows] of rowsBefore) range.rows = rows
       for (const type of SYNC_TYPES)
         await writer.upsert(
           type,

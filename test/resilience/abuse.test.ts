@@ -211,6 +211,24 @@ describe('abuse: hostile clients while a background load runs', () => {
   const droppedCount = async (kind: 'sse' | 'ws') =>
     metric(await metrics(), new RegExp(`^hubmirror_streams_dropped_total\\{kind="${kind}"\\}`)) || 0
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
+  /** Seconds HubSpot calls waited for a budget slot so far, and slots granted, by priority. */
+  const budgetWaits = (text: string) =>
+    Object.fromEntries(
+      ['write', 'demand', 'background', 'bulk'].map((priority) => [
+        priority,
+        {
+          waitedS: metric(text, new RegExp(`^hubmirror_hubspot_budget_wait_seconds_total\\{priority="${priority}"\\}`)),
+          granted: metric(text, new RegExp(`^hubmirror_hubspot_budget_granted_total\\{priority="${priority}"\\}`)),
+        },
+      ]),
+    )
+  const budgetDelta = (from: ReturnType<typeof budgetWaits>, to: ReturnType<typeof budgetWaits>) =>
+    Object.fromEntries(
+      Object.entries(to).map(([priority, { waitedS, granted }]) => [
+        priority,
+        `${granted - from[priority].granted} slots, waited ${(waitedS - from[priority].waitedS).toFixed(2)} s`,
+      ]),
+    )
   /** The server's worst event-loop delay (ms) since the last scrape (prom-client resets it on each). */
   const serverLag = async () =>
     Math.round(metric(await metrics(), /^hubmirror_nodejs_eventloop_lag_max_seconds /) * 1000)
@@ -610,8 +628,10 @@ describe('abuse: hostile clients while a background load runs', () => {
     })
     await sleep(2_000)
     background.phase('unloaded')
+    const budgetAtStart = budgetWaits(await metrics())
     await sleep(load.abuseUnloadedMs)
     const attackStarted = Date.now()
+    const budgetAtAttack = budgetWaits(await metrics())
     const done: Array<{ name: string; ms: number; said: string; lagMs: number }> = []
     let rounds = 0
     do {
@@ -630,6 +650,7 @@ describe('abuse: hostile clients while a background load runs', () => {
     } while (Date.now() - attackStarted < load.abuseAttackMs)
     const attackMs = Date.now() - attackStarted
     background.phase('after')
+    const budgetAtEnd = budgetWaits(await metrics())
     await background.stop()
     const logged = (await logSeqs(watched)).filter((seq) => BigInt(seq) > BigInt(head))
     const result = await background.finish(logged.length)
@@ -669,6 +690,11 @@ describe('abuse: hostile clients while a background load runs', () => {
         bookingsAttacked: round(percentile(attacked.bookings, 0.5)),
       },
       sse: { events: result.sse.seqs.length, retries: result.sse.retries, connections: result.sse.connections },
+      /** HubSpot budget per priority in each phase: slots granted and time waited for them. */
+      budget: {
+        unloaded: budgetDelta(budgetAtStart, budgetAtAttack),
+        attack: budgetDelta(budgetAtAttack, budgetAtEnd),
+      },
       /** Which attack the slowest background answers came under: p99 / max (ms) of reads and bookings. */
       byAttack: Object.fromEntries(
         underAttack.map(([name, samples]) => [
