@@ -158,9 +158,10 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   })
 
   return {
-    async acquire(kind) {
+    async acquire(kind, signal) {
       if (redis.status !== 'ready') await connected
       for (;;) {
+        signal?.throwIfAborted()
         let wait: number
         const member = randomUUID()
         try {
@@ -181,7 +182,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
           )
         } catch (error) {
           options.onFallback?.(error)
-          return fallbackBudget().acquire(kind)
+          return fallbackBudget().acquire(kind, signal)
         }
         announce()
         if (wait === 0)
@@ -192,7 +193,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
                 : redis.eval(RELEASE_SCRIPT, 1, keys[kind], member)
             ).catch(() => undefined)
         if (wait < 0) throw new DailyLimitExhausted()
-        await sleep(wait + Math.random() * 5)
+        await sleep(wait + Math.random() * 5, undefined, { signal })
       }
     },
     async usage() {

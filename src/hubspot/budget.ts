@@ -42,7 +42,8 @@ export type Release = (unused?: boolean) => void
  * then stays in the window counted from its release: our window always covers HubSpot's.
  */
 export interface RateBudget {
-  acquire(kind: CallKind): Promise<Release>
+  /** `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason. */
+  acquire(kind: CallKind, signal?: AbortSignal): Promise<Release>
   /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
   observe(headers: RateLimitHeaders | null): void
   /** The burst limit and window kept to now: learned, or the configured guess. */
@@ -168,8 +169,9 @@ export function createLocalBudget(
   let usedToday = 0
 
   return {
-    async acquire(kind) {
+    async acquire(kind, signal) {
       for (;;) {
+        signal?.throwIfAborted()
         const today = new Date().toISOString().slice(0, 10)
         if (today !== day) [day, usedToday] = [today, 0]
         usedToday = Math.max(usedToday, source.dailyUsed() ?? 0)
@@ -189,7 +191,7 @@ export function createLocalBudget(
             usedToday -= 1
           }
         }
-        await sleep(wait)
+        await sleep(wait, undefined, { signal })
       }
     },
     observe(headers) {

@@ -1,4 +1,4 @@
-// The backfill's streams over a fake HubSpot: ranges, splitting, hand-over when the burst window is full, opaque cursors, abort and resume.
+// The backfill's streams over a fake HubSpot: ranges, splitting, a slot before a range, planning pages kept, opaque cursors, abort and resume.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
@@ -114,12 +114,10 @@ describe('backfill streams', () => {
     })
     expect(await count('hubspot_bookings')).toBe(6_000)
     const plan = (await readSyncStates<BackfillPlan>(db)).get('bookings')!.backfill!
-    // Planned as 6 ranges; splits (if any) add more, and they still tile the id space.
-    const splits = plan.ranges.length - 6
-    // Written once each (fetched above); read twice only where a list page ran past a split point.
+    // Written once each (fetched above); read twice only where a list page ran past the end of its range.
     expect(served.size).toBe(6_150)
     const extra = [...served.values()].reduce((sum, n) => sum + n - 1, 0)
-    expect(extra).toBeLessThanOrEqual(splits * 100)
+    expect(extra).toBeLessThanOrEqual(plan.ranges.length * 100)
     const sorted = [...plan.ranges].sort((a, b) =>
       a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from),
     )
@@ -127,14 +125,31 @@ describe('backfill streams', () => {
     expect(sorted.at(-1)!.to).toBeNull()
   })
 
-  it('hands ranges to search streams while the burst window is full', async () => {
+  it('takes a slot before a range: list pages waiting for the burst window hold no range from search', async () => {
     const { crm, calls } = fakeCrm({ exams: 10, bookings: 4_000 })
-    // Full after the probe, the exams page and one bookings page, until searches have read 2,000 rows.
-    const full = async () => calls.list >= 3 && calls.search < 12
-    const run = await runBackfill(context(crm, { listWorkers: 2, searchWorkers: 1, burstFull: full }), {})
+    let standard = 0
+    let givenBack = 0
+    // The burst window admits the probe and two pages, then nothing until search has read nearly everything.
+    const slot: BackfillContext['slot'] = async (kind) => {
+      if (kind === 'standard' && ++standard > 3)
+        while (calls.search < 18) await new Promise((resolve) => setTimeout(resolve, 5))
+      return { kind, use: (call) => call(), giveBack: () => void (givenBack += 1) }
+    }
+    const run = await runBackfill(context(crm, { slot }), {})
     expect(run).toMatchObject({ fetched: 4_010, rows: { bookings: 4_000 } })
     expect(await count('hubspot_bookings')).toBe(4_000)
-    expect(calls.search).toBeGreaterThanOrEqual(12)
+    expect(calls.search).toBeGreaterThanOrEqual(18)
+    // Whole pages of 200 from planning onwards: 20 pages hold the 4,000, and the list read a few.
+    expect(calls.search).toBeLessThanOrEqual(22)
+    expect(givenBack).toBeGreaterThanOrEqual(0)
+  })
+
+  it('writes what the planning searches read: a small type needs no more calls', async () => {
+    const { crm, calls } = fakeCrm({ exams: 150, bookings: 0 })
+    const run = await runBackfill(context(crm), {})
+    expect(run).toMatchObject({ fetched: 150, rows: { exams: 150 } })
+    expect(await count('hubspot_mock_exams')).toBe(150)
+    expect(calls).toEqual({ list: 0, search: 2 })
   })
 
   it('falls back to one list stream when `after` is not an id', async () => {
@@ -142,7 +157,9 @@ describe('backfill streams', () => {
     const run = await runBackfill(context(crm), {})
     expect(run).toMatchObject({ fetched: 3_010, mode: { bookings: 'single' } })
     expect(await count('hubspot_bookings')).toBe(3_000)
-    expect([...served.values()].every((n) => n === 1)).toBe(true)
+    // One list stream reads everything once; only the planning pages (first and last 200) were read before it.
+    expect([...served.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(400)
+    expect([...served.values()].every((n) => n <= 2)).toBe(true)
   })
 
   it('resumes an aborted backfill from its checkpoint, fetching only what was not committed', async () => {
@@ -181,7 +198,7 @@ describe('backfill streams', () => {
   })
 
   it('splits the widest range in progress at the middle of what is left, past what its reader fetched', () => {
-    const plan = rangePlan(0, 4_000, 1_000n, 9_000n)
+    const plan = rangePlan(0, 4_000, 1_000n, 9_000n, 1_000)
     const jobs: Job[] = plan.ranges.map((range) => ({
       type: 'bookings',
       plan,

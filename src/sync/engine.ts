@@ -44,7 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
-import { withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
+import { holdSlot, withPriority, type CallKind, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import {
   describeTopology,
@@ -494,10 +494,7 @@ export class Engine implements SyncEngine {
         logger: this.#o.logger,
         listWorkers: this.#o.listWorkers,
         searchWorkers: this.#o.searchWorkers,
-        burstFull: async () => {
-          const usage = await client.budget.usage()
-          return usage.used_10s >= usage.admit_10s
-        },
+        slot: (kind: CallKind, signal: AbortSignal) => holdSlot(client.budget, kind, signal),
       }),
       options,
     )
