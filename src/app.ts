@@ -104,9 +104,28 @@ function exportBudget(metrics: Registry, hubspot: HubSpot): void {
   })
 }
 
-export async function createApp(options: AppOptions): Promise<App> {
-  const { config } = options
-  const logger = options.logger ?? createLogger(config.logLevel)
+/** The parts the sync engine runs on, as the server and the CLI (`hubmirror sync|backfill|reconcile`) both wire them. */
+export interface SyncParts {
+  db: ReplicaDriver
+  cache: ResponseCache
+  hubspot: HubSpot | null
+  /** null when no HubSpot is configured (read-only). Not started: the server starts it, the CLI writes nothing. */
+  writes: WriteService | null
+  sync: SyncEngine | null
+  /** Stops the engine, then closes HubSpot, the cache and the replica. */
+  close(): Promise<void>
+}
+
+export interface SyncPartsOptions {
+  config: Config
+  logger: Logger
+  inMemoryDb?: boolean
+  hubspot?: HubSpotSettings
+}
+
+/** Opens the replica (migrated) and the cache, and builds HubSpot, the write path and the sync engine over them. */
+export async function openSyncParts(options: SyncPartsOptions): Promise<SyncParts> {
+  const { config, logger } = options
   const db = await openReplica(config, {
     inMemory: options.inMemoryDb,
     onError: (error) => logger.warn({ err: error }, 'database connection error'),
@@ -116,7 +135,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     { kind: db.kind, pool_mode: mode, detected_by: detectedBy, wakeups, locks },
     `database: ${db.kind === 'pglite' ? 'embedded' : `${mode} pooling (${detectedBy})`}; wake-ups by ${wakeups}, locks by ${locks}`,
   )
-  await migrate(db)
+  try {
+    await migrate(db)
+  } catch (error) {
+    await db.close()
+    throw error
+  }
   const cache = openCache(config, {
     onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),
     onRedisError: () => undefined,
@@ -130,18 +154,9 @@ export async function createApp(options: AppOptions): Promise<App> {
         ...options.hubspot,
       })
     : null
-  // Bound late: the engine is built after the write path, whose intents it resolves before each pull.
-  let sync: SyncEngine | null = null
-  const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
-  const metrics = createMetricsRegistry()
-  if (hubspot) exportBudget(metrics, hubspot)
-  gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
-
   const writes = hubspot ? new WriteService({ db, hubspot, cache, logger }) : null
-  await writes?.start()
-  const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
-  if (writes) routes.push((app) => registerWriteRoutes(app, writes))
-  sync = hubspot
+  // The engine resolves the write path's unfinished intents before each pull.
+  const sync = hubspot
     ? createSyncEngine({
         db,
         hubspot,
@@ -151,6 +166,35 @@ export async function createApp(options: AppOptions): Promise<App> {
         beforePull: writes ? async () => void (await writes.recovery.resolvePending()) : undefined,
       })
     : null
+  return {
+    db,
+    cache,
+    hubspot,
+    writes,
+    sync,
+    async close() {
+      await sync?.stop()
+      await writes?.stop()
+      await hubspot?.close()
+      await cache.close()
+      await db.close()
+    },
+  }
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const parts = await openSyncParts({ config, logger, inMemoryDb: options.inMemoryDb, hubspot: options.hubspot })
+  const { db, cache, hubspot, writes, sync } = parts
+  const reads = new ReadService({ db, cache, onRead: () => sync?.noteAccess() })
+  const metrics = createMetricsRegistry()
+  if (hubspot) exportBudget(metrics, hubspot)
+  gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
+
+  await writes?.start()
+  const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
+  if (writes) routes.push((app) => registerWriteRoutes(app, writes))
   const engine = sync
   if (engine) routes.push((app) => registerSyncRoutes(app, engine))
   const realtime = createRealtimeHub({ db, logger, retentionMs: config.eventRetentionMs, ...options.realtime })
@@ -219,10 +263,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await http.close()
       await engine?.stop()
       await realtime.stop()
-      await writes?.stop()
-      await hubspot?.close()
-      await cache.close()
-      await db.close()
+      await parts.close()
     },
   }
 }

@@ -15,7 +15,8 @@ import {
 } from '../../src/hubspot/index.js'
 import { createLogger } from '../../src/logger.js'
 import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
-import { migrate, upsertBookings, upsertExams, type ReplicaDriver } from '../../src/replica/index.js'
+import { migrate, openReplica, upsertBookings, upsertExams, type ReplicaDriver } from '../../src/replica/index.js'
+import { freshDatabase } from '../support/database.js'
 import { createProgress, createSyncEngine } from '../../src/sync/index.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
 import { childEnv, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
@@ -31,6 +32,7 @@ const CEILING = RATE_10S / 10
 const LIST_PAGE = 100
 const SEARCH_PAGE = 200
 const GOALS = { ofTwoBucketCeiling: 0.9, rateLimited: 0 }
+const REPLICA = process.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : 'PGlite in memory, in-process'
 
 /**
  * The two-bucket ceiling: a fresh burst window admits R list pages at once, then R/10 pages/s,
@@ -80,10 +82,22 @@ function measure(before: Stats, after: Stats, ms: number, rows: number, transact
   }
 }
 
+/**
+ * The replica the backfill writes: in-memory PGlite by default (the embedded default, whose writes
+ * run on our own event loop), or a fresh Postgres database when DATABASE_URL is set.
+ */
 async function freshReplica(): Promise<ReplicaDriver> {
-  const db = await createPgliteDriver(null)
+  const adminUrl = process.env.DATABASE_URL
+  if (!adminUrl) {
+    const db = await createPgliteDriver(null)
+    await migrate(db)
+    return db
+  }
+  const database = await freshDatabase(adminUrl, 'bench_backfill')
+  const db = await openReplica({ databaseUrl: database.url, dataDir: join(ROOT, '.hubmirror-bench') })
   await migrate(db)
-  return db
+  const close = db.close.bind(db)
+  return Object.assign(db, { close: async () => (await close(), await database.drop()) })
 }
 
 /**
@@ -91,6 +105,28 @@ async function freshReplica(): Promise<ReplicaDriver> {
  * guess of 190): what a user who does not know their tier runs. The burst limit is learned from
  * HubSpot's headers; the search bucket (5/s, no headers) is HubSpot's documented default.
  */
+/** BENCH_TIMELINE=1: every HubSpot call of our run, as [start ms, end ms, kind, status], lands in timeline.json. */
+const TIMELINE = process.env.BENCH_TIMELINE ? join(HERE, 'timeline.json') : null
+
+function recordCalls(url: string, origin: number): { calls: Array<[number, number, string, number]>; stop(): void } {
+  const calls: Array<[number, number, string, number]> = []
+  const real = globalThis.fetch
+  globalThis.fetch = async (input, init) => {
+    const target = String(input instanceof Request ? input.url : input)
+    const start = Date.now() - origin
+    const response = await real(input, init)
+    if (target.startsWith(url) && !target.includes('/_emulator/'))
+      calls.push([
+        start,
+        Date.now() - origin,
+        target.includes('/search') ? 'search' : (init?.method ?? 'GET'),
+        response.status,
+      ])
+    return response
+  }
+  return { calls, stop: () => void (globalThis.fetch = real) }
+}
+
 async function runOurs(url: string): Promise<Measured> {
   const config = loadConfig({
     HUBMIRROR_DATA_DIR: join(ROOT, '.hubmirror-bench'),
@@ -108,8 +144,11 @@ async function runOurs(url: string): Promise<Measured> {
   try {
     const before = await emulatorStats(url)
     const started = Date.now()
+    const timeline = TIMELINE ? recordCalls(url, started) : null
     const result = await sync.backfill({ progress: createProgress() })
     const ms = Date.now() - started
+    timeline?.stop()
+    if (timeline) writeFileSync(TIMELINE!, JSON.stringify(timeline.calls) + '\n')
     return measure(before, await emulatorStats(url), ms, result.rows.exams + result.rows.bookings, transactions)
   } finally {
     await sync.stop()
@@ -238,10 +277,15 @@ async function main(): Promise<void> {
   const url = match[1]
   try {
     console.log(
-      `backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s, no burst limit configured; ${machineLine(machine)}`,
+      `backfill benchmark — ${BOOKINGS.toLocaleString()} bookings (${BOOKINGS / 100} exams), emulator at ${RATE_10S} calls/10 s and ${SEARCH_S} searches/s, no burst limit configured, replica: ${REPLICA}; ${machineLine(machine)}`,
     )
     console.log('\nhubmirror backfill:')
     const ours = await runOurs(url)
+    if (process.env.BENCH_SEED === '0') {
+      // Tuning runs: our figures only, nothing written.
+      console.table({ hubmirror: { ...ours, ...rates(ours) } })
+      return
+    }
     // Same data, fresh limits and counters: nothing the first run did weighs on the second.
     await fetch(`${url}/_emulator/reset`, {
       method: 'POST',
@@ -286,6 +330,7 @@ async function main(): Promise<void> {
         configuredBurstLimit: 'none (default guess 190, learned from the headers)',
       },
       apiVersion: process.env.HUBSPOT_API_VERSION ?? '2026-03',
+      replica: REPLICA,
       goals: GOALS,
       hubmirror: { ...ours, ...a },
       seed: { ...seed, ...b },

@@ -13,7 +13,7 @@ import { migrate, openReplica, upsertBookings, upsertExams } from '../../src/rep
 import { freshDatabase } from '../support/database.js'
 import { loadTest, wrkAvailable, type LoadResult } from '../support/load.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
-import { childEnv, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
+import { childEnv, processCpuSeconds, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -67,8 +67,6 @@ interface Row {
   loadavgDuring: string
 }
 
-const CLOCK_TICKS_PER_S = 100
-
 /** A Supabase-like issuer: one ES256 key, its JWKS over HTTP, and a signed access token. */
 async function startIssuer(): Promise<{ env: Record<string, string>; token: string; close(): void }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256')
@@ -97,15 +95,6 @@ async function startIssuer(): Promise<{ env: Record<string, string>; token: stri
 }
 
 /** utime + stime of a process, in seconds (Linux /proc; fields 14 and 15 of stat). */
-function processCpuS(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S
-  } catch {
-    return Number.NaN
-  }
-}
 
 async function redisCpuS(redis: Redis): Promise<number> {
   const info = await redis.info('cpu')
@@ -365,7 +354,7 @@ async function main(): Promise<void> {
         durationS: WARMUP_S,
         headers: target.headers,
       })
-      const cpuBefore = processCpuS(target.pid)
+      const cpuBefore = processCpuSeconds(target.pid)
       const redisBefore = await redisCpuS(redis)
       const result = await loadTest(target.url, {
         threads: THREADS,
@@ -373,7 +362,7 @@ async function main(): Promise<void> {
         durationS: DURATION_S,
         headers: target.headers,
       })
-      const cpuS = processCpuS(target.pid) - cpuBefore
+      const cpuS = processCpuSeconds(target.pid) - cpuBefore
       const usesRedis = target === hubmirror || target === hubmirrorHs256 || target === seed
       const redisS = usesRedis ? (await redisCpuS(redis)) - redisBefore : 0
       rows.push({

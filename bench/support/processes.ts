@@ -1,5 +1,6 @@
 // Child processes for benchmarks: servers run apart from the load generator, and are always stopped by pid.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 
 export { freePort } from '../../test/support/child-server.js'
 
@@ -11,6 +12,21 @@ export interface Child {
 }
 
 const running = new Set<Child>()
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS_PER_S = 100
+
+/** CPU seconds (user + system) a process has used so far; NaN once it is gone. Unlike throughput,
+ * CPU per operation barely moves with other work on a busy host. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S
+  } catch {
+    return Number.NaN
+  }
+}
 
 export interface StartOptions {
   cwd?: string

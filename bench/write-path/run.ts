@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { issueToken } from '../../src/http/jwt.js'
 import { freshDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
-import { childEnv, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
+import { childEnv, freePort, processCpuSeconds, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
 import { routeCount } from '../support/routes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     const stats = async () => json<EmulatorStats>(await fetch(`${emulator}/_emulator/stats`), 'emulator stats')
 
     const port = await freePort()
-    await startChild('hubmirror', process.execPath, ['bin/hubmirror.js', 'serve'], {
+    const { child: server } = await startChild('hubmirror', process.execPath, ['bin/hubmirror.js', 'serve'], {
       cwd: HUBMIRROR_DIR,
       env: childEnv(
         {
@@ -170,7 +170,8 @@ async function main(): Promise<void> {
           HUBSPOT_ACCESS_TOKEN: 'bench-hubmirror',
           HUBSPOT_BASE_URL: emulator,
           // No burst limit configured: hubmirror learns the emulator's from its rate-limit headers.
-          HUBSPOT_RATE_LIMIT_10S: undefined,
+          // A baseline checkout from before learned limits (issue 15) has to be told it.
+          HUBSPOT_RATE_LIMIT_10S: HUBMIRROR_DIR === ROOT ? undefined : String(RATE_LIMIT_10S),
           HUBMIRROR_JWT_SECRET: JWT_SECRET,
           HUBMIRROR_DATA_DIR: join(WORK, 'write-path-data'),
           // No on-access or watched pull during the run: every HubSpot call counted is the write path's.
@@ -241,6 +242,7 @@ async function main(): Promise<void> {
     )
     const acknowledged = new Set<string>()
     const before = await stats()
+    const cpuBefore = processCpuSeconds(server.process.pid!)
     const oursRun = await drive(CONCURRENCY, DURATION_S, async (n) => {
       const bookingId = `bench-${RUN}-${n}`
       const body = {
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
       acknowledged.add(bookingId)
       return null
     })
+    const serverCpuS = processCpuSeconds(server.process.pid!) - cpuBefore
     const ours: FlowResult = { ...oursRun, calls: diff(await stats(), before) }
 
     // Exactly once, counted in HubSpot (listing every booking; tokens rotate so that this check
@@ -389,6 +392,8 @@ async function main(): Promise<void> {
         createCalls,
         counterCalls,
         bookingsPerCreateCall: createCalls ? round(ours.created / createCalls, 1) : null,
+        // Server CPU per acknowledged booking: the A/B figure that a busy host moves least.
+        serverCpuMsPerBooking: ours.created ? round((serverCpuS * 1000) / ours.created, 2) : null,
         attempted: ours.attempted,
         failures: ours.failures,
         elapsedS: ours.elapsedS,
@@ -472,6 +477,11 @@ async function main(): Promise<void> {
       },
       'hubmirror batch upserts / counter updates': {
         value: `${createCalls} / ${counterCalls} (${figures.hubmirror.bookingsPerCreateCall} bookings per upsert)`,
+        goal: '—',
+        pass: '—',
+      },
+      'hubmirror server CPU per booking': {
+        value: `${figures.hubmirror.serverCpuMsPerBooking} ms`,
         goal: '—',
         pass: '—',
       },

@@ -1,21 +1,11 @@
 // `hubmirror backfill | sync | reconcile`: the sync engine run once, against the configured HubSpot or through the running server.
-import { WriteService } from '../bookings/write-service.js'
-import { openCache } from '../cache/index.js'
+import { openSyncParts } from '../app.js'
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
-import { createHubSpot } from '../hubspot/index.js'
 import { issueToken } from '../http/jwt.js'
 import { createLogger } from '../logger.js'
 import type { z } from 'zod'
 import type { pullDone, pullRunning, reconcileBody, statusBody } from '../model/contract/sync.js'
-import { migrate, openReplica } from '../replica/index.js'
-import {
-  createProgress,
-  createSyncEngine,
-  SYNC_TYPES,
-  type DriftReport,
-  type PullResult,
-  type SyncEngine,
-} from '../sync/index.js'
+import { createProgress, SYNC_TYPES, type DriftReport, type PullResult, type SyncEngine } from '../sync/index.js'
 import { booleanFlag, UsageError, type ParsedArgs } from './args.js'
 import { findRunningServer, serverRecordPath, type ServerRecord } from './running-server.js'
 
@@ -95,27 +85,16 @@ async function withEngine<T>(
 ): Promise<T> {
   // Progress and results go to the terminal; the log only carries warnings unless LOG_LEVEL says otherwise.
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
-  const db = await openReplica(config)
-  const cache = openCache(config)
-  const hubspot = createHubSpot(config, { baseUrl: target.baseUrl, accessToken: target.accessToken })
-  let sync: SyncEngine | null = null
+  // The server's wiring, without what only a server needs (reads, realtime, HTTP, the write path's start).
+  const parts = await openSyncParts({
+    config,
+    logger,
+    hubspot: { baseUrl: target.baseUrl, accessToken: target.accessToken },
+  })
   try {
-    await migrate(db)
-    const writes = new WriteService({ db, hubspot, cache, logger })
-    sync = createSyncEngine({
-      db,
-      hubspot,
-      cache,
-      logger,
-      config,
-      beforePull: async () => void (await writes.recovery.resolvePending()),
-    })
-    return await fn(sync)
+    return await fn(parts.sync!)
   } finally {
-    await sync?.stop()
-    await hubspot.close()
-    await cache.close()
-    await db.close()
+    await parts.close()
   }
 }
 

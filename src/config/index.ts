@@ -67,6 +67,8 @@ export interface ClientLimits {
   maxStreamsPerSubject: number
   /** Open streams on this instance, whoever holds them. */
   maxStreams: number
+  /** Bytes an SSE or WebSocket reader may fall behind before it is dropped (it resumes from its cursor). */
+  streamBacklogBytes: number
   /** Computed cost of one GraphQL operation: each field 1, each list 10, each `changes` its `limit`. */
   graphqlMaxCost: number
   /** Fields in one GraphQL operation, fragments expanded. */
@@ -286,6 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: {
       maxStreamsPerSubject: integer(env, 'HUBMIRROR_MAX_STREAMS_PER_SUBJECT', 32, 1),
       maxStreams: integer(env, 'HUBMIRROR_MAX_STREAMS', 10_000, 1),
+      streamBacklogBytes: integer(env, 'HUBMIRROR_STREAM_BACKLOG_BYTES', 4 * 1024 * 1024, 64 * 1024),
       graphqlMaxCost: integer(env, 'HUBMIRROR_GRAPHQL_MAX_COST', 2_000, 1),
       graphqlMaxFields: integer(env, 'HUBMIRROR_GRAPHQL_MAX_FIELDS', 500, 1),
       graphqlMaxAliases: integer(env, 'HUBMIRROR_GRAPHQL_MAX_ALIASES', 30, 0),

@@ -52,6 +52,31 @@ describe('demo seed', () => {
     expect(exams.map((e) => e.props.location)).toContain('Online')
   })
 
+  it('dates its exams from the clock it seeds at: most in the coming weeks, a few just past', () => {
+    for (const at of [now, Date.UTC(2027, 10, 30, 23)]) {
+      const seeded = new Store()
+      seedStore(seeded, 'demo', at)
+      const today = new Date(at).toISOString().slice(0, 10)
+      const twoWeeksAgo = new Date(at - 15 * 86_400_000).toISOString().slice(0, 10)
+      const dates = seeded.list(MOCK_EXAMS).map((e) => e.props.exam_date!)
+      const past = dates.filter((d) => d < today)
+      expect(past.length, `past exams when seeded at ${today}`).toBeGreaterThan(0)
+      expect(past.length).toBeLessThan(dates.length / 4)
+      for (const d of past) expect(d > twoWeeksAgo, `${d} is within two weeks before ${today}`).toBe(true)
+      // Past exams hold completed or no-show bookings, never confirmed ones: they already happened.
+      const pastIds = new Set(
+        seeded
+          .list(MOCK_EXAMS)
+          .filter((e) => e.props.exam_date! < today)
+          .map((e) => e.id),
+      )
+      const confirmedInPast = seeded
+        .list(BOOKINGS)
+        .filter((b) => pastIds.has(b.props.mock_exam_id!) && b.props.booking_status === 'confirmed')
+      expect(confirmedInPast).toEqual([])
+    }
+  })
+
   it('has bookings in every status, and unique booking ids', () => {
     const bookings = store.list(BOOKINGS)
     expect(new Set(bookings.map((b) => b.props.booking_status))).toEqual(

@@ -12,7 +12,11 @@ export interface RealtimeLimits {
 }
 
 export function createClientLimits(config: ClientLimits, metrics?: Registry): RealtimeLimits {
-  const streams = new StreamLimits({ perSubject: config.maxStreamsPerSubject, total: config.maxStreams })
+  const streams = new StreamLimits({
+    perSubject: config.maxStreamsPerSubject,
+    total: config.maxStreams,
+    backlogBytes: config.streamBacklogBytes,
+  })
   const refused: Record<RefusalReason, number> = { cost: 0, fields: 0, aliases: 0, size: 0, subscriptions: 0 }
   if (metrics) exportLimits(metrics, streams, refused)
   return {

@@ -17,11 +17,8 @@ import {
 } from './stream-limits.js'
 import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
 
-/** `caller` is the token subject: each may have only a few pulls outstanding. */
+/** `caller` is the token subject: each may have started only a few pulls that have not finished. */
 export type SyncRequestHandler = (examIds: string[], caller: string) => Promise<unknown>
-
-/** A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 
 const cursor = z.union([seqCursor, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String)])
 const examIds = z.array(hubspotId).max(500)
@@ -216,7 +213,8 @@ class WsSession {
   /** JSON bytes, sent as a text frame; change events' bytes are shared by every socket. */
   #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
-    if (this.#socket.bufferedAmount > MAX_BUFFERED_BYTES) return this.#dropSlow()
+    // A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing.
+    if (this.#socket.bufferedAmount > this.#lease.backlogBytes) return this.#dropSlow()
     this.#socket.send(json, { binary: false })
   }
 

@@ -112,7 +112,7 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
       const token = expiringToken(request.verifiedToken!)
       const lease = leaseFor(streams, request, reply, 'sse')
       // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
-      const stream = openSse(reply, () => {
+      const stream = openSse(reply, lease.backlogBytes, () => {
         lease.dropped()
         subscription.close()
       })
@@ -142,9 +142,9 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
   )
 }
 
-function openSse(reply: FastifyReply, onDrop: () => void): SseStream {
+function openSse(reply: FastifyReply, backlogBytes: number, onDrop: () => void): SseStream {
   reply.hijack()
-  const stream = new SseStream(reply.raw, onDrop)
+  const stream = new SseStream(reply.raw, backlogBytes, onDrop)
   stream.open()
   return stream
 }

@@ -2,8 +2,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
-/** A reader this far behind is cut off; it reconnects with Last-Event-ID and loses nothing. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 const HEARTBEAT = Buffer.from(': hb\n\n')
 const RETRY = Buffer.from('retry: 2000\n\n')
 /**
@@ -43,9 +41,12 @@ export class SseStream {
   #socket: Socket | null = null
   #ended = false
   readonly #onDrop: () => void
+  /** A reader this far behind is cut off; it reconnects with Last-Event-ID and loses nothing. */
+  readonly #maxBufferedBytes: number
 
-  constructor(res: ServerResponse, onDrop: () => void = () => undefined) {
+  constructor(res: ServerResponse, maxBufferedBytes: number, onDrop: () => void = () => undefined) {
     this.#res = res
+    this.#maxBufferedBytes = maxBufferedBytes
     this.#onDrop = onDrop
   }
 
@@ -77,8 +78,8 @@ export class SseStream {
   /** False when the reader is past the backlog limit. */
   #put(bytes: Buffer): boolean {
     const socket = this.#socket
-    if (socket) return socket.write(chunked(bytes)) || socket.writableLength <= MAX_BUFFERED_BYTES
-    return this.#res.write(bytes) || this.#res.writableLength <= MAX_BUFFERED_BYTES
+    if (socket) return socket.write(chunked(bytes)) || socket.writableLength <= this.#maxBufferedBytes
+    return this.#res.write(bytes) || this.#res.writableLength <= this.#maxBufferedBytes
   }
 
   /** Says why, ends the stream, and frees it for good if the reader never catches up. */

@@ -4,7 +4,7 @@ import { StreamLimits, tokenSubject } from './stream-limits.js'
 
 describe('StreamLimits', () => {
   it('refuses past the per-subject and the server-wide limit, and frees slots on release', () => {
-    const limits = new StreamLimits({ perSubject: 2, total: 3 })
+    const limits = new StreamLimits({ perSubject: 2, total: 3, backlogBytes: 64 * 1024 })
     const a1 = limits.open('a', 'sse')
     limits.open('a', 'ws')
     expect(() => limits.open('a', 'long-poll')).toThrow(

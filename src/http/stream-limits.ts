@@ -15,11 +15,15 @@ const RETRY_AFTER_SECONDS = 5
 export interface StreamLimitSettings {
   perSubject: number
   total: number
+  /** Bytes an SSE or WebSocket reader may fall behind before it is dropped. */
+  backlogBytes: number
 }
 
 /** One open stream; release() is idempotent, so every close path may call it. */
 export interface StreamLease {
   readonly kind: StreamKind
+  /** How far (bytes) this stream's reader may fall behind before it is dropped. */
+  readonly backlogBytes: number
   release(): void
   /** The stream was cut off because its reader fell behind (counted, then released). */
   dropped(): void
@@ -81,6 +85,7 @@ export class StreamLimits {
     }
     return {
       kind,
+      backlogBytes: this.settings.backlogBytes,
       release,
       dropped: () => {
         if (!released) this.#stats.dropped[kind] += 1

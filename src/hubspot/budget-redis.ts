@@ -7,6 +7,7 @@ import {
   createLocalBudget,
   DailyLimitExhausted,
   searchLimit,
+  spentInWindow,
   type BudgetLimits,
   type RateBudget,
 } from './budget.js'
@@ -50,6 +51,27 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 0
+`
+
+/** A slot taken and never sent leaves the window, and the day, as if it had not been taken. */
+const GIVE_BACK_SCRIPT = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DECR', KEYS[2]) end
+return 0
+`
+
+/**
+ * HubSpot's Max − Remaining (ARGV[2]) against what the window holds: the calls we do not know of
+ * (another process on the account, the run before a restart) are added as if they had just finished.
+ */
+const SEED_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local unknown = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+for i = 1, unknown do redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':' .. i) end
+if unknown > 0 then redis.call('PEXPIRE', KEYS[1], window + ${IN_FLIGHT_MS}) end
+return math.max(0, unknown)
 `
 
 const USAGE_SCRIPT = `
@@ -121,6 +143,8 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
         budget: createLocalBudget(
           { burstPer10s: share(l.burstPer10s), searchPerSecond: share(l.searchPerSecond), daily: share(l.daily) },
           shareOf(learned, () => seen),
+          // HubSpot's Remaining counts every instance's calls, not this share's.
+          { seedFromRemaining: false },
         ),
       }
     }
@@ -134,9 +158,10 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   })
 
   return {
-    async acquire(kind) {
+    async acquire(kind, signal) {
       if (redis.status !== 'ready') await connected
       for (;;) {
+        signal?.throwIfAborted()
         let wait: number
         const member = randomUUID()
         try {
@@ -157,12 +182,18 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
           )
         } catch (error) {
           options.onFallback?.(error)
-          return fallbackBudget().acquire(kind)
+          return fallbackBudget().acquire(kind, signal)
         }
         announce()
-        if (wait === 0) return () => void redis.eval(RELEASE_SCRIPT, 1, keys[kind], member).catch(() => undefined)
+        if (wait === 0)
+          return (unused) =>
+            void (
+              unused
+                ? redis.eval(GIVE_BACK_SCRIPT, 2, keys[kind], dayKey(), member)
+                : redis.eval(RELEASE_SCRIPT, 1, keys[kind], member)
+            ).catch(() => undefined)
         if (wait < 0) throw new DailyLimitExhausted()
-        await sleep(wait + Math.random() * 5)
+        await sleep(wait + Math.random() * 5, undefined, { signal })
       }
     },
     async usage() {
@@ -194,7 +225,13 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
         return fallbackBudget().usage()
       }
     },
-    observe: (headers) => learned.observe(headers),
+    observe(headers) {
+      learned.observe(headers)
+      const spent = spentInWindow(headers)
+      if (spent === null || redis.status !== 'ready') return
+      const windowMs = learned.current().windowMs
+      redis.eval(SEED_SCRIPT, 1, keys.standard, windowMs, spent, `seen:${randomUUID()}`).catch(() => undefined)
+    },
     burstLimits: () => learned.current(),
     /** Instances seen sharing the budget lately; while Redis is down each spends 1/sharers of it. */
     sharers: () => instancesSeen,

@@ -27,8 +27,11 @@ export interface BudgetUsage {
   used_daily: number
 }
 
-/** Called when the response has arrived (or the request failed). */
-export type Release = () => void
+/**
+ * Called when the response has arrived (or the request failed); `unused` when the slot was never
+ * sent (a caller that took one ahead and then had nothing to send): it is given back uncounted.
+ */
+export type Release = (unused?: boolean) => void
 
 /**
  * Takes one request's worth of budget, waiting as long as needed. Shared budgets (Redis) keep N
@@ -39,7 +42,8 @@ export type Release = () => void
  * then stays in the window counted from its release: our window always covers HubSpot's.
  */
 export interface RateBudget {
-  acquire(kind: CallKind): Promise<Release>
+  /** `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason. */
+  acquire(kind: CallKind, signal?: AbortSignal): Promise<Release>
   /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
   observe(headers: RateLimitHeaders | null): void
   /** The burst limit and window kept to now: learned, or the configured guess. */
@@ -114,12 +118,45 @@ class SlidingWindow {
     this.#completed.push(now)
   }
 
+  /** Gives a slot back unused: it was never sent, so it does not count. */
+  giveBack(): void {
+    this.#inFlight -= 1
+  }
+
+  /**
+   * HubSpot says `spent` requests are in its window now; those we do not know of (another process,
+   * or the run before a restart) are counted as if they had just finished: HubSpot may hold them
+   * for up to a whole window from now, and we cannot know less.
+   */
+  seed(spent: number, now: number): void {
+    const unknown = spent - this.used(now)
+    for (let i = 0; i < unknown; i++) this.#completed.push(now)
+  }
+
   used(now: number): number {
     return this.#completed.filter((t) => t > now - this.windowMs).length + this.#inFlight
   }
 }
 
-export function createLocalBudget(limits: BudgetLimits, source: LimitSource = createLocalLimits(limits)): RateBudget {
+/**
+ * What HubSpot says its window holds (Max − Remaining), when it says: seeds the burst window so that
+ * a restart, or another process spending the same account, does not find us assuming a fresh window.
+ */
+export function spentInWindow(headers: RateLimitHeaders | null): number | null {
+  if (!headers || headers.max === undefined || headers.remaining === undefined) return null
+  return Math.max(0, Math.min(headers.max, headers.max - headers.remaining))
+}
+
+export interface LocalBudgetOptions {
+  /** False for a share of the account (Redis down): HubSpot's Remaining counts every instance's calls. */
+  seedFromRemaining?: boolean
+}
+
+export function createLocalBudget(
+  limits: BudgetLimits,
+  source: LimitSource = createLocalLimits(limits),
+  options: LocalBudgetOptions = {},
+): RateBudget {
   const burst = new SlidingWindow(0, 0)
   const search = new SlidingWindow(SEARCH_WINDOW_MS, searchLimit(limits))
   const reshape = () => {
@@ -132,8 +169,9 @@ export function createLocalBudget(limits: BudgetLimits, source: LimitSource = cr
   let usedToday = 0
 
   return {
-    async acquire(kind) {
+    async acquire(kind, signal) {
       for (;;) {
+        signal?.throwIfAborted()
         const today = new Date().toISOString().slice(0, 10)
         if (today !== day) [day, usedToday] = [today, 0]
         usedToday = Math.max(usedToday, source.dailyUsed() ?? 0)
@@ -145,15 +183,24 @@ export function createLocalBudget(limits: BudgetLimits, source: LimitSource = cr
         if (wait === 0) {
           usedToday += 1
           let released = false
-          return () => {
-            if (!released) window.release(Date.now())
+          return (unused) => {
+            if (released) return
             released = true
+            if (!unused) return window.release(Date.now())
+            window.giveBack()
+            usedToday -= 1
           }
         }
-        await sleep(wait)
+        await sleep(wait, undefined, { signal })
       }
     },
-    observe: (headers) => source.observe(headers),
+    observe(headers) {
+      source.observe(headers)
+      const spent = options.seedFromRemaining === false ? null : spentInWindow(headers)
+      if (spent === null) return
+      reshape()
+      burst.seed(spent, Date.now())
+    },
     burstLimits: () => source.current(),
     async usage() {
       const now = Date.now()

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
 import { DailyLimitExhausted, type CallKind, type RateBudget } from './budget.js'
+import { takeHeldSlot } from './held-slot.js'
 import { parseRateLimitHeaders } from './learned-limits.js'
 
 export interface HubSpotObject {
@@ -107,7 +108,8 @@ export class HubSpotClient {
   async #attempt(method: string, path: string, body: unknown, options: RequestOptions): Promise<Attempt> {
     let release: () => void
     try {
-      release = await this.#budget.acquire(options.kind ?? 'standard')
+      const kind = options.kind ?? 'standard'
+      release = takeHeldSlot(kind) ?? (await this.#budget.acquire(kind))
     } catch (error) {
       if (error instanceof DailyLimitExhausted)
         return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)

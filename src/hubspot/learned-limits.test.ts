@@ -93,4 +93,47 @@ describe('the local budget over learned limits', () => {
     ;(await budget.acquire('standard'))()
     await expect(budget.acquire('standard')).rejects.toThrow(/daily/)
   })
+
+  it('takes what HubSpot says its window has spent (Max − Remaining) as spent, so a restart draws no 429', async () => {
+    const limits = createLocalLimits(GUESS)
+    const budget = createLocalBudget(GUESS, limits)
+    // A fresh process: its probe comes back saying the run before it spent 40 of the account's 50.
+    const probe = await budget.acquire('standard')
+    budget.observe({ max: 50, remaining: 9, intervalMs: 10_000 })
+    probe()
+    // 41 spent of the 49 admitted: 8 more, then the window is full until it rolls.
+    expect(await budget.usage()).toMatchObject({ limit_10s: 50, admit_10s: 49, used_10s: 41 })
+    for (let i = 0; i < 8; i++) (await budget.acquire('standard'))()
+    const late = await Promise.race([
+      budget.acquire('standard').then(() => 'admitted'),
+      new Promise((resolve) => setTimeout(() => resolve('held'), 100)),
+    ])
+    expect(late).toBe('held')
+  })
+
+  it('adds only the calls it does not know of, and never takes back its own', async () => {
+    const limits = createLocalLimits(GUESS)
+    const budget = createLocalBudget(GUESS, limits)
+    budget.observe({ max: 50, remaining: 50, intervalMs: 10_000 })
+    const releases = await Promise.all(Array.from({ length: 5 }, () => budget.acquire('standard')))
+    // HubSpot has seen 3 of our 5 so far: nothing is added, nothing taken back.
+    budget.observe({ max: 50, remaining: 47 })
+    expect((await budget.usage()).used_10s).toBe(5)
+    // Now it counts 12: 7 are another process's.
+    budget.observe({ max: 50, remaining: 38 })
+    for (const release of releases) release()
+    expect((await budget.usage()).used_10s).toBe(12)
+    // Said again, the same figure adds nothing.
+    budget.observe({ max: 50, remaining: 38 })
+    expect((await budget.usage()).used_10s).toBe(12)
+  })
+
+  it('gives back a slot taken and never sent, uncounted', async () => {
+    const budget = createLocalBudget(GUESS)
+    budget.observe({ max: 3, remaining: 3, intervalMs: 10_000 })
+    const unused = await budget.acquire('standard')
+    unused(true)
+    ;(await budget.acquire('standard'))()
+    expect(await budget.usage()).toMatchObject({ used_10s: 1, used_daily: 1 })
+  })
 })

@@ -66,7 +66,7 @@ describe('prioritized budget', () => {
   it('leaves the last slots of the window to higher priorities', async () => {
     const { budget, usage } = fakeBudget(10)
     const gate = prioritized(budget)
-    usage.used_10s = 95 // of 99 usable: bulk and background keep 10 back, demand 5
+    usage.used_10s = 97 // of 99 usable: bulk and background keep 2 back, demand 1
     let bulkGot = false
     const bulk = withPriority('bulk', () => gate.acquire('standard')).then((release) => {
       bulkGot = true

@@ -22,10 +22,12 @@ export const PRIORITIES = ['write', 'demand', 'background', 'bulk'] as const
 export type Priority = (typeof PRIORITIES)[number]
 
 /**
- * The share of the 10 s window a priority leaves to those above it (at least one slot). The search
+ * The share of the 10 s window a priority leaves to those above it (at least one slot): small, since
+ * the backfill at the two-bucket ceiling spends a fresh window at once and every slot held back is
+ * 100 rows a window fewer; writes still find the slot left and go first in the queue. The search
  * bucket (4 a second) is too small to split: there, priorities only decide the order.
  */
-const HEADROOM: Record<Priority, number> = { write: 0, demand: 0.05, background: 0.1, bulk: 0.1 }
+const HEADROOM: Record<Priority, number> = { write: 0, demand: 0.01, background: 0.02, bulk: 0.02 }
 /** How soon a waiter held back by headroom asks again. */
 const HEADROOM_POLL_MS = 50
 
@@ -69,6 +71,8 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     search: { write: [], demand: [], background: [], bulk: [] },
   }
   const pumping: Record<CallKind, boolean> = { standard: false, search: false }
+  // The pump's own wait in the budget below, given up when every waiter of its kind has given up.
+  const pumpWait: Record<CallKind, AbortController | null> = { standard: null, search: null }
   const stats = { granted: perPriority(), waitedMs: perPriority(), heldBack: perPriority() }
 
   const head = (kind: CallKind): Waiter | undefined => {
@@ -100,16 +104,20 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
           }
         }
         let release: Release
+        const wait = (pumpWait[kind] = new AbortController())
         try {
-          release = await inner.acquire(kind)
+          release = await inner.acquire(kind, wait.signal)
         } catch (error) {
+          if (wait.signal.aborted) continue
           // The daily limit: every waiter of this kind gets the same answer.
           for (let waiter = take(kind); waiter; waiter = take(kind)) waiter.reject(error)
           continue
+        } finally {
+          pumpWait[kind] = null
         }
         const waiter = take(kind)
         if (!waiter) {
-          release()
+          release(true)
           continue
         }
         stats.granted[waiter.priority] += 1
@@ -122,10 +130,24 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
   }
 
   return {
-    acquire(kind) {
+    acquire(kind, signal) {
       const priority = currentPriority()
       return new Promise<Release>((resolve, reject) => {
-        queues[kind][priority].push({ priority, since: Date.now(), resolve, reject })
+        signal?.throwIfAborted()
+        const waiter: Waiter = { priority, since: Date.now(), resolve, reject }
+        queues[kind][priority].push(waiter)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const queue = queues[kind][priority]
+            const at = queue.indexOf(waiter)
+            if (at < 0) return
+            queue.splice(at, 1)
+            reject(signal.reason)
+            if (!head(kind)) pumpWait[kind]?.abort()
+          },
+          { once: true },
+        )
         void pump(kind)
       })
     },

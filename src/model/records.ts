@@ -50,6 +50,10 @@ export const SEAT_HOLDING_STATUSES: readonly BookingStatus[] = ['confirmed', 'co
 
 export type ObjectKind = 'exam' | 'booking'
 
+/** The object types the sync engine pulls and the replica keeps sync state for (the API's plural names). */
+export const SYNC_TYPES = ['exams', 'bookings'] as const
+export type SyncType = (typeof SYNC_TYPES)[number]
+
 /** One row of the change log as delivered to realtime subscribers. */
 export interface ChangeEvent {
   seq: string

@@ -6,6 +6,7 @@
 // transaction, transaction-scoped advisory locks. What does need a session (LISTEN, locks that
 // outlive a transaction) goes to DATABASE_DIRECT_URL, or to DATABASE_URL when it is a session, or
 // else is done without one (a poll of the change log's head, leases).
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { createAnnouncer } from './announcer.js'
 import type {
@@ -26,6 +27,13 @@ const LISTEN_RETRY_MAX_MS = 5_000
 const WRITE_STATEMENT_TIMEOUT_MS = 15_000
 /** A crashed instance's leases run out after this; holders renew every quarter of it. */
 const LEASE_TTL_MS = 4_000
+/**
+ * Postgres aborts one transaction of a lock cycle (40P01) or of a serialization conflict (40001) and
+ * expects it to be run again (PostgreSQL docs, "Serialization Failure Handling"). A transaction here
+ * only talks to the database (HubSpot calls happen outside), so it is safe to re-run a few times.
+ */
+const RETRYABLE_TRANSACTION_CODES = new Set(['40P01', '40001'])
+const TRANSACTION_ATTEMPTS = 4
 /** Session connections for locks on DATABASE_DIRECT_URL: sync, counter and prune at once, plus a probe. */
 const DIRECT_POOL_MAX = 4
 
@@ -79,7 +87,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     ? createSessionLocks({ pool: sessionPool(), connection: session })
     : createLeaseLocks({ db: { query }, ttlMs: LEASE_TTL_MS, onError: options.onError })
 
-  async function transaction<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
+  async function transactionOnce<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions): Promise<T> {
     const client = await (txOptions.schema && direct ? sessionPool() : pool).connect()
     try {
       // One round trip; SET LOCAL ends with the transaction, so a pooler's next client never sees it.
@@ -98,6 +106,19 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
       throw error
     } finally {
       client.release()
+    }
+  }
+
+  async function transaction<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await transactionOnce(fn, txOptions)
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_TRANSACTION_CODES.has(code)) throw error
+        // Jittered, so that the transactions of one cycle do not meet again in the same order.
+        await sleep(Math.random() * 20 * attempt)
+      }
     }
   }
 

@@ -56,6 +56,11 @@ export interface TransactionOptions {
 export interface ReplicaDriver extends Queryable {
   readonly kind: 'pg' | 'pglite'
   readonly topology: DatabaseTopology
+  /**
+   * Runs fn in one transaction. fn may run more than once: a transaction that Postgres aborts as a
+   * deadlock victim or a serialization failure is run again, so fn keeps its effects inside tx (or
+   * starts each run from the same state).
+   */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
   /** Change events committed by this process, in commit order (other instances learn via NOTIFY). */
   onCommitted(listener: CommitListener): () => void

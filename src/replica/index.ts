@@ -16,6 +16,8 @@ export * from './reads.js'
 export * from './intents.js'
 export * from './write-guards.js'
 export * from './idempotency.js'
+export * from './sync-state.js'
+export * from './listing.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */

@@ -47,7 +47,7 @@ async function upsertRecords(
 
 type VersionedRecord = { hubspot_id: string; hs_lastmodifieddate: string }
 
-/** ON CONFLICT cannot touch one row twice in a statement: keep the newest version of each id. */
+/** ON CONFLICT cannot touch one row twice in a statement: keep the newest version of each id, in id order. */
 function dedupeLatest(records: VersionedRecord[]): VersionedRecord[] {
   const latest = new Map<string, VersionedRecord>()
   for (const record of records) {
@@ -55,7 +55,8 @@ function dedupeLatest(records: VersionedRecord[]): VersionedRecord[] {
     if (!seen || Date.parse(seen.hs_lastmodifieddate) <= Date.parse(record.hs_lastmodifieddate))
       latest.set(record.hubspot_id, record)
   }
-  return [...latest.values()]
+  // In id order: two statements over the same rows then lock them in the same order.
+  return [...latest.values()].sort((a, b) => (a.hubspot_id < b.hubspot_id ? -1 : a.hubspot_id > b.hubspot_id ? 1 : 0))
 }
 
 function toNewEvent(spec: TableSpec, record: Record<string, unknown>): NewEvent {

@@ -6,6 +6,11 @@
  */
 export const INTERNAL_SCHEMA = 'hubmirror'
 
+/** Per object type: cursors, backfill checkpoint, last pull (replica/sync-state.ts). */
+export const SYNC_STATE_TABLE = `${INTERNAL_SCHEMA}.sync_state`
+/** Small shared key/values (the last drift report). */
+export const KV_TABLE = `${INTERNAL_SCHEMA}.hubmirror_state`
+
 /** The replica tables stay in `public`, where the seed (and supabase-js clients) read them. */
 export const REPLICA_TABLES = ['public.hubspot_mock_exams', 'public.hubspot_bookings'] as const
 

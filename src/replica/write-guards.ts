@@ -115,7 +115,7 @@ export interface BookingState {
 export async function lockBookings(tx: Queryable, hubspotIds: readonly string[]): Promise<BookingState[]> {
   const { rows } = await tx.query<BookingState>(
     `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, deleted_at IS NOT NULL AS deleted
-       FROM public.hubspot_bookings WHERE hubspot_id = ANY($1::text[]) ORDER BY hubspot_id FOR UPDATE`,
+       FROM public.hubspot_bookings WHERE hubspot_id = ANY($1::text[]) ORDER BY hubspot_id COLLATE "C" FOR UPDATE`,
     [hubspotIds],
   )
   return rows

@@ -9,6 +9,7 @@ import {
 } from '../hubspot/index.js'
 import type { ChangeEvent } from '../model/records.js'
 import {
+  examIdsOfBookings,
   softDeleteBookings,
   softDeleteExams,
   upsertBookings,
@@ -32,10 +33,6 @@ export interface BatchWriter {
   softDelete(type: SyncType, items: ReadonlyArray<{ id: string; at: Date }>, source?: Source): Promise<number>
 }
 
-export const TABLES: Record<SyncType, string> = {
-  exams: 'public.hubspot_mock_exams',
-  bookings: 'public.hubspot_bookings',
-}
 /** The properties every read asks HubSpot for. */
 export const PROPERTIES: Record<SyncType, string[]> = { exams: [...EXAM_PROPERTIES], bookings: [...BOOKING_PROPERTIES] }
 
@@ -50,6 +47,9 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
       const touched = new Set<string>()
       let changed = 0
       const value = await db.transaction(async (tx) => {
+        // A re-run transaction (deadlock retry) counts from zero again.
+        touched.clear()
+        changed = 0
         const note = (events: ChangeEvent[]) => {
           changed += events.length
           for (const event of events) if (event.exam_id) touched.add(event.exam_id)
@@ -65,7 +65,7 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
               return events.length
             }
             // A booking that moved to another exam changes that exam's list too.
-            for (const id of await previousExamIds(
+            for (const id of await examIdsOfBookings(
               tx,
               objects.map((o) => o.id),
             ))
@@ -93,14 +93,6 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
       return { value, changed }
     },
   }
-}
-
-async function previousExamIds(tx: Transaction, bookingIds: string[]): Promise<string[]> {
-  const { rows } = await tx.query<{ mock_exam_id: string }>(
-    'SELECT DISTINCT mock_exam_id FROM public.hubspot_bookings WHERE hubspot_id = ANY($1::text[]) AND mock_exam_id IS NOT NULL',
-    [bookingIds],
-  )
-  return rows.map((row) => row.mock_exam_id)
 }
 
 /** soft deletes take one time per statement; archives usually each have their own. */

@@ -32,8 +32,21 @@ export interface BackfillPlan {
   done: boolean
 }
 
+/** Fewer objects than twice this: one list stream (ranges are not worth their planning calls). */
 export const MIN_RANGE_ROWS = 1000
-export const MAX_RANGES = 64
+export const MAX_RANGES = 512
+/** A range's objects: whole search pages of 200 (each two list pages), a few short so that a range is never one over. */
+const PAGE_ROWS = 200
+const SHORT_BY = 2
+
+/**
+ * Objects per range: one search page while that gives no more than MAX_RANGES, else whole pages
+ * more. Small ranges let every slot of a fresh burst window read its own range at once, and a
+ * range that fits its pages leaves no half-empty page at its end.
+ */
+export function rangeRows(total: number): number {
+  return Math.ceil(total / MAX_RANGES / PAGE_ROWS) * PAGE_ROWS - SHORT_BY
+}
 
 export function singlePlan(startedAtMs: number, total: number): BackfillPlan {
   return {
@@ -48,15 +61,26 @@ export function singlePlan(startedAtMs: number, total: number): BackfillPlan {
 }
 
 /**
- * Splits [minId, maxId] into equal-width ranges of about MIN_RANGE_ROWS objects each; the first
- * is open below and the last open above, so objects created meanwhile are still covered.
+ * Splits [minId, maxId] into equal-width ranges of about `rows` objects each (as far as the ids'
+ * spacing says); the first is open below and the last open above, so objects created meanwhile
+ * are still covered.
  */
-export function rangePlan(startedAtMs: number, total: number, minId: bigint, maxId: bigint): BackfillPlan {
-  const count = BigInt(Math.min(MAX_RANGES, Math.max(2, Math.ceil(total / MIN_RANGE_ROWS))))
+export function rangePlan(
+  startedAtMs: number,
+  total: number,
+  minId: bigint,
+  maxId: bigint,
+  rows = rangeRows(total),
+): BackfillPlan {
   const span = maxId - minId + 1n
-  const width = span / count > 0n ? span / count : 1n
+  const idsPerObject = Math.max(1, Number(span) / Math.max(1, total))
+  const count = BigInt(Math.min(MAX_RANGES, Math.max(2, Math.ceil(total / rows))))
   const bounds: bigint[] = []
-  for (let i = 1n; i < count && minId + width * i <= maxId; i++) bounds.push(minId + width * i)
+  // Each bound from the whole span, so that rounding does not pile up in the last range.
+  for (let i = 1n; i < count; i++) {
+    const bound = minId + (span * i) / count
+    if (bound > (bounds.at(-1) ?? minId) && bound <= maxId) bounds.push(bound)
+  }
   const edges: Array<string | null> = [null, ...bounds.map(String), null]
   const ranges: RangeCheckpoint[] = []
   for (let i = 0; i + 1 < edges.length; i++)
@@ -67,7 +91,7 @@ export function rangePlan(startedAtMs: number, total: number, minId: bigint, max
     mode: 'ranges',
     total,
     max_id: String(maxId),
-    ids_per_object: Math.max(1, Number(span) / Math.max(1, total)),
+    ids_per_object: idsPerObject,
     max_seen_ms: null,
     ranges,
     done: false,

@@ -1,15 +1,14 @@
-// The backfill's streams over a fake HubSpot: ranges, splitting, hand-over when the burst window is full, opaque cursors, abort and resume.
+// The backfill's streams over a fake HubSpot: ranges, splitting, a slot before a range, planning pages kept, opaque cursors, abort and resume.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import { claim, runBackfill, type BackfillContext, type Job } from './backfill.js'
-import { rangePlan } from './backfill-plan.js'
+import { rangePlan, type BackfillPlan } from './backfill-plan.js'
 import type { Crm } from './crm-port.js'
 import { emptyReplica, openScratchReplica } from '../../test/support/scratch-replica.js'
-import { readStates } from './state.js'
+import { readSyncStates, type ReplicaDriver } from '../replica/index.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 const TYPES = { exams: 'E', bookings: 'B' }
@@ -114,13 +113,11 @@ describe('backfill streams', () => {
       mode: { exams: 'single', bookings: 'ranges' },
     })
     expect(await count('hubspot_bookings')).toBe(6_000)
-    const plan = (await readStates(db)).get('bookings')!.backfill!
-    // Planned as 6 ranges; splits (if any) add more, and they still tile the id space.
-    const splits = plan.ranges.length - 6
-    // Written once each (fetched above); read twice only where a list page ran past a split point.
+    const plan = (await readSyncStates<BackfillPlan>(db)).get('bookings')!.backfill!
+    // Written once each (fetched above); read twice only where a list page ran past the end of its range.
     expect(served.size).toBe(6_150)
     const extra = [...served.values()].reduce((sum, n) => sum + n - 1, 0)
-    expect(extra).toBeLessThanOrEqual(splits * 100)
+    expect(extra).toBeLessThanOrEqual(plan.ranges.length * 100)
     const sorted = [...plan.ranges].sort((a, b) =>
       a.from === null ? -1 : b.from === null ? 1 : Number(a.from) - Number(b.from),
     )
@@ -128,14 +125,31 @@ describe('backfill streams', () => {
     expect(sorted.at(-1)!.to).toBeNull()
   })
 
-  it('hands ranges to search streams while the burst window is full', async () => {
+  it('takes a slot before a range: list pages waiting for the burst window hold no range from search', async () => {
     const { crm, calls } = fakeCrm({ exams: 10, bookings: 4_000 })
-    // Full after the probe, the exams page and one bookings page, until searches have read 2,000 rows.
-    const full = async () => calls.list >= 3 && calls.search < 12
-    const run = await runBackfill(context(crm, { listWorkers: 2, searchWorkers: 1, burstFull: full }), {})
+    let standard = 0
+    let givenBack = 0
+    // The burst window admits the probe and two pages, then nothing until search has read nearly everything.
+    const slot: BackfillContext['slot'] = async (kind) => {
+      if (kind === 'standard' && ++standard > 3)
+        while (calls.search < 18) await new Promise((resolve) => setTimeout(resolve, 5))
+      return { kind, use: (call) => call(), giveBack: () => void (givenBack += 1) }
+    }
+    const run = await runBackfill(context(crm, { slot }), {})
     expect(run).toMatchObject({ fetched: 4_010, rows: { bookings: 4_000 } })
     expect(await count('hubspot_bookings')).toBe(4_000)
-    expect(calls.search).toBeGreaterThanOrEqual(12)
+    expect(calls.search).toBeGreaterThanOrEqual(18)
+    // Whole pages of 200 from planning onwards: 20 pages hold the 4,000, and the list read a few.
+    expect(calls.search).toBeLessThanOrEqual(22)
+    expect(givenBack).toBeGreaterThanOrEqual(0)
+  })
+
+  it('writes what the planning searches read: a small type needs no more calls', async () => {
+    const { crm, calls } = fakeCrm({ exams: 150, bookings: 0 })
+    const run = await runBackfill(context(crm), {})
+    expect(run).toMatchObject({ fetched: 150, rows: { exams: 150 } })
+    expect(await count('hubspot_mock_exams')).toBe(150)
+    expect(calls).toEqual({ list: 0, search: 2 })
   })
 
   it('falls back to one list stream when `after` is not an id', async () => {
@@ -143,7 +157,9 @@ describe('backfill streams', () => {
     const run = await runBackfill(context(crm), {})
     expect(run).toMatchObject({ fetched: 3_010, mode: { bookings: 'single' } })
     expect(await count('hubspot_bookings')).toBe(3_000)
-    expect([...served.values()].every((n) => n === 1)).toBe(true)
+    // One list stream reads everything once; only the planning pages (first and last 200) were read before it.
+    expect([...served.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(400)
+    expect([...served.values()].every((n) => n <= 2)).toBe(true)
   })
 
   it('resumes an aborted backfill from its checkpoint, fetching only what was not committed', async () => {
@@ -158,7 +174,7 @@ describe('backfill streams', () => {
       },
     }
     await expect(runBackfill(context(counting, { signal: abort.signal }), {})).rejects.toThrow('killed')
-    const states = await readStates(db)
+    const states = await readSyncStates<BackfillPlan>(db)
     const committed = [...states.values()].reduce(
       (sum, state) => sum + (state.backfill?.ranges.reduce((n, r) => n + r.rows, 0) ?? 0),
       0,
@@ -175,14 +191,14 @@ describe('backfill streams', () => {
       fetched: 8_120 - committed,
     })
     expect(await count('hubspot_bookings')).toBe(8_000)
-    const after = await readStates(db)
+    const after = await readSyncStates<BackfillPlan>(db)
     expect(after.get('bookings')!.cursorMs).toBe(Math.min(after.get('bookings')!.backfill!.started_at_ms, T0 + 7_999))
     expect(after.get('bookings')!.backfill!.started_at_ms).toBe(states.get('bookings')!.backfill!.started_at_ms)
     expect(await runBackfill(context(crm), {})).toMatchObject({ ran: false })
   })
 
   it('splits the widest range in progress at the middle of what is left, past what its reader fetched', () => {
-    const plan = rangePlan(0, 4_000, 1_000n, 9_000n)
+    const plan = rangePlan(0, 4_000, 1_000n, 9_000n, 1_000)
     const jobs: Job[] = plan.ranges.map((range) => ({
       type: 'bookings',
       plan,

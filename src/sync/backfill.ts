@@ -1,17 +1,10 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import {
-  modifiedMs,
-  SEARCH_PAGE_MAX,
-  type HubSpotObject,
-  type ObjectTypes,
-  type SearchFilter,
-} from '../hubspot/index.js'
-import type { Crm } from './crm-port.js'
+import { modifiedMs, SEARCH_PAGE_MAX, type HeldSlot, type HubSpotObject, type SearchFilter } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { PROPERTIES, type Applier } from './apply.js'
+import { completeBackfill, readSyncStates, resetSyncState, saveBackfillPlan } from '../replica/index.js'
+import { PROPERTIES } from './apply.js'
 import {
   MIN_RANGE_ROWS,
   MIN_SPLIT_ROWS,
@@ -22,23 +15,18 @@ import {
   type BackfillPlan,
   type RangeCheckpoint,
 } from './backfill-plan.js'
-import { completeBackfill, readStates, resetType, saveBackfillPlan } from './state.js'
+import type { SyncContext } from './context.js'
 import { OBJECT_ID } from './window-scan.js'
 import { SYNC_TYPES, type ProgressReporter, type SyncType } from './types.js'
 
-export interface BackfillContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
+export interface BackfillContext extends SyncContext {
   logger: Logger
-  signal: AbortSignal
-  /** Concurrent list streams (they share the burst budget; more only hides latency). */
+  /** List pages in flight at most (default: as many as the burst budget admits; one without `slot`). */
   listWorkers?: number
-  /** Concurrent id-range searches: search has its own per-second bucket, so this is throughput on top. */
+  /** Id-range searches in flight at most: search has its own per-second bucket, so this is throughput on top. */
   searchWorkers?: number
-  /** True while the burst window is used up: list streams then hand their ranges to search streams. */
-  burstFull?: () => Promise<boolean>
+  /** Takes a slot of the rate budget ahead of the call it will be spent on (none: calls are not limited here). */
+  slot?: (kind: 'standard' | 'search', signal: AbortSignal) => Promise<HeldSlot>
 }
 
 export interface BackfillRun {
@@ -89,9 +77,10 @@ export async function runBackfill(
   options: { restart?: boolean; progress?: ProgressReporter },
 ): Promise<BackfillRun> {
   const startedAt = Date.now()
-  if (options.restart) for (const type of SYNC_TYPES) await resetType(ctx.db, type)
-  const states = await readStates(ctx.db)
+  if (options.restart) for (const type of SYNC_TYPES) await resetSyncState(ctx.db, type)
+  const states = await readSyncStates<BackfillPlan>(ctx.db)
   const plans = new Map<SyncType, BackfillPlan>()
+  const planned = new Map<SyncType, Planned>()
   let resumed = false
   for (const type of SYNC_TYPES) {
     const state = states.get(type)!
@@ -101,10 +90,17 @@ export async function runBackfill(
       resumed = true
       continue
     }
-    const plan = await planType(ctx, type, startedAt)
-    await saveBackfillPlan(ctx.db, type, plan)
-    plans.set(type, plan)
+    planned.set(type, null as unknown as Planned)
   }
+  // The types are planned at once: planning is a few round trips each, all spent before any row is read.
+  await Promise.all(
+    [...planned.keys()].map(async (type) => {
+      const fresh = await planType(ctx, type, startedAt)
+      await saveBackfillPlan(ctx.db, type, fresh.plan)
+      planned.set(type, fresh)
+      plans.set(type, fresh.plan)
+    }),
+  )
   const rows = { exams: 0, bookings: 0 }
   const mode = { exams: 'single', bookings: 'single' } as BackfillRun['mode']
   if (plans.size === 0) return { ran: false, resumed: false, rows, fetched: 0, mode }
@@ -112,7 +108,9 @@ export async function runBackfill(
 
   for (;;) {
     try {
-      await fetchAll(ctx, plans, counter, options.progress)
+      // What the planning searches read is written once, by the first attempt.
+      await fetchAll(ctx, plans, counter, options.progress, new Map(planned))
+      planned.clear()
       break
     } catch (error) {
       if (!(error instanceof AfterIsOpaque)) throw error
@@ -139,35 +137,105 @@ export async function runBackfill(
  * HubSpot documents `after` as the next record's id but says to treat it as opaque; ranges rely
  * on the former, so one probe checks it before planning on it. Small types are not worth it.
  */
-async function planType(ctx: BackfillContext, type: SyncType, startedAt: number): Promise<BackfillPlan> {
+async function planType(ctx: BackfillContext, type: SyncType, startedAt: number): Promise<Planned> {
   const crmType = ctx.types[type]
+  // Whole pages, not one row: the first and the last objects are data as well as the bounds.
   const byId = (direction: 'ASCENDING' | 'DESCENDING') =>
-    ctx.crm.search(crmType, { sorts: [{ propertyName: OBJECT_ID, direction }], properties: [OBJECT_ID], limit: 1 })
+    ctx.crm.search(crmType, {
+      sorts: [{ propertyName: OBJECT_ID, direction }],
+      properties: PROPERTIES[type],
+      limit: SEARCH_PAGE,
+    })
   const first = await byId('ASCENDING')
   const total = first.total ?? first.results.length
-  if (total < 2 * MIN_RANGE_ROWS || first.results.length === 0) return singlePlan(startedAt, total)
+  const single = (): Planned => ({ plan: singlePlan(startedAt, total), first: first.results, last: [] })
+  if (total < 2 * MIN_RANGE_ROWS || first.results.length === 0) return single()
   const last = await byId('DESCENDING')
   const minId = first.results[0].id
   const maxId = last.results[0]?.id
-  if (!maxId || !/^\d+$/.test(minId) || !/^\d+$/.test(maxId)) return singlePlan(startedAt, total)
+  if (!maxId || !/^\d+$/.test(minId) || !/^\d+$/.test(maxId)) return single()
   const probe = await ctx.crm.listPage(crmType, { after: maxId, limit: 1, properties: [OBJECT_ID] })
   if (probe.results[0]?.id !== maxId) {
     ctx.logger.info({ type }, 'list paging cursor is not the next id: one list stream')
-    return singlePlan(startedAt, total)
+    return single()
   }
-  return rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
+  return { plan: rangePlan(startedAt, total, BigInt(minId), BigInt(maxId)), first: first.results, last: last.results }
+}
+
+/** A fresh plan and what its searches read: the first page by id ascending, and (ranges) the last page descending. */
+interface Planned {
+  plan: BackfillPlan
+  first: HubSpotObject[]
+  last: HubSpotObject[]
+}
+
+/**
+ * Turns what planning read into fetched pages of the ranges it covers wholly or from their start:
+ * a page sorted by id holds every object between its first and last id. The last range, open above,
+ * is split where the descending page ends, so that its upper part is done. Objects created after
+ * planning lie above it, and the catch-up pull (from the backfill's start) finds them.
+ */
+function takePlanned(jobs: Job[], planned: Planned): Array<Omit<Fetched, 'job'> & { job: Job }> {
+  const { plan, first, last } = planned
+  const pages: Array<Omit<Fetched, 'job'> & { job: Job }> = []
+  const own = jobs.filter((job) => job.plan === plan && !job.fetchDone)
+  if (plan.mode === 'single') {
+    const job = own[0]
+    if (job && job.fetchNext === null && first.length >= plan.total) {
+      pages.push({ job, objects: first, next: null, done: true })
+      job.fetchDone = job.claimed = true
+    }
+    return pages
+  }
+  // Every object with an id below this was in the ascending page.
+  const below = first.length < SEARCH_PAGE ? null : idNumber(first[first.length - 1].id) + 1n
+  for (const job of own) {
+    if (job.fetchNext !== job.range.from) continue
+    const from = job.range.from === null ? null : BigInt(job.range.from)
+    if (below !== null && from !== null && from >= below) break
+    const to = job.range.to === null ? null : BigInt(job.range.to)
+    const done = below === null || (to !== null && to <= below)
+    const objects = first.filter(
+      (o) => (from === null || idNumber(o.id) >= from) && (to === null || idNumber(o.id) < to),
+    )
+    const next = done ? null : String(below)
+    pages.push({ job, objects, next, done })
+    job.fetchNext = next
+    job.fetchDone = done
+    if (!done) break
+  }
+  const top = own.find((job) => job.range.to === null && !job.fetchDone && job.fetchNext === job.range.from)
+  if (top && last.length === SEARCH_PAGE) {
+    const lowest = idNumber(last[last.length - 1].id)
+    const from = top.range.from === null ? null : BigInt(top.range.from)
+    if (from === null || lowest > from) {
+      const range: RangeCheckpoint = { from: String(lowest), to: null, next: String(lowest), done: false, rows: 0 }
+      top.range.to = range.from
+      plan.ranges.push(range)
+      const job: Job = { type: top.type, plan, range, fetchNext: null, claimed: true, fetchDone: true }
+      jobs.push(job)
+      pages.push({ job, objects: last, next: null, done: true })
+    } else {
+      pages.push({ job: top, objects: last.filter((o) => idNumber(o.id) >= from), next: null, done: true })
+      top.fetchNext = null
+      top.fetchDone = top.claimed = true
+    }
+  }
+  return pages
 }
 
 async function fetchAll(
   ctx: BackfillContext,
   plans: Map<SyncType, BackfillPlan>,
   counter: { fetched: number },
-  progress?: ProgressReporter,
+  progress: ProgressReporter | undefined,
+  planned: Map<SyncType, Planned>,
 ): Promise<void> {
   const jobs: Job[] = []
   for (const [type, plan] of plans)
     for (const range of plan.ranges)
       if (!range.done) jobs.push({ type, plan, range, fetchNext: range.next, claimed: false, fetchDone: false })
+  const prefetched = [...planned.values()].flatMap((fresh) => takePlanned(jobs, fresh))
   const total = [...plans.values()].reduce((sum, plan) => sum + plan.total, 0)
   const report = () =>
     progress?.update({
@@ -185,26 +253,59 @@ async function fetchAll(
     queue.close()
     throw error
   })
-  // Streams stay until every range is read: a range handed back (below) needs someone to take it.
-  const worker = async (kind: 'list' | 'search') => {
-    while (jobs.some((job) => !job.fetchDone)) {
-      signal.throwIfAborted()
-      const job = kind === 'list' && (await ctx.burstFull?.()) ? undefined : claim(jobs, kind)
-      if (!job) await sleep(IDLE_MS)
-      else if (kind === 'list') await listRange(ctx, job, queue, signal)
-      else await searchRange(ctx, job, queue, signal)
+  for (const page of prefetched) await queue.push(page, signal)
+  // One page per slot: a stream takes a slot of its bucket first and only then a range, so that no
+  // range waits in the budget while the other bucket could read it, and every slot the budget
+  // admits at once (a fresh burst window: all of it) is spent at once.
+  const dispatch = async (kind: 'list' | 'search') => {
+    const most = (kind === 'list' ? ctx.listWorkers : ctx.searchWorkers) ?? (ctx.slot ? MAX_IN_FLIGHT : 1)
+    const running = new Set<Promise<void>>()
+    const settle = () => Promise.race([...running, sleep(IDLE_MS)])
+    try {
+      while (jobs.some((job) => !job.fetchDone)) {
+        signal.throwIfAborted()
+        if (running.size >= most || !claimable(jobs, kind)) {
+          await settle()
+          continue
+        }
+        // Waiting for a slot is given up once there is nothing left for this stream (the other read it).
+        const wanted = new AbortController()
+        const watch = setInterval(() => claimable(jobs, kind) || wanted.abort(), IDLE_MS)
+        let slot: HeldSlot
+        try {
+          slot = await takeSlot(ctx, kind === 'list' ? 'standard' : 'search', AbortSignal.any([signal, wanted.signal]))
+        } catch (error) {
+          if (wanted.signal.aborted && !signal.aborted) continue
+          throw error
+        } finally {
+          clearInterval(watch)
+        }
+        const job = claim(jobs, kind)
+        if (!job) {
+          slot.giveBack()
+          await settle()
+          continue
+        }
+        const page = slot
+          .use(() => (kind === 'list' ? listPage(ctx, job, queue, signal) : searchPage(ctx, job, queue, signal)))
+          .then(() => void (job.claimed = job.fetchDone))
+        const tracked: Promise<void> = page.finally(() => running.delete(tracked))
+        // A failed page stops the backfill; the others still in flight settle below.
+        tracked.catch((error) => stop.abort(error))
+        running.add(tracked)
+      }
+    } finally {
+      await Promise.allSettled(running)
     }
+    signal.throwIfAborted()
   }
-  const workers = [
-    ...Array.from({ length: ctx.listWorkers ?? 6 }, () => worker('list')),
-    ...Array.from({ length: ctx.searchWorkers ?? 2 }, () => worker('search')),
-  ].map((run) =>
+  const streams = [dispatch('list'), dispatch('search')].map((run) =>
     run.catch((error) => {
       stop.abort(error)
       throw error
     }),
   )
-  const fetched = await Promise.allSettled(workers)
+  const fetched = await Promise.allSettled(streams)
   // What was fetched is still written: it is progress a resume does not repeat.
   queue.close()
   await writer
@@ -212,24 +313,47 @@ async function fetchAll(
   if (failure) throw ctx.signal.aborted ? (ctx.signal.reason ?? failure.reason) : failure.reason
 }
 
+/** Pages in flight per bucket at most: the budget decides how many, this only bounds memory. */
+const MAX_IN_FLIGHT = 256
+
+const NO_BUDGET: HeldSlot = { kind: 'standard', use: (call) => call(), giveBack: () => undefined }
+const takeSlot = (ctx: BackfillContext, kind: 'standard' | 'search', signal: AbortSignal): Promise<HeldSlot> =>
+  ctx.slot ? ctx.slot(kind, signal) : Promise.resolve(NO_BUDGET)
+
+/** Objects left to read in a range, as far as its ids say (Infinity when open below and unread). */
+function objectsLeft(job: Job): number {
+  if (job.plan.mode !== 'ranges') return Infinity
+  const end = job.range.to !== null ? BigInt(job.range.to) : job.plan.max_id ? BigInt(job.plan.max_id) + 1n : null
+  if (end === null || job.fetchNext === null) return Infinity
+  return Number(end - BigInt(job.fetchNext)) / (job.plan.ids_per_object ?? 1)
+}
+
+const readable = (job: Job, kind: 'list' | 'search') =>
+  !job.claimed && !job.fetchDone && (kind === 'list' || job.plan.mode === 'ranges')
+
+/** Whether claim() would find something (without splitting): a slot is taken only then. */
+function claimable(jobs: Job[], kind: 'list' | 'search'): boolean {
+  return jobs.some((job) => readable(job, kind)) || splittable(jobs) !== undefined
+}
+
 /**
  * List streams take ranges from the front, search streams from the back, so they meet in the
- * middle; a stream with nothing left to take splits the biggest range still being read, so that
- * the end of the backfill is not one slow stream reading alone.
+ * middle; search prefers ranges with a whole page of its 200 left, since a list page of 100 fits
+ * a remainder better. A stream with nothing left to take splits the biggest range still being
+ * read, so that the end of the backfill is not one slow stream reading alone.
  */
 export function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
-  const open = (job: Job) => !job.claimed && (kind === 'list' || job.plan.mode === 'ranges')
-  const job = (kind === 'list' ? jobs.find(open) : jobs.findLast(open)) ?? split(jobs)
+  const open = (job: Job) => readable(job, kind)
+  const job =
+    (kind === 'list'
+      ? jobs.find(open)
+      : (jobs.findLast((job) => open(job) && objectsLeft(job) >= SEARCH_PAGE * 0.9) ?? jobs.findLast(open))) ??
+    split(jobs)
   if (job) job.claimed = true
   return job
 }
 
-/**
- * Halves what is left of the widest range in progress: its reader keeps [next, middle), the
- * caller gets [middle, to). The middle lies past everything the reader has fetched, and readers
- * drop what lies past their (live) `to`, so no object is read by both.
- */
-function split(jobs: Job[]): Job | undefined {
+function splittable(jobs: Job[]): { job: Job; span: bigint } | undefined {
   let widest: Job | undefined
   let widestSpan = 0n
   for (const job of jobs) {
@@ -239,6 +363,18 @@ function split(jobs: Job[]): Job | undefined {
     if (span > widestSpan) [widest, widestSpan] = [job, span]
   }
   if (!widest || widestSpan < BigInt(Math.ceil(MIN_SPLIT_ROWS * (widest.plan.ids_per_object ?? 1)))) return undefined
+  return { job: widest, span: widestSpan }
+}
+
+/**
+ * Halves what is left of the widest range in progress: its reader keeps [next, middle), the
+ * caller gets [middle, to). The middle lies past everything the reader has fetched, and readers
+ * drop what lies past their (live) `to`, so no object is read by both.
+ */
+function split(jobs: Job[]): Job | undefined {
+  const found = splittable(jobs)
+  if (!found) return undefined
+  const { job: widest, span: widestSpan } = found
   const middle = String(BigInt(widest.fetchNext!) + widestSpan / 2n)
   const range: RangeCheckpoint = { from: middle, to: widest.range.to, next: middle, done: false, rows: 0 }
   widest.range.to = middle
@@ -248,63 +384,54 @@ function split(jobs: Job[]): Job | undefined {
   return job
 }
 
-async function listRange(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
+/** One list page of the range, from where its reader is. */
+async function listPage(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
   const ranged = job.plan.mode === 'ranges'
-  for (;;) {
-    signal.throwIfAborted()
-    const page = await ctx.crm
-      .listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] })
-      .catch((error) => {
-        // A HubSpot that refuses an id as `after` is one whose cursor is opaque after all.
-        if (ranged && job.fetchNext !== null && error instanceof AppError && error.code === 'E_HUBSPOT_REJECTED')
-          throw new AfterIsOpaque(error.message)
-        throw error
-      })
-    let objects = page.results
-    const after = page.paging?.next?.after ?? null
-    let done = after === null
-    // Read after the await: the range may have been split meanwhile.
-    const to = job.range.to === null ? null : BigInt(job.range.to)
-    if (ranged) {
-      if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext))
-        throw new AfterIsOpaque('a list page started before its after cursor')
-      if (to !== null) objects = objects.filter((object) => idNumber(object.id) < to)
-      // In ranges mode `after` is where a search stream would go on from: it must be an id.
-      done ||= objects.length < page.results.length || (to !== null && idNumber(after!) >= to)
-      if (!done) idNumber(after!)
-    }
-    job.fetchNext = done ? null : after
-    job.fetchDone = done
-    await queue.push({ job, objects, next: job.fetchNext, done }, signal)
-    if (done) return
-    // Waiting for the burst window while holding the range would idle it; a search stream may read it meanwhile.
-    if (await ctx.burstFull?.()) {
-      job.claimed = false
-      return
-    }
+  signal.throwIfAborted()
+  const page = await ctx.crm
+    .listPage(ctx.types[job.type], { after: job.fetchNext ?? undefined, properties: PROPERTIES[job.type] })
+    .catch((error) => {
+      // A HubSpot that refuses an id as `after` is one whose cursor is opaque after all.
+      if (ranged && job.fetchNext !== null && error instanceof AppError && error.code === 'E_HUBSPOT_REJECTED')
+        throw new AfterIsOpaque(error.message)
+      throw error
+    })
+  let objects = page.results
+  const after = page.paging?.next?.after ?? null
+  let done = after === null
+  // Read after the await: the range may have been split meanwhile.
+  const to = job.range.to === null ? null : BigInt(job.range.to)
+  if (ranged) {
+    if (job.fetchNext !== null && objects.length && idNumber(objects[0].id) < BigInt(job.fetchNext))
+      throw new AfterIsOpaque('a list page started before its after cursor')
+    if (to !== null) objects = objects.filter((object) => idNumber(object.id) < to)
+    // In ranges mode `after` is where a search stream would go on from: it must be an id.
+    done ||= objects.length < page.results.length || (to !== null && idNumber(after!) >= to)
+    if (!done) idNumber(after!)
   }
+  job.fetchNext = done ? null : after
+  job.fetchDone = done
+  await queue.push({ job, objects, next: job.fetchNext, done }, signal)
 }
 
-async function searchRange(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
-  for (;;) {
-    signal.throwIfAborted()
-    const filters: SearchFilter[] = []
-    if (job.fetchNext !== null) filters.push({ propertyName: OBJECT_ID, operator: 'GTE', value: job.fetchNext })
-    if (job.range.to !== null) filters.push({ propertyName: OBJECT_ID, operator: 'LT', value: job.range.to })
-    const page = await ctx.crm.search(ctx.types[job.type], {
-      filterGroups: filters.length ? [{ filters }] : undefined,
-      sorts: [{ propertyName: OBJECT_ID, direction: 'ASCENDING' }],
-      properties: PROPERTIES[job.type],
-      limit: SEARCH_PAGE,
-    })
-    const to = job.range.to === null ? null : BigInt(job.range.to)
-    const objects = to === null ? page.results : page.results.filter((object) => idNumber(object.id) < to)
-    const done = objects.length < SEARCH_PAGE || !page.paging?.next
-    job.fetchNext = done ? null : String(idNumber(objects[objects.length - 1].id) + 1n)
-    job.fetchDone = done
-    await queue.push({ job, objects, next: job.fetchNext, done }, signal)
-    if (done) return
-  }
+/** One id-range search page of the range, from where its reader is. */
+async function searchPage(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  const filters: SearchFilter[] = []
+  if (job.fetchNext !== null) filters.push({ propertyName: OBJECT_ID, operator: 'GTE', value: job.fetchNext })
+  if (job.range.to !== null) filters.push({ propertyName: OBJECT_ID, operator: 'LT', value: job.range.to })
+  const page = await ctx.crm.search(ctx.types[job.type], {
+    filterGroups: filters.length ? [{ filters }] : undefined,
+    sorts: [{ propertyName: OBJECT_ID, direction: 'ASCENDING' }],
+    properties: PROPERTIES[job.type],
+    limit: SEARCH_PAGE,
+  })
+  const to = job.range.to === null ? null : BigInt(job.range.to)
+  const objects = to === null ? page.results : page.results.filter((object) => idNumber(object.id) < to)
+  const done = objects.length < SEARCH_PAGE || !page.paging?.next
+  job.fetchNext = done ? null : String(idNumber(objects[objects.length - 1].id) + 1n)
+  job.fetchDone = done
+  await queue.push({ job, objects, next: job.fetchNext, done }, signal)
 }
 
 /** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
@@ -316,7 +443,11 @@ async function writeAll(
 ): Promise<void> {
   for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
     const batch = items
+    // rows is the one field a batch adds to rather than sets; a re-run transaction (deadlock retry)
+    // adds from where the batch began. Only that field: a split may move a range's `to` meanwhile.
+    const rowsBefore = new Map(batch.map(({ job }) => [job.range, job.range.rows]))
     await ctx.applier.batch(async (writer) => {
+      for (const [range, rows] of rowsBefore) range.rows = rows
       for (const type of SYNC_TYPES)
         await writer.upsert(
           type,

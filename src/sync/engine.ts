@@ -44,16 +44,24 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
-import { withPriority, type HubSpot, type Priority } from '../hubspot/index.js'
+import { holdSlot, withPriority, type CallKind, type HubSpot, type Priority } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
-import { describeTopology, LOCKS, type ReplicaDriver } from '../replica/index.js'
-import { createApplier, type Applier } from './apply.js'
+import {
+  describeTopology,
+  liveRowCounts,
+  LOCKS,
+  readStateValue,
+  readSyncStates,
+  replicaFreshAt,
+  type ReplicaDriver,
+} from '../replica/index.js'
+import { createApplier } from './apply.js'
 import { runBackfill } from './backfill.js'
-import { countingCrm, type CallCounts, type Crm } from './crm-port.js'
+import type { SyncContext } from './context.js'
+import { countingCrm, type CallCounts } from './crm-port.js'
 import { createProgress } from './progress.js'
 import { pullType } from './pull.js'
 import { DRIFT_KEY, reconcile } from './reconcile.js'
-import { readKv, readStates, replicaFreshAt } from './state.js'
 import { pullExamsById, relistExams, type TargetContext } from './targeted.js'
 import {
   SYNC_TYPES,
@@ -97,10 +105,10 @@ type Exclusive<T> = { ran: true; value: T } | { ran: false }
 
 export class Engine implements SyncEngine {
   readonly #o: SyncEngineOptions
-  readonly #applier: Applier
   readonly #calls: CallCounts = { list: 0, search: 0, batchRead: 0 }
-  readonly #crm: Crm
   readonly #abort = new AbortController()
+  /** What every operation shares, built once; #context() adds the object types and each operation its own fields. */
+  readonly #shared: Omit<SyncContext, 'types'>
   readonly #lookbackMs: number
   /** Local queue in front of the cluster lock; `#waiting` counts who holds or waits for it. */
   #queue: Promise<void> = Promise.resolve()
@@ -112,8 +120,11 @@ export class Engine implements SyncEngine {
   #queuedTarget: { ids: Set<string>; result: Promise<PullResult> } | null = null
   /** Force syncs waiting to start, by type and exam: repeats join them. */
   readonly #queuedForce = new Map<string, Promise<{ count: number }>>()
-  /** Pulls and force syncs each caller has asked for and not yet been answered. */
-  readonly #outstanding = new Map<string, number>()
+  /**
+   * Pulls and force syncs each caller started that have not finished. Joining one already queued
+   * (by anyone) adds no HubSpot work, so it is not counted: a dashboard's Refresh clicks are never refused.
+   */
+  readonly #started = new Map<string, number>()
   /** Upper bound of the last full pull known here (epoch ms); refreshed from Postgres now and then. */
   #freshAt = 0
   #nextFreshnessCheck = 0
@@ -127,8 +138,12 @@ export class Engine implements SyncEngine {
 
   constructor(options: SyncEngineOptions) {
     this.#o = options
-    this.#applier = createApplier(options.db, options.cache)
-    this.#crm = countingCrm(options.hubspot.crm, this.#calls)
+    this.#shared = {
+      db: options.db,
+      crm: countingCrm(options.hubspot.crm, this.#calls),
+      applier: createApplier(options.db, options.cache),
+      signal: this.#abort.signal,
+    }
     this.#lookbackMs = options.lookbackMs ?? 60_000
   }
 
@@ -137,11 +152,11 @@ export class Engine implements SyncEngine {
   async pull(options: PullOptions = {}): Promise<PullResult> {
     const reason = options.reason ?? 'demand'
     if (this.#stopped) return skipped(reason, 'stopped')
-    return this.#counted(options.caller, () => withPriority(priorityOf(reason), () => this.#pull(options, reason)))
+    return withPriority(priorityOf(reason), () => this.#pull(options, reason))
   }
 
   async #pull(options: PullOptions, reason: PullReason): Promise<PullResult> {
-    if (options.examIds?.length) return this.#queueTargeted(options.examIds, reason)
+    if (options.examIds?.length) return this.#queueTargeted(options.examIds, reason, options.caller)
     const types = SYNC_TYPES.filter((type) => !options.types?.length || options.types.includes(type))
     if (reason === 'access' || reason === 'watch')
       return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
@@ -149,10 +164,12 @@ export class Engine implements SyncEngine {
     const key = types.join(',')
     const queued = this.#queuedDemand.get(key)
     if (queued) return queued
-    const next = this.#exclusive(true, () => {
-      this.#queuedDemand.delete(key)
-      return this.#incremental(types, reason)
-    }).then((result) => this.#pullResult(reason, result))
+    const next = this.#owned(options.caller, () =>
+      this.#exclusive(true, () => {
+        this.#queuedDemand.delete(key)
+        return this.#incremental(types, reason)
+      }).then((result) => this.#pullResult(reason, result)),
+    )
     this.#queuedDemand.set(key, next)
     void next
       .finally(() => {
@@ -166,7 +183,7 @@ export class Engine implements SyncEngine {
    * Targeted pulls asked for while one waits are merged into it (their exams added), so a loop of
    * Refresh clicks or `sync_request`s costs one pull after the running one, not one each.
    */
-  #queueTargeted(examIds: readonly string[], reason: PullReason): Promise<PullResult> {
+  #queueTargeted(examIds: readonly string[], reason: PullReason, caller: string | undefined): Promise<PullResult> {
     const queued = this.#queuedTarget
     const fresh = examIds.filter((id) => !queued?.ids.has(id))
     if (queued && queued.ids.size + fresh.length <= MAX_TARGET_EXAMS) {
@@ -174,10 +191,12 @@ export class Engine implements SyncEngine {
       return queued.result
     }
     const target = { ids: new Set(examIds), result: null as unknown as Promise<PullResult> }
-    target.result = this.#exclusive(true, () => {
-      if (this.#queuedTarget === target) this.#queuedTarget = null
-      return this.#targeted([...target.ids], reason)
-    }).then((result) => this.#pullResult(reason, result))
+    target.result = this.#owned(caller, () =>
+      this.#exclusive(true, () => {
+        if (this.#queuedTarget === target) this.#queuedTarget = null
+        return this.#targeted([...target.ids], reason)
+      }).then((result) => this.#pullResult(reason, result)),
+    )
     this.#queuedTarget = target
     void target.result
       .finally(() => {
@@ -187,23 +206,32 @@ export class Engine implements SyncEngine {
     return target.result
   }
 
-  /** Each caller may have a bounded number of pulls outstanding; one more is refused with 429. */
-  async #counted<T>(caller: string | undefined, fn: () => Promise<T>): Promise<T> {
-    if (caller === undefined) return fn()
-    const held = this.#outstanding.get(caller) ?? 0
+  /**
+   * Starts work a caller asked for, if the caller has fewer than the bound started and unfinished;
+   * otherwise refuses with 429 before anything is queued. The count drops as the work settles,
+   * before its callers see the answer, so an answered caller may pull again at once.
+   */
+  #owned<T>(caller: string | undefined, start: () => Promise<T>): Promise<T> {
+    if (caller === undefined) return start()
+    const held = this.#started.get(caller) ?? 0
     const limit = this.#o.config.limits.maxQueuedPullsPerCaller
     if (held >= limit)
-      throw new AppError('E_TOO_MANY_PULLS', `you already have ${held} HubSpot pulls waiting (at most ${limit})`, {
-        retryAfterSeconds: 5,
-        details: { limit },
-      })
-    this.#outstanding.set(caller, held + 1)
+      throw new AppError(
+        'E_TOO_MANY_PULLS',
+        `you already have ${held} HubSpot pulls queued or running (at most ${limit})`,
+        { retryAfterSeconds: 5, details: { limit } },
+      )
+    this.#started.set(caller, held + 1)
+    const release = () => {
+      const left = (this.#started.get(caller) ?? 1) - 1
+      if (left <= 0) this.#started.delete(caller)
+      else this.#started.set(caller, left)
+    }
     try {
-      return await fn()
-    } finally {
-      const left = (this.#outstanding.get(caller) ?? 1) - 1
-      if (left <= 0) this.#outstanding.delete(caller)
-      else this.#outstanding.set(caller, left)
+      return start().finally(release)
+    } catch (error) {
+      release()
+      throw error
     }
   }
 
@@ -266,7 +294,7 @@ export class Engine implements SyncEngine {
   }
 
   async isBackfilled(): Promise<boolean> {
-    const states = await readStates(this.#o.db)
+    const states = await readSyncStates(this.#o.db)
     return SYNC_TYPES.every((type) => states.get(type)!.cursorMs !== null)
   }
 
@@ -290,15 +318,10 @@ export class Engine implements SyncEngine {
     this.#reconciling = progress
     try {
       return await reconcile(
-        {
-          db: this.#o.db,
-          crm: this.#crm,
-          types: await this.#o.hubspot.objectTypes(),
-          applier: this.#applier,
-          signal: this.#abort.signal,
+        await this.#context({
           calls: () => this.#o.hubspot.client.stats.calls,
-          onProgress: (phase, listed) => Object.assign(progress, { phase, listed }),
-        },
+          onProgress: (phase: string, listed: number) => Object.assign(progress, { phase, listed }),
+        }),
         options.fix,
       )
     } finally {
@@ -307,22 +330,20 @@ export class Engine implements SyncEngine {
     }
   }
 
-  /** Repeats of a force sync that has not started yet join it; each caller may have a few outstanding. */
+  /** Repeats of a force sync that has not started yet join it (free); each caller may have started a few. */
   async forceSync(type: SyncType, examId?: string, caller?: string): Promise<{ count: number }> {
     if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
     const key = `${type}:${examId ?? ''}`
-    return this.#counted(caller, () => {
-      const queued = this.#queuedForce.get(key)
-      if (queued) return queued
-      const next = withPriority('demand', () => this.#forceSync(type, examId, key))
-      this.#queuedForce.set(key, next)
-      void next
-        .finally(() => {
-          if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
-        })
-        .catch(() => undefined)
-      return next
-    })
+    const queued = this.#queuedForce.get(key)
+    if (queued) return queued
+    const next = this.#owned(caller, () => withPriority('demand', () => this.#forceSync(type, examId, key)))
+    this.#queuedForce.set(key, next)
+    void next
+      .finally(() => {
+        if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
+      })
+      .catch(() => undefined)
+    return next
   }
 
   async #forceSync(type: SyncType, examId: string | undefined, key: string): Promise<{ count: number }> {
@@ -342,13 +363,10 @@ export class Engine implements SyncEngine {
   async status(): Promise<SyncStatus> {
     const { db, hubspot } = this.#o
     const [states, counts, usage, drift] = await Promise.all([
-      readStates(db),
-      db.query<{ exams: string; bookings: string }>(
-        `SELECT (SELECT count(*) FROM public.hubspot_mock_exams WHERE deleted_at IS NULL)::text AS exams,
-                (SELECT count(*) FROM public.hubspot_bookings WHERE deleted_at IS NULL)::text AS bookings`,
-      ),
+      readSyncStates(db),
+      liveRowCounts(db),
       hubspot.client.budget.usage(),
-      readKv<DriftReport>(db, DRIFT_KEY),
+      readStateValue<DriftReport>(db, DRIFT_KEY),
     ])
     const objects = {} as SyncStatus['objects']
     let oldestUpper: number | null = null
@@ -359,7 +377,7 @@ export class Engine implements SyncEngine {
         cursor: state.cursorMs === null ? null : new Date(state.cursorMs).toISOString(),
         last_pull_at: state.lastPullOkAt,
         last_pull_ms: state.lastPull?.ms ?? null,
-        rows: Number(counts.rows[0][type]),
+        rows: counts[type],
       }
       const upper = state.lastPull?.upper_ms ?? null
       oldestUpper = upper === null || oldestUpper === null ? (oldestUpper ?? upper) : Math.min(oldestUpper, upper)
@@ -428,16 +446,7 @@ export class Engine implements SyncEngine {
   async #pullTypes(types: readonly SyncType[], reason: PullReason, deletes = true): Promise<PullResult> {
     const started = Date.now()
     const calls = this.#o.hubspot.client.stats.calls
-    const ctx = {
-      db: this.#o.db,
-      crm: this.#crm,
-      types: await this.#o.hubspot.objectTypes(),
-      applier: this.#applier,
-      signal: this.#abort.signal,
-      lookbackMs: this.#lookbackMs,
-      reason,
-      deletes,
-    }
+    const ctx = await this.#context({ lookbackMs: this.#lookbackMs, reason, deletes })
     const settled = await Promise.allSettled(types.map((type) => pullType(ctx, type)))
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
@@ -481,20 +490,12 @@ export class Engine implements SyncEngine {
     const { client } = this.#o.hubspot
     const before = { calls: client.stats.calls, search: this.#calls.search, rateLimited: client.stats.rateLimited }
     const run = await runBackfill(
-      {
-        db: this.#o.db,
-        crm: this.#crm,
-        types: await this.#o.hubspot.objectTypes(),
-        applier: this.#applier,
+      await this.#context({
         logger: this.#o.logger,
-        signal: this.#abort.signal,
         listWorkers: this.#o.listWorkers,
         searchWorkers: this.#o.searchWorkers,
-        burstFull: async () => {
-          const usage = await client.budget.usage()
-          return usage.used_10s >= usage.admit_10s
-        },
-      },
+        slot: (kind: CallKind, signal: AbortSignal) => holdSlot(client.budget, kind, signal),
+      }),
       options,
     )
     // Changes made while the backfill read: search only (its own bucket); deletes wait for the next pull.
@@ -530,16 +531,13 @@ export class Engine implements SyncEngine {
     }
   }
 
-  async #target(force: boolean): Promise<TargetContext> {
-    return {
-      db: this.#o.db,
-      crm: this.#crm,
-      types: await this.#o.hubspot.objectTypes(),
-      applier: this.#applier,
-      signal: this.#abort.signal,
-      force,
-      source: force ? 'manual' : 'sync',
-    }
+  #target(force: boolean): Promise<TargetContext> {
+    return this.#context({ force, source: force ? 'manual' : 'sync' })
+  }
+
+  /** The shared context with this operation's fields; the object types are looked up per operation (cached by the client). */
+  async #context<T extends object>(extra: T): Promise<SyncContext & T> {
+    return { ...this.#shared, types: await this.#o.hubspot.objectTypes(), ...extra }
   }
 
   #pullResult(reason: PullReason, result: Exclusive<PullResult>): PullResult {

@@ -56,13 +56,17 @@ describe('progress', () => {
 })
 
 describe('backfill plan', () => {
-  it('splits an id span into ranges open at both ends, about 1,000 objects each', () => {
+  it('splits an id span into ranges open at both ends, each a search page of objects or a little under', () => {
     const plan = rangePlan(0, 20_000, 30_000_000_001n, 30_000_020_200n)
-    expect(plan.ranges).toHaveLength(20)
+    // 198 objects a range (200 a search page, 2 short), as far as the ids' spacing says.
+    expect(plan.ranges).toHaveLength(102)
+    for (const range of plan.ranges.slice(1, -1))
+      expect(Number(BigInt(range.to!) - BigInt(range.from!)) / plan.ids_per_object!).toBeLessThanOrEqual(198)
     expect(plan.ranges[0].from).toBeNull()
     expect(plan.ranges.at(-1)!.to).toBeNull()
     for (let i = 1; i < plan.ranges.length; i++) expect(plan.ranges[i].from).toBe(plan.ranges[i - 1].to)
-    expect(rangePlan(0, 1_000_000, 1n, 2_000_000n).ranges).toHaveLength(64)
+    // Past MAX_RANGES, ranges grow by whole search pages: 1,998 objects each here.
+    expect(rangePlan(0, 1_000_000, 1n, 2_000_000n).ranges).toHaveLength(501)
     // Dense or odd spans still make sane, non-empty ranges.
     expect(
       rangePlan(0, 5_000, 10n, 12n).ranges.every(

@@ -7,7 +7,7 @@ import { createApplier } from './apply.js'
 import type { Crm } from './crm-port.js'
 import { pullType, type PullContext } from './pull.js'
 import { emptyReplica, openScratchReplica } from '../../test/support/scratch-replica.js'
-import { readState } from './state.js'
+import { readSyncState } from '../replica/index.js'
 
 const NOW = Date.now()
 
@@ -118,10 +118,10 @@ describe('incremental pull', () => {
     expect(result.deleted).toBe(1)
     // Archived long before the cursor: that one was dealt with by an earlier pull (here it was not, on purpose).
     expect(await live()).toEqual(['1', '3'])
-    expect((await readState(db, 'bookings')).archivedCursorMs).toBe(NOW - 1_000)
+    expect((await readSyncState(db, 'bookings')).archivedCursorMs).toBe(NOW - 1_000)
     // With deletes off (the catch-up after a backfill) the listing is not read and the cursor stays.
     records[2].archivedAt = Date.now()
     expect((await pullType({ ...context(fakeCrm(records), 1_000), deletes: false }, 'bookings')).deleted).toBe(0)
-    expect((await readState(db, 'bookings')).archivedCursorMs).toBe(NOW - 1_000)
+    expect((await readSyncState(db, 'bookings')).archivedCursorMs).toBe(NOW - 1_000)
   })
 })

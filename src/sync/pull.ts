@@ -1,18 +1,13 @@
 // The incremental pull of one object type: search the modified window, upsert page by page, soft-delete what HubSpot archived.
-import { modifiedMs, type ObjectTypes } from '../hubspot/index.js'
+import { modifiedMs } from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { PROPERTIES, type Applier } from './apply.js'
-import { readState, recordPullError, recordPullOk, recordPullStart } from './state.js'
+import { readSyncState, recordPullError, recordPullOk, recordPullStart } from '../replica/index.js'
+import { PROPERTIES } from './apply.js'
+import type { SyncContext } from './context.js'
 import type { PullReason, SyncType, TypePullResult } from './types.js'
 import { OBJECT_ID, nextCursor, scanModified } from './window-scan.js'
 
-export interface PullContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
-  signal: AbortSignal
+export interface PullContext extends SyncContext {
   /** Search is eventually consistent: each pull re-reads this much before the cursor. */
   lookbackMs: number
   reason: PullReason
@@ -24,7 +19,7 @@ export interface PullContext {
 }
 
 export async function pullType(ctx: PullContext, type: SyncType): Promise<TypePullResult> {
-  const state = await readState(ctx.db, type)
+  const state = await readSyncState(ctx.db, type)
   const started = Date.now()
   // Fixed now, so that the pull has an end however busy HubSpot is; later changes are the next pull's.
   const upperMs = started

@@ -1,10 +1,8 @@
 // Reconcile: compares ids and hs_lastmodifieddate on both sides through full listings; reports drift and, asked to, repairs it.
-import { BATCH_MAX, modifiedMs, type ObjectTypes } from '../hubspot/index.js'
+import { BATCH_MAX, modifiedMs } from '../hubspot/index.js'
 import { chunks } from '../model/chunks.js'
-import type { Crm } from './crm-port.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { TABLES, type Applier } from './apply.js'
-import { writeKv } from './state.js'
+import { rowVersions, writeStateValue } from '../replica/index.js'
+import type { SyncContext } from './context.js'
 import { refreshByIds, type TargetContext } from './targeted.js'
 import { SYNC_TYPES, type DriftReport, type SyncType, type TypeDrift, type TypePullResult } from './types.js'
 import { MODIFIED } from './window-scan.js'
@@ -12,12 +10,7 @@ import { MODIFIED } from './window-scan.js'
 export const DRIFT_KEY = 'drift_report'
 const SAMPLES = 20
 
-export interface ReconcileContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
-  signal: AbortSignal
+export interface ReconcileContext extends SyncContext {
   /** The client's request count, to report what reconcile cost. */
   calls(): number
   /** Told the phase and how many HubSpot objects have been listed so far. */
@@ -61,7 +54,7 @@ export async function reconcile(ctx: ReconcileContext, fix: boolean): Promise<Dr
     calls: ctx.calls() - calls,
     ms: Date.now() - started,
   }
-  await writeKv(ctx.db, DRIFT_KEY, report)
+  await writeStateValue(ctx.db, DRIFT_KEY, report)
   return report
 }
 
@@ -70,10 +63,8 @@ export async function reconcile(ctx: ReconcileContext, fix: boolean): Promise<Dr
  * compared, rather than reported as extra because the listing had already passed it.
  */
 async function compare(ctx: ReconcileContext, type: SyncType, onPage: (listed: number) => void): Promise<Drift> {
-  const { rows } = await ctx.db.query<{ hubspot_id: string; ms: string; deleted: boolean }>(
-    `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${TABLES[type]}`,
-  )
-  const replica = new Map(rows.map((row) => [row.hubspot_id, { ms: Number(row.ms), deleted: row.deleted }]))
+  const rows = await rowVersions(ctx.db, type)
+  const replica = new Map(rows.map((row) => [row.hubspot_id, { ms: row.ms, deleted: row.deleted }]))
   const drift: Drift = {
     missing: [],
     extra: [],
@@ -106,15 +97,7 @@ async function compare(ctx: ReconcileContext, type: SyncType, onPage: (listed: n
  * have is soft-deleted; an "extra" HubSpot does have (created meanwhile) is simply written.
  */
 async function repair(ctx: ReconcileContext, type: SyncType, drift: Drift): Promise<number> {
-  const target: TargetContext = {
-    db: ctx.db,
-    crm: ctx.crm,
-    types: ctx.types,
-    applier: ctx.applier,
-    signal: ctx.signal,
-    force: true,
-    source: 'manual',
-  }
+  const target: TargetContext = { ...ctx, force: true, source: 'manual' }
   const counts: TypePullResult = { fetched: 0, changed: 0, deleted: 0, cursor: null, calls: 0 }
   const ids = [...drift.missing, ...drift.stale, ...drift.extra]
   for (const chunk of chunks(ids, BATCH_MAX)) await refreshByIds(target, type, chunk, counts)

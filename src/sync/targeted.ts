@@ -1,19 +1,15 @@
 // Pulls named exams and their bookings (the per-exam Refresh, force sync), and re-lists all exams (force sync of exams).
-import { BATCH_MAX, SEARCH_IN_VALUES_MAX, type HubSpotObject, type ObjectTypes } from '../hubspot/index.js'
-import type { Crm } from './crm-port.js'
+import { BATCH_MAX, SEARCH_IN_VALUES_MAX, type HubSpotObject } from '../hubspot/index.js'
 import { chunks } from '../model/chunks.js'
 import type { ChangeEvent } from '../model/records.js'
-import type { ReplicaDriver } from '../replica/index.js'
-import { PROPERTIES, TABLES, type Applier } from './apply.js'
+import { liveBookingIdsOfExams, liveExamIds } from '../replica/index.js'
+import { PROPERTIES } from './apply.js'
+import type { SyncContext } from './context.js'
+import type { Crm } from './crm-port.js'
 import type { SyncType, TypePullResult } from './types.js'
 import { scanById } from './window-scan.js'
 
-export interface TargetContext {
-  db: ReplicaDriver
-  crm: Crm
-  types: ObjectTypes
-  applier: Applier
-  signal: AbortSignal
+export interface TargetContext extends SyncContext {
   /** Overwrite replica rows even when HubSpot's version is not newer (force sync). */
   force: boolean
   source: ChangeEvent['source']
@@ -56,9 +52,7 @@ export async function pullExamsById(
       ).changed
     }
     // Absent from search: archived, moved to another exam, or too new for search to know yet; a batch read tells which.
-    const unseen = (await liveIds(ctx.db, 'bookings', 'mock_exam_id = ANY($1::text[])', [chunk])).filter(
-      (id) => !seen.has(id),
-    )
+    const unseen = (await liveBookingIdsOfExams(ctx.db, chunk)).filter((id) => !seen.has(id))
     for (const ids100 of chunks(unseen, BATCH)) await refreshByIds(ctx, 'bookings', ids100, bookings)
   }
   return { exams, bookings, foundExams }
@@ -68,7 +62,7 @@ export async function pullExamsById(
 export async function relistExams(ctx: TargetContext): Promise<TypePullResult> {
   const result = empty()
   // Taken before listing: an exam created meanwhile is not in it, so it cannot be taken for an extra.
-  const before = await liveIds(ctx.db, 'exams', 'true', [])
+  const before = await liveExamIds(ctx.db)
   const seen = new Set<string>()
   let after: string | undefined
   do {
@@ -117,12 +111,4 @@ export async function refreshByIds(
   counts.deleted += deleted
   counts.changed += changed - deleted
   return [...foundIds]
-}
-
-async function liveIds(db: ReplicaDriver, type: SyncType, where: string, params: unknown[]): Promise<string[]> {
-  const { rows } = await db.query<{ hubspot_id: string }>(
-    `SELECT hubspot_id FROM ${TABLES[type]} WHERE deleted_at IS NULL AND ${where}`,
-    params,
-  )
-  return rows.map((row) => row.hubspot_id)
 }

@@ -1,8 +1,7 @@
 // The sync engine's public vocabulary: the engine interface, pull/backfill/drift results and the status shape.
-import type { SyncStatus } from '../model/records.js'
+import type { SyncStatus, SyncType } from '../model/records.js'
 
-export const SYNC_TYPES = ['exams', 'bookings'] as const
-export type SyncType = (typeof SYNC_TYPES)[number]
+export { SYNC_TYPES, type SyncType } from '../model/records.js'
 
 export type PullReason = 'demand' | 'access' | 'watch' | 'cli' | 'start'
 
@@ -11,7 +10,7 @@ export interface PullOptions {
   /** A targeted pull: these exams and their bookings only (cheap; the dashboard's per-exam Refresh). */
   examIds?: string[]
   reason?: PullReason
-  /** Who asked (a token subject): each caller may have only a few pulls outstanding. */
+  /** Who asked (a token subject): each caller may have started only a few unfinished pulls (joining one is free). */
   caller?: string
 }
 

@@ -1,6 +1,9 @@
 // The import-rule checker run by `npm run lint` passes on the tree and fails on an arrow that runs the wrong way.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkRepo, checkSource } from '../../scripts/check-imports.js'
+import { tempDir } from '../support/env.js'
 
 describe('import rules', () => {
   it('hold for the whole tree', () => {
@@ -11,6 +14,24 @@ describe('import rules', () => {
     const violations = checkSource('src/replica/records.ts', "import { createSyncEngine } from '../sync/index.js'\n")
     expect(violations).toHaveLength(1)
     expect(violations[0]!.rule).toMatch(/replica may not import sync/)
+  })
+
+  it('find a wrong-way arrow in a tree, as `npm run lint` walks it', () => {
+    const tree = tempDir('hubmirror-imports-')
+    try {
+      for (const dir of ['src/replica', 'src/sync', 'web/src']) mkdirSync(join(tree.path, dir), { recursive: true })
+      writeFileSync(join(tree.path, 'src/sync/engine.ts'), "import { LOCKS } from '../replica/index.js'\n")
+      writeFileSync(join(tree.path, 'src/replica/sync-state.ts'), "import type { SyncType } from '../sync/types.js'\n")
+      expect(checkRepo(tree.path)).toEqual([
+        {
+          file: 'src/replica/sync-state.ts',
+          imports: '../sync/types.js',
+          rule: 'replica may not import sync (allowed: model, errors, logger, config)',
+        },
+      ])
+    } finally {
+      tree.remove()
+    }
   })
 
   it('catch Fastify in realtime, test helpers in product code, and a dynamic import', () => {

@@ -52,4 +52,34 @@ describe('limits learned from HubSpot', () => {
     expect(Date.now() - raised).toBeLessThan(8_000)
     expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
   }, 60_000)
+
+  /** Another tool on the same account (same token), which shares nothing with us: plain calls. */
+  const spendElsewhere = async (calls: number) => {
+    for (let i = 0; i < calls; i++) {
+      const response = await fetch(`${emulator.url}/crm/v3/objects/2-50001?limit=1`, {
+        headers: { authorization: 'Bearer x' },
+      })
+      expect(response.status).toBe(200)
+      await response.arrayBuffer()
+    }
+  }
+
+  it('takes the window another process spent from Remaining, and shares it through Redis', async () => {
+    emulator.reset()
+    emulator.setLimits({ rateLimit10s: 50 })
+    await spendElsewhere(40)
+    const namespace = `hmtest-remaining-${Date.now()}`
+    const first = client(namespace)
+    // Its first answer says 41 of 50 are spent: the budget counts them, it does not assume a fresh window.
+    await list(first)
+    expect(await first.client.budget.usage()).toMatchObject({ limit_10s: 50, used_10s: 41 })
+    // A second instance on the same Redis keeps to the same window (with Redis); or the first goes on alone.
+    const second = process.env.REDIS_URL ? client(namespace) : first
+    const started = Date.now()
+    await Promise.all(Array.from({ length: 20 }, () => list(second)))
+    expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
+    expect(first.client.stats.rateLimited + second.client.stats.rateLimited).toBe(0)
+    // Only 7 more fitted that window (49 admitted, 42 spent): the rest waited for it to roll.
+    expect(Date.now() - started).toBeGreaterThan(8_000)
+  }, 60_000)
 })

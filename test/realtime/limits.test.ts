@@ -94,6 +94,17 @@ describe('client limits', () => {
     expect(await metric(/^hubmirror_graphql_refused_total\{reason="aliases"\}/)).toBeGreaterThanOrEqual(1)
   })
 
+  it('measures an operation before validating it (validating n aliases is n²)', async () => {
+    // Invalid too (no such field): refused by cost, so validation never ran on it.
+    const invalid = `{ ${Array.from({ length: 300 }, (_, i) => `a${i}: changes(after: "0", limit: 1000) { nope }`).join(' ')} }`
+    const body = await (await gql(invalid)).json()
+    expect(body.errors).toHaveLength(1)
+    expect(body.errors[0].extensions).toMatchObject({ code: 'E_QUERY_TOO_COMPLEX', reason: 'cost' })
+    // Within the limits, validation still runs.
+    const unknown = await (await gql('{ exams { nope } }')).json()
+    expect(unknown.errors[0].message).toMatch(/Cannot query field "nope"/)
+  })
+
   it('keeps introspection off by default', async () => {
     const response = await gql('{ __schema { types { name } } }')
     expect(response.status).toBe(400)

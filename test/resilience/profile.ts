@@ -18,4 +18,7 @@ export const load = {
   clusterOps: full ? 10_000 : 2_000,
   /** Random conflicting writes on two instances (test/resilience/interleavings.test.ts). */
   interleavingOps: Number(process.env.RESILIENCE_INTERLEAVING_OPS ?? (full ? 10_000 : 600)),
+  /** Abuse suite: the background load's unloaded phase, and the least time it runs under attack (rounds repeat). */
+  abuseUnloadedMs: full ? 60_000 : 20_000,
+  abuseAttackMs: full ? 60_000 : 20_000,
 }

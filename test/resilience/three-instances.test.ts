@@ -127,18 +127,17 @@ describe('three instances sharing Postgres and Redis', () => {
     const loadMs = Date.now() - started
     expect(ledger.errors).toEqual([])
     expect(ledger.stale).toEqual([])
-    // One token fires these without waiting, so it may hit the per-caller bound on queued pulls (issue 17):
-    // that must be the clean 429 E_TOO_MANY_PULLS, and the others still run (200, or 202 while one runs on).
-    const refusedCleanly = (p: (typeof pulls)[number]) => p.status === 429 && p.code === 'E_TOO_MANY_PULLS'
+    // One token fires these without waiting, as one dashboard's Refresh clicks would: each joins the pull
+    // queued on its instance, so none is refused by the per-caller bound (issue 17), only answered 200, or
+    // 202 while a long one runs on.
     const outcomes = JSON.stringify(pulls.map((p) => `${p.status} ${p.code ?? ''}`.trim()))
     expect(
-      pulls.every((p) => p.status === 200 || p.status === 202 || refusedCleanly(p)),
+      pulls.every((p) => p.status === 200 || p.status === 202),
       outcomes,
     ).toBe(true)
-    expect(pulls.filter((p) => !refusedCleanly(p)).length, outcomes).toBeGreaterThan(0)
 
-    // The load's pulls that answered 202 run on in the background and count against the token's bound on
-    // queued pulls (issue 17); let them finish so that the single-flight check below starts from idle.
+    // The load's pulls that answered 202 run on in the background; let them finish so that the
+    // single-flight check below times three pulls of its own, starting from idle.
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
       const answers = await Promise.all(instances.map((on) => on.request('GET', '/api/sync/status')))
       if (answers.every((answer) => answer.body?.status?.pulling === false)) break
@@ -151,21 +150,12 @@ describe('three instances sharing Postgres and Redis', () => {
     const concurrent = await Promise.all(instances.map((on) => on.request('POST', '/api/sync/pull')))
     const wallMs = Date.now() - wallStarted
     emulator.clearFaults()
-    // A pull that outwaits the answer's deadline is told 202 (it runs on); the ones that answered 200 took turns.
     const statuses = JSON.stringify(concurrent.map((answer) => `${answer.status} ${answer.body?.error?.code ?? ''}`))
     expect(
-      concurrent.every(
-        (answer) =>
-          answer.status === 200 ||
-          answer.status === 202 ||
-          (answer.status === 429 && answer.body?.error?.code === 'E_TOO_MANY_PULLS'),
-      ),
+      concurrent.map((answer) => answer.status),
       statuses,
-    ).toBe(true)
-    const results = concurrent
-      .filter((answer) => answer.status === 200)
-      .map((answer) => answer.body.result as { started: boolean; ms: number })
-    expect(results.length, statuses).toBeGreaterThan(0)
+    ).toEqual([200, 200, 200])
+    const results = concurrent.map((answer) => answer.body.result as { started: boolean; ms: number })
     const busyMs = results.reduce((sum, r) => sum + r.ms, 0)
     expect(results.every((r) => r.ms >= 300)).toBe(true)
     // Overlapping pulls would add up to more time than passed; taking turns, they fit inside it.

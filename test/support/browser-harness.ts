@@ -1,12 +1,13 @@
 // Browser-test support: start a real hubmirror server (embedded mode) and a headless Chromium.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import { createHubmirrorApi, type HubmirrorApi } from '../../src/client/index.js'
+import type { BrowserGuard } from './browser-guard.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 export const ARTIFACTS = join(REPO, 'test-artifacts')
@@ -23,6 +24,21 @@ export interface ServerHandle {
   /** A token with only these permissions, signed with the server's secret; null for an external server. */
   mintToken(permissions: string[]): string | null
   stop(): Promise<void>
+  /** The server's data dir, when this harness started it. */
+  dataDir?: string
+}
+
+/** What the browser suite's global setup hands each test file (plain data: it crosses processes). */
+export interface ServerInfo {
+  signInUrl: string
+  emulatorUrl: string | null
+  dataDir: string | null
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    hubmirror: ServerInfo | null
+  }
 }
 
 export function chromiumAvailable(): boolean {
@@ -42,6 +58,22 @@ export async function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   })
+}
+
+/** A test file's handle on the server the global setup started (stopping it is the setup's job). */
+export function connectServer(info: ServerInfo): Promise<ServerHandle> {
+  return fromSignInUrl(info.signInUrl, info.emulatorUrl, async () => {}, info.dataDir ?? undefined)
+}
+
+/** A context whose every page the guard watches. */
+export async function guardedContext(
+  browser: Browser,
+  guard: BrowserGuard,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options })
+  await guard.attach(context)
+  return context
 }
 
 /**
@@ -111,7 +143,9 @@ export async function startServer(): Promise<ServerHandle> {
     rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    return await fromSignInUrl(signInUrl, emulatorFromLog, stop, dataDir)
+    const handle = await fromSignInUrl(signInUrl, emulatorFromLog, stop, dataDir)
+    handle.dataDir = dataDir
+    return handle
   } catch (error) {
     await stop()
     throw error
@@ -159,8 +193,24 @@ async function fromSignInUrl(
   }
 }
 
+/** Newest modification time of the files the dashboard bundle is built from. */
+function newestSource(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** Builds web/dist when it is missing or older than its sources, so the suite never tests a stale bundle. */
 function ensureWebBuild(): void {
-  if (existsSync(join(REPO, 'web/dist/index.html')) && !process.env.HUBMIRROR_BROWSER_REBUILD) return
+  const built = join(REPO, 'web/dist/index.html')
+  const sources = Math.max(
+    ...['web/src', 'src/client', 'src/model'].map((d) => newestSource(join(REPO, d))),
+    statSync(join(REPO, 'web/index.html')).mtimeMs,
+  )
+  if (existsSync(built) && statSync(built).mtimeMs >= sources && !process.env.HUBMIRROR_BROWSER_REBUILD) return
   const res = spawnSync(
     process.execPath,
     [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
@@ -219,14 +269,4 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   // Let transitions (capacity bars) settle so screenshots are comparable run to run.
   await page.waitForTimeout(350)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
-}
-
-/** Collects page errors so a test can assert the app did not throw. */
-export function watchErrors(page: Page): string[] {
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text())
-  })
-  return errors
 }

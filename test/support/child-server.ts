@@ -59,3 +59,42 @@ export async function startChildServer(
     },
   }
 }
+
+export interface ChildEmulator {
+  url: string
+  port: number
+  output(): string
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+/** `hubmirror emulator` in its own process: its CPU (and an attacker's seeding) is not the test runner's. */
+export async function startChildEmulator(args: string[], timeoutMs = 60_000): Promise<ChildEmulator> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    ['bin/hubmirror.js', 'emulator', '--port', String(port), '--data-dir', 'none', ...args],
+    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const started = Date.now()
+  while (!output.includes('HubSpot emulator:')) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`emulator exited early:\n${output}`)
+    if (Date.now() - started > timeoutMs) {
+      child.kill('SIGKILL')
+      throw new Error(`emulator did not start in ${timeoutMs} ms:\n${output}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    output: () => output,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}

@@ -1,5 +1,5 @@
 // Display helpers: dates, times, counts and the fill colour scale shared by bars and gauges.
-import type { ExamRecord, PullBody } from '../../src/client/index.js'
+import type { DriftReport, ExamRecord, PullBody } from '../../src/client/index.js'
 
 /** The seed's exam types, offered in the exam form and filters. */
 export const MOCK_TYPES = ['Situational Judgment', 'Clinical Skills', 'Mini-mock', 'Mock Discussion']
@@ -75,10 +75,27 @@ export function isActive(exam: Pick<ExamRecord, 'is_active'>): boolean {
   return exam.is_active === 'true'
 }
 
-export function compareExams(a: ExamRecord, b: ExamRecord): number {
+/** Today's date where the admin is (YYYY-MM-DD): an exam is past once its day is over locally. */
+export function localToday(now = new Date()): string {
+  const y = now.getFullYear()
+  const m = String(now.getMonth() + 1).padStart(2, '0')
+  const d = String(now.getDate()).padStart(2, '0')
+  return `${y}-${m}-${d}`
+}
+
+export function isPast(exam: Pick<ExamRecord, 'exam_date'>, today = localToday()): boolean {
+  return !!exam.exam_date && exam.exam_date < today
+}
+
+/** Upcoming exams first, soonest first; then past ones, most recent first: the list opens on what is next. */
+export function compareExams(a: ExamRecord, b: ExamRecord, today = localToday()): number {
+  const pastA = isPast(a, today)
+  const pastB = isPast(b, today)
+  if (pastA !== pastB) return pastA ? 1 : -1
+  const order = pastA ? -1 : 1
   return (
-    (a.exam_date ?? '').localeCompare(b.exam_date ?? '') ||
-    (a.start_time ?? '').localeCompare(b.start_time ?? '') ||
+    order * (a.exam_date ?? '').localeCompare(b.exam_date ?? '') ||
+    order * (a.start_time ?? '').localeCompare(b.start_time ?? '') ||
     a.hubspot_id.localeCompare(b.hubspot_id)
   )
 }
@@ -95,4 +112,19 @@ export function describePull(body: PullBody): string {
     return result.skipped === 'busy' ? 'A pull from HubSpot is already running' : 'Nothing to pull right now'
   const changed = (result.objects.exams?.changed ?? 0) + (result.objects.bookings?.changed ?? 0)
   return `Pulled from HubSpot: ${changed} change${changed === 1 ? '' : 's'}`
+}
+
+export function driftCount(
+  r: Pick<DriftReport, 'missing_in_replica' | 'extra_in_replica' | 'stale_in_replica'>,
+): number {
+  return r.missing_in_replica + r.extra_in_replica + r.stale_in_replica
+}
+
+/** The reconcile's outcome in a sentence for a toast. */
+export function describeDrift(report: DriftReport): string {
+  const drift = driftCount(report)
+  if (drift === 0) return `Reconcile: no drift (${report.calls} HubSpot calls)`
+  const found = `Reconcile: found ${drift} difference${drift === 1 ? '' : 's'}`
+  if (report.fixed > 0) return `${found} and repaired ${report.fixed} row${report.fixed === 1 ? '' : 's'}`
+  return `${found} between HubSpot and the replica`
 }

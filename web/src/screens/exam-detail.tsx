@@ -12,12 +12,14 @@ import {
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
+import { ExamBadges } from '../components/exam-badges.js'
 import {
   BOOKING_STATUSES,
   formatDate,
   formatShortDateTime,
   formatTimeRange,
   isActive,
+  localToday,
   SEAT_HOLDING,
   statusLabel,
 } from '../format.js'
@@ -207,9 +209,7 @@ function ExamHeader({
           <span>{formatDate(exam.exam_date)}</span>
           <span>{formatTimeRange(exam)}</span>
           <span>{exam.location ?? '—'}</span>
-          <span className={`badge ${active ? 'badge--on' : 'badge--off'}`} data-testid="exam-active">
-            {active ? 'Active' : 'Inactive'}
-          </span>
+          <ExamBadges exam={exam} today={localToday()} activeTestId="exam-active" />
         </p>
         <CapacityBar id={exam.hubspot_id} booked={booked} capacity={exam.capacity ?? 0} />
       </div>

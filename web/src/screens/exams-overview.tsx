@@ -4,13 +4,15 @@ import { applyExamEvent, compareSeq, isSeq, type Aggregates, type ExamRecord } f
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
+import { ExamBadges } from '../components/exam-badges.js'
 import {
   compareExams,
   formatDate,
   formatNumber,
   formatPercent,
   formatTimeRange,
-  isActive,
+  isPast,
+  localToday,
   MOCK_TYPES,
 } from '../format.js'
 import { href } from '../router.js'
@@ -135,6 +137,7 @@ export function ExamsOverview() {
       ),
     [exams, filters.type, filters.location],
   )
+  const today = localToday()
   const set = <K extends keyof Filters>(key: K, value: Filters[K]) => setFilters((f) => ({ ...f, [key]: value }))
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS)
 
@@ -233,7 +236,12 @@ export function ExamsOverview() {
           </thead>
           <tbody>
             {visible.map((exam) => (
-              <tr key={exam.hubspot_id} data-testid={`exam-row-${exam.hubspot_id}`}>
+              <tr
+                key={exam.hubspot_id}
+                data-testid={`exam-row-${exam.hubspot_id}`}
+                data-past={isPast(exam, today) ? 'true' : undefined}
+                className={isPast(exam, today) ? 'row--past' : undefined}
+              >
                 <th scope="row" data-label="Exam">
                   <a href={href.exam(exam.hubspot_id)}>{exam.mock_exam_name || `Exam ${exam.hubspot_id}`}</a>
                 </th>
@@ -245,9 +253,7 @@ export function ExamsOverview() {
                   <CapacityBar id={exam.hubspot_id} booked={exam.total_bookings} capacity={exam.capacity ?? 0} />
                 </td>
                 <td data-label="Status">
-                  <span className={`badge ${isActive(exam) ? 'badge--on' : 'badge--off'}`}>
-                    {isActive(exam) ? 'Active' : 'Inactive'}
-                  </span>
+                  <ExamBadges exam={exam} today={today} />
                 </td>
               </tr>
             ))}

@@ -1,12 +1,30 @@
 // Sync status: last pulls, lag, the HubSpot rate budget, 429s, drift, the force-sync buttons, and the doctor's checks.
 import { useCallback, useEffect, useState } from 'react'
-import type { DoctorReport, ExamRecord, ObjectSyncState, SyncStatus } from '../../../src/client/index.js'
+import type {
+  DoctorReport,
+  DriftReport,
+  ExamRecord,
+  ObjectSyncState,
+  ReconcileProgress,
+  SyncStatus,
+} from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { Gauge } from '../components/gauge.js'
-import { describePull, formatAgo, formatDate, formatDateTime, formatDuration, formatNumber } from '../format.js'
+import {
+  describeDrift,
+  describePull,
+  driftCount,
+  formatAgo,
+  formatDate,
+  formatDateTime,
+  formatDuration,
+  formatNumber,
+} from '../format.js'
 
 const POLL_MS = 5_000
+/** While a reconcile runs from this screen, its progress (phase, objects listed) is read this often. */
+const PROGRESS_POLL_MS = 1_000
 
 export function SyncStatusScreen() {
   const { api, feed, can, describeError, toast } = useApp()
@@ -16,6 +34,8 @@ export function SyncStatusScreen() {
   const [examId, setExamId] = useState('')
   const [busy, setBusy] = useState<string | null>(null)
   const [alert, setAlert] = useAlert()
+  const [report, setReport] = useState<DriftReport | null>(null)
+  const [fix, setFix] = useState(false)
 
   const load = useCallback(async () => {
     try {
@@ -58,6 +78,13 @@ export function SyncStatusScreen() {
       .then((res) => setExams(res.exams))
       .catch(() => {})
   }, [api])
+
+  const reconciling = busy === 'reconcile'
+  useEffect(() => {
+    if (!reconciling) return
+    const timer = setInterval(() => void load(), PROGRESS_POLL_MS)
+    return () => clearInterval(timer)
+  }, [reconciling, load])
 
   async function run(name: string, fn: () => Promise<string>) {
     setBusy(name)
@@ -137,19 +164,51 @@ export function SyncStatusScreen() {
                   <dt>Checked</dt>
                   <dd>{formatDateTime(status.drift.checked_at)}</dd>
                   <dt>Missing in replica</dt>
-                  <dd>{formatNumber(status.drift.missing_in_replica)}</dd>
+                  <dd data-testid="drift-missing">{formatNumber(status.drift.missing_in_replica)}</dd>
                   <dt>Extra in replica</dt>
-                  <dd>{formatNumber(status.drift.extra_in_replica)}</dd>
+                  <dd data-testid="drift-extra">{formatNumber(status.drift.extra_in_replica)}</dd>
                   <dt>Stale in replica</dt>
-                  <dd>{formatNumber(status.drift.stale_in_replica)}</dd>
+                  <dd data-testid="drift-stale">{formatNumber(status.drift.stale_in_replica)}</dd>
                   <dt>Fixed</dt>
-                  <dd>{String(status.drift.fixed)}</dd>
+                  <dd>{formatNumber(status.drift.fixed)}</dd>
                 </dl>
               ) : (
-                <p className="muted small">
-                  No reconcile has run yet (<code>npx hubmirror reconcile</code>).
+                <p className="muted small" data-testid="drift-none">
+                  No reconcile has run yet. {can('sync.run') ? 'Run one here, or' : 'Run one with'}{' '}
+                  <code>npx hubmirror reconcile</code>.
                 </p>
               )}
+              {report ? <DriftTable report={report} /> : null}
+              <ReconcileState running={reconciling} progress={status.reconcile} />
+              {can('sync.run') ? (
+                <div className="actions">
+                  <button
+                    type="button"
+                    className="button"
+                    data-testid="run-reconcile"
+                    disabled={busy !== null || status.reconcile?.running === true}
+                    onClick={() =>
+                      run('reconcile', async () => {
+                        const { report: found } = await api.reconcileSync({ fix })
+                        setReport(found)
+                        return describeDrift(found)
+                      })
+                    }
+                  >
+                    {reconciling ? 'Reconciling…' : 'Run reconcile'}
+                  </button>
+                  <label className="check">
+                    <input
+                      type="checkbox"
+                      data-testid="reconcile-fix"
+                      checked={fix}
+                      disabled={busy !== null}
+                      onChange={(e) => setFix(e.target.checked)}
+                    />{' '}
+                    Repair what it finds
+                  </label>
+                </div>
+              ) : null}
             </section>
 
             <section className="card" aria-labelledby="actions-title">
@@ -159,6 +218,7 @@ export function SyncStatusScreen() {
                   <button
                     type="button"
                     className="button"
+                    data-testid="pull-now"
                     disabled={busy !== null}
                     onClick={() => run('pull', async () => describePull(await api.pullSync({})))}
                   >
@@ -219,6 +279,46 @@ export function SyncStatusScreen() {
         </>
       ) : null}
       <DoctorCard />
+    </div>
+  )
+}
+
+/** Progress while a reconcile runs (from this screen or from `hubmirror reconcile`): its phase and count. */
+function ReconcileState({ running, progress }: { running: boolean; progress: ReconcileProgress | undefined }) {
+  if (!running && !progress?.running) return null
+  const phase = progress?.running ? (progress.phase ?? 'starting') : 'starting'
+  return (
+    <div className="reconcile-progress" role="status" data-testid="reconcile-progress">
+      <progress aria-label="Reconcile progress" />
+      <span className="small">
+        Reconciling{progress?.running && progress.fix ? ' and repairing' : ''}: {phase}
+        {progress?.running ? ` · ${formatNumber(progress.listed)} HubSpot objects listed` : ''}
+      </span>
+    </div>
+  )
+}
+
+/** What the last reconcile run from this screen found, object by object (a list: it fits a phone). */
+function DriftTable({ report }: { report: DriftReport }) {
+  const rows = [
+    ['Exams', report.objects.exams],
+    ['Bookings', report.objects.bookings],
+  ] as const
+  return (
+    <div className="reconcile-report" data-testid="reconcile-report" data-drift={driftCount(report)}>
+      <p className="small muted">
+        Last run here: {formatDateTime(report.checked_at)} · {formatNumber(report.calls)} HubSpot calls ·{' '}
+        {formatDuration(report.ms)}
+      </p>
+      <ul className="small">
+        {rows.map(([name, d]) => (
+          <li key={name} data-testid={`reconcile-${name.toLowerCase()}`}>
+            <strong>{name}</strong>: HubSpot {formatNumber(d.hubspot_rows)}, replica {formatNumber(d.replica_rows)} ·{' '}
+            {formatNumber(d.missing_in_replica)} missing, {formatNumber(d.extra_in_replica)} extra,{' '}
+            {formatNumber(d.stale_in_replica)} stale
+          </li>
+        ))}
+      </ul>
     </div>
   )
 }

@@ -1,7 +1,7 @@
 // Sync state kept in Postgres (sync_state per object type, hubmirror_state key/values), shared by every instance.
-import type { Queryable } from '../replica/index.js'
-import type { BackfillPlan } from './backfill-plan.js'
-import type { SyncType } from './types.js'
+import type { SyncType } from '../model/records.js'
+import type { Queryable } from './driver.js'
+import { KV_TABLE, SYNC_STATE_TABLE } from './schema.js'
 
 export interface LastPull {
   ms: number
@@ -13,11 +13,12 @@ export interface LastPull {
   deleted: number
 }
 
-export interface TypeState {
+/** One type's row; Plan is the sync engine's backfill checkpoint, stored as opaque JSON here. */
+export interface TypeState<Plan = unknown> {
   type: SyncType
   cursorMs: number | null
   archivedCursorMs: number | null
-  backfill: BackfillPlan | null
+  backfill: Plan | null
   lastPullStartedAt: string | null
   lastPullFinishedAt: string | null
   lastPullOkAt: string | null
@@ -25,11 +26,11 @@ export interface TypeState {
   lastError: string | null
 }
 
-interface Row {
+interface Row<Plan> {
   object_type: SyncType
   cursor_ms: string | null
   archived_cursor_ms: string | null
-  backfill: BackfillPlan | null
+  backfill: Plan | null
   last_pull_started_at: string | null
   last_pull_finished_at: string | null
   last_pull_ok_at: string | null
@@ -40,16 +41,16 @@ interface Row {
 const num = (value: string | null): number | null => (value === null ? null : Number(value))
 const iso = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`
 
-export async function readStates(db: Queryable): Promise<Map<SyncType, TypeState>> {
-  const { rows } = await db.query<Row>(
+export async function readSyncStates<Plan = unknown>(db: Queryable): Promise<Map<SyncType, TypeState<Plan>>> {
+  const { rows } = await db.query<Row<Plan>>(
     `SELECT object_type, cursor_ms::text, archived_cursor_ms::text, backfill,
             to_char(last_pull_started_at AT TIME ZONE 'UTC', ${iso}) AS last_pull_started_at,
             to_char(last_pull_finished_at AT TIME ZONE 'UTC', ${iso}) AS last_pull_finished_at,
             to_char(last_pull_ok_at AT TIME ZONE 'UTC', ${iso}) AS last_pull_ok_at,
             last_pull_result, last_error
-       FROM hubmirror.sync_state WHERE object_type IN ('exams', 'bookings')`,
+       FROM ${SYNC_STATE_TABLE} WHERE object_type IN ('exams', 'bookings')`,
   )
-  const states = new Map<SyncType, TypeState>()
+  const states = new Map<SyncType, TypeState<Plan>>()
   for (const type of ['exams', 'bookings'] as const) {
     const row = rows.find((r) => r.object_type === type)
     states.set(type, {
@@ -67,31 +68,33 @@ export async function readStates(db: Queryable): Promise<Map<SyncType, TypeState
   return states
 }
 
-export async function readState(db: Queryable, type: SyncType): Promise<TypeState> {
-  return (await readStates(db)).get(type)!
+export async function readSyncState<Plan = unknown>(db: Queryable, type: SyncType): Promise<TypeState<Plan>> {
+  return (await readSyncStates<Plan>(db)).get(type)!
 }
 
 /** The oldest upper bound among the last successful pulls: how fresh the whole replica is. */
 export async function replicaFreshAt(db: Queryable): Promise<number | null> {
   const { rows } = await db.query<{ fresh: string | null; n: string }>(
     `SELECT min((last_pull_result->>'upper_ms')::bigint)::text AS fresh, count(last_pull_result)::text AS n
-       FROM hubmirror.sync_state WHERE object_type IN ('exams', 'bookings')`,
+       FROM ${SYNC_STATE_TABLE} WHERE object_type IN ('exams', 'bookings')`,
   )
   return rows[0] && Number(rows[0].n) === 2 && rows[0].fresh !== null ? Number(rows[0].fresh) : null
 }
 
 async function ensureRow(db: Queryable, type: SyncType): Promise<void> {
-  await db.query('INSERT INTO hubmirror.sync_state (object_type) VALUES ($1) ON CONFLICT (object_type) DO NOTHING', [
+  await db.query(`INSERT INTO ${SYNC_STATE_TABLE} (object_type) VALUES ($1) ON CONFLICT (object_type) DO NOTHING`, [
     type,
   ])
 }
 
+/** Sets columns of one type's row (creating it first where `create`); `set` refers to params from $2 on. */
+async function updateRow(db: Queryable, type: SyncType, set: string, params: unknown[] = [], create = false) {
+  if (create) await ensureRow(db, type)
+  await db.query(`UPDATE ${SYNC_STATE_TABLE} SET ${set}, updated_at = now() WHERE object_type = $1`, [type, ...params])
+}
+
 export async function recordPullStart(db: Queryable, type: SyncType): Promise<void> {
-  await ensureRow(db, type)
-  await db.query(
-    'UPDATE hubmirror.sync_state SET last_pull_started_at = now(), updated_at = now() WHERE object_type = $1',
-    [type],
-  )
+  await updateRow(db, type, 'last_pull_started_at = now()', [], true)
 }
 
 /** Cursors only move forward: a slower pull finishing late cannot drag them back. */
@@ -102,64 +105,54 @@ export async function recordPullOk(
   archivedCursorMs: number | null,
   result: LastPull,
 ): Promise<void> {
-  await db.query(
-    `UPDATE hubmirror.sync_state
-        SET cursor_ms = CASE WHEN $2::bigint IS NULL THEN cursor_ms ELSE GREATEST(coalesce(cursor_ms, $2::bigint), $2::bigint) END,
-            archived_cursor_ms = CASE WHEN $3::bigint IS NULL THEN archived_cursor_ms
-                                      ELSE GREATEST(coalesce(archived_cursor_ms, $3::bigint), $3::bigint) END,
-            last_pull_finished_at = now(), last_pull_ok_at = now(), last_pull_result = $4::jsonb, last_error = NULL, updated_at = now()
-      WHERE object_type = $1`,
-    [type, cursorMs, archivedCursorMs, JSON.stringify(result)],
+  await updateRow(
+    db,
+    type,
+    `cursor_ms = CASE WHEN $2::bigint IS NULL THEN cursor_ms ELSE GREATEST(coalesce(cursor_ms, $2::bigint), $2::bigint) END,
+     archived_cursor_ms = CASE WHEN $3::bigint IS NULL THEN archived_cursor_ms
+                               ELSE GREATEST(coalesce(archived_cursor_ms, $3::bigint), $3::bigint) END,
+     last_pull_finished_at = now(), last_pull_ok_at = now(), last_pull_result = $4::jsonb, last_error = NULL`,
+    [cursorMs, archivedCursorMs, JSON.stringify(result)],
   )
 }
 
 export async function recordPullError(db: Queryable, type: SyncType, error: unknown): Promise<void> {
   const message = String((error as Error)?.message ?? error).slice(0, 2000)
-  await db.query(
-    'UPDATE hubmirror.sync_state SET last_pull_finished_at = now(), last_error = $2, updated_at = now() WHERE object_type = $1',
-    [type, message],
-  )
+  await updateRow(db, type, 'last_pull_finished_at = now(), last_error = $2', [message])
 }
 
-export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: BackfillPlan | null): Promise<void> {
-  await ensureRow(db, type)
-  await db.query('UPDATE hubmirror.sync_state SET backfill = $2::jsonb, updated_at = now() WHERE object_type = $1', [
-    type,
-    plan === null ? null : JSON.stringify(plan),
-  ])
+export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: object | null): Promise<void> {
+  await updateRow(db, type, 'backfill = $2::jsonb', [plan === null ? null : JSON.stringify(plan)], true)
 }
 
 /** Forgets the cursors too: the next pull of this type starts from a backfill. */
-export async function resetType(db: Queryable, type: SyncType): Promise<void> {
-  await ensureRow(db, type)
-  await db.query(
-    'UPDATE hubmirror.sync_state SET cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL, updated_at = now() WHERE object_type = $1',
-    [type],
-  )
+export async function resetSyncState(db: Queryable, type: SyncType): Promise<void> {
+  await updateRow(db, type, 'cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL', [], true)
 }
 
 /** Sets the cursors a finished backfill earned (not GREATEST: a restarted backfill may move them back, on purpose). */
 export async function completeBackfill(
   db: Queryable,
   type: SyncType,
-  plan: BackfillPlan,
+  plan: object,
   cursorMs: number,
   archivedCursorMs: number,
 ): Promise<void> {
-  await db.query(
-    `UPDATE hubmirror.sync_state SET cursor_ms = $2, archived_cursor_ms = $3, backfill = $4::jsonb, updated_at = now() WHERE object_type = $1`,
-    [type, cursorMs, archivedCursorMs, JSON.stringify(plan)],
-  )
+  await updateRow(db, type, 'cursor_ms = $2, archived_cursor_ms = $3, backfill = $4::jsonb', [
+    cursorMs,
+    archivedCursorMs,
+    JSON.stringify(plan),
+  ])
 }
 
-export async function readKv<T>(db: Queryable, key: string): Promise<T | null> {
-  const { rows } = await db.query<{ value: T }>('SELECT value FROM hubmirror.hubmirror_state WHERE key = $1', [key])
+export async function readStateValue<T>(db: Queryable, key: string): Promise<T | null> {
+  const { rows } = await db.query<{ value: T }>(`SELECT value FROM ${KV_TABLE} WHERE key = $1`, [key])
   return rows[0]?.value ?? null
 }
 
-export async function writeKv(db: Queryable, key: string, value: unknown): Promise<void> {
+export async function writeStateValue(db: Queryable, key: string, value: unknown): Promise<void> {
   await db.query(
-    `INSERT INTO hubmirror.hubmirror_state (key, value, updated_at) VALUES ($1, $2::jsonb, now())
+    `INSERT INTO ${KV_TABLE} (key, value, updated_at) VALUES ($1, $2::jsonb, now())
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
     [key, JSON.stringify(value)],
   )

@@ -1,0 +1,56 @@
+// Id and version listings of the replica tables: what sync compares against HubSpot and counts for its status.
+import type { SyncType } from '../model/records.js'
+import { BOOKINGS, EXAMS, type TableSpec } from './columns.js'
+import type { Queryable } from './driver.js'
+
+const SPEC: Record<SyncType, TableSpec> = { exams: EXAMS, bookings: BOOKINGS }
+
+/** A replica row as reconcile compares it: its id, its version in ms, and whether it is soft-deleted. */
+export interface RowVersion {
+  hubspot_id: string
+  ms: number
+  deleted: boolean
+}
+
+/** Every row of a type, deleted ones included (reconcile tells deleted from missing). */
+export async function rowVersions(db: Queryable, type: SyncType): Promise<RowVersion[]> {
+  const { rows } = await db.query<{ hubspot_id: string; ms: string; deleted: boolean }>(
+    `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${SPEC[type].table}`,
+  )
+  return rows.map((row) => ({ hubspot_id: row.hubspot_id, ms: Number(row.ms), deleted: row.deleted }))
+}
+
+/** Ids of the exams not soft-deleted. */
+export async function liveExamIds(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ hubspot_id: string }>(
+    `SELECT hubspot_id FROM ${EXAMS.table} WHERE deleted_at IS NULL`,
+  )
+  return rows.map((row) => row.hubspot_id)
+}
+
+/** Ids of the live bookings the replica files under these exams. */
+export async function liveBookingIdsOfExams(db: Queryable, examIds: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ hubspot_id: string }>(
+    `SELECT hubspot_id FROM ${BOOKINGS.table} WHERE deleted_at IS NULL AND mock_exam_id = ANY($1::text[])`,
+    [examIds],
+  )
+  return rows.map((row) => row.hubspot_id)
+}
+
+/** The exams these bookings are filed under now (before an upsert moves them). */
+export async function examIdsOfBookings(db: Queryable, bookingIds: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ mock_exam_id: string }>(
+    `SELECT DISTINCT mock_exam_id FROM ${BOOKINGS.table} WHERE hubspot_id = ANY($1::text[]) AND mock_exam_id IS NOT NULL`,
+    [bookingIds],
+  )
+  return rows.map((row) => row.mock_exam_id)
+}
+
+/** Live (not soft-deleted) rows per type, in one snapshot. */
+export async function liveRowCounts(db: Queryable): Promise<Record<SyncType, number>> {
+  const { rows } = await db.query<Record<SyncType, string>>(
+    `SELECT (SELECT count(*) FROM ${EXAMS.table} WHERE deleted_at IS NULL)::text AS exams,
+            (SELECT count(*) FROM ${BOOKINGS.table} WHERE deleted_at IS NULL)::text AS bookings`,
+  )
+  return { exams: Number(rows[0]!.exams), bookings: Number(rows[0]!.bookings) }
+}
