@@ -8,9 +8,45 @@ import type * as exams from '../model/contract/exams.js'
 import type * as realtime from '../model/contract/realtime.js'
 import type * as sync from '../model/contract/sync.js'
 
-export type ExamRecord = z.output<typeof exams.examRecord>
-export type BookingRecord = z.output<typeof bookings.bookingRecord>
-export type ChangeEvent = z.output<typeof realtime.changeEvent>
+/** What the server sends for each contract schema: its zod output, by name. */
+type Outputs<Schemas extends Record<string, z.ZodType>> = { [Name in keyof Schemas]: z.output<Schemas[Name]> }
+
+type Shapes = Outputs<{
+  exam: typeof exams.examRecord
+  booking: typeof bookings.bookingRecord
+  change: typeof realtime.changeEvent
+  aggregates: typeof exams.aggregates
+  syncStatus: typeof sync.syncStatus
+  pullResult: typeof sync.pullResult
+  drift: typeof sync.driftReport
+  reconcile: typeof sync.reconcileProgress
+  batchCancel: typeof bookings.batchCancelResult
+  doctorReport: typeof doctor.doctorReport
+  doctorCheck: typeof doctor.doctorCheck
+}>
+
+/** The response bodies, by route. */
+type Bodies = Outputs<{
+  exams: typeof exams.examsBody
+  exam: typeof exams.examBody
+  aggregates: typeof exams.aggregatesBody
+  archive: typeof exams.archiveBody
+  bookings: typeof bookings.bookingsBody
+  booking: typeof bookings.bookingBody
+  bookingCreated: typeof bookings.bookingCreatedBody
+  batchCancel: typeof bookings.batchCancelBody
+  pullDone: typeof sync.pullDone
+  pullRunning: typeof sync.pullRunning
+  forceSync: typeof sync.forceBody
+  reconcile: typeof sync.reconcileBody
+  syncStatus: typeof sync.statusBody
+  longPoll: typeof realtime.longPollBody
+  doctor: typeof doctor.doctorBody
+}>
+
+export type ExamRecord = Shapes['exam']
+export type BookingRecord = Shapes['booking']
+export type ChangeEvent = Shapes['change']
 
 /** The body of POST /api/mock-exams. */
 export type ExamInput = z.input<typeof exams.examCreate>
@@ -41,31 +77,31 @@ export interface ExamFilters {
   endDate?: string
 }
 
-export type Aggregates = z.output<typeof exams.aggregates>
-export type SyncStatus = z.output<typeof sync.syncStatus>
+export type Aggregates = Shapes['aggregates']
+export type SyncStatus = Shapes['syncStatus']
 export type ObjectSyncState = SyncStatus['objects']['exams']
-export type PullResult = z.output<typeof sync.pullResult>
-export type DriftReport = z.output<typeof sync.driftReport>
-export type ReconcileProgress = z.output<typeof sync.reconcileProgress>
-export type BatchCancelResult = z.output<typeof bookings.batchCancelResult>
+export type PullResult = Shapes['pullResult']
+export type DriftReport = Shapes['drift']
+export type ReconcileProgress = Shapes['reconcile']
+export type BatchCancelResult = Shapes['batchCancel']
+export type DoctorReport = Shapes['doctorReport']
+export type DoctorCheck = Shapes['doctorCheck']
 
 /** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
 export type WithSeq<T> = T & { seq: string | null }
 
-export type ExamsBody = z.output<typeof exams.examsBody>
-export type ExamBody = z.output<typeof exams.examBody>
-export type AggregatesBody = z.output<typeof exams.aggregatesBody>
-export type ArchiveBody = z.output<typeof exams.archiveBody>
-export type BookingsBody = z.output<typeof bookings.bookingsBody>
-export type BookingBody = z.output<typeof bookings.bookingBody>
-export type BookingCreatedBody = z.output<typeof bookings.bookingCreatedBody>
-export type BatchCancelBody = z.output<typeof bookings.batchCancelBody>
+export type ExamsBody = Bodies['exams']
+export type ExamBody = Bodies['exam']
+export type AggregatesBody = Bodies['aggregates']
+export type ArchiveBody = Bodies['archive']
+export type BookingsBody = Bodies['bookings']
+export type BookingBody = Bodies['booking']
+export type BookingCreatedBody = Bodies['bookingCreated']
+export type BatchCancelBody = Bodies['batchCancel']
+export type ForceSyncBody = Bodies['forceSync']
+export type ReconcileBody = Bodies['reconcile']
+export type SyncStatusBody = Bodies['syncStatus']
+export type LongPollBody = Bodies['longPoll']
+export type DoctorBody = Bodies['doctor']
 /** 200 `{completed: true, result}` when the pull finished; 202 `{completed: false, message}` while it runs on. */
-export type PullBody = z.output<typeof sync.pullDone> | z.output<typeof sync.pullRunning>
-export type ForceSyncBody = z.output<typeof sync.forceBody>
-export type ReconcileBody = z.output<typeof sync.reconcileBody>
-export type SyncStatusBody = z.output<typeof sync.statusBody>
-export type LongPollBody = z.output<typeof realtime.longPollBody>
-export type DoctorBody = z.output<typeof doctor.doctorBody>
-export type DoctorReport = z.output<typeof doctor.doctorReport>
-export type DoctorCheck = z.output<typeof doctor.doctorCheck>
+export type PullBody = Bodies['pullDone'] | Bodies['pullRunning']

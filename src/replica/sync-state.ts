@@ -87,14 +87,14 @@ async function ensureRow(db: Queryable, type: SyncType): Promise<void> {
   ])
 }
 
-/** Sets columns of one type's row; `set` refers to params from $2 on. */
-async function updateRow(db: Queryable, type: SyncType, set: string, params: unknown[] = []): Promise<void> {
+/** Sets columns of one type's row (creating it first where `create`); `set` refers to params from $2 on. */
+async function updateRow(db: Queryable, type: SyncType, set: string, params: unknown[] = [], create = false) {
+  if (create) await ensureRow(db, type)
   await db.query(`UPDATE ${SYNC_STATE_TABLE} SET ${set}, updated_at = now() WHERE object_type = $1`, [type, ...params])
 }
 
 export async function recordPullStart(db: Queryable, type: SyncType): Promise<void> {
-  await ensureRow(db, type)
-  await updateRow(db, type, 'last_pull_started_at = now()')
+  await updateRow(db, type, 'last_pull_started_at = now()', [], true)
 }
 
 /** Cursors only move forward: a slower pull finishing late cannot drag them back. */
@@ -122,14 +122,12 @@ export async function recordPullError(db: Queryable, type: SyncType, error: unkn
 }
 
 export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: object | null): Promise<void> {
-  await ensureRow(db, type)
-  await updateRow(db, type, 'backfill = $2::jsonb', [plan === null ? null : JSON.stringify(plan)])
+  await updateRow(db, type, 'backfill = $2::jsonb', [plan === null ? null : JSON.stringify(plan)], true)
 }
 
 /** Forgets the cursors too: the next pull of this type starts from a backfill. */
 export async function resetSyncState(db: Queryable, type: SyncType): Promise<void> {
-  await ensureRow(db, type)
-  await updateRow(db, type, 'cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL')
+  await updateRow(db, type, 'cursor_ms = NULL, archived_cursor_ms = NULL, backfill = NULL', [], true)
 }
 
 /** Sets the cursors a finished backfill earned (not GREATEST: a restarted backfill may move them back, on purpose). */

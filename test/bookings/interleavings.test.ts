@@ -2,7 +2,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
-import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
+import { startTestApp, type TestApp } from '../support/fixtures.js'
+import { bookingsOfExam, updateObject } from '../support/hubspot-direct.js'
 
 /** HubSpot answering in about a second, as in the report: long enough for a second request to overtake. */
 const SLOW_HUBSPOT_MS = 1_000
@@ -15,37 +16,14 @@ describe('write path under interleaving', () => {
   afterAll(() => t.close())
   beforeEach(() => t.emulator?.clearFaults())
 
-  const api = (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}, token = t.token) =>
-    t.app.http.inject({
-      method: method as 'POST',
-      url,
-      headers: { ...bearer(token), ...headers },
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    })
-  const hubspot = async (path: string, init?: RequestInit) => {
-    const response = await fetch(`${t.emulator!.url}${path}`, {
-      ...init,
-      headers: { authorization: 'Bearer checker', 'content-type': 'application/json' },
-    })
-    return response.status === 204 ? null : response.json()
-  }
-  const hubspotBookingsOf = async (examId: string) =>
-    (
-      await hubspot('/crm/v3/objects/bookings/search', {
-        method: 'POST',
-        body: JSON.stringify({
-          filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }],
-          limit: 200,
-          properties: ['booking_status', 'booking_id', 'student_name'],
-        }),
-      })
-    ).results as Array<{ id: string; properties: Record<string, string> }>
+  const hubspotBookingsOf = (examId: string) =>
+    bookingsOfExam(t.emulator!, examId, ['booking_status', 'booking_id', 'student_name'])
   const writesSeen = () =>
     Object.entries(t.emulator!.stats().byRoute)
       .filter(([route]) => !route.startsWith('GET') && !route.endsWith('/search'))
       .reduce((sum, [, n]) => sum + (n as number), 0)
   const newExam = async (capacity: number) => {
-    const response = await api('POST', '/api/mock-exams', {
+    const response = await t.api('POST', '/api/mock-exams', {
       mock_exam_name: 'Full-length — Toronto',
       mock_type: 'Full-length',
       exam_date: '2026-12-14',
@@ -59,7 +37,7 @@ describe('write path under interleaving', () => {
   }
   let n = 0
   const book = (examId: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    api(
+    t.api(
       'POST',
       '/api/bookings',
       { examId, student_name: `Student ${++n}`, student_email: `student${n}@example.com`, ...extra },
@@ -68,7 +46,7 @@ describe('write path under interleaving', () => {
   const seatsInHubSpot = async (examId: string) =>
     (await hubspotBookingsOf(examId)).filter((b) => b.properties.booking_status === 'confirmed').length
   const seatsInReplica = async (examId: string) =>
-    (await api('GET', `/api/mock-exams/${examId}/bookings`))
+    (await t.api('GET', `/api/mock-exams/${examId}/bookings`))
       .json()
       .bookings.filter((b: { booking_status: string }) => b.booking_status === 'confirmed').length
 
@@ -76,7 +54,7 @@ describe('write path under interleaving', () => {
     const examId = await newExam(10)
     for (let i = 0; i < 5; i++) expect((await book(examId)).statusCode).toBe(201)
     t.emulator!.setFaults({ latencyMs: SLOW_HUBSPOT_MS })
-    const patch = api('PATCH', `/api/mock-exams/${examId}`, { capacity: 5 })
+    const patch = t.api('PATCH', `/api/mock-exams/${examId}`, { capacity: 5 })
     await sleep(150)
     const creates = await Promise.all([book(examId), book(examId), book(examId)])
     const patched = await patch
@@ -88,7 +66,7 @@ describe('write path under interleaving', () => {
     }
     expect(await seatsInHubSpot(examId)).toBe(5)
     expect(await seatsInReplica(examId)).toBe(5)
-    expect((await api('GET', `/api/mock-exams/${examId}`)).json().exam).toMatchObject({
+    expect((await t.api('GET', `/api/mock-exams/${examId}`)).json().exam).toMatchObject({
       capacity: 5,
       total_bookings: 5,
     })
@@ -100,7 +78,7 @@ describe('write path under interleaving', () => {
     t.emulator!.setFaults({ latencyMs: SLOW_HUBSPOT_MS })
     const creates = Promise.all([book(examId), book(examId)])
     await sleep(150)
-    const patched = await api('PATCH', `/api/mock-exams/${examId}`, { capacity: 5 })
+    const patched = await t.api('PATCH', `/api/mock-exams/${examId}`, { capacity: 5 })
     expect(patched.statusCode, patched.body).toBe(409)
     expect(patched.json().error).toMatchObject({ code: 'E_CAPACITY_BELOW_BOOKINGS', field: 'capacity' })
     expect(patched.json().error.details.taken).toBe(6)
@@ -112,7 +90,7 @@ describe('write path under interleaving', () => {
   it('[I2] a create racing a deactivation in flight is refused, and an archive in flight too', async () => {
     const examId = await newExam(10)
     t.emulator!.setFaults({ latencyMs: SLOW_HUBSPOT_MS })
-    const deactivate = api('POST', `/api/mock-exams/${examId}/activate`, { is_active: false })
+    const deactivate = t.api('POST', `/api/mock-exams/${examId}/activate`, { is_active: false })
     await sleep(150)
     const create = await book(examId)
     expect((await deactivate).statusCode).toBe(200)
@@ -120,7 +98,7 @@ describe('write path under interleaving', () => {
     expect(create.json().error.code).toBe('E_EXAM_INACTIVE')
 
     const other = await newExam(10)
-    const archive = api('DELETE', `/api/mock-exams/${other}`)
+    const archive = t.api('DELETE', `/api/mock-exams/${other}`)
     await sleep(150)
     const late = await book(other)
     expect((await archive).statusCode).toBe(200)
@@ -136,9 +114,9 @@ describe('write path under interleaving', () => {
       rs.map((r) => r.json().booking.hubspot_id as string),
     )
     t.emulator!.setFaults({ latencyMs: SLOW_HUBSPOT_MS })
-    const single = api('POST', `/api/bookings/${a}/cancel`)
+    const single = t.api('POST', `/api/bookings/${a}/cancel`)
     await sleep(150)
-    const batch = await api('POST', '/api/bookings/batch-cancel', { bookingIds: [b, a, c] })
+    const batch = await t.api('POST', '/api/bookings/batch-cancel', { bookingIds: [b, a, c] })
     expect(batch.statusCode, batch.body).toBe(200)
     expect(batch.json()).toMatchObject({ success: true, cancelled: 2, failed: 1 })
     expect(batch.json().results).toEqual([
@@ -154,7 +132,7 @@ describe('write path under interleaving', () => {
     expect((await single).statusCode).toBe(200)
     t.emulator!.clearFaults()
     expect(await seatsInHubSpot(examId)).toBe(0)
-    expect((await api('GET', `/api/mock-exams/${examId}`)).json().exam.total_bookings).toBe(0)
+    expect((await t.api('GET', `/api/mock-exams/${examId}`)).json().exam.total_bookings).toBe(0)
   }, 30_000)
 
   it('[I5] a batch-cancel counts duplicate ids once and reports every outcome', async () => {
@@ -162,8 +140,8 @@ describe('write path under interleaving', () => {
     const [a, b] = await Promise.all([book(examId), book(examId)]).then((rs) =>
       rs.map((r) => r.json().booking.hubspot_id as string),
     )
-    expect((await api('POST', `/api/bookings/${a}/cancel`)).statusCode).toBe(200)
-    const batch = await api('POST', '/api/bookings/batch-cancel', { bookingIds: [b, b, a, '777777777', b] })
+    expect((await t.api('POST', `/api/bookings/${a}/cancel`)).statusCode).toBe(200)
+    const batch = await t.api('POST', '/api/bookings/batch-cancel', { bookingIds: [b, b, a, '777777777', b] })
     expect(batch.statusCode, batch.body).toBe(200)
     expect(batch.json()).toMatchObject({ cancelled: 1, failed: 2 })
     expect(batch.json().results.map((r: { id: string; outcome: string }) => [r.id, r.outcome])).toEqual([
@@ -177,17 +155,14 @@ describe('write path under interleaving', () => {
     const examId = await newExam(10)
     const x = (await book(examId)).json().booking.hubspot_id as string
     for (let round = 0; round < 3; round++) {
-      const cancel = await api('POST', `/api/bookings/${x}/cancel`)
+      const cancel = await t.api('POST', `/api/bookings/${x}/cancel`)
       expect(cancel.statusCode, `round ${round}: ${cancel.body}`).toBe(200)
       expect(cancel.json().booking.booking_status).toBe('cancelled')
       await sleep(5) // HubSpot's modification times are in milliseconds: the re-confirm must be newer
-      await hubspot(`/crm/v3/objects/bookings/${x}`, {
-        method: 'PATCH',
-        body: JSON.stringify({ properties: { booking_status: 'confirmed', is_active: 'true' } }),
-      })
-      const pull = await api('POST', '/api/sync/pull', { types: ['bookings'] })
+      await updateObject(t.emulator!, 'bookings', x, { booking_status: 'confirmed', is_active: 'true' })
+      const pull = await t.api('POST', '/api/sync/pull', { types: ['bookings'] })
       expect(pull.statusCode, pull.body).toBeLessThan(300)
-      const seen = (await api('GET', `/api/mock-exams/${examId}/bookings`)).json().bookings
+      const seen = (await t.api('GET', `/api/mock-exams/${examId}/bookings`)).json().bookings
       expect(seen.find((b: { hubspot_id: string }) => b.hubspot_id === x).booking_status).toBe('confirmed')
     }
   }, 30_000)
@@ -195,12 +170,12 @@ describe('write path under interleaving', () => {
   it('[I6] an exam can be deactivated and activated back and forth, and its capacity moved up and down', async () => {
     const examId = await newExam(10)
     for (const is_active of [false, true, false, true, false, true]) {
-      const response = await api('POST', `/api/mock-exams/${examId}/activate`, { is_active })
+      const response = await t.api('POST', `/api/mock-exams/${examId}/activate`, { is_active })
       expect(response.statusCode, response.body).toBe(200)
       expect(response.json().exam.is_active).toBe(String(is_active))
     }
     for (const capacity of [5, 10, 5, 10]) {
-      const response = await api('PATCH', `/api/mock-exams/${examId}`, { capacity })
+      const response = await t.api('PATCH', `/api/mock-exams/${examId}`, { capacity })
       expect(response.statusCode, response.body).toBe(200)
     }
     expect((await book(examId)).statusCode).toBe(201)
@@ -236,7 +211,7 @@ describe('write path under interleaving', () => {
     expect(other.json().error).toMatchObject({ code: 'E_IDEMPOTENCY_KEY_REUSED', field: 'booking_id' })
     // The same body sent by someone else is not their retry.
     const mallory = issueToken(t.app.config.jwtSecret, PERMISSIONS, { subject: 'mallory' })
-    const stolen = await api('POST', '/api/bookings', { examId, ...body }, {}, mallory)
+    const stolen = await t.api('POST', '/api/bookings', { examId, ...body }, {}, mallory)
     expect(stolen.statusCode, stolen.body).toBe(422)
     expect(stolen.json().error.code).toBe('E_IDEMPOTENCY_KEY_REUSED')
     expect(await hubspotBookingsOf(examId)).toHaveLength(1)

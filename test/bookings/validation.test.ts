@@ -1,13 +1,13 @@
 // HubSpot's write validation told plainly: a required property missing → 422 naming it, nothing in the replica, no intent left pending.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
+import { startTestApp, type TestApp } from '../support/fixtures.js'
 
 describe('HubSpot write validation', () => {
   let t: TestApp
   let examId: string
   beforeAll(async () => {
     t = await startTestApp({ emulator: true })
-    const exam = await api('POST', '/api/mock-exams', {
+    const exam = await t.api('POST', '/api/mock-exams', {
       mock_exam_name: 'Validation — Halifax',
       mock_type: 'Mini-mock',
       exam_date: '2026-12-19',
@@ -22,13 +22,6 @@ describe('HubSpot write validation', () => {
   afterAll(() => t.close())
   beforeEach(() => emulatorAdmin('DELETE', '/_emulator/validation'))
 
-  const api = (method: string, url: string, payload?: unknown) =>
-    t.app.http.inject({
-      method: method as 'POST',
-      url,
-      headers: bearer(t.token),
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    })
   const emulatorAdmin = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${t.emulator!.url}${path}`, {
       method,
@@ -39,7 +32,7 @@ describe('HubSpot write validation', () => {
     return response.json()
   }
   const book = (name: string, extra: Record<string, unknown> = {}) =>
-    api('POST', '/api/bookings', { examId, student_name: name, student_email: `${name}@example.com`, ...extra })
+    t.api('POST', '/api/bookings', { examId, student_name: name, student_email: `${name}@example.com`, ...extra })
   const replicaBookings = async (name: string) =>
     Number(
       (

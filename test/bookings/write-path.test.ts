@@ -1,6 +1,7 @@
 // The write path end to end against the HubSpot emulator: every endpoint, bad input, overbooking, faults.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { bearer, startTestApp, type TestApp } from '../support/fixtures.js'
+import { startTestApp, type TestApp } from '../support/fixtures.js'
+import { bookingsOfExam, hubspot } from '../support/hubspot-direct.js'
 
 describe('write path', () => {
   let t: TestApp
@@ -10,37 +11,14 @@ describe('write path', () => {
   afterAll(() => t.close())
   beforeEach(() => t.emulator?.clearFaults())
 
-  const api = (method: string, url: string, payload?: unknown) =>
-    t.app.http.inject({
-      method: method as 'POST',
-      url,
-      headers: bearer(t.token),
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    })
-  const hubspot = async (path: string, init?: RequestInit) => {
-    const response = await fetch(`${t.emulator!.url}${path}`, {
-      ...init,
-      headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
-    })
-    return response.status === 204 ? null : response.json()
-  }
-  const hubspotBookingsOf = async (examId: string) =>
-    (
-      await hubspot('/crm/v3/objects/bookings/search', {
-        method: 'POST',
-        body: JSON.stringify({
-          filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }],
-          limit: 200,
-          properties: ['booking_status', 'booking_id'],
-        }),
-      })
-    ).results
+  const hubspotGet = (path: string) => hubspot<{ properties: Record<string, string> }>(t.emulator!, 'GET', path)
+  const hubspotBookingsOf = (examId: string) => bookingsOfExam(t.emulator!, examId, ['booking_status', 'booking_id'])
   const writesSeen = () =>
     Object.entries(t.emulator!.stats().byRoute)
       .filter(([route]) => !route.startsWith('GET'))
       .reduce((sum, [, n]) => sum + (n as number), 0)
   const newExam = async (overrides: Record<string, unknown> = {}) => {
-    const response = await api('POST', '/api/mock-exams', {
+    const response = await t.api('POST', '/api/mock-exams', {
       mock_exam_name: 'Mini-mock — Calgary',
       mock_type: 'Mini-mock',
       exam_date: '2026-12-12',
@@ -54,11 +32,11 @@ describe('write path', () => {
     return response.json().exam as { hubspot_id: string; total_bookings: number; capacity: number }
   }
   const book = (examId: string, extra: Record<string, unknown> = {}) =>
-    api('POST', '/api/bookings', { examId, student_name: 'Ada Lovelace', student_email: 'ada@example.com', ...extra })
+    t.api('POST', '/api/bookings', { examId, student_name: 'Ada Lovelace', student_email: 'ada@example.com', ...extra })
 
   it('creates an exam in HubSpot, then the replica, readable at once', async () => {
     const exam = await newExam()
-    const inHubSpot = await hubspot(
+    const inHubSpot = await hubspotGet(
       `/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=mock_exam_name,capacity,is_active`,
     )
     expect(inHubSpot.properties).toMatchObject({
@@ -66,26 +44,26 @@ describe('write path', () => {
       capacity: '5',
       is_active: 'true',
     })
-    const read = await api('GET', `/api/mock-exams/${exam.hubspot_id}`)
+    const read = await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)
     expect(read.json().exam).toMatchObject({ capacity: 5, location: 'Calgary', total_bookings: 0 })
   })
 
   it('updates, deactivates and archives an exam', async () => {
     const exam = await newExam()
     expect(
-      (await api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Vancouver', capacity: 8 })).json().exam,
+      (await t.api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { location: 'Vancouver', capacity: 8 })).json().exam,
     ).toMatchObject({ location: 'Vancouver', capacity: 8 })
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.location).toBe('Vancouver')
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.location).toBe('Vancouver')
     expect(
-      (await api('POST', `/api/mock-exams/${exam.hubspot_id}/activate`, { is_active: false })).json().exam.is_active,
+      (await t.api('POST', `/api/mock-exams/${exam.hubspot_id}/activate`, { is_active: false })).json().exam.is_active,
     ).toBe('false')
     expect((await book(exam.hubspot_id)).json().error.code).toBe('E_EXAM_INACTIVE')
-    expect((await api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).json()).toEqual({
+    expect((await t.api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).json()).toEqual({
       success: true,
       archived: true,
     })
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
-    expect((await api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
+    expect((await t.api('DELETE', `/api/mock-exams/${exam.hubspot_id}`)).statusCode).toBe(404)
     const archived = await fetch(`${t.emulator!.url}/crm/v3/objects/mock_exams/${exam.hubspot_id}`, {
       headers: { authorization: 'Bearer x' },
     })
@@ -108,11 +86,11 @@ describe('write path', () => {
     expect(again.json()).toMatchObject({ replayed: true, booking: { hubspot_id: booking.hubspot_id } })
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(1)
     expect(
-      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+      (await hubspotGet(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
         .total_bookings,
     ).toBe('1')
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
-    const listed = (await api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
+    const listed = (await t.api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings
     expect(listed.map((b: { hubspot_id: string }) => b.hubspot_id)).toEqual([booking.hubspot_id])
   })
 
@@ -127,10 +105,10 @@ describe('write path', () => {
     for (const r of responses.filter((r) => r.statusCode === 409)) expect(r.json().error.code).toBe('E_EXAM_FULL')
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(5)
     expect(
-      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+      (await hubspotGet(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
         .total_bookings,
     ).toBe('5')
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(5)
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(5)
   })
 
   it('cancels, refuses a second cancel with 409, and batch-cancels reporting per id', async () => {
@@ -138,22 +116,22 @@ describe('write path', () => {
     const ids = []
     for (let i = 0; i < 4; i++)
       ids.push((await book(exam.hubspot_id, { student_email: `c${i}@example.com` })).json().booking.hubspot_id)
-    const cancelled = await api('POST', `/api/bookings/${ids[0]}/cancel`)
+    const cancelled = await t.api('POST', `/api/bookings/${ids[0]}/cancel`)
     expect(cancelled.json().booking).toMatchObject({ booking_status: 'cancelled', is_active: 'false' })
-    const twice = await api('POST', `/api/bookings/${ids[0]}/cancel`)
+    const twice = await t.api('POST', `/api/bookings/${ids[0]}/cancel`)
     expect(twice.statusCode).toBe(409)
     expect(twice.json().error.code).toBe('E_ALREADY_CANCELLED')
-    expect((await api('POST', '/api/bookings/999999999/cancel')).statusCode).toBe(404)
+    expect((await t.api('POST', '/api/bookings/999999999/cancel')).statusCode).toBe(404)
     const batch = (
-      await api('POST', '/api/bookings/batch-cancel', { bookingIds: [ids[1], ids[2], ids[0], '888888888'] })
+      await t.api('POST', '/api/bookings/batch-cancel', { bookingIds: [ids[1], ids[2], ids[0], '888888888'] })
     ).json()
     expect(batch).toMatchObject({ success: true, cancelled: 2, failed: 2 })
     expect(batch.results.map((r: { success: boolean }) => r.success)).toEqual([true, true, false, false])
     expect(batch.results[2].error.code).toBe('E_ALREADY_CANCELLED')
     expect(batch.results[3].error.code).toBe('E_BOOKING_NOT_FOUND')
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
     expect(
-      (await hubspot(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
+      (await hubspotGet(`/crm/v3/objects/mock_exams/${exam.hubspot_id}?properties=total_bookings`)).properties
         .total_bookings,
     ).toBe('1')
   })
@@ -231,7 +209,7 @@ describe('write path', () => {
       ['POST', '/api/bookings/batch-cancel', { bookingIds: ["1' OR 1=1 --"] }, 'bookingIds.0'],
     ]
     for (const [method, url, body, field] of cases) {
-      const response = await api(method, url, body)
+      const response = await t.api(method, url, body)
       expect(response.statusCode, `${url} ${JSON.stringify(body)}`).toBe(400)
       expect(response.json().error.code).toBe('E_VALIDATION')
       if (field) expect(response.json().error.field).toBe(field)
@@ -244,7 +222,7 @@ describe('write path', () => {
     const exam = await newExam({ capacity: 5 })
     await book(exam.hubspot_id)
     await book(exam.hubspot_id, { student_email: 'b@example.com' })
-    const response = await api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { capacity: 1 })
+    const response = await t.api('PATCH', `/api/mock-exams/${exam.hubspot_id}`, { capacity: 1 })
     expect(response.statusCode).toBe(409)
     expect(response.json().error).toMatchObject({ code: 'E_CAPACITY_BELOW_BOOKINGS', field: 'capacity' })
   })
@@ -262,7 +240,7 @@ describe('write path', () => {
     expect(limited.headers['retry-after']).toBeDefined()
     t.emulator!.clearFaults()
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(0)
-    expect((await api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(0)
+    expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings).toHaveLength(0)
     const { rows } = await t.app.db.query<{ status: string }>(
       `SELECT status FROM hubmirror.write_intents WHERE exam_id = $1`,
       [exam.hubspot_id],

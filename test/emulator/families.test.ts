@@ -1,6 +1,7 @@
 // The emulator's two path families, legacy v3 and date-versioned 2026-03: one store, one set of limits, counted apart.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js'
+import { answerOf } from '../support/hubspot-direct.js'
 
 let e: RunningEmulator
 beforeAll(async () => {
@@ -9,15 +10,7 @@ beforeAll(async () => {
 afterAll(() => e.close())
 beforeEach(() => e.reset())
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(e.url + path, {
-    method,
-    headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : undefined }
-}
+const call = (method: string, path: string, body?: unknown) => answerOf(e, method, path, body)
 
 const V3 = '/crm/v3/objects'
 const DATED = '/crm/objects/2026-03'

@@ -1,6 +1,7 @@
 // The emulator's write-validation rules: set at start (--require) or over /_emulator/validation, refusing creates as HubSpot does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseRequirement, startEmulator, type RunningEmulator } from '../../src/emulator/index.js'
+import { answerOf } from '../support/hubspot-direct.js'
 
 let e: RunningEmulator
 beforeAll(async () => {
@@ -8,15 +9,7 @@ beforeAll(async () => {
 })
 afterAll(() => e.close())
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(e.url + path, {
-    method,
-    headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : undefined }
-}
+const call = (method: string, path: string, body?: unknown) => answerOf(e, method, path, body)
 
 describe('write validation', () => {
   it('refuses a create without the required property, in both families and every create route, writing nothing', async () => {

@@ -26,6 +26,23 @@ export async function hubspot<T = Record<string, unknown>>(
   return (text ? JSON.parse(text) : {}) as T
 }
 
+/** A JSON call answered as it came, status and parsed body: for tests of what the emulator refuses. */
+export async function answerOf(
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = 't',
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(baseUrl(target) + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
+
 /** Every live object of a kind, with the given properties, by paging the list endpoint. */
 export async function listAll(
   target: Target,
@@ -46,6 +63,25 @@ export async function listAll(
     if (!page.paging) return all
     after = page.paging.next.after
   }
+}
+
+/** The bookings HubSpot's search files under an exam, with these properties (one page: tests keep exams under 200). */
+export async function bookingsOfExam(
+  target: Target,
+  examId: string,
+  properties: readonly string[],
+): Promise<HubSpotObject[]> {
+  const page = await hubspot<{ results: HubSpotObject[] }>(
+    target,
+    'POST',
+    `/crm/v3/objects/${OBJECT_TYPE.bookings}/search`,
+    {
+      filterGroups: [{ filters: [{ propertyName: 'mock_exam_id', operator: 'EQ', value: examId }] }],
+      limit: 200,
+      properties,
+    },
+  )
+  return page.results
 }
 
 export const createObject = (target: Target, kind: Kind, properties: Record<string, string>, token?: string) =>
