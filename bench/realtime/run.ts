@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { issueToken } from '../../src/http/jwt.js'
+import { startPrivatePgBouncer, type PrivatePgBouncer } from '../../test/support/private-services.js'
 import { freshDatabase, type BenchDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
 import { spawnWorker, stopWorkers, type Worker } from './ipc.js'
@@ -35,11 +36,22 @@ type TransportName = (typeof ALL_TRANSPORTS)[number]
 const TRANSPORTS = ALL_TRANSPORTS.filter(
   (t) => !process.env.BENCH_ONLY || t.toLowerCase().includes(process.env.BENCH_ONLY.toLowerCase()),
 )
+/**
+ * BENCH_WAKEUPS=listen,poll: the commits come from a second hubmirror instance (its own process), so
+ * they reach the subscribers' instance by LISTEN/NOTIFY (listen: the direct URL) or, with both
+ * instances behind PgBouncer in transaction mode and no DATABASE_DIRECT_URL, by the change log's head
+ * poll (poll). hubmirror SSE only (socket.io is fed in-process and cannot take part).
+ */
+const WAKEUPS = (process.env.BENCH_WAKEUPS ?? '').split(',').filter(Boolean)
+for (const mode of WAKEUPS)
+  if (mode !== 'listen' && mode !== 'poll') throw new Error(`BENCH_WAKEUPS: "${mode}" is neither listen nor poll`)
 /** BENCH_PROFILE=1: the server runs under --cpu-prof (profiles in bench/.work/profiles). */
 const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(HERE, '../.work/profiles')] : []
 
 interface Row {
   transport: TransportName
+  /** How the commits reached the subscribers' instance: in-process (the writer is that instance), listen or poll. */
+  wakeups: string
   clients: number
   connectMs: number
   connectFailed: number
@@ -79,6 +91,9 @@ class Bench {
     readonly serverPid: number,
     readonly clients: Worker[],
     readonly targets: Record<TransportName, { host: string; port: number; path: string }>,
+    /** Where the commits are made: the server itself, or another instance. */
+    readonly writer: Worker = server,
+    readonly wakeups = 'in-process',
   ) {}
 
   async connect(transport: TransportName, total: number) {
@@ -107,7 +122,7 @@ class Bench {
     await Promise.all(this.clients.map((client) => client.call('reset')))
     const cpuBefore = processCpuS(this.serverPid)
     const clientCpuBefore = this.clientCpuS()
-    const written = await this.server.call<{ firstCommitAt: number; events: number }>('write', phase)
+    const written = await this.writer.call<{ firstCommitAt: number; events: number }>('write', phase)
     const expected = written.events * connected
     const deadline = Date.now() + 30_000
     let received = 0
@@ -165,6 +180,7 @@ class Bench {
     const kib = (bytes: number) => round(bytes / 1024 / Math.max(1, connect.connected), 1)
     return {
       transport,
+      wakeups: this.wakeups,
       clients: connect.connected,
       connectMs: Math.round(connect.ms),
       connectFailed: connect.failed,
@@ -196,6 +212,7 @@ class Bench {
 function printTable(rows: Row[]): void {
   const header = [
     'transport',
+    'wakeups',
     'clients',
     'p50 ms',
     'p99 ms',
@@ -212,6 +229,7 @@ function printTable(rows: Row[]): void {
   const lines = rows.map((r) =>
     [
       r.transport,
+      r.wakeups,
       r.clients,
       r.p50Ms,
       r.p99Ms,
@@ -235,7 +253,7 @@ function printTable(rows: Row[]): void {
 
 function comparisons(rows: Row[]) {
   const find = (transport: TransportName, clients: number) =>
-    rows.find((r) => r.transport === transport && r.clients === clients)
+    rows.find((r) => r.transport === transport && r.clients === clients && r.wakeups === 'in-process')
   return SIZES.map((size) => {
     const ours = find('hubmirror SSE', size)
     const theirs = find('socket.io', size)
@@ -254,10 +272,95 @@ function comparisons(rows: Row[]) {
   })
 }
 
+/**
+ * The subscribers' instance and a writing instance on one database: DATABASE_URL direct (LISTEN), or
+ * both through PgBouncer in transaction mode with no direct URL (head poll). Same sizes as the main run.
+ */
+async function crossInstance(database: BenchDatabase, started: ReturnType<typeof machineInfo>): Promise<void> {
+  const secret = randomBytes(24).toString('base64url')
+  const token = issueToken(secret, ['exams.view'], { ttlSeconds: 3_600 })
+  const rows: Row[] = []
+  const clients = await Promise.all(
+    Array.from({ length: CLIENT_PROCS }, (_, i) =>
+      spawnWorker(`clients-${i}`, join(HERE, 'clients.ts')).then((w) => w.worker),
+    ),
+  )
+  console.log(`realtime across instances on ${machineLine(started)}; ${CLIENT_PROCS} client processes`)
+  for (const mode of WAKEUPS) {
+    let bouncer: PrivatePgBouncer | null = null
+    try {
+      if (mode === 'poll') bouncer = await startPrivatePgBouncer({ server: database.url, poolMode: 'transaction' })
+      const url = bouncer ? bouncer.url(database.name) : database.url
+      // server.ts configures DATABASE_URL from BENCH_DATABASE_URL and nothing else: no DATABASE_DIRECT_URL.
+      const env = { BENCH_JWT_SECRET: secret, BENCH_DATABASE_URL: url }
+      const { worker: server, hello } = await spawnWorker('server', join(HERE, 'server.ts'), ['--expose-gc'], env)
+      const { worker: writer, hello: writerHello } = await spawnWorker('writer', join(HERE, 'server.ts'), [], env)
+      for (const [name, h] of [
+        ['server', hello],
+        ['writer', writerHello],
+      ] as const)
+        if (h.wakeups !== (mode === 'poll' ? 'poll' : 'listen'))
+          throw new Error(
+            `${name} runs with wake-ups "${String(h.wakeups)}", not ${mode} (pool mode ${String(h.poolMode)})`,
+          )
+      console.log(
+        `  ${mode}: DATABASE_URL ${bouncer ? 'PgBouncer, transaction mode' : 'direct'}; pool mode ${String(hello.poolMode)}`,
+      )
+      const base = new URL(String(hello.url))
+      const bench = new Bench(
+        server,
+        Number(hello.pid),
+        clients,
+        {
+          'hubmirror SSE': { host: base.hostname, port: Number(base.port), path: `/api/events?access_token=${token}` },
+          'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
+        },
+        writer,
+        mode,
+      )
+      for (const size of SIZES) {
+        const row = await bench.run('hubmirror SSE', size)
+        rows.push(row)
+        console.log(`  SSE (${mode}) × ${row.clients}: p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, lost ${row.lost}`)
+      }
+      await writer.call('stop').catch(() => undefined)
+      await server.call('stop').catch(() => undefined)
+      await writer.stop()
+      await server.stop()
+    } finally {
+      await bouncer?.close()
+    }
+  }
+  console.log('')
+  printTable(rows)
+  const result = {
+    benchmark: 'realtime across instances: commit on one instance to receipt over SSE on another',
+    machine: started,
+    loadAfter: uptimeLine(),
+    clientProcesses: CLIENT_PROCS,
+    phases: { steady: STEADY, burst: BURST },
+    goals: GOALS,
+    rows,
+  }
+  writeFileSync(join(HERE, 'last-run-cross-instance.json'), JSON.stringify(result, null, 2) + '\n')
+  console.log(`\nwrote bench/realtime/last-run-cross-instance.json (${result.loadAfter})`)
+}
+
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => void stopWorkers().finally(() => process.exit(130)))
   const started = machineInfo()
+  if (WAKEUPS.length > 0) {
+    if (!PG_URL) throw new Error('BENCH_WAKEUPS needs Postgres (not BENCH_PGLITE)')
+    const database = await freshDatabase(PG_URL, 'hm_bench_rtx')
+    try {
+      await crossInstance(database, started)
+    } finally {
+      await stopWorkers()
+      await database.drop().catch(() => undefined)
+    }
+    return
+  }
   const secret = randomBytes(24).toString('base64url')
   const database: BenchDatabase | null = PG_URL ? await freshDatabase(PG_URL, 'hm_bench_rt') : null
   try {

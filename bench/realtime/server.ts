@@ -132,5 +132,12 @@ serveCommands(
       return true
     },
   },
-  { url, ioPort, pid: process.pid, database: app.db.kind },
+  {
+    url,
+    ioPort,
+    pid: process.pid,
+    database: app.db.kind,
+    poolMode: app.db.topology.mode,
+    wakeups: app.db.topology.wakeups,
+  },
 )

@@ -74,7 +74,8 @@ describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres',
 
   it('re-reads the log when its LISTEN connection is killed: changes committed meanwhile still arrive', async (ctx) => {
     // Through a transaction pooler without DATABASE_DIRECT_URL nobody LISTENs: the head poll above carries delivery.
-    if (b.app.db.topology.wakeups === 'poll') return ctx.skip()
+    if (b.app.db.topology.wakeups === 'poll')
+      return ctx.skip('no LISTEN connection to kill: wake-ups come by head poll')
     const sse = await connectSse(`${urlB}/api/events?exam_ids=${exam.hubspot_id}`, bearer(b.token))
     await sse.waitForEvent('ready')
     const reconnectsBefore = b.app.realtime.stats().listenReconnects
