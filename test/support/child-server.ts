@@ -35,8 +35,10 @@ export async function startChildServer(
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
+  // 'close', not 'exit': only then has all of the child's output been read (the last log lines
+  // of a shutdown can still be in the pipe when the process exits).
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
+    child.once('close', (code, signal) => resolve(signal ?? code)),
   )
   const url = `http://127.0.0.1:${port}`
   const started = Date.now()
@@ -78,7 +80,7 @@ export async function startChildEmulator(args: string[], timeoutMs = 60_000): Pr
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
   const started = Date.now()
   while (!output.includes('HubSpot emulator:')) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`emulator exited early:\n${output}`)

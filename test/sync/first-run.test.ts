@@ -4,6 +4,7 @@ import { createApp } from '../../src/app.js'
 import { freshDatabase, tempDir, testConfig } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import { startChildServer } from '../support/child-server.js'
+import { within } from '../support/wait.js'
 
 describe('first run', () => {
   const dir = tempDir('hubmirror-first-run-')
@@ -19,6 +20,8 @@ describe('first run', () => {
       HUBSPOT_BASE_URL: '',
     }
     const first = await startChildServer(env, 120_000)
+    // Fastify logs its listening line just after listen() resolves: stopping sooner could cut it off.
+    await within(10_000, async () => first.output().includes('Server listening at'))
     await first.kill('SIGTERM')
     const log = first.output()
     const backfilled = log.indexOf('backfill done')
