@@ -1,10 +1,10 @@
 // Long-poll at /api/long-poll: immediate backlog, waiting for the next change, filter, resume, 410, auth.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
 import type { ChangeEvent } from '../../src/model/records.js'
-import { headSeq, pruneEvents, upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
-import { commit, seqs } from '../support/streams.js'
+import { headSeq, pruneEvents } from '../../src/replica/index.js'
+import { bearer, makeExam } from '../support/fixtures.js'
+import { seqs, listeningApp } from '../support/streams.js'
 
 interface PollBody {
   success: boolean
@@ -13,35 +13,20 @@ interface PollBody {
 }
 
 describe('long-poll /api/long-poll', () => {
-  let t: TestApp
-  let url: string
   const examA = makeExam()
   const examB = makeExam()
-  const book = (exam = examA, n = 1) =>
-    commit(t.app, (tx) =>
-      upsertBookings(
-        tx,
-        Array.from({ length: n }, () => makeBooking(exam)),
-        'write',
-      ),
-    )
-  const poll = (query: string, headers: Record<string, string> = bearer(t.token)) =>
-    fetch(`${url}/api/long-poll?${query}`, { headers })
+  const live = listeningApp([examA, examB])
+  const book = (exam = examA, n = 1) => live.book(exam, n)
+  const poll = (query: string, headers: Record<string, string> = bearer(live.t.token)) =>
+    fetch(`${live.url}/api/long-poll?${query}`, { headers })
   const pollBody = async (query: string) => {
     const response = await poll(query)
     expect(response.status).toBe(200)
     return (await response.json()) as PollBody
   }
 
-  beforeAll(async () => {
-    t = await startTestApp()
-    url = await t.app.listen()
-    await commit(t.app, (tx) => upsertExams(tx, [examA, examB], 'manual'))
-  })
-  afterAll(() => t.close())
-
   it('answers at once with the changes after the cursor, and the cursor to continue from', async () => {
-    const from = await headSeq(t.app.db)
+    const from = await headSeq(live.t.app.db)
     const written = await book(examA, 3)
     const body = await pollBody(`after=${from}`)
     expect(body.success).toBe(true)
@@ -50,7 +35,7 @@ describe('long-poll /api/long-poll', () => {
   })
 
   it('waits for the next change when there is none, and answers as soon as it commits', async () => {
-    const from = await headSeq(t.app.db)
+    const from = await headSeq(live.t.app.db)
     const started = Date.now()
     const pending = pollBody(`after=${from}&timeout_ms=10000`)
     await new Promise((resolve) => setTimeout(resolve, 150))
@@ -62,13 +47,13 @@ describe('long-poll /api/long-poll', () => {
   })
 
   it('filters by exam, and moves the cursor past other exams’ changes when the wait times out', async () => {
-    const from = await headSeq(t.app.db)
+    const from = await headSeq(live.t.app.db)
     const pending = pollBody(`after=${from}&exam_ids=${examA.hubspot_id}&timeout_ms=400`)
     await new Promise((resolve) => setTimeout(resolve, 100))
     await book(examB, 2)
     const body = await pending
     expect(body.events).toEqual([])
-    expect(body.cursor).toBe(await headSeq(t.app.db))
+    expect(body.cursor).toBe(await headSeq(live.t.app.db))
 
     const mixed = [...(await book(examB)), ...(await book(examA))]
     const filtered = await pollBody(`after=${from}&exam_id=${examA.hubspot_id}`)
@@ -77,7 +62,7 @@ describe('long-poll /api/long-poll', () => {
   })
 
   it('chains polls with nothing lost and nothing doubled while writers race', async () => {
-    const from = await headSeq(t.app.db)
+    const from = await headSeq(live.t.app.db)
     const writing = (async () => {
       const all: ChangeEvent[] = []
       for (let i = 0; i < 15; i++) all.push(...(await book(i % 2 ? examA : examB, 2)))
@@ -101,8 +86,8 @@ describe('long-poll /api/long-poll', () => {
     expect((await poll('after=-1')).status).toBe(400)
     expect((await poll('after=0&timeout_ms=-5')).status).toBe(400)
     expect((await poll('after=0', {})).status).toBe(401)
-    expect((await poll('after=0', bearer(issueToken(t.app.config.jwtSecret, ['sync.run'])))).status).toBe(403)
-    expect((await poll(`after=0&timeout_ms=0&access_token=${t.token}`, {})).status).toBe(200)
+    expect((await poll('after=0', bearer(issueToken(live.t.app.config.jwtSecret, ['sync.run'])))).status).toBe(403)
+    expect((await poll(`after=0&timeout_ms=0&access_token=${live.t.token}`, {})).status).toBe(200)
   })
 
   it('answers 410 E_CURSOR_EXPIRED with the head for a cursor beyond the head or older than retention', async () => {
@@ -110,17 +95,17 @@ describe('long-poll /api/long-poll', () => {
     expect(ahead.status).toBe(410)
     expect((await ahead.json()).error).toMatchObject({
       code: 'E_CURSOR_EXPIRED',
-      details: { seq: await headSeq(t.app.db) },
+      details: { seq: await headSeq(live.t.app.db) },
     })
 
     await book(examA, 3)
-    expect(await pruneEvents(t.app.db, 0, 1)).toBeGreaterThan(0)
+    expect(await pruneEvents(live.t.app.db, 0, 1)).toBeGreaterThan(0)
     const old = await poll('after=1')
     expect(old.status).toBe(410)
     const body = await old.json()
     expect(body).toMatchObject({
       success: false,
-      error: { code: 'E_CURSOR_EXPIRED', details: { seq: await headSeq(t.app.db) } },
+      error: { code: 'E_CURSOR_EXPIRED', details: { seq: await headSeq(live.t.app.db) } },
     })
   })
 })

@@ -1,31 +1,16 @@
 // SSE at /api/events: the wire format, the exam filter, resume by Last-Event-ID, refetch, auth, shutdown.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
-import { headSeq, pruneEvents, upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
-import { commit, connectSse, connectWs, seqs, wsUrl } from '../support/streams.js'
+import { headSeq, pruneEvents } from '../../src/replica/index.js'
+import { bearer, makeExam, type TestApp } from '../support/fixtures.js'
+import { connectSse, connectWs, seqs, wsUrl, listeningApp } from '../support/streams.js'
 
 describe('SSE /api/events', () => {
-  let t: TestApp
-  let url: string
   const examA = makeExam()
   const examB = makeExam()
-  const events = (query = '') => `${url}/api/events?access_token=${t.token}${query}`
-  const book = (exam = examA, n = 1) =>
-    commit(t.app, (tx) =>
-      upsertBookings(
-        tx,
-        Array.from({ length: n }, () => makeBooking(exam)),
-        'write',
-      ),
-    )
-
-  beforeAll(async () => {
-    t = await startTestApp({ realtime: { heartbeatMs: 100 } })
-    url = await t.app.listen()
-    await commit(t.app, (tx) => upsertExams(tx, [examA, examB], 'manual'))
-  })
-  afterAll(() => t?.close())
+  const events = (query = '') => `${live.url}/api/events?access_token=${live.t.token}${query}`
+  const live = listeningApp([examA, examB], { realtime: { heartbeatMs: 100 } })
+  const book = (exam = examA, n = 1) => live.book(exam, n)
 
   it('speaks the protocol: headers, retry, ready with the head, then id: seq / event: change', async () => {
     const sse = await connectSse(events())
@@ -35,7 +20,7 @@ describe('SSE /api/events', () => {
     expect(sse.headers.get('x-accel-buffering')).toBe('no')
     const ready = await sse.waitForEvent('ready')
     expect(sse.text().startsWith('retry: 2000\n')).toBe(true)
-    expect(JSON.parse(ready.data)).toEqual({ seq: await headSeq(t.app.db) })
+    expect(JSON.parse(ready.data)).toEqual({ seq: await headSeq(live.t.app.db) })
     const [written] = await book()
     await sse.waitFor((s) => s.changes().length === 1)
     expect(sse.text()).toContain(`id: ${written.seq}\nevent: change\ndata: ${JSON.stringify(sse.changes()[0])}\n\n`)
@@ -95,28 +80,28 @@ describe('SSE /api/events', () => {
 
   it('counts open streams as watchers', async () => {
     // Streams closed by earlier tests may still be counted until the server sees them go.
-    await expect.poll(() => t.app.realtime.watcherCount()).toBe(0)
+    await expect.poll(() => live.t.app.realtime.watcherCount()).toBe(0)
     const counts: number[] = []
-    const off = t.app.realtime.onWatchersChanged((count) => counts.push(count))
+    const off = live.t.app.realtime.onWatchersChanged((count) => counts.push(count))
     const before = 0
     const sse = await connectSse(events())
     await sse.waitForEvent('ready')
-    expect(t.app.realtime.watcherCount()).toBe(before + 1)
+    expect(live.t.app.realtime.watcherCount()).toBe(before + 1)
     sse.close()
     await sse.ended
-    await expect.poll(() => t.app.realtime.watcherCount()).toBe(before)
+    await expect.poll(() => live.t.app.realtime.watcherCount()).toBe(before)
     expect(counts).toEqual([before + 1, before])
     off()
   })
 
   it('rejects bad cursors and filters with a 400, and checks the token (header or ?access_token=)', async () => {
-    expect((await fetch(`${url}/api/events`)).status).toBe(401)
-    expect((await fetch(`${url}/api/events?access_token=garbage`)).status).toBe(401)
-    const noView = issueToken(t.app.config.jwtSecret, ['bookings.edit'])
-    const forbidden = await fetch(`${url}/api/events?access_token=${noView}`)
+    expect((await fetch(`${live.url}/api/events`)).status).toBe(401)
+    expect((await fetch(`${live.url}/api/events?access_token=garbage`)).status).toBe(401)
+    const noView = issueToken(live.t.app.config.jwtSecret, ['bookings.edit'])
+    const forbidden = await fetch(`${live.url}/api/events?access_token=${noView}`)
     expect(forbidden.status).toBe(403)
     expect((await forbidden.json()).error.code).toBe('E_FORBIDDEN')
-    const viaHeader = await connectSse(`${url}/api/events`, bearer(t.token))
+    const viaHeader = await connectSse(`${live.url}/api/events`, bearer(live.t.token))
     expect(viaHeader.status).toBe(200)
     viaHeader.close()
     for (const [query, headers, field] of [
@@ -133,14 +118,14 @@ describe('SSE /api/events', () => {
   it('answers refetch (then closes) to a cursor beyond the head, and to one older than retention', async () => {
     const ahead = await connectSse(events('&after=999999999'))
     const refetch = await ahead.waitForEvent('refetch')
-    expect(JSON.parse(refetch.data)).toEqual({ seq: await headSeq(t.app.db) })
+    expect(JSON.parse(refetch.data)).toEqual({ seq: await headSeq(live.t.app.db) })
     await ahead.ended
 
     await book(examA, 5)
-    expect(await pruneEvents(t.app.db, 0, 2)).toBeGreaterThan(0)
+    expect(await pruneEvents(live.t.app.db, 0, 2)).toBeGreaterThan(0)
     const old = await connectSse(events('&after=1'))
     const expired = await old.waitForEvent('refetch')
-    expect(JSON.parse(expired.data).seq).toBe(await headSeq(t.app.db))
+    expect(JSON.parse(expired.data).seq).toBe(await headSeq(live.t.app.db))
     await old.ended
     expect(old.changes()).toEqual([])
   })
@@ -148,17 +133,19 @@ describe('SSE /api/events', () => {
   it('ends every stream promptly when the app closes', async () => {
     const sse = await connectSse(events())
     await sse.waitForEvent('ready')
-    const ws = await connectWs(wsUrl(url, `/api/ws?access_token=${t.token}`))
+    const ws = await connectWs(wsUrl(live.url, `/api/ws?access_token=${live.t.token}`))
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id] })
     await ws.waitForType('ready')
-    const poll = fetch(`${url}/api/long-poll?after=${await headSeq(t.app.db)}&access_token=${t.token}`).then(
+    const poll = fetch(
+      `${live.url}/api/long-poll?after=${await headSeq(live.t.app.db)}&access_token=${live.t.token}`,
+    ).then(
       (r) => r.status,
       (e) => e,
     )
     await new Promise((resolve) => setTimeout(resolve, 50))
     const started = Date.now()
-    const app = t
-    t = undefined as unknown as TestApp
+    const app = live.t
+    live.t = undefined as unknown as TestApp
     await app.close()
     expect(Date.now() - started).toBeLessThan(2_000)
     await sse.ended

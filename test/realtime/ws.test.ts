@@ -1,45 +1,30 @@
 // WebSocket at /api/ws: the seed's subscribe / sync_request messages, replay, filter, refetch, bad input, auth.
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
 import { createClientLimits } from '../../src/http/client-limits.js'
 import { createMetricsRegistry } from '../../src/http/metrics.js'
 import { issueToken } from '../../src/http/jwt.js'
 import { registerRealtimeRoutes } from '../../src/http/routes-realtime.js'
 import { buildHttpServer } from '../../src/http/server.js'
-import { headSeq, pruneEvents, upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
-import { commit, connectWs, seqs, wsUrl, type WsConnection } from '../support/streams.js'
+import { headSeq, pruneEvents } from '../../src/replica/index.js'
+import { makeExam } from '../support/fixtures.js'
+import { connectWs, seqs, wsUrl, type WsConnection, listeningApp } from '../support/streams.js'
 
 describe('WebSocket /api/ws', () => {
-  let t: TestApp
-  let url: string
   const examA = makeExam()
   const examB = makeExam()
-  const book = (exam = examA, n = 1) =>
-    commit(t.app, (tx) =>
-      upsertBookings(
-        tx,
-        Array.from({ length: n }, () => makeBooking(exam)),
-        'write',
-      ),
-    )
-  const open = (token = t.token, base = url) => connectWs(wsUrl(base, `/api/ws?access_token=${token}`))
-
-  beforeAll(async () => {
-    t = await startTestApp()
-    url = await t.app.listen()
-    await commit(t.app, (tx) => upsertExams(tx, [examA, examB], 'manual'))
-  })
-  afterAll(() => t.close())
+  const live = listeningApp([examA, examB])
+  const book = (exam = examA, n = 1) => live.book(exam, n)
+  const open = (token = live.t.token, base = live.url) => connectWs(wsUrl(base, `/api/ws?access_token=${token}`))
 
   it('greets with connected {seq: head, timestamp}, then streams the subscribed exams only', async () => {
     const ws = await open()
     await ws.waitForType('connected')
-    expect(ws.messages[0]).toMatchObject({ type: 'connected', seq: await headSeq(t.app.db) })
+    expect(ws.messages[0]).toMatchObject({ type: 'connected', seq: await headSeq(live.t.app.db) })
     expect(typeof ws.messages[0].timestamp).toBe('number')
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id] })
-    expect((await ws.waitForType('ready')).seq).toBe(await headSeq(t.app.db))
+    expect((await ws.waitForType('ready')).seq).toBe(await headSeq(live.t.app.db))
     const written = [...(await book(examB)), ...(await book(examA, 2))]
     await ws.waitFor(() => ws.changes().length === 2)
     await new Promise((resolve) => setTimeout(resolve, 30))
@@ -52,7 +37,7 @@ describe('WebSocket /api/ws', () => {
   })
 
   it('replays from after, then goes live, with nothing lost or doubled while writes race', async () => {
-    const from = await headSeq(t.app.db)
+    const from = await headSeq(live.t.app.db)
     const backlog = await book(examA, 30)
     const ws = await open()
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id, examB.hubspot_id], after: from })
@@ -72,7 +57,7 @@ describe('WebSocket /api/ws', () => {
     const ws = await open()
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id] })
     await ws.waitForType('ready')
-    ws.send({ type: 'subscribe', exam_ids: [examB.hubspot_id], after: Number(await headSeq(t.app.db)) })
+    ws.send({ type: 'subscribe', exam_ids: [examB.hubspot_id], after: Number(await headSeq(live.t.app.db)) })
     await ws.waitForType('ready')
     const written = [...(await book(examA)), ...(await book(examB))]
     await ws.waitFor(() => ws.changes().length === 1)
@@ -122,23 +107,23 @@ describe('WebSocket /api/ws', () => {
     let server: FastifyInstance | null = null
     try {
       server = await buildHttpServer({
-        config: t.app.config,
-        logger: t.app.logger,
-        db: t.app.db,
+        config: live.t.app.config,
+        logger: live.t.app.logger,
+        db: live.t.app.db,
         metrics: createMetricsRegistry(),
-        reads: t.app.reads,
+        reads: live.t.app.reads,
         webDist: null,
         routes: [
           (app) =>
-            registerRealtimeRoutes(app, t.app.realtime, {
-              reads: t.app.reads,
+            registerRealtimeRoutes(app, live.t.app.realtime, {
+              reads: live.t.app.reads,
               onSyncRequest,
-              ...createClientLimits(t.app.config.limits),
+              ...createClientLimits(live.t.app.config.limits),
             }),
         ],
       })
       const base = await server.listen({ port: 0, host: '127.0.0.1' })
-      const ws = await open(t.token, base)
+      const ws = await open(live.t.token, base)
       ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id] })
       await ws.waitForType('ready')
       ws.send({ type: 'sync_request' })
@@ -150,7 +135,7 @@ describe('WebSocket /api/ws', () => {
       })
       ws.close()
 
-      const viewer = await open(issueToken(t.app.config.jwtSecret, ['exams.view']), base)
+      const viewer = await open(issueToken(live.t.app.config.jwtSecret, ['exams.view']), base)
       viewer.send({ type: 'sync_request' })
       expect(await viewer.waitForType('error')).toMatchObject({ code: 'E_FORBIDDEN' })
       viewer.close()
@@ -161,11 +146,11 @@ describe('WebSocket /api/ws', () => {
   })
 
   it('checks the token on the upgrade: 401 without, 403 without exams.view, header or ?access_token=', async () => {
-    await expect(connectWs(wsUrl(url, '/api/ws'))).rejects.toThrow(/401/)
-    await expect(connectWs(wsUrl(url, '/api/ws?access_token=forged'))).rejects.toThrow(/401/)
-    await expect(open(issueToken(t.app.config.jwtSecret, ['bookings.edit']))).rejects.toThrow(/403/)
-    const viaHeader: WsConnection = await connectWs(wsUrl(url, '/api/ws'), {
-      headers: { authorization: `Bearer ${t.token}` },
+    await expect(connectWs(wsUrl(live.url, '/api/ws'))).rejects.toThrow(/401/)
+    await expect(connectWs(wsUrl(live.url, '/api/ws?access_token=forged'))).rejects.toThrow(/401/)
+    await expect(open(issueToken(live.t.app.config.jwtSecret, ['bookings.edit']))).rejects.toThrow(/403/)
+    const viaHeader: WsConnection = await connectWs(wsUrl(live.url, '/api/ws'), {
+      headers: { authorization: `Bearer ${live.t.token}` },
     })
     await viaHeader.waitForType('connected')
     viaHeader.close()
@@ -173,10 +158,10 @@ describe('WebSocket /api/ws', () => {
 
   it('answers refetch {seq: head} to a cursor older than retention', async () => {
     await book(examA, 3)
-    expect(await pruneEvents(t.app.db, 0, 1)).toBeGreaterThan(0)
+    expect(await pruneEvents(live.t.app.db, 0, 1)).toBeGreaterThan(0)
     const ws = await open()
     ws.send({ type: 'subscribe', exam_ids: [examA.hubspot_id], after: '1' })
-    expect(await ws.waitForType('refetch')).toEqual({ type: 'refetch', seq: await headSeq(t.app.db) })
+    expect(await ws.waitForType('refetch')).toEqual({ type: 'refetch', seq: await headSeq(live.t.app.db) })
     expect(ws.changes()).toEqual([])
     ws.close()
   })

@@ -2,8 +2,11 @@
 import WebSocket from 'ws'
 import { createSseParser, type SseMessage } from '../../src/client/sse-parser.js'
 import type { ChangeEvent } from '../../src/model/records.js'
-import type { Transaction } from '../../src/replica/index.js'
+import { upsertBookings, upsertExams, type Transaction } from '../../src/replica/index.js'
 import type { App } from '../../src/app.js'
+import type { ExamRecord } from '../../src/model/records.js'
+import { afterAll, beforeAll } from 'vitest'
+import { makeBooking, startTestApp, type TestApp, type TestAppOptions } from './fixtures.js'
 
 async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -150,3 +153,31 @@ export async function commit(app: App, fn: (tx: Transaction) => Promise<ChangeEv
 }
 
 export const seqs = (events: readonly { seq: string }[]) => events.map((event) => event.seq)
+
+/** A listening app for one test file, its replica holding these exams: the realtime tests' common ground. */
+export interface ListeningApp {
+  t: TestApp
+  url: string
+  /** Commits n new bookings of the exam, as the write path would. */
+  book(exam: ExamRecord, n?: number): Promise<ChangeEvent[]>
+}
+
+export function listeningApp(exams: ExamRecord[], options: TestAppOptions = {}): ListeningApp {
+  const live = {
+    book: (exam: ExamRecord, n = 1) =>
+      commit(live.t.app, (tx) =>
+        upsertBookings(
+          tx,
+          Array.from({ length: n }, () => makeBooking(exam)),
+          'write',
+        ),
+      ),
+  } as ListeningApp
+  beforeAll(async () => {
+    live.t = await startTestApp(options)
+    live.url = await live.t.app.listen()
+    await commit(live.t.app, (tx) => upsertExams(tx, exams, 'manual'))
+  })
+  afterAll(() => live.t?.close())
+  return live
+}
