@@ -88,53 +88,89 @@ export function burstShape(limits: BurstLimits): BurstShape {
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
 const IN_FLIGHT_POLL_MS = 25
 
-/** One sliding window: requests in flight, and the completion times of those still inside it. */
+/** A request in the window: sent, then answered (HubSpot counted it somewhere in between). */
+interface Entry {
+  sent: number
+  done: number
+}
+
+/**
+ * One sliding window: requests in flight, and the answered ones still inside it, each counted from
+ * its answer. HubSpot counts from arrival, earlier, so this window covers HubSpot's; `learn` uses
+ * HubSpot's own count to drop what it has already let go.
+ */
 class SlidingWindow {
-  readonly #completed: number[] = []
+  readonly #completed: Entry[] = []
   #inFlight = 0
+  /** When the request in flight was sent, while it is the only one since it was sent. */
+  #alone: number | null = null
   probing = false
   constructor(
     public windowMs: number,
     public limit: number,
   ) {}
 
+  #expire(now: number): void {
+    while (this.#completed.length && this.#completed[0].done <= now - this.windowMs) this.#completed.shift()
+  }
+
   /** 0 when a slot was taken, else how long to wait before asking again. */
   tryTake(now: number): number {
-    while (this.#completed.length && this.#completed[0] <= now - this.windowMs) this.#completed.shift()
+    this.#expire(now)
     if (this.probing) {
       if (this.#inFlight > 0) return IN_FLIGHT_POLL_MS
-      this.#inFlight += 1
+      this.#take(now)
       return 0
     }
     if (this.#completed.length + this.#inFlight < this.limit) {
-      this.#inFlight += 1
+      this.#take(now)
       return 0
     }
-    return this.#completed.length ? Math.max(1, this.#completed[0] + this.windowMs - now) : IN_FLIGHT_POLL_MS
+    return this.#completed.length ? Math.max(1, this.#completed[0].done + this.windowMs - now) : IN_FLIGHT_POLL_MS
   }
 
-  release(now: number): void {
+  #take(now: number): void {
+    this.#alone = this.#inFlight === 0 ? now : null
+    this.#inFlight += 1
+  }
+
+  release(sent: number, now: number): void {
     this.#inFlight -= 1
-    this.#completed.push(now)
+    if (this.#alone === sent) this.#alone = null
+    this.#completed.push({ sent, done: now })
   }
 
   /** Gives a slot back unused: it was never sent, so it does not count. */
-  giveBack(): void {
+  giveBack(sent: number): void {
     this.#inFlight -= 1
+    if (this.#alone === sent) this.#alone = null
   }
 
   /**
-   * HubSpot says `spent` requests are in its window now; those we do not know of (another process,
+   * HubSpot says `spent` requests are in its window now. Those we do not know of (another process,
    * or the run before a restart) are counted as if they had just finished: HubSpot may hold them
-   * for up to a whole window from now, and we cannot know less.
+   * for up to a whole window from now, and we cannot know less. When the answer is that of a request
+   * alone in flight since it was sent, HubSpot's count covers all of ours that it still holds: as
+   * many more as we count were let go there, and they go here too, oldest sent first, among those
+   * sent a whole window ago (no other could have left HubSpot's window yet). That opens the next
+   * window when HubSpot does rather than a round trip later.
    */
-  seed(spent: number, now: number): void {
-    const unknown = spent - this.used(now)
-    for (let i = 0; i < unknown; i++) this.#completed.push(now)
+  learn(spent: number, now: number): void {
+    const used = this.used(now)
+    for (let i = used; i < spent; i++) this.#completed.push({ sent: now, done: now })
+    if (this.#alone === null || this.#inFlight !== 1 || spent >= used) return
+    const gone = new Set(
+      this.#completed
+        .filter((entry) => entry.sent + this.windowMs <= now)
+        .sort((a, b) => a.sent - b.sent)
+        .slice(0, used - spent),
+    )
+    for (let i = this.#completed.length - 1; i >= 0; i--) if (gone.has(this.#completed[i])) this.#completed.splice(i, 1)
   }
 
   used(now: number): number {
-    return this.#completed.filter((t) => t > now - this.windowMs).length + this.#inFlight
+    this.#expire(now)
+    return this.#completed.length + this.#inFlight
   }
 }
 
@@ -179,15 +215,16 @@ export function createLocalBudget(
         reshape()
         // Search has its own bucket and is exempt from the burst window (HubSpot's spec marks it so).
         const window = kind === 'search' ? search : burst
-        const wait = window.tryTake(Date.now())
+        const sent = Date.now()
+        const wait = window.tryTake(sent)
         if (wait === 0) {
           usedToday += 1
           let released = false
           return (unused) => {
             if (released) return
             released = true
-            if (!unused) return window.release(Date.now())
-            window.giveBack()
+            if (!unused) return window.release(sent, Date.now())
+            window.giveBack(sent)
             usedToday -= 1
           }
         }
@@ -199,7 +236,7 @@ export function createLocalBudget(
       const spent = options.seedFromRemaining === false ? null : spentInWindow(headers)
       if (spent === null) return
       reshape()
-      burst.seed(spent, Date.now())
+      burst.learn(spent, Date.now())
     },
     burstLimits: () => source.current(),
     async usage() {

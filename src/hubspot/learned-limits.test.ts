@@ -1,5 +1,5 @@
 // Unit tests of the learned limits: header parsing, probing → learned → changed, silence → configured, and the budget keeping to them.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createLocalBudget } from './budget.js'
 import { createLocalLimits, parseRateLimitHeaders, shareOf, SILENT_ANSWERS } from './learned-limits.js'
 
@@ -135,5 +135,32 @@ describe('the local budget over learned limits', () => {
     unused(true)
     ;(await budget.acquire('standard'))()
     expect(await budget.usage()).toMatchObject({ used_10s: 1, used_daily: 1 })
+  })
+
+  it('drops what HubSpot has let go when a request alone in flight hears its count, oldest sent first', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const budget = createLocalBudget(GUESS)
+      budget.observe({ max: 6, remaining: 6, intervalMs: 10_000 })
+      // Four requests sent at 0 and answered 2 s later: our window holds them until 12 s.
+      const slow = await Promise.all(Array.from({ length: 4 }, () => budget.acquire('standard')))
+      vi.advanceTimersByTime(2_000)
+      for (const release of slow) release()
+      vi.advanceTimersByTime(8_500)
+      expect((await budget.usage()).used_10s).toBe(4)
+      // At 10.5 s one request alone in flight: HubSpot counts only it, so it had let the four go.
+      const alone = await budget.acquire('standard')
+      budget.observe({ max: 6, remaining: 5 })
+      alone()
+      expect((await budget.usage()).used_10s).toBe(1)
+      // Two in flight: an answer cannot tell whose arrival HubSpot had counted, so nothing is dropped.
+      const [a, b] = [await budget.acquire('standard'), await budget.acquire('standard')]
+      budget.observe({ max: 6, remaining: 6 })
+      a()
+      b()
+      expect((await budget.usage()).used_10s).toBe(3)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
