@@ -21,6 +21,7 @@
 //                         │ up to the new position ─────────────────────────────────┘ then `ready`
 //                         ├─ after < prunedThrough, or after > head ─► refetch ─► closed
 //                         └─ read fails / hub stops ─► ended ─► closed (client resumes from its cursor)
+import { setImmediate } from 'node:timers/promises'
 import type { Logger } from '../logger.js'
 import type { ChangeEvent } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
@@ -32,8 +33,14 @@ import { Subscriber, type SubscribeOptions, type SubscriberHost, type Subscripti
 
 export const NOTIFY_CHANNEL = 'hubmirror_events'
 const DAY_MS = 86_400_000
-const FOLLOW_PAGE = 1_000
-const BACKLOG_PAGE = 500
+/** A burst of commits is read and fanned out a page at a time, with a turn of the event loop between pages. */
+const FOLLOW_PAGE = 250
+/**
+ * A resumed subscriber's backlog is read and sent a page at a time. Small pages, with a turn of the
+ * event loop after each, keep a long replay (a slow reader resuming 10,000 events behind) from
+ * holding up other requests for more than a page's worth of work.
+ */
+const BACKLOG_PAGE = 100
 const MAX_RETRY_MS = 5_000
 
 export interface RealtimeHubOptions {
@@ -284,6 +291,8 @@ class Hub implements RealtimeHub {
       const fresh = events.filter((event) => compareSeq(event.seq, this.#position) > 0)
       if (fresh.length > 0) this.#dispatch(fresh)
       if (events.length < FOLLOW_PAGE) return
+      await setImmediate()
+      if (this.#state !== 'following') return
     }
   }
 
@@ -403,6 +412,7 @@ class Hub implements RealtimeHub {
       if (page.length > 0) subscriber.deliverBacklog(EventSlice.of(page))
       if (page.length < BACKLOG_PAGE) return
       from = page[page.length - 1].seq
+      await setImmediate()
     }
   }
 
