@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import pg from 'pg'
+import { withDb } from '../support/resilience-harness.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
@@ -20,16 +20,6 @@ const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '../..')
 const TABLES = ['public.hubspot_bookings', 'public.hubspot_mock_exams']
 const unavailable = privatePostgresUnavailable()
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
-  }
-}
 
 const databaseOn = (url: string, database: string, user?: string) => {
   const next = new URL(url)
@@ -68,7 +58,7 @@ describe.skipIf(unavailable)(
     }
 
     const publicationTables = (url: string, name: string) =>
-      withClient(url, async (client) =>
+      withDb(url, async (client) =>
         (
           await client.query<{ t: string }>(
             `SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`,
@@ -93,7 +83,7 @@ describe.skipIf(unavailable)(
       await t?.close()
       await emulator?.close()
       // A subscription holds a slot on the publisher: drop it before the publisher goes.
-      await withClient(databaseOn(subscriber.url, 'downstream'), (client) =>
+      await withDb(databaseOn(subscriber.url, 'downstream'), (client) =>
         client.query('DROP SUBSCRIPTION IF EXISTS hubmirror_downstream'),
       ).catch(() => undefined)
       await subscriber?.remove()
@@ -106,7 +96,7 @@ describe.skipIf(unavailable)(
       expect(refused.code, refused.err).toBe(2)
       expect(refused.err).toContain('wal_level is "replica"')
       expect(refused.err).toContain('ALTER SYSTEM SET wal_level = logical')
-      await withClient(subscriber.url, async (client) => {
+      await withDb(subscriber.url, async (client) => {
         expect((await client.query('SELECT 1 FROM pg_publication')).rowCount).toBe(0)
         // Refused before migrating: the database is as it was.
         expect((await client.query(`SELECT to_regclass('public.hubspot_bookings') AS t`)).rows[0].t).toBeNull()
@@ -119,7 +109,7 @@ describe.skipIf(unavailable)(
       expect(badName.err).toContain('"Bad-Name" is not a publication name')
 
       const stranger = `hm_stranger_${process.pid}`
-      await withClient(publisher.url, (client) => client.query(`CREATE ROLE ${stranger} LOGIN`))
+      await withDb(publisher.url, (client) => client.query(`CREATE ROLE ${stranger} LOGIN`))
       const refused = await cli(databaseOn(owned.adminUrl, new URL(owned.adminUrl).pathname.slice(1), stranger))
       expect(refused.code, refused.err).toBe(2)
       expect(refused.err).toContain('insufficient privilege: this role does not own public.hubspot_bookings')
@@ -144,7 +134,7 @@ describe.skipIf(unavailable)(
       })
 
       // The downstream database: the two tables' definitions (as the README says), then a subscription.
-      await withClient(subscriber.url, (client) => client.query('CREATE DATABASE downstream'))
+      await withDb(subscriber.url, (client) => client.query('CREATE DATABASE downstream'))
       const downstream = databaseOn(subscriber.url, 'downstream')
       const { stdout: ddl } = await run(postgresBin('pg_dump'), [
         '--schema-only',
@@ -159,7 +149,7 @@ describe.skipIf(unavailable)(
         )
         psql.stdin?.end(ddl)
       })
-      await withClient(downstream, (client) =>
+      await withDb(downstream, (client) =>
         client.query(
           `CREATE SUBSCRIPTION hubmirror_downstream CONNECTION '${owned.adminUrl}' PUBLICATION hubmirror_replica`,
         ),
@@ -197,7 +187,7 @@ describe.skipIf(unavailable)(
       const bookingId = booking.body.booking.hubspot_id as string
 
       const downstreamBooking = () =>
-        withClient(downstream, async (client) => {
+        withDb(downstream, async (client) => {
           const { rows } = await client.query(
             `SELECT b.hubspot_id, b.mock_exam_id, b.student_email, b.booking_status, e.mock_exam_name, e.capacity
                FROM public.hubspot_bookings b LEFT JOIN public.hubspot_mock_exams e ON e.hubspot_id = b.mock_exam_id
@@ -222,7 +212,7 @@ describe.skipIf(unavailable)(
 
     it("extends Supabase Realtime's publication, keeping its own tables; a FOR ALL TABLES one needs nothing", async () => {
       // As in a Supabase project: supabase_realtime exists, owned by the role hubmirror runs as, with the app's tables.
-      await withClient(owned.adminUrl, async (client) => {
+      await withDb(owned.adminUrl, async (client) => {
         await client.query('CREATE TABLE public.messages (id INT PRIMARY KEY)')
         await client.query('CREATE PUBLICATION supabase_realtime FOR TABLE public.messages')
         await client.query(`ALTER PUBLICATION supabase_realtime OWNER TO ${owned.role}`)
