@@ -6,6 +6,8 @@ export const BATCH_MAX = 100
 export const LIST_PAGE_MAX = 100
 /** Objects per page of POST /crm/v3/objects/{type}/search. */
 export const SEARCH_PAGE_MAX = 200
+/** Filter groups (ORed) in one search request; each holds up to six filters, 18 in all. */
+export const SEARCH_FILTER_GROUPS_MAX = 5
 /** Values in one IN / NOT_IN search filter. */
 export const SEARCH_IN_VALUES_MAX = 100
 /** The burst limit is counted over a rolling 10 s window. */

@@ -58,9 +58,12 @@ function fakeCrm(
     async search(type, request: SearchRequest) {
       calls.search += 1
       await pause()
-      const filters = request.filterGroups?.[0]?.filters ?? []
+      // Filter groups are ORed, the filters within one ANDed, as HubSpot does.
+      const groups = request.filterGroups ?? [{ filters: [] }]
       let list = data[type].filter((rec) =>
-        filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))),
+        groups.some((group) =>
+          group.filters.every((f) => (f.operator === 'GTE' ? rec.id >= Number(f.value) : rec.id < Number(f.value))),
+        ),
       )
       if (request.sorts?.[0]?.direction === 'DESCENDING') list = [...list].reverse()
       const page = list.slice(0, request.limit ?? 10)

@@ -1,7 +1,14 @@
 // The backfill: lists whole object types in id ranges, in parallel, into batched replica writes that carry their own checkpoint.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import { modifiedMs, SEARCH_PAGE_MAX, type HeldSlot, type HubSpotObject, type SearchFilter } from '../hubspot/index.js'
+import {
+  modifiedMs,
+  SEARCH_FILTER_GROUPS_MAX,
+  SEARCH_PAGE_MAX,
+  type HeldSlot,
+  type HubSpotObject,
+  type SearchFilter,
+} from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import { completeBackfill, readSyncStates, resetSyncState, saveBackfillPlan } from '../replica/index.js'
 import { PROPERTIES } from './apply.js'
@@ -294,15 +301,17 @@ async function fetchAll(
         } finally {
           waiting = false
         }
-        const job = claim(jobs, kind)
-        if (!job) {
+        const picked = kind === 'list' ? [claim(jobs, kind)].filter((job) => job !== undefined) : claimSearch(jobs)
+        if (picked.length === 0) {
           slot.giveBack()
           await settle()
           continue
         }
         const page = slot
-          .use(() => (kind === 'list' ? listPage(ctx, job, queue, signal) : searchPage(ctx, job, queue, signal)))
-          .then(() => void (job.claimed = job.fetchDone))
+          .use(() =>
+            kind === 'list' ? listPage(ctx, picked[0], queue, signal) : searchPage(ctx, picked, queue, signal),
+          )
+          .then(() => picked.forEach((job) => (job.claimed = job.fetchDone)))
         const tracked: Promise<void> = page.finally(() => {
           running.delete(tracked)
           pageDone()
@@ -370,6 +379,40 @@ export function claim(jobs: Job[], kind: 'list' | 'search'): Job | undefined {
   return job
 }
 
+/** Id spans one search reads at most: one filter group (two filters) each, ORed. */
+const SEARCH_SPANS = SEARCH_FILTER_GROUPS_MAX
+
+/**
+ * The ranges one search reads: claim()'s, then more from the back while their ids say the page of
+ * 200 is not yet full. The page holds the lowest ids of them all, so only the highest may be cut,
+ * and what is cut off stays claimable: no search page ends half empty while ranges are left, and
+ * the remainders list pages leave are read a few at a time.
+ */
+export function claimSearch(jobs: Job[]): Job[] {
+  const first = claim(jobs, 'search')
+  if (!first) return []
+  const picked = [first]
+  let rows = objectsLeft(first)
+  const bounded = (job: Job) => Number.isFinite(objectsLeft(job)) && spanOf(job).length > 0
+  if (!bounded(first)) return picked
+  while (rows < SEARCH_PAGE && picked.length < SEARCH_SPANS) {
+    const more = jobs.findLast((job) => readable(job, 'search') && job.plan === first.plan && bounded(job))
+    if (!more) break
+    more.claimed = true
+    picked.push(more)
+    rows += objectsLeft(more)
+  }
+  return picked
+}
+
+/** The filters of what is left of a range: [fetchNext, to). */
+function spanOf(job: Job): SearchFilter[] {
+  const filters: SearchFilter[] = []
+  if (job.fetchNext !== null) filters.push({ propertyName: OBJECT_ID, operator: 'GTE', value: job.fetchNext })
+  if (job.range.to !== null) filters.push({ propertyName: OBJECT_ID, operator: 'LT', value: job.range.to })
+  return filters
+}
+
 function splittable(jobs: Job[]): { job: Job; span: bigint } | undefined {
   let widest: Job | undefined
   let widestSpan = 0n
@@ -428,27 +471,47 @@ async function listPage(ctx: BackfillContext, job: Job, queue: FetchQueue, signa
   }
   job.fetchNext = done ? null : after
   job.fetchDone = done
+  if (process.env.BF_DEBUG)
+    console.error(
+      `PAGE L ${Date.now()} ${objects.length} ${page.results.length} ${job.range.from}-${job.range.to} done=${done}`,
+    )
   await queue.push({ job, objects, next: job.fetchNext, done }, signal)
 }
 
-/** One id-range search page of the range, from where its reader is. */
-async function searchPage(ctx: BackfillContext, job: Job, queue: FetchQueue, signal: AbortSignal): Promise<void> {
+/**
+ * One search page of the ranges, each from where its reader is, their spans ORed and sorted by id:
+ * the page holds every matching object up to its last id, so a range ending at or below that id is
+ * done and one reaching past it goes on after it.
+ */
+async function searchPage(ctx: BackfillContext, jobs: Job[], queue: FetchQueue, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted()
-  const filters: SearchFilter[] = []
-  if (job.fetchNext !== null) filters.push({ propertyName: OBJECT_ID, operator: 'GTE', value: job.fetchNext })
-  if (job.range.to !== null) filters.push({ propertyName: OBJECT_ID, operator: 'LT', value: job.range.to })
-  const page = await ctx.crm.search(ctx.types[job.type], {
-    filterGroups: filters.length ? [{ filters }] : undefined,
+  const spans = jobs.map(spanOf)
+  const page = await ctx.crm.search(ctx.types[jobs[0].type], {
+    filterGroups: spans.some((filters) => filters.length) ? spans.map((filters) => ({ filters })) : undefined,
     sorts: [{ propertyName: OBJECT_ID, direction: 'ASCENDING' }],
-    properties: PROPERTIES[job.type],
+    properties: PROPERTIES[jobs[0].type],
     limit: SEARCH_PAGE,
   })
-  const to = job.range.to === null ? null : BigInt(job.range.to)
-  const objects = to === null ? page.results : page.results.filter((object) => idNumber(object.id) < to)
-  const done = objects.length < SEARCH_PAGE || !page.paging?.next
-  job.fetchNext = done ? null : String(idNumber(objects[objects.length - 1].id) + 1n)
-  job.fetchDone = done
-  await queue.push({ job, objects, next: job.fetchNext, done }, signal)
+  const complete = page.results.length < SEARCH_PAGE || !page.paging?.next
+  if (process.env.BF_DEBUG)
+    console.error(
+      `PAGE S ${Date.now()} ${page.results.length} groups=${jobs.length} left=${jobs.map(objectsLeft).map(Math.round)}`,
+    )
+  const reached = complete ? null : idNumber(page.results[page.results.length - 1].id)
+  for (const job of jobs) {
+    // Read after the await: the range may have been split meanwhile.
+    const from = job.fetchNext === null ? null : BigInt(job.fetchNext)
+    const to = job.range.to === null ? null : BigInt(job.range.to)
+    if (reached !== null && from !== null && from > reached) continue
+    const objects = page.results.filter((object) => {
+      const id = idNumber(object.id)
+      return (from === null || id >= from) && (to === null || id < to)
+    })
+    const done = reached === null || (to !== null && to <= reached + 1n)
+    job.fetchNext = done ? null : String(reached + 1n)
+    job.fetchDone = done
+    await queue.push({ job, objects, next: job.fetchNext, done }, signal)
+  }
 }
 
 /** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
