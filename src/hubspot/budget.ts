@@ -15,7 +15,7 @@ export interface BudgetLimits {
 export interface BudgetUsage {
   /** HubSpot's burst limit as learned from its headers (the configured guess until then). */
   limit_10s: number
-  /** Burst requests the budget admits per window now: the limit less headroom, or one while probing. */
+  /** Burst requests the budget admits per window now: the limit, or one while probing. */
   admit_10s: number
   /** Where limit_10s comes from. */
   limit_state: BurstLimits['state']
@@ -58,16 +58,11 @@ export class DailyLimitExhausted extends Error {
   }
 }
 
-/** One slot of headroom for requests another tool of the account may send meanwhile. */
-export function effectiveLimit(limit: number): number {
-  return limit <= 2 ? limit : limit - 1
-}
-
 /**
  * All of the configured search rate: a search holds its slot from send to answer and counts for a
- * second after, so HubSpot (counting arrivals) never sees more of ours in a second. The burst
- * window keeps a slot of headroom; search has no headers to learn from, so a user who shares the
- * account's 5/s with another tool configures their share instead.
+ * second after, so HubSpot (counting arrivals) never sees more of ours in a second. Search is per
+ * account and has no headers to learn from, so a user who shares the account's 5/s with another
+ * tool configures their share instead.
  */
 export function searchLimit(limits: BudgetLimits): number {
   return limits.searchPerSecond
@@ -80,9 +75,15 @@ export interface BurstShape {
   probing: boolean
 }
 
+/**
+ * All of HubSpot's Max, no slot held back: the burst limit is per app ("The burst limit applies to
+ * each app", https://developers.hubspot.com/docs/api/usage-details), so another tool of the account
+ * spends a bucket of its own, and a process sharing our token shows in Remaining, which seeds the
+ * window. Every call counts from its answer, after HubSpot counted it, so the window covers HubSpot's.
+ */
 export function burstShape(limits: BurstLimits): BurstShape {
   const probing = limits.state === 'probing'
-  return { windowMs: limits.windowMs, limit: probing ? 1 : effectiveLimit(limits.max), probing }
+  return { windowMs: limits.windowMs, limit: probing ? 1 : limits.max, probing }
 }
 
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */

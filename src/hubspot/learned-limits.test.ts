@@ -62,7 +62,7 @@ describe('learned limits', () => {
 })
 
 describe('the local budget over learned limits', () => {
-  it('lets one burst request fly while probing, then admits the learned limit less one', async () => {
+  it('lets one burst request fly while probing, then admits the learned limit', async () => {
     const limits = createLocalLimits(GUESS)
     const budget = createLocalBudget(GUESS, limits)
     const first = await budget.acquire('standard')
@@ -73,12 +73,12 @@ describe('the local budget over learned limits', () => {
     })
     await new Promise((resolve) => setTimeout(resolve, 60))
     expect(second).toBe(false)
-    // The first answer says 5 per 10 s: the budget now holds to 4, the probe counting as one.
+    // The first answer says 5 per 10 s: the budget now holds to 5, the probe counting as one.
     limits.observe({ max: 5, intervalMs: 10_000 })
     first()
     ;(await waiting)()
-    for (let i = 0; i < 2; i++) (await budget.acquire('standard'))()
-    expect(await budget.usage()).toMatchObject({ limit_10s: 5, admit_10s: 4, used_10s: 4, limit_state: 'learned' })
+    for (let i = 0; i < 3; i++) (await budget.acquire('standard'))()
+    expect(await budget.usage()).toMatchObject({ limit_10s: 5, admit_10s: 5, used_10s: 5, limit_state: 'learned' })
     const late = await Promise.race([
       budget.acquire('standard').then(() => 'admitted'),
       new Promise((resolve) => setTimeout(() => resolve('held'), 100)),
@@ -101,9 +101,9 @@ describe('the local budget over learned limits', () => {
     const probe = await budget.acquire('standard')
     budget.observe({ max: 50, remaining: 9, intervalMs: 10_000 })
     probe()
-    // 41 spent of the 49 admitted: 8 more, then the window is full until it rolls.
-    expect(await budget.usage()).toMatchObject({ limit_10s: 50, admit_10s: 49, used_10s: 41 })
-    for (let i = 0; i < 8; i++) (await budget.acquire('standard'))()
+    // 41 spent of the 50 admitted: 9 more, then the window is full until it rolls.
+    expect(await budget.usage()).toMatchObject({ limit_10s: 50, admit_10s: 50, used_10s: 41 })
+    for (let i = 0; i < 9; i++) (await budget.acquire('standard'))()
     const late = await Promise.race([
       budget.acquire('standard').then(() => 'admitted'),
       new Promise((resolve) => setTimeout(() => resolve('held'), 100)),

@@ -84,7 +84,7 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     return undefined
   }
   const hasRoom = (usage: BudgetUsage, priority: Priority): boolean => {
-    // What the budget admits now: the learned limit less its headroom (one while still probing).
+    // What the budget admits now: the learned limit (one while still probing).
     const usable = usage.admit_10s
     const reserve = HEADROOM[priority] === 0 ? 0 : Math.max(1, Math.ceil(usable * HEADROOM[priority]))
     return usage.used_10s < Math.max(1, usable - reserve)

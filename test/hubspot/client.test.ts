@@ -89,7 +89,7 @@ describe('HubSpot client', () => {
       ),
     )
     expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
-    // 14 calls at 9 per rolling 10 s (one slot of headroom): the last ones waited for the window.
+    // 14 calls at 10 per rolling 10 s: the last ones waited for the window.
     expect(Date.now() - started).toBeGreaterThan(9_000)
   }, 30_000)
 

@@ -39,13 +39,13 @@ export function rateBudgetSuite(name: string, subject: RateBudgetSubject): void 
         ;(await second)()
       }))
 
-    it('admits the learned limit less one slot of headroom per window, then makes the next call wait', () =>
+    it('admits the learned limit per window, then makes the next call wait', () =>
       withBudget(LIMITS, async (budget) => {
         budget.observe(HEADERS)
         expect(budget.burstLimits().max).toBe(10)
-        for (let i = 0; i < 9; i++) (await budget.acquire('standard'))()
+        for (let i = 0; i < 10; i++) (await budget.acquire('standard'))()
         const usage = await budget.usage()
-        expect(usage).toMatchObject({ limit_10s: 10, admit_10s: 9, used_10s: 9 })
+        expect(usage).toMatchObject({ limit_10s: 10, admit_10s: 10, used_10s: 10 })
         expect(await settlesWithin(budget.acquire('standard'), 200)).toBe(false)
       }))
 
@@ -64,7 +64,7 @@ export function rateBudgetSuite(name: string, subject: RateBudgetSubject): void 
     it('keeps search in its own per-second bucket, apart from the burst window', () =>
       withBudget(LIMITS, async (budget) => {
         budget.observe(HEADERS)
-        for (let i = 0; i < 9; i++) (await budget.acquire('standard'))()
+        for (let i = 0; i < 10; i++) (await budget.acquire('standard'))()
         ;(await budget.acquire('search'))()
         ;(await budget.acquire('search'))()
         const third = budget.acquire('search')
@@ -73,7 +73,7 @@ export function rateBudgetSuite(name: string, subject: RateBudgetSubject): void 
         ;(await third)()
         const usage = await budget.usage()
         expect(usage.search_limit_s).toBe(2)
-        expect(usage.used_10s).toBe(9)
+        expect(usage.used_10s).toBe(10)
       }))
 
     it('refuses every call once the daily limit is used up', () =>
