@@ -147,6 +147,31 @@ describe('backfill streams', () => {
     expect(givenBack).toBeGreaterThanOrEqual(0)
   })
 
+  it('fills every search page from several ranges, reading each object once', async () => {
+    const { crm, served, calls } = fakeCrm({ exams: 10, bookings: 5_000 })
+    const sizes: number[] = []
+    const groups: number[] = []
+    const recording: Crm = {
+      ...crm,
+      search: async (type, request) => {
+        const page = await crm.search(type, request)
+        if (type === 'B') sizes.push(page.results.length)
+        groups.push(request.filterGroups?.length ?? 0)
+        return page
+      },
+    }
+    // Search alone: no list stream, so every range is read by search.
+    const run = await runBackfill(context(recording, { listWorkers: 0, searchWorkers: 1 }), {})
+    expect(run).toMatchObject({ fetched: 5_010, rows: { bookings: 5_000 } })
+    expect(await count('hubspot_bookings')).toBe(5_000)
+    expect([...served].filter(([, n]) => n > 1).map(([id]) => id)).toEqual([])
+    // 25 pages of 200 hold the 5,000: all full but the last, with ranges of fewer than 200 packed together.
+    expect(sizes.slice(0, -1)).toEqual(sizes.slice(0, -1).map(() => 200))
+    expect(calls.search).toBe(Math.ceil(5_000 / 200) + 1)
+    expect(Math.max(...groups)).toBeGreaterThan(1)
+    expect(Math.max(...groups)).toBeLessThanOrEqual(5)
+  })
+
   it('writes what the planning searches read: a small type needs no more calls', async () => {
     const { crm, calls } = fakeCrm({ exams: 150, bookings: 0 })
     const run = await runBackfill(context(crm), {})

@@ -211,21 +211,36 @@ function takePlanned(jobs: Job[], planned: Planned): Array<Omit<Fetched, 'job'> 
     job.fetchDone = done
     if (!done) break
   }
-  const top = own.find((job) => job.range.to === null && !job.fetchDone && job.fetchNext === job.range.from)
-  if (top && last.length === SEARCH_PAGE) {
+  // The descending page holds every object from its lowest id up: the ranges above that id are
+  // done, and the one it falls in is split there, its upper part done too.
+  if (last.length === SEARCH_PAGE) {
     const lowest = idNumber(last[last.length - 1].id)
-    const from = top.range.from === null ? null : BigInt(top.range.from)
-    if (from === null || lowest > from) {
-      const range: RangeCheckpoint = { from: String(lowest), to: null, next: String(lowest), done: false, rows: 0 }
-      top.range.to = range.from
+    for (const job of own) {
+      if (job.fetchDone || job.fetchNext !== job.range.from) continue
+      const from = job.range.from === null ? null : BigInt(job.range.from)
+      const to = job.range.to === null ? null : BigInt(job.range.to)
+      if (to !== null && to <= lowest) continue
+      const objects = last.filter(
+        (o) => (to === null || idNumber(o.id) < to) && (from === null || idNumber(o.id) >= from),
+      )
+      if (from !== null && from >= lowest) {
+        pages.push({ job, objects, next: null, done: true })
+        job.fetchNext = null
+        job.fetchDone = job.claimed = true
+        continue
+      }
+      const range: RangeCheckpoint = {
+        from: String(lowest),
+        to: job.range.to,
+        next: String(lowest),
+        done: false,
+        rows: 0,
+      }
+      job.range.to = range.from
       plan.ranges.push(range)
-      const job: Job = { type: top.type, plan, range, fetchNext: null, claimed: true, fetchDone: true }
-      jobs.push(job)
-      pages.push({ job, objects: last, next: null, done: true })
-    } else {
-      pages.push({ job: top, objects: last.filter((o) => idNumber(o.id) >= from), next: null, done: true })
-      top.fetchNext = null
-      top.fetchDone = top.claimed = true
+      const upper: Job = { type: job.type, plan, range, fetchNext: null, claimed: true, fetchDone: true }
+      jobs.push(upper)
+      pages.push({ job: upper, objects, next: null, done: true })
     }
   }
   return pages
