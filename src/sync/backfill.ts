@@ -155,35 +155,46 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
     })
   const first = await byId('ASCENDING')
   const total = first.total ?? first.results.length
-  const single = (): Planned => ({ plan: singlePlan(startedAt, total), first: first.results, last: [] })
+  const single = (): Planned => ({ plan: singlePlan(startedAt, total), first: first.results, upTo: null, last: [] })
   if (total < 2 * MIN_RANGE_ROWS || first.results.length === 0) return single()
-  const last = await byId('DESCENDING')
   const minId = first.results[0].id
+  const edge = first.results[first.results.length - 1].id
+  if (!/^\d+$/.test(minId) || !/^\d+$/.test(edge)) return single()
+  // The probe is a whole list page from the ascending page's last id: if it starts with that id,
+  // `after` is the next record's id, and its objects carry the bottom range on.
+  const [last, probe] = await Promise.all([
+    byId('DESCENDING'),
+    ctx.crm.listPage(crmType, { after: edge, properties: PROPERTIES[type] }),
+  ])
   const maxId = last.results[0]?.id
-  if (!maxId || !/^\d+$/.test(minId) || !/^\d+$/.test(maxId)) return single()
-  const probe = await ctx.crm.listPage(crmType, { after: maxId, limit: 1, properties: [OBJECT_ID] })
-  if (probe.results[0]?.id !== maxId) {
+  if (!maxId || !/^\d+$/.test(maxId)) return single()
+  if (probe.results[0]?.id !== edge) {
     ctx.logger.info({ type }, 'list paging cursor is not the next id: one list stream')
     return single()
   }
-  return { plan: rangePlan(startedAt, total, BigInt(minId), BigInt(maxId)), first: first.results, last: last.results }
+  const lowest = [...first.results, ...probe.results.slice(1)]
+  const upTo = probe.paging?.next ? idNumber(lowest[lowest.length - 1].id) + 1n : null
+  const plan = rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
+  return { plan, first: lowest, upTo, last: last.results }
 }
 
-/** A fresh plan and what its searches read: the first page by id ascending, and (ranges) the last page descending. */
+/** A fresh plan and what planning read: the lowest objects by id and (ranges) the last page descending. */
 interface Planned {
   plan: BackfillPlan
+  /** Contiguous from the lowest id: every object below `upTo` (null: every object there is) is here. */
   first: HubSpotObject[]
+  upTo: bigint | null
   last: HubSpotObject[]
 }
 
 /**
  * Turns what planning read into fetched pages of the ranges it covers wholly or from their start:
- * a page sorted by id holds every object between its first and last id. The last range, open above,
- * is split where the descending page ends, so that its upper part is done. Objects created after
- * planning lie above it, and the catch-up pull (from the backfill's start) finds them.
+ * pages sorted by id hold every object between their first and last id. The range the descending
+ * page ends in is split there, so that its upper part is done. Objects created after planning lie
+ * above it, and the catch-up pull (from the backfill's start) finds them.
  */
 function takePlanned(jobs: Job[], planned: Planned): Array<Omit<Fetched, 'job'> & { job: Job }> {
-  const { plan, first, last } = planned
+  const { plan, first, upTo: below, last } = planned
   const pages: Array<Omit<Fetched, 'job'> & { job: Job }> = []
   const own = jobs.filter((job) => job.plan === plan && !job.fetchDone)
   if (plan.mode === 'single') {
@@ -194,8 +205,6 @@ function takePlanned(jobs: Job[], planned: Planned): Array<Omit<Fetched, 'job'> 
     }
     return pages
   }
-  // Every object with an id below this was in the ascending page.
-  const below = first.length < SEARCH_PAGE ? null : idNumber(first[first.length - 1].id) + 1n
   for (const job of own) {
     if (job.fetchNext !== job.range.from) continue
     const from = job.range.from === null ? null : BigInt(job.range.from)
