@@ -6,21 +6,20 @@ import { createClient, type Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { subscribeChanges } from '../../src/client/subscribe.js'
-import { issueToken, PERMISSIONS, type Permission } from '../../src/http/jwt.js'
+import { PERMISSIONS, type Permission } from '../../src/http/jwt.js'
 import { percentile, startBackgroundLoad, type BackgroundLoad } from '../support/background-load.js'
-import { startChildEmulator, startChildServer, type ChildEmulator, type ChildServer } from '../support/child-server.js'
-import { tempDir } from '../support/env.js'
+import { startChildEmulator, type ChildEmulator, type ChildServer } from '../support/child-server.js'
 import {
   call,
   fmt,
   prng,
   recordFigures,
-  resilienceDatabase,
-  resilienceRedis,
+  resilienceServers,
   seedFromEnv,
   sleep,
   waitUntil,
   withDb,
+  type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { connectSse, wsUrl, type SseConnection } from '../support/streams.js'
 import { load, profile } from './profile.js'
@@ -40,15 +39,11 @@ type Data = Record<string, any>
 
 describe('abuse: hostile clients while a background load runs', () => {
   let emulator: ChildEmulator
+  let cluster: ResilienceServers
   let server: ChildServer
-  let database: Awaited<ReturnType<typeof resilienceDatabase>>
-  let redis: Awaited<ReturnType<typeof resilienceRedis>>
   let background: BackgroundLoad | null = null
-  const dataDir = tempDir('hm-abuse-')
-  const secret = 'resilience-abuse-secret-0123456789'
-  const tokenOf = (subject: string, permissions: readonly Permission[] = ['exams.view']) =>
-    issueToken(secret, [...permissions], { subject })
-  const admin = tokenOf('dashboard', PERMISSIONS)
+  const tokenOf = (subject: string, permissions?: readonly Permission[]) => cluster.tokenOf(subject, permissions)
+  let admin: string
   const seed = seedFromEnv(1_717)
   const random = prng(seed)
   /** Seeded exams (100 bookings each) the pull attacks aim at; the background load books on its own. */
@@ -64,7 +59,7 @@ describe('abuse: hostile clients while a background load runs', () => {
     return found ? Number(found.split(' ').pop()) : NaN
   }
   const logSeqs = (examId?: string) =>
-    withDb(database.url, async (client) =>
+    withDb(cluster.database.url, async (client) =>
       (
         await client.query(
           `SELECT seq::text AS seq FROM hubmirror.replica_events ${examId ? 'WHERE exam_id = $1' : ''} ORDER BY replica_events.seq`,
@@ -76,23 +71,19 @@ describe('abuse: hostile clients while a background load runs', () => {
   beforeAll(async () => {
     console.log(`abuse suite: RESILIENCE_SEED=${seed} (profile ${profile})`)
     emulator = await startChildEmulator(['--token', HUBSPOT_TOKEN, '--seed', String(SEED_BOOKINGS)])
-    database = await resilienceDatabase()
-    redis = await resilienceRedis()
-    server = await startChildServer({
-      HUBMIRROR_DATA_DIR: dataDir.path,
-      HUBMIRROR_JWT_SECRET: secret,
-      HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN,
-      HUBSPOT_BASE_URL: emulator.url,
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      HUBMIRROR_REDIS_NAMESPACE: `hm-res-abuse-${process.pid}`,
-      HUBMIRROR_MAX_STREAMS_PER_SUBJECT: String(PER_SUBJECT),
-      HUBMIRROR_MAX_STREAMS: String(TOTAL_STREAMS),
-      HUBMIRROR_GRAPHQL_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
-      HUBMIRROR_STREAM_BACKLOG_BYTES: String(BACKLOG_BYTES),
-      HUBMIRROR_MAX_QUEUED_PULLS: String(MAX_QUEUED_PULLS),
-      LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'warn',
+    cluster = await resilienceServers('abuse', {
+      hubspotUrl: emulator.url,
+      hubspotToken: HUBSPOT_TOKEN,
+      env: {
+        HUBMIRROR_MAX_STREAMS_PER_SUBJECT: String(PER_SUBJECT),
+        HUBMIRROR_MAX_STREAMS: String(TOTAL_STREAMS),
+        HUBMIRROR_GRAPHQL_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
+        HUBMIRROR_STREAM_BACKLOG_BYTES: String(BACKLOG_BYTES),
+        HUBMIRROR_MAX_QUEUED_PULLS: String(MAX_QUEUED_PULLS),
+      },
     })
+    admin = tokenOf('dashboard', PERMISSIONS)
+    server = await cluster.start()
     // The first run backfills the seeded portal: its change log is what the slow readers replay.
     await waitUntil(
       async () => {
@@ -126,11 +117,9 @@ describe('abuse: hostile clients while a background load runs', () => {
       await Promise.resolve()
         .then(close)
         .catch(() => undefined)
-    await server?.kill('SIGTERM')
+    await cluster?.stop('SIGTERM')
     await emulator?.kill()
-    await database?.drop()
-    await redis?.close()
-    dataDir.remove()
+    await cluster?.remove()
   })
 
   // ── the attacker's tools ───────────────────────────────────────────────────────────────────
