@@ -221,6 +221,34 @@ describe('abuse: hostile clients while a background load runs', () => {
         `${granted - from[priority].granted} slots, waited ${(waitedS - from[priority].waitedS).toFixed(2)} s`,
       ]),
     )
+  /**
+   * A reader that stops reading: opened, held until the server drops it (the kind's drop counter
+   * moves), let go (resume: read again, or reconnect after its last seq), then held until it has
+   * every event logged by then, which must be all of them, in log order, none twice. Resolves with
+   * how many events that was.
+   */
+  const slowReader = async (
+    kind: 'sse' | 'ws',
+    what: string,
+    open: () => Promise<{ received: string[]; resume(): unknown; close(): void }>,
+  ): Promise<number> => {
+    const before = await droppedCount(kind)
+    const reader = await open()
+    await waitUntil(async () => (await droppedCount(kind)) > before, 60_000, `the slow ${what} to be dropped`, 200)
+    await reader.resume()
+    const head = (await logSeqs()).at(-1)!
+    const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
+    const upToHead = () => reader.received.filter((seq) => BigInt(seq) <= BigInt(head))
+    await waitUntil(
+      () => upToHead().length >= logged.length,
+      60_000,
+      `the ${what} to resume and get all ${logged.length} events`,
+      100,
+    )
+    reader.close()
+    expect(upToHead()).toEqual(logged)
+    return logged.length
+  }
   /** The server's worst event-loop delay (ms) since the last scrape (prom-client resets it on each). */
   const serverLag = async () =>
     Math.round(metric(await metrics(), /^hubmirror_nodejs_eventloop_lag_max_seconds /) * 1000)
@@ -341,9 +369,8 @@ describe('abuse: hostile clients while a background load runs', () => {
       name: 'A slow SSE reader (the client library) stops reading',
       repeat: false,
       async run() {
-        const before = await droppedCount('sse')
-        let open!: () => void
-        const gate = new Promise<void>((resolve) => (open = resolve))
+        let release!: () => void
+        const gate = new Promise<void>((resolve) => (release = resolve))
         let connections = 0
         // The first stream's body is not read until the server has dropped it: a reader that stopped.
         const slowFetch: typeof fetch = async (input, init) => {
@@ -366,43 +393,28 @@ describe('abuse: hostile clients while a background load runs', () => {
           )
           return new Response(body, { status: response.status, headers: response.headers })
         }
-        const received: string[] = []
-        const subscription = subscribeChanges({
-          baseUrl: server.url,
-          token: tokenOf('slow-sse'),
-          after: '0',
-          fetch: slowFetch,
-          minBackoffMs: 50,
-          onEvent: (event) => void received.push(event.seq),
-          onRefetch: () => undefined,
+        const events = await slowReader('sse', 'SSE reader', async () => {
+          const received: string[] = []
+          const subscription = subscribeChanges({
+            baseUrl: server.url,
+            token: tokenOf('slow-sse'),
+            after: '0',
+            fetch: slowFetch,
+            minBackoffMs: 50,
+            onEvent: (event) => void received.push(event.seq),
+            onRefetch: () => undefined,
+          })
+          closers.push(() => subscription.close())
+          return { received, resume: release, close: () => subscription.close() }
         })
-        closers.push(() => subscription.close())
-        await waitUntil(
-          async () => (await droppedCount('sse')) > before,
-          60_000,
-          'the slow SSE reader to be dropped',
-          200,
-        )
-        open()
-        const head = (await logSeqs()).at(-1)!
-        const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
-        await waitUntil(
-          () => received.filter((seq) => BigInt(seq) <= BigInt(head)).length >= logged.length,
-          60_000,
-          `the SSE reader to resume and get all ${logged.length} events`,
-          100,
-        )
-        subscription.close()
         expect(connections).toBeGreaterThanOrEqual(2)
-        expect(received.filter((seq) => BigInt(seq) <= BigInt(head))).toEqual(logged)
-        return `dropped (event: dropped) behind ${BACKLOG_BYTES / 1024} KB; src/client reconnected from its cursor and got all ${fmt(logged.length)} events, in order, none twice`
+        return `dropped (event: dropped) behind ${BACKLOG_BYTES / 1024} KB; src/client reconnected from its cursor and got all ${fmt(events)} events, in order, none twice`
       },
     },
     {
       name: 'A slow WebSocket reader stops reading',
       repeat: false,
       async run() {
-        const before = await droppedCount('ws')
         const token = tokenOf('slow-ws')
         const received: string[] = []
         const connect = (after: string) =>
@@ -416,36 +428,27 @@ describe('abuse: hostile clients while a background load runs', () => {
             })
             socket.on('error', reject)
             socket.on('open', () => {
+              closers.push(() => socket.terminate())
               socket.send(JSON.stringify({ type: 'subscribe', after }))
               resolve(socket)
             })
           })
-        const slow = await connect('0')
-        closers.push(() => slow.terminate())
-        const closed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)))
-        slow.pause()
-        await waitUntil(
-          async () => (await droppedCount('ws')) > before,
-          60_000,
-          'the slow WebSocket to be dropped',
-          200,
-        )
-        slow.resume()
-        expect(await closed).toBe(4408)
-        // As a client does on 4408: reconnect and subscribe after the last seq received.
-        const again = await connect(received.at(-1) ?? '0')
-        closers.push(() => again.terminate())
-        const head = (await logSeqs()).at(-1)!
-        const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
-        await waitUntil(
-          () => received.filter((seq) => BigInt(seq) <= BigInt(head)).length >= logged.length,
-          60_000,
-          `the WebSocket reader to resume and get all ${logged.length} events`,
-          100,
-        )
-        again.close()
-        expect(received.filter((seq) => BigInt(seq) <= BigInt(head))).toEqual(logged)
-        return `closed 4408 behind ${BACKLOG_BYTES / 1024} KB; resubscribed with after and got all ${fmt(logged.length)} events, in order, none twice`
+        const events = await slowReader('ws', 'WebSocket reader', async () => {
+          let socket = await connect('0')
+          const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)))
+          socket.pause()
+          return {
+            received,
+            async resume() {
+              socket.resume()
+              expect(await closed).toBe(4408)
+              // As a client does on 4408: reconnect and subscribe after the last seq received.
+              socket = await connect(received.at(-1) ?? '0')
+            },
+            close: () => socket.close(),
+          }
+        })
+        return `closed 4408 behind ${BACKLOG_BYTES / 1024} KB; resubscribed with after and got all ${fmt(events)} events, in order, none twice`
       },
     },
     {
