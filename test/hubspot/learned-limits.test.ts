@@ -65,8 +65,9 @@ describe('limits learned from HubSpot', () => {
     }
   }
 
-  /** What an instance made of its calls: how long they took, the 429s it met, its budget after. */
+  /** What an instance made of its calls: the limit state it started from, how long they took, the 429s it met, its budget after. */
   interface Spent {
+    startedAs: string
     ms: number
     rateLimited: number
     usage: { limit_10s: number; used_10s: number; limit_state: string }
@@ -92,9 +93,11 @@ describe('limits learned from HubSpot', () => {
   const spendHere = async (namespace: string, calls: number): Promise<Spent> => {
     const hubspot = (!process.env.REDIS_URL && alone.get(namespace)) || client(namespace)
     alone.set(namespace, hubspot)
+    const startedAs = (await hubspot.client.budget.usage()).limit_state
     const started = Date.now()
     await Promise.all(Array.from({ length: calls }, () => list(hubspot)))
     return {
+      startedAs,
       ms: Date.now() - started,
       rateLimited: hubspot.client.stats.rateLimited,
       usage: await hubspot.client.budget.usage(),
@@ -117,10 +120,12 @@ describe('limits learned from HubSpot', () => {
         // The first instance's single call hears that 41 of 50 are spent: the budget counts them (and,
         // with Redis, writes them there), it does not assume a fresh window.
         const first = await spend(namespace, 1)
+        expect(first.startedAs).toBe('probing')
         expect(first.usage).toMatchObject({ limit_10s: 50, used_10s: 41, limit_state: 'learned' })
         // A second instance starts from the learned limit (no probing) and sends 20 at once: the
         // shared window lets 7 through (49 admitted, 42 spent) and holds the rest until it rolls.
         const second = await spend(namespace, 20)
+        expect(second.startedAs).toBe('learned')
         expect(emulator.stats().byStatus['429'] ?? 0).toBe(0)
         expect(first.rateLimited + second.rateLimited).toBe(0)
         expect(second.ms).toBeGreaterThan(minWaitMs)
