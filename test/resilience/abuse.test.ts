@@ -2,7 +2,7 @@
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { getPriority, setPriority } from 'node:os'
-import { createClient, type Client } from 'graphql-ws'
+import type { Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { subscribeChanges } from '../../src/client/subscribe.js'
@@ -21,7 +21,7 @@ import {
   withDb,
   type ResilienceServers,
 } from '../support/resilience-harness.js'
-import { connectSse, wsUrl, type SseConnection } from '../support/streams.js'
+import { aliases, connectSse, firstResult, graphqlWsClient, wsUrl, type SseConnection } from '../support/streams.js'
 import { load, profile } from './profile.js'
 
 const MIN_P99_SAMPLES = 200
@@ -124,36 +124,11 @@ describe('abuse: hostile clients while a background load runs', () => {
 
   // ── the attacker's tools ───────────────────────────────────────────────────────────────────
 
-  const aliases = (n: number, limit = 1000) =>
-    `{ ${Array.from({ length: n }, (_, i) => `a${i}: changes(after: "0", limit: ${limit}) { events { seq } }`).join(' ')} }`
-
-  const gqlClient = (token: string, on: { closed?: (event: unknown) => void } = {}): Client => {
-    const client = createClient({
-      url: wsUrl(server.url, '/graphql'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on,
-    })
+  const gqlClient = (token: string, on?: { closed?: (event: unknown) => void }): Client => {
+    const client = graphqlWsClient(server.url, token, on)
     closers.push(() => client.dispose())
     return client
   }
-  const firstResult = (client: Client, query: string) =>
-    new Promise<{ data?: unknown; errors?: Array<{ message: string; extensions?: Data }> }>((resolve) => {
-      const stop = client.subscribe(
-        { query },
-        {
-          next: (result) => {
-            stop()
-            resolve(result as never)
-          },
-          error: (errors) => resolve({ errors: errors as never }),
-          complete: () => undefined,
-        },
-      )
-    })
   /** How a graphql-ws connection of this token ends: its close code. */
   const gqlCloseCode = (token: string) =>
     new Promise<number>((resolve) => {
