@@ -1,11 +1,19 @@
 // Hostile clients on the realtime transports and GraphQL: cost limits, subscriptions per connection, streams per token.
-import { createClient, type Client } from 'graphql-ws'
+import type { Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { issueToken } from '../../src/http/jwt.js'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
 import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
-import { commit, connectSse, connectWs, wsUrl, type SseConnection } from '../support/streams.js'
+import {
+  aliases,
+  commit,
+  connectSse,
+  connectWs,
+  firstResult as first,
+  graphqlWsClient,
+  wsUrl,
+  type SseConnection,
+} from '../support/streams.js'
 
 type Data = Record<string, unknown>
 
@@ -22,41 +30,16 @@ describe('client limits', () => {
     })
   const clients: Client[] = []
   const streams: SseConnection[] = []
-  const wsClient = (token: string, on: { closed?: (event: unknown) => void } = {}) => {
-    const client = createClient({
-      url: wsUrl(url, '/graphql'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on,
-    })
+  const wsClient = (token: string, on?: { closed?: (event: unknown) => void }) => {
+    const client = graphqlWsClient(url, token, on)
     clients.push(client)
     return client
   }
-  /** The first result of an operation over graphql-ws: its data or its errors. */
-  const first = (client: Client, query: string, variables: Data = {}) =>
-    new Promise<{ data?: unknown; errors?: Array<{ message: string; extensions?: Data }> }>((resolve) => {
-      const stop = client.subscribe(
-        { query, variables },
-        {
-          next: (result) => {
-            stop()
-            resolve(result as never)
-          },
-          error: (errors) => resolve({ errors: errors as never }),
-          complete: () => undefined,
-        },
-      )
-    })
   const metric = async (line: RegExp) => {
     const text = await (await fetch(`${url}/metrics`)).text()
     const found = text.split('\n').find((l) => line.test(l))
     return found ? Number(found.split(' ').pop()) : NaN
   }
-  const aliases = (n: number, limit = 1000) =>
-    `{ ${Array.from({ length: n }, (_, i) => `a${i}: changes(after: "0", limit: ${limit}) { events { seq } }`).join(' ')} }`
 
   beforeAll(async () => {
     t = await startTestApp({

@@ -2,27 +2,26 @@
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { getPriority, setPriority } from 'node:os'
-import { createClient, type Client } from 'graphql-ws'
+import type { Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { subscribeChanges } from '../../src/client/subscribe.js'
-import { issueToken, PERMISSIONS, type Permission } from '../../src/http/jwt.js'
+import { PERMISSIONS, type Permission } from '../../src/http/jwt.js'
 import { percentile, startBackgroundLoad, type BackgroundLoad } from '../support/background-load.js'
-import { startChildEmulator, startChildServer, type ChildEmulator, type ChildServer } from '../support/child-server.js'
-import { tempDir } from '../support/env.js'
+import { startChildEmulator, type ChildEmulator, type ChildServer } from '../support/child-server.js'
 import {
   call,
   fmt,
   prng,
   recordFigures,
-  resilienceDatabase,
-  resilienceRedis,
+  resilienceServers,
   seedFromEnv,
   sleep,
   waitUntil,
   withDb,
+  type ResilienceServers,
 } from '../support/resilience-harness.js'
-import { connectSse, wsUrl, type SseConnection } from '../support/streams.js'
+import { aliases, connectSse, firstResult, graphqlWsClient, wsUrl, type SseConnection } from '../support/streams.js'
 import { load, profile } from './profile.js'
 
 const MIN_P99_SAMPLES = 200
@@ -40,15 +39,11 @@ type Data = Record<string, any>
 
 describe('abuse: hostile clients while a background load runs', () => {
   let emulator: ChildEmulator
+  let cluster: ResilienceServers
   let server: ChildServer
-  let database: Awaited<ReturnType<typeof resilienceDatabase>>
-  let redis: Awaited<ReturnType<typeof resilienceRedis>>
   let background: BackgroundLoad | null = null
-  const dataDir = tempDir('hm-abuse-')
-  const secret = 'resilience-abuse-secret-0123456789'
-  const tokenOf = (subject: string, permissions: readonly Permission[] = ['exams.view']) =>
-    issueToken(secret, [...permissions], { subject })
-  const admin = tokenOf('dashboard', PERMISSIONS)
+  const tokenOf = (subject: string, permissions?: readonly Permission[]) => cluster.tokenOf(subject, permissions)
+  let admin: string
   const seed = seedFromEnv(1_717)
   const random = prng(seed)
   /** Seeded exams (100 bookings each) the pull attacks aim at; the background load books on its own. */
@@ -64,7 +59,7 @@ describe('abuse: hostile clients while a background load runs', () => {
     return found ? Number(found.split(' ').pop()) : NaN
   }
   const logSeqs = (examId?: string) =>
-    withDb(database.url, async (client) =>
+    withDb(cluster.database.url, async (client) =>
       (
         await client.query(
           `SELECT seq::text AS seq FROM hubmirror.replica_events ${examId ? 'WHERE exam_id = $1' : ''} ORDER BY replica_events.seq`,
@@ -76,23 +71,19 @@ describe('abuse: hostile clients while a background load runs', () => {
   beforeAll(async () => {
     console.log(`abuse suite: RESILIENCE_SEED=${seed} (profile ${profile})`)
     emulator = await startChildEmulator(['--token', HUBSPOT_TOKEN, '--seed', String(SEED_BOOKINGS)])
-    database = await resilienceDatabase()
-    redis = await resilienceRedis()
-    server = await startChildServer({
-      HUBMIRROR_DATA_DIR: dataDir.path,
-      HUBMIRROR_JWT_SECRET: secret,
-      HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN,
-      HUBSPOT_BASE_URL: emulator.url,
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      HUBMIRROR_REDIS_NAMESPACE: `hm-res-abuse-${process.pid}`,
-      HUBMIRROR_MAX_STREAMS_PER_SUBJECT: String(PER_SUBJECT),
-      HUBMIRROR_MAX_STREAMS: String(TOTAL_STREAMS),
-      HUBMIRROR_GRAPHQL_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
-      HUBMIRROR_STREAM_BACKLOG_BYTES: String(BACKLOG_BYTES),
-      HUBMIRROR_MAX_QUEUED_PULLS: String(MAX_QUEUED_PULLS),
-      LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'warn',
+    cluster = await resilienceServers('abuse', {
+      hubspotUrl: emulator.url,
+      hubspotToken: HUBSPOT_TOKEN,
+      env: {
+        HUBMIRROR_MAX_STREAMS_PER_SUBJECT: String(PER_SUBJECT),
+        HUBMIRROR_MAX_STREAMS: String(TOTAL_STREAMS),
+        HUBMIRROR_GRAPHQL_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
+        HUBMIRROR_STREAM_BACKLOG_BYTES: String(BACKLOG_BYTES),
+        HUBMIRROR_MAX_QUEUED_PULLS: String(MAX_QUEUED_PULLS),
+      },
     })
+    admin = tokenOf('dashboard', PERMISSIONS)
+    server = await cluster.start()
     // The first run backfills the seeded portal: its change log is what the slow readers replay.
     await waitUntil(
       async () => {
@@ -126,45 +117,18 @@ describe('abuse: hostile clients while a background load runs', () => {
       await Promise.resolve()
         .then(close)
         .catch(() => undefined)
-    await server?.kill('SIGTERM')
+    await cluster?.stop('SIGTERM')
     await emulator?.kill()
-    await database?.drop()
-    await redis?.close()
-    dataDir.remove()
+    await cluster?.remove()
   })
 
   // ── the attacker's tools ───────────────────────────────────────────────────────────────────
 
-  const aliases = (n: number, limit = 1000) =>
-    `{ ${Array.from({ length: n }, (_, i) => `a${i}: changes(after: "0", limit: ${limit}) { events { seq } }`).join(' ')} }`
-
-  const gqlClient = (token: string, on: { closed?: (event: unknown) => void } = {}): Client => {
-    const client = createClient({
-      url: wsUrl(server.url, '/graphql'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on,
-    })
+  const gqlClient = (token: string, on?: { closed?: (event: unknown) => void }): Client => {
+    const client = graphqlWsClient(server.url, token, on)
     closers.push(() => client.dispose())
     return client
   }
-  const firstResult = (client: Client, query: string) =>
-    new Promise<{ data?: unknown; errors?: Array<{ message: string; extensions?: Data }> }>((resolve) => {
-      const stop = client.subscribe(
-        { query },
-        {
-          next: (result) => {
-            stop()
-            resolve(result as never)
-          },
-          error: (errors) => resolve({ errors: errors as never }),
-          complete: () => undefined,
-        },
-      )
-    })
   /** How a graphql-ws connection of this token ends: its close code. */
   const gqlCloseCode = (token: string) =>
     new Promise<number>((resolve) => {
@@ -232,6 +196,34 @@ describe('abuse: hostile clients while a background load runs', () => {
         `${granted - from[priority].granted} slots, waited ${(waitedS - from[priority].waitedS).toFixed(2)} s`,
       ]),
     )
+  /**
+   * A reader that stops reading: opened, held until the server drops it (the kind's drop counter
+   * moves), let go (resume: read again, or reconnect after its last seq), then held until it has
+   * every event logged by then, which must be all of them, in log order, none twice. Resolves with
+   * how many events that was.
+   */
+  const slowReader = async (
+    kind: 'sse' | 'ws',
+    what: string,
+    open: () => Promise<{ received: string[]; resume(): unknown; close(): void }>,
+  ): Promise<number> => {
+    const before = await droppedCount(kind)
+    const reader = await open()
+    await waitUntil(async () => (await droppedCount(kind)) > before, 60_000, `the slow ${what} to be dropped`, 200)
+    await reader.resume()
+    const head = (await logSeqs()).at(-1)!
+    const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
+    const upToHead = () => reader.received.filter((seq) => BigInt(seq) <= BigInt(head))
+    await waitUntil(
+      () => upToHead().length >= logged.length,
+      60_000,
+      `the ${what} to resume and get all ${logged.length} events`,
+      100,
+    )
+    reader.close()
+    expect(upToHead()).toEqual(logged)
+    return logged.length
+  }
   /** The server's worst event-loop delay (ms) since the last scrape (prom-client resets it on each). */
   const serverLag = async () =>
     Math.round(metric(await metrics(), /^hubmirror_nodejs_eventloop_lag_max_seconds /) * 1000)
@@ -352,9 +344,8 @@ describe('abuse: hostile clients while a background load runs', () => {
       name: 'A slow SSE reader (the client library) stops reading',
       repeat: false,
       async run() {
-        const before = await droppedCount('sse')
-        let open!: () => void
-        const gate = new Promise<void>((resolve) => (open = resolve))
+        let release!: () => void
+        const gate = new Promise<void>((resolve) => (release = resolve))
         let connections = 0
         // The first stream's body is not read until the server has dropped it: a reader that stopped.
         const slowFetch: typeof fetch = async (input, init) => {
@@ -377,43 +368,28 @@ describe('abuse: hostile clients while a background load runs', () => {
           )
           return new Response(body, { status: response.status, headers: response.headers })
         }
-        const received: string[] = []
-        const subscription = subscribeChanges({
-          baseUrl: server.url,
-          token: tokenOf('slow-sse'),
-          after: '0',
-          fetch: slowFetch,
-          minBackoffMs: 50,
-          onEvent: (event) => void received.push(event.seq),
-          onRefetch: () => undefined,
+        const events = await slowReader('sse', 'SSE reader', async () => {
+          const received: string[] = []
+          const subscription = subscribeChanges({
+            baseUrl: server.url,
+            token: tokenOf('slow-sse'),
+            after: '0',
+            fetch: slowFetch,
+            minBackoffMs: 50,
+            onEvent: (event) => void received.push(event.seq),
+            onRefetch: () => undefined,
+          })
+          closers.push(() => subscription.close())
+          return { received, resume: release, close: () => subscription.close() }
         })
-        closers.push(() => subscription.close())
-        await waitUntil(
-          async () => (await droppedCount('sse')) > before,
-          60_000,
-          'the slow SSE reader to be dropped',
-          200,
-        )
-        open()
-        const head = (await logSeqs()).at(-1)!
-        const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
-        await waitUntil(
-          () => received.filter((seq) => BigInt(seq) <= BigInt(head)).length >= logged.length,
-          60_000,
-          `the SSE reader to resume and get all ${logged.length} events`,
-          100,
-        )
-        subscription.close()
         expect(connections).toBeGreaterThanOrEqual(2)
-        expect(received.filter((seq) => BigInt(seq) <= BigInt(head))).toEqual(logged)
-        return `dropped (event: dropped) behind ${BACKLOG_BYTES / 1024} KB; src/client reconnected from its cursor and got all ${fmt(logged.length)} events, in order, none twice`
+        return `dropped (event: dropped) behind ${BACKLOG_BYTES / 1024} KB; src/client reconnected from its cursor and got all ${fmt(events)} events, in order, none twice`
       },
     },
     {
       name: 'A slow WebSocket reader stops reading',
       repeat: false,
       async run() {
-        const before = await droppedCount('ws')
         const token = tokenOf('slow-ws')
         const received: string[] = []
         const connect = (after: string) =>
@@ -427,36 +403,27 @@ describe('abuse: hostile clients while a background load runs', () => {
             })
             socket.on('error', reject)
             socket.on('open', () => {
+              closers.push(() => socket.terminate())
               socket.send(JSON.stringify({ type: 'subscribe', after }))
               resolve(socket)
             })
           })
-        const slow = await connect('0')
-        closers.push(() => slow.terminate())
-        const closed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)))
-        slow.pause()
-        await waitUntil(
-          async () => (await droppedCount('ws')) > before,
-          60_000,
-          'the slow WebSocket to be dropped',
-          200,
-        )
-        slow.resume()
-        expect(await closed).toBe(4408)
-        // As a client does on 4408: reconnect and subscribe after the last seq received.
-        const again = await connect(received.at(-1) ?? '0')
-        closers.push(() => again.terminate())
-        const head = (await logSeqs()).at(-1)!
-        const logged = (await logSeqs()).filter((seq) => BigInt(seq) <= BigInt(head))
-        await waitUntil(
-          () => received.filter((seq) => BigInt(seq) <= BigInt(head)).length >= logged.length,
-          60_000,
-          `the WebSocket reader to resume and get all ${logged.length} events`,
-          100,
-        )
-        again.close()
-        expect(received.filter((seq) => BigInt(seq) <= BigInt(head))).toEqual(logged)
-        return `closed 4408 behind ${BACKLOG_BYTES / 1024} KB; resubscribed with after and got all ${fmt(logged.length)} events, in order, none twice`
+        const events = await slowReader('ws', 'WebSocket reader', async () => {
+          let socket = await connect('0')
+          const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)))
+          socket.pause()
+          return {
+            received,
+            async resume() {
+              socket.resume()
+              expect(await closed).toBe(4408)
+              // As a client does on 4408: reconnect and subscribe after the last seq received.
+              socket = await connect(received.at(-1) ?? '0')
+            },
+            close: () => socket.close(),
+          }
+        })
+        return `closed 4408 behind ${BACKLOG_BYTES / 1024} KB; resubscribed with after and got all ${fmt(events)} events, in order, none twice`
       },
     },
     {

@@ -1,9 +1,6 @@
 // Crash: concurrent booking writes while the server is killed -9 again and again; afterwards nothing is lost or doubled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
-import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
-import { startChildServer, type ChildServer } from '../support/child-server.js'
-import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import { startHubSpotProxy, type HubSpotProxy } from '../support/hubspot-proxy.js'
 import {
@@ -13,11 +10,11 @@ import {
   fmt,
   prng,
   recordFigures,
-  resilienceDatabase,
-  resilienceRedis,
+  resilienceServers,
   seedFromEnv,
   sleep,
   withDb,
+  type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
@@ -34,44 +31,26 @@ interface Write {
 describe('crash: kill -9 during concurrent writes', () => {
   let emulator: RunningEmulator
   let proxy: HubSpotProxy
-  let database: Awaited<ReturnType<typeof resilienceDatabase>>
-  let redis: Awaited<ReturnType<typeof resilienceRedis>>
-  let server: ChildServer | null = null
-  const dataDir = tempDir('hm-crash-')
-  const secret = 'resilience-crash-secret-0123456789'
-  const token = issueToken(secret, PERMISSIONS)
+  let cluster: ResilienceServers
   const examIds: string[] = []
-  let env: Record<string, string>
 
   beforeAll(async () => {
     emulator = await startTestEmulator()
     proxy = await startHubSpotProxy(emulator.url)
-    database = await resilienceDatabase()
-    redis = await resilienceRedis()
+    cluster = await resilienceServers('crash', { hubspotUrl: proxy.url })
     // Capacity is not what this scenario is about: every write can succeed.
     for (let i = 0; i < EXAMS; i++) examIds.push((await createHubSpotExam(emulator.url, i, 10_000)).id)
-    env = {
-      HUBMIRROR_DATA_DIR: dataDir.path,
-      HUBMIRROR_JWT_SECRET: secret,
-      HUBSPOT_ACCESS_TOKEN: 'hubmirror-crash',
-      HUBSPOT_BASE_URL: proxy.url,
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      HUBMIRROR_REDIS_NAMESPACE: `hm-res-crash-${process.pid}-${Date.now()}`,
-      LOG_LEVEL: 'warn',
-    }
   })
   afterAll(async () => {
-    await server?.kill('SIGKILL')
+    await cluster?.stop('SIGKILL')
     await proxy?.close()
     await emulator?.close()
-    await database?.drop()
-    await redis?.close()
-    dataDir.remove()
+    await cluster?.remove()
   })
 
   it(`keeps every acknowledged write, exactly once, through ${load.crashKills} kills during ${load.crashWrites} concurrent writes`, async () => {
     const started = Date.now()
+    const { database, token } = cluster
     const random = prng(seedFromEnv(8_001))
     const writes: Write[] = Array.from({ length: load.crashWrites }, (_, i) => ({
       bookingId: `crash-${String(i).padStart(5, '0')}-${Math.floor(random() * 1e9).toString(36)}`,
@@ -107,11 +86,11 @@ describe('crash: kill -9 during concurrent writes', () => {
             ? 'crash point'
             : modes[(killLog.length - 1) % modes.length]
       const restartStarted = Date.now()
-      server = await startChildServer(
-        mode === 'crash point' ? { ...env, HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : env,
+      const live = await cluster.start(
+        0,
+        mode === 'crash point' ? { HUBMIRROR_CRASH_AFTER_HUBSPOT: 'booking.create' } : {},
       )
       if (round > 0) restartsMs.push(Date.now() - restartStarted)
-      const live = server
       let ackedInRound = 0
       let inFlight = 0
       let dead = false
@@ -212,7 +191,6 @@ describe('crash: kill -9 during concurrent writes', () => {
         await live.kill('SIGTERM')
       }
       proxy.beforeReply = null
-      server = null
       expect(unexpected).toEqual([])
       if (round > 2 * load.crashKills + 3)
         throw new Error(`writes still unacknowledged after ${round} rounds: ${writes.filter((w) => !w.acked).length}`)

@@ -1,10 +1,7 @@
 // Jepsen-style: a seeded random mix of conflicting writes on two instances, HubSpot faults toggled, every invariant checked after.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Faults, RunningEmulator } from '../../src/emulator/index.js'
-import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
 import { SEAT_HOLDING_STATUSES } from '../../src/model/records.js'
-import { startChildServer, type ChildServer } from '../support/child-server.js'
-import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import {
   call,
@@ -13,11 +10,11 @@ import {
   hubspotObjects,
   prng,
   recordFigures,
-  resilienceDatabase,
-  resilienceRedis,
+  resilienceServers,
   seedFromEnv,
   withDb,
   type Answer,
+  type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
@@ -57,42 +54,27 @@ interface Student {
 
 describe('write path interleavings [I1–I9]', () => {
   let emulator: RunningEmulator
-  let database: Awaited<ReturnType<typeof resilienceDatabase>>
-  let redis: Awaited<ReturnType<typeof resilienceRedis>>
-  const servers: ChildServer[] = []
-  const dataDirs = [tempDir('hm-inter-'), tempDir('hm-inter-')]
-  const secret = 'resilience-interleavings-secret-0123'
-  const token = issueToken(secret, PERMISSIONS)
+  let cluster: ResilienceServers
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ rateLimit10s: RATE_LIMIT })
-    database = await resilienceDatabase()
-    redis = await resilienceRedis()
-    const env = (i: number) => ({
-      HUBMIRROR_DATA_DIR: dataDirs[i].path,
-      HUBMIRROR_JWT_SECRET: secret,
-      HUBSPOT_ACCESS_TOKEN: 'hubmirror-interleavings',
-      HUBSPOT_BASE_URL: emulator.url,
-      HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT),
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      HUBMIRROR_REDIS_NAMESPACE: `hm-res-inter-${process.pid}`,
-      LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'warn',
+    cluster = await resilienceServers('interleavings', {
+      hubspotUrl: emulator.url,
+      env: { HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT) },
     })
-    servers.push(await startChildServer(env(0)))
-    servers.push(await startChildServer(env(1)))
+    await cluster.start(0)
+    await cluster.start(1)
   }, 180_000)
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.kill('SIGTERM')))
+    await cluster?.stop('SIGTERM')
     await emulator?.close()
-    await database?.drop()
-    await redis?.close()
-    for (const dir of dataDirs) dir.remove()
+    await cluster?.remove()
   })
 
   it(`holds every invariant over ${fmt(load.interleavingOps)} random conflicting writes (seed ${SEED})`, async () => {
     console.log(`interleavings: seed ${SEED} (replay with RESILIENCE_SEED=${SEED}), profile ${profile}`)
     const started = Date.now()
+    const { database, servers, token } = cluster
     const random = prng(SEED)
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
     const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))

@@ -1,10 +1,7 @@
 // Three instances sharing Postgres and Redis: one rate budget, single-flight pulls, realtime across instances, no stale read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
-import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
-import { startChildServer, type ChildServer } from '../support/child-server.js'
 import { probeEmulatorLimits, type LimiterProbe } from '../support/emulator-probe.js'
-import { tempDir } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 import { followSse, type ResumableFeed } from '../support/resumable-streams.js'
 import {
@@ -15,14 +12,14 @@ import {
   fmt,
   prng,
   recordFigures,
-  resilienceDatabase,
-  resilienceRedis,
+  resilienceServers,
   seedFromEnv,
   sleep,
   waitUntil,
   withDb,
   type Instance,
   type ReadKind,
+  type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
 
@@ -34,48 +31,34 @@ const APP_TOKEN = 'hubmirror-cluster'
 describe('three instances sharing Postgres and Redis', () => {
   let emulator: RunningEmulator
   let probe: LimiterProbe
-  let database: Awaited<ReturnType<typeof resilienceDatabase>>
-  let redis: Awaited<ReturnType<typeof resilienceRedis>>
-  const servers: ChildServer[] = []
-  const dataDirs = [tempDir('hm-three-'), tempDir('hm-three-'), tempDir('hm-three-')]
-  const secret = 'resilience-three-secret-0123456789'
-  const token = issueToken(secret, PERMISSIONS)
+  let cluster: ResilienceServers
   const examIds: string[] = []
   let sse: ResumableFeed | null = null
 
   beforeAll(async () => {
     probe = probeEmulatorLimits()
     emulator = await startTestEmulator({ rateLimit10s: RATE_LIMIT })
-    database = await resilienceDatabase()
-    redis = await resilienceRedis()
-    for (let i = 0; i < EXAMS; i++) examIds.push((await createHubSpotExam(emulator.url, 100 + i, 10_000)).id)
-    const env = (i: number) => ({
-      HUBMIRROR_DATA_DIR: dataDirs[i].path,
-      HUBMIRROR_JWT_SECRET: secret,
-      HUBSPOT_ACCESS_TOKEN: APP_TOKEN,
-      HUBSPOT_BASE_URL: emulator.url,
-      HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT),
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      HUBMIRROR_REDIS_NAMESPACE: `hm-res-three-${process.pid}`,
-      LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'warn',
+    cluster = await resilienceServers('three', {
+      hubspotUrl: emulator.url,
+      hubspotToken: APP_TOKEN,
+      env: { HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT) },
     })
+    for (let i = 0; i < EXAMS; i++) examIds.push((await createHubSpotExam(emulator.url, 100 + i, 10_000)).id)
     // The first one backfills the replica; the other two start on a replica that is there.
-    servers.push(await startChildServer(env(0)))
-    servers.push(...(await Promise.all([startChildServer(env(1)), startChildServer(env(2))])))
+    await cluster.start(0)
+    await Promise.all([cluster.start(1), cluster.start(2)])
   }, 180_000)
   afterAll(async () => {
     await sse?.stop()
-    await Promise.all(servers.map((server) => server.kill('SIGTERM')))
+    await cluster?.stop('SIGTERM')
     probe?.restore()
     await emulator?.close()
-    await database?.drop()
-    await redis?.close()
-    for (const dir of dataDirs) dir.remove()
+    await cluster?.remove()
   })
 
   it(`holds the budget, single-flights pulls, streams across instances, and serves no stale read in ${fmt(load.clusterOps)} mixed operations`, async () => {
     const started = Date.now()
+    const { database, servers, token } = cluster
     const random = prng(seedFromEnv(3_003))
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
     const instances: Instance[] = servers.map((server, i) => ({

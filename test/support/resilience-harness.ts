@@ -4,7 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { BOOKING_PROPERTIES, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
-import { freshDatabase, type TestDatabase } from './env.js'
+import { issueToken, PERMISSIONS, type Permission } from '../../src/http/jwt.js'
+import { startChildServer, type ChildServer } from './child-server.js'
+import { freshDatabase, tempDir, type TestDatabase } from './env.js'
 import { hubspot, listAll, OBJECT_TYPE, type Kind } from './hubspot-direct.js'
 import { startPrivatePostgres, startPrivateRedis } from './private-services.js'
 import { profile } from '../resilience/profile.js'
@@ -42,6 +44,73 @@ export async function resilienceRedis(): Promise<{ url: string; close(): Promise
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, close: async () => {} }
   const server = await startPrivateRedis()
   return { url: server.url, close: () => server.close() }
+}
+
+export interface ResilienceServers {
+  database: TestDatabase & { url: string }
+  redis: { url: string; close(): Promise<void> }
+  /** Every permission, no subject: the scenario's own client. */
+  token: string
+  /** A token of this subject (per-subject limits count by it); a viewer's unless told. */
+  tokenOf(subject: string, permissions?: readonly Permission[]): string
+  /** The instances, by the index they were started with. */
+  servers: ChildServer[]
+  /** Starts instance i: a child `hubmirror serve` with its own data dir, on the shared database, Redis and namespace. */
+  start(i?: number, env?: Record<string, string>): Promise<ChildServer>
+  /** Stops every instance started (a dead one is passed over), all at once. */
+  stop(signal: NodeJS.Signals): Promise<void>
+  /** Drops the database, closes Redis, removes the data dirs: last, once the servers and HubSpot are gone. */
+  remove(): Promise<void>
+}
+
+/**
+ * What a scenario of `hubmirror serve` children stands on: a fresh database, Redis, one secret and
+ * its tokens. `env` is added to every instance's (limits, flags); `hubspotToken` is the app's token.
+ */
+export async function resilienceServers(
+  scenario: string,
+  options: { hubspotUrl: string; hubspotToken?: string; env?: Record<string, string> },
+): Promise<ResilienceServers> {
+  const database = await resilienceDatabase()
+  const redis = await resilienceRedis().catch(async (error) => {
+    await database.drop()
+    throw error
+  })
+  const secret = `resilience-${scenario}-secret-0123456789`
+  const namespace = `hm-res-${scenario}-${process.pid}-${Date.now()}`
+  const dataDirs: Array<ReturnType<typeof tempDir>> = []
+  const servers: ChildServer[] = []
+  return {
+    database,
+    redis,
+    token: issueToken(secret, PERMISSIONS),
+    tokenOf: (subject, permissions = ['exams.view']) => issueToken(secret, [...permissions], { subject }),
+    servers,
+    async start(i = 0, env = {}) {
+      dataDirs[i] ??= tempDir(`hm-${scenario}-`)
+      servers[i] = await startChildServer({
+        HUBMIRROR_DATA_DIR: dataDirs[i].path,
+        HUBMIRROR_JWT_SECRET: secret,
+        HUBSPOT_ACCESS_TOKEN: options.hubspotToken ?? `hubmirror-${scenario}`,
+        HUBSPOT_BASE_URL: options.hubspotUrl,
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        HUBMIRROR_REDIS_NAMESPACE: namespace,
+        LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'warn',
+        ...options.env,
+        ...env,
+      })
+      return servers[i]
+    },
+    async stop(signal) {
+      await Promise.all(servers.map((server) => server.kill(signal)))
+    },
+    async remove() {
+      await database.drop()
+      await redis.close()
+      for (const dir of dataDirs) dir?.remove()
+    },
+  }
 }
 
 // ── HTTP ────────────────────────────────────────────────────────────────────────────────────

@@ -1,4 +1,5 @@
 // Realtime test clients: an SSE reader and a WebSocket reader that collect messages and wait for them.
+import { createClient, type Client } from 'graphql-ws'
 import WebSocket from 'ws'
 import { createSseParser, type SseMessage } from '../../src/client/sse-parser.js'
 import type { ChangeEvent } from '../../src/model/records.js'
@@ -146,6 +147,48 @@ export function connectWs(
 }
 
 export const wsUrl = (httpUrl: string, path: string) => httpUrl.replace(/^http/, 'ws') + path
+
+/** A graphql-ws client of this token on the app at baseUrl: connects at once, never retries, so that a refusal shows. */
+export function graphqlWsClient(
+  baseUrl: string,
+  token: string,
+  on: { closed?: (event: unknown) => void } = {},
+): Client {
+  return createClient({
+    url: wsUrl(baseUrl, '/graphql'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+    on,
+  })
+}
+
+export interface GraphqlResult {
+  data?: unknown
+  errors?: Array<{ message: string; extensions?: Record<string, any> }>
+}
+
+/** The first result of an operation over graphql-ws: its data or its errors. */
+export const firstResult = (client: Client, query: string, variables: Record<string, unknown> = {}) =>
+  new Promise<GraphqlResult>((resolve) => {
+    const stop = client.subscribe(
+      { query, variables },
+      {
+        next: (result) => {
+          stop()
+          resolve(result as GraphqlResult)
+        },
+        error: (errors) => resolve({ errors: errors as GraphqlResult['errors'] }),
+        complete: () => undefined,
+      },
+    )
+  })
+
+/** A query of n aliases of one costly field: what a cost or alias limit must refuse. */
+export const aliases = (n: number, limit = 1000) =>
+  `{ ${Array.from({ length: n }, (_, i) => `a${i}: changes(after: "0", limit: ${limit}) { events { seq } }`).join(' ')} }`
 
 /** Commits a transaction on the app's database and returns the events it appended. */
 export async function commit(app: App, fn: (tx: Transaction) => Promise<ChangeEvent[]>): Promise<ChangeEvent[]> {
