@@ -80,12 +80,17 @@ export interface ReadEventsOptions {
  * JSON.parse it only for the fan-out to JSON.stringify it again (see realtime/log-entry.ts).
  */
 export async function readEvents(db: Queryable, options: ReadEventsOptions): Promise<LoggedChangeEvent[]> {
+  // The page is chosen first and only its rows are printed: on a table not yet analyzed (just after
+  // a backfill) Postgres may sort a bitmap scan's matches, and would then print every match, not
+  // just the page (2.5 times the database's CPU for pages of 1,000 in bench/realtime/replay.ts).
   const { rows } = await db.query<LoggedRow>(
-    `SELECT ${ENVELOPE_SELECT}, coalesce(row_data::text, 'null') AS row_json FROM hubmirror.replica_events
-      WHERE seq > $1::bigint
-        AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
-        AND ($3::bigint IS NULL OR seq <= $3::bigint)
-      ORDER BY replica_events.seq LIMIT $4`,
+    `SELECT ${ENVELOPE_SELECT}, coalesce(row_data::text, 'null') AS row_json
+       FROM (SELECT * FROM hubmirror.replica_events
+              WHERE seq > $1::bigint
+                AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
+                AND ($3::bigint IS NULL OR seq <= $3::bigint)
+              ORDER BY seq LIMIT $4) AS replica_events
+      ORDER BY replica_events.seq`,
     [
       options.after,
       options.examIds && options.examIds.length ? options.examIds : null,
