@@ -462,7 +462,8 @@ const resolveChanges: Resolver = async (_root, args, context) => {
   const limit = arg(z.number().int().min(1).max(MAX_CHANGES), args.limit, 'limit')
   const page = await context.hub.readChanges({ after, examIds, limit })
   if (page.kind === 'refetch') throw cursorExpired(page.head)
-  return page
+  // GraphQL resolves fields of objects: each row's stored text is parsed here.
+  return { events: page.entries.map((entry) => entry.event), cursor: page.cursor }
 }
 
 interface BookingUpdate {
@@ -492,9 +493,11 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
     examIds: [examId],
     after,
     onEvents: (slice) => {
-      for (const { event } of slice.entries) {
-        if (event.kind === 'booking' && event.row)
-          queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
+      for (const entry of slice.entries) {
+        // Checked before `event`, which parses a logged row: exams' rows are never parsed here.
+        if (entry.kind !== 'booking') continue
+        const { event } = entry
+        if (event.row) queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
       }
     },
     onReady: () => started(),

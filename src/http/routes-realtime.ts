@@ -174,18 +174,23 @@ function registerLongPoll(
       leaseFor(streams, request, reply, 'long-poll')
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
-      if (page.events.length > 0) return { success: true as const, events: page.events, cursor: page.cursor }
+      // Prebuilt JSON text, like the answer after a wait: the rows as the log stores them, neither
+      // parsed nor checked against the response schema, so one old-shaped row cannot fail the answer.
+      if (page.entries.length > 0) return sendJson(reply, longPollBody(page.entries, page.cursor))
       // A wait never outlasts the token: the next poll must bring a fresh one.
       const tokenLeftMs = expiringToken(request.verifiedToken!).expiresAtMs - Date.now()
       const timeoutMs = Math.min(request.query.timeout_ms ?? LONG_POLL_MAX_MS, LONG_POLL_MAX_MS, tokenLeftMs)
       const written = new Promise<void>((resolve) => reply.raw.once('close', resolve))
       answering.add(written)
       void written.then(() => answering.delete(written))
-      const body = await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs })
-      // Prebuilt JSON text: Fastify sends a string as it is, without the serializer.
-      return (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
+      return sendJson(reply, await waitForChanges(hub, reply, { after: page.cursor, examIds, timeoutMs }))
     },
   )
+}
+
+/** Fastify sends a string as it is, without the serializer (and its schema check). */
+function sendJson(reply: FastifyReply, body: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(body)
 }
 
 /** Resolves to the response body: the first live events after `after`, or none when the wait ends. */

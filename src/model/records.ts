@@ -66,6 +66,15 @@ export interface ChangeEvent {
   row: ExamRecord | BookingRecord | null
 }
 
+/**
+ * A change-log row as read back from the log: a ChangeEvent's envelope, with the row left as the
+ * JSON text Postgres keeps (jsonb's output). Replays splice it into the wire JSON unparsed.
+ */
+export interface LoggedChangeEvent extends Omit<ChangeEvent, 'row'> {
+  /** Valid JSON, an object or `null`, in jsonb's layout: `{"a": 1, "b": "x"}` (keys by length, then bytes). */
+  rowJson: string
+}
+
 export interface SyncObjectStatus {
   cursor: string | null
   last_pull_at: string | null

@@ -23,10 +23,10 @@
 //                         └─ read fails / hub stops ─► ended ─► closed (client resumes from its cursor)
 import { setImmediate } from 'node:timers/promises'
 import type { Logger } from '../logger.js'
-import type { ChangeEvent } from '../model/records.js'
+import type { ChangeEvent, LoggedChangeEvent } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
 import { headSeq, LOCKS, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
-import { EventSlice } from './log-entry.js'
+import { EventSlice, LogEntry } from './log-entry.js'
 import { createNotifier, type Notifier } from './notifier.js'
 import { SubscriberRegistry } from './registry.js'
 import { Subscriber, type SubscribeOptions, type SubscriberHost, type Subscription } from './subscriber.js'
@@ -68,7 +68,8 @@ export interface RealtimeHubOptions {
   catchUpBuffer?: number
 }
 
-export type ChangesPage = { kind: 'events'; events: ChangeEvent[]; cursor: string } | { kind: 'refetch'; head: string }
+/** Entries read from the log: json() splices each row's stored text, `event` parses it (GraphQL). */
+export type ChangesPage = { kind: 'events'; entries: LogEntry[]; cursor: string } | { kind: 'refetch'; head: string }
 
 export interface HubStats {
   position: string
@@ -310,7 +311,7 @@ class Hub implements RealtimeHub {
     this.#retryTimer.unref()
   }
 
-  #dispatch(events: readonly ChangeEvent[]): void {
+  #dispatch(events: readonly (ChangeEvent | LoggedChangeEvent)[]): void {
     const slice = EventSlice.of(events)
     // Moved first: a subscriber registered from inside a callback starts after this slice.
     this.#position = slice.lastSeq
@@ -464,6 +465,7 @@ class Hub implements RealtimeHub {
     // Read after the events, for the same reason as in #readBacklog.
     const pruned = await prunedThrough(this.#db)
     if (compareSeq(options.after, pruned) < 0 || compareSeq(options.after, head) > 0) return { kind: 'refetch', head }
-    return { kind: 'events', events, cursor: events.length > 0 ? events[events.length - 1].seq : head }
+    const entries = events.map((event) => new LogEntry(event))
+    return { kind: 'events', entries, cursor: events.length > 0 ? events[events.length - 1].seq : head }
   }
 }

@@ -1,6 +1,6 @@
 // Encodings are built once per event and shared; slices filter by exam and cursor without copying when they can.
 import { describe, expect, it } from 'vitest'
-import type { ChangeEvent } from '../model/records.js'
+import type { ChangeEvent, LoggedChangeEvent } from '../model/records.js'
 import { EventSlice, LogEntry } from './log-entry.js'
 
 const event = (seq: number, examId: string | null = 'e1'): ChangeEvent => ({
@@ -22,6 +22,34 @@ describe('LogEntry', () => {
     expect(frame.split('\n')).toHaveLength(5)
     expect(entry.sse()).toBe(entry.sse())
     expect(JSON.parse(entry.wsMessage().toString())).toEqual({ type: 'change', event: event(7) })
+  })
+})
+
+describe('LogEntry of a logged event (row kept as jsonb text)', () => {
+  // As Postgres prints jsonb: keys by length then bytes, a space after `:` and `,`, numbers as stored.
+  const rowJson =
+    '{"n": 12345678901234567890, "big": 1000000000000000000000, "note": "é 😀 \\n \\"q\\" \u2028", "nested": {"a": [1, 2.50, null]}}'
+  const { row: _row, ...envelope } = event(9)
+  const logged: LoggedChangeEvent = { ...envelope, rowJson }
+  const parsed: ChangeEvent = { ...envelope, row: JSON.parse(rowJson) as ChangeEvent['row'] }
+
+  it('splices the row text into the envelope: the same JSON value, keys and order as stringifying the parsed event', () => {
+    const entry = new LogEntry(logged)
+    const json = entry.json()
+    expect(json).toContain(`,"row":${rowJson}}`)
+    expect(JSON.stringify(JSON.parse(json))).toBe(new LogEntry(parsed).json())
+    expect(entry.sse().toString().split('\n')).toHaveLength(5)
+    expect(JSON.parse(entry.wsMessage().toString())).toEqual({ type: 'change', event: parsed })
+  })
+
+  it('parses the row only when `event` is asked for, and a null row stays null', () => {
+    const entry = new LogEntry(logged)
+    expect([entry.seq, entry.kind, entry.examId]).toEqual(['9', 'booking', 'e1'])
+    expect(entry.event).toEqual(parsed)
+    expect(entry.event).toBe(entry.event)
+    const deleted = new LogEntry({ ...logged, rowJson: 'null' })
+    expect(JSON.parse(deleted.json())).toEqual({ ...envelope, row: null })
+    expect(deleted.event.row).toBeNull()
   })
 })
 

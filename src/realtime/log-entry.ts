@@ -1,29 +1,43 @@
 // Change-log events as fanned out: each event is encoded once per wire format, whatever the subscriber count.
-import type { ChangeEvent } from '../model/records.js'
+import type { ChangeEvent, LoggedChangeEvent, ObjectKind } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
 
-/** One event plus its encodings, built on first use and shared by every subscriber that receives it. */
+/**
+ * One event plus its encodings, built on first use and shared by every subscriber that receives it.
+ * Events read from the log (backlogs, long-poll answers, the follower's reads) carry their row as
+ * Postgres's JSON text: json() splices it in unparsed, and only `event` (GraphQL) parses it.
+ * Events committed by this process arrive as objects and are stringified once.
+ */
 export class LogEntry {
-  readonly event: ChangeEvent
+  readonly seq: string
+  readonly kind: ObjectKind
+  readonly examId: string | null
+  #event: ChangeEvent | undefined
+  readonly #logged: LoggedChangeEvent | undefined
   #json: string | undefined
   #sse: Buffer | undefined
   #ws: Buffer | undefined
 
-  constructor(event: ChangeEvent) {
-    this.event = event
+  constructor(event: ChangeEvent | LoggedChangeEvent) {
+    this.seq = event.seq
+    this.kind = event.kind
+    this.examId = event.exam_id
+    if ('rowJson' in event) this.#logged = event
+    else this.#event = event
   }
 
-  get seq(): string {
-    return this.event.seq
+  /** The event as an object; a logged row is parsed here, on first use. */
+  get event(): ChangeEvent {
+    return (this.#event ??= parseLogged(this.#logged!))
   }
 
   json(): string {
-    return (this.#json ??= JSON.stringify(this.event))
+    return (this.#json ??= this.#logged ? splicedJson(this.#logged) : JSON.stringify(this.#event))
   }
 
   /** JSON.stringify escapes newlines, so the payload is always a single `data:` line. */
   sse(): Buffer {
-    return (this.#sse ??= Buffer.from(`id: ${this.event.seq}\nevent: change\ndata: ${this.json()}\n\n`))
+    return (this.#sse ??= Buffer.from(`id: ${this.seq}\nevent: change\ndata: ${this.json()}\n\n`))
   }
 
   /** Bytes, so that the WebSocket library does not re-encode the text for every socket. */
@@ -47,7 +61,7 @@ export class EventSlice {
     this.entries = entries
   }
 
-  static of(events: readonly ChangeEvent[]): EventSlice {
+  static of(events: readonly (ChangeEvent | LoggedChangeEvent)[]): EventSlice {
     return new EventSlice(events.map((event) => new LogEntry(event)))
   }
 
@@ -69,14 +83,14 @@ export class EventSlice {
   forExams(examIds: ReadonlySet<string> | null): EventSlice | null {
     if (examIds === null) return this
     if (examIds.size === 1) return this.forExam(examIds.values().next().value as string)
-    return this.#filter((entry) => entry.event.exam_id !== null && examIds.has(entry.event.exam_id))
+    return this.#filter((entry) => entry.examId !== null && examIds.has(entry.examId))
   }
 
   forExam(examId: string): EventSlice | null {
     this.#byExam ??= new Map()
     let slice = this.#byExam.get(examId)
     if (slice === undefined) {
-      slice = this.#filter((entry) => entry.event.exam_id === examId)
+      slice = this.#filter((entry) => entry.examId === examId)
       this.#byExam.set(examId, slice)
     }
     return slice
@@ -97,5 +111,38 @@ export class EventSlice {
     const kept = this.entries.filter(keep)
     if (kept.length === this.entries.length) return this
     return kept.length === 0 ? null : new EventSlice(kept)
+  }
+}
+
+/**
+ * The wire JSON of a logged event: the envelope stringified with ChangeEvent's keys in its order,
+ * and the row's text spliced in last, as JSON.stringify(event) would place it. The text is jsonb's
+ * output: valid JSON with its newlines escaped (so still one SSE `data:` line), keys in the order
+ * JSON.parse would keep, numbers as Postgres stores them (`1000000000000000000000` where JSON.stringify
+ * writes `1e+21`), and a space after `:` and `,`. JSON.parse reads both texts to the same value.
+ */
+function splicedJson(logged: LoggedChangeEvent): string {
+  const envelope = JSON.stringify({
+    seq: logged.seq,
+    kind: logged.kind,
+    op: logged.op,
+    hubspot_id: logged.hubspot_id,
+    exam_id: logged.exam_id,
+    source: logged.source,
+    at: logged.at,
+  })
+  return `${envelope.slice(0, -1)},"row":${logged.rowJson}}`
+}
+
+function parseLogged(logged: LoggedChangeEvent): ChangeEvent {
+  return {
+    seq: logged.seq,
+    kind: logged.kind,
+    op: logged.op,
+    hubspot_id: logged.hubspot_id,
+    exam_id: logged.exam_id,
+    source: logged.source,
+    at: logged.at,
+    row: JSON.parse(logged.rowJson) as ChangeEvent['row'],
   }
 }

@@ -44,7 +44,7 @@ export class SubscriberRegistry {
     for (const subscriber of this.#all) subscriber.receive(slice)
     if (this.#byExam.size === 0) return
     const examIds = new Set<string>()
-    for (const entry of slice.entries) if (entry.event.exam_id !== null) examIds.add(entry.event.exam_id)
+    for (const entry of slice.entries) if (entry.examId !== null) examIds.add(entry.examId)
     if (examIds.size === 1) return this.#dispatchOneExam(slice, examIds.values().next().value as string)
     const targets = new Set<Subscriber>()
     for (const examId of examIds) for (const subscriber of this.#byExam.get(examId) ?? []) targets.add(subscriber)

@@ -79,6 +79,22 @@ describe('long-poll /api/long-poll', () => {
     expect(seqs(received)).toEqual(seqs(written))
   })
 
+  it('answers with an old-shaped row in the log as stored, without failing the rest of the answer', async () => {
+    const from = await headSeq(live.t.app.db)
+    // A row from before a column existed (or from another writer): not a BookingRecord any more.
+    await live.t.app.db.query(
+      `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
+       VALUES ('booking', 'upsert', 'legacy-1', $1, 'sync', '{"hubspot_id": "legacy-1", "status": "booked"}')`,
+      [examA.hubspot_id],
+    )
+    const written = await book(examA, 2)
+    const body = await pollBody(`after=${from}&exam_id=${examA.hubspot_id}`)
+    expect(body.events).toHaveLength(3)
+    expect(body.events[0]).toMatchObject({ hubspot_id: 'legacy-1', row: { hubspot_id: 'legacy-1', status: 'booked' } })
+    expect(seqs(body.events.slice(1))).toEqual(seqs(written))
+    expect(body.cursor).toBe(written[1].seq)
+  })
+
   it('needs after (400 naming it), rejects a bad one, and checks the token', async () => {
     const missing = await poll('')
     expect(missing.status).toBe(400)

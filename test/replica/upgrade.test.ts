@@ -13,7 +13,7 @@ import { realPostgres, tempDir, testConfig } from '../support/env.js'
 import { applySql, ownedDatabase, type OwnedDatabase } from '../support/owned-database.js'
 
 const MIGRATIONS = join(import.meta.dirname, '../../src/replica/migrations')
-/** A booking row as the change log of that schema carried it (the long-poll answer is checked against the contract). */
+/** A booking row as the change log of that schema carried it: the contract's BookingRecord shape, as a real one has. */
 function bookingRow(hubspotId: string, examId: string): Record<string, string | null> {
   const fields = ['contact_id', 'student_id', 'booking_status', 'is_active', 'attendance', 'attending_location']
   return {
