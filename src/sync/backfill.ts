@@ -284,6 +284,8 @@ async function fetchAll(
     queue.close()
     throw error
   })
+  // Awaited once the fetchers have stopped; until then a failure is handled by stopping them.
+  writer.catch(() => undefined)
   for (const page of prefetched) await queue.push(page, signal)
   // One page per slot: a stream takes a slot of its bucket first and only then a range, so that no
   // range waits in the budget while the other bucket could read it, and every slot the budget
@@ -495,10 +497,6 @@ async function listPage(ctx: BackfillContext, job: Job, queue: FetchQueue, signa
   }
   job.fetchNext = done ? null : after
   job.fetchDone = done
-  if (process.env.BF_DEBUG)
-    console.error(
-      `PAGE L ${Date.now()} ${objects.length} ${page.results.length} ${job.range.from}-${job.range.to} done=${done}`,
-    )
   await queue.push({ job, objects, next: job.fetchNext, done }, signal)
 }
 
@@ -517,10 +515,6 @@ async function searchPage(ctx: BackfillContext, jobs: Job[], queue: FetchQueue, 
     limit: SEARCH_PAGE,
   })
   const complete = page.results.length < SEARCH_PAGE || !page.paging?.next
-  if (process.env.BF_DEBUG)
-    console.error(
-      `PAGE S ${Date.now()} ${page.results.length} groups=${jobs.length} left=${jobs.map(objectsLeft).map(Math.round)}`,
-    )
   const reached = complete ? null : idNumber(page.results[page.results.length - 1].id)
   for (const job of jobs) {
     // Read after the await: the range may have been split meanwhile.
@@ -538,38 +532,76 @@ async function searchPage(ctx: BackfillContext, jobs: Job[], queue: FetchQueue, 
   }
 }
 
-/** One writer: batches of fetched pages, each committed with the checkpoint of the ranges it advances. */
+/**
+ * Transactions in flight at once. Two: one's inserts overlap the other's change-log append and
+ * commit (the append lock serialises those), which keeps the last burst of list pages from
+ * waiting on one connection while the other core idles.
+ */
+const WRITERS = 2
+
+/**
+ * The writers: batches of fetched pages, each committed with the checkpoint of the ranges it
+ * advances. The plan in memory holds only what has committed: a transaction saves a copy of it
+ * with its own batch applied (a re-run transaction builds the copy again), and the plan takes the
+ * batch in after COMMIT. Two batches never hold pages of one range, so a checkpoint never runs
+ * ahead of the rows behind it; one saved while another batch is in flight may lag that batch, and
+ * the next checkpoint catches up.
+ */
 async function writeAll(
   ctx: BackfillContext,
   queue: FetchQueue,
   counter: { fetched: number },
   report: () => void,
 ): Promise<void> {
-  for (let items = await queue.take(MAX_BATCH_ROWS); items; items = await queue.take(MAX_BATCH_ROWS)) {
-    const batch = items
-    // rows is the one field a batch adds to rather than sets; a re-run transaction (deadlock retry)
-    // adds from where the batch began. Only that field: a split may move a range's `to` meanwhile.
-    const rowsBefore = new Map(batch.map(({ job }) => [job.range, job.range.rows]))
-    await ctx.applier.batch(async (writer) => {
-      for (const [range, rows] of rowsBefore) range.rows = rows
-      for (const type of SYNC_TYPES)
-        await writer.upsert(
-          type,
-          batch.filter((item) => item.job.type === type).flatMap((item) => item.objects),
-        )
-      const touched = new Map<SyncType, BackfillPlan>()
-      for (const { job, objects, next, done } of batch) {
-        job.range.next = next
-        job.range.done = done
-        job.range.rows += objects.length
-        for (const object of objects) job.plan.max_seen_ms = Math.max(job.plan.max_seen_ms ?? 0, modifiedMs(object))
-        touched.set(job.type, job.plan)
+  const writing = new Set<RangeCheckpoint>()
+  let failed = false
+  const writer = async () => {
+    for (;;) {
+      const batch = await queue.take(MAX_BATCH_ROWS, (item) => !writing.has(item.job.range))
+      if (!batch || failed) return
+      for (const { job } of batch) writing.add(job.range)
+      try {
+        await ctx.applier.batch(async (writer) => {
+          for (const type of SYNC_TYPES)
+            await writer.upsert(
+              type,
+              batch.filter((item) => item.job.type === type).flatMap((item) => item.objects),
+            )
+          for (const type of SYNC_TYPES) {
+            const plan = batch.find((item) => item.job.type === type)?.job.plan
+            if (plan) await saveBackfillPlan(writer.tx, type, withBatch(plan, batch))
+          }
+        })
+        for (const item of batch) advance(item.job.plan, item.job.range, item)
+      } catch (error) {
+        failed = true
+        throw error
+      } finally {
+        for (const { job } of batch) writing.delete(job.range)
+        queue.wakeWriters()
       }
-      for (const [type, plan] of touched) await saveBackfillPlan(writer.tx, type, plan)
-    })
-    counter.fetched += batch.reduce((sum, item) => sum + item.objects.length, 0)
-    report()
+      counter.fetched += batch.reduce((sum, item) => sum + item.objects.length, 0)
+      report()
+    }
   }
+  const settled = await Promise.allSettled(Array.from({ length: WRITERS }, writer))
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (failure) throw failure.reason
+}
+
+/** The plan as it stands once the batch commits: a copy, the plan itself left as committed. */
+function withBatch(plan: BackfillPlan, batch: Fetched[]): BackfillPlan {
+  const copy: BackfillPlan = { ...plan, ranges: plan.ranges.map((range) => ({ ...range })) }
+  const copyOf = new Map(plan.ranges.map((range, i) => [range, copy.ranges[i]]))
+  for (const item of batch) if (item.job.plan === plan) advance(copy, copyOf.get(item.job.range)!, item)
+  return copy
+}
+
+function advance(plan: BackfillPlan, range: RangeCheckpoint, { objects, next, done }: Fetched): void {
+  range.next = next
+  range.done = done
+  range.rows += objects.length
+  for (const object of objects) plan.max_seen_ms = Math.max(plan.max_seen_ms ?? 0, modifiedMs(object))
 }
 
 /** A FIFO of fetched pages with back-pressure, so a slow database slows the fetchers instead of filling memory. */
@@ -577,7 +609,7 @@ class FetchQueue {
   #items: Fetched[] = []
   #rows = 0
   #closed = false
-  #wakeWriter: (() => void) | null = null
+  #wakeWriters: Array<() => void> = []
   #wakeFetchers: Array<() => void> = []
 
   async push(item: Fetched, signal: AbortSignal): Promise<void> {
@@ -589,31 +621,49 @@ class FetchQueue {
     if (this.#closed) throw new Error('the backfill writer stopped')
     this.#items.push(item)
     this.#rows += item.objects.length
-    this.#wakeWriter?.()
+    this.wakeWriters()
   }
 
-  /** The next batch (whole pages, up to maxRows unless one page is bigger); null once closed and drained. */
-  async take(maxRows: number): Promise<Fetched[] | null> {
-    while (this.#items.length === 0) {
-      if (this.#closed) return null
-      await new Promise<void>((resolve) => (this.#wakeWriter = resolve))
-      this.#wakeWriter = null
+  /**
+   * The next batch: whole pages, up to maxRows unless one page is bigger, of pages `takeable`
+   * allows, in order within each range (past one page of a range left behind, the rest of that
+   * range waits too). Null once closed and drained.
+   */
+  async take(maxRows: number, takeable: (item: Fetched) => boolean): Promise<Fetched[] | null> {
+    for (;;) {
+      const batch: Fetched[] = []
+      const left = new Set<RangeCheckpoint>()
+      let rows = 0
+      for (let i = 0; i < this.#items.length && rows < maxRows;) {
+        const item = this.#items[i]
+        const fits = batch.length === 0 || rows + item.objects.length <= maxRows
+        if (left.has(item.job.range) || !fits || !takeable(item)) {
+          left.add(item.job.range)
+          i += 1
+          continue
+        }
+        this.#items.splice(i, 1)
+        batch.push(item)
+        rows += item.objects.length
+      }
+      if (batch.length) {
+        this.#rows -= rows
+        for (const wake of this.#wakeFetchers.splice(0)) wake()
+        return batch
+      }
+      if (this.#closed && this.#items.length === 0) return null
+      await new Promise<void>((resolve) => this.#wakeWriters.push(resolve))
     }
-    const batch: Fetched[] = []
-    let rows = 0
-    while (this.#items.length && (batch.length === 0 || rows + this.#items[0].objects.length <= maxRows)) {
-      const item = this.#items.shift()!
-      rows += item.objects.length
-      batch.push(item)
-    }
-    this.#rows -= rows
-    for (const wake of this.#wakeFetchers.splice(0)) wake()
-    return batch
+  }
+
+  /** Something to take may have come in, or a range other writers held is free again. */
+  wakeWriters(): void {
+    for (const wake of this.#wakeWriters.splice(0)) wake()
   }
 
   close(): void {
     this.#closed = true
-    this.#wakeWriter?.()
+    this.wakeWriters()
     for (const wake of this.#wakeFetchers.splice(0)) wake()
   }
 }
