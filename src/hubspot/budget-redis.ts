@@ -32,9 +32,10 @@ local used = redis.call('ZCARD', KEYS[1])
 -- Probing (the limit not yet learned): only requests in flight, scored in the future, count.
 if ARGV[5] == '1' then used = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf') end
 if used < limit then
+  -- A call refused for the day is not counted in it: used_daily never reads past the limit.
+  if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[4]) then return -1 end
   local daily = redis.call('INCR', KEYS[2])
   if daily == 1 then redis.call('EXPIRE', KEYS[2], 90000) end
-  if daily > tonumber(ARGV[4]) then return -1 end
   redis.call('ZADD', KEYS[1], now + ${IN_FLIGHT_MS}, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window + ${IN_FLIGHT_MS})
   return 0
