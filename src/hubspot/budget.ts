@@ -38,8 +38,9 @@ export type Release = (unused?: boolean) => void
  * instances inside one account's limits together.
  *
  * HubSpot counts a request when it *arrives*; we cannot know that moment, but it lies between our
- * send and our receipt of the answer. So a request occupies a slot from acquire until release and
- * then stays in the window counted from its release: our window always covers HubSpot's.
+ * send and our receipt of the answer's headers. So a request occupies a slot from acquire until
+ * release (the client releases on those headers) and then stays in the window counted from its
+ * release: our window always covers HubSpot's.
  */
 export interface RateBudget {
   /** `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason. */

@@ -109,20 +109,36 @@ export class HubSpotClient {
     let release: () => void
     try {
       const kind = options.kind ?? 'standard'
-      release = takeHeldSlot(kind) ?? (await this.#budget.acquire(kind))
+      const slot = takeHeldSlot(kind) ?? (await this.#budget.acquire(kind))
+      let released = false
+      release = () => {
+        if (!released) slot()
+        released = true
+      }
     } catch (error) {
       if (error instanceof DailyLimitExhausted)
         return fail(new AppError('E_HUBSPOT_DAILY_LIMIT', error.message, { retryAfterSeconds: 3600 }), false)
       throw error
     }
     try {
-      return await this.#send(method, path, body, options)
+      return await this.#send(method, path, body, options, release)
     } finally {
       release()
     }
   }
 
-  async #send(method: string, path: string, body: unknown, options: RequestOptions): Promise<Attempt> {
+  /**
+   * `answered` frees the budget slot as soon as the answer's headers are in: HubSpot counted the
+   * request when it arrived, before it wrote a byte of the answer, so the body's transfer and
+   * parsing need not hold the slot (a search page of 200 takes milliseconds of each).
+   */
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+    answered: () => void,
+  ): Promise<Attempt> {
     this.stats.calls += 1
     let response: Response
     try {
@@ -148,6 +164,7 @@ export class HubSpotClient {
     }
     // Search answers carry no rate-limit headers; every other answer (errors too) states the account's limits.
     if (options.kind !== 'search') this.#budget.observe(parseRateLimitHeaders(response.headers))
+    answered()
     const text = await response.text().catch(() => '')
     const parsed = parseJson(text)
     if (response.ok || options.accept?.includes(response.status))
