@@ -115,34 +115,16 @@ export class EventSlice {
 }
 
 /**
- * The wire JSON of a logged event: the envelope stringified with ChangeEvent's keys in its order,
+ * The wire JSON of a logged event: the envelope stringified (the log reads it in ChangeEvent's key order)
  * and the row's text spliced in last, as JSON.stringify(event) would place it. The text is jsonb's
  * output: valid JSON with its newlines escaped (so still one SSE `data:` line), keys in the order
  * JSON.parse would keep, numbers as Postgres stores them (`1000000000000000000000` where JSON.stringify
  * writes `1e+21`), and a space after `:` and `,`. JSON.parse reads both texts to the same value.
  */
-function splicedJson(logged: LoggedChangeEvent): string {
-  const envelope = JSON.stringify({
-    seq: logged.seq,
-    kind: logged.kind,
-    op: logged.op,
-    hubspot_id: logged.hubspot_id,
-    exam_id: logged.exam_id,
-    source: logged.source,
-    at: logged.at,
-  })
-  return `${envelope.slice(0, -1)},"row":${logged.rowJson}}`
+function splicedJson({ rowJson, ...envelope }: LoggedChangeEvent): string {
+  return `${JSON.stringify(envelope).slice(0, -1)},"row":${rowJson}}`
 }
 
-function parseLogged(logged: LoggedChangeEvent): ChangeEvent {
-  return {
-    seq: logged.seq,
-    kind: logged.kind,
-    op: logged.op,
-    hubspot_id: logged.hubspot_id,
-    exam_id: logged.exam_id,
-    source: logged.source,
-    at: logged.at,
-    row: JSON.parse(logged.rowJson) as ChangeEvent['row'],
-  }
+function parseLogged({ rowJson, ...envelope }: LoggedChangeEvent): ChangeEvent {
+  return { ...envelope, row: JSON.parse(rowJson) as ChangeEvent['row'] }
 }

@@ -14,24 +14,8 @@ export interface NewEvent {
   row: unknown
 }
 
-interface EnvelopeRow {
-  seq: string
-  kind: ObjectKind
-  op: 'upsert' | 'delete'
-  hubspot_id: string
-  exam_id: string | null
-  source: EventSource
-  at: string
-}
-
-interface EventRow extends EnvelopeRow {
-  row: ChangeEvent['row']
-}
-
-interface LoggedRow extends EnvelopeRow {
-  row_json: string
-}
-
+// The columns are selected under ChangeEvent's names and in its key order, so that rows come back
+// as events (and a logged event's envelope stringifies as the event's would): no copy field by field.
 const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`
 
@@ -41,7 +25,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
   // from 11 would never receive 10.
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
-  const { rows } = await tx.query<EventRow>(
+  const { rows } = await tx.query<ChangeEvent>(
     `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
      SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.row
        FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text, row jsonb, n int)
@@ -49,22 +33,9 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
      RETURNING ${ENVELOPE_SELECT}, row_data AS row`,
     [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
   )
-  const appended = rows.map(toEvent).sort((a, b) => compareSeq(a.seq, b.seq))
+  const appended = rows.sort((a, b) => compareSeq(a.seq, b.seq))
   tx.announce(appended)
   return appended
-}
-
-function toEvent(row: EventRow): ChangeEvent {
-  return {
-    seq: row.seq,
-    kind: row.kind,
-    op: row.op,
-    hubspot_id: row.hubspot_id,
-    exam_id: row.exam_id,
-    source: row.source,
-    at: row.at,
-    row: row.row,
-  }
 }
 
 export interface ReadEventsOptions {
@@ -83,8 +54,8 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
   // The page is chosen first and only its rows are printed: on a table not yet analyzed (just after
   // a backfill) Postgres may sort a bitmap scan's matches, and would then print every match, not
   // just the page (2.5 times the database's CPU for pages of 1,000 in bench/realtime/replay.ts).
-  const { rows } = await db.query<LoggedRow>(
-    `SELECT ${ENVELOPE_SELECT}, coalesce(row_data::text, 'null') AS row_json
+  const { rows } = await db.query<LoggedChangeEvent>(
+    `SELECT ${ENVELOPE_SELECT}, coalesce(row_data::text, 'null') AS "rowJson"
        FROM (SELECT * FROM hubmirror.replica_events
               WHERE seq > $1::bigint
                 AND ($2::text[] IS NULL OR exam_id = ANY($2::text[]))
@@ -98,20 +69,7 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
       options.limit ?? 1000,
     ],
   )
-  return rows.map(toLogged)
-}
-
-function toLogged(row: LoggedRow): LoggedChangeEvent {
-  return {
-    seq: row.seq,
-    kind: row.kind,
-    op: row.op,
-    hubspot_id: row.hubspot_id,
-    exam_id: row.exam_id,
-    source: row.source,
-    at: row.at,
-    rowJson: row.row_json,
-  }
+  return rows
 }
 
 export async function headSeq(db: Queryable): Promise<string> {
