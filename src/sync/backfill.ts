@@ -155,7 +155,7 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
     })
   const first = await byId('ASCENDING')
   const total = first.total ?? first.results.length
-  const single = (): Planned => ({ plan: singlePlan(startedAt, total), first: first.results, upTo: null, last: [] })
+  const single = (): Planned => ({ plan: singlePlan(startedAt, total), first: first.results, below: null, last: [] })
   if (total < 2 * MIN_RANGE_ROWS || first.results.length === 0) return single()
   const minId = first.results[0].id
   const edge = first.results[first.results.length - 1].id
@@ -173,17 +173,17 @@ async function planType(ctx: BackfillContext, type: SyncType, startedAt: number)
     return single()
   }
   const lowest = [...first.results, ...probe.results.slice(1)]
-  const upTo = probe.paging?.next ? idNumber(lowest[lowest.length - 1].id) + 1n : null
+  const below = probe.paging?.next ? idNumber(lowest[lowest.length - 1].id) + 1n : null
   const plan = rangePlan(startedAt, total, BigInt(minId), BigInt(maxId))
-  return { plan, first: lowest, upTo, last: last.results }
+  return { plan, first: lowest, below, last: last.results }
 }
 
 /** A fresh plan and what planning read: the lowest objects by id and (ranges) the last page descending. */
 interface Planned {
   plan: BackfillPlan
-  /** Contiguous from the lowest id: every object below `upTo` (null: every object there is) is here. */
+  /** Contiguous from the lowest id: every object below `below` (null: every object there is) is here. */
   first: HubSpotObject[]
-  upTo: bigint | null
+  below: bigint | null
   last: HubSpotObject[]
 }
 
@@ -194,7 +194,7 @@ interface Planned {
  * above it, and the catch-up pull (from the backfill's start) finds them.
  */
 function takePlanned(jobs: Job[], planned: Planned): Array<Omit<Fetched, 'job'> & { job: Job }> {
-  const { plan, first, upTo: below, last } = planned
+  const { plan, first, below, last } = planned
   const pages: Array<Omit<Fetched, 'job'> & { job: Job }> = []
   const own = jobs.filter((job) => job.plan === plan && !job.fetchDone)
   if (plan.mode === 'single') {
