@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
+import type { BookingRecord } from '../../src/model/records.js'
+import { makeBooking, makeExam } from '../../test/support/records.js'
 import { serveCommands } from './ipc.js'
 
 const ROOT = resolve(process.env.BENCH_APP_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../..'))
@@ -32,45 +33,29 @@ const app = await createApp({ config, inMemoryDb: true, webDist: null })
 const url = await app.listen()
 
 const stamp = '2026-12-01T09:00:00.000Z'
-const exam: ExamRecord = {
+const exam = makeExam({
   hubspot_id: EXAM_ID,
-  mock_exam_name: 'Clinical Skills — Mississauga',
-  mock_type: 'Clinical Skills',
-  exam_date: '2026-12-05',
-  start_time: '09:00',
-  end_time: '12:00',
-  location: 'Mississauga',
   capacity: 100_000,
-  total_bookings: 0,
-  is_active: 'true',
   created_at: stamp,
   updated_at: stamp,
   hs_lastmodifieddate: stamp,
-  deleted_at: null,
-}
+})
 
 /** Production-shaped bookings, the same on both sides (a name with an accent, as real ones have). */
 function booking(n: number): BookingRecord {
   const id = String(30_000_000_000 + n)
-  return {
+  return makeBooking(exam, {
     hubspot_id: id,
     booking_id: `bk-${EXAM_ID}-${id}`,
-    mock_exam_id: EXAM_ID,
     contact_id: String(10_000_000 + n),
     student_id: `S${String(n).padStart(7, '0')}`,
     student_name: `Renée Student${n}`,
     student_email: `student.${id}@example.com`,
-    booking_status: 'confirmed',
-    is_active: 'true',
-    attendance: null,
-    attending_location: 'Mississauga',
-    exam_date: '2026-12-05',
     dominant_hand: n % 2 ? 'right' : 'left',
     created_at: stamp,
     updated_at: stamp,
     hs_lastmodifieddate: stamp,
-    deleted_at: null,
-  }
+  })
 }
 
 /** Writes the backlog: `events` bookings of one exam, `perTransaction` to a commit. */
