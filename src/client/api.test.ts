@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHubmirrorApi } from './api.js'
 import { HubmirrorError, isHubmirrorError } from './errors.js'
-import { startFakeServer, type FakeServer } from './fake-server.js'
+import { startFakeServer, type FakeServer } from '../../test/support/fake-realtime-server.js'
 
 let server: FakeServer
 beforeEach(async () => {

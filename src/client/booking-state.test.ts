@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent, ExamRecord } from '../model/records.js'
 import { applyBookingEvent, applyExamEvent } from './booking-state.js'
-import { bookingRow } from './fake-server.js'
+import { bookingRow } from '../../test/support/fake-realtime-server.js'
 
 const event = (partial: Partial<ChangeEvent>): ChangeEvent => ({
   seq: '10',

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../model/records.js'
 import { createChangeFeed, type ChangeFeed } from './change-feed.js'
-import { startFakeServer, type FakeServer } from './fake-server.js'
+import { startFakeServer, type FakeServer } from '../../test/support/fake-realtime-server.js'
 
 let server: FakeServer
 let feed: ChangeFeed

@@ -1,7 +1,7 @@
 // Tests for subscribeChanges against a local fake server: resume, de-duplication, refetch, fallback.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../model/records.js'
-import { startFakeServer, type FakeServer } from './fake-server.js'
+import { startFakeServer, type FakeServer } from '../../test/support/fake-realtime-server.js'
 import { subscribeChanges, type ChangeStatus, type SubscribeOptions, type Subscription } from './subscribe.js'
 
 let server: FakeServer

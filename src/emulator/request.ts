@@ -1,9 +1,16 @@
 // What a handler gets and returns: the parsed request, and the status and JSON body to send back.
 import { validationError } from './errors.js'
-import type { ApiFamily } from './routes.js'
 import type { ObjectDef } from './schema.js'
 import type { Store } from './store.js'
 import type { ValidationRules } from './validation.js'
+
+/**
+ * The two path families HubSpot serves in 2026. `v3` is the legacy one (`/crm/v3/…` objects and
+ * schemas, `/crm/v4/…` associations, unsupported from 2027); `2026-03` is date-versioned, GA on
+ * 2026-03-30. Both run the same handlers over the same store, limits and error bodies. It lives
+ * here, beside the request that carries it, so that routes.ts imports request.ts and not back.
+ */
+export type ApiFamily = 'v3' | '2026-03'
 
 export type Query = Record<string, string[] | undefined>
 

@@ -22,16 +22,9 @@ import {
   listObjects,
   updateObject,
 } from './objects.js'
-import type { Ctx, Reply } from './request.js'
+import type { ApiFamily, Ctx, Reply } from './request.js'
 import { schemasHandlers } from './schemas.js'
 import { runSearch } from './search.js'
-
-/**
- * The two path families HubSpot serves in 2026. `v3` is the legacy one (`/crm/v3/…` objects and
- * schemas, `/crm/v4/…` associations, unsupported from 2027); `2026-03` is date-versioned, GA on
- * 2026-03-30. Both run the same handlers over the same store, limits and error bodies.
- */
-export type ApiFamily = 'v3' | '2026-03'
 
 export interface Route {
   method: string

@@ -43,6 +43,15 @@ describe('import rules', () => {
     expect(checkSource('web/src/app.tsx', "import { openReplica } from '../../src/replica/index.js'\n")).toHaveLength(1)
   })
 
+  it('keep test fakes out of src: a fake server beside the client is refused, its test and a mock exam are not', () => {
+    expect(checkSource('src/client/fake-server.ts', '')).toEqual([
+      { file: 'src/client/fake-server.ts', imports: '', rule: 'test fakes live under test/support, not in src' },
+    ])
+    expect(checkSource('src/emulator/stub-faults.ts', '')).toHaveLength(1)
+    expect(checkSource('src/client/fake-server.test.ts', '')).toEqual([])
+    expect(checkSource('src/bookings/mock-exam-rules.ts', '')).toEqual([])
+  })
+
   it('let an arrow that runs the right way through', () => {
     expect(checkSource('src/sync/pull.ts', "import { upsertExams } from '../replica/index.js'\n")).toEqual([])
   })

@@ -37,9 +37,10 @@ describe('sync triggers', () => {
     const exam = (await hubspotObjects(t.emulator!, 'exams'))[0]
     await updateObject(t.emulator!, 'exams', exam.id, { location: 'Halifax' })
     const before = calls()
-    const started = Date.now()
     const response = await read()
-    expect(Date.now() - started).toBeLessThan(500)
+    // Answered at once: the pull it started is still running (or has not yet made its calls), so the
+    // answer did not wait for HubSpot. A counted fact, not a stopwatch.
+    expect((await sync.status()).pulling || calls() - before < 4).toBe(true)
     expect(response.json().exams.find((e: { hubspot_id: string }) => e.hubspot_id === exam.id).location).not.toBe(
       'Halifax',
     )
@@ -62,13 +63,13 @@ describe('sync triggers', () => {
   it('pulls every SYNC_LIVE_INTERVAL only while someone watches', async () => {
     const before = calls()
     sync.setWatchers(2)
-    await sleep(1_000)
-    const watched = calls() - before
-    expect(watched).toBeGreaterThanOrEqual(8)
+    // Two pulls at least (four calls each): the timer repeats while watched. Counted, not timed.
+    await within(10_000, async () => calls() - before >= 8)
     expect((await sync.status()).watchers).toBe(2)
     sync.setWatchers(0)
     await within(3_000, async () => !(await sync.status()).pulling)
     const stopped = calls()
+    // Longer than four live intervals: a timer left behind would have pulled again by now.
     await sleep(1_200)
     expect(calls()).toBe(stopped)
     expect((await sync.status()).watchers).toBe(0)

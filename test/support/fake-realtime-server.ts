@@ -1,7 +1,8 @@
-// Test-only: a tiny node:http stand-in for hubmirror's realtime and REST endpoints, with fault switches.
+// A node:http stand-in for hubmirror's realtime and REST endpoints with fault switches, for hubmirror/client's unit tests.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { BookingRecord, ChangeEvent } from '../model/records.js'
+import type { BookingRecord, ChangeEvent } from '../../src/model/records.js'
+import { LogEntry } from '../../src/realtime/log-entry.js'
 
 export interface FakeRequest {
   path: string
@@ -43,7 +44,8 @@ export async function startFakeServer(): Promise<FakeServer> {
 
   const head = () => String(log.length)
   const matches = (e: ChangeEvent, ids: string[] | null) => !ids || (e.exam_id !== null && ids.includes(e.exam_id))
-  const frame = (e: ChangeEvent) => `id: ${e.seq}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`
+  // The server's own encoder, so that the client is tested against the frames the server sends.
+  const frame = (e: ChangeEvent) => new LogEntry(e).sse()
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers })
     res.end(JSON.stringify(body))
