@@ -57,7 +57,7 @@ export type BookingInput = z.input<typeof bookings.bookingCreate>
 export type PullRequest = NonNullable<z.input<typeof sync.pullRequest>>
 export type ReconcileRequest = NonNullable<z.input<typeof sync.reconcileRequest>>
 
-export type Permission = 'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run'
+export type Permission = 'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run' | 'metrics.read'
 
 /** A token, or a function giving the current one (so a long-lived client follows sign-in changes). */
 export type TokenSource = string | null | (() => string | null)
