@@ -1,6 +1,6 @@
 // The replica's public face: open the right driver for the config, migrate, and the table modules.
 import { join } from 'node:path'
-import { makePrivateDir } from '../config/data-dir.js'
+import { makePrivateDir, securePrivateTree } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
 import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
@@ -41,10 +41,15 @@ export async function openReplica(
     })
   }
   if (options.inMemory) return createPgliteDriver(null)
-  // An owner-only data dir keeps PGlite's files (made with the process umask) from other users,
-  // whatever their own modes, also when the app is embedded in a program that keeps its umask.
+  // An owner-only data dir keeps PGlite's files from other users whatever their own modes, also
+  // when the app is embedded in a program that keeps a looser umask.
   makePrivateDir(config.dataDir)
-  return createPgliteDriver(join(config.dataDir, 'pglite'))
+  const dir = join(config.dataDir, 'pglite')
+  const driver = await createPgliteDriver(dir)
+  // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files),
+  // not the umask: made owner-only here, once it exists. What Postgres creates later follows the umask.
+  securePrivateTree(dir)
+  return driver
 }
 
 /** The connection as /readyz, the sync status and `hubmirror doctor` report it (snake_case, as the API speaks). */
