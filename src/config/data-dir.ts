@@ -64,11 +64,11 @@ export function looseEntries(dir: string): { loose: LooseEntry[]; truncated: boo
 
 /**
  * Makes the data dir and takes group/other bits off everything under it (a dir made by an older
- * version, or with a looser umask). Returns how many entries were changed. Entries another user
+ * version, or with a looser umask). Returns how many entries (the dir itself included) were changed. Entries another user
  * owns cannot be changed; they are left for doctor to report.
  */
 export function securePrivateTree(dir: string): number {
-  makePrivateDir(dir)
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
   let fixed = 0
   for (const entry of looseEntries(dir).loose) {
     try {

@@ -78,7 +78,7 @@ async function hideAndShow(page: Page): Promise<void> {
 async function patchInHubSpot(objectType: string, id: string, properties: Record<string, string>): Promise<void> {
   const res = await fetch(`${server.emulatorUrl}/crm/v3/objects/${objectType}/${id}`, {
     method: 'PATCH',
-    headers: { authorization: 'Bearer browser-test', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${server.emulatorToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ properties }),
   })
   expect(res.status).toBe(200)
@@ -88,7 +88,7 @@ async function patchInHubSpot(objectType: string, id: string, properties: Record
 async function setHubSpotLatency(latencyMs: number): Promise<void> {
   const res = await fetch(`${server.emulatorUrl}/_emulator/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${server.emulatorToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ latencyMs }),
   })
   expect(res.status).toBe(200)
@@ -131,7 +131,33 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     await browser?.close().catch(() => {})
   })
 
-  it('signs in from the #token= link, strips it, signs out, refuses bad tokens plainly, signs in again', async () => {
+  it('signs in from the printed one-time link, which then refuses a second use in words', async () => {
+    expect(server.printedLink, 'the link `serve --print-link` printed').toMatch(/\/#code=[\w-]{40,}$/)
+    const page = await context.newPage()
+    pages.push(page)
+    await page.goto(server.printedLink!)
+    await page.locator('[data-testid^="exam-row-"]').first().waitFor({ timeout: 20_000 })
+    expect(page.url()).not.toContain('code=')
+    // The code was traded for a session token the page keeps; the link itself never was a token.
+    const stored = await page.evaluate(() => localStorage.getItem('hubmirror.token'))
+    expect(stored).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+    expect(server.printedLink).not.toContain(stored!)
+    await waitLive(page)
+    await pullSettled(page)
+
+    // The same link again, in a browser with no session: refused, and the page says why.
+    const fresh = await newContext()
+    const again = await fresh.newPage()
+    pages.push(again)
+    guard.expectHttp(401, /\/api\/auth\/exchange/)
+    await again.goto(server.printedLink!)
+    await again.getByText('This sign-in link did not work').waitFor({ timeout: 10_000 })
+    await again.getByText('already used').waitFor()
+    expect(await again.evaluate(() => localStorage.getItem('hubmirror.token'))).toBeNull()
+    await again.getByLabel('Access token').waitFor()
+  })
+
+  it('signs in from a #token= link, strips it, signs out, refuses bad tokens plainly, signs in again', async () => {
     const page = await context.newPage()
     pages.push(page)
     await page.goto(server.signInUrl)
@@ -442,7 +468,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     expect(gone).toBeTruthy()
     const deleted = await fetch(`${server.emulatorUrl}/crm/v3/objects/${BOOKINGS_TYPE}/${gone!.hubspot_id}`, {
       method: 'DELETE',
-      headers: { authorization: 'Bearer browser-test' },
+      headers: { authorization: `Bearer ${server.emulatorToken}` },
     })
     expect(deleted.status).toBe(204)
     await dismissToasts(page)
