@@ -4,6 +4,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { BookingRecord, ExamRecord, PullBody, ReconcileBody } from '../../src/client/index.js'
+import { CHECK_IDS } from '../../src/model/doctor.js'
 import { describeDrift, describePull, driftCount } from '../../web/src/format.js'
 import { BrowserGuard } from '../support/browser-guard.js'
 import {
@@ -589,10 +590,12 @@ suite('dashboard in Chromium, every flow against the real server', () => {
       await expectNoOverflow(page, `new exam at ${width}px`)
       await page.goto(`${server.baseUrl}/#/sync`)
       await page.getByTestId('gauge-10s').waitFor({ timeout: 10_000 })
-      // The doctor's checklist: every check has its row, and this healthy server's database passes.
+      // The doctor's checklist: every check has its row, and this healthy server's database passes,
+      // as does its data dir (serve made it owner-only at start).
       await page.locator('[data-check="clock"]').waitFor({ timeout: 20_000 })
-      expect(await page.locator('[data-testid="doctor"] [data-check]').count()).toBe(13)
+      expect(await page.locator('[data-testid="doctor"] [data-check]').count()).toBe(CHECK_IDS.length)
       expect(await page.locator('[data-check="database"]').getAttribute('data-status')).toBe('ok')
+      expect(await page.locator('[data-check="data_dir"]').getAttribute('data-status')).toBe('ok')
       // The reconcile run earlier is what the drift card shows now.
       await page.getByTestId('drift-missing').waitFor()
       await screenshot(page, `sync-status-${width}`)
