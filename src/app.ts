@@ -6,7 +6,10 @@ import { WriteService } from './bookings/write-service.js'
 import { openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
 import { runDoctor } from './doctor/index.js'
+import { startMetricsListener, type MetricsListener } from './http/metrics-listener.js'
+import { registerAuthRoutes } from './http/routes-auth.js'
 import { registerDoctorRoutes } from './http/routes-doctor.js'
+import { SignInCodes } from './http/sign-in-codes.js'
 import { registerRealtimeRoutes } from './http/routes-realtime.js'
 import { registerSyncRoutes } from './http/routes-sync.js'
 import { registerWriteRoutes } from './http/routes-writes.js'
@@ -30,6 +33,8 @@ export interface AppOptions {
   hubspot?: HubSpotSettings
   /** Realtime tuning (tests shorten the heartbeat, or lengthen the safety poll). */
   realtime?: Partial<Pick<RealtimeHubOptions, 'safetyPollMs' | 'heartbeatMs' | 'retentionMs'>>
+  /** The clock sign-in codes expire by (tests move it instead of waiting ten minutes). */
+  signInClock?: () => number
 }
 
 export interface App {
@@ -45,6 +50,10 @@ export interface App {
   /** null when no HubSpot is configured (read-only). */
   sync: SyncEngine | null
   http: FastifyInstance
+  /** One-time codes for the printed sign-in link, exchanged at POST /api/auth/exchange. */
+  signInCodes: SignInCodes
+  /** Where the separate /metrics listener listens, once listen() started it; null without HUBMIRROR_METRICS_PORT. */
+  metricsUrl(): string | null
   /** Starts background work (first-run backfill, watchers); serve calls it, tests may not. */
   start?(): Promise<void>
   /** Starts listening; resolves to the base URL. */
@@ -194,6 +203,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []
+  const signInCodes = new SignInCodes({ now: options.signInClock })
+  routes.push((app) => registerAuthRoutes(app, signInCodes, config.jwtSecret))
   if (writes) routes.push((app) => registerWriteRoutes(app, writes))
   const engine = sync
   if (engine) routes.push((app) => registerSyncRoutes(app, engine))
@@ -231,6 +242,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   realtime.onWatchersChanged((count) => engine?.setWatchers(count))
 
   const http = await buildHttpServer({ config, logger, db, metrics, reads, routes, webDist: options.webDist })
+  let metricsListener: MetricsListener | null = null
 
   return {
     config,
@@ -243,6 +255,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     realtime,
     sync,
     http,
+    signInCodes,
+    metricsUrl: () => metricsListener?.url ?? null,
     /**
      * The first run backfills before the server listens (so the dashboard never opens on an empty
      * replica, and the log reads: backfill progress, then the URL). A big real account is better
@@ -257,9 +271,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       })
     },
     async listen() {
-      return http.listen({ port: config.port, host: config.host })
+      const url = await http.listen({ port: config.port, host: config.host })
+      if (config.metricsListen) {
+        metricsListener = await startMetricsListener(metrics, config.metricsListen)
+        logger.info({ url: `${metricsListener.url}/metrics` }, 'metrics listener running (unauthenticated)')
+      }
+      return url
     },
     async close() {
+      await metricsListener?.close()
       await http.close()
       await engine?.stop()
       await realtime.stop()

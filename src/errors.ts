@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   E_UNSUPPORTED_MEDIA_TYPE: 415,
   E_UNAUTHORIZED: 401,
   E_FORBIDDEN: 403,
+  /** A sign-in link's one-time code already used, expired, or unknown to this instance. */
+  E_SIGN_IN_CODE_REFUSED: 401,
   E_NOT_FOUND: 404,
   E_EXAM_NOT_FOUND: 404,
   E_BOOKING_NOT_FOUND: 404,

@@ -211,7 +211,8 @@ function bookingIds(body: Buffer, name: string): string[] {
 }
 
 async function scrapeCacheStats(base: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text()
+  const scraper = issueToken(JWT_SECRET, ['metrics.read'], { ttlSeconds: 600 })
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${scraper}` } })).text()
   const stats: Record<string, number> = {}
   for (const match of text.matchAll(/^hubmirror_cache_lookups\{kind="(\w+)"\} (\S+)$/gm))
     stats[match[1]!] = Number(match[2])

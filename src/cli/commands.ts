@@ -26,11 +26,17 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'serve',
     summary: 'run the service (what npm start runs)',
-    flags: {},
+    flags: {
+      'print-link': {
+        type: 'boolean',
+        help: 'print the one-time sign-in link even when stdout is not a terminal',
+      },
+    },
     details:
       'Configured by the environment (PORT, HOST, DATABASE_URL, REDIS_URL, HUBSPOT_ACCESS_TOKEN, ...).\n' +
-      'Without HUBSPOT_ACCESS_TOKEN it runs the HubSpot emulator in-process, seeded with demo data.',
-    run: async () => (await import('./serve.js')).serve(),
+      'Without HUBSPOT_ACCESS_TOKEN it runs the HubSpot emulator in-process, seeded with demo data.\n' +
+      'On a terminal it prints a sign-in link: a one-time code (10 minutes) the dashboard exchanges for a token.',
+    run: async (args) => (await import('./serve.js')).serve(args),
   },
   {
     name: 'emulator',

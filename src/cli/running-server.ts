@@ -1,6 +1,8 @@
 // The record a running `hubmirror serve` keeps in its data dir, so the CLI beside it can find it and its emulator.
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
 
 const FILE = 'server.json'
@@ -11,6 +13,8 @@ export interface ServerRecord {
   url: string
   /** The in-process emulator's URL; null when the server talks to real HubSpot. */
   emulator_url: string | null
+  /** The bearer the in-process emulator accepts (random per start); null with real HubSpot. */
+  emulator_token: string | null
   /** True when the server holds the embedded PGlite database, which only one process may open. */
   embedded_database: boolean
   started_at: string
@@ -20,9 +24,16 @@ export function serverRecordPath(dataDir: string): string {
   return join(dataDir, FILE)
 }
 
+/**
+ * It holds the emulator's token, so it is 0600 on every write, not only when first created: written
+ * under a fresh name with that mode and renamed over the old one, whatever mode the old one had.
+ */
 export function writeServerRecord(dataDir: string, record: ServerRecord): void {
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(serverRecordPath(dataDir), JSON.stringify(record, null, 2) + '\n', { mode: 0o600 })
+  makePrivateDir(dataDir)
+  const file = serverRecordPath(dataDir)
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  writeFileSync(temporary, JSON.stringify(record, null, 2) + '\n', { mode: PRIVATE_FILE_MODE, flag: 'wx' })
+  renameSync(temporary, file)
 }
 
 /** Removes the record only if it is still this process's (a second server may have replaced it). */
@@ -39,6 +50,7 @@ function readRecord(dataDir: string): ServerRecord | null {
       pid: value.pid,
       url: value.url,
       emulator_url: typeof value.emulator_url === 'string' ? value.emulator_url : null,
+      emulator_token: typeof value.emulator_token === 'string' ? value.emulator_token : null,
       embedded_database: value.embedded_database === true,
       started_at: typeof value.started_at === 'string' ? value.started_at : '',
     }

@@ -36,7 +36,8 @@ export async function resolveSyncTarget(config: Config): Promise<SyncTarget> {
     return {
       kind: 'engine',
       baseUrl: server.emulator_url,
-      accessToken: 'emulator',
+      // The server's emulator takes only its own random token (an older server's record has none).
+      accessToken: server.emulator_token ?? 'emulator',
       via: `the emulator of the server at ${server.url}`,
     }
   throw new ConfigError(

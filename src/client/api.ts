@@ -20,6 +20,7 @@ import type {
   PullRequest,
   ReconcileBody,
   ReconcileRequest,
+  SignInExchangeBody,
   SyncStatusBody,
   TokenSource,
   WithSeq,
@@ -45,6 +46,8 @@ export interface HubmirrorApi {
   /** Compares HubSpot and the replica; with `fix`, repairs the drift. Waits for the whole run. */
   reconcileSync(request?: ReconcileRequest, init?: CallInit): Promise<ReconcileBody>
   forceSync(target: { type: 'exams' } | { type: 'bookings'; examId: string }, init?: CallInit): Promise<ForceSyncBody>
+  /** Trades the one-time code of a sign-in link (`#code=`) for a bearer token; needs no token itself. */
+  exchangeSignInCode(code: string, init?: CallInit): Promise<SignInExchangeBody>
 }
 
 export interface CallInit {
@@ -96,6 +99,7 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       if (target.type === 'bookings') q.set('examId', target.examId)
       return write<ForceSyncBody>('POST', `/api/admin/sync/force?${q}`, {}, init)
     },
+    exchangeSignInCode: (code, init) => write<SignInExchangeBody>('POST', '/api/auth/exchange', { code }, init),
   }
 }
 

@@ -180,6 +180,8 @@ describe('hubmirror/client public types', () => {
     expectTypeOf<HubmirrorError['details']>().toEqualTypeOf<Record<string, unknown> | undefined>()
     expectTypeOf<HubmirrorError['field']>().toEqualTypeOf<string | undefined>()
     expectTypeOf(isHubmirrorError).guards.toEqualTypeOf<HubmirrorError>()
-    expectTypeOf<Permission>().toEqualTypeOf<'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run'>()
+    expectTypeOf<Permission>().toEqualTypeOf<
+      'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run' | 'metrics.read'
+    >()
   })
 })

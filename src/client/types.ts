@@ -2,6 +2,7 @@
 // Type-only imports: the client (and the dashboard bundle) carry no zod and no server code, yet a change to a
 // route's schema in src/http/contract changes these types, so a client out of step with the server fails to compile.
 import type { z } from 'zod'
+import type * as auth from '../model/contract/auth.js'
 import type * as bookings from '../model/contract/bookings.js'
 import type * as doctor from '../model/contract/doctor.js'
 import type * as exams from '../model/contract/exams.js'
@@ -42,6 +43,7 @@ type Bodies = Outputs<{
   syncStatus: typeof sync.statusBody
   longPoll: typeof realtime.longPollBody
   doctor: typeof doctor.doctorBody
+  signInExchange: typeof auth.exchangeBody
 }>
 
 export type ExamRecord = Shapes['exam']
@@ -57,7 +59,7 @@ export type BookingInput = z.input<typeof bookings.bookingCreate>
 export type PullRequest = NonNullable<z.input<typeof sync.pullRequest>>
 export type ReconcileRequest = NonNullable<z.input<typeof sync.reconcileRequest>>
 
-export type Permission = 'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run'
+export type Permission = 'exams.view' | 'exams.edit' | 'bookings.edit' | 'sync.run' | 'metrics.read'
 
 /** A token, or a function giving the current one (so a long-lived client follows sign-in changes). */
 export type TokenSource = string | null | (() => string | null)
@@ -103,5 +105,7 @@ export type ReconcileBody = Bodies['reconcile']
 export type SyncStatusBody = Bodies['syncStatus']
 export type LongPollBody = Bodies['longPoll']
 export type DoctorBody = Bodies['doctor']
+/** The body of POST /api/auth/exchange: the session token for a sign-in link's one-time code. */
+export type SignInExchangeBody = Bodies['signInExchange']
 /** 200 `{completed: true, result}` when the pull finished; 202 `{completed: false, message}` while it runs on. */
 export type PullBody = Bodies['pullDone'] | Bodies['pullRunning']

@@ -1,17 +1,8 @@
 // Reads and validates the environment into one typed Config, filling in the embedded defaults.
 import { randomBytes } from 'node:crypto'
-import {
-  existsSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-  closeSync,
-} from 'node:fs'
+import { existsSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs'
 import { resolve, join } from 'node:path'
+import { makePrivateDir } from './data-dir.js'
 import { parseDuration } from './duration.js'
 
 export { parseDuration }
@@ -60,6 +51,11 @@ export interface Config {
   bodyLimitBytes: number
   /** What one token (or everyone together) may hold or ask for: streams, GraphQL work, queued pulls. */
   limits: ClientLimits
+  /**
+   * A separate listen address for `GET /metrics` (unauthenticated there, and no /metrics on the
+   * main port); null: /metrics on the main port, behind the `metrics.read` permission.
+   */
+  metricsListen: { host: string; port: number } | null
 }
 
 export interface ClientLimits {
@@ -190,7 +186,7 @@ function jwtSecret(env: Env, dataDir: string): string {
   }
   const file = join(dataDir, 'jwt-secret')
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true })
+    makePrivateDir(dataDir)
     createSecretFile(file)
   }
   return readSecretFile(file)
@@ -255,6 +251,18 @@ function jwtSettings(env: Env): { jwks: JwksConfig | null; claims: Config['jwtCl
   return { jwks: jwksUrl !== null && issuer !== null ? { url: jwksUrl, ...claims, issuer } : null, claims }
 }
 
+/** HUBMIRROR_METRICS_PORT turns the separate listener on; HUBMIRROR_METRICS_HOST alone says nothing to listen on. */
+function metricsListen(env: Env): Config['metricsListen'] {
+  const host = text(env, 'HUBMIRROR_METRICS_HOST')
+  if (text(env, 'HUBMIRROR_METRICS_PORT') === null) {
+    if (host !== null) throw new ConfigError('HUBMIRROR_METRICS_PORT', 'is required with HUBMIRROR_METRICS_HOST')
+    return null
+  }
+  const port = integer(env, 'HUBMIRROR_METRICS_PORT', 0)
+  if (port > 65_535) throw new ConfigError('HUBMIRROR_METRICS_PORT', `expected a port from 0 to 65535, got ${port}`)
+  return { host: host ?? '127.0.0.1', port }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(text(env, 'HUBMIRROR_DATA_DIR') ?? './.hubmirror')
   const jwt = jwtSettings(env)
@@ -296,5 +304,6 @@ export function loadConfig(env: Env = process.env): Config {
       graphqlIntrospection: boolean(env, 'HUBMIRROR_GRAPHQL_INTROSPECTION', text(env, 'NODE_ENV') === 'development'),
       maxQueuedPullsPerCaller: integer(env, 'HUBMIRROR_MAX_QUEUED_PULLS', 4, 1),
     },
+    metricsListen: metricsListen(env),
   }
 }

@@ -17,6 +17,7 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   hubspot_budget: 'HubSpot daily budget',
   jwt: 'JWT configuration',
   clock: 'clock vs HubSpot',
+  data_dir: 'data dir owner-only',
 }
 
 export function check(

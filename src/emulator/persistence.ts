@@ -1,6 +1,7 @@
 // Keeps the store in the data dir: loads it at start, saves it shortly after changes and on close.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../config/data-dir.js'
 import type { SavedState, Store } from './store.js'
 
 const FILE = 'hubspot-emulator.json'
@@ -15,7 +16,8 @@ export class Persistence {
 
   constructor(dataDir: string, store: Store) {
     this.#store = store
-    mkdirSync(dataDir, { recursive: true })
+    // The portal holds students' names and emails: the folder and the file are the owner's only.
+    makePrivateDir(dataDir)
     this.#file = join(dataDir, FILE)
   }
 
@@ -39,7 +41,9 @@ export class Persistence {
     if (this.#store.generation === this.#savedGeneration) return
     const generation = this.#store.generation
     const tmp = `${this.#file}.tmp`
-    writeFileSync(tmp, JSON.stringify(this.#store.save()))
+    writeFileSync(tmp, JSON.stringify(this.#store.save()), { mode: PRIVATE_FILE_MODE })
+    // The mode above applies only when the file is created; a leftover temporary keeps its own.
+    chmodSync(tmp, PRIVATE_FILE_MODE)
     renameSync(tmp, this.#file)
     this.#savedGeneration = generation
   }

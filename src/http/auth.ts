@@ -13,6 +13,8 @@ declare module 'fastify' {
     deferAuth?: boolean
     /** A stream route the contract lets take `?access_token=` (EventSource and WebSocket cannot set headers). */
     queryToken?: boolean
+    /** The route is how a token is obtained (the sign-in code exchange): it takes no bearer, and says so. */
+    anonymous?: boolean
   }
   interface FastifyRequest {
     permissions?: ReadonlySet<string>
@@ -81,9 +83,10 @@ export function registerAuth(app: FastifyInstance, config: Config): TokenVerifie
   app.decorate('guardedRoutes', guardedRoutes)
   app.decorate('checkToken', (token: string | null, permission: Permission) => checkToken(verifier, token, permission))
   app.addHook('onRoute', (route) => {
-    const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql')
-    if (!guarded) return
     const permission = route.config?.permission
+    // /metrics (outside /api) is guarded too, by the permission it declares.
+    const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql') || permission !== undefined
+    if (!guarded || route.config?.anonymous) return
     if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
     const queryToken = route.config?.queryToken === true
     for (const method of [route.method].flat())

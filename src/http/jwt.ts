@@ -1,7 +1,7 @@
 // hubmirror's own HS256 tokens (the CLI's and `npm start`'s sign-in link) and the permissions a token grants.
 import { createHmac } from 'node:crypto'
 
-export const PERMISSIONS = ['exams.view', 'exams.edit', 'bookings.edit', 'sync.run'] as const
+export const PERMISSIONS = ['exams.view', 'exams.edit', 'bookings.edit', 'sync.run', 'metrics.read'] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
 /** `iss` and `aud` of the tokens hubmirror signs itself, so they are never mistaken for anyone else's. */

@@ -51,7 +51,12 @@ export function counterFrom<L extends string>(
   void counter
 }
 
-export function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {
+/**
+ * Per-route timings, and `GET /metrics` on the main port behind `metrics.read` (it tells routes,
+ * statuses and HubSpot budget use). With `onMainPort` false the scrape is served by the separate
+ * listener (metrics-listener.ts) and the main port has no /metrics at all.
+ */
+export function registerHttpMetrics(app: FastifyInstance, registry: Registry, onMainPort = true): void {
   const duration = new Histogram({
     name: 'hubmirror_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
@@ -70,7 +75,8 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry): v
     duration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000)
     if (reply.statusCode >= 500) errors.inc({ route })
   })
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  if (!onMainPort) return
+  app.get('/metrics', { config: { permission: 'metrics.read' }, schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   )
 }

@@ -71,7 +71,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerSecurityHeaders(app)
 
   registerAuth(app, deps.config)
-  registerHttpMetrics(app, deps.metrics)
+  registerHttpMetrics(app, deps.metrics, deps.config.metricsListen === null)
   registerOperations(app, deps.db)
   registerReadRoutes(app, deps.reads)
   for (const register of deps.routes ?? []) await register(app)

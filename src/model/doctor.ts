@@ -17,6 +17,7 @@ export const CHECK_IDS = [
   'hubspot_budget',
   'jwt',
   'clock',
+  'data_dir',
 ] as const
 
 export type CheckId = (typeof CHECK_IDS)[number]

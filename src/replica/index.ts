@@ -1,5 +1,6 @@
 // The replica's public face: open the right driver for the config, migrate, and the table modules.
 import { join } from 'node:path'
+import { makePrivateDir, securePrivateTree } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
 import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
@@ -39,7 +40,16 @@ export async function openReplica(
       onError: options.onError,
     })
   }
-  return createPgliteDriver(options.inMemory ? null : join(config.dataDir, 'pglite'))
+  if (options.inMemory) return createPgliteDriver(null)
+  // An owner-only data dir keeps PGlite's files from other users whatever their own modes, also
+  // when the app is embedded in a program that keeps a looser umask.
+  makePrivateDir(config.dataDir)
+  const dir = join(config.dataDir, 'pglite')
+  const driver = await createPgliteDriver(dir)
+  // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files),
+  // not the umask: made owner-only here, once it exists. What Postgres creates later follows the umask.
+  securePrivateTree(dir)
+  return driver
 }
 
 /** The connection as /readyz, the sync status and `hubmirror doctor` report it (snake_case, as the API speaks). */

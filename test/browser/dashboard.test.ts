@@ -4,6 +4,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { BookingRecord, ExamRecord, PullBody, ReconcileBody } from '../../src/client/index.js'
+import { CHECK_IDS } from '../../src/model/doctor.js'
 import { describeDrift, describePull, driftCount } from '../../web/src/format.js'
 import { BrowserGuard } from '../support/browser-guard.js'
 import {
@@ -78,7 +79,7 @@ async function hideAndShow(page: Page): Promise<void> {
 async function patchInHubSpot(objectType: string, id: string, properties: Record<string, string>): Promise<void> {
   const res = await fetch(`${server.emulatorUrl}/crm/v3/objects/${objectType}/${id}`, {
     method: 'PATCH',
-    headers: { authorization: 'Bearer browser-test', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${server.emulatorToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ properties }),
   })
   expect(res.status).toBe(200)
@@ -88,7 +89,7 @@ async function patchInHubSpot(objectType: string, id: string, properties: Record
 async function setHubSpotLatency(latencyMs: number): Promise<void> {
   const res = await fetch(`${server.emulatorUrl}/_emulator/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${server.emulatorToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ latencyMs }),
   })
   expect(res.status).toBe(200)
@@ -131,7 +132,33 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     await browser?.close().catch(() => {})
   })
 
-  it('signs in from the #token= link, strips it, signs out, refuses bad tokens plainly, signs in again', async () => {
+  it('signs in from the printed one-time link, which then refuses a second use in words', async () => {
+    expect(server.printedLink, 'the link `serve --print-link` printed').toMatch(/\/#code=[\w-]{40,}$/)
+    const page = await context.newPage()
+    pages.push(page)
+    await page.goto(server.printedLink!)
+    await page.locator('[data-testid^="exam-row-"]').first().waitFor({ timeout: 20_000 })
+    expect(page.url()).not.toContain('code=')
+    // The code was traded for a session token the page keeps; the link itself never was a token.
+    const stored = await page.evaluate(() => localStorage.getItem('hubmirror.token'))
+    expect(stored).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+    expect(server.printedLink).not.toContain(stored!)
+    await waitLive(page)
+    await pullSettled(page)
+
+    // The same link again, in a browser with no session: refused, and the page says why.
+    const fresh = await newContext()
+    const again = await fresh.newPage()
+    pages.push(again)
+    guard.expectHttp(401, /\/api\/auth\/exchange/)
+    await again.goto(server.printedLink!)
+    await again.getByText('This sign-in link did not work').waitFor({ timeout: 10_000 })
+    await again.getByText('already used').waitFor()
+    expect(await again.evaluate(() => localStorage.getItem('hubmirror.token'))).toBeNull()
+    await again.getByLabel('Access token').waitFor()
+  })
+
+  it('signs in from a #token= link, strips it, signs out, refuses bad tokens plainly, signs in again', async () => {
     const page = await context.newPage()
     pages.push(page)
     await page.goto(server.signInUrl)
@@ -442,7 +469,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     expect(gone).toBeTruthy()
     const deleted = await fetch(`${server.emulatorUrl}/crm/v3/objects/${BOOKINGS_TYPE}/${gone!.hubspot_id}`, {
       method: 'DELETE',
-      headers: { authorization: 'Bearer browser-test' },
+      headers: { authorization: `Bearer ${server.emulatorToken}` },
     })
     expect(deleted.status).toBe(204)
     await dismissToasts(page)
@@ -563,10 +590,12 @@ suite('dashboard in Chromium, every flow against the real server', () => {
       await expectNoOverflow(page, `new exam at ${width}px`)
       await page.goto(`${server.baseUrl}/#/sync`)
       await page.getByTestId('gauge-10s').waitFor({ timeout: 10_000 })
-      // The doctor's checklist: every check has its row, and this healthy server's database passes.
+      // The doctor's checklist: every check has its row, and this healthy server's database passes,
+      // as does its data dir (serve made it owner-only at start).
       await page.locator('[data-check="clock"]').waitFor({ timeout: 20_000 })
-      expect(await page.locator('[data-testid="doctor"] [data-check]').count()).toBe(13)
+      expect(await page.locator('[data-testid="doctor"] [data-check]').count()).toBe(CHECK_IDS.length)
       expect(await page.locator('[data-check="database"]').getAttribute('data-status')).toBe('ok')
+      expect(await page.locator('[data-check="data_dir"]').getAttribute('data-status')).toBe('ok')
       // The reconcile run earlier is what the drift card shows now.
       await page.getByTestId('drift-missing').waitFor()
       await screenshot(page, `sync-status-${width}`)

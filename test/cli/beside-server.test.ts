@@ -77,7 +77,7 @@ for (const mode of modes) {
     let db: TestDatabase
     let server: ChildServer
     let env: Record<string, string>
-    let record: { url: string; emulator_url: string | null; embedded_database: boolean }
+    let record: { url: string; emulator_url: string | null; emulator_token: string | null; embedded_database: boolean }
 
     beforeAll(async () => {
       db = await mode.database()
@@ -92,9 +92,15 @@ for (const mode of modes) {
       dir.remove()
     })
 
-    it('the server recorded where it listens and its emulator', () => {
+    it('the server recorded where it listens and its emulator, with the token that emulator takes', async () => {
       expect(record.url).toBe(server.url)
       expect(record.emulator_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(record.emulator_token).toMatch(/^[\w-]{32}$/)
+      // The CLI's old fixed bearer no longer opens it: only the recorded token does.
+      const stats = (token: string) =>
+        fetch(`${record.emulator_url}/_emulator/stats`, { headers: { authorization: `Bearer ${token}` } })
+      expect((await stats('emulator')).status).toBe(401)
+      expect((await stats(record.emulator_token!)).status).toBe(200)
       expect(record.embedded_database).toBe(!db.url)
     })
 

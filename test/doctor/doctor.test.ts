@@ -1,5 +1,6 @@
 // `hubmirror doctor`: all green on a healthy start; each injected fault fails its own line, with the fix.
 import { execFile } from 'node:child_process'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -68,6 +69,28 @@ describe('hubmirror doctor', () => {
     expect(line(doctor, 'redis').summary).toContain('does not answer')
     expect(line(doctor, 'redis').fix).toMatch(/REDIS_URL/)
     expect(doctor.ok).toBe(false)
+  })
+
+  it('a data dir others can read: the data dir line fails naming the files and modes, with the chmod that fixes it', async () => {
+    const config = testConfig({ databaseUrl: t.database.url })
+    mkdirSync(join(config.dataDir, 'emulator'), { mode: 0o755 })
+    writeFileSync(join(config.dataDir, 'emulator', 'hubspot-emulator.json'), '{}', { mode: 0o644 })
+    chmodSync(join(config.dataDir, 'emulator'), 0o755)
+    chmodSync(join(config.dataDir, 'emulator', 'hubspot-emulator.json'), 0o644)
+    const doctor = await runDoctor({ ...healthy, config })
+    expect(failing(doctor)).toEqual(['data_dir'])
+    const dataDir = line(doctor, 'data_dir')
+    expect(dataDir.summary).toContain('2 folder(s) or file(s)')
+    expect(dataDir.details).toEqual(
+      expect.arrayContaining([
+        `folder ${join(config.dataDir, 'emulator')} is 755`,
+        `file ${join(config.dataDir, 'emulator', 'hubspot-emulator.json')} is 644`,
+      ]),
+    )
+    expect(dataDir.fix).toContain(`chmod -R go-rwx '${config.dataDir}'`)
+    // The fix it names works: the same check passes after it.
+    await run('chmod', ['-R', 'go-rwx', config.dataDir])
+    expect(line(await runDoctor({ ...healthy, config }), 'data_dir').status).toBe('ok')
   })
 
   it('a wrong HubSpot token: the token line fails with its fix, and HubSpot lines after it are skipped', async () => {

@@ -131,10 +131,11 @@ describe('read path', () => {
     expect((await get(`/api/mock-exams/${early.hubspot_id}`)).json().exam.mock_exam_name).toBe(early.mock_exam_name)
   })
 
-  it('serves health, readiness, metrics and the OpenAPI document without auth', async () => {
+  it('serves health, readiness and the OpenAPI document without auth, metrics with metrics.read', async () => {
     expect((await t.app.http.inject('/healthz')).statusCode).toBe(200)
     expect((await t.app.http.inject('/readyz')).json()).toMatchObject({ status: 'ready' })
-    expect((await t.app.http.inject('/metrics')).body).toContain('hubmirror_http_request_duration_seconds')
+    expect((await t.app.http.inject('/metrics')).statusCode).toBe(401)
+    expect((await t.api('GET', '/metrics')).body).toContain('hubmirror_http_request_duration_seconds')
     const openapi = (await t.app.http.inject('/docs/json')).json()
     expect(Object.keys(openapi.paths)).toContain('/api/mock-exams/{id}/bookings')
   })

@@ -36,7 +36,7 @@ describe('client limits', () => {
     return client
   }
   const metric = async (line: RegExp) => {
-    const text = await (await fetch(`${url}/metrics`)).text()
+    const text = await (await fetch(`${url}/metrics`, { headers: bearer(t.token) })).text()
     const found = text.split('\n').find((l) => line.test(l))
     return found ? Number(found.split(' ').pop()) : NaN
   }

@@ -53,7 +53,12 @@ describe('abuse: hostile clients while a background load runs', () => {
 
   const api = (token: string, method: string, path: string, body?: unknown) =>
     call(server.url, token, method, path, body)
-  const metrics = async () => (await fetch(`${server.url}/metrics`)).text()
+  const metrics = async () =>
+    (
+      await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${tokenOf('scraper', ['metrics.read'])}` },
+      })
+    ).text()
   const metric = (text: string, line: RegExp) => {
     const found = text.split('\n').find((l) => line.test(l))
     return found ? Number(found.split(' ').pop()) : NaN

@@ -1,6 +1,6 @@
 // Browser suite global setup: one real `hubmirror serve` (embedded defaults) for every browser test file.
 import type { TestProject } from 'vitest/node'
-import { chromiumAvailable, startServer, waitFor } from './browser-harness.js'
+import { chromiumAvailable, serverInfo, startServer, waitFor } from './browser-harness.js'
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (!chromiumAvailable()) {
@@ -23,10 +23,6 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     await server.stop()
     throw error
   }
-  project.provide('hubmirror', {
-    signInUrl: server.signInUrl,
-    emulatorUrl: server.emulatorUrl,
-    dataDir: server.dataDir ?? null,
-  })
+  project.provide('hubmirror', serverInfo(server))
   return () => server.stop()
 }

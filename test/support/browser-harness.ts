@@ -1,6 +1,15 @@
 // Browser-test support: start a real hubmirror server (embedded mode) and a headless Chromium.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,10 +25,18 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export interface ServerHandle {
   baseUrl: string
+  /** A `#token=` link with `token`: reusable, for every test that just needs to be signed in. */
   signInUrl: string
+  /**
+   * The one-time link `serve --print-link` printed (`#code=`), not yet used: the dashboard test
+   * that signs in from it is its one user. null when the harness had to use it itself.
+   */
+  printedLink: string | null
   token: string
   /** The in-process HubSpot emulator the server talks to (embedded mode). */
   emulatorUrl: string | null
+  /** The random bearer that emulator takes (from the server's 0600 server.json). */
+  emulatorToken: string | null
   api: HubmirrorApi
   /** A token with only these permissions, signed with the server's secret; null for an external server. */
   mintToken(permissions: string[]): string | null
@@ -30,8 +47,11 @@ export interface ServerHandle {
 
 /** What the browser suite's global setup hands each test file (plain data: it crosses processes). */
 export interface ServerInfo {
-  signInUrl: string
+  baseUrl: string
+  printedLink: string | null
+  token: string
   emulatorUrl: string | null
+  emulatorToken: string | null
   dataDir: string | null
 }
 
@@ -61,8 +81,19 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A test file's handle on the server the global setup started (stopping it is the setup's job). */
-export function connectServer(info: ServerInfo): Promise<ServerHandle> {
-  return fromSignInUrl(info.signInUrl, info.emulatorUrl, async () => {}, info.dataDir ?? undefined)
+export async function connectServer(info: ServerInfo): Promise<ServerHandle> {
+  return handle(info, async () => {})
+}
+
+export function serverInfo(server: ServerHandle): ServerInfo {
+  return {
+    baseUrl: server.baseUrl,
+    printedLink: server.printedLink,
+    token: server.token,
+    emulatorUrl: server.emulatorUrl,
+    emulatorToken: server.emulatorToken,
+    dataDir: server.dataDir ?? null,
+  }
 }
 
 /** A context whose every page the guard watches. */
@@ -77,12 +108,12 @@ export async function guardedContext(
 }
 
 /**
- * Starts `node bin/hubmirror.js serve` on a free port with a fresh data dir, or uses the server
- * whose sign-in link is in HUBMIRROR_BROWSER_URL (for running the suite against a dev server).
+ * Starts `node bin/hubmirror.js serve --print-link` on a free port with a fresh data dir, or uses
+ * the server whose sign-in link (`#code=` or `#token=`) is in HUBMIRROR_BROWSER_URL (a dev server).
  */
 export async function startServer(): Promise<ServerHandle> {
   const external = process.env.HUBMIRROR_BROWSER_URL
-  if (external) return fromSignInUrl(external, null, async () => {})
+  if (external) return fromExternalLink(external)
 
   ensureWebBuild()
   const port = await freePort()
@@ -97,7 +128,8 @@ export async function startServer(): Promise<ServerHandle> {
     delete env.HUBSPOT_ACCESS_TOKEN
     delete env.HUBSPOT_BASE_URL
   }
-  const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve'], {
+  // stdout is a pipe here, not a terminal: without --print-link the server prints no link at all.
+  const child = spawn(process.execPath, ['bin/hubmirror.js', 'serve', '--print-link'], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,7 +148,7 @@ export async function startServer(): Promise<ServerHandle> {
       reject(new Error(`hubmirror serve printed no sign-in link within 120 s:\n${output.slice(-3000)}`))
     }, 120_000)
     const check = () => {
-      const match = /(https?:\/\/\S+\/#token=[\w.-]+)/.exec(output)
+      const match = /(https?:\/\/\S+\/#code=[\w-]+)/.exec(output)
       if (match?.[1]) {
         cleanup()
         resolve(match[1])
@@ -143,54 +175,83 @@ export async function startServer(): Promise<ServerHandle> {
     rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    const handle = await fromSignInUrl(signInUrl, emulatorFromLog, stop, dataDir)
-    handle.dataDir = dataDir
-    return handle
+    const record = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as {
+      emulator_url: string | null
+      emulator_token: string | null
+    }
+    // The harness signs its own API calls with a token the CLI mints from the data dir's secret,
+    // leaving the printed one-time link for the browser test that signs in from it.
+    const token = mintWith(dataDir, ['exams.view', 'exams.edit', 'bookings.edit', 'sync.run'])
+    const server = handle(
+      {
+        baseUrl: new URL(signInUrl).origin,
+        printedLink: signInUrl,
+        token,
+        emulatorUrl: record.emulator_url ?? emulatorFromLog,
+        emulatorToken: record.emulator_token,
+        dataDir,
+      },
+      stop,
+    )
+    return server
   } catch (error) {
     await stop()
     throw error
   }
 }
 
-async function fromSignInUrl(
-  signInUrl: string,
-  emulatorFromLog: string | null,
-  stop: () => Promise<void>,
-  dataDir?: string,
-): Promise<ServerHandle> {
-  const url = new URL(signInUrl)
-  const token = decodeURIComponent(url.hash.replace(/^#token=/, ''))
-  const baseUrl = url.origin
-  const api = createHubmirrorApi({ baseUrl, token })
-  let emulatorUrl = emulatorFromLog
-  if (!emulatorUrl) {
-    const status = await api.getSyncStatus().catch(() => null)
-    const fromStatus = status?.status.hubspot.base_url
-    emulatorUrl = typeof fromStatus === 'string' ? fromStatus : null
-  }
-  return {
-    baseUrl,
-    signInUrl,
-    token,
-    emulatorUrl,
-    api,
-    mintToken(permissions) {
-      if (!dataDir) return null
-      const res = spawnSync(process.execPath, ['bin/hubmirror.js', 'token', '--permissions', permissions.join(',')], {
-        cwd: REPO,
-        env: { ...process.env, HUBMIRROR_DATA_DIR: dataDir },
-        encoding: 'utf8',
-        timeout: 60_000,
-      })
-      const jwt = res.stdout
-        .split(/\s+/)
-        .reverse()
-        .find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w))
-      if (!jwt) throw new Error(`hubmirror token printed no token: ${res.stdout}${res.stderr}`)
-      return jwt
+/** A dev server's link: a `#token=` is used as it is; a `#code=` is exchanged here (so no test gets it). */
+async function fromExternalLink(link: string): Promise<ServerHandle> {
+  const url = new URL(link)
+  const code = /^#code=([\w-]+)/.exec(url.hash)?.[1]
+  const token = code
+    ? (await createHubmirrorApi({ baseUrl: url.origin, token: null }).exchangeSignInCode(code)).token
+    : decodeURIComponent(url.hash.replace(/^#token=/, ''))
+  const api = createHubmirrorApi({ baseUrl: url.origin, token })
+  const status = await api.getSyncStatus().catch(() => null)
+  const fromStatus = status?.status.hubspot.base_url
+  return handle(
+    {
+      baseUrl: url.origin,
+      printedLink: null,
+      token,
+      emulatorUrl: typeof fromStatus === 'string' ? fromStatus : null,
+      emulatorToken: null,
+      dataDir: null,
     },
+    async () => {},
+  )
+}
+
+function handle(info: ServerInfo, stop: () => Promise<void>): ServerHandle {
+  return {
+    baseUrl: info.baseUrl,
+    signInUrl: `${info.baseUrl}/#token=${info.token}`,
+    printedLink: info.printedLink,
+    token: info.token,
+    emulatorUrl: info.emulatorUrl,
+    emulatorToken: info.emulatorToken,
+    api: createHubmirrorApi({ baseUrl: info.baseUrl, token: info.token }),
+    mintToken: (permissions) => (info.dataDir ? mintWith(info.dataDir, permissions) : null),
     stop,
+    ...(info.dataDir ? { dataDir: info.dataDir } : {}),
   }
+}
+
+/** `hubmirror token` on the server's data dir: signed with its secret, as a second terminal would. */
+function mintWith(dataDir: string, permissions: string[]): string {
+  const res = spawnSync(process.execPath, ['bin/hubmirror.js', 'token', '--permissions', permissions.join(',')], {
+    cwd: REPO,
+    env: { ...process.env, HUBMIRROR_DATA_DIR: dataDir },
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  const jwt = res.stdout
+    .split(/\s+/)
+    .reverse()
+    .find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w))
+  if (!jwt) throw new Error(`hubmirror token printed no token: ${res.stdout}${res.stderr}`)
+  return jwt
 }
 
 /** Newest modification time of the files the dashboard bundle is built from. */

@@ -86,7 +86,7 @@ describe('pull limits', () => {
   })
 
   it('shows the HubSpot budget per priority on /metrics', async () => {
-    const text = (await t.app.http.inject({ method: 'GET', url: '/metrics' })).body
+    const text = (await t.api('GET', '/metrics')).body
     const value = (name: string, priority: string) =>
       Number(new RegExp(`^${name}\\{priority="${priority}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN)
     // The backfill spent bulk slots and the pulls above demand slots; nobody waits now.

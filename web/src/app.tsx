@@ -23,6 +23,7 @@ import { SyncStatusScreen } from './screens/sync-status.js'
 import {
   adoptTokenFromUrl,
   isExpired,
+  takeSignInCode,
   loadStoredToken,
   onStoredTokenChange,
   sessionFromToken,
@@ -35,16 +36,39 @@ const BASE_URL = window.location.origin
 // `?transport=long-poll` forces the fallback, for proxies that buffer SSE (and for testing it).
 const TRANSPORT = new URLSearchParams(window.location.search).get('transport') === 'long-poll' ? 'long-poll' : undefined
 
-export function App() {
+/** `signInCode`: the printed link's one-time code, already taken out of the address bar (main.tsx). */
+export function App({ signInCode = null }: { signInCode?: string | null }) {
   const [token, setToken] = useState(loadStoredToken)
   const [notice, setNotice] = useState<string | null>(null)
   const session = useMemo(() => (token ? sessionFromToken(token) : null), [token])
+
+  // The printed link carries a one-time code, not a token: traded once for the session's token.
+  const exchangeCode = useCallback(async (code: string) => {
+    setNotice('Signing in from the link…')
+    try {
+      const body = await createHubmirrorApi({ baseUrl: BASE_URL, token: null }).exchangeSignInCode(code)
+      storeToken(body.token)
+      setNotice(null)
+      setToken(body.token)
+    } catch (err) {
+      setNotice(`This sign-in link did not work: ${isHubmirrorError(err) ? err.message : String(err)}`)
+    }
+  }, [])
+  // Once: StrictMode runs effects twice, and the code is good for one exchange.
+  const codeTried = useRef(false)
+  useEffect(() => {
+    if (!signInCode || codeTried.current) return
+    codeTried.current = true
+    void exchangeCode(signInCode)
+  }, [signInCode, exchangeCode])
 
   // Signing in or out in another tab applies here too.
   useEffect(() => onStoredTokenChange(setToken), [])
   // A sign-in link opened in a tab that already runs the app only changes the hash.
   useEffect(() => {
     const onHash = () => {
+      const code = takeSignInCode()
+      if (code) return void exchangeCode(code)
       if (!window.location.hash.startsWith('#token=')) return
       adoptTokenFromUrl()
       setNotice(null)
@@ -52,7 +76,7 @@ export function App() {
     }
     window.addEventListener('hashchange', onHash)
     return () => window.removeEventListener('hashchange', onHash)
-  }, [])
+  }, [exchangeCode])
 
   const signIn = useCallback((next: string) => {
     storeToken(next)

@@ -1,4 +1,4 @@
-// The signed-in token: read from the #token= sign-in link or a paste, kept in localStorage.
+// The signed-in token: from the sign-in link's one-time #code=, a #token= link or a paste, kept in localStorage.
 import { decodeTokenPayload, tokenPermissions, type Permission, type TokenPayload } from '../../src/client/index.js'
 
 const STORAGE_KEY = 'hubmirror.token'
@@ -34,6 +34,17 @@ export function adoptTokenFromUrl(): void {
   if (!match?.[1]) return
   storeToken(decodeURIComponent(match[1]))
   window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/`)
+}
+
+/**
+ * Takes the one-time code of the link `hubmirror serve` prints out of the address bar at once: it
+ * is good for one exchange, and a reload or a second effect run must not try it again.
+ */
+export function takeSignInCode(): string | null {
+  const match = /^#code=([^&]+)/.exec(window.location.hash)
+  if (!match?.[1]) return null
+  window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/`)
+  return decodeURIComponent(match[1])
 }
 
 export function loadStoredToken(): string | null {

@@ -1,4 +1,4 @@
-// Sign-in: paste a bearer token (or arrive via the #token= link that `npm start` prints).
+// Sign-in: paste a bearer token (or arrive via the one-time link that `npm start` prints).
 import { useState, type FormEvent } from 'react'
 import { createHubmirrorApi, decodeTokenPayload, isHubmirrorError } from '../../../src/client/index.js'
 
@@ -72,7 +72,8 @@ export function SignIn({
         </button>
       </form>
       <p className="muted small">
-        Open the sign-in link that <code>npm start</code> prints, or create a token with{' '}
+        Open the one-time sign-in link that <code>npm start</code> prints in its terminal (or with{' '}
+        <code>--print-link</code>), or create a token with{' '}
         <code>npx hubmirror token --permissions exams.view,exams.edit,bookings.edit,sync.run</code>.
       </p>
     </main>
