@@ -51,7 +51,7 @@ function signInLink(codes: SignInCodes, baseUrl: string): string {
 }
 
 /** The lines `serve` prints once listening: the link only to a terminal (a person), or when asked for. */
-export function startBanner(base: string, link: (() => string) | null): string {
+function startBanner(base: string, link: (() => string) | null): string {
   if (link)
     return `\n  hubmirror is running: ${base}\n  sign in: ${link()}\n  (a one-time link, valid for 10 minutes)\n`
   return (

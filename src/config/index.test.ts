@@ -33,6 +33,24 @@ describe('loadConfig', () => {
     })
   })
 
+  it('puts /metrics on its own address only when HUBMIRROR_METRICS_PORT says so, and names the variable when wrong', () => {
+    expect(loadConfig({ HUBMIRROR_DATA_DIR: dataDir() }).metricsListen).toBeNull()
+    expect(loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), HUBMIRROR_METRICS_PORT: '9464' }).metricsListen).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    })
+    expect(
+      loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), HUBMIRROR_METRICS_HOST: '10.0.0.5', HUBMIRROR_METRICS_PORT: '9464' })
+        .metricsListen,
+    ).toEqual({ host: '10.0.0.5', port: 9464 })
+    for (const [env, message] of [
+      [{ HUBMIRROR_METRICS_HOST: '0.0.0.0' }, /HUBMIRROR_METRICS_PORT: is required with HUBMIRROR_METRICS_HOST/],
+      [{ HUBMIRROR_METRICS_PORT: '70000' }, /HUBMIRROR_METRICS_PORT: expected a port/],
+      [{ HUBMIRROR_METRICS_PORT: 'nine' }, /HUBMIRROR_METRICS_PORT: expected an integer/],
+    ] as const)
+      expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), ...env })).toThrow(message)
+  })
+
   it('takes the legacy v3 path family and custom object references in the three spellings HubSpot accepts', () => {
     const config = loadConfig({
       HUBMIRROR_DATA_DIR: dataDir(),

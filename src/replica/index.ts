@@ -1,4 +1,5 @@
 // The replica's public face: open the right driver for the config, migrate, and the table modules.
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makePrivateDir, securePrivateTree } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
@@ -45,10 +46,12 @@ export async function openReplica(
   // when the app is embedded in a program that keeps a looser umask.
   makePrivateDir(config.dataDir)
   const dir = join(config.dataDir, 'pglite')
+  const fresh = !existsSync(join(dir, 'PG_VERSION'))
   const driver = await createPgliteDriver(dir)
   // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files),
-  // not the umask: made owner-only here, once it exists. What Postgres creates later follows the umask.
-  securePrivateTree(dir)
+  // not the umask: made owner-only once it exists. What Postgres creates later follows the umask,
+  // and an existing cluster is walked by `serve` at start (a walk costs ~50-200 ms on ~1,000 files).
+  if (fresh) securePrivateTree(dir)
   return driver
 }
 
