@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { exportExamBookings, exportExams, type TableExport } from '../bookings/exports.js'
 import { invalidField } from '../errors.js'
-import { errorResponses, idParams } from '../model/contract/common.js'
+import { idParams } from '../model/contract/common.js'
 import { examListQuery } from '../model/contract/exams.js'
+import { csvResponses } from '../model/contract/exports.js'
 import type { Queryable } from '../replica/index.js'
 import { CSV_CONTENT_TYPE, csvChunks, type CsvValue } from './csv-encoder.js'
 
@@ -37,7 +38,8 @@ export function registerExportRoutes(root: FastifyInstance, db: Queryable): void
         tags: ['exports'],
         summary: "The exam list as CSV (text/csv, RFC 4180, UTF-8 with BOM), with the JSON list's filters",
         querystring: examListQuery,
-        response: errorResponses,
+        produces: ['text/csv'],
+        response: csvResponses,
       },
     },
     async (request, reply) => {
@@ -55,7 +57,8 @@ export function registerExportRoutes(root: FastifyInstance, db: Queryable): void
         tags: ['exports'],
         summary: "An exam's bookings as CSV (text/csv, RFC 4180, UTF-8 with BOM), by student name",
         params: idParams,
-        response: errorResponses,
+        produces: ['text/csv'],
+        response: csvResponses,
       },
     },
     async (request, reply) => sendCsv(reply, await exportExamBookings(db, request.params.id)),

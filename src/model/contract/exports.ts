@@ -1,6 +1,7 @@
 // The CSV exports' columns: one list per object, in file order; the header row is these names.
-import type { z } from 'zod'
+import { z } from 'zod'
 import type { bookingRecord } from './bookings.js'
+import { errorResponses } from './common.js'
 import type { examRecord } from './exams.js'
 
 type Column<Record extends z.ZodType> = keyof z.output<Record> & string
@@ -41,3 +42,9 @@ export const EXAM_CSV_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const satisfies readonly Column<typeof examRecord>[]
+
+/** A CSV route's answers: the file (documented as text/csv), or the error envelope. */
+export const csvResponses = {
+  200: z.string().meta({ description: 'RFC 4180 CSV, UTF-8 with a byte order mark, a header row of the column names' }),
+  ...errorResponses,
+} as const
