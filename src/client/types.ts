@@ -6,6 +6,7 @@ import type * as bookings from '../model/contract/bookings.js'
 import type * as doctor from '../model/contract/doctor.js'
 import type * as exams from '../model/contract/exams.js'
 import type * as realtime from '../model/contract/realtime.js'
+import type * as search from '../model/contract/search.js'
 import type * as sync from '../model/contract/sync.js'
 
 /** What the server sends for each contract schema: its zod output, by name. */
@@ -23,6 +24,7 @@ type Shapes = Outputs<{
   batchCancel: typeof bookings.batchCancelResult
   doctorReport: typeof doctor.doctorReport
   doctorCheck: typeof doctor.doctorCheck
+  searchHit: typeof search.bookingSearchHit
 }>
 
 /** The response bodies, by route. */
@@ -42,6 +44,7 @@ type Bodies = Outputs<{
   syncStatus: typeof sync.statusBody
   longPoll: typeof realtime.longPollBody
   doctor: typeof doctor.doctorBody
+  bookingSearch: typeof search.bookingSearchBody
 }>
 
 export type ExamRecord = Shapes['exam']
@@ -86,6 +89,8 @@ export type ReconcileProgress = Shapes['reconcile']
 export type BatchCancelResult = Shapes['batchCancel']
 export type DoctorReport = Shapes['doctorReport']
 export type DoctorCheck = Shapes['doctorCheck']
+/** A booking found by GET /api/bookings?q=, with the exam it is on. */
+export type BookingSearchHit = Shapes['searchHit']
 
 /** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
 export type WithSeq<T> = T & { seq: string | null }
@@ -103,5 +108,6 @@ export type ReconcileBody = Bodies['reconcile']
 export type SyncStatusBody = Bodies['syncStatus']
 export type LongPollBody = Bodies['longPoll']
 export type DoctorBody = Bodies['doctor']
+export type BookingSearchBody = Bodies['bookingSearch']
 /** 200 `{completed: true, result}` when the pull finished; 202 `{completed: false, message}` while it runs on. */
 export type PullBody = Bodies['pullDone'] | Bodies['pullRunning']
