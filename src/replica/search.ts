@@ -38,8 +38,8 @@ export async function searchBookings(
   limit: number,
 ): Promise<BookingSearchPage> {
   const { rows } = await db.query<{ record: string; exam: string | null; id: string; seq: string }>(
-    // The page is chosen first and only its rows look up their exam: joined before the LIMIT,
-    // Postgres hashed the whole exams table for one hit (60 ms of a cold 140 ms at 1M bookings).
+    // The page is chosen first, and only its rows (at most limit + 1) are joined to their exams:
+    // joined before the LIMIT, every match of a broad search was joined and then sorted.
     `SELECT ${recordJson(BOOKINGS, 'b')}::text AS record, (${EXAM_SUMMARY})::text AS exam,
             b.hubspot_id AS id,
             (SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text AS seq
