@@ -7,6 +7,7 @@ import type {
   BookingBody,
   BookingCreatedBody,
   BookingInput,
+  BookingSearchBody,
   BookingsBody,
   ClientOptions,
   DoctorBody,
@@ -48,6 +49,21 @@ export interface HubmirrorApi {
   forceSync(target: { type: 'exams' } | { type: 'bookings'; examId: string }, init?: CallInit): Promise<ForceSyncBody>
   /** Trades the one-time code of a sign-in link (`#code=`) for a bearer token; needs no token itself. */
   exchangeSignInCode(code: string, init?: CallInit): Promise<SignInExchangeBody>
+  /** Bookings whose student name, email or student id contains `q`, across exams; page on with `next_cursor`. */
+  searchBookings(
+    search: { q: string; limit?: number; cursor?: string | null },
+    init?: CallInit,
+  ): Promise<WithSeq<BookingSearchBody>>
+  /** An exam's bookings as a CSV file (a download needs the bearer header, so a plain link cannot fetch it). */
+  exportExamBookingsCsv(examId: string, init?: CallInit): Promise<CsvFile>
+  /** The exam list as a CSV file, with the list's filters. */
+  exportExamsCsv(filters?: ExamFilters, init?: CallInit): Promise<CsvFile>
+}
+
+export interface CsvFile {
+  blob: Blob
+  /** From the server's Content-Disposition. */
+  filename: string
 }
 
 export interface CallInit {
@@ -65,15 +81,17 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
     (await call<T>(method, path, body, init)).body
   const id = encodeURIComponent
 
+  const examQuery = (filters: ExamFilters) => {
+    const q = new URLSearchParams()
+    if (filters.is_active !== undefined) q.set('is_active', String(filters.is_active))
+    if (filters.startDate) q.set('startDate', filters.startDate)
+    if (filters.endDate) q.set('endDate', filters.endDate)
+    const qs = q.toString()
+    return qs ? `?${qs}` : ''
+  }
+
   return {
-    listExams(filters = {}, init) {
-      const q = new URLSearchParams()
-      if (filters.is_active !== undefined) q.set('is_active', String(filters.is_active))
-      if (filters.startDate) q.set('startDate', filters.startDate)
-      if (filters.endDate) q.set('endDate', filters.endDate)
-      const qs = q.toString()
-      return read<ExamsBody>(`/api/mock-exams${qs ? `?${qs}` : ''}`, init)
-    },
+    listExams: (filters = {}, init) => read<ExamsBody>(`/api/mock-exams${examQuery(filters)}`, init),
     getExam: (examId, init) => read<ExamBody>(`/api/mock-exams/${id(examId)}`, init),
     getExamBookings: (examId, init) => read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
     getAggregates: (init) => read<AggregatesBody>('/api/mock-exams/aggregates', init),
@@ -100,7 +118,42 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       return write<ForceSyncBody>('POST', `/api/admin/sync/force?${q}`, {}, init)
     },
     exchangeSignInCode: (code, init) => write<SignInExchangeBody>('POST', '/api/auth/exchange', { code }, init),
+    searchBookings(search, init) {
+      const q = new URLSearchParams({ q: search.q })
+      if (search.limit !== undefined) q.set('limit', String(search.limit))
+      if (search.cursor) q.set('cursor', search.cursor)
+      return read<BookingSearchBody>(`/api/bookings?${q}`, init)
+    },
+    exportExamBookingsCsv: (examId, init) => download(options, `/api/mock-exams/${id(examId)}/bookings.csv`, init),
+    exportExamsCsv: (filters = {}, init) => download(options, `/api/mock-exams.csv${examQuery(filters)}`, init),
   }
+}
+
+/** A file route: the body as a Blob on 2xx, the error envelope as a HubmirrorError otherwise. */
+async function download(options: ClientOptions, path: string, init: CallInit | undefined): Promise<CsvFile> {
+  const doFetch = options.fetch ?? globalThis.fetch
+  let res: Response
+  try {
+    res = await doFetch(joinUrl(options.baseUrl, path), {
+      headers: { accept: 'text/csv, application/json', ...authHeaders(options.token) },
+      ...(init?.signal ? { signal: init.signal } : {}),
+    })
+  } catch (cause) {
+    if (init?.signal?.aborted) throw new HubmirrorError(0, 'E_ABORTED', 'Request aborted', { cause })
+    throw new HubmirrorError(0, 'E_NETWORK', 'Could not reach the hubmirror server', { cause })
+  }
+  if (!res.ok) {
+    let parsed: unknown = undefined
+    try {
+      parsed = await res.json()
+    } catch {
+      parsed = undefined
+    }
+    throw HubmirrorError.fromBody(res.status, parsed)
+  }
+  const disposition = res.headers.get('content-disposition') ?? ''
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? path.split('?')[0]!.split('/').pop()!
+  return { blob: await res.blob(), filename }
 }
 
 /** A fresh idempotency key for a booking create. */

@@ -1,5 +1,5 @@
 // hubmirror/client: the typed REST client, the realtime subscription and the React hook.
-export { createHubmirrorApi, newIdempotencyKey, type CallInit, type HubmirrorApi } from './api.js'
+export { createHubmirrorApi, newIdempotencyKey, type CallInit, type CsvFile, type HubmirrorApi } from './api.js'
 export { createChangeFeed, type ChangeFeed, type ChangeFeedOptions, type FeedSubscribeOptions } from './change-feed.js'
 export { applyBookingEvent, applyExamEvent, type BookingsByExam } from './booking-state.js'
 export { HubmirrorError, isHubmirrorError } from './errors.js'

@@ -7,6 +7,7 @@ import type * as bookings from '../model/contract/bookings.js'
 import type * as doctor from '../model/contract/doctor.js'
 import type * as exams from '../model/contract/exams.js'
 import type * as realtime from '../model/contract/realtime.js'
+import type * as search from '../model/contract/search.js'
 import type * as sync from '../model/contract/sync.js'
 
 /** What the server sends for each contract schema: its zod output, by name. */
@@ -24,6 +25,7 @@ type Shapes = Outputs<{
   batchCancel: typeof bookings.batchCancelResult
   doctorReport: typeof doctor.doctorReport
   doctorCheck: typeof doctor.doctorCheck
+  searchHit: typeof search.bookingSearchHit
 }>
 
 /** The response bodies, by route. */
@@ -44,6 +46,7 @@ type Bodies = Outputs<{
   longPoll: typeof realtime.longPollBody
   doctor: typeof doctor.doctorBody
   signInExchange: typeof auth.exchangeBody
+  bookingSearch: typeof search.bookingSearchBody
 }>
 
 export type ExamRecord = Shapes['exam']
@@ -88,6 +91,8 @@ export type ReconcileProgress = Shapes['reconcile']
 export type BatchCancelResult = Shapes['batchCancel']
 export type DoctorReport = Shapes['doctorReport']
 export type DoctorCheck = Shapes['doctorCheck']
+/** A booking found by GET /api/bookings?q=, with the exam it is on. */
+export type BookingSearchHit = Shapes['searchHit']
 
 /** A read's parsed body plus the change-log position it reflects (`X-Replica-Seq`; `null` if absent). */
 export type WithSeq<T> = T & { seq: string | null }
@@ -107,5 +112,6 @@ export type LongPollBody = Bodies['longPoll']
 export type DoctorBody = Bodies['doctor']
 /** The body of POST /api/auth/exchange: the session token for a sign-in link's one-time code. */
 export type SignInExchangeBody = Bodies['signInExchange']
+export type BookingSearchBody = Bodies['bookingSearch']
 /** 200 `{completed: true, result}` when the pull finished; 202 `{completed: false, message}` while it runs on. */
 export type PullBody = Bodies['pullDone'] | Bodies['pullRunning']

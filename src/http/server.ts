@@ -20,7 +20,9 @@ import { errorHandler, sendError } from './errors.js'
 import { AppError } from '../errors.js'
 import { registerHttpMetrics } from './metrics.js'
 import { registerSecurityHeaders } from './security-headers.js'
+import { registerExportRoutes } from './routes-exports.js'
 import { registerReadRoutes } from './routes-reads.js'
+import { registerSearchRoutes } from './routes-search.js'
 import { registerStaticWeb } from './static-web.js'
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url))
@@ -74,6 +76,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerHttpMetrics(app, deps.metrics, deps.config.metricsListen === null)
   registerOperations(app, deps.db)
   registerReadRoutes(app, deps.reads)
+  registerExportRoutes(app, deps.db)
+  registerSearchRoutes(app, deps.db)
   for (const register of deps.routes ?? []) await register(app)
   if (deps.webDist !== null) registerStaticWeb(app, deps.webDist ?? WEB_DIST)
   return app

@@ -1,5 +1,6 @@
 // The embedded backend: PGlite (Postgres in WebAssembly) under the data dir, for one-machine use.
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { createAnnouncer } from './announcer.js'
 import type { ListenHandlers, LockResult, QueryResult, ReplicaDriver, Transaction } from './driver.js'
 
@@ -9,7 +10,9 @@ function toResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryR
 
 /** dataDir null keeps the database in memory (tests). */
 export async function createPgliteDriver(dataDir: string | null): Promise<ReplicaDriver> {
-  const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create()
+  // pg_trgm backs the student search's index (migration 007); PGlite ships it, loaded on request.
+  const extensions = { pg_trgm }
+  const db = dataDir ? await PGlite.create(dataDir, { extensions }) : await PGlite.create({ extensions })
   await db.query(`SET TIME ZONE 'UTC'`)
   // PGlite is one session in one process, so Postgres advisory locks would always succeed:
   // the lock lives in process memory instead, which is exact for a single instance.

@@ -20,6 +20,8 @@ export * from './write-guards.js'
 export * from './idempotency.js'
 export * from './sync-state.js'
 export * from './listing.js'
+export * from './exports.js'
+export * from './search.js'
 
 export interface OpenReplicaOptions {
   /** Keep an embedded database in memory instead of the data dir (tests). */

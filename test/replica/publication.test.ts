@@ -133,9 +133,11 @@ describe.skipIf(unavailable)(
         publishes: ['insert', 'update', 'delete', 'truncate'],
       })
 
-      // The downstream database: the two tables' definitions (as the README says), then a subscription.
+      // The downstream database: pg_trgm (the student search's index uses it), the two tables'
+      // definitions (as the README says), then a subscription.
       await withDb(subscriber.url, (client) => client.query('CREATE DATABASE downstream'))
       const downstream = databaseOn(subscriber.url, 'downstream')
+      await withDb(downstream, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
       const { stdout: ddl } = await run(postgresBin('pg_dump'), [
         '--schema-only',
         '--no-owner',

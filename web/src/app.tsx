@@ -14,11 +14,13 @@ import { LiveIndicator } from './components/live-indicator.js'
 import { Toasts, type ToastItem } from './components/toasts.js'
 import { describePull } from './format.js'
 import { OwnWrites, summarizeChanges } from './remote-changes.js'
-import { href, useRoute } from './router.js'
+import { href, navigate, useRoute } from './router.js'
 import { ExamDetail } from './screens/exam-detail.js'
 import { ExamForm } from './screens/exam-form.js'
+import { ExamRoster } from './screens/exam-roster.js'
 import { ExamsOverview } from './screens/exams-overview.js'
 import { SignIn } from './screens/sign-in.js'
+import { StudentSearch } from './screens/student-search.js'
 import { SyncStatusScreen } from './screens/sync-status.js'
 import {
   adoptTokenFromUrl,
@@ -253,6 +255,7 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
             Sync status
           </a>
         </nav>
+        {can('exams.view') ? <HeaderSearch current={route.name === 'students' ? route.q : ''} /> : null}
         <div className="topbar__tools">
           <LiveIndicator status={status} />
           {can('sync.run') ? (
@@ -288,6 +291,10 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
           <ExamForm />
         ) : route.name === 'exam-edit' ? (
           <ExamForm key={route.id} examId={route.id} />
+        ) : route.name === 'exam-roster' ? (
+          <ExamRoster key={route.id} examId={route.id} />
+        ) : route.name === 'students' ? (
+          <StudentSearch q={route.q} />
         ) : route.name === 'sync' ? (
           <SyncStatusScreen />
         ) : (
@@ -298,5 +305,34 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut(why?: st
       </main>
       <Toasts items={toasts} onDismiss={dismissToast} />
     </AppContext.Provider>
+  )
+}
+
+/** The header's "find a student" box: lands on their bookings across exams. */
+function HeaderSearch({ current }: { current: string }) {
+  const [q, setQ] = useState(current)
+  useEffect(() => setQ(current), [current])
+  return (
+    <form
+      className="topbar__search"
+      role="search"
+      aria-label="Find a student"
+      onSubmit={(e) => {
+        e.preventDefault()
+        if (q.trim()) navigate(href.students(q.trim()))
+      }}
+    >
+      <label htmlFor="header-search" className="visually-hidden">
+        Find a student by name, email or student ID
+      </label>
+      <input
+        id="header-search"
+        type="search"
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        placeholder="Find a student…"
+        data-testid="header-search"
+      />
+    </form>
   )
 }

@@ -23,6 +23,7 @@ import {
   SEAT_HOLDING,
   statusLabel,
 } from '../format.js'
+import { RosterTools } from '../components/roster-tools.js'
 import { href, navigate } from '../router.js'
 
 type SortKey =
@@ -123,6 +124,7 @@ export function ExamDetail({ examId }: { examId: string }) {
         <a href={href.overview()}>← All exams</a>
       </p>
       <AlertRegion message={alert} onDismiss={() => setAlert(null)} />
+      <RosterTools examId={examId} onAlert={setAlert} />
       {archived ? (
         <p className="notice" role="status">
           This exam has been archived.

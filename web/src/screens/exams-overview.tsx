@@ -15,6 +15,7 @@ import {
   localToday,
   MOCK_TYPES,
 } from '../format.js'
+import { saveFile } from '../download.js'
 import { href } from '../router.js'
 
 interface Filters {
@@ -145,11 +146,14 @@ export function ExamsOverview() {
     <div className="screen" data-testid="exams-overview">
       <div className="screen__head">
         <h1>Mock exams</h1>
-        {can('exams.edit') ? (
-          <a className="button button--primary" href={href.examNew()} data-testid="new-exam-link">
-            New exam
-          </a>
-        ) : null}
+        <div className="actions">
+          <ExportExamsButton filters={filters} onAlert={setAlert} />
+          {can('exams.edit') ? (
+            <a className="button button--primary" href={href.examNew()} data-testid="new-exam-link">
+              New exam
+            </a>
+          ) : null}
+        </div>
       </div>
       <AlertRegion message={alert} onDismiss={() => setAlert(null)} />
 
@@ -326,5 +330,33 @@ function Breakdown({
         </ul>
       )}
     </div>
+  )
+}
+
+/** The exam list as CSV, with the server-side filters (status and dates) applied as the list applies them. */
+function ExportExamsButton({ filters, onAlert }: { filters: Filters; onAlert(message: string | null): void }) {
+  const { api, describeError, toast } = useApp()
+  const [busy, setBusy] = useState(false)
+  async function exportCsv() {
+    setBusy(true)
+    onAlert(null)
+    try {
+      const file = await api.exportExamsCsv({
+        ...(filters.active !== 'all' ? { is_active: filters.active === 'true' } : {}),
+        ...(filters.startDate ? { startDate: filters.startDate } : {}),
+        ...(filters.endDate ? { endDate: filters.endDate } : {}),
+      })
+      saveFile(file)
+      toast(`Downloaded ${file.filename}`, 'success')
+    } catch (e) {
+      onAlert(describeError(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <button type="button" className="button" onClick={exportCsv} disabled={busy} data-testid="export-exams-csv">
+      {busy ? 'Exporting…' : 'Export CSV'}
+    </button>
   )
 }
