@@ -2,7 +2,7 @@
 import { validationError } from './errors.js'
 import type { ApiFamily } from './routes.js'
 import type { ObjectDef } from './schema.js'
-import type { Store } from './store.js'
+import type { Store, WriteSource } from './store.js'
 import type { ValidationRules } from './validation.js'
 
 export type Query = Record<string, string[] | undefined>
@@ -18,6 +18,8 @@ export interface Ctx {
   family: ApiFamily
   /** the account's write-validation rules */
   validation: ValidationRules
+  /** who the caller's token says is writing, for property history (server.ts writeSource) */
+  source: WriteSource
   /** resolves an object type segment or throws HubSpot's 400 */
   objectType(segment: string): ObjectDef
 }
