@@ -134,9 +134,13 @@ export class CrmObjects {
   ): Promise<BatchResult<HubSpotObject>> {
     const history = options.propertiesWithHistory ?? []
     if (history.length > 0 && ids.length > BATCH_HISTORY_MAX)
-      throw new AppError('E_VALIDATION', `a HubSpot batch read with histories takes at most ${BATCH_HISTORY_MAX} inputs`, {
-        field: 'inputs',
-      })
+      throw new AppError(
+        'E_VALIDATION',
+        `a HubSpot batch read with histories takes at most ${BATCH_HISTORY_MAX} inputs`,
+        {
+          field: 'inputs',
+        },
+      )
     assertBatchSize(ids.length)
     const body = {
       inputs: ids.map((id) => ({ id })),

@@ -1,8 +1,15 @@
 // Writes replica rows: versioned upserts and soft deletes, each appending its change-log rows.
-import type { BookingRecord, ChangeEvent, ChangeOrigin, ExamRecord, FieldChanges } from '../model/records.js'
+import type {
+  BookingRecord,
+  ChangeEvent,
+  ChangeOrigin,
+  ExamRecord,
+  FieldChanges,
+  ObjectKind,
+} from '../model/records.js'
 import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
 import { BOOKINGS, EXAMS, recordJson, type TableSpec } from './columns.js'
-import type { Transaction } from './driver.js'
+import type { Queryable, Transaction } from './driver.js'
 
 export interface UpsertOptions {
   /** Overwrite even when the incoming version is not newer (reconcile --fix, restores). */
@@ -150,6 +157,21 @@ async function softDelete(
     source,
     rows.map(({ record }) => toNewEvent(spec, record, { deleted_at: [null, record.deleted_at] }, origin)),
   )
+}
+
+/** The replica's records of these ids (deleted ones too), unlocked: what a pull compares HubSpot's with. */
+export async function currentRecords(
+  db: Queryable,
+  kind: ObjectKind,
+  ids: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map()
+  const spec = kind === 'exam' ? EXAMS : BOOKINGS
+  const { rows } = await db.query<{ record: Record<string, unknown> }>(
+    `SELECT ${recordJson(spec, 't')} AS record FROM ${spec.table} t WHERE t.hubspot_id = ANY($1::text[])`,
+    [ids],
+  )
+  return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))
 }
 
 export const upsertExams = (

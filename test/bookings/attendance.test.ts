@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
 import { startTestApp, type TestApp } from '../support/fixtures.js'
-import { hubspot, updateObject } from '../support/hubspot-direct.js'
+import { hubspot } from '../support/hubspot-direct.js'
 
 describe('attendance and history', () => {
   let t: TestApp
@@ -157,6 +157,8 @@ describe('attendance and history', () => {
   })
 
   it('change events carry the changed fields and who changed them, on the log and the history', async () => {
+    // The app's first pull is its backfill: done first, so that the one below is incremental.
+    expect((await t.api('POST', '/api/sync/pull', {})).statusCode).toBeLessThan(300)
     const examId = await newExam()
     const id = await book(examId)
     const seq = (await t.api('GET', `/api/mock-exams/${examId}/bookings`)).headers['x-replica-seq'] as string
@@ -171,10 +173,23 @@ describe('attendance and history', () => {
       origin: { kind: 'hubmirror', subject: 'alice@school' },
     })
 
-    // A change made in HubSpot by someone else: a pull finds it, old value from the replica.
+    // A change made in HubSpot's screens by user 4242: a pull finds it, the old value from the
+    // replica, and who from HubSpot's property history (one batch read for the one changed row).
     await new Promise((resolve) => setTimeout(resolve, 5))
-    await updateObject(t.emulator!, 'bookings', id, { attending_location: 'Annex' })
+    await hubspot(
+      t.emulator!,
+      'PATCH',
+      `/crm/v3/objects/bookings/${id}`,
+      { properties: { attending_location: 'Annex' } },
+      'user-4242',
+    )
+    const historyReads = () => t.emulator!.stats().byRoute['POST /crm/objects/2026-03/:type/batch/read'] ?? 0
+    const readsBefore = historyReads()
     expect((await t.api('POST', '/api/sync/pull', { types: ['bookings'] })).statusCode).toBeLessThan(300)
+    expect(historyReads() - readsBefore).toBe(1)
+    // Nothing changed since: the next pull reads no history.
+    expect((await t.api('POST', '/api/sync/pull', { types: ['bookings'] })).statusCode).toBeLessThan(300)
+    expect(historyReads() - readsBefore).toBe(1)
 
     const history = await t.api('GET', `/api/bookings/${id}/history?limit=2`)
     expect(history.statusCode, history.body).toBe(200)
@@ -184,7 +199,7 @@ describe('attendance and history', () => {
       kind: 'booking',
       source: 'sync',
       changes: { attending_location: ['Halifax', 'Annex'] },
-      origin: { kind: 'hubspot' },
+      origin: { kind: 'hubspot', source: 'CRM_UI', user_id: '4242' },
     })
     expect(page.history[1]).toMatchObject({
       source: 'write',
