@@ -67,11 +67,14 @@ function shown(value: unknown): string {
 
 /** "attendance: — → attended, location: Halifax → Annex" (at most three fields). */
 export function describeFields(event: Pick<ChangeEvent, 'changes'>): string {
-  const named = Object.entries(event.changes ?? {}).filter(([field]) => field in FIELD_LABEL)
+  // In FIELD_LABEL's order (what an admin looks for first), not the stored order (jsonb sorts keys by length).
+  const changes = event.changes ?? {}
+  const named = Object.keys(FIELD_LABEL).filter((field) => field in changes)
   if (named.length === 0) return ''
-  const parts = named
-    .slice(0, 3)
-    .map(([field, [before, after]]) => `${FIELD_LABEL[field]}: ${shown(before)} → ${shown(after)}`)
+  const parts = named.slice(0, 3).map((field) => {
+    const [before, after] = changes[field] as [unknown, unknown]
+    return `${FIELD_LABEL[field]}: ${shown(before)} → ${shown(after)}`
+  })
   return parts.join(', ') + (named.length > 3 ? ', …' : '')
 }
 
