@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   E_EXAM_FULL: 409,
   E_EXAM_INACTIVE: 409,
   E_ALREADY_CANCELLED: 409,
+  /** Attendance cannot be marked on a cancelled booking. */
+  E_BOOKING_CANCELLED: 409,
   E_CANCEL_IN_PROGRESS: 409,
   E_CAPACITY_BELOW_BOOKINGS: 409,
   E_WRITE_IN_PROGRESS: 409,
@@ -140,6 +142,13 @@ export function bookingNotInHubSpot(id: string): AppError {
 
 export function alreadyCancelled(id: string): AppError {
   return new AppError('E_ALREADY_CANCELLED', `booking ${id} is already cancelled`, { field: 'id' })
+}
+
+/** Attendance is for bookings that hold a seat: a cancelled one is refused (I10). */
+export function bookingCancelled(id: string): AppError {
+  return new AppError('E_BOOKING_CANCELLED', `booking ${id} is cancelled; attendance cannot be marked on it`, {
+    field: 'id',
+  })
 }
 
 /** A pending cancel intent of another request holds the booking (I5, I6). */

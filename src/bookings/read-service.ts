@@ -1,8 +1,11 @@
 // The read path: cache → (miss) replica → cache, answering with ready envelope bytes. Never HubSpot.
 import { deps, type CacheEntry, type ResponseCache } from '../cache/index.js'
-import { examNotFound } from '../errors.js'
+import { bookingNotFound, examNotFound } from '../errors.js'
+import type { ObjectKind } from '../model/records.js'
 import {
   examAggregates,
+  readHistory,
+  type HistoryPage,
   getExam,
   listExamBookings,
   listExams,
@@ -61,6 +64,20 @@ export class ReadService {
     return this.#cache.get(`exam-bookings:${examId}`, [deps.exam(examId)], () =>
       found('bookings', listExamBookings(this.#db, examId), examId),
     )
+  }
+
+  /**
+   * A record's history, newest first, straight from the replica: it is read about one record at a
+   * time by a person, so it is not worth a cache entry invalidated on every change of the record.
+   */
+  async history(
+    kind: ObjectKind,
+    hubspotId: string,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<HistoryPage> {
+    const found = await readHistory(this.#db, kind, hubspotId, { before: page.cursor, limit: page.limit })
+    if (!found) throw kind === 'exam' ? examNotFound(hubspotId) : bookingNotFound(hubspotId)
+    return found
   }
 
   aggregates(): Promise<CacheEntry> {

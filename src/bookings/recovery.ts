@@ -65,7 +65,14 @@ export class IntentRecovery {
     logger.info({ count: orphans.length }, 'recovering unfinished writes from HubSpot')
     const report = { resolved: 0, failed: 0, heldBack }
     const touchedExams = new Set<string>()
-    for (const kind of ['booking.create', 'booking.cancel', 'exam.update', 'exam.archive', 'exam.create'] as const) {
+    for (const kind of [
+      'booking.create',
+      'booking.cancel',
+      'booking.attendance',
+      'exam.update',
+      'exam.archive',
+      'exam.create',
+    ] as const) {
       const group = orphans.filter((intent) => intent.kind === kind)
       for (const chunk of chunks(group, BATCH_MAX)) {
         const outcome = await this.#resolveGroup(kind, chunk)
@@ -105,6 +112,31 @@ export class IntentRecovery {
         (i) => present.has(i.idempotency_key),
         (tx) => upsertBookings(tx, records, 'write'),
       )
+    }
+    if (kind === 'booking.attendance') {
+      const found = await hubspot.crm.batchRead(
+        types.bookings,
+        intents.map((i) => i.target_id as string),
+        [...BOOKING_PROPERTIES],
+      )
+      const records = new Map(found.results.map((o) => [o.id, bookingFromHubSpot(o)]))
+      // Landed when HubSpot reads as the intent asked, field by field (a field left out is not asked).
+      const landed = (i: Intent) => {
+        const record = records.get(i.target_id as string)
+        const asked = i.payload as { attendance?: string | null; attending_location?: string | null }
+        return (
+          record !== undefined &&
+          (asked.attendance === undefined || record.attendance === asked.attendance) &&
+          (asked.attending_location === undefined || record.attending_location === asked.attending_location)
+        )
+      }
+      const origins = new Map(
+        intents.map((i) => [
+          i.target_id as string,
+          { kind: 'hubmirror' as const, subject: (i.payload.subject as string | null) ?? null },
+        ]),
+      )
+      return this.#commit(intents, landed, (tx) => upsertBookings(tx, [...records.values()], 'write', { origins }))
     }
     if (kind === 'booking.cancel') {
       const found = await hubspot.crm.batchRead(

@@ -4,6 +4,7 @@ import { deps, type ResponseCache } from '../cache/index.js'
 import {
   alreadyCancelled,
   AppError,
+  bookingCancelled,
   bookingNotFound,
   cancelInProgress,
   examArchiving,
@@ -17,6 +18,7 @@ import {
   writeInProgress,
 } from '../errors.js'
 import {
+  attendanceToHubSpot,
   BATCH_MAX,
   bookingFromHubSpot,
   examFromHubSpot,
@@ -26,10 +28,11 @@ import {
 } from '../hubspot/index.js'
 import type { Logger } from '../logger.js'
 import { chunks } from '../model/chunks.js'
-import type { BookingInput, BookingRecord, ExamInput, ExamRecord } from '../model/records.js'
+import type { Attendance, BookingInput, BookingRecord, ChangeOrigin, ExamInput, ExamRecord } from '../model/records.js'
 import {
   answerKey,
   bookingByKey,
+  bookingsById,
   claimKey,
   completeIntents,
   driftedCounts,
@@ -40,6 +43,7 @@ import {
   lockBookings,
   lockExam,
   newOwnerKey,
+  pendingBookingWrites,
   pruneKeys,
   readKey,
   softDeleteExams,
@@ -60,6 +64,23 @@ export type { BookingInput }
 
 export type CancelOutcome =
   { id: string; success: true; booking: BookingRecord } | { id: string; success: false; error: AppError }
+
+/** One booking's attendance change: a field left out stays as it is; null clears it. */
+export interface AttendanceUpdate {
+  id: string
+  attendance?: Attendance | null
+  attending_location?: string | null
+}
+
+/** `changed: false`: the booking already read so, and nothing was sent to HubSpot (a retry is free). */
+export type AttendanceOutcome =
+  | { id: string; success: true; changed: boolean; booking: BookingRecord }
+  | { id: string; success: false; error: AppError }
+
+/** The change-log origin of a write made for this token subject. */
+function byHubmirror(subject: string | null | undefined): ChangeOrigin {
+  return { kind: 'hubmirror', subject: subject ?? null }
+}
 
 /** Who sent a create, and where its key came from: the key is bound to both. */
 export interface CreateRequest {
@@ -189,7 +210,7 @@ export class WriteService {
     const booking = bookingFromHubSpot(result)
     crashPoint('booking.create')
     await this.#db.transaction(async (tx) => {
-      await upsertBookings(tx, [booking], 'write')
+      await upsertBookings(tx, [booking], 'write', { origin: byHubmirror(request.subject) })
       await completeIntents(tx, [guarded.intentId], { hubspot_id: booking.hubspot_id })
       if (key) await answerKey(tx, CREATE_SCOPE, bookingId, booking)
     })
@@ -327,8 +348,8 @@ export class WriteService {
     )
   }
 
-  async cancelBooking(hubspotId: string): Promise<BookingRecord> {
-    const [outcome] = await this.cancelBookings([hubspotId])
+  async cancelBooking(hubspotId: string, subject?: string): Promise<BookingRecord> {
+    const [outcome] = await this.cancelBookings([hubspotId], subject)
     if (!outcome.success) throw outcome.error
     return outcome.booking
   }
@@ -337,14 +358,14 @@ export class WriteService {
    * Cancels any number of bookings, 100 per HubSpot batch, with one outcome per distinct id (in
    * the order first given): a conflict on one row is that row's answer, never the request's.
    */
-  async cancelBookings(hubspotIds: readonly string[]): Promise<CancelOutcome[]> {
+  async cancelBookings(hubspotIds: readonly string[], subject?: string): Promise<CancelOutcome[]> {
     const ids = [...new Set(hubspotIds)]
-    const { accepted, outcomes } = await this.#guardCancels(ids)
+    const { accepted, outcomes } = await this.#guardCancels(ids, subject)
     const done = new Map<string, CancelOutcome>(outcomes.map((o) => [o.id, o]))
     if (accepted.length > 0) {
       const types = await this.#hubspot.objectTypes()
       for (const chunk of chunks(accepted, BATCH_MAX)) {
-        for (const outcome of await this.#cancelChunk(types.bookings, chunk)) done.set(outcome.id, outcome)
+        for (const outcome of await this.#cancelChunk(types.bookings, chunk, subject)) done.set(outcome.id, outcome)
       }
     }
     return ids.map((id) => done.get(id) as CancelOutcome)
@@ -352,14 +373,16 @@ export class WriteService {
 
   /**
    * Under the bookings' row locks (taken in id order): each id is not found, already cancelled,
-   * being cancelled by a pending intent, or accepted. The intents go in as one statement whose
+   * being cancelled by a pending intent, having its attendance written (I10), or accepted. The intents go in as one statement whose
    * conflicts are skipped rather than raised, so no row can abort the transaction of the others.
    */
   async #guardCancels(
     ids: string[],
+    subject: string | undefined,
   ): Promise<{ accepted: Array<{ id: string; intentId: string; examId: string | null }>; outcomes: CancelOutcome[] }> {
     return this.#db.transaction(async (tx) => {
       const rows = new Map((await lockBookings(tx, ids)).map((row) => [row.hubspot_id, row]))
+      const inFlight = await pendingBookingWrites(tx, ids)
       const outcomes: CancelOutcome[] = []
       const refuse = (id: string, error: AppError) => outcomes.push({ id, success: false, error })
       const candidates: Array<{ id: string; examId: string | null }> = []
@@ -367,6 +390,7 @@ export class WriteService {
         const row = rows.get(id)
         if (!row || row.deleted) refuse(id, bookingNotFound(id))
         else if (row.booking_status === 'cancelled') refuse(id, alreadyCancelled(id))
+        else if (inFlight.get(id) === 'booking.attendance') refuse(id, writeInProgress('id'))
         else candidates.push({ id, examId: row.mock_exam_id })
       }
       const intentIds = await insertIntents(
@@ -377,7 +401,7 @@ export class WriteService {
           idempotencyKey: `cancel:${id}`,
           examId,
           targetId: id,
-          payload: {},
+          payload: { subject: subject ?? null },
           ownerKey: this.ownerKey,
         })),
       )
@@ -394,6 +418,7 @@ export class WriteService {
   async #cancelChunk(
     type: string,
     chunk: Array<{ id: string; intentId: string; examId: string | null }>,
+    subject: string | undefined,
   ): Promise<CancelOutcome[]> {
     const properties = toProperties({ booking_status: 'cancelled', is_active: 'false' })
     let result
@@ -416,7 +441,7 @@ export class WriteService {
     crashPoint('booking.cancel')
     const missing = chunk.filter(({ id }) => !records.has(id))
     await this.#db.transaction(async (tx) => {
-      await upsertBookings(tx, [...records.values()], 'write')
+      await upsertBookings(tx, [...records.values()], 'write', { origin: byHubmirror(subject) })
       await completeIntents(
         tx,
         chunk.filter(({ id }) => records.has(id)).map((c) => c.intentId),
@@ -442,9 +467,129 @@ export class WriteService {
     })
   }
 
+  // ── attendance ──────────────────────────────────────────────────────────────
+
+  /**
+   * Marks attendance (and where the student sat) on any number of bookings, 100 per HubSpot batch,
+   * one outcome per update in the order given: HubSpot first, journaled, per row like batch-cancel.
+   * A booking that already reads as asked is answered `changed: false` without a HubSpot call, so
+   * a retried request changes nothing twice. Ids must be distinct (the route refuses duplicates).
+   */
+  async setAttendance(updates: readonly AttendanceUpdate[], subject?: string): Promise<AttendanceOutcome[]> {
+    const { accepted, outcomes } = await this.#guardAttendance(updates, subject)
+    const done = new Map<string, AttendanceOutcome>(outcomes.map((o) => [o.id, o]))
+    if (accepted.length > 0) {
+      const types = await this.#hubspot.objectTypes()
+      for (const chunk of chunks(accepted, BATCH_MAX)) {
+        for (const outcome of await this.#attendanceChunk(types.bookings, chunk, subject)) done.set(outcome.id, outcome)
+      }
+    }
+    return updates.map(({ id }) => done.get(id) as AttendanceOutcome)
+  }
+
+  /**
+   * Under the bookings' row locks: not found, cancelled (I10), being cancelled or having its
+   * attendance written by another request, already as asked, or accepted with a journaled intent.
+   */
+  async #guardAttendance(
+    updates: readonly AttendanceUpdate[],
+    subject: string | undefined,
+  ): Promise<{ accepted: AcceptedAttendance[]; outcomes: AttendanceOutcome[] }> {
+    const ids = updates.map((u) => u.id)
+    return this.#db.transaction(async (tx) => {
+      const rows = new Map((await lockBookings(tx, ids)).map((row) => [row.hubspot_id, row]))
+      const inFlight = await pendingBookingWrites(tx, ids)
+      const outcomes: AttendanceOutcome[] = []
+      const refuse = (id: string, error: AppError) => outcomes.push({ id, success: false, error })
+      const candidates: Array<{ update: AttendanceUpdate; examId: string | null }> = []
+      const unchanged: string[] = []
+      for (const update of updates) {
+        const { id } = update
+        const row = rows.get(id)
+        if (!row || row.deleted) refuse(id, bookingNotFound(id))
+        else if (row.booking_status === 'cancelled') refuse(id, bookingCancelled(id))
+        else if (inFlight.get(id) === 'booking.cancel') refuse(id, cancelInProgress(id))
+        else if (
+          (update.attendance === undefined || update.attendance === row.attendance) &&
+          (update.attending_location === undefined || update.attending_location === row.attending_location)
+        )
+          unchanged.push(id)
+        else candidates.push({ update, examId: row.mock_exam_id })
+      }
+      if (unchanged.length > 0)
+        for (const booking of await bookingsById(tx, unchanged))
+          outcomes.push({ id: booking.hubspot_id, success: true, changed: false, booking })
+      const intentIds = await insertIntents(
+        tx,
+        candidates.map(({ update, examId }) => ({
+          kind: 'booking.attendance' as const,
+          // One attendance write per booking at a time; the key frees once it is done or failed.
+          idempotencyKey: `attendance:${update.id}`,
+          examId,
+          targetId: update.id,
+          payload: { ...update, subject: subject ?? null },
+          ownerKey: this.ownerKey,
+        })),
+      )
+      const accepted: AcceptedAttendance[] = []
+      candidates.forEach(({ update, examId }, i) => {
+        const intentId = intentIds[i]
+        if (intentId) accepted.push({ update, intentId, examId })
+        else refuse(update.id, writeInProgress('id'))
+      })
+      return { accepted, outcomes }
+    })
+  }
+
+  async #attendanceChunk(
+    type: string,
+    chunk: AcceptedAttendance[],
+    subject: string | undefined,
+  ): Promise<AttendanceOutcome[]> {
+    let result
+    try {
+      result = await this.#hubspot.crm.batchUpdate(
+        type,
+        chunk.map(({ update }) => ({ id: update.id, properties: attendanceProperties(update) })),
+      )
+    } catch (error) {
+      await failIntents(
+        this.#db,
+        chunk.map((c) => c.intentId),
+        (error as Error).message,
+      )
+      const appError =
+        error instanceof AppError ? error : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
+      return chunk.map(({ update }) => ({ id: update.id, success: false, error: appError }))
+    }
+    const records = new Map(result.results.map((object) => [object.id, bookingFromHubSpot(object)]))
+    crashPoint('booking.attendance')
+    const missing = chunk.filter(({ update }) => !records.has(update.id))
+    await this.#db.transaction(async (tx) => {
+      await upsertBookings(tx, [...records.values()], 'write', { origin: byHubmirror(subject) })
+      await completeIntents(
+        tx,
+        chunk.filter(({ update }) => records.has(update.id)).map((c) => c.intentId),
+      )
+    })
+    await failIntents(
+      this.#db,
+      missing.map((c) => c.intentId),
+      'not found in HubSpot',
+    )
+    const examIds = chunk.map((c) => c.examId).filter((id): id is string => id !== null)
+    await this.#cache.invalidate([deps.examCollection, ...examIds.map(deps.exam)])
+    return chunk.map(({ update }) => {
+      const booking = records.get(update.id)
+      return booking
+        ? { id: update.id, success: true, changed: true, booking }
+        : { id: update.id, success: false, error: bookingNotInHubSpot(update.id) }
+    })
+  }
+
   // ── exams ───────────────────────────────────────────────────────────────────
 
-  async createExam(fields: ExamInput): Promise<ExamRecord> {
+  async createExam(fields: ExamInput, subject?: string): Promise<ExamRecord> {
     const intentId = await this.#db.transaction((tx) =>
       this.#intent(tx, { kind: 'exam.create', payload: { ...fields } }),
     )
@@ -455,10 +600,10 @@ export class WriteService {
         toProperties({ ...fields, total_bookings: 0, is_active: fields.is_active ?? true }),
       ),
     )
-    return this.#commitExam(intentId, examFromHubSpot(object))
+    return this.#commitExam(intentId, examFromHubSpot(object), subject)
   }
 
-  async updateExam(examId: string, fields: ExamFields): Promise<ExamRecord> {
+  async updateExam(examId: string, fields: ExamFields, subject?: string): Promise<ExamRecord> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
       if (!exam || exam.deleted) throw examNotFound(examId)
@@ -477,10 +622,10 @@ export class WriteService {
       await failIntents(this.#db, [intentId], 'not found in HubSpot')
       throw examNotInHubSpot(examId)
     }
-    return this.#commitExam(intentId, examFromHubSpot(object))
+    return this.#commitExam(intentId, examFromHubSpot(object), subject)
   }
 
-  async archiveExam(examId: string): Promise<void> {
+  async archiveExam(examId: string, subject?: string): Promise<void> {
     const intentId = await this.#db.transaction(async (tx) => {
       const exam = await lockExam(tx, examId)
       if (!exam || exam.deleted) throw examNotFound(examId)
@@ -489,15 +634,15 @@ export class WriteService {
     const types = await this.#hubspot.objectTypes()
     await this.#hubspotStep(intentId, () => this.#hubspot.crm.archive(types.exams, examId))
     await this.#db.transaction(async (tx) => {
-      await softDeleteExams(tx, [examId], new Date(), 'write')
+      await softDeleteExams(tx, [examId], new Date(), 'write', byHubmirror(subject))
       await completeIntents(tx, [intentId])
     })
     await this.#cache.invalidate([deps.exam(examId), deps.examCollection])
   }
 
-  async #commitExam(intentId: string, exam: ExamRecord): Promise<ExamRecord> {
+  async #commitExam(intentId: string, exam: ExamRecord, subject: string | undefined): Promise<ExamRecord> {
     await this.#db.transaction(async (tx) => {
-      await upsertExams(tx, [exam], 'write')
+      await upsertExams(tx, [exam], 'write', { origin: byHubmirror(subject) })
       await completeIntents(tx, [intentId], { hubspot_id: exam.hubspot_id })
     })
     await this.#cache.invalidate([deps.exam(exam.hubspot_id), deps.examCollection])
@@ -519,6 +664,20 @@ export class WriteService {
     if (!id) throw writeInProgress('id')
     return id
   }
+}
+
+interface AcceptedAttendance {
+  update: AttendanceUpdate
+  intentId: string
+  examId: string | null
+}
+
+/** The HubSpot properties an attendance update sets (attendance in HubSpot's own values). */
+export function attendanceProperties(update: AttendanceUpdate): Record<string, string> {
+  return toProperties({
+    attendance: update.attendance === undefined ? undefined : attendanceToHubSpot(update.attendance),
+    attending_location: update.attending_location,
+  })
 }
 
 /** A booking already under this key (its key expired, or it came from HubSpot) answers the same request only. */

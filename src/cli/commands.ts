@@ -133,6 +133,21 @@ export const COMMANDS: readonly Command[] = [
     run: async (args) => (await import('./doctor.js')).doctorCommand(args),
   },
   {
+    name: 'history',
+    summary: "print a booking's (or, with --exam, an exam's) changes, newest first, and who made each",
+    operands: '<id>',
+    maxOperands: 1,
+    flags: {
+      exam: { type: 'boolean', help: 'the id is a mock exam' },
+      limit: { type: 'value', placeholder: 'N', help: 'how many changes (default 50, at most 500)' },
+      json,
+    },
+    details:
+      'Reads the replica (DATABASE_URL, or the embedded database); beside a server holding the embedded\n' +
+      'database, asks that server. Kept after the change log is pruned: it is hubmirror.record_history.',
+    run: async (args) => (await import('./history.js')).historyCommand(args),
+  },
+  {
     name: 'token',
     summary: 'print a signed bearer token',
     flags: {

@@ -3,6 +3,10 @@ import { HubmirrorError } from './errors.js'
 import type {
   AggregatesBody,
   ArchiveBody,
+  AttendanceBody,
+  AttendancePatch,
+  AttendanceUpdate,
+  BatchAttendanceBody,
   BatchCancelBody,
   BookingBody,
   BookingCreatedBody,
@@ -17,6 +21,7 @@ import type {
   ExamPatch,
   ExamsBody,
   ForceSyncBody,
+  HistoryBody,
   PullBody,
   PullRequest,
   ReconcileBody,
@@ -42,6 +47,16 @@ export interface HubmirrorApi {
   createBooking(input: BookingInput, init?: CallInit): Promise<BookingCreatedBody>
   cancelBooking(id: string, init?: CallInit): Promise<BookingBody>
   batchCancelBookings(ids: string[], init?: CallInit): Promise<BatchCancelBody>
+  /** Marks attendance (`attended`, `no_show`, null) and/or where the student sat. */
+  setAttendance(id: string, patch: AttendancePatch, init?: CallInit): Promise<AttendanceBody>
+  batchAttendance(updates: AttendanceUpdate[], init?: CallInit): Promise<BatchAttendanceBody>
+  /** A booking's (or exam's) changes, newest first; pass the previous page's `next_cursor` for older ones. */
+  getHistory(
+    kind: 'booking' | 'exam',
+    id: string,
+    page?: { limit?: number; cursor?: string | null },
+    init?: CallInit,
+  ): Promise<HistoryBody>
   /** Resolves on 200 (finished: `completed: true, result`) and on 202 (still running: `completed: false`). */
   pullSync(request?: PullRequest, init?: CallInit): Promise<PullBody>
   /** Compares HubSpot and the replica; with `fix`, repairs the drift. Waits for the whole run. */
@@ -110,6 +125,18 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
     cancelBooking: (bookingId, init) => write<BookingBody>('POST', `/api/bookings/${id(bookingId)}/cancel`, {}, init),
     batchCancelBookings: (bookingIds, init) =>
       write<BatchCancelBody>('POST', '/api/bookings/batch-cancel', { bookingIds }, init),
+    setAttendance: (bookingId, patch, init) =>
+      write<AttendanceBody>('PATCH', `/api/bookings/${id(bookingId)}`, patch, init),
+    batchAttendance: (updates, init) =>
+      write<BatchAttendanceBody>('POST', '/api/bookings/batch-attendance', { updates }, init),
+    getHistory(kind, recordId, page = {}, init) {
+      const q = new URLSearchParams()
+      if (page.limit !== undefined) q.set('limit', String(page.limit))
+      if (page.cursor) q.set('cursor', page.cursor)
+      const qs = q.toString()
+      const base = kind === 'exam' ? '/api/mock-exams' : '/api/bookings'
+      return write<HistoryBody>('GET', `${base}/${id(recordId)}/history${qs ? `?${qs}` : ''}`, undefined, init)
+    },
     pullSync: (req = {}, init) => write<PullBody>('POST', '/api/sync/pull', req, init),
     reconcileSync: (req = {}, init) => write<ReconcileBody>('POST', '/api/sync/reconcile', req, init),
     forceSync(target, init) {

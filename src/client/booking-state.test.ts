@@ -12,6 +12,8 @@ const event = (partial: Partial<ChangeEvent>): ChangeEvent => ({
   exam_id: 'e1',
   source: 'write',
   at: '',
+  changes: null,
+  origin: null,
   row: bookingRow('b1', 'e1'),
   ...partial,
 })

@@ -243,6 +243,8 @@ describe('subscribeChanges fallback to long-poll', () => {
           exam_id: 'e1',
           source: 'write',
           at: '',
+          changes: null,
+          origin: null,
           row: null,
         },
         {
@@ -253,6 +255,8 @@ describe('subscribeChanges fallback to long-poll', () => {
           exam_id: 'e1',
           source: 'write',
           at: '',
+          changes: null,
+          origin: null,
           row: null,
         },
       ],

@@ -23,6 +23,8 @@ type Shapes = Outputs<{
   drift: typeof sync.driftReport
   reconcile: typeof sync.reconcileProgress
   batchCancel: typeof bookings.batchCancelResult
+  batchAttendance: typeof bookings.batchAttendanceResult
+  historyEntry: typeof bookings.historyEntry
   doctorReport: typeof doctor.doctorReport
   doctorCheck: typeof doctor.doctorCheck
   searchHit: typeof search.bookingSearchHit
@@ -38,6 +40,9 @@ type Bodies = Outputs<{
   booking: typeof bookings.bookingBody
   bookingCreated: typeof bookings.bookingCreatedBody
   batchCancel: typeof bookings.batchCancelBody
+  attendance: typeof bookings.attendanceBody
+  batchAttendance: typeof bookings.batchAttendanceBody
+  history: typeof bookings.historyBody
   pullDone: typeof sync.pullDone
   pullRunning: typeof sync.pullRunning
   forceSync: typeof sync.forceBody
@@ -89,6 +94,13 @@ export type PullResult = Shapes['pullResult']
 export type DriftReport = Shapes['drift']
 export type ReconcileProgress = Shapes['reconcile']
 export type BatchCancelResult = Shapes['batchCancel']
+export type BatchAttendanceResult = Shapes['batchAttendance']
+/** One change to a record in its history: a change event without the row. */
+export type HistoryEntry = Shapes['historyEntry']
+/** The body of PATCH /api/bookings/:id (attendance and where the student sat). */
+export type AttendancePatch = z.input<typeof bookings.attendancePatch>
+/** One update of POST /api/bookings/batch-attendance. */
+export type AttendanceUpdate = z.input<typeof bookings.batchAttendance>['updates'][number]
 export type DoctorReport = Shapes['doctorReport']
 export type DoctorCheck = Shapes['doctorCheck']
 /** A booking found by GET /api/bookings?q=, with the exam it is on. */
@@ -105,6 +117,9 @@ export type BookingsBody = Bodies['bookings']
 export type BookingBody = Bodies['booking']
 export type BookingCreatedBody = Bodies['bookingCreated']
 export type BatchCancelBody = Bodies['batchCancel']
+export type AttendanceBody = Bodies['attendance']
+export type BatchAttendanceBody = Bodies['batchAttendance']
+export type HistoryBody = Bodies['history']
 export type ForceSyncBody = Bodies['forceSync']
 export type ReconcileBody = Bodies['reconcile']
 export type SyncStatusBody = Bodies['syncStatus']

@@ -164,7 +164,7 @@ export function createObject(ctx: Ctx): Reply {
   ctx.validation.checkCreate(def, changes)
   checkUnique(ctx.store, def, changes, null)
   const associations = parseAssociations(ctx, def, body.associations)
-  const rec = ctx.store.create(def, changes, ctx.now)
+  const rec = ctx.store.create(def, changes, ctx.now, ctx.source)
   applyAssociations(ctx, rec, associations)
   return { status: 201, body: presentRecord(rec, { properties: allNames(rec) }) }
 }
@@ -177,7 +177,7 @@ export function updateObject(ctx: Ctx): Reply {
   if (!rec) throw notFound(id)
   const changes = parseProperties(def, body.properties)
   checkUnique(ctx.store, def, changes, rec)
-  ctx.store.update(rec, changes, ctx.now)
+  ctx.store.update(rec, changes, ctx.now, ctx.source)
   return { status: 200, body: presentRecord(rec, { properties: allNames(rec) }) }
 }
 
@@ -273,7 +273,7 @@ export function batchCreate(ctx: Ctx): Reply {
     return { changes, associations: parseAssociations(ctx, def, input.associations) }
   })
   const results = planned.map(({ changes, associations }) => {
-    const rec = ctx.store.create(def, changes, ctx.now)
+    const rec = ctx.store.create(def, changes, ctx.now, ctx.source)
     applyAssociations(ctx, rec, associations)
     return presentRecord(rec, { properties: allNames(rec) })
   })
@@ -300,7 +300,7 @@ export function batchUpdate(ctx: Ctx): Reply {
     planned.push({ rec, changes })
   }
   const results = planned.map(({ rec, changes }) => {
-    ctx.store.update(rec, changes, ctx.now)
+    ctx.store.update(rec, changes, ctx.now, ctx.source)
     return presentRecord(rec, { properties: allNames(rec) })
   })
   const errors = missing.length ? [missingError(def, 'update', missing)] : []
@@ -336,8 +336,8 @@ export function batchUpsert(ctx: Ctx): Reply {
   for (const p of planned) checkUnique(ctx.store, def, { ...p.changes, [p.idProperty]: p.id }, p.rec, claimed)
   const results = planned.map(({ idProperty, id, changes, rec, traceId }) => {
     const isNew = rec === null
-    const target = rec ?? ctx.store.create(def, { ...changes, [idProperty]: id }, ctx.now)
-    if (!isNew) ctx.store.update(target, changes, ctx.now)
+    const target = rec ?? ctx.store.create(def, { ...changes, [idProperty]: id }, ctx.now, ctx.source)
+    if (!isNew) ctx.store.update(target, changes, ctx.now, ctx.source)
     const result = { ...presentRecord(target, { properties: allNames(target) }), new: isNew }
     return traceId === undefined ? result : { ...result, objectWriteTraceId: traceId }
   })

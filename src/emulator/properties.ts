@@ -1,7 +1,7 @@
 // Validating property values on the way in and shaping records on the way out, as HubSpot does.
 import { propertyError, validationError, type PropertyProblem } from './errors.js'
 import type { ObjectDef, PropertyDef } from './schema.js'
-import type { Props, Rec, View } from './store.js'
+import { propertyHistory, type Props, type Rec, type View } from './store.js'
 
 const MAX_STRING = 65_536
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
@@ -168,13 +168,19 @@ export function presentRecord(rec: Rec, options: PresentOptions): Record<string,
   return out
 }
 
-/** Only the current value is kept, so each history holds one version. */
+/** Each requested property's versions, newest first, as HubSpot's `propertiesWithHistory`. */
 function history(rec: Rec, names: string[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {}
   for (const name of names) {
     if (!rec.def.properties.has(name)) continue
-    const value = propertyValue(rec, rec.props, rec.updatedAt, name)
-    out[name] = value === undefined ? [] : [{ value, timestamp: iso(rec.updatedAt), sourceType: 'API' }]
+    const versions = propertyHistory(rec, name)
+    if (versions.length === 0) {
+      // Computed properties (hs_object_id, hs_lastmodifieddate, …): their one current version.
+      const value = propertyValue(rec, rec.props, rec.updatedAt, name)
+      out[name] = value === undefined ? [] : [{ value, timestamp: iso(rec.updatedAt), sourceType: 'CALCULATED' }]
+      continue
+    }
+    out[name] = versions.map(({ value, timestamp, ...source }) => ({ value, timestamp: iso(timestamp), ...source }))
   }
   return out
 }

@@ -1,7 +1,7 @@
 // What a handler gets and returns: the parsed request, and the status and JSON body to send back.
 import { validationError } from './errors.js'
 import type { ObjectDef } from './schema.js'
-import type { Store } from './store.js'
+import type { Store, WriteSource } from './store.js'
 import type { ValidationRules } from './validation.js'
 
 /**
@@ -25,6 +25,8 @@ export interface Ctx {
   family: ApiFamily
   /** the account's write-validation rules */
   validation: ValidationRules
+  /** who the caller's token says is writing, for property history (server.ts writeSource) */
+  source: WriteSource
   /** resolves an object type segment or throws HubSpot's 400 */
   objectType(segment: string): ObjectDef
 }

@@ -1,5 +1,5 @@
 // The HTTP server: auth, limits, faults and stats around the route handlers; every answer is JSON.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { HsError, rateLimitBody, unauthorized, validationError } from './errors.js'
 import { Limiter, type LimitSettings } from './limits.js'
@@ -7,7 +7,7 @@ import { parseQuery, type Ctx, type Reply } from './request.js'
 import type { ApiFamily } from './request.js'
 import { buildRoutes, matchRoute, pathExists, type Route } from './routes.js'
 import { objectTypeResolver, type ObjectDef } from './schema.js'
-import type { Store } from './store.js'
+import type { Store, WriteSource } from './store.js'
 import type { ValidationRules } from './validation.js'
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -172,6 +172,7 @@ export class EmulatorServer {
         params: params.map(decodeParam),
         family: route.family,
         objectType: this.#objectType,
+        source: writeSource(token),
       }
       reply = route.handler(ctx)
     } catch (error) {
@@ -409,4 +410,28 @@ function tooLargeError(): HsError {
 
 function internal(error: unknown): HsError {
   return new HsError(500, 'INTERNAL_ERROR', `Internal error: ${(error as Error)?.message ?? String(error)}`)
+}
+
+/**
+ * Who a write's property versions name, from the caller's token: `user-<digits>` stands for a
+ * person in HubSpot's screens (sourceType CRM_UI, updatedByUserId), any other token for a private
+ * app (sourceType INTEGRATION, sourceId a stable digest of the token, never the token itself).
+ */
+function writeSource(token: string | null): WriteSource {
+  const key = token ?? ''
+  let source = sources.get(key)
+  if (!source) {
+    if (sources.size >= 1_000) sources.clear()
+    sources.set(key, (source = sourceOf(key)))
+  }
+  return source
+}
+
+/** Sources by token: one digest per caller, not per request. */
+const sources = new Map<string, WriteSource>()
+
+function sourceOf(token: string): WriteSource {
+  const user = /^user-(\d{1,15})$/.exec(token)
+  if (user) return { sourceType: 'CRM_UI', updatedByUserId: Number(user[1]) }
+  return { sourceType: 'INTEGRATION', sourceId: createHash('sha256').update(token).digest('hex').slice(0, 8) }
 }

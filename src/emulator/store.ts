@@ -12,6 +12,25 @@ export interface View {
   text?: string
 }
 
+/** Who wrote a property version, as HubSpot's property history says it. */
+export interface WriteSource {
+  sourceType: string
+  sourceId?: string
+  updatedByUserId?: number
+}
+
+/** One version of a property, newest first in a record's history. */
+export interface PropertyVersion extends WriteSource {
+  value: string
+  timestamp: number
+}
+
+/** Versions kept per property: enough for "who changed this", bounded so a busy record cannot grow without end. */
+export const HISTORY_VERSIONS = 20
+
+/** Records written before sources were tracked (the seed, saved state) were written "by the API". */
+const UNKNOWN_SOURCE: WriteSource = { sourceType: 'API' }
+
 export interface Rec {
   id: string
   num: number
@@ -24,6 +43,21 @@ export interface Rec {
   archivedAt: number | null
   /** null while the record's creation is not yet visible to search */
   view: View | null
+  /** who created it (its first versions); absent: UNKNOWN_SOURCE */
+  createdBy?: WriteSource
+  /** property → versions after the first, newest first; only for properties changed since creation */
+  history?: Map<string, PropertyVersion[]>
+}
+
+/**
+ * A property's versions, newest first: those recorded by updates, ending with the value it was
+ * created with (kept implicitly, so that a record never updated costs no memory for its history).
+ */
+export function propertyHistory(rec: Rec, name: string): PropertyVersion[] {
+  const recorded = rec.history?.get(name)
+  if (recorded) return recorded
+  const value = rec.props[name]
+  return value === undefined ? [] : [{ value, timestamp: rec.createdAt, ...(rec.createdBy ?? UNKNOWN_SOURCE) }]
 }
 
 interface PendingView {
@@ -85,7 +119,7 @@ export class Store {
   }
 
   /** Empty and null values are simply absent, as on HubSpot. */
-  create(def: ObjectDef, input: Readonly<Record<string, string | null>>, now: number): Rec {
+  create(def: ObjectDef, input: Readonly<Record<string, string | null>>, now: number, source?: WriteSource): Rec {
     const props: Record<string, string> = {}
     for (const name in input) {
       const value = input[name]
@@ -103,6 +137,7 @@ export class Store {
       archivedAt: null,
       view: null,
     }
+    if (source) rec.createdBy = source
     this.byId.set(rec.id, rec)
     this.list(def).push(rec)
     this.#indexUnique(rec, null, props)
@@ -111,15 +146,25 @@ export class Store {
   }
 
   /** `null` or '' clears a property. The modification time strictly increases per record. */
-  update(rec: Rec, changes: Record<string, string | null>, now: number): void {
+  update(rec: Rec, changes: Record<string, string | null>, now: number, source: WriteSource = UNKNOWN_SOURCE): void {
     const next: Record<string, string> = { ...rec.props }
     for (const [name, value] of Object.entries(changes)) {
       if (value === null || value === '') delete next[name]
       else next[name] = value
     }
+    const updatedAt = Math.max(now, rec.updatedAt + 1)
+    // HubSpot records a version for each property a write set to another value (a cleared one as "").
+    for (const name of Object.keys(changes)) {
+      if (next[name] === rec.props[name]) continue
+      const versions = [
+        { value: next[name] ?? '', timestamp: updatedAt, ...source },
+        ...propertyHistory(rec, name),
+      ].slice(0, HISTORY_VERSIONS)
+      ;(rec.history ??= new Map()).set(name, versions)
+    }
     this.#indexUnique(rec, rec.props, next)
     rec.props = next
-    rec.updatedAt = Math.max(now, rec.updatedAt + 1)
+    rec.updatedAt = updatedAt
     this.#publish(rec, now)
   }
 

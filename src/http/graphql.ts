@@ -24,7 +24,7 @@ import { z } from 'zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
 import { AppError, cursorExpired, invalidField, isAppError } from '../errors.js'
-import type { BookingRecord } from '../model/records.js'
+import type { BookingRecord, ChangeEvent } from '../model/records.js'
 import type { RealtimeHub } from '../realtime/index.js'
 import { compareSeq } from '../model/seq.js'
 import { bearerToken } from './auth.js'
@@ -83,8 +83,17 @@ const SDL = /* GraphQL */ `
     synced_at: String
   }
 
-  "Any JSON value (a change's row)."
+  "Any JSON value (a change's row, or its field changes)."
   scalar JSON
+
+  "Who made a change: kind hubmirror (subject: the token's sub) or hubspot (HubSpot's sourceType, sourceId, updatedByUserId)."
+  type ChangeOrigin {
+    kind: String!
+    subject: String
+    source: String
+    source_id: String
+    user_id: String
+  }
 
   "One row of the change log."
   type ChangeEvent {
@@ -95,6 +104,9 @@ const SDL = /* GraphQL */ `
     exam_id: ID
     source: String!
     at: String!
+    "The fields that changed, { field: [old, new] }; null on events logged before field-level changes."
+    changes: JSON
+    origin: ChangeOrigin
     row: JSON
   }
 
@@ -115,6 +127,9 @@ const SDL = /* GraphQL */ `
     status: String
     examId: ID
     updatedAt: String
+    "The fields that changed, { field: [old, new] }."
+    changes: JSON
+    origin: ChangeOrigin
     booking: Booking!
   }
 
@@ -475,6 +490,8 @@ interface BookingUpdate {
   status: string | null
   examId: string | null
   updatedAt: string | null
+  changes: ChangeEvent['changes']
+  origin: ChangeEvent['origin']
   booking: BookingRecord
 }
 
@@ -497,7 +514,7 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
         // Checked before `event`, which parses a logged row: exams' rows are never parsed here.
         if (entry.kind !== 'booking') continue
         const { event } = entry
-        if (event.row) queue.push(bookingUpdate(event.seq, event.op, event.at, event.row as BookingRecord))
+        if (event.row) queue.push(bookingUpdate(event))
       }
     },
     onReady: () => started(),
@@ -517,7 +534,8 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
   return queue
 }
 
-function bookingUpdate(seq: string, op: string, at: string, booking: BookingRecord): BookingUpdate {
+function bookingUpdate({ seq, op, at, changes, origin, row }: ChangeEvent): BookingUpdate {
+  const booking = row as BookingRecord
   return {
     seq,
     op,
@@ -527,6 +545,8 @@ function bookingUpdate(seq: string, op: string, at: string, booking: BookingReco
     status: booking.booking_status,
     examId: booking.mock_exam_id,
     updatedAt: booking.updated_at ?? booking.hs_lastmodifieddate,
+    changes,
+    origin,
     booking,
   }
 }

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
 import { invalidField } from '../errors.js'
-import { bookingResponses } from '../model/contract/bookings.js'
+import { bookingResponses, historyQuery } from '../model/contract/bookings.js'
 import { idParams } from '../model/contract/common.js'
 import { examListQuery, examResponses } from '../model/contract/exams.js'
 
@@ -65,4 +65,27 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
     },
     async (request, reply) => sendEntry(reply, await reads.examBookings(request.params.id)),
   )
+
+  // Kept after the change log's retention prunes it: the record's history (hubmirror.record_history).
+  for (const [kind, path, tag] of [
+    ['exam', '/api/mock-exams/:id/history', 'exams'],
+    ['booking', '/api/bookings/:id/history', 'bookings'],
+  ] as const)
+    app.get(
+      path,
+      {
+        config: view,
+        schema: {
+          tags: [tag],
+          summary: `Every change to the ${kind} since it entered the replica, newest first (keyset-paginated)`,
+          params: idParams,
+          querystring: historyQuery,
+          response: bookingResponses.history,
+        },
+      },
+      async (request) => {
+        const { entries, next_cursor } = await reads.history(kind, request.params.id, request.query)
+        return { success: true as const, history: entries, next_cursor }
+      },
+    )
 }

@@ -1,10 +1,12 @@
 // The write endpoints: exams (create, update, archive, activate) and bookings (create, cancel, batch-cancel).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { WriteService } from '../bookings/write-service.js'
+import type { AttendanceOutcome, WriteService } from '../bookings/write-service.js'
 import { AppError } from '../errors.js'
 import { bearerToken } from './auth.js'
 import {
+  attendancePatch,
+  batchAttendance,
   batchCancel,
   bookingCreate,
   bookingResponses,
@@ -33,7 +35,9 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request, reply) =>
-      reply.status(201).send({ success: true as const, exam: await writes.createExam(request.body) }),
+      reply
+        .status(201)
+        .send({ success: true as const, exam: await writes.createExam(request.body, tokenSubject(request)) }),
   )
 
   app.patch(
@@ -50,7 +54,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      exam: await writes.updateExam(request.params.id, request.body),
+      exam: await writes.updateExam(request.params.id, request.body, tokenSubject(request)),
     }),
   )
 
@@ -61,7 +65,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       schema: { tags: ['exams'], summary: 'Archive a mock exam', params: idParams, response: examResponses.archived },
     },
     async (request) => {
-      await writes.archiveExam(request.params.id)
+      await writes.archiveExam(request.params.id, tokenSubject(request))
       return { success: true as const, archived: true as const }
     },
   )
@@ -80,7 +84,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      exam: await writes.updateExam(request.params.id, { is_active: request.body.is_active }),
+      exam: await writes.updateExam(request.params.id, { is_active: request.body.is_active }, tokenSubject(request)),
     }),
   )
 
@@ -118,7 +122,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      booking: await writes.cancelBooking(request.params.id),
+      booking: await writes.cancelBooking(request.params.id, tokenSubject(request)),
     }),
   )
 
@@ -134,7 +138,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request) => {
-      const outcomes = await writes.cancelBookings(request.body.bookingIds)
+      const outcomes = await writes.cancelBookings(request.body.bookingIds, tokenSubject(request))
       // outcome: 'cancelled' or the row's error code, so a client can switch on one field.
       const results = outcomes.map((o) =>
         o.success
@@ -150,6 +154,52 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       return { success: true as const, results, cancelled, failed: results.length - cancelled }
     },
   )
+
+  app.patch(
+    '/api/bookings/:id',
+    {
+      config: bookingsEdit,
+      schema: {
+        tags: ['bookings'],
+        summary: 'Mark attendance and where the student sat; 409 E_BOOKING_CANCELLED on a cancelled booking',
+        params: idParams,
+        body: attendancePatch,
+        response: bookingResponses.attendance,
+      },
+    },
+    async (request) => {
+      const [outcome] = await writes.setAttendance([{ id: request.params.id, ...request.body }], tokenSubject(request))
+      if (!outcome.success) throw outcome.error
+      return { success: true as const, booking: outcome.booking, changed: outcome.changed }
+    },
+  )
+
+  app.post(
+    '/api/bookings/batch-attendance',
+    {
+      config: bookingsEdit,
+      schema: {
+        tags: ['bookings'],
+        summary: 'Mark attendance on many bookings, reporting per id',
+        body: batchAttendance,
+        response: bookingResponses.batchAttendance,
+      },
+    },
+    async (request) => {
+      const outcomes = await writes.setAttendance(request.body.updates, tokenSubject(request))
+      const results = outcomes.map(attendanceResult)
+      const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length
+      const failed = results.filter((r) => !r.success).length
+      return { success: true as const, results, updated: count('updated'), unchanged: count('unchanged'), failed }
+    },
+  )
+}
+
+/** One row of a batch answer: `outcome` is `updated`, `unchanged` or the row's error code, to switch on. */
+function attendanceResult(o: AttendanceOutcome) {
+  return o.success
+    ? { id: o.id, success: true, outcome: o.changed ? 'updated' : 'unchanged', booking: o.booking }
+    : { id: o.id, success: false, outcome: o.error.code, error: { code: o.error.code, message: o.error.message } }
 }
 
 /**

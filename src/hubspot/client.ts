@@ -12,6 +12,18 @@ export interface HubSpotObject {
   updatedAt: string
   archived: boolean
   archivedAt?: string
+  /** When asked for: each property's versions, newest first. */
+  propertiesWithHistory?: Record<string, PropertyVersion[]>
+}
+
+/** One version of a property, as HubSpot's property history gives it. */
+export interface PropertyVersion {
+  value: string
+  timestamp: string
+  sourceType: string
+  sourceId?: string
+  sourceLabel?: string
+  updatedByUserId?: number
 }
 
 export interface PageOf<T> {

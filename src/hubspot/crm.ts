@@ -1,7 +1,7 @@
 // CRM object operations over the client, in the configured path family: list, get, create, update, archive, batches and search.
 import { AppError } from '../errors.js'
 import type { BatchResult, HubSpotClient, HubSpotObject, PageOf } from './client.js'
-import { BATCH_MAX, LIST_PAGE_MAX } from './limits.js'
+import { BATCH_HISTORY_MAX, BATCH_MAX, LIST_PAGE_MAX } from './limits.js'
 import type { HubSpotPaths } from './paths.js'
 
 export interface SearchFilter {
@@ -130,13 +130,22 @@ export class CrmObjects {
     type: string,
     ids: string[],
     properties: string[],
-    options: { idProperty?: string; archived?: boolean } = {},
+    options: { idProperty?: string; archived?: boolean; propertiesWithHistory?: string[] } = {},
   ): Promise<BatchResult<HubSpotObject>> {
+    const history = options.propertiesWithHistory ?? []
+    if (history.length > 0 && ids.length > BATCH_HISTORY_MAX)
+      throw new AppError(
+        'E_VALIDATION',
+        `a HubSpot batch read with histories takes at most ${BATCH_HISTORY_MAX} inputs`,
+        {
+          field: 'inputs',
+        },
+      )
     assertBatchSize(ids.length)
     const body = {
       inputs: ids.map((id) => ({ id })),
       properties,
-      propertiesWithHistory: [],
+      propertiesWithHistory: history,
       ...(options.idProperty ? { idProperty: options.idProperty } : {}),
     }
     const path = `${this.paths.batch(type, 'read')}${q({ archived: options.archived })}`

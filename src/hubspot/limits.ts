@@ -2,6 +2,8 @@
 
 /** Inputs per batch read, create, update or archive. */
 export const BATCH_MAX = 100
+/** A batch read asking for `propertiesWithHistory` takes at most this many inputs (more: 400 VALIDATION_ERROR). */
+export const BATCH_HISTORY_MAX = 50
 /** Objects per page of GET /crm/v3/objects/{type}. */
 export const LIST_PAGE_MAX = 100
 /** Objects per page of POST /crm/v3/objects/{type}/search. */

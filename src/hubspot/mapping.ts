@@ -1,5 +1,5 @@
 // Typed mapping between HubSpot objects (all-string properties) and replica records.
-import type { BookingRecord, ExamRecord } from '../model/records.js'
+import type { Attendance, BookingRecord, ExamRecord } from '../model/records.js'
 import type { HubSpotObject } from './client.js'
 
 export const EXAM_PROPERTIES = [
@@ -106,11 +106,29 @@ export function bookingFromHubSpot(object: HubSpotObject): BookingRecord {
     student_email: text(p.student_email),
     booking_status: text(p.booking_status),
     is_active: text(p.is_active),
-    attendance: text(p.attendance),
+    attendance: attendanceFromHubSpot(p.attendance),
     attending_location: text(p.attending_location),
     exam_date: isoDay(p.exam_date),
     dominant_hand: text(p.dominant_hand),
   })
+}
+
+/**
+ * The seed keeps attendance in HubSpot as "Yes" / "No" (other tools read it there); the API speaks
+ * `attended` / `no_show`. Any other value HubSpot holds passes through as it is.
+ */
+const ATTENDANCE_IN_HUBSPOT: Record<Attendance, string> = { attended: 'Yes', no_show: 'No' }
+
+function attendanceFromHubSpot(value: string | null | undefined): string | null {
+  const raw = text(value)
+  if (raw === 'Yes') return 'attended'
+  if (raw === 'No') return 'no_show'
+  return raw
+}
+
+/** The HubSpot value of an attendance; null clears it. */
+export function attendanceToHubSpot(value: Attendance | null): string | null {
+  return value === null ? null : ATTENDANCE_IN_HUBSPOT[value]
 }
 
 /** Record fields → HubSpot properties: strings, with null sent as "" (which clears the property). */

@@ -48,11 +48,30 @@ export type BookingStatus = (typeof BOOKING_STATUSES)[number]
 /** Statuses that hold a seat against the exam's capacity. */
 export const SEAT_HOLDING_STATUSES: readonly BookingStatus[] = ['confirmed', 'completed', 'no_show']
 
+/** A booking's attendance as the API speaks it (null: not marked). HubSpot stores the seed's "Yes" / "No". */
+export const ATTENDANCE_VALUES = ['attended', 'no_show'] as const
+export type Attendance = (typeof ATTENDANCE_VALUES)[number]
+
 export type ObjectKind = 'exam' | 'booking'
 
 /** The object types the sync engine pulls and the replica keeps sync state for (the API's plural names). */
 export const SYNC_TYPES = ['exams', 'bookings'] as const
 export type SyncType = (typeof SYNC_TYPES)[number]
+
+/**
+ * The fields one change altered, each as `[old, new]` (old null for a record new to the replica).
+ * Versioning columns (hs_lastmodifieddate, updated_at, synced_at) are left out: they change every time.
+ */
+export type FieldChanges = Record<string, [unknown, unknown]>
+
+/**
+ * Who made a change: a hubmirror write (the token's `sub`; null when it is not known, as for a
+ * write recovered after a crash), or HubSpot, as a pull found it, with the property history's
+ * `sourceType` / `sourceId` / `updatedByUserId` when HubSpot gave them.
+ */
+export type ChangeOrigin =
+  | { kind: 'hubmirror'; subject: string | null }
+  | { kind: 'hubspot'; source?: string; source_id?: string; user_id?: string }
 
 /** One row of the change log as delivered to realtime subscribers. */
 export interface ChangeEvent {
@@ -63,7 +82,23 @@ export interface ChangeEvent {
   exam_id: string | null
   source: 'write' | 'sync' | 'manual'
   at: string
+  /** null on events logged before field-level changes existed (migration 006). */
+  changes: FieldChanges | null
+  origin: ChangeOrigin | null
   row: ExamRecord | BookingRecord | null
+}
+
+/** One entry of a record's history (GET /api/bookings/:id/history): a change event without its row. */
+export interface HistoryEntry {
+  seq: string
+  kind: ObjectKind
+  op: 'upsert' | 'delete'
+  hubspot_id: string
+  exam_id: string | null
+  source: ChangeEvent['source']
+  at: string
+  changes: FieldChanges | null
+  origin: ChangeOrigin | null
 }
 
 /**

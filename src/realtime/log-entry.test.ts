@@ -11,6 +11,8 @@ const event = (seq: number, examId: string | null = 'e1'): ChangeEvent => ({
   exam_id: examId,
   source: 'write',
   at: '2026-01-01T00:00:00.000Z',
+  changes: null,
+  origin: null,
   row: { note: 'line one\nline two' } as unknown as ChangeEvent['row'],
 })
 

@@ -1,6 +1,14 @@
 // The change log: appends events inside the replica transaction, and reads them back by cursor.
 import { compareSeq } from '../model/seq.js'
-import type { ChangeEvent, LoggedChangeEvent, ObjectKind } from '../model/records.js'
+import type {
+  ChangeEvent,
+  ChangeOrigin,
+  FieldChanges,
+  HistoryEntry,
+  LoggedChangeEvent,
+  ObjectKind,
+} from '../model/records.js'
+import { BOOKINGS, EXAMS } from './columns.js'
 import type { Queryable, Transaction } from './driver.js'
 import { LOCKS } from './locks.js'
 
@@ -11,13 +19,15 @@ export interface NewEvent {
   op: 'upsert' | 'delete'
   hubspot_id: string
   exam_id: string | null
+  changes: FieldChanges
+  origin: ChangeOrigin
   row: unknown
 }
 
 // The columns are selected under ChangeEvent's names and in its key order, so that rows come back
 // as events (and a logged event's envelope stringifies as the event's would): no copy field by field.
 const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, changes, origin`
 
 export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
   if (events.length === 0) return []
@@ -25,12 +35,20 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
   // from 11 would never receive 10.
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
+  // The history row goes in with the log row, in the same statement: retention prunes the log,
+  // never the history, and the two can never disagree about a change.
   const { rows } = await tx.query<ChangeEvent>(
-    `INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, row_data)
-     SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.row
-       FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text, row jsonb, n int)
-      ORDER BY e.n
-     RETURNING ${ENVELOPE_SELECT}, row_data AS row`,
+    `WITH appended AS (
+       INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
+       SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.changes, e.origin, e.row
+         FROM jsonb_to_recordset($2::jsonb)
+           AS e(kind text, op text, hubspot_id text, exam_id text, changes jsonb, origin jsonb, row jsonb, n int)
+        ORDER BY e.n
+       RETURNING *),
+     history AS (
+       INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
+       SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
+     SELECT ${ENVELOPE_SELECT}, row_data AS row FROM appended`,
     [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
   )
   const appended = rows.sort((a, b) => compareSeq(a.seq, b.seq))
@@ -103,4 +121,38 @@ export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 
   )
   const deleted = await db.query('DELETE FROM hubmirror.replica_events WHERE seq <= $1::bigint', [through])
   return deleted.rowCount
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[]
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null
+}
+
+/**
+ * A record's history, newest first, keyset-paginated on seq (`before`: entries older than it);
+ * null when the replica has never held the record (deleted records keep their history).
+ */
+export async function readHistory(
+  db: Queryable,
+  kind: ObjectKind,
+  hubspotId: string,
+  options: { before?: string | null; limit: number },
+): Promise<HistoryPage | null> {
+  const table = kind === 'exam' ? EXAMS.table : BOOKINGS.table
+  const known = await db.query<{ known: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${table} WHERE hubspot_id = $1) AS known`,
+    [hubspotId],
+  )
+  if (!known.rows[0].known) return null
+  const { rows } = await db.query<HistoryEntry>(
+    `SELECT ${ENVELOPE_SELECT}
+       FROM hubmirror.record_history
+      WHERE kind = $1 AND hubspot_id = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
+      ORDER BY seq DESC LIMIT $4`,
+    [kind, hubspotId, options.before ?? null, options.limit + 1],
+  )
+  const more = rows.length > options.limit
+  const entries = more ? rows.slice(0, options.limit) : rows
+  return { entries, next_cursor: more ? entries[entries.length - 1].seq : null }
 }

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from './driver.js'
 
-export type IntentKind = 'booking.create' | 'booking.cancel' | 'exam.create' | 'exam.update' | 'exam.archive'
+export type IntentKind =
+  'booking.create' | 'booking.cancel' | 'booking.attendance' | 'exam.create' | 'exam.update' | 'exam.archive'
 
 export interface Intent {
   id: string

@@ -1,12 +1,62 @@
 // Writes replica rows: versioned upserts and soft deletes, each appending its change-log rows.
-import type { BookingRecord, ChangeEvent, ExamRecord } from '../model/records.js'
+import type {
+  BookingRecord,
+  ChangeEvent,
+  ChangeOrigin,
+  ExamRecord,
+  FieldChanges,
+  ObjectKind,
+} from '../model/records.js'
 import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
 import { BOOKINGS, EXAMS, recordJson, type TableSpec } from './columns.js'
-import type { Transaction } from './driver.js'
+import type { Queryable, Transaction } from './driver.js'
 
 export interface UpsertOptions {
   /** Overwrite even when the incoming version is not newer (reconcile --fix, restores). */
   force?: boolean
+  /** Who made the change; by default a hubmirror write of unknown subject, or HubSpot for pulls. */
+  origin?: ChangeOrigin
+  /** Per record (by hubspot_id), overriding `origin`: HubSpot's attribution of what a pull found. */
+  origins?: ReadonlyMap<string, ChangeOrigin>
+}
+
+/** Columns that change on every write, so they would say nothing in a change's field list. */
+const UNDIFFED = new Set(['hubspot_id', 'hs_lastmodifieddate', 'updated_at', 'synced_at'])
+
+function defaultOrigin(source: EventSource): ChangeOrigin {
+  return source === 'write' ? { kind: 'hubmirror', subject: null } : { kind: 'hubspot' }
+}
+
+/** The fields that differ, as [old, new]; a record new to the replica lists its non-null fields. */
+export function fieldChanges(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+): FieldChanges {
+  const changes: FieldChanges = {}
+  for (const [field, value] of Object.entries(after)) {
+    if (UNDIFFED.has(field)) continue
+    const old = before ? (before[field] ?? null) : null
+    if (old !== (value ?? null) && !(before === undefined && value === null)) changes[field] = [old, value ?? null]
+  }
+  return changes
+}
+
+/**
+ * The rows as they stand, locked in id order: the "old" side of each change. Locked so that no
+ * other transaction can change a row between this read and the upsert that replaces it.
+ */
+async function lockCurrent(
+  tx: Transaction,
+  spec: TableSpec,
+  ids: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map()
+  const { rows } = await tx.query<{ record: Record<string, unknown> }>(
+    `SELECT ${recordJson(spec, 't')} AS record FROM ${spec.table} t
+      WHERE t.hubspot_id = ANY($1::text[]) ORDER BY t.hubspot_id COLLATE "C" FOR UPDATE`,
+    [ids],
+  )
+  return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))
 }
 
 function recordsetDefinition(spec: TableSpec): string {
@@ -29,6 +79,12 @@ async function upsertRecords(
   if (records.length === 0) return []
   const columns = ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at']
   const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
+  const latest = dedupeLatest(records as VersionedRecord[])
+  const before = await lockCurrent(
+    tx,
+    spec,
+    latest.map((r) => r.hubspot_id),
+  )
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `INSERT INTO ${spec.table} AS t (${columns.join(', ')}, synced_at)
      SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
@@ -36,12 +92,16 @@ async function upsertRecords(
      ON CONFLICT (hubspot_id) DO UPDATE SET ${updates.join(', ')}, synced_at = now()
       WHERE $2::boolean OR t.hs_lastmodifieddate < EXCLUDED.hs_lastmodifieddate
      RETURNING ${recordJson(spec, 't')} AS record`,
-    [JSON.stringify(dedupeLatest(records as VersionedRecord[])), options.force === true],
+    [JSON.stringify(latest), options.force === true],
   )
+  const origin = options.origin ?? defaultOrigin(source)
   return appendEvents(
     tx,
     source,
-    rows.map(({ record }) => toNewEvent(spec, record)),
+    rows.map(({ record }) => {
+      const id = String(record.hubspot_id)
+      return toNewEvent(spec, record, fieldChanges(before.get(id), record), options.origins?.get(id) ?? origin)
+    }),
   )
 }
 
@@ -59,12 +119,19 @@ function dedupeLatest(records: VersionedRecord[]): VersionedRecord[] {
   return [...latest.values()].sort((a, b) => (a.hubspot_id < b.hubspot_id ? -1 : a.hubspot_id > b.hubspot_id ? 1 : 0))
 }
 
-function toNewEvent(spec: TableSpec, record: Record<string, unknown>): NewEvent {
+function toNewEvent(
+  spec: TableSpec,
+  record: Record<string, unknown>,
+  changes: FieldChanges,
+  origin: ChangeOrigin,
+): NewEvent {
   return {
     kind: spec.kind,
     op: record.deleted_at ? 'delete' : 'upsert',
     hubspot_id: String(record.hubspot_id),
     exam_id: (record[spec.examColumn] as string | null) ?? null,
+    changes,
+    origin,
     row: record,
   }
 }
@@ -76,6 +143,7 @@ async function softDelete(
   hubspotIds: readonly string[],
   deletedAt: Date,
   source: EventSource,
+  origin: ChangeOrigin = defaultOrigin(source),
 ): Promise<ChangeEvent[]> {
   if (hubspotIds.length === 0) return []
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
@@ -87,8 +155,23 @@ async function softDelete(
   return appendEvents(
     tx,
     source,
-    rows.map(({ record }) => toNewEvent(spec, record)),
+    rows.map(({ record }) => toNewEvent(spec, record, { deleted_at: [null, record.deleted_at] }, origin)),
   )
+}
+
+/** The replica's records of these ids (deleted ones too), unlocked: what a pull compares HubSpot's with. */
+export async function currentRecords(
+  db: Queryable,
+  kind: ObjectKind,
+  ids: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map()
+  const spec = kind === 'exam' ? EXAMS : BOOKINGS
+  const { rows } = await db.query<{ record: Record<string, unknown> }>(
+    `SELECT ${recordJson(spec, 't')} AS record FROM ${spec.table} t WHERE t.hubspot_id = ANY($1::text[])`,
+    [ids],
+  )
+  return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))
 }
 
 export const upsertExams = (
@@ -103,7 +186,17 @@ export const upsertBookings = (
   source: EventSource,
   options?: UpsertOptions,
 ) => upsertRecords(tx, BOOKINGS, records, source, options)
-export const softDeleteExams = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) =>
-  softDelete(tx, EXAMS, ids, at, source)
-export const softDeleteBookings = (tx: Transaction, ids: readonly string[], at: Date, source: EventSource) =>
-  softDelete(tx, BOOKINGS, ids, at, source)
+export const softDeleteExams = (
+  tx: Transaction,
+  ids: readonly string[],
+  at: Date,
+  source: EventSource,
+  origin?: ChangeOrigin,
+) => softDelete(tx, EXAMS, ids, at, source, origin)
+export const softDeleteBookings = (
+  tx: Transaction,
+  ids: readonly string[],
+  at: Date,
+  source: EventSource,
+  origin?: ChangeOrigin,
+) => softDelete(tx, BOOKINGS, ids, at, source, origin)

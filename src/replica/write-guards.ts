@@ -1,5 +1,5 @@
 // The write guards' SQL, run in the domain's transaction under row locks: the exam, its reservation, seats, cancel state.
-import { SEAT_HOLDING_STATUSES } from '../model/records.js'
+import { SEAT_HOLDING_STATUSES, type BookingRecord } from '../model/records.js'
 import { BOOKINGS, recordJson } from './columns.js'
 import type { Queryable } from './driver.js'
 
@@ -108,13 +108,33 @@ export interface BookingState {
   booking_id: string | null
   mock_exam_id: string | null
   booking_status: string | null
+  attendance: string | null
+  attending_location: string | null
   deleted: boolean
+}
+
+/**
+ * The booking writes in flight on these bookings (pending intents, by target id): read under
+ * lockBookings, so a cancel and an attendance write on one booking never fly together.
+ */
+export async function pendingBookingWrites(
+  tx: Queryable,
+  hubspotIds: readonly string[],
+): Promise<Map<string, 'booking.cancel' | 'booking.attendance'>> {
+  if (hubspotIds.length === 0) return new Map()
+  const { rows } = await tx.query<{ target_id: string; kind: 'booking.cancel' | 'booking.attendance' }>(
+    `SELECT target_id, kind FROM hubmirror.write_intents
+      WHERE status = 'pending' AND kind IN ('booking.cancel', 'booking.attendance') AND target_id = ANY($1::text[])`,
+    [hubspotIds],
+  )
+  return new Map(rows.map((row) => [row.target_id, row.kind]))
 }
 
 /** Locks bookings in id order (so two batches over the same ids cannot deadlock). */
 export async function lockBookings(tx: Queryable, hubspotIds: readonly string[]): Promise<BookingState[]> {
   const { rows } = await tx.query<BookingState>(
-    `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, deleted_at IS NOT NULL AS deleted
+    `SELECT hubspot_id, booking_id, mock_exam_id, booking_status, attendance, attending_location,
+            deleted_at IS NOT NULL AS deleted
        FROM public.hubspot_bookings WHERE hubspot_id = ANY($1::text[]) ORDER BY hubspot_id COLLATE "C" FOR UPDATE`,
     [hubspotIds],
   )
@@ -128,4 +148,13 @@ export async function bookingByKey(db: Queryable, bookingId: string): Promise<Re
     [bookingId],
   )
   return rows[0]?.record ?? null
+}
+
+/** Bookings' API records by HubSpot id (deleted ones too), for answers about rows left as they were. */
+export async function bookingsById(db: Queryable, hubspotIds: readonly string[]): Promise<BookingRecord[]> {
+  const { rows } = await db.query<{ record: BookingRecord }>(
+    `SELECT ${recordJson(BOOKINGS, 'b')} AS record FROM ${BOOKINGS.table} b WHERE b.hubspot_id = ANY($1::text[])`,
+    [hubspotIds],
+  )
+  return rows.map((row) => row.record)
 }

@@ -7,7 +7,7 @@ import {
   examFromHubSpot,
   type HubSpotObject,
 } from '../hubspot/index.js'
-import type { ChangeEvent } from '../model/records.js'
+import type { ChangeEvent, ChangeOrigin } from '../model/records.js'
 import {
   examIdsOfBookings,
   softDeleteBookings,
@@ -27,7 +27,7 @@ export interface BatchWriter {
   upsert(
     type: SyncType,
     objects: readonly HubSpotObject[],
-    options?: { force?: boolean; source?: Source },
+    options?: { force?: boolean; source?: Source; origins?: ReadonlyMap<string, ChangeOrigin> },
   ): Promise<number>
   /** Returns how many rows were marked deleted (rows already deleted are left alone). */
   softDelete(type: SyncType, items: ReadonlyArray<{ id: string; at: Date }>, source?: Source): Promise<number>
@@ -60,7 +60,10 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
             if (objects.length === 0) return 0
             const source = options.source ?? 'sync'
             if (type === 'exams') {
-              const events = await upsertExams(tx, objects.map(examFromHubSpot), source, { force: options.force })
+              const events = await upsertExams(tx, objects.map(examFromHubSpot), source, {
+                force: options.force,
+                origins: options.origins,
+              })
               note(events)
               return events.length
             }
@@ -70,7 +73,10 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
               objects.map((o) => o.id),
             ))
               touched.add(id)
-            const events = await upsertBookings(tx, objects.map(bookingFromHubSpot), source, { force: options.force })
+            const events = await upsertBookings(tx, objects.map(bookingFromHubSpot), source, {
+              force: options.force,
+              origins: options.origins,
+            })
             note(events)
             return events.length
           },

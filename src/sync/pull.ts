@@ -3,6 +3,7 @@ import { modifiedMs } from '../hubspot/index.js'
 import type { Crm } from './crm-port.js'
 import { readSyncState, recordPullError, recordPullOk, recordPullStart } from '../replica/index.js'
 import { PROPERTIES } from './apply.js'
+import { ATTRIBUTED_PER_PULL, attributeChanges } from './attribution.js'
 import type { SyncContext } from './context.js'
 import type { PullReason, SyncType, TypePullResult } from './types.js'
 import { OBJECT_ID, nextCursor, scanModified } from './window-scan.js'
@@ -31,11 +32,13 @@ export async function pullType(ctx: PullContext, type: SyncType): Promise<TypePu
       return ctx.crm.search(ctx.types[type], request)
     }
     let maxSeen: number | null = null
+    const attribution = { left: ATTRIBUTED_PER_PULL }
     const fromMs = Math.max(0, (state.cursorMs ?? 0) - ctx.lookbackMs)
     for await (const page of scanModified(search, { fromMs, toMs: upperMs }, PROPERTIES[type], ctx.signal)) {
       counts.fetched += page.length
       for (const object of page) maxSeen = Math.max(maxSeen ?? 0, modifiedMs(object))
-      counts.changed += (await ctx.applier.batch((writer) => writer.upsert(type, page))).changed
+      const origins = await attributeChanges(ctx, type, page, attribution, () => (counts.calls += 1))
+      counts.changed += (await ctx.applier.batch((writer) => writer.upsert(type, page, { origins }))).changed
     }
     const archivedScanStart = Date.now()
     const archived =

@@ -270,4 +270,32 @@ describe('write path under interleaving', () => {
     const { rows } = await t.app.db.query(`SELECT 1 FROM hubmirror.write_intents WHERE exam_id = $1`, [examId])
     expect(rows).toHaveLength(0)
   })
+
+  it('[I10] attendance racing a cancel in flight is refused, and a cancel racing attendance in flight too', async () => {
+    const examId = await newExam(10)
+    const [a, b] = await Promise.all([book(examId), book(examId)]).then((rs) =>
+      rs.map((r) => r.json().booking.hubspot_id as string),
+    )
+    t.emulator!.setFaults({ latencyMs: SLOW_HUBSPOT_MS })
+    const cancel = t.api('POST', `/api/bookings/${a}/cancel`)
+    await sleep(150)
+    const late = await t.api('PATCH', `/api/bookings/${a}`, { attendance: 'attended' })
+    expect(late.statusCode, late.body).toBe(409)
+    expect(late.json().error.code).toBe('E_CANCEL_IN_PROGRESS')
+    expect((await cancel).statusCode).toBe(200)
+
+    const mark = t.api('POST', '/api/bookings/batch-attendance', { updates: [{ id: b, attendance: 'attended' }] })
+    await sleep(150)
+    const batch = await t.api('POST', '/api/bookings/batch-cancel', { bookingIds: [b] })
+    expect(batch.json().results[0].outcome).toBe('E_WRITE_IN_PROGRESS')
+    expect((await mark).json().results[0].outcome).toBe('updated')
+    t.emulator!.clearFaults()
+    const after = await t.api('PATCH', `/api/bookings/${a}`, { attendance: 'attended' })
+    expect(after.json().error.code).toBe('E_BOOKING_CANCELLED')
+    const inHubSpot = await bookingsOfExam(t.emulator!, examId, ['booking_status', 'attendance'])
+    expect(Object.fromEntries(inHubSpot.map((o) => [o.id, o.properties]))).toMatchObject({
+      [a]: { booking_status: 'cancelled', attendance: null },
+      [b]: { booking_status: 'confirmed', attendance: 'Yes' },
+    })
+  }, 30_000)
 })

@@ -309,6 +309,63 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     expect(polls.length).toBeGreaterThan(0)
   })
 
+  it('marks three students present in bulk; a second page shows it live; their history says who did it', async () => {
+    const { exam } = await server.api.createExam({
+      mock_exam_name: `Attendance ${Date.now().toString(36)}`,
+      mock_type: 'Mini-mock',
+      exam_date: isoDate(1),
+      start_time: '09:00',
+      end_time: '11:00',
+      location: 'Halifax',
+      capacity: 10,
+    })
+    const ids: string[] = []
+    for (const name of ['Ann Present', 'Ben Present', 'Cat Present'])
+      ids.push(
+        (
+          await server.api.createBooking({
+            examId: exam.hubspot_id,
+            student_name: name,
+            student_email: `${name.split(' ')[0]!.toLowerCase()}.present@example.com`,
+          })
+        ).booking.hubspot_id,
+      )
+    const subject = JSON.parse(Buffer.from(server.token.split('.')[1]!, 'base64url').toString('utf8')).sub as string
+    const a = await openPage(`#/exams/${exam.hubspot_id}`)
+    const b = await openPage(`#/exams/${exam.hubspot_id}`)
+    await Promise.all([waitLive(a), waitLive(b)])
+    for (const id of ids) await a.getByTestId(`booking-row-${id}`).waitFor({ timeout: 5_000 })
+    expect(await b.getByTestId('booking-attendance').allTextContents()).toEqual(['—', '—', '—'])
+
+    await a.getByTestId('select-all').check()
+    await a.getByTestId('batch-present').click()
+    await toast(a, 'Marked 3 present').waitFor({ timeout: 5_000 })
+    // The other page follows without a reload: each row reads Present.
+    await waitFor(
+      async () => (await b.getByTestId('booking-attendance').allTextContents()).every((text) => text === 'Present'),
+      5_000,
+      'the second page to show all three present',
+    )
+    expect(await b.getByTestId('booking-attendance').allTextContents()).toEqual(['Present', 'Present', 'Present'])
+
+    // One student's history, opened on the second page: the newest change is the attendance, by whom.
+    await b.getByTestId(`booking-row-${ids[1]}`).getByTestId('booking-history').click()
+    const newest = b.getByTestId('history-entry').first()
+    await newest.waitFor({ timeout: 5_000 })
+    expect(await b.getByTestId('history-panel').locator('h2').textContent()).toContain('Ben Present')
+    expect(await newest.getByTestId('history-who').textContent()).toContain(`by ${subject}`)
+    expect(await newest.getByTestId('history-what').textContent()).toContain('attendance: — → attended')
+    // The booking itself is the oldest entry: created with status confirmed.
+    expect(await b.getByTestId('history-entry').last().getByTestId('history-what').textContent()).toContain(
+      'status: — → confirmed',
+    )
+    for (const width of WIDTHS) {
+      await b.setViewportSize({ width, height: 900 })
+      await screenshot(b, `exam-detail-history-${width}`)
+      await expectNoOverflow(b, `exam detail with history at ${width}px`)
+    }
+  })
+
   it('fills the exam, shows the 409 "exam full" plainly, and batch-cancels', async () => {
     const page = await openPage(`#/exams/${examId}`)
     await waitLive(page)

@@ -178,7 +178,15 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
   it('continues the sequence: the next event gets the next seq, and the client sees it', async () => {
     const [appended] = await app.db.transaction((tx) =>
       appendEvents(tx, 'manual', [
-        { kind: 'booking', op: 'upsert', hubspot_id: '8999', exam_id: '90', row: bookingRow('8999', '90') },
+        {
+          kind: 'booking',
+          op: 'upsert',
+          hubspot_id: '8999',
+          exam_id: '90',
+          changes: {},
+          origin: { kind: 'hubspot' },
+          row: bookingRow('8999', '90'),
+        },
       ]),
     )
     expect(appended.seq).toBe(String(head + 1))

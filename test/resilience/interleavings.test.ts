@@ -37,6 +37,7 @@ const CLEAN_REFUSALS = new Set([
   'E_EXAM_FULL',
   'E_EXAM_INACTIVE',
   'E_ALREADY_CANCELLED',
+  'E_BOOKING_CANCELLED',
   'E_CANCEL_IN_PROGRESS',
   'E_CAPACITY_BELOW_BOOKINGS',
   'E_WRITE_IN_PROGRESS',
@@ -52,7 +53,7 @@ interface Student {
   email: string
 }
 
-describe('write path interleavings [I1–I9]', () => {
+describe('write path interleavings [I1–I10]', () => {
   let emulator: RunningEmulator
   let cluster: ResilienceServers
 
@@ -217,6 +218,27 @@ describe('write path interleavings [I1–I9]', () => {
         else if (!CLEAN_REFUSALS.has(r.outcome)) violations.push(`[I5] batch-cancel row ${r.id}: ${r.outcome}`)
       }
     }
+    const ATTENDANCE = ['attended', 'no_show', null] as const
+    const attendance = async () => {
+      if (!bookings.length) return
+      // Aimed at recent bookings, the ones cancels are aimed at too.
+      const { id } = pick(bookings.slice(-12))
+      await send('attendance', 'PATCH', `/api/bookings/${id}`, { attendance: pick(ATTENDANCE) })
+    }
+    const batchAttendance = async () => {
+      if (!bookings.length) return
+      const ids = [...new Set(Array.from({ length: int(2, 5) }, () => pick(bookings.slice(-12)).id))]
+      const answer = await send('batch-attendance', 'POST', '/api/bookings/batch-attendance', {
+        updates: ids.map((id) => ({ id, attendance: pick(ATTENDANCE) })),
+      })
+      if (answer.status !== 200) return
+      const results = answer.body.results as Array<{ id: string; success: boolean; outcome: string }>
+      if (results.length !== ids.length)
+        violations.push(`[I5] batch-attendance of ${ids.length} reported ${results.length}`)
+      for (const r of results)
+        if (!r.success && !CLEAN_REFUSALS.has(r.outcome))
+          violations.push(`[I5] batch-attendance row ${r.id}: ${r.outcome}`)
+    }
     const capacity = async () => {
       const examId = pick(examIds)
       const held = bookings.filter((b) => b.examId === examId && !acknowledgedCancels.has(b.id)).length
@@ -241,11 +263,13 @@ describe('write path interleavings [I1–I9]', () => {
           moods.push(mood.name)
         }
         const roll = random()
-        if (roll < 0.4) await create()
-        else if (roll < 0.55) await cancel()
-        else if (roll < 0.65) await batchCancel()
-        else if (roll < 0.8) await capacity()
-        else if (roll < 0.9) await activate()
+        if (roll < 0.35) await create()
+        else if (roll < 0.48) await cancel()
+        else if (roll < 0.56) await batchCancel()
+        else if (roll < 0.66) await attendance()
+        else if (roll < 0.71) await batchAttendance()
+        else if (roll < 0.84) await capacity()
+        else if (roll < 0.92) await activate()
         else await read()
       }
     }
@@ -314,8 +338,9 @@ describe('write path interleavings [I1–I9]', () => {
             op: string
             hubspot_id: string
             row_data: Record<string, any>
+            changes: Record<string, [unknown, unknown]> | null
           }>(
-            `SELECT seq::text, kind, op, hubspot_id, row_data FROM hubmirror.replica_events ORDER BY replica_events.seq`,
+            `SELECT seq::text, kind, op, hubspot_id, row_data, changes FROM hubmirror.replica_events ORDER BY replica_events.seq`,
           )
         ).rows,
     )
@@ -333,6 +358,21 @@ describe('write path interleavings [I1–I9]', () => {
         overbooked += 1
         violations.push(`[I1] seq ${seq}: exam ${examId} holds ${held} seats at capacity ${cap}`)
       }
+    }
+    // [I10] no attendance change after a booking's cancel (nothing here re-confirms a booking).
+    const cancelledAt = new Map<string, string>()
+    let attendanceChanges = 0
+    for (const event of log) {
+      if (event.kind !== 'booking') continue
+      if (event.changes?.attendance) {
+        attendanceChanges += 1
+        if (cancelledAt.has(event.hubspot_id))
+          violations.push(
+            `[I10] seq ${event.seq}: attendance of ${event.hubspot_id} changed after its cancel at seq ${cancelledAt.get(event.hubspot_id)}`,
+          )
+      }
+      if (event.row_data?.booking_status === 'cancelled' && !cancelledAt.has(event.hubspot_id))
+        cancelledAt.set(event.hubspot_id, event.seq)
     }
     for (const event of log) {
       if (event.kind === 'exam') {
@@ -368,6 +408,7 @@ describe('write path interleavings [I1–I9]', () => {
       cancelsAcknowledged: acknowledgedCancels.size,
       keysIssued: keys.length,
       logEvents: log.length,
+      attendanceChanges,
       peakSeatUse: Math.round(peakUse * 100) / 100,
       overbookedStates: overbooked,
       moods,
@@ -382,7 +423,7 @@ describe('write path interleavings [I1–I9]', () => {
       title: `Interleavings (seed ${SEED})`,
       load: `${fmt(counts.ops)} random operations on 2 instances, ${CONCURRENCY} at a time, in ${(loadMs / 1000).toFixed(0)} s: ${[...counts.byKind].map(([k, v]) => `${fmt(v)} ${k}`).join(', ')}; keys reused correctly and wrongly; batch-cancels aimed at recent ids with duplicates; capacity moved around the seats taken`,
       faults: `HubSpot's mood switched every ${FAULT_EVERY} operations (${[...new Set(moods)].join(', ')}: latency up to 1 s, 429s, 5xx); rate limit ${RATE_LIMIT}/10 s`,
-      checked: `0 violations: no 500 or dropped answer (refusals: ${refused}); 0 silent key reuse; ${fmt(acknowledgedCreates.size)} acknowledged bookings each once in HubSpot, 0 unacknowledged; ${fmt(acknowledgedCancels.size)} acknowledged cancels cancelled; replica = HubSpot = API on both instances; capacity never exceeded in any of ${fmt(log.length)} change-log states (peak use ${Math.round(peakUse * 100)}%) nor in HubSpot`,
+      checked: `0 violations: no 500 or dropped answer (refusals: ${refused}); 0 silent key reuse; ${fmt(acknowledgedCreates.size)} acknowledged bookings each once in HubSpot, 0 unacknowledged; ${fmt(acknowledgedCancels.size)} acknowledged cancels cancelled; replica = HubSpot = API on both instances; capacity never exceeded in any of ${fmt(log.length)} change-log states (peak use ${Math.round(peakUse * 100)}%) nor in HubSpot; ${fmt(attendanceChanges)} attendance changes, none after its booking's cancel`,
       durationMs: Date.now() - started,
       figures: { ...figures, profile },
     })

@@ -156,6 +156,8 @@ export async function startFakeServer(): Promise<FakeServer> {
         exam_id: examId,
         source: 'write',
         at: new Date().toISOString(),
+        changes: null,
+        origin: null,
         row: bookingRow(hubspotId, examId),
         ...partial,
       }

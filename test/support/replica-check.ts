@@ -5,7 +5,7 @@ import type { HubSpotObject } from '../../src/hubspot/index.js'
 import type { Queryable } from '../../src/replica/index.js'
 import { listAll, type Kind } from './hubspot-direct.js'
 
-type Conversion = 'text' | 'integer' | 'integer0' | 'day'
+type Conversion = 'text' | 'integer' | 'integer0' | 'day' | 'attendance'
 /** Column → conversion from HubSpot's all-string property of the same name (DESIGN: replica columns mirror HubSpot). */
 const COLUMNS: Record<Kind, Record<string, Conversion>> = {
   exams: {
@@ -28,7 +28,7 @@ const COLUMNS: Record<Kind, Record<string, Conversion>> = {
     student_email: 'text',
     booking_status: 'text',
     is_active: 'text',
-    attendance: 'text',
+    attendance: 'attendance',
     attending_location: 'text',
     exam_date: 'day',
     dominant_hand: 'text',
@@ -52,6 +52,9 @@ function convert(value: string | null | undefined, how: Conversion): unknown {
       return empty || Number.isNaN(Number.parseInt(value, 10)) ? null : Number.parseInt(value, 10)
     case 'integer0':
       return empty || Number.isNaN(Number.parseInt(value, 10)) ? 0 : Number.parseInt(value, 10)
+    case 'attendance':
+      // HubSpot keeps the seed's "Yes" / "No"; the replica speaks the API's values.
+      return empty ? null : value === 'Yes' ? 'attended' : value === 'No' ? 'no_show' : value
     case 'day':
       return empty ? null : /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : instant(value)!.slice(0, 10)
   }

@@ -111,7 +111,7 @@ describe('sync: freshness', () => {
       const second = await sync.pull()
       expect(second.objects.bookings?.changed).toBe(1)
       const listed = (await get(`/api/mock-exams/${booking.properties.mock_exam_id}/bookings`)).json().bookings
-      expect(listed.find((b: { hubspot_id: string }) => b.hubspot_id === booking.id).attendance).toBe('Yes')
+      expect(listed.find((b: { hubspot_id: string }) => b.hubspot_id === booking.id).attendance).toBe('attended')
     } finally {
       t.emulator!.setSearchLagMs(0)
     }

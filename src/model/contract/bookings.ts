@@ -1,6 +1,7 @@
 // The HTTP contract of bookings: the booking record, create/cancel/batch-cancel bodies and their answers.
 import { z } from 'zod'
-import { errorResponses, hubspotId, success } from './common.js'
+import { ATTENDANCE_VALUES } from '../records.js'
+import { changeOrigin, errorResponses, fieldChanges, hubspotId, seqCursor, success } from './common.js'
 import { name } from './exams.js'
 
 const text = z.string().nullable()
@@ -48,6 +49,42 @@ export const batchCancel = z.strictObject({
   bookingIds: z.array(hubspotId).min(1, 'must list at least one id').max(500, 'at most 500 ids per request'),
 })
 
+const attendanceFields = {
+  attendance: z
+    .enum(ATTENDANCE_VALUES, 'must be "attended", "no_show" or null (to unset)')
+    .nullable()
+    .optional()
+    .meta({ description: '"attended", "no_show", or null to unset' }),
+  attending_location: name(200).nullable().optional().meta({ description: 'where the student sat; null to unset' }),
+}
+const changesSomething = (update: { attendance?: unknown; attending_location?: unknown }) =>
+  update.attendance !== undefined || update.attending_location !== undefined
+const nothingToChange = 'must set attendance or attending_location'
+
+/** PATCH /api/bookings/:id: attendance and where the student sat; other fields are not writable here. */
+export const attendancePatch = z
+  .strictObject(attendanceFields)
+  .refine(changesSomething, { message: nothingToChange, path: ['attendance'] })
+
+/** POST /api/bookings/batch-attendance: one update per booking, ids distinct. */
+export const batchAttendance = z.strictObject({
+  updates: z
+    .array(
+      z
+        .strictObject({ id: hubspotId, ...attendanceFields })
+        .refine(changesSomething, { message: nothingToChange, path: ['attendance'] }),
+    )
+    .min(1, 'must list at least one update')
+    .max(500, 'at most 500 updates per request')
+    .superRefine((updates, context) => {
+      const seen = new Set<string>()
+      updates.forEach((update, i) => {
+        if (seen.has(update.id)) context.addIssue({ code: 'custom', message: 'is listed twice', path: [i, 'id'] })
+        seen.add(update.id)
+      })
+    }),
+})
+
 export const bookingsBody = success({ bookings: z.array(bookingRecord) })
 export const bookingBody = success({ booking: bookingRecord })
 export const bookingCreatedBody = success({
@@ -69,9 +106,63 @@ export const batchCancelBody = success({
   failed: z.number().int(),
 })
 
+export const attendanceBody = success({
+  booking: bookingRecord,
+  changed: z.boolean().meta({ description: 'false: the booking already read so; nothing was sent to HubSpot' }),
+})
+
+/** One booking's outcome in a batch attendance update. */
+export const batchAttendanceResult = z.object({
+  id: z.string(),
+  success: z.boolean(),
+  outcome: z.string().meta({ description: '"updated", "unchanged", or the error code of this row' }),
+  booking: bookingRecord.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+})
+
+export const batchAttendanceBody = success({
+  results: z.array(batchAttendanceResult),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  failed: z.number().int(),
+})
+
+/** One change to a record, as its history lists it (a change event without the row). */
+export const historyEntry = z
+  .object({
+    seq: z.string().meta({ description: 'the change-log seq of the change' }),
+    kind: z.enum(['exam', 'booking']),
+    op: z.enum(['upsert', 'delete']),
+    hubspot_id: z.string(),
+    exam_id: z.string().nullable(),
+    source: z.enum(['write', 'sync', 'manual']),
+    at: z.string(),
+    changes: fieldChanges,
+    origin: changeOrigin,
+  })
+  .meta({ id: 'HistoryEntry' })
+
+export const historyQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(500, 'must be at most 500')
+    .default(50),
+  cursor: seqCursor.optional().meta({ description: "the previous page's next_cursor" }),
+})
+
+export const historyBody = success({
+  history: z.array(historyEntry).meta({ description: 'newest first' }),
+  next_cursor: z.string().nullable().meta({ description: 'pass as cursor for older entries; null on the last page' }),
+})
+
 export const bookingResponses = {
   list: { 200: bookingsBody, ...errorResponses },
   created: { 200: bookingCreatedBody, 201: bookingCreatedBody, ...errorResponses },
   cancelled: { 200: bookingBody, ...errorResponses },
   batch: { 200: batchCancelBody, ...errorResponses },
+  attendance: { 200: attendanceBody, ...errorResponses },
+  batchAttendance: { 200: batchAttendanceBody, ...errorResponses },
+  history: { 200: historyBody, ...errorResponses },
 } as const

@@ -43,3 +43,23 @@ export const errorResponses = { '4xx': errorBody, '5xx': errorBody } as const
 export function success<T extends z.ZodRawShape>(shape: T) {
   return z.object({ success: z.literal(true), ...shape })
 }
+
+/** The fields a change altered, `{ field: [old, new] }`; null on events logged before migration 006. */
+export const fieldChanges = z
+  .record(z.string(), z.tuple([z.unknown(), z.unknown()]))
+  .nullable()
+  .meta({ id: 'FieldChanges', description: '{ field: [old, new] }; old is null for a record new to the replica' })
+
+/** Who made a change: a hubmirror write (the token's sub) or HubSpot (as a pull found it). */
+export const changeOrigin = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('hubmirror'), subject: z.string().nullable() }),
+    z.object({
+      kind: z.literal('hubspot'),
+      source: z.string().optional().meta({ description: "HubSpot's sourceType, e.g. CRM_UI, INTEGRATION, API" }),
+      source_id: z.string().optional().meta({ description: "HubSpot's sourceId" }),
+      user_id: z.string().optional().meta({ description: "HubSpot's updatedByUserId" }),
+    }),
+  ])
+  .nullable()
+  .meta({ id: 'ChangeOrigin' })

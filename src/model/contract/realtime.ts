@@ -1,7 +1,7 @@
 // The HTTP contract of the realtime routes: SSE and long-poll queries, the change event, long-poll and GraphQL answers.
 import { z } from 'zod'
 import { bookingRecord } from './bookings.js'
-import { errorBody, errorResponses, idList, seqCursor, success } from './common.js'
+import { changeOrigin, errorBody, errorResponses, fieldChanges, idList, seqCursor, success } from './common.js'
 import { examRecord } from './exams.js'
 
 /** One row of the change log, as SSE `data:`, long-poll `events[]` and WebSocket messages carry it. */
@@ -14,6 +14,8 @@ export const changeEvent = z
     exam_id: z.string().nullable(),
     source: z.enum(['write', 'sync', 'manual']),
     at: z.string(),
+    changes: fieldChanges,
+    origin: changeOrigin,
     row: z.union([examRecord, bookingRecord]).nullable(),
   })
   .meta({ id: 'ChangeEvent' })

@@ -17,6 +17,8 @@ const event = (hubspotId: string): ChangeEvent => ({
   exam_id: hubspotId,
   source: 'sync',
   at: new Date(0).toISOString(),
+  changes: null,
+  origin: null,
   row: null,
 })
 

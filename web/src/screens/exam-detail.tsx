@@ -1,4 +1,4 @@
-// Exam detail: the exam's live bookings (sort, search, filter, cancel, batch-cancel) and a booking form.
+// Exam detail: the exam's live bookings (sort, search, filter, attendance, cancel, batch-cancel), a booking form and timelines.
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
 import {
   compareSeq,
@@ -25,12 +25,23 @@ import {
 } from '../format.js'
 import { RosterTools } from '../components/roster-tools.js'
 import { href, navigate } from '../router.js'
+import { HistoryPanel } from './history-panel.js'
+
+/** Whose timeline is open: a booking's or the exam's. */
+interface HistoryTarget {
+  kind: 'booking' | 'exam'
+  id: string
+  title: string
+}
+
+const ATTENDANCE_LABEL: Record<string, string> = { attended: 'Present', no_show: 'No-show' }
 
 type SortKey =
   | 'student_name'
   | 'student_email'
   | 'student_id'
   | 'booking_status'
+  | 'attendance'
   | 'attending_location'
   | 'dominant_hand'
   | 'created_at'
@@ -40,6 +51,7 @@ const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'student_email', label: 'Email' },
   { key: 'student_id', label: 'Student ID' },
   { key: 'booking_status', label: 'Status' },
+  { key: 'attendance', label: 'Attendance' },
   { key: 'attending_location', label: 'Location' },
   { key: 'dominant_hand', label: 'Hand' },
   { key: 'created_at', label: 'Booked at' },
@@ -52,6 +64,7 @@ export function ExamDetail({ examId }: { examId: string }) {
   const [missing, setMissing] = useState(false)
   const [archived, setArchived] = useState(false)
   const [alert, setAlert] = useAlert()
+  const [historyOf, setHistoryOf] = useState<HistoryTarget | null>(null)
   const live = useRealtimeBookings([examId], { baseUrl, token: session.token, feed })
   const bookings = live.bookings[examId]
 
@@ -131,13 +144,22 @@ export function ExamDetail({ examId }: { examId: string }) {
         </p>
       ) : null}
       {exam ? (
-        <ExamHeader exam={exam} booked={booked} onExam={setExam} onAlert={setAlert} />
+        <ExamHeader
+          exam={exam}
+          booked={booked}
+          onExam={setExam}
+          onAlert={setAlert}
+          onHistory={() => setHistoryOf({ kind: 'exam', id: examId, title: exam.mock_exam_name || `exam ${examId}` })}
+        />
       ) : (
         <p className="muted" role="status">
           Loading exam…
         </p>
       )}
 
+      {historyOf ? (
+        <HistoryPanel key={`${historyOf.kind}:${historyOf.id}`} {...historyOf} onClose={() => setHistoryOf(null)} />
+      ) : null}
       <div className="detail-grid">
         {can('bookings.edit') && exam && !archived ? (
           <CreateBookingForm
@@ -162,6 +184,10 @@ export function ExamDetail({ examId }: { examId: string }) {
               bookings={bookings}
               onAlert={setAlert}
               onCancelled={(n) => toast(`Cancelled ${n} booking${n === 1 ? '' : 's'}`, 'success')}
+              onMarked={(n, label) => toast(`Marked ${n} ${label.toLowerCase()}`, 'success')}
+              onHistory={(b) =>
+                setHistoryOf({ kind: 'booking', id: b.hubspot_id, title: b.student_name ?? `booking ${b.hubspot_id}` })
+              }
             />
           ) : live.loading ? (
             <p className="muted" role="status">
@@ -179,11 +205,13 @@ function ExamHeader({
   booked,
   onExam,
   onAlert,
+  onHistory,
 }: {
   exam: ExamRecord
   booked: number
   onExam(exam: ExamRecord): void
   onAlert(message: string | null): void
+  onHistory(): void
 }) {
   const { api, can, describeError, toast, markOwnWrite } = useApp()
   const [busy, setBusy] = useState<string | null>(null)
@@ -214,6 +242,14 @@ function ExamHeader({
           <ExamBadges exam={exam} today={localToday()} activeTestId="exam-active" />
         </p>
         <CapacityBar id={exam.hubspot_id} booked={booked} capacity={exam.capacity ?? 0} />
+        <button
+          type="button"
+          className="button button--quiet button--small"
+          data-testid="exam-history"
+          onClick={onHistory}
+        >
+          History
+        </button>
       </div>
       {can('exams.edit') ? (
         <div className="actions">
@@ -291,10 +327,14 @@ function BookingsTable({
   bookings,
   onAlert,
   onCancelled,
+  onMarked,
+  onHistory,
 }: {
   bookings: BookingRecord[]
   onAlert(message: string | null): void
   onCancelled(count: number): void
+  onMarked(count: number, label: string): void
+  onHistory(booking: BookingRecord): void
 }) {
   const { api, can, describeError, markOwnWrite } = useApp()
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'created_at', dir: -1 })
@@ -338,6 +378,31 @@ function BookingsTable({
       await api.cancelBooking(id)
       setConfirming(null)
       onCancelled(1)
+    } catch (e) {
+      onAlert(describeError(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  /** Attendance on one row or on the selection; per-row refusals (a cancel elsewhere) are listed. */
+  async function mark(ids: string[], attendance: 'attended' | 'no_show') {
+    setBusy(true)
+    onAlert(null)
+    try {
+      markOwnWrite(ids)
+      const res = await api.batchAttendance(ids.map((id) => ({ id, attendance })))
+      if (ids.length > 1) setSelected(new Set())
+      const done = res.updated + res.unchanged
+      if (done > 0) onMarked(done, ATTENDANCE_LABEL[attendance] ?? attendance)
+      if (res.failed > 0) {
+        const reasons = res.results
+          .filter((r) => !r.success)
+          .slice(0, 3)
+          .map((r) => `${r.id}: ${r.error?.message ?? 'failed'}`)
+          .join('; ')
+        onAlert(`${res.failed} of ${ids.length} could not be marked. ${reasons}`)
+      }
     } catch (e) {
       onAlert(describeError(e))
     } finally {
@@ -402,6 +467,19 @@ function BookingsTable({
           <div className="field field--action">
             <button
               type="button"
+              className="button"
+              data-testid="batch-present"
+              disabled={busy || chosen.length === 0}
+              onClick={() => mark(chosen, 'attended')}
+            >
+              Mark present ({chosen.length})
+            </button>
+          </div>
+        ) : null}
+        {editable ? (
+          <div className="field field--action">
+            <button
+              type="button"
               className="button button--danger"
               data-testid="batch-cancel"
               disabled={busy || chosen.length === 0}
@@ -453,6 +531,9 @@ function BookingsTable({
                     </button>
                   </th>
                 ))}
+                <th scope="col" className="col-actions-head">
+                  <span className="visually-hidden">Attendance and history</span>
+                </th>
                 {editable ? (
                   <th scope="col" className="col-actions-head">
                     <span className="visually-hidden">Actions</span>
@@ -499,9 +580,44 @@ function BookingsTable({
                       {statusLabel(b.booking_status)}
                     </span>
                   </td>
+                  <td data-label="Attendance" data-testid="booking-attendance">
+                    {b.attendance ? (ATTENDANCE_LABEL[b.attendance] ?? b.attendance) : '—'}
+                  </td>
                   <td data-label="Location">{b.attending_location ?? '—'}</td>
                   <td data-label="Hand">{b.dominant_hand ?? '—'}</td>
                   <td data-label="Booked at">{formatShortDateTime(b.created_at)}</td>
+                  <td className="col-actions">
+                    <button
+                      type="button"
+                      className="button button--quiet button--small"
+                      data-testid="booking-history"
+                      onClick={() => onHistory(b)}
+                    >
+                      History<span className="visually-hidden"> of {b.student_name ?? b.hubspot_id}</span>
+                    </button>
+                    {editable && cancellable(b) ? (
+                      <>
+                        <button
+                          type="button"
+                          className="button button--small"
+                          data-testid="mark-present"
+                          disabled={busy || b.attendance === 'attended'}
+                          onClick={() => mark([b.hubspot_id], 'attended')}
+                        >
+                          Present<span className="visually-hidden"> {b.student_name ?? b.hubspot_id}</span>
+                        </button>
+                        <button
+                          type="button"
+                          className="button button--small"
+                          data-testid="mark-no-show"
+                          disabled={busy || b.attendance === 'no_show'}
+                          onClick={() => mark([b.hubspot_id], 'no_show')}
+                        >
+                          No-show<span className="visually-hidden"> {b.student_name ?? b.hubspot_id}</span>
+                        </button>
+                      </>
+                    ) : null}
+                  </td>
                   {editable ? (
                     <td className="col-actions">
                       {!cancellable(b) ? null : confirming === b.hubspot_id ? (
