@@ -3,18 +3,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type App } from '../../src/app.js'
 import { issueToken } from '../../src/http/jwt.js'
 import { SIGN_IN_CODE_TTL_MS } from '../../src/http/sign-in-codes.js'
-import { testConfig } from '../support/env.js'
+import { freshDatabase, testConfig, type TestDatabase } from '../support/env.js'
 import { bearer } from '../support/fixtures.js'
 
 const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/
 
 describe('POST /api/auth/exchange and /metrics on the main port', () => {
   let app: App
+  let database: TestDatabase
   let now = Date.now()
   beforeAll(async () => {
-    app = await createApp({ config: testConfig(), inMemoryDb: true, webDist: null, signInClock: () => now })
+    database = await freshDatabase()
+    const config = testConfig({ databaseUrl: database.url })
+    app = await createApp({ config, inMemoryDb: true, webDist: null, signInClock: () => now })
   })
-  afterAll(() => app.close())
+  afterAll(async () => {
+    await app?.close()
+    await database?.drop()
+  })
   const exchange = (code: unknown) => app.http.inject({ method: 'POST', url: '/api/auth/exchange', payload: { code } })
 
   it('trades a code for a working token once; the second use is refused and changes nothing', async () => {
@@ -71,15 +77,21 @@ describe('POST /api/auth/exchange and /metrics on the main port', () => {
 
 describe('/metrics on HUBMIRROR_METRICS_HOST/PORT', () => {
   let app: App
+  let database: TestDatabase
   let main: string
   beforeAll(async () => {
+    database = await freshDatabase()
     const config = testConfig({
+      databaseUrl: database.url,
       env: { HOST: '127.0.0.1', HUBMIRROR_METRICS_HOST: '127.0.0.1', HUBMIRROR_METRICS_PORT: '0' },
     })
     app = await createApp({ config, inMemoryDb: true, webDist: null })
     main = await app.listen()
   })
-  afterAll(() => app.close())
+  afterAll(async () => {
+    await app?.close()
+    await database?.drop()
+  })
 
   it('serves the scrape unauthenticated there, and nothing at /metrics on the main port', async () => {
     const url = app.metricsUrl()
