@@ -47,7 +47,11 @@ function random(seed: number): () => number {
 }
 
 async function tableRows(db: ReplicaDriver, table: string): Promise<string[]> {
-  const { rows } = await db.query<{ row: string }>(`SELECT to_jsonb(t)::text AS row FROM ${table} t`)
+  // Without the columns a later migration added (006: the change log's changes and origin), which
+  // the old rows cannot have had: every column they did have must be unchanged.
+  const { rows } = await db.query<{ row: string }>(
+    `SELECT (to_jsonb(t) - 'changes' - 'origin')::text AS row FROM ${table} t`,
+  )
   return rows.map((r) => r.row).sort()
 }
 
