@@ -3,12 +3,14 @@ import { deps, type CacheEntry, type ResponseCache } from '../cache/index.js'
 import { examNotFound } from '../errors.js'
 import {
   examAggregates,
+  examSeats,
   getExam,
   listExamBookings,
   listExams,
   type ExamFilters,
   type JsonSnapshot,
   type Queryable,
+  type SeatsLeft,
 } from '../replica/index.js'
 
 export interface ReadServiceOptions {
@@ -61,6 +63,25 @@ export class ReadService {
     return this.#cache.get(`exam-bookings:${examId}`, [deps.exam(examId)], () =>
       found('bookings', listExamBookings(this.#db, examId), examId),
     )
+  }
+
+  /**
+   * The public seats-left snapshot, `{exam_id, capacity, booked, seats_left, seq}`, cached with the
+   * exam's other reads (a change to the exam or its bookings drops it). 404 for an unknown exam.
+   * No on-access pull: anonymous callers must not be able to spend the HubSpot budget.
+   */
+  examSeats(examId: string): Promise<CacheEntry> {
+    return this.#cache.get(`exam-seats:${examId}`, [deps.exam(examId)], async () => {
+      const seats = await this.currentSeats(examId)
+      return { body: Buffer.from(JSON.stringify(seats)), seq: seats.seq }
+    })
+  }
+
+  /** The same counts straight from the replica (the live seats stream recomputes them after each change). */
+  async currentSeats(examId: string): Promise<SeatsLeft> {
+    const seats = await examSeats(this.#db, examId)
+    if (!seats) throw examNotFound(examId)
+    return seats
   }
 
   aggregates(): Promise<CacheEntry> {

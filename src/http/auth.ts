@@ -13,6 +13,8 @@ declare module 'fastify' {
     deferAuth?: boolean
     /** A stream route the contract lets take `?access_token=` (EventSource and WebSocket cannot set headers). */
     queryToken?: boolean
+    /** No token at all: allowed only for the routes in PUBLIC_ROUTES below. */
+    public?: boolean
   }
   interface FastifyRequest {
     permissions?: ReadonlySet<string>
@@ -22,10 +24,22 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route behind auth, with the permission it needs (for tests and docs). */
     guardedRoutes: GuardedRoute[]
+    /** The /api routes that take no token (each one listed in PUBLIC_ROUTES). */
+    publicRoutes: string[]
     /** Verifies a token that came some other way than the request (e.g. a WebSocket message); throws 401/403. */
     checkToken(token: string | null, permission: Permission): Promise<VerifiedToken>
   }
 }
+
+/**
+ * The deliberate list of /api routes anyone may call without a token: read-only, counts only, no
+ * student or booking field (a test reads every frame). A route that marks itself `public` and is
+ * not listed here fails at registration, so a new hole cannot be opened by a route's config alone.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  'GET /api/public/exams/:id/seats',
+  'GET /api/public/exams/:id/seats/events',
+])
 
 export interface GuardedRoute {
   method: string
@@ -79,11 +93,24 @@ export function registerAuth(app: FastifyInstance, config: Config): TokenVerifie
   })
   const guardedRoutes: GuardedRoute[] = []
   app.decorate('guardedRoutes', guardedRoutes)
+  const publicRoutes: string[] = []
+  app.decorate('publicRoutes', publicRoutes)
   app.decorate('checkToken', (token: string | null, permission: Permission) => checkToken(verifier, token, permission))
   app.addHook('onRoute', (route) => {
     const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql')
     if (!guarded) return
     const permission = route.config?.permission
+    if (route.config?.public) {
+      for (const method of [route.method].flat()) {
+        if (method === 'HEAD') continue
+        if (permission || !PUBLIC_ROUTES.has(`${method} ${route.url}`))
+          throw new Error(
+            `route ${method} ${route.url} is marked public but is not in PUBLIC_ROUTES (or names a permission)`,
+          )
+        publicRoutes.push(`${method} ${route.url}`)
+      }
+      return
+    }
     if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
     const queryToken = route.config?.queryToken === true
     for (const method of [route.method].flat())
