@@ -259,5 +259,5 @@ class SeatsFeed {
 }
 
 function isNotFound(error: unknown): boolean {
-  return isAppError(error) && error.code === 'E_NOT_FOUND'
+  return isAppError(error) && error.code === 'E_EXAM_NOT_FOUND'
 }

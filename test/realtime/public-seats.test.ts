@@ -1,6 +1,7 @@
 // The public seats-left snapshot and stream: no token, counts only (every frame read), ETag/304, resume, per-IP cap.
 import { request as httpRequest } from 'node:http'
 import { describe, expect, it } from 'vitest'
+import { deps } from '../../src/cache/index.js'
 import { PUBLIC_ROUTES } from '../../src/http/auth.js'
 import { pruneEvents, upsertBookings } from '../../src/replica/index.js'
 import { makeBooking, makeExam } from '../support/fixtures.js'
@@ -65,6 +66,8 @@ describe('public seats left', () => {
     expect((await fetch(seatsUrl(), { headers: { 'if-none-match': `W/${etag}, "x"` } })).status).toBe(304)
 
     await live.book(exam)
+    // As the write path and the sync do after their commits (live.book writes the replica directly).
+    await live.t.app.cache.invalidate([deps.exam(exam.hubspot_id)])
     const changed = await fetch(seatsUrl(), { headers: { 'if-none-match': etag } })
     expect(changed.status).toBe(200)
     expect(changed.headers.get('etag')).not.toBe(etag)
@@ -75,7 +78,7 @@ describe('public seats left', () => {
     for (const url of [seatsUrl('99999999999'), eventsUrl('99999999999')]) {
       const response = await fetch(url)
       expect(response.status).toBe(404)
-      expect((await response.json()).error.code).toBe('E_NOT_FOUND')
+      expect((await response.json()).error.code).toBe('E_EXAM_NOT_FOUND')
     }
     const bad = await fetch(`${live.url}/api/public/exams/abc/seats`)
     expect(bad.status).toBe(400)
