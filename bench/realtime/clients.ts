@@ -8,6 +8,8 @@ import { clock, serveCommands } from './ipc.js'
 
 const MARKER = Buffer.from('"student_id":"t')
 const READY = Buffer.from('event: ready')
+/** hubmirror's /api/ws answers a subscribe with {"type":"ready",...} once the backlog is sent. */
+const WS_READY = Buffer.from('{"type":"ready"')
 const WAVE = 250
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
 
@@ -47,7 +49,7 @@ function scan(data: Buffer, now: number): number {
 const keep = (bytes: Buffer): Buffer => Buffer.from(bytes)
 
 /** An EventSource-alike: the status line, `event: ready`, then stamps; the chunked framing is ignored. */
-function openSse(host: string, port: number, path: string): Promise<Connection> {
+function openSse(host: string, port: number, path: string, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
     let head = true
     let ready = false
@@ -73,6 +75,7 @@ function openSse(host: string, port: number, path: string): Promise<Connection> 
     const socket: Socket = connect({
       host,
       port,
+      localAddress,
       noDelay: true,
       onread: {
         buffer: READ_BUFFER,
@@ -101,7 +104,7 @@ function frame(opcode: number, payload: Buffer): Buffer {
 }
 
 /** socket.io's protocol (engine.io v4 over WebSocket) by hand: handshake, frames, `40`, ping → pong. */
-function openSocketIo(host: string, port: number): Promise<Connection> {
+function openSocketIo(host: string, port: number, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
     let upgraded = false
     let pending: Buffer | null = null
@@ -152,6 +155,7 @@ function openSocketIo(host: string, port: number): Promise<Connection> {
     const socket: Socket = connect({
       host,
       port,
+      localAddress,
       noDelay: true,
       onread: {
         buffer: READ_BUFFER,
@@ -164,6 +168,79 @@ function openSocketIo(host: string, port: number): Promise<Connection> {
     socket.on('connect', () =>
       socket.write(
         `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    )
+    socket.on('error', reject)
+  })
+}
+
+/**
+ * hubmirror's /api/ws by hand: upgrade, `subscribe`, then `ready`; change messages are found by the
+ * same byte search as the other clients (the frames' headers are skipped, their payloads not parsed).
+ */
+function openHubWs(host: string, port: number, path: string, localAddress: string | undefined): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    let upgraded = false
+    let pending: Buffer | null = null
+    const onFrames = (data: Buffer, now: number) => {
+      let at = 0
+      while (data.length - at >= 2) {
+        let length = data[at + 1] & 0x7f
+        let header = 2
+        if (length === 126) {
+          if (data.length - at < 4) break
+          length = data.readUInt16BE(at + 2)
+          header = 4
+        } else if (length === 127) {
+          if (data.length - at < 10) break
+          length = Number(data.readBigUInt64BE(at + 2))
+          header = 10
+        }
+        if (data.length - at < header + length) break
+        const opcode = data[at] & 0x0f
+        const payload = data.subarray(at + header, at + header + length)
+        if (opcode === 0x9) socket.write(frame(0xa, payload))
+        else if (opcode === 0x8) reject(new Error(`ws closed: ${payload.readUInt16BE(0)}`))
+        else if (opcode === 0x1) {
+          if (payload.indexOf(WS_READY) === 0) resolve({ close: () => socket.destroy() })
+          else scan(payload, now)
+        }
+        at += header + length
+      }
+      pending = at < data.length ? keep(data.subarray(at)) : null
+    }
+    const onBytes = (bytes: Buffer) => {
+      const now = clock()
+      let data: Buffer = pending ? Buffer.concat([pending, bytes]) : bytes
+      pending = null
+      if (!upgraded) {
+        const end = data.indexOf('\r\n\r\n')
+        if (end === -1) return void (pending = keep(data))
+        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101')
+          return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
+        upgraded = true
+        socket.write(frame(0x1, Buffer.from('{"type":"subscribe"}')))
+        data = data.subarray(end + 4)
+      }
+      onFrames(data, now)
+    }
+    const socket: Socket = connect({
+      host,
+      port,
+      localAddress,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          onBytes(READ_BUFFER.subarray(0, n))
+          return true
+        },
+      },
+    })
+    socket.on('connect', () =>
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
     )
@@ -192,7 +269,16 @@ async function connectAll(args: Record<string, unknown>) {
   const total = Number(args.count)
   const host = String(args.host)
   const port = Number(args.port)
-  const open = args.transport === 'sse' ? () => openSse(host, port, String(args.path)) : () => openSocketIo(host, port)
+  // A source address of its own per run: 18k+ connections a run would otherwise exhaust one address's
+  // ephemeral ports (bound sockets do not share ports) while the last run's are still in TIME_WAIT.
+  const localAddress = typeof args.localAddress === 'string' ? args.localAddress : undefined
+  const path = String(args.path)
+  const open =
+    args.transport === 'sse'
+      ? () => openSse(host, port, path, localAddress)
+      : args.transport === 'ws'
+        ? () => openHubWs(host, port, path, localAddress)
+        : () => openSocketIo(host, port, localAddress)
   const started = clock()
   const reasons = new Map<string, number>()
   let failed = 0

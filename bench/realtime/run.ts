@@ -1,8 +1,9 @@
-// Benchmarks realtime fan-out: 1k/5k/10k SSE clients of hubmirror vs a socket.io broadcast server; writes last-run.json.
+// Benchmarks realtime fan-out: N SSE and WebSocket clients of hubmirror vs a socket.io broadcast server; writes last-run.json.
 import { percentile } from '../support/stats.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 //
-//   node --import tsx bench/realtime/run.ts          (BENCH_CLIENTS=1000,5000 to choose sizes)
+//   node --import tsx bench/realtime/run.ts [--clients 10000,18000] [--transports sse,ws,socket.io] [--client-procs 3]
+//   (or BENCH_CLIENTS / BENCH_ONLY / BENCH_CLIENT_PROCS)
 //
 // Processes: this orchestrator, one server (hubmirror + socket.io, fed by the same commits) and
 // BENCH_CLIENT_PROCS client processes (default 2) with raw-TCP SSE / raw engine.io clients. Each
@@ -20,8 +21,17 @@ import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.
 import { spawnWorker, stopWorkers, type Worker } from './ipc.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
-const SIZES = (process.env.BENCH_CLIENTS ?? '1000,5000,10000').split(',').map(Number)
-const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2)
+/** `--name value` from the command line (npm run bench -- realtime --clients 10000,18000), else the env var. */
+function option(name: string, envName: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`)
+  if (at !== -1 && process.argv[at + 1]) return process.argv[at + 1]
+  const inline = process.argv.find((arg) => arg.startsWith(`--${name}=`))
+  return inline ? inline.slice(name.length + 3) : process.env[envName]
+}
+const SIZES = (option('clients', 'BENCH_CLIENTS') ?? '1000,5000,10000').split(',').map(Number)
+for (const size of SIZES)
+  if (!Number.isInteger(size) || size <= 0) throw new Error(`--clients: "${size}" is not a count`)
+const CLIENT_PROCS = Number(option('client-procs', 'BENCH_CLIENT_PROCS') ?? 2)
 const PG_URL = process.env.BENCH_PGLITE
   ? null
   : (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
@@ -29,13 +39,25 @@ const PG_URL = process.env.BENCH_PGLITE
 const STEADY = { transactions: 50, perTransaction: 1, intervalMs: 100 }
 /** Throughput phase: commits back to back, several bookings each (as a sync pull writes). */
 const BURST = { transactions: 40, perTransaction: 5, intervalMs: 0 }
-const GOALS = { p50Ms: 50, p99Ms: 250, atClients: 10_000 }
-const ALL_TRANSPORTS = ['hubmirror SSE', 'socket.io'] as const
+/** Issue 26's goals: at 10k p50/p99; at the largest size p99, heap per connection and loop delay; ≥ 3× socket.io. */
+const GOALS = {
+  p50Ms: 30,
+  p99Ms: 100,
+  atClients: 10_000,
+  largeP99Ms: 500,
+  heapKiBPerConnection: 8,
+  loopDelayP99Ms: 50,
+  deliveriesVsSocketIo: 3,
+}
+const ALL_TRANSPORTS = ['hubmirror SSE', 'hubmirror WS', 'socket.io'] as const
 type TransportName = (typeof ALL_TRANSPORTS)[number]
-/** BENCH_ONLY=sse or =socket.io runs one side (for profiling); the comparison needs both. */
-const TRANSPORTS = ALL_TRANSPORTS.filter(
-  (t) => !process.env.BENCH_ONLY || t.toLowerCase().includes(process.env.BENCH_ONLY.toLowerCase()),
-)
+const WIRE: Record<TransportName, string> = { 'hubmirror SSE': 'sse', 'hubmirror WS': 'ws', 'socket.io': 'socketio' }
+/** --transports sse,ws,socket.io (BENCH_ONLY): a subset, e.g. for profiling; the comparison needs socket.io. */
+const ONLY = (option('transports', 'BENCH_ONLY') ?? '')
+  .split(',')
+  .map((t) => t.trim().toLowerCase())
+  .filter(Boolean)
+const TRANSPORTS = ALL_TRANSPORTS.filter((t) => ONLY.length === 0 || ONLY.some((o) => t.toLowerCase().endsWith(o)))
 /**
  * BENCH_WAKEUPS=listen,poll: the commits come from a second hubmirror instance (its own process), so
  * they reach the subscribers' instance by LISTEN/NOTIFY (listen: the direct URL) or, with both
@@ -71,7 +93,9 @@ interface Row {
   serverCpuUsPerDelivery: number
   /** The clients' CPU per received event (the same lean client code for both). */
   clientCpuUsPerReceipt: number
+  /** The server's event-loop delay p99 during the steady phase and during the burst (perf_hooks). */
   loopDelayP99Ms: number
+  burstLoopDelayP99Ms: number
 }
 
 interface Memory {
@@ -86,6 +110,9 @@ function processCpuS(pid: number): number {
 }
 
 class Bench {
+  /** Each run's clients connect from fresh loopback addresses (127.0.<run>.<process>). */
+  #runs = 0
+
   constructor(
     readonly server: Worker,
     readonly serverPid: number,
@@ -99,12 +126,14 @@ class Bench {
   async connect(transport: TransportName, total: number) {
     const target = this.targets[transport]
     const share = (i: number) => Math.floor(total / this.clients.length) + (i < total % this.clients.length ? 1 : 0)
+    const run = ++this.#runs
     const results = await Promise.all(
       this.clients.map((client, i) =>
         client.call<{ connected: number; failed: number; retried: Record<string, number>; ms: number }>('connect', {
-          transport: transport === 'socket.io' ? 'socketio' : 'sse',
+          transport: WIRE[transport],
           ...target,
           count: share(i),
+          localAddress: `127.0.${run % 250}.${i + 10}`,
         }),
       ),
     )
@@ -175,6 +204,7 @@ class Bench {
     const steady = await this.phase(STEADY, connect.connected)
     const stats = await this.server.call<{ loopDelayP99Ms: number }>('stats')
     const burst = await this.phase(BURST, connect.connected)
+    const burstStats = await this.server.call<{ loopDelayP99Ms: number }>('stats')
     await Promise.all(this.clients.map((client) => client.call('close')))
     await sleep(1_500)
     const kib = (bytes: number) => round(bytes / 1024 / Math.max(1, connect.connected), 1)
@@ -205,6 +235,7 @@ class Bench {
         2,
       ),
       loopDelayP99Ms: round(stats.loopDelayP99Ms),
+      burstLoopDelayP99Ms: round(burstStats.loopDelayP99Ms),
     }
   }
 }
@@ -224,6 +255,8 @@ function printTable(rows: Row[]): void {
     'heap KiB/conn',
     'server CPU µs/delivery',
     'client CPU µs/receipt',
+    'loop p99 ms',
+    'burst loop p99 ms',
     'connect ms',
   ]
   const lines = rows.map((r) =>
@@ -241,6 +274,8 @@ function printTable(rows: Row[]): void {
       r.heapKiBPerConnection,
       r.serverCpuUsPerDelivery,
       r.clientCpuUsPerReceipt,
+      r.loopDelayP99Ms,
+      r.burstLoopDelayP99Ms,
       r.connectMs,
     ].map(String),
   )
@@ -254,22 +289,28 @@ function printTable(rows: Row[]): void {
 function comparisons(rows: Row[]) {
   const find = (transport: TransportName, clients: number) =>
     rows.find((r) => r.transport === transport && r.clients === clients && r.wakeups === 'in-process')
-  return SIZES.map((size) => {
-    const ours = find('hubmirror SSE', size)
-    const theirs = find('socket.io', size)
-    if (!ours || !theirs) return { clients: size, incomplete: true }
-    return {
-      clients: size,
-      p50VsGoal: round(ours.p50Ms / GOALS.p50Ms),
-      p99VsGoal: round(ours.p99Ms / GOALS.p99Ms),
-      /** < 1: hubmirror is faster / leaner; > 1 for throughput: hubmirror delivers more. */
-      p50VsSocketIo: round(ours.p50Ms / theirs.p50Ms),
-      p99VsSocketIo: round(ours.p99Ms / theirs.p99Ms),
-      throughputVsSocketIo: round(ours.burstDeliveriesPerSecond / theirs.burstDeliveriesPerSecond),
-      cpuPerDeliveryVsSocketIo: round(ours.serverCpuUsPerDelivery / theirs.serverCpuUsPerDelivery),
-      memoryVsSocketIo: round(ours.rssKiBPerConnection / theirs.rssKiBPerConnection),
-    }
-  })
+  return SIZES.flatMap((size) =>
+    (['hubmirror SSE', 'hubmirror WS'] as const).flatMap((transport) => {
+      const ours = find(transport, size)
+      const theirs = find('socket.io', size)
+      if (!ours || !theirs) return []
+      return [
+        {
+          clients: size,
+          transport,
+          /** < 1: within the goal. */
+          p50VsGoal: round(ours.p50Ms / GOALS.p50Ms),
+          p99VsGoal: round(ours.p99Ms / GOALS.p99Ms),
+          /** < 1: hubmirror is faster / leaner; > 1 for throughput: hubmirror delivers more. */
+          p50VsSocketIo: round(ours.p50Ms / theirs.p50Ms),
+          p99VsSocketIo: round(ours.p99Ms / theirs.p99Ms),
+          throughputVsSocketIo: round(ours.burstDeliveriesPerSecond / theirs.burstDeliveriesPerSecond),
+          cpuPerDeliveryVsSocketIo: round(ours.serverCpuUsPerDelivery / theirs.serverCpuUsPerDelivery),
+          heapVsSocketIo: round(ours.heapKiBPerConnection / theirs.heapKiBPerConnection),
+        },
+      ]
+    }),
+  )
 }
 
 /**
@@ -313,6 +354,7 @@ async function crossInstance(database: BenchDatabase, started: ReturnType<typeof
         clients,
         {
           'hubmirror SSE': { host: base.hostname, port: Number(base.port), path: `/api/events?access_token=${token}` },
+          'hubmirror WS': { host: base.hostname, port: Number(base.port), path: `/api/ws?access_token=${token}` },
           'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
         },
         writer,
@@ -382,6 +424,7 @@ async function main(): Promise<void> {
     const base = new URL(String(hello.url))
     const bench = new Bench(server, Number(hello.pid), clients, {
       'hubmirror SSE': { host: base.hostname, port: Number(base.port), path: `/api/events?access_token=${token}` },
+      'hubmirror WS': { host: base.hostname, port: Number(base.port), path: `/api/ws?access_token=${token}` },
       'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
     })
     console.log(
@@ -404,11 +447,14 @@ async function main(): Promise<void> {
     printTable(rows)
     const ratios = comparisons(rows)
     console.log(
-      `\ngoal at ${GOALS.atClients} clients: p50 ≤ ${GOALS.p50Ms} ms, p99 ≤ ${GOALS.p99Ms} ms; ratios (hubmirror ÷ goal, hubmirror ÷ socket.io):`,
+      `\ngoals: at ${GOALS.atClients} clients p50 ≤ ${GOALS.p50Ms} ms, p99 ≤ ${GOALS.p99Ms} ms; at the largest size p99 ≤ ${GOALS.largeP99Ms} ms, ` +
+        `heap ≤ ${GOALS.heapKiBPerConnection} KiB/conn, loop delay p99 ≤ ${GOALS.loopDelayP99Ms} ms; deliveries ≥ ${GOALS.deliveriesVsSocketIo}× socket.io. Ratios:`,
     )
     for (const r of ratios) console.log(`  ${JSON.stringify(r)}`)
     const result = {
-      benchmark: 'realtime fan-out: commit-to-receipt over SSE vs socket.io broadcast',
+      benchmark: 'realtime fan-out: commit-to-receipt over SSE and WebSocket vs socket.io broadcast',
+      /** The server's open-files limit (one process holds every connection of a run). */
+      serverOpenFilesLimit: hello.openFilesLimit,
       machine: started,
       loadAfter: uptimeLine(),
       database: hello.database,

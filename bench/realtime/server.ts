@@ -1,7 +1,7 @@
 // The benchmark's server process: hubmirror (SSE from the change log) and a socket.io broadcast server, fed by the same commits.
 import { createServer } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Server } from 'socket.io'
@@ -18,9 +18,9 @@ const config = loadConfig({
   HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
   PORT: '0',
   LOG_LEVEL: 'warn',
-  // Every benchmark client uses the same token: lift the per-subject and server stream limits past the 10k clients.
-  HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '20000',
-  HUBMIRROR_MAX_STREAMS: '20000',
+  // Every benchmark client uses the same token: lift the per-subject and server stream limits past the clients.
+  HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '100000',
+  HUBMIRROR_MAX_STREAMS: '100000',
   ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
 })
 const app = await createApp({ config, inMemoryDb: true, webDist: null })
@@ -139,5 +139,7 @@ serveCommands(
     database: app.db.kind,
     poolMode: app.db.topology.mode,
     wakeups: app.db.topology.wakeups,
+    // The soft limit the server runs under: it caps the clients one run can hold.
+    openFilesLimit: /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? null,
   },
 )

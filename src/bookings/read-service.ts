@@ -6,12 +6,14 @@ import {
   examAggregates,
   readHistory,
   type HistoryPage,
+  examSeats,
   getExam,
   listExamBookings,
   listExams,
   type ExamFilters,
   type JsonSnapshot,
   type Queryable,
+  type SeatsLeft,
 } from '../replica/index.js'
 
 export interface ReadServiceOptions {
@@ -78,6 +80,25 @@ export class ReadService {
     const found = await readHistory(this.#db, kind, hubspotId, { before: page.cursor, limit: page.limit })
     if (!found) throw kind === 'exam' ? examNotFound(hubspotId) : bookingNotFound(hubspotId)
     return found
+  }
+
+  /**
+   * The public seats-left snapshot, `{exam_id, capacity, booked, seats_left, seq}`, cached with the
+   * exam's other reads (a change to the exam or its bookings drops it). 404 for an unknown exam.
+   * No on-access pull: anonymous callers must not be able to spend the HubSpot budget.
+   */
+  examSeats(examId: string): Promise<CacheEntry> {
+    return this.#cache.get(`exam-seats:${examId}`, [deps.exam(examId)], async () => {
+      const seats = await this.currentSeats(examId)
+      return { body: Buffer.from(JSON.stringify(seats)), seq: seats.seq }
+    })
+  }
+
+  /** The same counts straight from the replica (the live seats stream recomputes them after each change). */
+  async currentSeats(examId: string): Promise<SeatsLeft> {
+    const seats = await examSeats(this.#db, examId)
+    if (!seats) throw examNotFound(examId)
+    return seats
   }
 
   aggregates(): Promise<CacheEntry> {

@@ -63,6 +63,10 @@ export interface ClientLimits {
   maxStreamsPerSubject: number
   /** Open streams on this instance, whoever holds them. */
   maxStreams: number
+  /** Open public seats-left streams (no token) from one client IP. */
+  publicStreamsPerIp: number
+  /** Open public seats-left streams on this instance, counted apart from the token-holding ones. */
+  publicStreams: number
   /** Bytes an SSE or WebSocket reader may fall behind before it is dropped (it resumes from its cursor). */
   streamBacklogBytes: number
   /** Computed cost of one GraphQL operation: each field 1, each list 10, each `changes` its `limit`. */
@@ -296,6 +300,8 @@ export function loadConfig(env: Env = process.env): Config {
     limits: {
       maxStreamsPerSubject: integer(env, 'HUBMIRROR_MAX_STREAMS_PER_SUBJECT', 32, 1),
       maxStreams: integer(env, 'HUBMIRROR_MAX_STREAMS', 10_000, 1),
+      publicStreamsPerIp: integer(env, 'HUBMIRROR_PUBLIC_STREAMS_PER_IP', 8, 1),
+      publicStreams: integer(env, 'HUBMIRROR_PUBLIC_STREAMS', 10_000, 1),
       streamBacklogBytes: integer(env, 'HUBMIRROR_STREAM_BACKLOG_BYTES', 4 * 1024 * 1024, 64 * 1024),
       graphqlMaxCost: integer(env, 'HUBMIRROR_GRAPHQL_MAX_COST', 2_000, 1),
       graphqlMaxFields: integer(env, 'HUBMIRROR_GRAPHQL_MAX_FIELDS', 500, 1),

@@ -13,8 +13,8 @@ declare module 'fastify' {
     deferAuth?: boolean
     /** A stream route the contract lets take `?access_token=` (EventSource and WebSocket cannot set headers). */
     queryToken?: boolean
-    /** The route is how a token is obtained (the sign-in code exchange): it takes no bearer, and says so. */
-    anonymous?: boolean
+    /** No token at all: allowed only for the routes in PUBLIC_ROUTES below. */
+    public?: boolean
   }
   interface FastifyRequest {
     permissions?: ReadonlySet<string>
@@ -24,10 +24,25 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route behind auth, with the permission it needs (for tests and docs). */
     guardedRoutes: GuardedRoute[]
+    /** The /api routes that take no token (each one listed in PUBLIC_ROUTES). */
+    publicRoutes: string[]
     /** Verifies a token that came some other way than the request (e.g. a WebSocket message); throws 401/403. */
     checkToken(token: string | null, permission: Permission): Promise<VerifiedToken>
   }
 }
+
+/**
+ * The deliberate list of /api routes anyone may call without a token: the sign-in code exchange (the
+ * code is the credential), and the seats-left routes (read-only, counts only, no student or booking
+ * field: a test reads every frame). A route that marks itself `public` and is
+ * not listed here fails at registration, so a new hole cannot be opened by a route's config alone.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  // How a sign-in link's one-time code becomes a token: the code is the credential.
+  'POST /api/auth/exchange',
+  'GET /api/public/exams/:id/seats',
+  'GET /api/public/exams/:id/seats/events',
+])
 
 export interface GuardedRoute {
   method: string
@@ -81,12 +96,25 @@ export function registerAuth(app: FastifyInstance, config: Config): TokenVerifie
   })
   const guardedRoutes: GuardedRoute[] = []
   app.decorate('guardedRoutes', guardedRoutes)
+  const publicRoutes: string[] = []
+  app.decorate('publicRoutes', publicRoutes)
   app.decorate('checkToken', (token: string | null, permission: Permission) => checkToken(verifier, token, permission))
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission
     // /metrics (outside /api) is guarded too, by the permission it declares.
     const guarded = route.url.startsWith('/api') || route.url.startsWith('/graphql') || permission !== undefined
-    if (!guarded || route.config?.anonymous) return
+    if (!guarded) return
+    if (route.config?.public) {
+      for (const method of [route.method].flat()) {
+        if (method === 'HEAD') continue
+        if (permission || !PUBLIC_ROUTES.has(`${method} ${route.url}`))
+          throw new Error(
+            `route ${method} ${route.url} is marked public but is not in PUBLIC_ROUTES (or names a permission)`,
+          )
+        publicRoutes.push(`${method} ${route.url}`)
+      }
+      return
+    }
     if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`)
     const queryToken = route.config?.queryToken === true
     for (const method of [route.method].flat())

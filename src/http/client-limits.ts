@@ -4,10 +4,12 @@ import type { ClientLimits } from '../config/index.js'
 import type { GraphqlOptions } from './graphql.js'
 import type { RefusalReason } from './graphql-limits.js'
 import { counterFrom, gaugeFrom } from './metrics.js'
-import { STREAM_KINDS, StreamLimits } from './stream-limits.js'
+import { STREAM_KINDS, StreamLimits, type StreamStats } from './stream-limits.js'
 
 export interface RealtimeLimits {
   streams: StreamLimits
+  /** The public seats-left streams: held per client IP, and counted apart from the token holders'. */
+  publicStreams: StreamLimits
   graphql: Omit<GraphqlOptions, 'streams'>
 }
 
@@ -17,10 +19,17 @@ export function createClientLimits(config: ClientLimits, metrics?: Registry): Re
     total: config.maxStreams,
     backlogBytes: config.streamBacklogBytes,
   })
+  const publicStreams = new StreamLimits({
+    perSubject: config.publicStreamsPerIp,
+    total: config.publicStreams,
+    backlogBytes: config.streamBacklogBytes,
+    holder: 'this IP address',
+  })
   const refused: Record<RefusalReason, number> = { cost: 0, fields: 0, aliases: 0, size: 0, subscriptions: 0 }
-  if (metrics) exportLimits(metrics, streams, refused)
+  if (metrics) exportLimits(metrics, [streams, publicStreams], refused)
   return {
     streams,
+    publicStreams,
     graphql: {
       refused,
       limits: {
@@ -34,7 +43,21 @@ export function createClientLimits(config: ClientLimits, metrics?: Registry): Re
   }
 }
 
-function exportLimits(metrics: Registry, streams: StreamLimits, refused: Record<RefusalReason, number>): void {
+/** Both pools' figures, kind by kind (each pool only ever counts its own kinds). */
+function statsOf(pools: readonly StreamLimits[]): StreamStats {
+  const [first, ...rest] = pools.map((pool) => pool.stats())
+  for (const stats of rest)
+    for (const kind of STREAM_KINDS) {
+      first.open[kind] += stats.open[kind]
+      first.refusedPerSubject[kind] += stats.refusedPerSubject[kind]
+      first.refusedTotal[kind] += stats.refusedTotal[kind]
+      first.dropped[kind] += stats.dropped[kind]
+    }
+  return first
+}
+
+function exportLimits(metrics: Registry, pools: readonly StreamLimits[], refused: Record<RefusalReason, number>): void {
+  const streams = { stats: () => statsOf(pools) }
   gaugeFrom(metrics, 'hubmirror_streams_open', 'Open realtime streams by transport', () => streams.stats().open)
   counterFrom(
     metrics,

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
-import type { RealtimeHub, Subscription } from '../realtime/index.js'
+import type { EventSlice, RealtimeHub, Subscription } from '../realtime/index.js'
 import { bearerToken } from './auth.js'
 import { hubspotId, seqCursor } from '../model/contract/common.js'
 import { realtimeResponses } from '../model/contract/realtime.js'
@@ -16,6 +16,7 @@ import {
   type StreamLimits,
 } from './stream-limits.js'
 import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
+import { sliceFrames, writeFrames } from './ws-frames.js'
 
 /** `caller` is the token subject: each may have started only a few pulls that have not finished. */
 export type SyncRequestHandler = (examIds: string[], caller: string) => Promise<unknown>
@@ -170,9 +171,7 @@ class WsSession {
     this.#subscription = this.#hub.subscribe({
       examIds,
       after,
-      onEvents: (slice) => {
-        for (const entry of slice.entries) this.#sendRaw(entry.wsMessage())
-      },
+      onEvents: (slice) => this.#sendSlice(slice),
       onReady: (seq) => this.#send({ type: 'ready', seq }),
       onRefetch: (head) => this.#send({ type: 'refetch', seq: head }),
       onEnd: (reason) => {
@@ -210,7 +209,15 @@ class WsSession {
     this.#send({ type: 'error', code, message })
   }
 
-  /** JSON bytes, sent as a text frame; change events' bytes are shared by every socket. */
+  /** Change events: the slice's frames, shared by every socket, in one write. */
+  #sendSlice(slice: EventSlice): void {
+    if (this.#socket.readyState !== this.#socket.OPEN) return
+    if (this.#socket.bufferedAmount > this.#lease.backlogBytes) return this.#dropSlow()
+    if (writeFrames(this.#socket, sliceFrames(slice))) return
+    for (const entry of slice.entries) this.#sendRaw(entry.wsMessage())
+  }
+
+  /** JSON bytes, sent as a text frame. */
   #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
     // A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing.

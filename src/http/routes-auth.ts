@@ -22,7 +22,7 @@ export function registerAuthRoutes(root: FastifyInstance, codes: SignInCodes, jw
     '/api/auth/exchange',
     {
       // The code is the credential: there is no bearer yet.
-      config: { anonymous: true },
+      config: { public: true },
       schema: {
         tags: ['auth'],
         summary: 'Exchange the one-time code of a sign-in link for a bearer token (once; the code lasts 10 minutes)',

@@ -9,6 +9,7 @@ import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtim
 import { bearerToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
 import { registerGraphql } from './graphql.js'
+import { registerPublicRoutes } from './routes-public.js'
 import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
 import { seqCursor } from '../model/contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from '../model/contract/realtime.js'
@@ -49,6 +50,7 @@ export async function registerRealtimeRoutes(
   registerLongPoll(app, hub, answering, options.streams)
   registerWsRoute(app, hub, options.onSyncRequest, options.streams)
   registerGraphql(app, hub, options.reads, { ...options.graphql, streams: options.streams })
+  registerPublicRoutes(app, hub, options.reads, options.publicStreams)
 }
 
 /** The request's stream slot, released when its response closes; throws 429 E_TOO_MANY_STREAMS. */
@@ -78,7 +80,7 @@ function examFilter(query: { exam_ids?: string[]; exam_id?: string[] }): string[
 }
 
 /** EventSource resends the last `id:` it saw as Last-Event-ID; it wins over ?after=. */
-function lastEventId(request: FastifyRequest): string | undefined {
+export function lastEventId(request: FastifyRequest): string | undefined {
   const header = request.headers['last-event-id']
   if (typeof header !== 'string' || header === '') return undefined
   if (!seqCursor.safeParse(header).success) throw invalidField('Last-Event-ID', 'must be a change-log seq (digits)')

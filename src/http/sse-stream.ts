@@ -43,11 +43,19 @@ export class SseStream {
   readonly #onDrop: () => void
   /** A reader this far behind is cut off; it reconnects with Last-Event-ID and loses nothing. */
   readonly #maxBufferedBytes: number
+  readonly #headers: Record<string, string>
 
-  constructor(res: ServerResponse, maxBufferedBytes: number, onDrop: () => void = () => undefined) {
+  constructor(
+    res: ServerResponse,
+    maxBufferedBytes: number,
+    onDrop: () => void = () => undefined,
+    /** More response headers (the public stream's CORS header). */
+    headers: Record<string, string> = {},
+  ) {
     this.#res = res
     this.#maxBufferedBytes = maxBufferedBytes
     this.#onDrop = onDrop
+    this.#headers = headers
   }
 
   get ended(): boolean {
@@ -60,7 +68,7 @@ export class SseStream {
    * write of one shared buffer per event, instead of ServerResponse's four writes and a cork.
    */
   open(): void {
-    this.#res.writeHead(200, SSE_HEADERS)
+    this.#res.writeHead(200, { ...SSE_HEADERS, ...this.#headers })
     this.#res.flushHeaders()
     const socket = this.#res.socket
     const queued = (this.#res as unknown as { outputSize?: number }).outputSize

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import { AppError } from '../errors.js'
 
-export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws'] as const
+export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws', 'public-sse'] as const
 export type StreamKind = (typeof STREAM_KINDS)[number]
 
 /** WebSocket close codes for the refusals below; CONTRACT names 4429. */
@@ -17,6 +17,8 @@ export interface StreamLimitSettings {
   total: number
   /** Bytes an SSE or WebSocket reader may fall behind before it is dropped. */
   backlogBytes: number
+  /** Who holds the streams, in the refusal's message (default "this token"; public streams: "this IP address"). */
+  holder?: string
 }
 
 /** One open stream; release() is idempotent, so every close path may call it. */
@@ -36,7 +38,7 @@ export interface StreamStats {
   dropped: Record<StreamKind, number>
 }
 
-const zero = (): Record<StreamKind, number> => ({ sse: 0, ws: 0, 'long-poll': 0, 'graphql-ws': 0 })
+const zero = (): Record<StreamKind, number> => ({ sse: 0, ws: 0, 'long-poll': 0, 'graphql-ws': 0, 'public-sse': 0 })
 
 export class StreamLimits {
   readonly settings: StreamLimitSettings
@@ -55,7 +57,7 @@ export class StreamLimits {
       this.#stats.refusedPerSubject[kind] += 1
       throw new AppError(
         'E_TOO_MANY_STREAMS',
-        `this token already holds ${held} realtime streams (at most ${this.settings.perSubject}); close one first`,
+        `${this.settings.holder ?? 'this token'} already holds ${held} realtime streams (at most ${this.settings.perSubject}); close one first`,
         { retryAfterSeconds: RETRY_AFTER_SECONDS, details: { limit: this.settings.perSubject, scope: 'subject' } },
       )
     }

@@ -1,4 +1,5 @@
 // Read queries that return ready-made JSON text plus the change-log seq the snapshot reflects.
+import { SEAT_HOLDING_STATUSES } from '../model/records.js'
 import { BOOKINGS, EXAMS, recordJson } from './columns.js'
 import type { Queryable } from './driver.js'
 
@@ -57,6 +58,39 @@ export function listExamBookings(db: Queryable, examId: string): Promise<JsonSna
           FROM ${BOOKINGS.table} b WHERE b.mock_exam_id = $1 AND b.deleted_at IS NULL) END`,
     [examId],
   )
+}
+
+/** One exam's seats for the public page: counts only, nothing about who booked. */
+export interface SeatsLeft {
+  exam_id: string
+  capacity: number
+  booked: number
+  seats_left: number
+  /** The newest change-log seq the counts reflect (same statement, so they agree). */
+  seq: string
+}
+
+/**
+ * Null when the exam is absent or deleted. Same seat rule as the write guards
+ * (SEAT_HOLDING_STATUSES, not deleted); a null capacity counts as 0.
+ */
+export async function examSeats(db: Queryable, examId: string): Promise<SeatsLeft | null> {
+  const { rows } = await db.query<{ exam_id: string; capacity: number; booked: number; seq: string }>(
+    `SELECT e.hubspot_id AS exam_id, coalesce(e.capacity, 0) AS capacity,
+            (SELECT count(*)::int FROM ${BOOKINGS.table} b
+              WHERE b.mock_exam_id = e.hubspot_id AND b.deleted_at IS NULL
+                AND b.booking_status = ANY($2::text[])) AS booked,
+            ${SEQ}
+       FROM ${EXAMS.table} e
+      WHERE e.hubspot_id = $1 AND e.deleted_at IS NULL`,
+    [examId, SEAT_HOLDING_STATUSES],
+  )
+  const row = rows[0]
+  if (!row) return null
+  const capacity = Number(row.capacity)
+  const booked = Number(row.booked)
+  // Key order is the wire order (the snapshot body and every SSE frame are this object stringified).
+  return { exam_id: row.exam_id, capacity, booked, seats_left: Math.max(capacity - booked, 0), seq: row.seq }
 }
 
 export function examAggregates(db: Queryable): Promise<JsonSnapshot> {

@@ -75,3 +75,33 @@ export const realtimeResponses = {
   ws: { 101: z.string().meta({ description: 'switching to the WebSocket protocol' }), ...errorResponses },
   graphql: { 200: graphqlResult, 400: graphqlRefused, ...errorResponses },
 } as const
+
+/** The public seats-left snapshot (and each `event: seats` frame's data): an exam's counts, nothing about who booked. */
+export const seatsLeft = z
+  .object({
+    exam_id: z.string(),
+    capacity: z.number().int(),
+    booked: z.number().int().meta({ description: 'seat-holding bookings (confirmed, completed, no_show)' }),
+    seats_left: z.number().int().meta({ description: 'max(capacity - booked, 0)' }),
+    seq: z.string().meta({ description: 'change-log position the counts reflect; the SSE frame id' }),
+  })
+  .strict()
+  .meta({ id: 'SeatsLeft' })
+
+/** Public routes take no token; the stream's Last-Event-ID (a seq) is its resume cursor. */
+export const publicSeatsQuery = z.object({ after: seqCursor.optional() })
+
+export const publicSeatsResponses = {
+  snapshot: {
+    200: seatsLeft,
+    304: z.null().meta({ description: 'If-None-Match matched the current ETag: nothing changed' }),
+    ...errorResponses,
+  },
+  stream: {
+    200: z.string().meta({
+      description:
+        'text/event-stream: `event: seats` frames (id: seq, data: SeatsLeft) now and on every change, `refetch` {seq} when Last-Event-ID is past retention or the head',
+    }),
+    ...errorResponses,
+  },
+} as const
