@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..')
-const NAMES = ['read-path', 'write-path', 'emulator', 'backfill', 'realtime'] as const
+const NAMES = ['read-path', 'write-path', 'emulator', 'backfill', 'realtime', 'scale'] as const
 
 /** Each benchmark is its own process: one's servers and timers cannot disturb the next. */
 function runOne(name: string): Promise<number> {
