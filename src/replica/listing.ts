@@ -12,10 +12,32 @@ export interface RowVersion {
   deleted: boolean
 }
 
-/** Every row of a type, deleted ones included (reconcile tells deleted from missing). */
-export async function rowVersions(db: Queryable, type: SyncType): Promise<RowVersion[]> {
+/** Orders HubSpot ids as numbers (shorter first), which is the order HubSpot lists objects in. */
+const ID_ORDER = '(length(hubspot_id), hubspot_id)'
+
+/** `a` before `b` in HubSpot's id order: numerically, for the digit strings HubSpot ids are. */
+export function compareHubSpotIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+/**
+ * Rows of a type in HubSpot's id order after `after` (exclusive) up to `through` (inclusive; null:
+ * no bound), at most `limit`: reconcile reads the replica a window at a time beside the listing.
+ */
+export async function rowVersionsBetween(
+  db: Queryable,
+  type: SyncType,
+  after: string | null,
+  through: string | null,
+  limit: number,
+): Promise<RowVersion[]> {
   const { rows } = await db.query<{ hubspot_id: string; ms: string; deleted: boolean }>(
-    `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${SPEC[type].table}`,
+    `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted
+       FROM ${SPEC[type].table}
+      WHERE ($1::text IS NULL OR ${ID_ORDER} > (length($1::text), $1::text))
+        AND ($2::text IS NULL OR ${ID_ORDER} <= (length($2::text), $2::text))
+      ORDER BY ${ID_ORDER} LIMIT $3`,
+    [after, through, limit],
   )
   return rows.map((row) => ({ hubspot_id: row.hubspot_id, ms: Number(row.ms), deleted: row.deleted }))
 }
