@@ -270,9 +270,10 @@ async function size(bookings: number): Promise<Record<string, unknown>> {
       const listing = listingCeilingSeconds(listed)
       await sleep(10_000)
       log(`reconcile (listing ceiling ${round(listing, 1)} s)…`)
-      const report = await runCli(['reconcile', '--json'], { env, echoEveryMs: 15_000 })
-      if (report.code === null || !report.json) throw failed('reconcile', report)
-      await sleep(10_000)
+      // --skip report: the --fix run reports the same drift (it compares first), so the report-only run can go at 1M.
+      const report = SKIP.has('report') ? null : await runCli(['reconcile', '--json'], { env, echoEveryMs: 15_000 })
+      if (report && (report.code === null || !report.json)) throw failed('reconcile', report)
+      if (report) await sleep(10_000)
       const fix = await runCli(['reconcile', '--fix', '--json'], { env, echoEveryMs: 15_000 })
       if (fix.code === null || !fix.json) throw failed('reconcile --fix', fix)
       await sleep(10_000)
@@ -292,7 +293,7 @@ async function size(bookings: number): Promise<Record<string, unknown>> {
       out.reconcile = {
         planted: { missing: DRIFTS, extra: DRIFTS, stale: DRIFTS },
         listingCeilingSeconds: round(listing, 1),
-        report: shape(report),
+        report: report ? shape(report) : 'skipped',
         fix: shape(fix),
         after: shape(recheck),
       }

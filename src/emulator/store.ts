@@ -55,6 +55,18 @@ export interface SavedState {
 
 const DEFS_BY_TYPE_ID = new Map(OBJECT_DEFS.map((d) => [d.objectTypeId, d]))
 
+/** The first index of an id-ordered list whose record's id is not below `num`. */
+export function lowerBound(list: readonly Rec[], num: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.num < num) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 export class Store {
   nextId = FIRST_ID
   readonly byId = new Map<string, Rec>()
