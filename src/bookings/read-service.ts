@@ -5,11 +5,16 @@ import {
   examAggregates,
   getExam,
   listExamBookings,
+  listExamBookingsPage,
   listExams,
+  listExamsPage,
   type ExamFilters,
+  type JsonPage,
   type JsonSnapshot,
+  type PageRequest,
   type Queryable,
 } from '../replica/index.js'
+import { encodeCursor } from './page-cursor.js'
 
 export interface ReadServiceOptions {
   db: Queryable
@@ -20,6 +25,16 @@ export interface ReadServiceOptions {
 
 function envelope(field: string, snapshot: JsonSnapshot): CacheEntry {
   return { body: Buffer.from(`{"success":true,"${field}":${snapshot.json}}`), seq: snapshot.seq }
+}
+
+/** A keyset page keeps the list's envelope and adds where the next page starts (null: this is the last). */
+function pageEnvelope(field: string, page: JsonPage): CacheEntry {
+  const next = page.next ? JSON.stringify(encodeCursor(page.next)) : 'null'
+  return { body: Buffer.from(`{"success":true,"${field}":${page.json},"next_cursor":${next}}`), seq: page.seq }
+}
+
+function pageKey(request: PageRequest): string {
+  return `&l=${request.limit}&c=${request.after ? encodeCursor(request.after) : ''}`
 }
 
 async function found(field: string, snapshot: Promise<JsonSnapshot>, examId: string): Promise<CacheEntry> {
@@ -49,6 +64,15 @@ export class ReadService {
     )
   }
 
+  /** A keyset page of the list (`limit`, `cursor`); the list without them stays whole, as clients expect. */
+  listExamsPage(filters: ExamFilters, request: PageRequest): Promise<CacheEntry> {
+    this.#onRead()
+    const key = `exams?a=${filters.isActive ?? ''}&s=${filters.startDate ?? ''}&e=${filters.endDate ?? ''}${pageKey(request)}`
+    return this.#cache.get(key, [deps.examCollection], async () =>
+      pageEnvelope('exams', await listExamsPage(this.#db, filters, request)),
+    )
+  }
+
   getExam(examId: string): Promise<CacheEntry> {
     this.#onRead()
     return this.#cache.get(`exam:${examId}`, [deps.exam(examId)], () =>
@@ -61,6 +85,15 @@ export class ReadService {
     return this.#cache.get(`exam-bookings:${examId}`, [deps.exam(examId)], () =>
       found('bookings', listExamBookings(this.#db, examId), examId),
     )
+  }
+
+  examBookingsPage(examId: string, request: PageRequest): Promise<CacheEntry> {
+    this.#onRead()
+    return this.#cache.get(`exam-bookings:${examId}?${pageKey(request)}`, [deps.exam(examId)], async () => {
+      const page = await listExamBookingsPage(this.#db, examId, request)
+      if (page.json === 'null') throw examNotFound(examId)
+      return pageEnvelope('bookings', page)
+    })
   }
 
   aggregates(): Promise<CacheEntry> {

@@ -15,6 +15,7 @@ import type {
   ExamInput,
   ExamPatch,
   ExamsBody,
+  PageOptions,
   ForceSyncBody,
   PullBody,
   PullRequest,
@@ -28,7 +29,8 @@ import type {
 export interface HubmirrorApi {
   listExams(filters?: ExamFilters, init?: CallInit): Promise<WithSeq<ExamsBody>>
   getExam(id: string, init?: CallInit): Promise<WithSeq<ExamBody>>
-  getExamBookings(id: string, init?: CallInit): Promise<WithSeq<BookingsBody>>
+  /** The exam's whole list, or with `page.limit` one keyset page of it. */
+  getExamBookings(id: string, init?: CallInit, page?: PageOptions): Promise<WithSeq<BookingsBody>>
   getAggregates(init?: CallInit): Promise<WithSeq<AggregatesBody>>
   getSyncStatus(init?: CallInit): Promise<WithSeq<SyncStatusBody>>
   /** The same checks as `hubmirror doctor`; shared by dashboards for 15 s. */
@@ -51,6 +53,12 @@ export interface CallInit {
   signal?: AbortSignal
 }
 
+function pageParams(q: URLSearchParams, page: PageOptions): URLSearchParams {
+  if (page.limit !== undefined) q.set('limit', String(page.limit))
+  if (page.cursor !== undefined) q.set('cursor', page.cursor)
+  return q
+}
+
 export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
   const call = <T>(method: string, path: string, body?: unknown, init?: CallInit) =>
     request<T>(options, method, path, body, init)
@@ -68,11 +76,14 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       if (filters.is_active !== undefined) q.set('is_active', String(filters.is_active))
       if (filters.startDate) q.set('startDate', filters.startDate)
       if (filters.endDate) q.set('endDate', filters.endDate)
-      const qs = q.toString()
+      const qs = pageParams(q, filters).toString()
       return read<ExamsBody>(`/api/mock-exams${qs ? `?${qs}` : ''}`, init)
     },
     getExam: (examId, init) => read<ExamBody>(`/api/mock-exams/${id(examId)}`, init),
-    getExamBookings: (examId, init) => read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
+    getExamBookings: (examId, init, page = {}) => {
+      const qs = pageParams(new URLSearchParams(), page).toString()
+      return read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings${qs ? `?${qs}` : ''}`, init)
+    },
     getAggregates: (init) => read<AggregatesBody>('/api/mock-exams/aggregates', init),
     getSyncStatus: (init) => read<SyncStatusBody>('/api/sync/status', init),
     getDoctor: (init) => read<DoctorBody>('/api/sync/doctor', init),

@@ -1,6 +1,6 @@
 // The HTTP contract of bookings: the booking record, create/cancel/batch-cancel bodies and their answers.
 import { z } from 'zod'
-import { errorResponses, hubspotId, success } from './common.js'
+import { errorResponses, hubspotId, nextCursor, pageQuery, success } from './common.js'
 import { name } from './exams.js'
 
 const text = z.string().nullable()
@@ -48,7 +48,8 @@ export const batchCancel = z.strictObject({
   bookingIds: z.array(hubspotId).min(1, 'must list at least one id').max(500, 'at most 500 ids per request'),
 })
 
-export const bookingsBody = success({ bookings: z.array(bookingRecord) })
+export const bookingsBody = success({ bookings: z.array(bookingRecord), next_cursor: nextCursor })
+export const bookingListQuery = z.object(pageQuery)
 export const bookingBody = success({ booking: bookingRecord })
 export const bookingCreatedBody = success({
   booking: bookingRecord,
