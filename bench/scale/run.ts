@@ -1,6 +1,6 @@
 // Benchmarks hubmirror at a real account's size: backfill, resume, pulls, reconcile and cold reads per size, and a year of change log.
 /*
- * npm run bench -- scale [10k,100k,1M] [--events 5M] [--skip resume,changelog,pglite,…] [--pglite 100k]
+ * npm run bench -- scale [10k,100k,1M|none] [--events 5M] [--skip resume,changelog,pglite,…] [--pglite 100k]
  * Per size: the emulator seeded with N bookings (100 per exam) at HubSpot's default private-app
  * limits (190 / 10 s, 5 searches / s), real Postgres and Redis from DATABASE_URL / REDIS_URL, and
  * every hubmirror step run as its CLI command, timed whole, with its peak RSS. Writes last-run.json.
@@ -39,7 +39,8 @@ function option(name: string): string | undefined {
 }
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'))
-const SIZES = (positional[0] ?? '10k,100k,1M').split(',').map(parseCount)
+/** `none`: only the change log and PGlite parts. */
+const SIZES = positional[0] === 'none' ? [] : (positional[0] ?? '10k,100k,1M').split(',').map(parseCount)
 const EVENTS = parseCount(option('--events') ?? '5M')
 const SKIP = new Set((option('--skip') ?? '').split(',').filter(Boolean))
 const PGLITE_SIZE = parseCount(option('--pglite') ?? '100k')
