@@ -1,5 +1,14 @@
 // Cold reads at scale: each read path's query as a cache miss runs it (p50/p99), and the plan Postgres picks for it.
-import { openReplica, examAggregates, listExamBookings, listExams, type Queryable } from '../../src/replica/index.js'
+import {
+  examAggregates,
+  listExamBookings,
+  listExamBookingsPage,
+  listExams,
+  listExamsPage,
+  migrate,
+  openReplica,
+  type Queryable,
+} from '../../src/replica/index.js'
 import { round } from '../support/machine.js'
 import { percentile } from '../support/stats.js'
 
@@ -21,6 +30,42 @@ function capturing(db: Queryable): { db: Queryable; last(): Captured } {
       },
     } as Queryable,
     last: () => last,
+  }
+}
+
+/**
+ * A replica of `bookings` rows (100 an exam, as the emulator seeds them) written straight by SQL:
+ * the reads do not care how the rows came, and this takes a minute at 1M instead of a backfill.
+ */
+export async function fillReplica(databaseUrl: string, dataDir: string, bookings: number): Promise<void> {
+  const driver = await openReplica({ databaseUrl, dataDir })
+  try {
+    await migrate(driver)
+    const exams = Math.ceil(bookings / 100)
+    await driver.query(
+      `INSERT INTO public.hubspot_mock_exams (hubspot_id, mock_exam_name, mock_type, exam_date, start_time, end_time,
+         location, capacity, total_bookings, is_active, created_at, updated_at, hs_lastmodifieddate)
+       SELECT (30000000000 + e)::text, 'Exam ' || e, (ARRAY['Situational Judgment','Clinical Skills','Mini-mock','Mock Discussion'])[1 + e % 4],
+              date '2026-03-02' + (e % 120), (ARRAY['08:00','09:00','13:00','18:00'])[1 + e % 4], '20:00',
+              (ARRAY['Toronto','Calgary','Online','Ottawa'])[1 + e % 4], 100, 95, CASE WHEN e % 10 = 0 THEN 'false' ELSE 'true' END,
+              now(), now(), now()
+         FROM generate_series(1, $1::int) AS e`,
+      [exams],
+    )
+    for (let from = 1; from <= bookings; from += 250_000) {
+      await driver.query(
+        `INSERT INTO public.hubspot_bookings (hubspot_id, booking_id, mock_exam_id, contact_id, student_id, student_name,
+           student_email, booking_status, is_active, attending_location, exam_date, dominant_hand, created_at, updated_at, hs_lastmodifieddate)
+         SELECT (31000000000 + n)::text, 'BK-' || n, (30000000000 + 1 + (n - 1) / 100)::text, (32000000000 + n % 5000)::text,
+                'S' || n % 5000, 'Student' || n % 5000 || ' Bulk', 'student' || n % 5000 || '@bulk.example.com',
+                CASE WHEN n % 20 = 0 THEN 'cancelled' ELSE 'confirmed' END, CASE WHEN n % 20 = 0 THEN 'false' ELSE 'true' END,
+                'Toronto', now(), 'right', timestamptz '2026-01-01' + n * interval '1 second', now(), now()
+           FROM generate_series($1::int, $2::int) AS n`,
+        [from, Math.min(bookings, from + 249_999)],
+      )
+    }
+  } finally {
+    await driver.close()
   }
 }
 
@@ -52,6 +97,11 @@ export async function coldReads(databaseUrl: string, dataDir: string): Promise<R
       },
       aggregates: () => examAggregates(db),
       "one exam's bookings": (i) => listExamBookings(db, examIds[i % examIds.length]!),
+      'exam list, keyset page of 100 (first)': () => listExamsPage(db, {}, { limit: 100, after: null }),
+      'exam list, keyset page of 100 (deep)': (i) =>
+        listExamsPage(db, {}, { limit: 100, after: [dates[i % dates.length] ?? '2026-03-02', '', '0'] }),
+      "one exam's bookings, keyset page of 50": (i) =>
+        listExamBookingsPage(db, examIds[i % examIds.length]!, { limit: 50, after: null }),
     }
     const out: Record<string, unknown> = {}
     for (const [name, run] of Object.entries(cases)) {

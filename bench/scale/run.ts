@@ -16,7 +16,7 @@ import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.
 import { childEnv, startChild, stopAll, stopChildrenOnExit, type Child } from '../support/processes.js'
 import { runCli, type CliRun } from './cli.js'
 import { changeLogAtScale } from './change-log.js'
-import { coldReads } from './cold-reads.js'
+import { coldReads, fillReplica } from './cold-reads.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '../..')
@@ -44,6 +44,8 @@ const SIZES = positional[0] === 'none' ? [] : (positional[0] ?? '10k,100k,1M').s
 const EVENTS = parseCount(option('--events') ?? '5M')
 const SKIP = new Set((option('--skip') ?? '').split(',').filter(Boolean))
 const PGLITE_SIZE = parseCount(option('--pglite') ?? '100k')
+/** `--reads 10k,1M`: cold reads alone, on replicas filled by SQL at these sizes (no HubSpot, minutes not hours). */
+const READS_ONLY = option('--reads')?.split(',').map(parseCount) ?? []
 
 /** A fresh burst window admits R list pages at once, then R/10 a second; search adds S pages/s of 200. */
 function twoBucketCeilingSeconds(rows: number): number {
@@ -361,6 +363,21 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       ;(figures.sizes as Record<string, unknown>)[String(n)] = await size(n)
       save()
+    }
+    for (const n of READS_ONLY) {
+      log(`── cold reads on a replica of ${n.toLocaleString()} bookings filled by SQL…`)
+      const database = await freshDatabase(process.env.DATABASE_URL, 'bench_scale_reads')
+      const dataDir = mkdtempSync(join(tmpdir(), 'hm-scale-reads-'))
+      try {
+        await fillReplica(database.url, dataDir, n)
+        const reads = await coldReads(database.url, dataDir)
+        ;((figures.readsOnly ??= {}) as Record<string, unknown>)[String(n)] = reads
+        log(`cold reads: ${JSON.stringify(reads, (k, v) => (k === 'plan' ? undefined : v))}`)
+        save()
+      } finally {
+        await database.drop()
+        rmSync(dataDir, { recursive: true, force: true })
+      }
     }
     if (!SKIP.has('changelog')) {
       log(`── change log at ${EVENTS.toLocaleString()} events…`)

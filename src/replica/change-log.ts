@@ -88,7 +88,7 @@ export async function prunedThrough(db: Queryable): Promise<string> {
 }
 
 /** Events one prune statement deletes: a few ms of work, so a writer never waits long behind it. */
-export const PRUNE_BATCH = 5000
+const PRUNE_BATCH = 5000
 
 /**
  * Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped.

@@ -18,7 +18,7 @@ export const idParams = z.object({ id: hubspotId })
 export const seqCursor = z.string().regex(/^\d{1,19}$/, 'must be a change-log seq (digits)')
 
 /** The most rows one keyset page of a list returns. */
-export const MAX_PAGE = 1000
+const MAX_PAGE = 1000
 
 /**
  * Keyset paging of a list: `limit` rows a page, `cursor` from the previous page's `next_cursor`.
