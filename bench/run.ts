@@ -6,7 +6,17 @@ import { fileURLToPath } from 'node:url'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..')
-const NAMES = ['read-path', 'write-path', 'emulator', 'backfill', 'realtime', 'search', 'exports', 'history'] as const
+const NAMES = [
+  'read-path',
+  'write-path',
+  'emulator',
+  'backfill',
+  'realtime',
+  'scale',
+  'search',
+  'exports',
+  'history',
+] as const
 
 /** Each benchmark is its own process: one's servers and timers cannot disturb the next. */
 function runOne(name: string): Promise<number> {

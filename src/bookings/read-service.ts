@@ -9,12 +9,17 @@ import {
   examSeats,
   getExam,
   listExamBookings,
+  listExamBookingsPage,
   listExams,
+  listExamsPage,
   type ExamFilters,
+  type JsonPage,
   type JsonSnapshot,
+  type PageRequest,
   type Queryable,
   type SeatsLeft,
 } from '../replica/index.js'
+import { encodeCursor } from './page-cursor.js'
 
 export interface ReadServiceOptions {
   db: Queryable
@@ -25,6 +30,16 @@ export interface ReadServiceOptions {
 
 function envelope(field: string, snapshot: JsonSnapshot): CacheEntry {
   return { body: Buffer.from(`{"success":true,"${field}":${snapshot.json}}`), seq: snapshot.seq }
+}
+
+/** A keyset page keeps the list's envelope and adds where the next page starts (null: this is the last). */
+function pageEnvelope(field: string, page: JsonPage): CacheEntry {
+  const next = page.next ? JSON.stringify(encodeCursor(page.next)) : 'null'
+  return { body: Buffer.from(`{"success":true,"${field}":${page.json},"next_cursor":${next}}`), seq: page.seq }
+}
+
+function pageKey(request: PageRequest): string {
+  return `&l=${request.limit}&c=${request.after ? encodeCursor(request.after) : ''}`
 }
 
 async function found(field: string, snapshot: Promise<JsonSnapshot>, examId: string): Promise<CacheEntry> {
@@ -51,6 +66,15 @@ export class ReadService {
     const key = `exams?a=${filters.isActive ?? ''}&s=${filters.startDate ?? ''}&e=${filters.endDate ?? ''}`
     return this.#cache.get(key, [deps.examCollection], async () =>
       envelope('exams', await listExams(this.#db, filters)),
+    )
+  }
+
+  /** A keyset page of the list (`limit`, `cursor`); the list without them stays whole, as clients expect. */
+  listExamsPage(filters: ExamFilters, request: PageRequest): Promise<CacheEntry> {
+    this.#onRead()
+    const key = `exams?a=${filters.isActive ?? ''}&s=${filters.startDate ?? ''}&e=${filters.endDate ?? ''}${pageKey(request)}`
+    return this.#cache.get(key, [deps.examCollection], async () =>
+      pageEnvelope('exams', await listExamsPage(this.#db, filters, request)),
     )
   }
 
@@ -99,6 +123,15 @@ export class ReadService {
     const seats = await examSeats(this.#db, examId)
     if (!seats) throw examNotFound(examId)
     return seats
+  }
+
+  examBookingsPage(examId: string, request: PageRequest): Promise<CacheEntry> {
+    this.#onRead()
+    return this.#cache.get(`exam-bookings:${examId}?${pageKey(request)}`, [deps.exam(examId)], async () => {
+      const page = await listExamBookingsPage(this.#db, examId, request)
+      if (page.json === 'null') throw examNotFound(examId)
+      return pageEnvelope('bookings', page)
+    })
   }
 
   aggregates(): Promise<CacheEntry> {

@@ -20,6 +20,7 @@ import type {
   ExamInput,
   ExamPatch,
   ExamsBody,
+  PageOptions,
   ForceSyncBody,
   HistoryBody,
   PullBody,
@@ -35,7 +36,8 @@ import type {
 export interface HubmirrorApi {
   listExams(filters?: ExamFilters, init?: CallInit): Promise<WithSeq<ExamsBody>>
   getExam(id: string, init?: CallInit): Promise<WithSeq<ExamBody>>
-  getExamBookings(id: string, init?: CallInit): Promise<WithSeq<BookingsBody>>
+  /** The exam's whole list, or with `page.limit` one keyset page of it. */
+  getExamBookings(id: string, init?: CallInit, page?: PageOptions): Promise<WithSeq<BookingsBody>>
   getAggregates(init?: CallInit): Promise<WithSeq<AggregatesBody>>
   getSyncStatus(init?: CallInit): Promise<WithSeq<SyncStatusBody>>
   /** The same checks as `hubmirror doctor`; shared by dashboards for 15 s. */
@@ -85,6 +87,14 @@ export interface CallInit {
   signal?: AbortSignal
 }
 
+/** `?…` with the page's `limit` and `cursor` added to q, or '' when there is nothing to send. */
+function withPage(q: URLSearchParams, page: PageOptions): string {
+  if (page.limit !== undefined) q.set('limit', String(page.limit))
+  if (page.cursor !== undefined) q.set('cursor', page.cursor)
+  const qs = q.toString()
+  return qs ? `?${qs}` : ''
+}
+
 export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
   const call = <T>(method: string, path: string, body?: unknown, init?: CallInit) =>
     request<T>(options, method, path, body, init)
@@ -96,19 +106,20 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
     (await call<T>(method, path, body, init)).body
   const id = encodeURIComponent
 
-  const examQuery = (filters: ExamFilters) => {
+  /** The exam list's filters (and, for a page of the JSON list, its limit and cursor; never for the CSV). */
+  const examQuery = (filters: ExamFilters, page: PageOptions = {}) => {
     const q = new URLSearchParams()
     if (filters.is_active !== undefined) q.set('is_active', String(filters.is_active))
     if (filters.startDate) q.set('startDate', filters.startDate)
     if (filters.endDate) q.set('endDate', filters.endDate)
-    const qs = q.toString()
-    return qs ? `?${qs}` : ''
+    return withPage(q, page)
   }
 
   return {
-    listExams: (filters = {}, init) => read<ExamsBody>(`/api/mock-exams${examQuery(filters)}`, init),
+    listExams: (filters = {}, init) => read<ExamsBody>(`/api/mock-exams${examQuery(filters, filters)}`, init),
     getExam: (examId, init) => read<ExamBody>(`/api/mock-exams/${id(examId)}`, init),
-    getExamBookings: (examId, init) => read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings`, init),
+    getExamBookings: (examId, init, page = {}) =>
+      read<BookingsBody>(`/api/mock-exams/${id(examId)}/bookings${withPage(new URLSearchParams(), page)}`, init),
     getAggregates: (init) => read<AggregatesBody>('/api/mock-exams/aggregates', init),
     getSyncStatus: (init) => read<SyncStatusBody>('/api/sync/status', init),
     getDoctor: (init) => read<DoctorBody>('/api/sync/doctor', init),
@@ -145,12 +156,11 @@ export function createHubmirrorApi(options: ClientOptions): HubmirrorApi {
       return write<ForceSyncBody>('POST', `/api/admin/sync/force?${q}`, {}, init)
     },
     exchangeSignInCode: (code, init) => write<SignInExchangeBody>('POST', '/api/auth/exchange', { code }, init),
-    searchBookings(search, init) {
-      const q = new URLSearchParams({ q: search.q })
-      if (search.limit !== undefined) q.set('limit', String(search.limit))
-      if (search.cursor) q.set('cursor', search.cursor)
-      return read<BookingSearchBody>(`/api/bookings?${q}`, init)
-    },
+    searchBookings: ({ q, limit, cursor }, init) =>
+      read<BookingSearchBody>(
+        `/api/bookings${withPage(new URLSearchParams({ q }), { limit, cursor: cursor ?? undefined })}`,
+        init,
+      ),
     exportExamBookingsCsv: (examId, init) => download(options, `/api/mock-exams/${id(examId)}/bookings.csv`, init),
     exportExamsCsv: (filters = {}, init) => download(options, `/api/mock-exams.csv${examQuery(filters)}`, init),
   }

@@ -94,10 +94,10 @@ describe('hubmirror/client public types', () => {
   it('reads resolve to the body plus the seq it reflects; writes to the body', () => {
     type Api = HubmirrorApi
     expectTypeOf<Awaited<ReturnType<Api['listExams']>>>().toEqualTypeOf<
-      WithSeq<{ success: true; exams: ExamRecord[] }>
+      WithSeq<{ success: true; exams: ExamRecord[]; next_cursor?: string | null | undefined }>
     >()
     expectTypeOf<Awaited<ReturnType<Api['getExamBookings']>>>().toEqualTypeOf<
-      WithSeq<{ success: true; bookings: BookingRecord[] }>
+      WithSeq<{ success: true; bookings: BookingRecord[]; next_cursor?: string | null | undefined }>
     >()
     expectTypeOf<WithSeq<object>['seq']>().toEqualTypeOf<string | null>()
     expectTypeOf<Awaited<ReturnType<Api['createBooking']>>>().toEqualTypeOf<{

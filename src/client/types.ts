@@ -80,11 +80,19 @@ export interface ClientOptions {
   fetch?: typeof fetch
 }
 
-export interface ExamFilters {
+export interface ExamFilters extends PageOptions {
   is_active?: boolean
   /** YYYY-MM-DD */
   startDate?: string
   endDate?: string
+}
+
+/** Keyset paging: with `limit` the answer is one page and carries `next_cursor` (null on the last page). */
+export interface PageOptions {
+  /** 1–1000 rows */
+  limit?: number
+  /** the previous page's next_cursor */
+  cursor?: string
 }
 
 export type Aggregates = Shapes['aggregates']

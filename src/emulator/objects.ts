@@ -3,7 +3,7 @@ import { conflict, notFound, validationError } from './errors.js'
 import { iso, nameList, parseProperties, presentRecord, type Changes } from './properties.js'
 import { associationTypeById, type ObjectDef } from './schema.js'
 import { boolParam, first, idText, intQuery, objectBody, type Ctx, type Reply } from './request.js'
-import type { Rec, Store } from './store.js'
+import { lowerBound, type Rec, type Store } from './store.js'
 
 const BATCH_LIMIT = 100
 const HISTORY_BATCH_LIMIT = 50
@@ -52,17 +52,6 @@ export function listObjects(ctx: Ctx): Reply {
   const body: Record<string, unknown> = { results }
   if (i < list.length) body.paging = { next: { after: list[i]!.id } }
   return { status: 200, body }
-}
-
-function lowerBound(list: Rec[], num: number): number {
-  let lo = 0
-  let hi = list.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (list[mid]!.num < num) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 /** Finds a record by id or by a unique `idProperty`; archived ones only when asked for. */

@@ -196,3 +196,68 @@ describe('search index lag', () => {
     expect(search(store, {}, 15_000).total).toBe(0)
   })
 })
+
+describe('id ranges', () => {
+  it('answers a search bounded by hs_object_id exactly as a full scan would, in every group shape', () => {
+    const store = new Store()
+    for (let i = 0; i < 300; i++)
+      store.create(BOOKINGS, { booking_id: `B${i}`, is_active: i % 3 ? 'true' : 'false' }, i)
+    const ids = store.list(BOOKINGS).map((r) => r.num)
+    const id = (i: number) => String(ids[i])
+    const bodies = [
+      { filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'GTE', value: id(50) }] }] },
+      {
+        filterGroups: [
+          {
+            filters: [
+              { propertyName: 'hs_object_id', operator: 'GT', value: id(10) },
+              { propertyName: 'hs_object_id', operator: 'LTE', value: id(120) },
+              { propertyName: 'is_active', operator: 'EQ', value: 'true' },
+            ],
+          },
+        ],
+      },
+      {
+        filterGroups: [
+          { filters: [{ propertyName: 'hs_object_id', operator: 'LT', value: id(20) }] },
+          { filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: id(250) }] },
+        ],
+      },
+      // One group unbounded: the whole list is scanned.
+      {
+        filterGroups: [
+          { filters: [{ propertyName: 'hs_object_id', operator: 'LT', value: id(5) }] },
+          { filters: [{ propertyName: 'is_active', operator: 'EQ', value: 'false' }] },
+        ],
+      },
+    ]
+    for (const body of bodies) {
+      for (const sorts of [undefined, [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }], ['-hs_object_id']]) {
+        const result = runSearch(store, BOOKINGS, { ...body, sorts, limit: 200, properties: ['booking_id'] }, 1e6)
+        const expected = store
+          .list(BOOKINGS)
+          .filter((r) =>
+            body.filterGroups.some((g) =>
+              g.filters.every((f) => {
+                const value = f.propertyName === 'hs_object_id' ? r.num : r.props[f.propertyName]
+                const want = f.propertyName === 'hs_object_id' ? Number(f.value) : f.value
+                return f.operator === 'EQ'
+                  ? value === want
+                  : f.operator === 'GT'
+                    ? value! > want
+                    : f.operator === 'GTE'
+                      ? value! >= want
+                      : f.operator === 'LT'
+                        ? value! < want
+                        : value! <= want
+              }),
+            ),
+          )
+          .map((r) => r.id)
+        if (Array.isArray(sorts) && sorts[0] === '-hs_object_id') expected.reverse()
+        expect(result.total, JSON.stringify(body)).toBe(expected.length)
+        expect(result.results.map((r) => r.id)).toEqual(expected.slice(0, 200))
+      }
+    }
+  })
+})

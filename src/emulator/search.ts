@@ -2,7 +2,7 @@
 import { validationError, type ErrorDetail } from './errors.js'
 import { presentView } from './properties.js'
 import type { ObjectDef } from './schema.js'
-import type { Rec, Store, View } from './store.js'
+import { lowerBound, type Rec, type Store, type View } from './store.js'
 
 export const SEARCH_LIMITS = {
   groups: 5,
@@ -387,6 +387,36 @@ function propertyNames(raw: unknown): string[] | null {
   return raw.length ? (raw as string[]) : null
 }
 
+function isIdAscending(sorts: unknown): boolean {
+  const sort = (sorts as unknown[])[0]
+  if (typeof sort === 'string') return sort === 'hs_object_id'
+  const s = sort as Record<string, unknown>
+  return s.propertyName === 'hs_object_id' && s.direction !== 'DESCENDING'
+}
+
+/** The id range [from, to) that every filter group confines hs_object_id to; null when one does not. */
+function idRange(groups: unknown): { from: number; to: number } | null {
+  if (!Array.isArray(groups) || groups.length === 0) return null
+  let from = Infinity
+  let to = -Infinity
+  for (const group of groups) {
+    let lo = -Infinity
+    let hi = Infinity
+    for (const f of ((group as { filters?: unknown })?.filters ?? []) as Record<string, unknown>[]) {
+      if (f?.propertyName !== 'hs_object_id' || !/^\d+$/.test(String(f.value ?? ''))) continue
+      const v = Number(f.value)
+      if (f.operator === 'GTE' || f.operator === 'EQ') lo = Math.max(lo, v)
+      if (f.operator === 'GT') lo = Math.max(lo, v + 1)
+      if (f.operator === 'LT') hi = Math.min(hi, v)
+      if (f.operator === 'LTE' || f.operator === 'EQ') hi = Math.min(hi, v + 1)
+    }
+    if (lo === -Infinity && hi === Infinity) return null
+    from = Math.min(from, lo)
+    to = Math.max(to, hi)
+  }
+  return { from, to }
+}
+
 export function runSearch(store: Store, def: ObjectDef, body: unknown, now: number): SearchResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('The search request must be a JSON object')
   const req = body as Record<string, unknown>
@@ -398,12 +428,18 @@ export function runSearch(store: Store, def: ObjectDef, body: unknown, now: numb
   }
   const filter = compileGroups(def, req.filterGroups)
   const query = compileQuery(def, req.query)
-  const sort = parseSort(def, req.sorts)
+  const parsedSort = parseSort(def, req.sorts)
+  // Lists are in id order, so an ascending id sort is the order the scan already yields.
+  const sort = parsedSort && !isIdAscending(req.sorts) ? parsedSort : null
   const names = propertyNames(req.properties)
   store.settleViews(now)
 
   const end = Math.min(after + limit, SEARCH_LIMITS.maxResults)
-  const all = store.list(def)
+  const list = store.list(def)
+  // Only the records inside an id range every filter group bounds are scanned: a backfill's range
+  // searches over a million-record portal then cost their range, not the portal (bench/scale).
+  const range = idRange(req.filterGroups)
+  const all = range ? list.slice(lowerBound(list, range.from), lowerBound(list, range.to)) : list
   let total = 0
   let page: Rec[]
   if (sort) {

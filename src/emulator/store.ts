@@ -67,12 +67,38 @@ interface PendingView {
 }
 
 const FIRST_ID = 30_000_000_001
+/** Links a record may have before a Set, rather than a scan, tells a new link from a repeated one. */
+const MANY_LINKS = 16
+
+export type SavedRecord = [
+  typeId: string,
+  id: string,
+  createdAt: number,
+  updatedAt: number,
+  archivedAt: number | null,
+  props: Props,
+]
+export type SavedAssociation = [fromId: string, typeId: number, toId: string]
 
 export interface SavedState {
   version: 1
   nextId: number
-  records: [typeId: string, id: string, createdAt: number, updatedAt: number, archivedAt: number | null, props: Props][]
-  associations: [fromId: string, typeId: number, toId: string][]
+  records: SavedRecord[]
+  associations: SavedAssociation[]
+}
+
+const DEFS_BY_TYPE_ID = new Map(OBJECT_DEFS.map((d) => [d.objectTypeId, d]))
+
+/** The first index of an id-ordered list whose record's id is not below `num`. */
+export function lowerBound(list: readonly Rec[], num: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.num < num) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 export class Store {
@@ -81,8 +107,14 @@ export class Store {
   readonly lists = new Map<ObjectDef, Rec[]>()
   /** def → property → lower-cased value → the active record holding it */
   readonly #unique = new Map<ObjectDef, Map<string, Map<string, Rec>>>()
-  /** fromId → association type id → toIds (insertion-ordered) */
-  readonly #assoc = new Map<string, Map<number, Set<string>>>()
+  /**
+   * fromId → its links as flat pairs [typeId, toId, typeId, toId, …], insertion-ordered. A record has
+   * one or two links in the common case: a Map of Sets per record cost ~400 bytes, most of a
+   * million-booking portal's heap (bench/scale); a short array costs a tenth of that.
+   */
+  readonly #assoc = new Map<string, (number | string)[]>()
+  /** the linked ids of records with many links (an exam's bookings), so a new link is checked without a scan */
+  readonly #manyLinks = new Map<string, Set<string>>()
   #pending: PendingView[] = []
   #pendingHead = 0
   /** bumped on every change, so persistence knows when to save */
@@ -96,6 +128,7 @@ export class Store {
     this.nextId = FIRST_ID
     this.byId.clear()
     this.#assoc.clear()
+    this.#manyLinks.clear()
     this.#pending = []
     this.#pendingHead = 0
     for (const def of OBJECT_DEFS) {
@@ -223,26 +256,41 @@ export class Store {
       [from, to],
       [to, from],
     ] as const) {
-      for (const ids of this.#assoc.get(a.id)?.values() ?? []) ids.delete(b.id)
+      const links = this.#assoc.get(a.id)
+      if (!links) continue
+      for (let i = links.length - 2; i >= 0; i -= 2) {
+        if (links[i + 1] !== b.id) continue
+        links.splice(i, 2)
+        this.#manyLinks.get(a.id)?.delete(b.id)
+      }
     }
     this.generation++
   }
 
   #link(fromId: string, typeId: number, toId: string): void {
-    let byType = this.#assoc.get(fromId)
-    if (!byType) this.#assoc.set(fromId, (byType = new Map()))
-    let ids = byType.get(typeId)
-    if (!ids) byType.set(typeId, (ids = new Set()))
-    ids.add(toId)
+    const links = this.#assoc.get(fromId)
+    if (!links) return void this.#assoc.set(fromId, [typeId, toId])
+    const many = this.#manyLinks.get(fromId)
+    if (!many || many.has(toId))
+      for (let i = 0; i < links.length; i += 2) if (links[i + 1] === toId && links[i] === typeId) return
+    links.push(typeId, toId)
+    if (many) many.add(toId)
+    else if (links.length > MANY_LINKS * 2)
+      this.#manyLinks.set(fromId, new Set(links.filter((_, i) => i % 2 === 1) as string[]))
   }
 
   /** Active records associated with `from`, of type `toDef`, each with the association types linking them. */
   associated(from: Rec, toDef: ObjectDef): { rec: Rec; types: AssociationType[] }[] {
     const found = new Map<string, { rec: Rec; types: AssociationType[] }>()
-    for (const [typeId, ids] of this.#assoc.get(from.id) ?? []) {
+    const links = this.#assoc.get(from.id) ?? []
+    // By type first, then by link order, as the Map of Sets this replaced iterated them.
+    const typeIds = [...new Set(links.filter((_, i) => i % 2 === 0))] as number[]
+    for (const typeId of typeIds) {
       const type = associationTypeById(typeId)
       if (!type || type.to !== toDef) continue
-      for (const id of ids) {
+      for (let i = 0; i < links.length; i += 2) {
+        if (links[i] !== typeId) continue
+        const id = links[i + 1] as string
         const rec = this.byId.get(id)
         if (!rec || rec.archived) continue
         const entry = found.get(id) ?? { rec, types: [] }
@@ -253,42 +301,64 @@ export class Store {
     return [...found.values()].sort((a, b) => a.rec.num - b.rec.num)
   }
 
+  /** Every record as persistence keeps it, list by list (each list in id order). */
+  *savedRecords(): Generator<SavedRecord> {
+    for (const list of this.lists.values())
+      for (const r of list) yield [r.def.objectTypeId, r.id, r.createdAt, r.updatedAt, r.archivedAt, r.props]
+  }
+
+  /** Every link, grouped by record then by type, each group in link order. */
+  *savedAssociations(): Generator<SavedAssociation> {
+    for (const [fromId, links] of this.#assoc) {
+      const typeIds = [...new Set(links.filter((_, i) => i % 2 === 0))] as number[]
+      for (const typeId of typeIds)
+        for (let i = 0; i < links.length; i += 2)
+          if (links[i] === typeId) yield [fromId, typeId, links[i + 1] as string]
+    }
+  }
+
   save(): SavedState {
-    const records: SavedState['records'] = []
-    for (const list of this.lists.values()) {
-      for (const r of list) records.push([r.def.objectTypeId, r.id, r.createdAt, r.updatedAt, r.archivedAt, r.props])
+    return {
+      version: 1,
+      nextId: this.nextId,
+      records: [...this.savedRecords()],
+      associations: [...this.savedAssociations()],
     }
-    const associations: SavedState['associations'] = []
-    for (const [fromId, byType] of this.#assoc) {
-      for (const [typeId, ids] of byType) for (const toId of ids) associations.push([fromId, typeId, toId])
-    }
-    return { version: 1, nextId: this.nextId, records, associations }
   }
 
   load(state: SavedState): void {
     this.clear()
-    const defs = new Map(OBJECT_DEFS.map((d) => [d.objectTypeId, d]))
-    const sorted = [...state.records].sort((a, b) => Number(a[1]) - Number(b[1]))
-    for (const [typeId, id, createdAt, updatedAt, archivedAt, props] of sorted) {
-      const def = defs.get(typeId)
-      if (!def) continue
-      const archived = archivedAt !== null
-      const rec: Rec = {
-        id,
-        num: Number(id),
-        def,
-        props,
-        createdAt,
-        updatedAt,
-        archived,
-        archivedAt,
-        view: { props, updatedAt, archived },
-      }
-      this.byId.set(id, rec)
-      this.list(def).push(rec)
-      if (!archived) this.#indexUnique(rec, null, props)
+    for (const record of [...state.records].sort((a, b) => Number(a[1]) - Number(b[1]))) this.loadRecord(record)
+    for (const association of state.associations) this.loadAssociation(association)
+    this.loadedNextId(state.nextId)
+  }
+
+  /** Adds a saved record to a cleared store; records of one type must come in id order. */
+  loadRecord([typeId, id, createdAt, updatedAt, archivedAt, props]: SavedRecord): void {
+    const def = DEFS_BY_TYPE_ID.get(typeId)
+    if (!def) return
+    const archived = archivedAt !== null
+    const rec: Rec = {
+      id,
+      num: Number(id),
+      def,
+      props,
+      createdAt,
+      updatedAt,
+      archived,
+      archivedAt,
+      view: { props, updatedAt, archived },
     }
-    for (const [fromId, typeId, toId] of state.associations) this.#link(fromId, typeId, toId)
-    this.nextId = Math.max(state.nextId, FIRST_ID)
+    this.byId.set(id, rec)
+    this.list(def).push(rec)
+    if (!archived) this.#indexUnique(rec, null, props)
+  }
+
+  loadAssociation([fromId, typeId, toId]: SavedAssociation): void {
+    this.#link(fromId, typeId, toId)
+  }
+
+  loadedNextId(nextId: number): void {
+    this.nextId = Math.max(nextId, FIRST_ID, ...[...this.lists.values()].map((l) => (l.at(-1)?.num ?? 0) + 1))
   }
 }

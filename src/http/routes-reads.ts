@@ -4,12 +4,23 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ReadService } from '../bookings/read-service.js'
 import type { CacheEntry } from '../cache/index.js'
 import { invalidField } from '../errors.js'
-import { bookingResponses, historyQuery } from '../model/contract/bookings.js'
+import { decodeCursor, type CursorKind } from '../bookings/page-cursor.js'
+import { bookingListQuery, bookingResponses, historyQuery } from '../model/contract/bookings.js'
+import type { PageRequest } from '../replica/index.js'
 import { idParams } from '../model/contract/common.js'
 import { examListQuery, examResponses } from '../model/contract/exams.js'
 
 export function sendEntry(reply: FastifyReply, entry: CacheEntry): FastifyReply {
   return reply.header('x-replica-seq', entry.seq).type('application/json; charset=utf-8').send(entry.body)
+}
+
+/** A keyset page when `limit` is given; a cursor without it is refused rather than ignored. */
+function pageRequest(kind: CursorKind, limit: number | undefined, cursor: string | undefined): PageRequest | null {
+  if (limit === undefined) {
+    if (cursor !== undefined) throw invalidField('limit', 'is needed with cursor (the page size the cursor continues)')
+    return null
+  }
+  return { limit, after: cursor === undefined ? null : decodeCursor(kind, cursor) }
 }
 
 export function registerReadRoutes(root: FastifyInstance, reads: ReadService): void {
@@ -22,15 +33,17 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
       config: view,
       schema: {
         tags: ['exams'],
-        summary: 'List mock exams from the replica',
+        summary: 'List mock exams from the replica (whole, or a keyset page with limit and cursor)',
         querystring: examListQuery,
         response: examResponses.list,
       },
     },
     async (request, reply) => {
-      const { is_active, startDate, endDate } = request.query
+      const { is_active, startDate, endDate, limit, cursor } = request.query
       if (startDate && endDate && startDate > endDate) throw invalidField('endDate', 'must not be before startDate')
-      return sendEntry(reply, await reads.listExams({ isActive: is_active, startDate, endDate }))
+      const filters = { isActive: is_active, startDate, endDate }
+      const page = pageRequest('exams', limit, cursor)
+      return sendEntry(reply, await (page ? reads.listExamsPage(filters, page) : reads.listExams(filters)))
     },
   )
 
@@ -61,9 +74,19 @@ export function registerReadRoutes(root: FastifyInstance, reads: ReadService): v
     '/api/mock-exams/:id/bookings',
     {
       config: view,
-      schema: { tags: ['exams'], summary: "An exam's bookings", params: idParams, response: bookingResponses.list },
+      schema: {
+        tags: ['exams'],
+        summary: "An exam's bookings (whole, or a keyset page with limit and cursor)",
+        params: idParams,
+        querystring: bookingListQuery,
+        response: bookingResponses.list,
+      },
     },
-    async (request, reply) => sendEntry(reply, await reads.examBookings(request.params.id)),
+    async (request, reply) => {
+      const page = pageRequest('bookings', request.query.limit, request.query.cursor)
+      const { id } = request.params
+      return sendEntry(reply, await (page ? reads.examBookingsPage(id, page) : reads.examBookings(id)))
+    },
   )
 
   // Kept after the change log's retention prunes it: the record's history (hubmirror.record_history).

@@ -105,12 +105,29 @@ export async function prunedThrough(db: Queryable): Promise<string> {
   return rows[0]?.seq ?? '0'
 }
 
-/** Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped. */
-export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 1000): Promise<number> {
+/** Events one prune statement deletes: a few ms of work, so a writer never waits long behind it. */
+const PRUNE_BATCH = 5000
+
+/**
+ * Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped.
+ * The boundary is raised first, so a cursor at or before it gets "refetch" from then on, while
+ * older rows may still be on disk. Then the rows go in seq ranges of `batch`, each its own short
+ * statement: one DELETE of a year of a busy account's log (5,000,000 events) ran for minutes in
+ * one transaction (bench/RESULTS.md, "Scale"). A prune cut short leaves rows at or below the
+ * boundary, which no reader asks for and the next prune removes.
+ */
+export async function pruneEvents(
+  db: Queryable,
+  maxAgeMs: number,
+  keepLatest = 1000,
+  batch = PRUNE_BATCH,
+): Promise<number> {
+  // Newest first by the primary key, stopping at the first old enough: no scan of the whole log.
   const { rows } = await db.query<{ through: string | null }>(
-    `SELECT max(seq)::text AS through FROM hubmirror.replica_events
+    `SELECT seq::text AS through FROM hubmirror.replica_events
       WHERE created_at < now() - ($1::bigint * interval '1 millisecond')
-        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM hubmirror.replica_events)`,
+        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM hubmirror.replica_events)
+      ORDER BY seq DESC LIMIT 1`,
     [maxAgeMs, keepLatest],
   )
   const through = rows[0]?.through
@@ -119,8 +136,19 @@ export async function pruneEvents(db: Queryable, maxAgeMs: number, keepLatest = 
     'UPDATE hubmirror.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)',
     [through],
   )
-  const deleted = await db.query('DELETE FROM hubmirror.replica_events WHERE seq <= $1::bigint', [through])
-  return deleted.rowCount
+  const { rows: first } = await db.query<{ seq: string | null }>(
+    'SELECT min(seq)::text AS seq FROM hubmirror.replica_events',
+  )
+  let dropped = 0
+  for (let from = BigInt(first[0]?.seq ?? through) - 1n; from < BigInt(through); from += BigInt(batch)) {
+    const to = from + BigInt(batch) < BigInt(through) ? from + BigInt(batch) : BigInt(through)
+    const deleted = await db.query(
+      'DELETE FROM hubmirror.replica_events WHERE seq > $1::bigint AND seq <= $2::bigint',
+      [String(from), String(to)],
+    )
+    dropped += deleted.rowCount
+  }
+  return dropped
 }
 
 export interface HistoryPage {

@@ -12,10 +12,43 @@ export interface RowVersion {
   deleted: boolean
 }
 
-/** Every row of a type, deleted ones included (reconcile tells deleted from missing). */
-export async function rowVersions(db: Queryable, type: SyncType): Promise<RowVersion[]> {
+/** `a` before `b` in HubSpot's id order: numerically (shorter first), for the digit strings HubSpot ids are. */
+export function compareHubSpotIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+/**
+ * Rows of a type in HubSpot's id order after `after` (exclusive) up to `through` (inclusive; null:
+ * no bound), at most `limit`: reconcile reads the replica a window at a time beside the listing.
+ * The window is cut by id length into three parts, each a plain range of the (length, id) index
+ * (migration 008): the ids of `after`'s length above it, the lengths in between, and the ids of
+ * `through`'s length up to it. A row comparison `(length, id) > (…)` reads the same index but
+ * cannot stop early: at 1M bookings each window scanned half the table, 1.9 s a page.
+ */
+export async function rowVersionsBetween(
+  db: Queryable,
+  type: SyncType,
+  after: string | null,
+  through: string | null,
+  limit: number,
+): Promise<RowVersion[]> {
+  const table = SPEC[type].table
+  const part = (where: string) =>
+    `(SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms,
+             deleted_at IS NOT NULL AS deleted, length(hubspot_id) AS len
+        FROM ${table} WHERE ${where} ORDER BY length(hubspot_id), hubspot_id LIMIT $3)`
   const { rows } = await db.query<{ hubspot_id: string; ms: string; deleted: boolean }>(
-    `SELECT hubspot_id, round(extract(epoch FROM hs_lastmodifieddate) * 1000)::bigint::text AS ms, deleted_at IS NOT NULL AS deleted FROM ${SPEC[type].table}`,
+    `SELECT hubspot_id, ms, deleted FROM (
+       ${part(`$1::text IS NOT NULL AND length(hubspot_id) = length($1::text) AND hubspot_id > $1::text
+               AND ($2::text IS NULL OR length($2::text) <> length($1::text) OR hubspot_id <= $2::text)`)}
+       UNION ALL
+       ${part(`($1::text IS NULL OR length(hubspot_id) > length($1::text))
+               AND ($2::text IS NULL OR length(hubspot_id) < length($2::text))`)}
+       UNION ALL
+       ${part(`$2::text IS NOT NULL AND length(hubspot_id) = length($2::text) AND hubspot_id <= $2::text
+               AND ($1::text IS NULL OR length($1::text) <> length($2::text))`)}
+     ) AS w ORDER BY len, hubspot_id LIMIT $3`,
+    [after, through, limit],
   )
   return rows.map((row) => ({ hubspot_id: row.hubspot_id, ms: Number(row.ms), deleted: row.deleted }))
 }

@@ -27,10 +27,94 @@ export interface ExamFilters {
   endDate?: string
 }
 
+/** The exam list's order, as the key a keyset page resumes after (idx_exams_list_order, migration 008). */
+const EXAM_KEY = `coalesce(e.exam_date, 'infinity'::date), coalesce(e.start_time, ''), e.hubspot_id`
+/** One exam's bookings' order (idx_bookings_exam_order). */
+const BOOKING_KEY = `coalesce(b.created_at, 'infinity'::timestamptz), b.hubspot_id`
+
+/** A keyset page: at most `limit` rows after the row whose sort key is `after` (null: from the start). */
+export interface PageRequest {
+  limit: number
+  after: readonly string[] | null
+}
+
+/** A page's rows as JSON, and the sort key of its last row when more rows follow (null: the last page). */
+export interface JsonPage extends JsonSnapshot {
+  next: string[] | null
+}
+
+/**
+ * One statement (one snapshot): the page plus one row, so that "is there more" needs no count, and
+ * the last row's key. `rows` selects `*`, the key as k1…, ordered, limited to $limit + 1.
+ */
+async function keysetPage(
+  db: Queryable,
+  rows: string,
+  record: string,
+  nextKey: string,
+  order: string,
+  params: unknown[],
+  limit: number,
+): Promise<JsonPage> {
+  const l = `$${params.length + 1}::int`
+  const result = await db.query<{ json: string; next: string[] | null; seq: string }>(
+    `WITH numbered AS (SELECT p.*, row_number() OVER (ORDER BY ${order}) AS n FROM (${rows}) AS p)
+     SELECT coalesce((SELECT json_agg(${record} ORDER BY n) FROM numbered p WHERE n <= ${l}), '[]'::json)::text AS json,
+            (SELECT ${nextKey} FROM numbered WHERE n = ${l} AND EXISTS (SELECT 1 FROM numbered WHERE n > ${l})) AS next,
+            ${SEQ}`,
+    [...params, limit],
+  )
+  const row = result.rows[0]!
+  return { json: row.json, next: row.next, seq: row.seq }
+}
+
+/** A page of the exam list in its order; `after` is the [date, start, id] key the previous page ended on. */
+export function listExamsPage(db: Queryable, filters: ExamFilters, request: PageRequest): Promise<JsonPage> {
+  return keysetPage(
+    db,
+    `SELECT e.*, coalesce(e.exam_date, 'infinity'::date) AS k1, coalesce(e.start_time, '') AS k2
+       FROM ${EXAMS.table} e
+      WHERE e.deleted_at IS NULL
+        AND ($1::text IS NULL OR e.is_active = $1)
+        AND ($2::date IS NULL OR e.exam_date >= $2::date)
+        AND ($3::date IS NULL OR e.exam_date <= $3::date)
+        AND ($4::text[] IS NULL OR (${EXAM_KEY}) > (($4::text[])[1]::date, ($4::text[])[2], ($4::text[])[3]))
+      ORDER BY ${EXAM_KEY} LIMIT $5::int + 1`,
+    recordJson(EXAMS, 'p'),
+    `ARRAY[CASE WHEN k1 = 'infinity' THEN 'infinity' ELSE to_char(k1, 'YYYY-MM-DD') END, k2, hubspot_id]`,
+    'k1, k2, hubspot_id',
+    [filters.isActive ?? null, filters.startDate ?? null, filters.endDate ?? null, request.after],
+    request.limit,
+  )
+}
+
+/** A page of one exam's bookings in their order; json is "null" when the exam is absent or deleted. */
+export async function listExamBookingsPage(db: Queryable, examId: string, request: PageRequest): Promise<JsonPage> {
+  const result = await keysetPage(
+    db,
+    `SELECT b.*, coalesce(b.created_at, 'infinity'::timestamptz) AS k1
+       FROM ${BOOKINGS.table} b
+      WHERE b.mock_exam_id = $1 AND b.deleted_at IS NULL
+        AND ($2::text[] IS NULL OR (${BOOKING_KEY}) > (
+              CASE WHEN ($2::text[])[1] = 'infinity' THEN 'infinity'::timestamptz
+                   ELSE timestamptz 'epoch' + ($2::text[])[1]::bigint * interval '1 microsecond' END,
+              ($2::text[])[2]))
+      ORDER BY ${BOOKING_KEY} LIMIT $3::int + 1`,
+    `${recordJson(BOOKINGS, 'p')}`,
+    `ARRAY[CASE WHEN k1 = 'infinity' THEN 'infinity' ELSE (extract(epoch FROM k1) * 1000000)::bigint::text END, hubspot_id]`,
+    'k1, hubspot_id',
+    [examId, request.after],
+    request.limit,
+  )
+  if (result.json !== '[]') return result
+  const exists = await db.query(`SELECT 1 FROM ${EXAMS.table} WHERE hubspot_id = $1 AND deleted_at IS NULL`, [examId])
+  return exists.rows.length ? result : { ...result, json: 'null' }
+}
+
 export function listExams(db: Queryable, filters: ExamFilters): Promise<JsonSnapshot> {
   return snapshot(
     db,
-    `SELECT coalesce(json_agg(${recordJson(EXAMS, 'e')} ORDER BY e.exam_date, e.start_time, e.hubspot_id), '[]'::json)
+    `SELECT coalesce(json_agg(${recordJson(EXAMS, 'e')} ORDER BY ${EXAM_KEY}), '[]'::json)
        FROM ${EXAMS.table} e
       WHERE e.deleted_at IS NULL
         AND ($1::text IS NULL OR e.is_active = $1)
@@ -54,7 +138,7 @@ export function listExamBookings(db: Queryable, examId: string): Promise<JsonSna
   return snapshot(
     db,
     `SELECT CASE WHEN EXISTS (SELECT 1 FROM ${EXAMS.table} WHERE hubspot_id = $1 AND deleted_at IS NULL) THEN
-       (SELECT coalesce(json_agg(${recordJson(BOOKINGS, 'b')} ORDER BY b.created_at, b.hubspot_id), '[]'::json)
+       (SELECT coalesce(json_agg(${recordJson(BOOKINGS, 'b')} ORDER BY ${BOOKING_KEY}), '[]'::json)
           FROM ${BOOKINGS.table} b WHERE b.mock_exam_id = $1 AND b.deleted_at IS NULL) END`,
     [examId],
   )

@@ -1,9 +1,13 @@
 // State lives in the data dir: a restart keeps every change and does not reseed.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startEmulator } from '../../src/emulator/index.js'
+import { Persistence } from '../../src/emulator/persistence.js'
+import { MOCK_EXAMS } from '../../src/emulator/schema.js'
+import { seedStore } from '../../src/emulator/seed.js'
+import { Store } from '../../src/emulator/store.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hubmirror-emulator-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -57,6 +61,38 @@ describe('persistence', () => {
       expect(linked.results).toHaveLength(1)
     } finally {
       await second.close()
+    }
+  })
+
+  it('loads a data dir saved by earlier versions as one JSON document, links included', async () => {
+    const legacyDir = mkdtempSync(join(tmpdir(), 'hubmirror-emulator-legacy-'))
+    try {
+      const store = new Store()
+      seedStore(store, 150)
+      writeFileSync(join(legacyDir, 'hubspot-emulator.json'), JSON.stringify(store.save()))
+      const emulator = await startEmulator({ dataDir: legacyDir, seed: 'demo' })
+      try {
+        const exam = store.list(MOCK_EXAMS)[1]!
+        const linked = await (
+          await fetch(`${emulator.url}/crm/v4/objects/mock_exams/${exam.id}/associations/bookings`, { headers })
+        ).json()
+        expect(linked.results).toHaveLength(50)
+        const total = (
+          await (
+            await fetch(`${emulator.url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })
+          ).json()
+        ).total
+        expect(total).toBe(150)
+      } finally {
+        await emulator.close()
+      }
+      // Saved again in the line format, which loads back to the same state.
+      const reloaded = new Store()
+      const persistence = new Persistence(legacyDir, reloaded)
+      expect(persistence.load()).toBe(true)
+      expect(JSON.stringify(reloaded.save())).toBe(JSON.stringify(store.save()))
+    } finally {
+      rmSync(legacyDir, { recursive: true, force: true })
     }
   })
 })

@@ -1,7 +1,16 @@
 // The HTTP contract of bookings: the booking record, create/cancel/batch-cancel bodies and their answers.
 import { z } from 'zod'
 import { ATTENDANCE_VALUES } from '../records.js'
-import { changeOrigin, errorResponses, fieldChanges, hubspotId, seqCursor, success } from './common.js'
+import {
+  changeOrigin,
+  errorResponses,
+  fieldChanges,
+  hubspotId,
+  nextCursor,
+  pageQuery,
+  seqCursor,
+  success,
+} from './common.js'
 import { name } from './exams.js'
 
 const text = z.string().nullable()
@@ -85,7 +94,8 @@ export const batchAttendance = z.strictObject({
     }),
 })
 
-export const bookingsBody = success({ bookings: z.array(bookingRecord) })
+export const bookingsBody = success({ bookings: z.array(bookingRecord), next_cursor: nextCursor })
+export const bookingListQuery = z.object(pageQuery)
 export const bookingBody = success({ booking: bookingRecord })
 export const bookingCreatedBody = success({
   booking: bookingRecord,

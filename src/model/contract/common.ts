@@ -17,6 +17,33 @@ export const idParams = z.object({ id: hubspotId })
 /** Cursor positions in the change log. */
 export const seqCursor = z.string().regex(/^\d{1,19}$/, 'must be a change-log seq (digits)')
 
+/** The most rows one keyset page of a list returns. */
+const MAX_PAGE = 1000
+
+/**
+ * Keyset paging of a list: `limit` rows a page, `cursor` from the previous page's `next_cursor`.
+ * Without `limit` a list answers whole, as it always did (the dashboard and hubmirror/client read
+ * an exam's whole list and keep it current from the change feed).
+ */
+export const pageQuery = {
+  limit: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_PAGE, `must be at most ${MAX_PAGE}`)
+    .optional()
+    .meta({ description: `rows per page (1–${MAX_PAGE}); with it the answer carries next_cursor` }),
+  cursor: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(400, 'is not a cursor this list gave out')
+    .optional()
+    .meta({ description: "the previous page's next_cursor, as it is; needs limit" }),
+}
+
+/** Where the next page starts; null on the last page. Present only when the request set `limit`. */
+export const nextCursor = z.string().nullable().optional()
+
 /** "a,b,c" or repeated parameters. */
 export const idList = z
   .union([z.string(), z.array(z.string())])

@@ -1,6 +1,6 @@
 // The HTTP contract of /api/mock-exams: the exam record, list filters, create/update bodies and every answer.
 import { z } from 'zod'
-import { errorResponses, isoDate, success } from './common.js'
+import { errorResponses, isoDate, nextCursor, pageQuery, success } from './common.js'
 
 const text = z.string().nullable()
 
@@ -29,6 +29,7 @@ export const examListQuery = z.object({
   is_active: z.enum(['true', 'false']).optional(),
   startDate: isoDate.optional(),
   endDate: isoDate.optional(),
+  ...pageQuery,
 })
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM (24-hour)')
@@ -75,7 +76,7 @@ export const aggregates = z
   })
   .meta({ id: 'Aggregates' })
 
-export const examsBody = success({ exams: z.array(examRecord) })
+export const examsBody = success({ exams: z.array(examRecord), next_cursor: nextCursor })
 export const examBody = success({ exam: examRecord })
 export const aggregatesBody = success({ aggregates })
 export const archiveBody = success({ archived: z.literal(true) })
