@@ -322,8 +322,9 @@ function HeaderSearch({ current }: { current: string }) {
         if (q.trim()) navigate(href.students(q.trim()))
       }}
     >
+      {/* Not "name": other forms' fields are found by their labels ("Name", "Student name"). */}
       <label htmlFor="header-search" className="visually-hidden">
-        Find a student by name, email or student ID
+        Find a student
       </label>
       <input
         id="header-search"
@@ -331,6 +332,7 @@ function HeaderSearch({ current }: { current: string }) {
         value={q}
         onChange={(e) => setQ(e.target.value)}
         placeholder="Find a student…"
+        title="Part of a student's name, email or student ID"
         data-testid="header-search"
       />
     </form>
