@@ -66,4 +66,12 @@ describe.skipIf(process.platform === 'win32')('the data dir is owner-only', () =
     makePrivateDir(join(root, 'a', 'b'))
     expect(mode(join(root, 'a', 'b'))).toBe(0o700)
   })
+
+  it('refuses a shared sticky folder such as /tmp and leaves its mode alone', () => {
+    const shared = join(scratch(), 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    expect(() => makePrivateDir(shared)).toThrowError(/shared folder .*like \/tmp/)
+    expect(lstatSync(shared).mode & 0o7777).toBe(0o1777)
+  })
 })

@@ -15,10 +15,28 @@ const MAX_ENTRIES = 200_000
 
 const onPosix = process.platform !== 'win32'
 
-/** mkdir -p with mode 0700, and 0700 on the leaf even when it already existed (an older, looser dir). */
+/**
+ * A folder every user may write to and only owners may delete from (the sticky bit: /tmp,
+ * /var/tmp). Tightening one to 0700 would lock every other user and service out of it, so it is
+ * never taken as a data dir.
+ */
+export function isSharedFolder(stats: Stats): boolean {
+  return (stats.mode & 0o1002) === 0o1002
+}
+
+/**
+ * mkdir -p with mode 0700, and 0700 on the leaf even when it already existed (an older, looser dir).
+ * Throws on a shared folder such as /tmp, which is nobody's to tighten.
+ */
 export function makePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
-  if (onPosix && (lstatSync(dir).mode & 0o077) !== 0) chmodSync(dir, PRIVATE_DIR_MODE)
+  if (!onPosix) return
+  const stats = lstatSync(dir)
+  if (isSharedFolder(stats))
+    throw new Error(
+      `${dir} is a shared folder (world-writable and sticky, like /tmp): give the data a folder of its own`,
+    )
+  if ((stats.mode & 0o077) !== 0) chmodSync(dir, PRIVATE_DIR_MODE)
 }
 
 /** Group and other bits taken off: a 0644 file becomes 0600, a 0755 folder 0700, the owner's bits kept. */

@@ -51,6 +51,10 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ HUBMIRROR_DATA_DIR: dataDir(), ...env })).toThrow(message)
   })
 
+  it('refuses a shared folder such as /tmp as the data dir, naming the variable', () => {
+    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: tmpdir() })).toThrowError(/HUBMIRROR_DATA_DIR: .* shared folder/)
+  })
+
   it('takes the legacy v3 path family and custom object references in the three spellings HubSpot accepts', () => {
     const config = loadConfig({
       HUBMIRROR_DATA_DIR: dataDir(),

@@ -1,8 +1,18 @@
 // Reads and validates the environment into one typed Config, filling in the embedded defaults.
 import { randomBytes } from 'node:crypto'
-import { existsSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs'
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  closeSync,
+} from 'node:fs'
 import { resolve, join } from 'node:path'
-import { makePrivateDir } from './data-dir.js'
+import { isSharedFolder, makePrivateDir } from './data-dir.js'
 import { parseDuration } from './duration.js'
 
 export { parseDuration }
@@ -269,6 +279,8 @@ function metricsListen(env: Env): Config['metricsListen'] {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(text(env, 'HUBMIRROR_DATA_DIR') ?? './.hubmirror')
+  if (existsSync(dataDir) && isSharedFolder(lstatSync(dataDir)))
+    throw new ConfigError('HUBMIRROR_DATA_DIR', `${dataDir} is a shared folder (like /tmp): set a folder of its own`)
   const jwt = jwtSettings(env)
   return {
     port: integer(env, 'PORT', 3000),

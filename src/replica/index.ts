@@ -1,5 +1,4 @@
 // The replica's public face: open the right driver for the config, migrate, and the table modules.
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { makePrivateDir, securePrivateTree } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
@@ -48,12 +47,11 @@ export async function openReplica(
   // when the app is embedded in a program that keeps a looser umask.
   makePrivateDir(config.dataDir)
   const dir = join(config.dataDir, 'pglite')
-  const fresh = !existsSync(join(dir, 'PG_VERSION'))
   const driver = await createPgliteDriver(dir)
-  // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files),
-  // not the umask: made owner-only once it exists. What Postgres creates later follows the umask,
-  // and an existing cluster is walked by `serve` at start (a walk costs ~50-200 ms on ~1,000 files).
-  if (fresh) securePrivateTree(dir)
+  // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files), and
+  // every open rewrites the relation-cache files (pg_internal.init) 0644, neither following the
+  // umask: the tree is made owner-only after each open (a walk costs ~50-200 ms on ~1,000 files).
+  securePrivateTree(dir)
   return driver
 }
 

@@ -2,7 +2,7 @@
 import { connect, type Socket } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { upsertBookings } from '../../src/replica/index.js'
-import { makeBooking, makeExam } from '../support/fixtures.js'
+import { bearer, makeBooking, makeExam } from '../support/fixtures.js'
 import { commit, listeningApp } from '../support/streams.js'
 
 const FAST = 1_000
@@ -87,7 +87,7 @@ describe('a slow SSE reader among 1,000 fast ones', () => {
   afterAll(() => sockets.forEach((reader) => reader.socket.destroy()))
 
   const dropped = async () => {
-    const text = await (await fetch(`${live.url}/metrics`)).text()
+    const text = await (await fetch(`${live.url}/metrics`, { headers: bearer(live.t.token) })).text()
     const line = text.split('\n').find((l) => l.startsWith('hubmirror_streams_dropped_total{kind="sse"}'))
     return Number(line?.split(' ').pop() ?? 0)
   }

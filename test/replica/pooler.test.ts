@@ -12,7 +12,7 @@ import {
   upsertExams,
   type ReplicaDriver,
 } from '../../src/replica/index.js'
-import { freshDatabase, realPostgres, type TestDatabase } from '../support/env.js'
+import { freshDatabase, realPostgres, tempDir, type TestDatabase } from '../support/env.js'
 import { makeBooking, makeExam } from '../support/fixtures.js'
 import { PGBOUNCER, startPrivatePgBouncer, type PrivatePgBouncer } from '../support/private-services.js'
 
@@ -25,8 +25,9 @@ describe.skipIf(!realPostgres || !existsSync(PGBOUNCER))('the replica behind PgB
   let transaction: PrivatePgBouncer
   let session: PrivatePgBouncer
   const drivers: ReplicaDriver[] = []
+  const dataDir = tempDir('hubmirror-pooler-')
   const open = async (url: string, extra: Record<string, string> = {}) => {
-    const driver = await openReplica(loadConfig({ DATABASE_URL: url, HUBMIRROR_DATA_DIR: '/tmp', ...extra }))
+    const driver = await openReplica(loadConfig({ DATABASE_URL: url, HUBMIRROR_DATA_DIR: dataDir.path, ...extra }))
     drivers.push(driver)
     return driver
   }
@@ -45,6 +46,7 @@ describe.skipIf(!realPostgres || !existsSync(PGBOUNCER))('the replica behind PgB
     await transaction?.close()
     await session?.close()
     await database?.drop()
+    dataDir.remove()
   })
 
   it('refuses the old startup parameter, as the issue reported', async () => {
