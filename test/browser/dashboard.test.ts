@@ -106,8 +106,44 @@ function toast(page: Page, text: string | RegExp, kind = 'success') {
 
 /** Nothing may overflow sideways (the 390 px check that matters most). */
 async function expectNoOverflow(page: Page, what: string): Promise<void> {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
-  expect(overflow, `${what} overflows sideways by ${overflow}px`).toBeLessThanOrEqual(1)
+  const { overflow, culprits } = await page.evaluate(() => {
+    // The outermost elements whose right edge passes the viewport: what a failure should name.
+    const past = (el: Element) => el.getBoundingClientRect().right > window.innerWidth + 1
+    // An absolutely placed element escapes a scrolling parent that is not its containing block.
+    const escapes = (el: Element) => getComputedStyle(el).position === 'absolute'
+    const culprits = [...document.body.querySelectorAll('*')]
+      .filter((el) => past(el) && (escapes(el) || !el.parentElement || !past(el.parentElement)))
+      .slice(0, 5)
+      .map(
+        (el) =>
+          `<${el.tagName.toLowerCase()} class="${el.className}"> right ${Math.round(el.getBoundingClientRect().right)}`,
+      )
+    return { overflow: document.documentElement.scrollWidth - window.innerWidth, culprits }
+  })
+  expect(overflow, `${what} overflows sideways by ${overflow}px: ${culprits.join('; ')}`).toBeLessThanOrEqual(1)
+}
+
+/** No two visible buttons of one booking row may cover each other (the 390 px cards stack them). */
+async function expectNoOverlappingButtons(page: Page, what: string): Promise<void> {
+  const overlaps = await page.evaluate(() => {
+    const found: string[] = []
+    for (const row of document.querySelectorAll('[data-testid="bookings-table"] tbody tr')) {
+      const boxes = [...row.querySelectorAll('button')]
+        .map((button) => ({ name: button.textContent ?? '', box: button.getBoundingClientRect() }))
+        .filter(({ box }) => box.width > 0 && box.height > 0)
+      for (const [i, a] of boxes.entries())
+        for (const b of boxes.slice(i + 1))
+          if (
+            a.box.left < b.box.right - 1 &&
+            b.box.left < a.box.right - 1 &&
+            a.box.top < b.box.bottom - 1 &&
+            b.box.top < a.box.bottom - 1
+          )
+            found.push(`${a.name} / ${b.name}`)
+    }
+    return found
+  })
+  expect(overlaps, `${what}: buttons on top of each other`).toEqual([])
 }
 
 suite('dashboard in Chromium, every flow against the real server', () => {
@@ -363,6 +399,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
       await b.setViewportSize({ width, height: 900 })
       await screenshot(b, `exam-detail-history-${width}`)
       await expectNoOverflow(b, `exam detail with history at ${width}px`)
+      await expectNoOverlappingButtons(b, `exam detail with history at ${width}px`)
     }
   })
 
@@ -393,6 +430,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
       await page.setViewportSize({ width, height: 900 })
       await screenshot(page, `exam-detail-full-${width}`)
       await expectNoOverflow(page, `exam detail (full) at ${width}px`)
+      await expectNoOverlappingButtons(page, `exam detail (full) at ${width}px`)
     }
     await page.setViewportSize({ width: 1280, height: 900 })
 

@@ -586,7 +586,7 @@ function BookingsTable({
                   <td data-label="Location">{b.attending_location ?? '—'}</td>
                   <td data-label="Hand">{b.dominant_hand ?? '—'}</td>
                   <td data-label="Booked at">{formatShortDateTime(b.created_at)}</td>
-                  <td className="col-actions">
+                  <td className="col-actions col-record-actions">
                     <button
                       type="button"
                       className="button button--quiet button--small"
