@@ -60,14 +60,12 @@ describe('client limits', () => {
   })
 
   it('refuses alias amplification on POST /graphql before running anything', async () => {
-    const started = Date.now()
     const response = await gql(aliases(300))
     expect(response.status).toBe(400)
     const body = await response.json()
     expect(body.data).toBeUndefined()
     expect(body.errors[0]).toMatchObject({ extensions: { code: 'E_QUERY_TOO_COMPLEX', reason: 'cost' } })
     expect(body.errors[0].message).toMatch(/costs more than 2000/)
-    expect(Date.now() - started).toBeLessThan(2_000)
     expect((await (await gql(aliases(31, 1))).json()).errors[0].extensions.reason).toBe('aliases')
     // Within the limits the same shape runs.
     const ok = await gql(aliases(2, 500))
