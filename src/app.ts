@@ -267,7 +267,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       logger.info('first run: backfilling the replica from HubSpot')
       await engine.backfill({
         reason: 'start',
-        progress: createProgress({ tty: false, log: (line, fields) => logger.info(fields, line) }),
+        progress: createProgress({
+          tty: false,
+          embeddedReplica: db.kind === 'pglite',
+          log: (line, fields) => ('advice' in fields ? logger.warn(fields, line) : logger.info(fields, line)),
+        }),
       })
     },
     async listen() {

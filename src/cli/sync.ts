@@ -128,7 +128,10 @@ export async function backfillCommand(args: ParsedArgs): Promise<number> {
     return complete ? 0 : 1
   }
   return withEngine(target, config, async (sync) => {
-    const result = await sync.backfill({ restart: booleanFlag(args, 'restart'), progress: createProgress() })
+    const result = await sync.backfill({
+      restart: booleanFlag(args, 'restart'),
+      progress: createProgress({ embeddedReplica: config.databaseUrl === null }),
+    })
     if (json) console.log(JSON.stringify(result))
     else if (!result.ran)
       console.log(
@@ -156,16 +159,16 @@ export async function syncCommand(args: ParsedArgs): Promise<number> {
   }
   return withEngine(target, config, async (sync) => {
     const backfilled = await sync.isBackfilled()
-    const result = backfilled ? await sync.pull({ reason: 'cli' }) : await backfillFirst(sync)
+    const result = backfilled ? await sync.pull({ reason: 'cli' }) : await backfillFirst(sync, config)
     if (json) console.log(JSON.stringify(result))
     else console.log(describePull(result))
     return result.started ? 0 : 1
   })
 }
 
-async function backfillFirst(sync: SyncEngine): Promise<PullResult> {
+async function backfillFirst(sync: SyncEngine, config: Config): Promise<PullResult> {
   console.error('no backfill yet: backfilling first')
-  const result = await sync.backfill({ progress: createProgress() })
+  const result = await sync.backfill({ progress: createProgress({ embeddedReplica: config.databaseUrl === null }) })
   return (
     result.catchUp ?? {
       started: true,

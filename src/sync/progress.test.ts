@@ -1,7 +1,12 @@
 // The progress reporter: a redrawn bar with rate and ETA on a TTY, throttled log lines elsewhere; and the range plan.
 import { describe, expect, it } from 'vitest'
 import { rangePlan, singlePlan } from './backfill-plan.js'
-import { createProgress, describe as describeProgress, formatDuration } from './progress.js'
+import {
+  createProgress,
+  describe as describeProgress,
+  EMBEDDED_REPLICA_ADVISED_ROWS,
+  formatDuration,
+} from './progress.js'
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = []
@@ -26,6 +31,36 @@ describe('progress', () => {
     expect(line.replace('\r', '').replace('\x1b[K', '').length).toBeLessThan(80)
     progress.finish('done')
     expect(stream.writes.at(-1)).toBe('\ndone\n')
+  })
+
+  it('tells an embedded replica once, before anything else, when the portal is too big for it, and what to set', () => {
+    const big = EMBEDDED_REPLICA_ADVISED_ROWS + 1
+    const lines: string[] = []
+    const progress = createProgress({
+      stream: fakeStream(false),
+      log: (line) => lines.push(line),
+      embeddedReplica: true,
+    })
+    progress.update({ phase: 'backfill', done: 0, total: big })
+    progress.update({ phase: 'backfill', done: 10, total: big })
+    expect(lines.filter((line) => line.startsWith('warning:'))).toHaveLength(1)
+    expect(lines[0]).toMatch(/^warning: .*50,001 rows.*Set DATABASE_URL/)
+    const tty = fakeStream(true)
+    createProgress({ stream: tty, embeddedReplica: true }).update({ phase: 'backfill', done: 0, total: big })
+    expect(tty.writes[0]).toMatch(/^warning: .*Set DATABASE_URL.*\n$/)
+    // Not when the portal fits, nor when the replica is a Postgres.
+    for (const [embeddedReplica, total] of [
+      [true, EMBEDDED_REPLICA_ADVISED_ROWS],
+      [false, big],
+    ] as const) {
+      const quiet: string[] = []
+      createProgress({ stream: fakeStream(false), log: (line) => quiet.push(line), embeddedReplica }).update({
+        phase: 'backfill',
+        done: 0,
+        total,
+      })
+      expect(quiet.some((line) => line.startsWith('warning:'))).toBe(false)
+    }
   })
 
   it('writes a log line every few seconds when not on a TTY', () => {

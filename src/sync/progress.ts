@@ -11,6 +11,27 @@ export interface ProgressOptions {
   /** Time between log lines (not between bar redraws). */
   everyMs?: number
   now?: () => number
+  /**
+   * The replica is the embedded PGlite: a portal bigger than it is meant for is told so, once, with
+   * what to set instead, before the bar or the first line.
+   */
+  embeddedReplica?: boolean
+}
+
+/**
+ * Past this many rows the embedded PGlite is not the replica to use. Measured: 20,000 bookings
+ * backfill in ~15 s; at 100,000 it wrote ~100 rows/s on a busy 2-core machine and stopped when
+ * HubSpot's answers waited on its event loop (bench/RESULTS.md, "PGlite at 100k").
+ */
+export const EMBEDDED_REPLICA_ADVISED_ROWS = 50_000
+
+export function embeddedReplicaAdvice(total: number): string {
+  return (
+    `this HubSpot portal holds ${count(total)} rows; the embedded PGlite replica is meant for trying hubmirror ` +
+    `and for portals up to ${count(EMBEDDED_REPLICA_ADVISED_ROWS)} (it writes on the server's own thread, ` +
+    `and at 100,000 bookings its backfill did not finish). Set DATABASE_URL to a Postgres ` +
+    `(Supabase or any) and start again; the new replica backfills from HubSpot, which nothing here changes`
+  )
 }
 
 /** Narrow enough that bar, counts, rate and ETA fit an 80-column terminal. */
@@ -80,8 +101,17 @@ export function createProgress(options: ProgressOptions = {}): ProgressReporter 
     stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1)}\x1b[K`)
   }
 
+  let advised = !options.embeddedReplica
   return {
     update(snapshot) {
+      if (!advised && snapshot.total !== null) {
+        advised = true
+        if (snapshot.total > EMBEDDED_REPLICA_ADVISED_ROWS) {
+          const line = embeddedReplicaAdvice(snapshot.total)
+          if (tty) stream.write(`warning: ${line}\n`)
+          else log(`warning: ${line}`, { advice: 'set DATABASE_URL', total: snapshot.total })
+        }
+      }
       const at = now()
       meter.add(at, snapshot.done)
       last = snapshot
