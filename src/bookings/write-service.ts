@@ -84,8 +84,10 @@ function byHubmirror(subject: string | null | undefined): ChangeOrigin {
 
 /** Who sent a create, and where its key came from: the key is bound to both. */
 export interface CreateRequest {
-  /** The token's subject: the same body from someone else is another request. */
+  /** The token's subject, named in the change log as who made the booking. */
   subject?: string
+  /** Whom the idempotency key belongs to (one per token without a subject): the same body from someone else is another request. */
+  scope?: string
   /** How the client named the key (`Idempotency-Key` or `booking_id`), for the errors about it. */
   keyField?: string
 }
@@ -192,7 +194,7 @@ export class WriteService {
       input.booking_id === undefined
         ? null
         : {
-            hash: requestHash(request.subject ?? '', { ...input, booking_id: bookingId }),
+            hash: requestHash(request.scope ?? request.subject ?? '', { ...input, booking_id: bookingId }),
             field: request.keyField ?? 'booking_id',
           }
     const guarded = await this.#guardCreate(input, bookingId, key)

@@ -68,6 +68,12 @@ export function bearerToken(request: FastifyRequest): string | null {
   return typeof fromQuery === 'string' && fromQuery ? fromQuery : null
 }
 
+/** The verified token of a route behind auth (onRequest put it there before the handler runs). */
+export function verifiedToken(request: FastifyRequest): VerifiedToken {
+  if (!request.verifiedToken) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
+  return request.verifiedToken
+}
+
 function requireToken(token: string | null): string {
   if (!token) throw new AppError('E_UNAUTHORIZED', 'missing bearer token')
   return token

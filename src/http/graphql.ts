@@ -34,7 +34,6 @@ import { measureOperation, type OperationLimits, type RefusalReason } from './gr
 import { hubspotId, isoDate, seqCursor } from '../model/contract/common.js'
 import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from '../model/contract/realtime.js'
 import {
-  tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,
   WS_CLOSE_TOO_MANY_STREAMS,
   type StreamLease,
@@ -302,7 +301,7 @@ export function registerGraphql(
           }
           let lease: StreamLease
           try {
-            lease = options.streams.open(tokenSubject(token), 'graphql-ws')
+            lease = options.streams.open(verified.caller, 'graphql-ws')
           } catch (error) {
             // graphql-ws's own close (4403) after this one is ignored: the socket is already closing.
             socket.close(WS_CLOSE_TOO_MANY_STREAMS, closeReason(error))

@@ -5,11 +5,10 @@ import type { RawData, WebSocket } from 'ws'
 import { z } from 'zod'
 import { AppError, isAppError, type ErrorCode } from '../errors.js'
 import type { EventSlice, RealtimeHub, Subscription } from '../realtime/index.js'
-import { bearerToken } from './auth.js'
+import { verifiedToken } from './auth.js'
 import { hubspotId, seqCursor } from '../model/contract/common.js'
 import { realtimeResponses } from '../model/contract/realtime.js'
 import {
-  tokenSubject,
   WS_CLOSE_SLOW_CONSUMER,
   WS_CLOSE_TOO_MANY_STREAMS,
   type StreamLease,
@@ -59,7 +58,7 @@ export function registerWsRoute(
     (socket, request) => {
       let lease: StreamLease
       try {
-        lease = streams.open(tokenSubject(bearerToken(request)), 'ws')
+        lease = streams.open(verifiedToken(request).caller, 'ws')
       } catch (error) {
         const reason = isAppError(error) ? `${error.code}: ${error.message}` : 'E_TOO_MANY_STREAMS'
         return socket.close(WS_CLOSE_TOO_MANY_STREAMS, reason.slice(0, 120))
@@ -192,7 +191,7 @@ class WsSession {
     if (!this.#onSyncRequest) return this.#sendError('E_NOT_READY', 'sync is not available on this server')
     const ids = examIds ?? [...(this.#subscription?.examIds ?? [])]
     try {
-      const result = await this.#onSyncRequest(ids, tokenSubject(bearerToken(this.#request)))
+      const result = await this.#onSyncRequest(ids, verifiedToken(this.#request).caller)
       this.#send({ type: 'sync_result', exam_ids: ids, result: result ?? null })
     } catch (error) {
       const appError = isAppError(error) ? error : new AppError('E_INTERNAL', 'sync failed')

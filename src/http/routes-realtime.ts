@@ -6,7 +6,7 @@ import { handleProtocols } from 'graphql-ws'
 import type { ReadService } from '../bookings/read-service.js'
 import { cursorExpired, invalidField } from '../errors.js'
 import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
-import { bearerToken } from './auth.js'
+import { verifiedToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
 import { registerGraphql } from './graphql.js'
 import { registerPublicRoutes } from './routes-public.js'
@@ -14,7 +14,7 @@ import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
 import { seqCursor } from '../model/contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from '../model/contract/realtime.js'
 import { SseStream } from './sse-stream.js'
-import { tokenSubject, type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
+import { type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
 import { expiringToken, TokenDeadline } from './token-deadline.js'
 
 interface RealtimeRoutes {
@@ -55,7 +55,7 @@ export async function registerRealtimeRoutes(
 
 /** The request's stream slot, released when its response closes; throws 429 E_TOO_MANY_STREAMS. */
 function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply, kind: StreamKind): StreamLease {
-  const lease = streams.open(tokenSubject(bearerToken(request)), kind)
+  const lease = streams.open(verifiedToken(request).caller, kind)
   reply.raw.once('close', lease.release)
   return lease
 }

@@ -3,9 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { invalidField } from '../errors.js'
 import type { SyncEngine } from '../sync/index.js'
-import { bearerToken } from './auth.js'
+import { verifiedToken } from './auth.js'
 import { forceQuery, pullRequest, reconcileRequest, syncResponses } from '../model/contract/sync.js'
-import { tokenSubject } from './stream-limits.js'
 
 export interface SyncRouteOptions {
   /** How long POST /api/sync/pull waits for its pull before answering 202 (a first backfill can take minutes). */
@@ -99,9 +98,9 @@ export function registerSyncRoutes(root: FastifyInstance, sync: SyncEngine, opti
   )
 }
 
-/** Pulls are bounded per token subject, like streams. */
+/** Pulls are bounded per caller, like streams. */
 function callerOf(request: FastifyRequest): string {
-  return tokenSubject(bearerToken(request))
+  return verifiedToken(request).caller
 }
 
 function delay(ms: number): Promise<null> {

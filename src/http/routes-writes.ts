@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AttendanceOutcome, WriteService } from '../bookings/write-service.js'
 import { AppError } from '../errors.js'
-import { bearerToken } from './auth.js'
+import { verifiedToken } from './auth.js'
 import {
   attendancePatch,
   batchAttendance,
@@ -37,7 +37,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     async (request, reply) =>
       reply
         .status(201)
-        .send({ success: true as const, exam: await writes.createExam(request.body, tokenSubject(request)) }),
+        .send({ success: true as const, exam: await writes.createExam(request.body, subjectOf(request)) }),
   )
 
   app.patch(
@@ -54,7 +54,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      exam: await writes.updateExam(request.params.id, request.body, tokenSubject(request)),
+      exam: await writes.updateExam(request.params.id, request.body, subjectOf(request)),
     }),
   )
 
@@ -65,7 +65,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       schema: { tags: ['exams'], summary: 'Archive a mock exam', params: idParams, response: examResponses.archived },
     },
     async (request) => {
-      await writes.archiveExam(request.params.id, tokenSubject(request))
+      await writes.archiveExam(request.params.id, subjectOf(request))
       return { success: true as const, archived: true as const }
     },
   )
@@ -84,7 +84,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      exam: await writes.updateExam(request.params.id, { is_active: request.body.is_active }, tokenSubject(request)),
+      exam: await writes.updateExam(request.params.id, { is_active: request.body.is_active }, subjectOf(request)),
     }),
   )
 
@@ -103,7 +103,11 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       const header = idempotencyHeader(request, request.body.booking_id)
       const { booking, created } = await writes.createBooking(
         { ...request.body, booking_id: request.body.booking_id ?? header },
-        { subject: tokenSubject(request), keyField: header === undefined ? 'booking_id' : KEY_HEADER },
+        {
+          subject: subjectOf(request),
+          scope: verifiedToken(request).caller,
+          keyField: header === undefined ? 'booking_id' : KEY_HEADER,
+        },
       )
       return reply.status(created ? 201 : 200).send({ success: true as const, booking, replayed: !created })
     },
@@ -122,7 +126,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
     },
     async (request) => ({
       success: true as const,
-      booking: await writes.cancelBooking(request.params.id, tokenSubject(request)),
+      booking: await writes.cancelBooking(request.params.id, subjectOf(request)),
     }),
   )
 
@@ -138,7 +142,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request) => {
-      const outcomes = await writes.cancelBookings(request.body.bookingIds, tokenSubject(request))
+      const outcomes = await writes.cancelBookings(request.body.bookingIds, subjectOf(request))
       // outcome: 'cancelled' or the row's error code, so a client can switch on one field.
       const results = outcomes.map((o) =>
         o.success
@@ -168,7 +172,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request) => {
-      const [outcome] = await writes.setAttendance([{ id: request.params.id, ...request.body }], tokenSubject(request))
+      const [outcome] = await writes.setAttendance([{ id: request.params.id, ...request.body }], subjectOf(request))
       if (!outcome.success) throw outcome.error
       return { success: true as const, booking: outcome.booking, changed: outcome.changed }
     },
@@ -186,7 +190,7 @@ export function registerWriteRoutes(root: FastifyInstance, writes: WriteService)
       },
     },
     async (request) => {
-      const outcomes = await writes.setAttendance(request.body.updates, tokenSubject(request))
+      const outcomes = await writes.setAttendance(request.body.updates, subjectOf(request))
       const results = outcomes.map(attendanceResult)
       const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length
       const failed = results.filter((r) => !r.success).length
@@ -216,18 +220,7 @@ function idempotencyHeader(request: FastifyRequest, bookingId: string | undefine
   return raw
 }
 
-/**
- * The verified token's subject (auth checked the signature in onRequest): a key is bound to who
- * sent it, so another caller's identical body is not their retry.
- */
-function tokenSubject(request: FastifyRequest): string {
-  const token = bearerToken(request)
-  try {
-    const claims = JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      sub?: unknown
-    }
-    return typeof claims.sub === 'string' ? claims.sub : ''
-  } catch {
-    return ''
-  }
+/** Who the change log names for this request's writes: the verified token's `sub`, if it has one. */
+function subjectOf(request: FastifyRequest): string | undefined {
+  return verifiedToken(request).subject ?? undefined
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { issueToken } from './jwt.js'
-import { StreamLimits, tokenSubject } from './stream-limits.js'
+import { StreamLimits } from './stream-limits.js'
 
 describe('StreamLimits', () => {
   it('refuses past the per-subject and the server-wide limit, and frees slots on release', () => {
@@ -26,13 +25,5 @@ describe('StreamLimits', () => {
       refusedTotal: { sse: 1 },
       dropped: { sse: 1 },
     })
-  })
-
-  it('names a token by its sub claim, else by a fingerprint of the token', () => {
-    const secret = 'test-secret-test-secret-test-secret'
-    expect(tokenSubject(issueToken(secret, ['exams.view'], { subject: 'ann' }))).toBe('sub:ann')
-    expect(tokenSubject('not.a-jwt')).toMatch(/^token:/)
-    expect(tokenSubject('x')).not.toBe(tokenSubject('y'))
-    expect(tokenSubject(null)).toBe('anonymous')
   })
 })

@@ -1,5 +1,4 @@
 // How many realtime streams (SSE, WebSocket, long-poll, graphql-ws) one token subject, and everyone together, may hold.
-import { createHash } from 'node:crypto'
 import { AppError } from '../errors.js'
 
 export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws', 'public-sse'] as const
@@ -109,23 +108,4 @@ export class StreamLimits {
       dropped: { ...this.#stats.dropped },
     }
   }
-}
-
-/**
- * Whom a (verified) token speaks for: its `sub` claim, else a fingerprint of the token itself,
- * so that tokens without a subject are still limited one by one. The signature was checked by
- * auth before this runs; here the payload is only read.
- */
-export function tokenSubject(token: string | null): string {
-  if (!token) return 'anonymous'
-  const payload = token.split('.')[1]
-  if (payload) {
-    try {
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }
-      if (typeof claims.sub === 'string' && claims.sub !== '') return `sub:${claims.sub}`
-    } catch {
-      // not a JWT payload: fall through to the fingerprint
-    }
-  }
-  return `token:${createHash('sha256').update(token).digest('base64url').slice(0, 16)}`
 }

@@ -1,4 +1,5 @@
 // Bearer-token verification with jose: HS256 with our secret, ES256/RS256/EdDSA from a JWKS, checked claims, a bounded cache.
+import { createHash } from 'node:crypto'
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import type { Config } from '../config/index.js'
 import { AppError, isAppError } from '../errors.js'
@@ -13,6 +14,19 @@ export interface VerifiedToken {
   permissions: ReadonlySet<string>
   /** The `exp` claim, in ms since the epoch. */
   expiresAtMs: number
+  /** The `sub` claim: who the change log and history name as having made a change; null without one. */
+  subject: string | null
+  /**
+   * Whom limits and idempotency keys are scoped to: `sub:<sub>`, or for a token without a subject
+   * a fingerprint of the token itself, so that such tokens are still told apart one by one.
+   */
+  caller: string
+}
+
+/** Worked out once, when the token is verified; every route reads it from there. */
+export function callerOf(token: string, sub: unknown): Pick<VerifiedToken, 'subject' | 'caller'> {
+  if (typeof sub === 'string' && sub !== '') return { subject: sub, caller: `sub:${sub}` }
+  return { subject: null, caller: `token:${createHash('sha256').update(token).digest('base64url').slice(0, 16)}` }
 }
 
 export interface TokenVerifierOptions extends JwksCacheOptions {
@@ -79,6 +93,7 @@ export class TokenVerifier {
     const verified: VerifiedToken = {
       permissions: grantedPermissions(payload as TokenClaims),
       expiresAtMs: (payload.exp as number) * 1000,
+      ...callerOf(token, payload.sub),
     }
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string)
     this.#verified.set(token, verified)

@@ -1,7 +1,7 @@
 // Conflicting writes on the same rows, interleaved on purpose with a slow HubSpot: the four reported failures and their kin.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
+import { issueToken, OWN_AUDIENCE, OWN_ISSUER, PERMISSIONS, signToken } from '../../src/http/jwt.js'
 import { startTestApp, type TestApp } from '../support/fixtures.js'
 import { bookingsOfExam, updateObject } from '../support/hubspot-direct.js'
 
@@ -215,6 +215,25 @@ describe('write path under interleaving', () => {
     expect(stolen.statusCode, stolen.body).toBe(422)
     expect(stolen.json().error.code).toBe('E_IDEMPOTENCY_KEY_REUSED')
     expect(await hubspotBookingsOf(examId)).toHaveLength(1)
+
+    // Tokens without a subject (another issuer's, say) are told apart one by one: they used to
+    // share one scope, so a second such token replaying the first one's key got its booking back.
+    const now = Math.floor(Date.now() / 1000)
+    const bare = (jti: string) =>
+      signToken(t.app.config.jwtSecret, {
+        iss: OWN_ISSUER,
+        aud: OWN_AUDIENCE,
+        iat: now,
+        exp: now + 600,
+        permissions: [...PERMISSIONS],
+        jti,
+      } as never)
+    const bareBody = { ...body, booking_id: 'body-key-000000002', student_email: 'erin@example.com' }
+    const firstBare = await t.api('POST', '/api/bookings', { examId, ...bareBody }, {}, bare('one'))
+    expect(firstBare.statusCode, firstBare.body).toBe(201)
+    const otherBare = await t.api('POST', '/api/bookings', { examId, ...bareBody }, {}, bare('two'))
+    expect(otherBare.statusCode, otherBare.body).toBe(422)
+    expect(otherBare.json().error.code).toBe('E_IDEMPOTENCY_KEY_REUSED')
   })
 
   it('[I7] concurrent requests with one key book once; a reused key is never answered 2xx', async () => {
