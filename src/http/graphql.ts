@@ -29,16 +29,12 @@ import type { RealtimeHub } from '../realtime/index.js'
 import { compareSeq } from '../model/seq.js'
 import { bearerToken } from './auth.js'
 import { AsyncQueue, QueueBudget } from './async-queue.js'
-import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
+import { CLOSE_TOKEN_EXPIRED, expiringToken } from './token-deadline.js'
 import { measureOperation, type OperationLimits, type RefusalReason } from './graphql-limits.js'
 import { hubspotId, isoDate, seqCursor } from '../model/contract/common.js'
 import { graphqlRequest, MAX_QUERY_CHARS, realtimeResponses } from '../model/contract/realtime.js'
-import {
-  WS_CLOSE_SLOW_CONSUMER,
-  WS_CLOSE_TOO_MANY_STREAMS,
-  type StreamLease,
-  type StreamLimits,
-} from './stream-limits.js'
+import { WS_CLOSE_SLOW_CONSUMER, WS_CLOSE_TOO_MANY_STREAMS, type StreamLimits } from './stream-limits.js'
+import { refusalReason, StreamSession } from './stream-session.js'
 
 const SDL = /* GraphQL */ `
   "A mock exam, with the seed's field names."
@@ -155,11 +151,10 @@ interface Context {
   connection?: Connection
 }
 
-/** One graphql-ws connection: its stream slot, and the updates queued for it across its subscriptions. */
+/** One graphql-ws connection: its stream session, and the updates queued for it across its subscriptions. */
 interface Connection {
-  lease: StreamLease | null
+  session: StreamSession
   backlog: QueueBudget
-  drop(): void
 }
 
 export interface GraphqlOptions {
@@ -193,8 +188,6 @@ export function registerGraphql(
   const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>()
   const rules = options.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]
   const connections = new WeakMap<object, Connection>()
-  // Per connection: when its token expires.
-  const deadlines = new WeakMap<object, TokenDeadline>()
   const refuse = (reason: RefusalReason, message: string, details: Record<string, unknown> = {}) => {
     options.refused[reason] += 1
     const code = reason === 'subscriptions' ? 'E_TOO_MANY_SUBSCRIPTIONS' : 'E_QUERY_TOO_COMPLEX'
@@ -299,41 +292,32 @@ export function registerGraphql(
           } catch {
             return false
           }
-          let lease: StreamLease
+          let session: StreamSession
           try {
-            lease = options.streams.open(verified.caller, 'graphql-ws')
+            session = StreamSession.open(options.streams, verified, 'graphql-ws', {
+              onExpire: () => socket.close(CLOSE_TOKEN_EXPIRED, 'token expired'),
+              // The reader is this far behind: it reconnects, resubscribes with after and loses nothing.
+              onDrop: () => socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and resubscribe with after'),
+            })
           } catch (error) {
             // graphql-ws's own close (4403) after this one is ignored: the socket is already closing.
-            socket.close(WS_CLOSE_TOO_MANY_STREAMS, closeReason(error))
+            socket.close(WS_CLOSE_TOO_MANY_STREAMS, refusalReason(error))
             return false
           }
-          socket.once('close', () => lease.release())
-          const deadline = new TokenDeadline(verified.expiresAtMs, () =>
-            socket.close(CLOSE_TOKEN_EXPIRED, 'token expired'),
-          )
-          deadlines.set(ctx, deadline)
-          socket.once('close', () => deadline.cancel())
-          connections.set(ctx, {
-            lease,
-            backlog: new QueueBudget(CONNECTION_BACKLOG),
-            // The reader is this far behind: it reconnects, resubscribes with after and loses nothing.
-            drop: () => {
-              lease.dropped()
-              socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and resubscribe with after')
-            },
-          })
+          socket.once('close', () => session.close())
+          connections.set(ctx, { session, backlog: new QueueBudget(CONNECTION_BACKLOG) })
           return true
         },
         // The refresh: a ping whose payload carries a fresh token, as connectionParams did. One that
         // is refused changes nothing; the connection still closes (4401) when the old token expires.
         onPing: async (ctx, payload) => {
           const token = tokenFromParams(payload)
-          const deadline = deadlines.get(ctx)
-          if (!token || !deadline) return
+          const session = connections.get(ctx)?.session
+          if (!token || !session) return
           try {
             const verified = expiringToken(await root.checkToken(token, 'exams.view'))
             ctx.extra.request.permissions = verified.permissions
-            deadline.refresh(verified)
+            session.refresh(verified)
           } catch (error) {
             ctx.extra.request.log.debug({ reason: (error as Error).message }, 'graphql-ws: token refresh refused')
           }
@@ -371,10 +355,6 @@ export function registerGraphql(
       hub.heartbeatMs,
     ),
   })
-}
-
-function closeReason(error: unknown): string {
-  return isAppError(error) ? `${error.code}: ${error.message}`.slice(0, 120) : 'E_TOO_MANY_STREAMS'
 }
 
 function isDocument(prepared: DocumentNode | readonly GraphQLError[]): prepared is DocumentNode {
@@ -500,7 +480,7 @@ const subscribeBookingUpdated: Resolver = async (_root, args, context) => {
   const after = arg(seqCursor.nullish(), args.after, 'after') ?? null
   const connection = context.connection
   const queue = new AsyncQueue<BookingUpdate>(connection?.backlog ?? new QueueBudget(CONNECTION_BACKLOG), () =>
-    connection?.drop(),
+    connection?.session.drop(),
   )
   let started!: () => void
   let refused!: (error: AppError) => void

@@ -8,13 +8,9 @@ import type { EventSlice, RealtimeHub, Subscription } from '../realtime/index.js
 import { verifiedToken } from './auth.js'
 import { hubspotId, seqCursor } from '../model/contract/common.js'
 import { realtimeResponses } from '../model/contract/realtime.js'
-import {
-  WS_CLOSE_SLOW_CONSUMER,
-  WS_CLOSE_TOO_MANY_STREAMS,
-  type StreamLease,
-  type StreamLimits,
-} from './stream-limits.js'
-import { CLOSE_TOKEN_EXPIRED, expiringToken, TokenDeadline } from './token-deadline.js'
+import { WS_CLOSE_SLOW_CONSUMER, WS_CLOSE_TOO_MANY_STREAMS, type StreamLimits } from './stream-limits.js'
+import { refusalReason, StreamSession } from './stream-session.js'
+import { CLOSE_TOKEN_EXPIRED, expiringToken } from './token-deadline.js'
 import { sliceFrames, writeFrames } from './ws-frames.js'
 
 /** `caller` is the token subject: each may have started only a few pulls that have not finished. */
@@ -56,15 +52,18 @@ export function registerWsRoute(
       },
     },
     (socket, request) => {
-      let lease: StreamLease
+      const ws = new WsSession(socket, request, hub, onSyncRequest)
+      let session: StreamSession
       try {
-        lease = streams.open(verifiedToken(request).caller, 'ws')
+        session = StreamSession.open(streams, verifiedToken(request), 'ws', {
+          onExpire: () => ws.expire(),
+          onDrop: () => ws.closeSlow(),
+        })
       } catch (error) {
-        const reason = isAppError(error) ? `${error.code}: ${error.message}` : 'E_TOO_MANY_STREAMS'
-        return socket.close(WS_CLOSE_TOO_MANY_STREAMS, reason.slice(0, 120))
+        if (isAppError(error) && error.code === 'E_UNAUTHORIZED') return ws.expire()
+        return socket.close(WS_CLOSE_TOO_MANY_STREAMS, refusalReason(error))
       }
-      socket.once('close', () => lease.release())
-      new WsSession(socket, request, hub, onSyncRequest, lease).start()
+      ws.start(session)
     },
   )
 }
@@ -75,37 +74,28 @@ class WsSession {
   readonly #hub: RealtimeHub
   readonly #onSyncRequest: SyncRequestHandler | undefined
   #subscription: Subscription | null = null
-  readonly #lease: StreamLease
+  #session: StreamSession | null = null
   #alive = true
   #pinger: NodeJS.Timeout | null = null
   /** The grants of the latest token this socket presented (the upgrade's, then each `auth`'s). */
   #permissions: ReadonlySet<string>
-  #deadline: TokenDeadline | null = null
 
   constructor(
     socket: WebSocket,
     request: FastifyRequest,
     hub: RealtimeHub,
     onSyncRequest: SyncRequestHandler | undefined,
-    lease: StreamLease,
   ) {
     this.#socket = socket
     this.#request = request
     this.#hub = hub
     this.#onSyncRequest = onSyncRequest
-    this.#lease = lease
     this.#permissions = request.permissions ?? new Set()
   }
 
-  start(): void {
-    let token
-    try {
-      token = expiringToken(this.#request.verifiedToken!)
-    } catch {
-      return this.#expire()
-    }
-    this.#deadline = new TokenDeadline(token.expiresAtMs, () => this.#expire())
-    this.#send({ type: 'connected', seq: this.#hub.position(), timestamp: Date.now(), expires_at: token.expiresAtMs })
+  start(session: StreamSession): void {
+    this.#session = session
+    this.#send({ type: 'connected', seq: this.#hub.position(), timestamp: Date.now(), expires_at: session.expiresAtMs })
     this.#socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     this.#socket.on('pong', () => (this.#alive = true))
     this.#socket.on('close', () => this.#closed())
@@ -120,7 +110,8 @@ class WsSession {
     this.#socket.ping()
   }
 
-  #expire(): void {
+  /** The token expired (or was expired at the upgrade): close 4401, after saying so. */
+  expire(): void {
     this.#sendError('E_UNAUTHORIZED', 'token expired: reconnect with a fresh token and subscribe with after')
     this.#socket.close(CLOSE_TOKEN_EXPIRED, 'token expired')
   }
@@ -130,7 +121,7 @@ class WsSession {
     try {
       const token = expiringToken(await this.#request.server.checkToken(raw, 'exams.view'))
       this.#permissions = token.permissions
-      this.#deadline?.refresh(token)
+      this.#session?.refresh(token)
       this.#send({ type: 'auth_ok', expires_at: token.expiresAtMs })
     } catch (error) {
       const appError = isAppError(error) ? error : new AppError('E_UNAUTHORIZED', 'invalid token')
@@ -139,7 +130,7 @@ class WsSession {
   }
 
   #closed(): void {
-    this.#deadline?.cancel()
+    this.#session?.close()
     if (this.#pinger) clearInterval(this.#pinger)
     this.#subscription?.close()
     this.#subscription = null
@@ -211,16 +202,20 @@ class WsSession {
   /** Change events: the slice's frames, shared by every socket, in one write. */
   #sendSlice(slice: EventSlice): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
-    if (this.#socket.bufferedAmount > this.#lease.backlogBytes) return this.#dropSlow()
+    if (this.#socket.bufferedAmount > this.#backlogBytes()) return this.#session?.drop()
     if (writeFrames(this.#socket, sliceFrames(slice))) return
     for (const entry of slice.entries) this.#sendRaw(entry.wsMessage())
+  }
+
+  #backlogBytes(): number {
+    return this.#session?.backlogBytes ?? Infinity
   }
 
   /** JSON bytes, sent as a text frame. */
   #sendRaw(json: Buffer): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
     // A reader this far behind is cut off; it reconnects and subscribes with `after`, losing nothing.
-    if (this.#socket.bufferedAmount > this.#lease.backlogBytes) return this.#dropSlow()
+    if (this.#socket.bufferedAmount > this.#backlogBytes()) return this.#session?.drop()
     this.#socket.send(json, { binary: false })
   }
 
@@ -228,10 +223,9 @@ class WsSession {
    * The close frame queues behind the backlog, so a reader that catches up learns why (4408) and
    * resubscribes with `after`; ws destroys the socket if the closing handshake never completes.
    */
-  #dropSlow(): void {
+  closeSlow(): void {
     this.#subscription?.close()
     this.#subscription = null
-    this.#lease.dropped()
     this.#socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and subscribe with after')
   }
 }

@@ -14,8 +14,9 @@ import { registerWsRoute, type SyncRequestHandler } from './realtime-ws.js'
 import { seqCursor } from '../model/contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from '../model/contract/realtime.js'
 import { SseStream } from './sse-stream.js'
-import { type StreamKind, type StreamLease, type StreamLimits } from './stream-limits.js'
-import { expiringToken, TokenDeadline } from './token-deadline.js'
+import type { StreamLimits } from './stream-limits.js'
+import { StreamSession } from './stream-session.js'
+import { expiringToken } from './token-deadline.js'
 
 interface RealtimeRoutes {
   reads: ReadService
@@ -53,11 +54,10 @@ export async function registerRealtimeRoutes(
   registerPublicRoutes(app, hub, options.reads, options.publicStreams)
 }
 
-/** The request's stream slot, released when its response closes; throws 429 E_TOO_MANY_STREAMS. */
-function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply, kind: StreamKind): StreamLease {
-  const lease = streams.open(verifiedToken(request).caller, kind)
+/** A long-poll's stream slot (it outlives no token by itself), released when its response closes; throws 429. */
+function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply): void {
+  const lease = streams.open(verifiedToken(request).caller, 'long-poll')
   reply.raw.once('close', lease.release)
-  return lease
 }
 
 /**
@@ -110,14 +110,17 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
     },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
-      // An expired token opens no stream (it would only be ended at once): 401 before anything starts.
-      const token = expiringToken(request.verifiedToken!)
-      const lease = leaseFor(streams, request, reply, 'sse')
-      // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
-      const stream = openSse(reply, lease.backlogBytes, () => {
-        lease.dropped()
-        subscription.close()
+      // An expired token or no free slot opens no stream: 401 or 429 before anything starts.
+      const session = StreamSession.open(streams, verifiedToken(request), 'sse', {
+        // The last frame of a stream whose token expired: reconnect with a fresh one and Last-Event-ID.
+        onExpire: () => {
+          stream.event('reauth', { reason: 'token expired', seq: subscription.cursor() })
+          stream.end()
+        },
+        onDrop: () => subscription.close(),
       })
+      // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
+      const stream = openSse(reply, session.backlogBytes, () => session.drop())
       open.add(stream)
       const subscription = hub.subscribe({
         examIds: examFilter(request.query),
@@ -130,13 +133,8 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
         },
         onEnd: () => stream.end(),
       })
-      // The last frame of a stream whose token expired: reconnect with a fresh one and Last-Event-ID.
-      const deadline = new TokenDeadline(token.expiresAtMs, () => {
-        stream.event('reauth', { reason: 'token expired', seq: subscription.cursor() })
-        stream.end()
-      })
       reply.raw.on('close', () => {
-        deadline.cancel()
+        session.close()
         subscription.close()
         open.delete(stream)
       })
@@ -173,7 +171,7 @@ function registerLongPoll(
     },
     async (request, reply) => {
       const examIds = examFilter(request.query)
-      leaseFor(streams, request, reply, 'long-poll')
+      leaseFor(streams, request, reply)
       const page = await hub.readChanges({ after: request.query.after, examIds, limit: LONG_POLL_LIMIT })
       if (page.kind === 'refetch') throw cursorExpired(page.head)
       // Prebuilt JSON text, like the answer after a wait: the rows as the log stores them, neither
