@@ -57,6 +57,7 @@ import {
 } from '../replica/index.js'
 import { createApplier } from './apply.js'
 import { runBackfill } from './backfill.js'
+import { QueuedRuns } from './queued-runs.js'
 import type { SyncContext } from './context.js'
 import { countingCrm, type CallCounts } from './crm-port.js'
 import { createProgress } from './progress.js'
@@ -115,11 +116,11 @@ export class Engine implements SyncEngine {
   #waiting = 0
   #active = false
   /** Demand pulls waiting to start, by type list: later callers join them. */
-  readonly #queuedDemand = new Map<string, Promise<PullResult>>()
-  /** The targeted pull waiting to start: later requests add their exams to it and share its result. */
-  #queuedTarget: { ids: Set<string>; result: Promise<PullResult> } | null = null
+  readonly #queuedDemand = new QueuedRuns<string, PullResult>()
+  /** The targeted pull waiting to start (one key): later requests add their exams to it and share its result. */
+  readonly #queuedTarget = new QueuedRuns<'target', PullResult, Set<string>>()
   /** Force syncs waiting to start, by type and exam: repeats join them. */
-  readonly #queuedForce = new Map<string, Promise<{ count: number }>>()
+  readonly #queuedForce = new QueuedRuns<string, { count: number }>()
   /**
    * Pulls and force syncs each caller started that have not finished. Joining one already queued
    * (by anyone) adds no HubSpot work, so it is not counted: a dashboard's Refresh clicks are never refused.
@@ -161,22 +162,14 @@ export class Engine implements SyncEngine {
     if (reason === 'access' || reason === 'watch')
       return this.#pullResult(reason, await this.#exclusive(false, () => this.#incremental(types, reason)))
     // Clicks arriving during a pull make one more pull after it (it sees their changes), not one each.
-    const key = types.join(',')
-    const queued = this.#queuedDemand.get(key)
-    if (queued) return queued
-    const next = this.#owned(options.caller, () =>
-      this.#exclusive(true, () => {
-        this.#queuedDemand.delete(key)
-        return this.#incremental(types, reason)
-      }).then((result) => this.#pullResult(reason, result)),
+    return this.#queuedDemand.join(types.join(','), undefined, (started) =>
+      this.#owned(options.caller, () =>
+        this.#exclusive(true, () => {
+          started()
+          return this.#incremental(types, reason)
+        }).then((result) => this.#pullResult(reason, result)),
+      ),
     )
-    this.#queuedDemand.set(key, next)
-    void next
-      .finally(() => {
-        if (this.#queuedDemand.get(key) === next) this.#queuedDemand.delete(key)
-      })
-      .catch(() => undefined)
-    return next
   }
 
   /**
@@ -184,26 +177,24 @@ export class Engine implements SyncEngine {
    * Refresh clicks or `sync_request`s costs one pull after the running one, not one each.
    */
   #queueTargeted(examIds: readonly string[], reason: PullReason, caller: string | undefined): Promise<PullResult> {
-    const queued = this.#queuedTarget
-    const fresh = examIds.filter((id) => !queued?.ids.has(id))
-    if (queued && queued.ids.size + fresh.length <= MAX_TARGET_EXAMS) {
-      for (const id of fresh) queued.ids.add(id)
-      return queued.result
+    const merge = (ids: Set<string>) => {
+      const fresh = examIds.filter((id) => !ids.has(id))
+      if (ids.size + fresh.length > MAX_TARGET_EXAMS) return false
+      for (const id of fresh) ids.add(id)
+      return true
     }
-    const target = { ids: new Set(examIds), result: null as unknown as Promise<PullResult> }
-    target.result = this.#owned(caller, () =>
-      this.#exclusive(true, () => {
-        if (this.#queuedTarget === target) this.#queuedTarget = null
-        return this.#targeted([...target.ids], reason)
-      }).then((result) => this.#pullResult(reason, result)),
+    return this.#queuedTarget.join(
+      'target',
+      new Set(examIds),
+      (started, ids) =>
+        this.#owned(caller, () =>
+          this.#exclusive(true, () => {
+            started()
+            return this.#targeted([...ids], reason)
+          }).then((result) => this.#pullResult(reason, result)),
+        ),
+      merge,
     )
-    this.#queuedTarget = target
-    void target.result
-      .finally(() => {
-        if (this.#queuedTarget === target) this.#queuedTarget = null
-      })
-      .catch(() => undefined)
-    return target.result
   }
 
   /**
@@ -333,22 +324,14 @@ export class Engine implements SyncEngine {
   /** Repeats of a force sync that has not started yet join it (free); each caller may have started a few. */
   async forceSync(type: SyncType, examId?: string, caller?: string): Promise<{ count: number }> {
     if (type === 'bookings' && !examId) throw invalidField('examId', 'required when type=bookings')
-    const key = `${type}:${examId ?? ''}`
-    const queued = this.#queuedForce.get(key)
-    if (queued) return queued
-    const next = this.#owned(caller, () => withPriority('demand', () => this.#forceSync(type, examId, key)))
-    this.#queuedForce.set(key, next)
-    void next
-      .finally(() => {
-        if (this.#queuedForce.get(key) === next) this.#queuedForce.delete(key)
-      })
-      .catch(() => undefined)
-    return next
+    return this.#queuedForce.join(`${type}:${examId ?? ''}`, undefined, (started) =>
+      this.#owned(caller, () => withPriority('demand', () => this.#forceSync(type, examId, started))),
+    )
   }
 
-  async #forceSync(type: SyncType, examId: string | undefined, key: string): Promise<{ count: number }> {
+  async #forceSync(type: SyncType, examId: string | undefined, started: () => void): Promise<{ count: number }> {
     const result = await this.#exclusive(true, async () => {
-      this.#queuedForce.delete(key)
+      started()
       await this.#beforePull()
       const ctx = await this.#target(true)
       if (type === 'exams') return { count: (await relistExams(ctx)).fetched }
