@@ -83,4 +83,5 @@ export function isConnectionError(error: unknown): boolean {
 }
 export { grantReadPolicies, revokeReadPolicies, listPolicies } from './policies.js'
 export { DEFAULT_PUBLICATION, publishReplicaTables, SUPABASE_REALTIME_PUBLICATION } from './publication.js'
-export { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'
+export { INTERNAL_SCHEMA, OWN_TABLES_SQL, REPLICA_TABLES } from './schema.js'
+export * from './catalog.js'
