@@ -1,6 +1,6 @@
 // Exams overview: aggregates, filters and every exam's capacity, kept current by the change feed.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { applyExamEvent, compareSeq, isSeq, type Aggregates, type ExamRecord } from '../../../src/client/index.js'
+import { applyExamEvent, type Aggregates, type ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
@@ -17,6 +17,7 @@ import {
 } from '../format.js'
 import { saveFile } from '../download.js'
 import { href } from '../router.js'
+import { useSnapshotFeed } from '../use-snapshot-feed.js'
 
 interface Filters {
   active: 'all' | 'true' | 'false'
@@ -79,52 +80,38 @@ export function ExamsOverview() {
     return list.seq
   }, [api])
 
-  useEffect(() => {
-    let cancelled = false
-    let refreshTimer: ReturnType<typeof setTimeout> | undefined
-    // Seat counts and aggregates move with bookings; re-read them (cached, cheap) after a burst.
-    const scheduleRefresh = () => {
-      refreshTimer ??= setTimeout(() => {
-        refreshTimer = undefined
-        if (!cancelled) load().catch(() => {})
-      }, 300)
-    }
-    let sub: ReturnType<typeof feed.subscribe> | null = null
-    load()
-      .then((seq) => {
-        if (cancelled) return
-        // From the snapshot's seq: nothing between the list read and the subscription is missed.
-        sub = feed.subscribe({
-          after: seq,
-          onEvent(event) {
-            const floor = floorRef.current
-            if (floor !== null && isSeq(event.seq) && compareSeq(event.seq, floor) <= 0) return
-            if (event.kind === 'exam') {
-              setExams((list) => {
-                if (!list) return list
-                const next = applyExamEvent(list, event)
-                return next.filter((e) => matchesServerFilters(e, filtersRef.current)).sort(compareExams)
-              })
-            }
-            scheduleRefresh()
-          },
-          onRefetch() {
-            load()
-              .then((fresh) => sub?.resume(fresh))
-              .catch((e) => setAlert(describeError(e)))
-          },
-        })
-      })
-      .catch((e) => {
-        if (!cancelled) setAlert(describeError(e))
-      })
-    return () => {
-      cancelled = true
-      clearTimeout(refreshTimer)
-      sub?.close()
-    }
+  useSnapshotFeed(
+    feed,
+    floorRef,
+    (current) => {
+      let refreshTimer: ReturnType<typeof setTimeout> | undefined
+      // Seat counts and aggregates move with bookings; re-read them (cached, cheap) after a burst.
+      const scheduleRefresh = () => {
+        refreshTimer ??= setTimeout(() => {
+          refreshTimer = undefined
+          if (current()) load().catch(() => {})
+        }, 300)
+      }
+      return {
+        load,
+        onEvent(event) {
+          if (event.kind === 'exam') {
+            setExams((list) => {
+              if (!list) return list
+              const next = applyExamEvent(list, event)
+              return next.filter((e) => matchesServerFilters(e, filtersRef.current)).sort(compareExams)
+            })
+          }
+          scheduleRefresh()
+        },
+        onLoadError: (e) => setAlert(describeError(e)),
+        onRefetchError: (e) => setAlert(describeError(e)),
+        dispose: () => clearTimeout(refreshTimer),
+      }
+    },
     // Server-side filters change the snapshot; the subscription restarts from the new one.
-  }, [feed, load, describeError, setAlert, filters.active, filters.startDate, filters.endDate])
+    [load, describeError, setAlert, filters.active, filters.startDate, filters.endDate],
+  )
 
   const locations = useMemo(
     () => [...new Set((exams ?? []).map((e) => e.location).filter((l): l is string => !!l))].sort(),
