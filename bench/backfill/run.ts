@@ -20,7 +20,7 @@ import { freshDatabase } from '../support/database.js'
 import { createProgress, createSyncEngine } from '../../src/sync/index.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
 import { childEnv, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
-import { routeCount } from '../support/routes.js'
+import { emulatorFlags, routeCount, type EmulatorStats } from '../support/routes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -43,11 +43,7 @@ function twoBucketCeilingSeconds(rows: number): number {
   return Math.max(0, rows - LIST_PAGE * RATE_10S) / ((LIST_PAGE * RATE_10S) / 10 + SEARCH_PAGE * SEARCH_S)
 }
 
-interface Stats {
-  total: number
-  byRoute: Record<string, number>
-  byStatus: Record<string, number>
-}
+type Stats = EmulatorStats
 
 interface Measured {
   ms: number
@@ -279,16 +275,7 @@ async function main(): Promise<void> {
     [
       join(ROOT, 'bin/hubmirror.js'),
       'emulator',
-      '--port',
-      '0',
-      '--data-dir',
-      'none',
-      '--seed',
-      String(BOOKINGS),
-      '--rate-limit-10s',
-      String(RATE_10S),
-      '--search-rate-s',
-      String(SEARCH_S),
+      ...emulatorFlags(BOOKINGS, { per10s: RATE_10S, searchPerS: SEARCH_S }),
     ],
     { cwd: ROOT, env: childEnv({}), ready: /HubSpot emulator: (http\S+)/ },
   )

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { emulatorFlags } from '../support/routes.js'
 
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 100_000)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -39,18 +40,7 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
       '--import',
       'tsx',
       cli,
-      '--port',
-      '0',
-      '--data-dir',
-      'none',
-      '--seed',
-      String(BOOKINGS),
-      '--rate-limit-10s',
-      '1000000000',
-      '--search-rate-s',
-      '1000000000',
-      '--daily-limit',
-      '1000000000000000',
+      ...emulatorFlags(BOOKINGS, { per10s: 1_000_000_000, searchPerS: 1_000_000_000, daily: 10 ** 15 }),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )

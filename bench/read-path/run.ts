@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { issueToken } from '../../src/http/jwt.js'
 import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
 import { migrate, openReplica, upsertBookings, upsertExams } from '../../src/replica/index.js'
+import { makeExam } from '../../test/support/records.js'
 import { freshDatabase } from '../support/database.js'
 import { loadTest, wrkAvailable, type LoadResult } from '../support/load.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
@@ -105,22 +106,14 @@ async function redisCpuS(redis: Redis): Promise<number> {
 /** One exam and its 100 bookings, shaped like production rows (names, emails, ISO timestamps). */
 function fixtures(): { exam: ExamRecord; bookings: BookingRecord[] } {
   const at = (minute: number) => new Date(Date.UTC(2026, 9, 1, 9, minute)).toISOString()
-  const exam: ExamRecord = {
+  const exam = makeExam({
     hubspot_id: EXAM_ID,
-    mock_exam_name: 'Clinical Skills — Mississauga',
-    mock_type: 'Clinical Skills',
-    exam_date: '2026-12-05',
-    start_time: '09:00',
-    end_time: '12:00',
-    location: 'Mississauga',
     capacity: 120,
     total_bookings: BOOKINGS,
-    is_active: 'true',
     created_at: at(0),
     updated_at: at(0),
     hs_lastmodifieddate: at(0),
-    deleted_at: null,
-  }
+  })
   const bookings = Array.from({ length: BOOKINGS }, (_, i): BookingRecord => ({
     hubspot_id: String(30000000000 + i),
     booking_id: `bk-${EXAM_ID}-${String(i).padStart(4, '0')}`,

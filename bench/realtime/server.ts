@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { Server } from 'socket.io'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/index.js'
-import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
+import type { BookingRecord } from '../../src/model/records.js'
+import { makeExam } from '../../test/support/records.js'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
 import { clock, serveCommands } from './ipc.js'
 
@@ -36,22 +37,7 @@ app.db.onCommitted((events) => {
 await new Promise<void>((resolve) => ioHttp.listen(0, '127.0.0.1', resolve))
 const ioPort = (ioHttp.address() as { port: number }).port
 
-const exam: ExamRecord = {
-  hubspot_id: EXAM_ID,
-  mock_exam_name: 'Clinical Skills — Mississauga',
-  mock_type: 'Clinical Skills',
-  exam_date: '2026-12-05',
-  start_time: '09:00',
-  end_time: '12:00',
-  location: 'Mississauga',
-  capacity: 100_000,
-  total_bookings: 0,
-  is_active: 'true',
-  created_at: new Date().toISOString(),
-  updated_at: new Date().toISOString(),
-  hs_lastmodifieddate: new Date().toISOString(),
-  deleted_at: null,
-}
+const exam = makeExam({ hubspot_id: EXAM_ID, capacity: 100_000 })
 await app.db.transaction((tx) => upsertExams(tx, [exam], 'sync'))
 
 let nextBooking = 30_000_000_000

@@ -10,7 +10,7 @@ import { issueToken } from '../../src/http/jwt.js'
 import { freshDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
 import { childEnv, freePort, processCpuSeconds, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
-import { routeCount } from '../support/routes.js'
+import { routeCount, type EmulatorStats } from '../support/routes.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -37,17 +37,8 @@ const READ_ROUTES = [
   'POST /crm/v3/objects/:type/search',
 ]
 
-interface EmulatorStats {
-  total: number
-  byRoute: Record<string, number>
-  byStatus: Record<string, number>
-}
-
-interface Delta {
-  total: number
-  byRoute: Record<string, number>
-  byStatus: Record<string, number>
-}
+/** What the run's calls added to the emulator's counts. */
+type Delta = EmulatorStats
 
 interface FlowResult {
   attempted: number
