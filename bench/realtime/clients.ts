@@ -48,6 +48,36 @@ function scan(data: Buffer, now: number): number {
 /** Bytes read into the shared buffer must be copied to outlive the callback. */
 const keep = (bytes: Buffer): Buffer => Buffer.from(bytes)
 
+/**
+ * A TCP connection that sends `request` once connected and hands every read to `onBytes`, from one
+ * shared buffer (`onread`): no allocation per read, so the client's cost stays out of the figures.
+ */
+function openRaw(
+  host: string,
+  port: number,
+  localAddress: string | undefined,
+  request: string,
+  onBytes: (bytes: Buffer) => void,
+  reject: (error: Error) => void,
+): Socket {
+  const socket: Socket = connect({
+    host,
+    port,
+    localAddress,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n) => {
+        onBytes(READ_BUFFER.subarray(0, n))
+        return true
+      },
+    },
+  })
+  socket.on('connect', () => socket.write(request))
+  socket.on('error', reject)
+  return socket
+}
+
 /** An EventSource-alike: the status line, `event: ready`, then stamps; the chunked framing is ignored. */
 function openSse(host: string, port: number, path: string, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
@@ -72,23 +102,14 @@ function openSse(host: string, port: number, path: string, localAddress: string 
       if (partial >= 0) carry = keep(data.subarray(partial))
       else if (data[data.length - 1] !== 0x0a) carry = keep(data.subarray(Math.max(0, data.length - MARKER.length)))
     }
-    const socket: Socket = connect({
+    const socket = openRaw(
       host,
       port,
       localAddress,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n) => {
-          onBytes(READ_BUFFER.subarray(0, n))
-          return true
-        },
-      },
-    })
-    socket.on('connect', () =>
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`),
+      `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+      onBytes,
+      reject,
     )
-    socket.on('error', reject)
   })
 }
 
@@ -103,75 +124,87 @@ function frame(opcode: number, payload: Buffer): Buffer {
   return out
 }
 
+/**
+ * A WebSocket connection by hand (no library in the measured path): the upgrade on `path`, then
+ * every whole frame's opcode and payload to `onMessage`; `onOpen` runs once the upgrade is
+ * accepted, before the bytes that came with it are read. The protocol on top settles the promise.
+ */
+function openRawWs(
+  host: string,
+  port: number,
+  path: string,
+  localAddress: string | undefined,
+  handlers: {
+    onOpen?(socket: Socket): void
+    onMessage(socket: Socket, opcode: number, payload: Buffer, now: number): void
+    reject(error: Error): void
+  },
+): void {
+  const { reject } = handlers
+  let upgraded = false
+  let pending: Buffer | null = null
+  const onFrames = (data: Buffer, now: number) => {
+    let at = 0
+    while (data.length - at >= 2) {
+      let length = data[at + 1] & 0x7f
+      let header = 2
+      if (length === 126) {
+        if (data.length - at < 4) break
+        length = data.readUInt16BE(at + 2)
+        header = 4
+      } else if (length === 127) {
+        if (data.length - at < 10) break
+        length = Number(data.readBigUInt64BE(at + 2))
+        header = 10
+      }
+      if (data.length - at < header + length) break
+      handlers.onMessage(socket, data[at] & 0x0f, data.subarray(at + header, at + header + length), now)
+      at += header + length
+    }
+    pending = at < data.length ? keep(data.subarray(at)) : null
+  }
+  const onBytes = (bytes: Buffer) => {
+    const now = clock()
+    let data: Buffer = pending ? Buffer.concat([pending, bytes]) : bytes
+    pending = null
+    if (!upgraded) {
+      const end = data.indexOf('\r\n\r\n')
+      if (end === -1) return void (pending = keep(data))
+      if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101')
+        return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
+      upgraded = true
+      handlers.onOpen?.(socket)
+      data = data.subarray(end + 4)
+    }
+    onFrames(data, now)
+  }
+  const socket = openRaw(
+    host,
+    port,
+    localAddress,
+    `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    onBytes,
+    reject,
+  )
+}
+
 /** socket.io's protocol (engine.io v4 over WebSocket) by hand: handshake, frames, `40`, ping → pong. */
 function openSocketIo(host: string, port: number, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    let upgraded = false
-    let pending: Buffer | null = null
-    const send = (text: string) => socket.write(frame(0x1, Buffer.from(text)))
-    const onMessage = (opcode: number, payload: Buffer, now: number) => {
-      if (opcode === 0x9) return void socket.write(frame(0xa, payload))
-      if (opcode !== 0x1) return
-      const kind = payload.toString('latin1', 0, 2)
-      if (kind === '42') return void scan(payload, now)
-      if (kind === '40') return resolve({ close: () => socket.destroy() })
-      if (payload.length === 1 && payload[0] === 0x32) return void send('3')
-      if (payload[0] === 0x30) send('40')
-    }
-    const onFrames = (data: Buffer, now: number) => {
-      let at = 0
-      while (data.length - at >= 2) {
-        let length = data[at + 1] & 0x7f
-        let header = 2
-        if (length === 126) {
-          if (data.length - at < 4) break
-          length = data.readUInt16BE(at + 2)
-          header = 4
-        } else if (length === 127) {
-          if (data.length - at < 10) break
-          length = Number(data.readBigUInt64BE(at + 2))
-          header = 10
-        }
-        if (data.length - at < header + length) break
-        onMessage(data[at] & 0x0f, data.subarray(at + header, at + header + length), now)
-        at += header + length
-      }
-      pending = at < data.length ? keep(data.subarray(at)) : null
-    }
-    const onBytes = (bytes: Buffer) => {
-      const now = clock()
-      let data: Buffer = pending ? Buffer.concat([pending, bytes]) : bytes
-      pending = null
-      if (!upgraded) {
-        const end = data.indexOf('\r\n\r\n')
-        if (end === -1) return void (pending = keep(data))
-        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101')
-          return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
-        upgraded = true
-        data = data.subarray(end + 4)
-      }
-      onFrames(data, now)
-    }
-    const socket: Socket = connect({
-      host,
-      port,
-      localAddress,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n) => {
-          onBytes(READ_BUFFER.subarray(0, n))
-          return true
-        },
+    const send = (socket: Socket, text: string) => socket.write(frame(0x1, Buffer.from(text)))
+    openRawWs(host, port, '/socket.io/?EIO=4&transport=websocket', localAddress, {
+      reject,
+      onMessage(socket, opcode, payload, now) {
+        if (opcode === 0x9) return void socket.write(frame(0xa, payload))
+        if (opcode !== 0x1) return
+        const kind = payload.toString('latin1', 0, 2)
+        if (kind === '42') return void scan(payload, now)
+        if (kind === '40') return resolve({ close: () => socket.destroy() })
+        if (payload.length === 1 && payload[0] === 0x32) return void send(socket, '3')
+        if (payload[0] === 0x30) send(socket, '40')
       },
     })
-    socket.on('connect', () =>
-      socket.write(
-        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    )
-    socket.on('error', reject)
   })
 }
 
@@ -181,70 +214,18 @@ function openSocketIo(host: string, port: number, localAddress: string | undefin
  */
 function openHubWs(host: string, port: number, path: string, localAddress: string | undefined): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    let upgraded = false
-    let pending: Buffer | null = null
-    const onFrames = (data: Buffer, now: number) => {
-      let at = 0
-      while (data.length - at >= 2) {
-        let length = data[at + 1] & 0x7f
-        let header = 2
-        if (length === 126) {
-          if (data.length - at < 4) break
-          length = data.readUInt16BE(at + 2)
-          header = 4
-        } else if (length === 127) {
-          if (data.length - at < 10) break
-          length = Number(data.readBigUInt64BE(at + 2))
-          header = 10
-        }
-        if (data.length - at < header + length) break
-        const opcode = data[at] & 0x0f
-        const payload = data.subarray(at + header, at + header + length)
+    openRawWs(host, port, path, localAddress, {
+      reject,
+      onOpen: (socket) => socket.write(frame(0x1, Buffer.from('{"type":"subscribe"}'))),
+      onMessage(socket, opcode, payload, now) {
         if (opcode === 0x9) socket.write(frame(0xa, payload))
         else if (opcode === 0x8) reject(new Error(`ws closed: ${payload.readUInt16BE(0)}`))
         else if (opcode === 0x1) {
           if (payload.indexOf(WS_READY) === 0) resolve({ close: () => socket.destroy() })
           else scan(payload, now)
         }
-        at += header + length
-      }
-      pending = at < data.length ? keep(data.subarray(at)) : null
-    }
-    const onBytes = (bytes: Buffer) => {
-      const now = clock()
-      let data: Buffer = pending ? Buffer.concat([pending, bytes]) : bytes
-      pending = null
-      if (!upgraded) {
-        const end = data.indexOf('\r\n\r\n')
-        if (end === -1) return void (pending = keep(data))
-        if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 101')
-          return reject(new Error(`upgrade refused: ${data.toString('latin1', 0, 40)}`))
-        upgraded = true
-        socket.write(frame(0x1, Buffer.from('{"type":"subscribe"}')))
-        data = data.subarray(end + 4)
-      }
-      onFrames(data, now)
-    }
-    const socket: Socket = connect({
-      host,
-      port,
-      localAddress,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n) => {
-          onBytes(READ_BUFFER.subarray(0, n))
-          return true
-        },
       },
     })
-    socket.on('connect', () =>
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    )
-    socket.on('error', reject)
   })
 }
 
