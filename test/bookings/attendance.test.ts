@@ -1,16 +1,11 @@
 // Attendance writes, field-level change events and record history, end to end against the HubSpot emulator.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
-import { startTestApp, type TestApp } from '../support/fixtures.js'
+import { emulatorAppPerSuite } from '../support/fixtures.js'
 import { hubspot } from '../support/hubspot-direct.js'
 
 describe('attendance and history', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp({ emulator: true })
-  })
-  afterAll(() => t.close())
-  beforeEach(() => t.emulator?.clearFaults())
+  const t = emulatorAppPerSuite()
 
   const writesSeen = () =>
     Object.entries(t.emulator!.stats().byRoute)

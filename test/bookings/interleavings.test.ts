@@ -1,20 +1,15 @@
 // Conflicting writes on the same rows, interleaved on purpose with a slow HubSpot: the four reported failures and their kin.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { issueToken, OWN_AUDIENCE, OWN_ISSUER, PERMISSIONS, signToken } from '../../src/http/jwt.js'
-import { startTestApp, type TestApp } from '../support/fixtures.js'
+import { emulatorAppPerSuite } from '../support/fixtures.js'
 import { bookingsOfExam, updateObject } from '../support/hubspot-direct.js'
 
 /** HubSpot answering in about a second, as in the report: long enough for a second request to overtake. */
 const SLOW_HUBSPOT_MS = 1_000
 
 describe('write path under interleaving', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp({ emulator: true })
-  })
-  afterAll(() => t.close())
-  beforeEach(() => t.emulator?.clearFaults())
+  const t = emulatorAppPerSuite()
 
   const hubspotBookingsOf = (examId: string) =>
     bookingsOfExam(t.emulator!, examId, ['booking_status', 'booking_id', 'student_name'])

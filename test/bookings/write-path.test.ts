@@ -1,15 +1,10 @@
 // The write path end to end against the HubSpot emulator: every endpoint, bad input, overbooking, faults.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from '../support/fixtures.js'
+import { describe, expect, it } from 'vitest'
+import { emulatorAppPerSuite } from '../support/fixtures.js'
 import { bookingsOfExam, hubspot } from '../support/hubspot-direct.js'
 
 describe('write path', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp({ emulator: true })
-  })
-  afterAll(() => t.close())
-  beforeEach(() => t.emulator?.clearFaults())
+  const t = emulatorAppPerSuite()
 
   const hubspotGet = (path: string) => hubspot<{ properties: Record<string, string> }>(t.emulator!, 'GET', path)
   const hubspotBookingsOf = (examId: string) => bookingsOfExam(t.emulator!, examId, ['booking_status', 'booking_id'])

@@ -1,5 +1,6 @@
 // Builders of replica records and an app over a fresh database, for cross-component tests.
 import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type { App, AppOptions } from '../../src/app.js'
 import { createApp } from '../../src/app.js'
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js'
@@ -79,4 +80,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (!options.database) await database.drop()
     },
   }
+}
+
+/**
+ * One app with the HubSpot emulator for a whole describe block: started before its tests, closed
+ * after them, the emulator's faults cleared before each test (a test that injects faults cannot
+ * leak them into the next). What it returns stands for the app once started: tests use it as
+ * they would the app itself (`t.api(...)`, `t.emulator`).
+ */
+export function emulatorAppPerSuite(): TestApp {
+  let current: TestApp | undefined
+  beforeAll(async () => {
+    current = await startTestApp({ emulator: true })
+  })
+  afterAll(() => current?.close())
+  beforeEach(() => current?.emulator?.clearFaults())
+  return new Proxy({} as TestApp, {
+    get(_, key) {
+      if (!current) throw new Error('the app is used before beforeAll started it')
+      return Reflect.get(current, key)
+    },
+  })
 }
