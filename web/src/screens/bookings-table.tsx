@@ -2,6 +2,8 @@
 import { useMemo, useState } from 'react'
 import type { BookingRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
+import { ChoiceField } from '../components/choice-field.js'
+import { SearchField } from '../components/search-field.js'
 import { BOOKING_STATUSES, formatShortDateTime, statusLabel } from '../format.js'
 
 const ATTENDANCE_LABEL: Record<string, string> = { attended: 'Present', no_show: 'No-show' }
@@ -140,33 +142,24 @@ export function BookingsTable({
   return (
     <>
       <div className="table-tools">
-        <div className="field">
-          <label htmlFor="b-search">Search</label>
-          <input
-            id="b-search"
-            type="search"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-            placeholder="Name, email or ID"
-            data-testid="booking-search"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="b-status">Status</label>
-          <select
-            id="b-status"
-            value={status}
-            onChange={(e) => setStatus(e.target.value)}
-            data-testid="booking-status-filter"
-          >
-            <option value="all">All</option>
-            {BOOKING_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {statusLabel(s)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchField
+          id="b-search"
+          label="Search"
+          value={search}
+          onChange={setSearch}
+          placeholder="Name, email or ID"
+          testId="booking-search"
+        />
+        <ChoiceField
+          id="b-status"
+          label="Status"
+          value={status}
+          onChange={setStatus}
+          all={{ label: 'All', value: 'all' }}
+          options={BOOKING_STATUSES}
+          format={statusLabel}
+          testId="booking-status-filter"
+        />
         {editable ? (
           <div className="field field--action">
             <button

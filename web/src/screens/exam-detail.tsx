@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react'
 import { isHubmirrorError, useRealtimeBookings, type ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { ExamNotFound } from '../components/exam-not-found.js'
 import { RosterTools } from '../components/roster-tools.js'
 import { SEAT_HOLDING } from '../format.js'
 import { href } from '../router.js'
@@ -66,16 +67,7 @@ export function ExamDetail({ examId }: { examId: string }) {
     if (live.error) setAlert(describeError(live.error))
   }, [live.error, describeError, setAlert])
 
-  if (missing) {
-    return (
-      <div className="screen">
-        <h1>Exam not found</h1>
-        <p>
-          There is no exam <code>{examId}</code> in the replica. <a href={href.overview()}>Back to exams</a>
-        </p>
-      </div>
-    )
-  }
+  if (missing) return <ExamNotFound examId={examId} />
 
   const booked = bookings
     ? bookings.filter((b) => SEAT_HOLDING.has(b.booking_status ?? '')).length

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react'
 import { isHubmirrorError, type BookingRecord, type ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { ExamNotFound } from '../components/exam-not-found.js'
 import { formatDate, formatDateTime, formatTimeRange, SEAT_HOLDING, statusLabel } from '../format.js'
 import { href } from '../router.js'
 
@@ -35,16 +36,7 @@ export function ExamRoster({ examId }: { examId: string }) {
     }
   }, [api, examId, describeError, setAlert])
 
-  if (missing) {
-    return (
-      <div className="screen">
-        <h1>Exam not found</h1>
-        <p>
-          There is no exam <code>{examId}</code> in the replica. <a href={href.overview()}>Back to exams</a>
-        </p>
-      </div>
-    )
-  }
+  if (missing) return <ExamNotFound examId={examId} />
 
   // Who is expected: seat-holding bookings; cancelled ones are counted, not listed.
   const expected = bookings?.filter((b) => SEAT_HOLDING.has(b.booking_status ?? '')).sort(byName) ?? []

@@ -4,6 +4,7 @@ import { applyExamEvent, type Aggregates, type ExamRecord } from '../../../src/c
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
+import { ChoiceField } from '../components/choice-field.js'
 import { ExamBadges } from '../components/exam-badges.js'
 import {
   compareExams,
@@ -15,8 +16,8 @@ import {
   localToday,
   MOCK_TYPES,
 } from '../format.js'
-import { saveFile } from '../download.js'
 import { href } from '../router.js'
+import { useCsvDownload } from '../use-csv-download.js'
 import { useSnapshotFeed } from '../use-snapshot-feed.js'
 
 interface Filters {
@@ -167,28 +168,22 @@ export function ExamsOverview() {
           <label htmlFor="f-to">To</label>
           <input id="f-to" type="date" value={filters.endDate} onChange={(e) => set('endDate', e.target.value)} />
         </div>
-        <div className="field">
-          <label htmlFor="f-type">Type</label>
-          <select id="f-type" value={filters.type} onChange={(e) => set('type', e.target.value)}>
-            <option value="">All types</option>
-            {MOCK_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="f-location">Location</label>
-          <select id="f-location" value={filters.location} onChange={(e) => set('location', e.target.value)}>
-            <option value="">All locations</option>
-            {locations.map((l) => (
-              <option key={l} value={l}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ChoiceField
+          id="f-type"
+          label="Type"
+          value={filters.type}
+          onChange={(v) => set('type', v)}
+          all={{ label: 'All types' }}
+          options={MOCK_TYPES}
+        />
+        <ChoiceField
+          id="f-location"
+          label="Location"
+          value={filters.location}
+          onChange={(v) => set('location', v)}
+          all={{ label: 'All locations' }}
+          options={locations}
+        />
         <div className="field field--action">
           <button
             type="button"
@@ -322,25 +317,16 @@ function Breakdown({
 
 /** The exam list as CSV, with the server-side filters (status and dates) applied as the list applies them. */
 function ExportExamsButton({ filters, onAlert }: { filters: Filters; onAlert(message: string | null): void }) {
-  const { api, describeError, toast } = useApp()
-  const [busy, setBusy] = useState(false)
-  async function exportCsv() {
-    setBusy(true)
-    onAlert(null)
-    try {
-      const file = await api.exportExamsCsv({
+  const { api } = useApp()
+  const { busy, download } = useCsvDownload(onAlert)
+  const exportCsv = () =>
+    download(() =>
+      api.exportExamsCsv({
         ...(filters.active !== 'all' ? { is_active: filters.active === 'true' } : {}),
         ...(filters.startDate ? { startDate: filters.startDate } : {}),
         ...(filters.endDate ? { endDate: filters.endDate } : {}),
-      })
-      saveFile(file)
-      toast(`Downloaded ${file.filename}`, 'success')
-    } catch (e) {
-      onAlert(describeError(e))
-    } finally {
-      setBusy(false)
-    }
-  }
+      }),
+    )
   return (
     <button type="button" className="button" onClick={exportCsv} disabled={busy} data-testid="export-exams-csv">
       {busy ? 'Exporting…' : 'Export CSV'}

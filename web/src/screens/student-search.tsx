@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react'
 import type { BookingSearchHit } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { SearchField } from '../components/search-field.js'
 import { formatDate, formatTimeRange, statusLabel } from '../format.js'
 import { href, navigate } from '../router.js'
 
@@ -67,17 +68,15 @@ export function StudentSearch({ q }: { q: string }) {
         <h1>Find a student</h1>
       </div>
       <form className="filters card" role="search" aria-label="Find a student" onSubmit={submit}>
-        <div className="field field--grow">
-          <label htmlFor="s-q">Name, email or student ID</label>
-          <input
-            id="s-q"
-            type="search"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            placeholder="e.g. priya, @clinic.example, PR77"
-            data-testid="student-search-input"
-          />
-        </div>
+        <SearchField
+          id="s-q"
+          label="Name, email or student ID"
+          value={draft}
+          onChange={setDraft}
+          placeholder="e.g. priya, @clinic.example, PR77"
+          testId="student-search-input"
+          grow
+        />
         <div className="field field--action">
           <button type="submit" className="button button--primary">
             Search
