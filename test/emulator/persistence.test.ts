@@ -14,6 +14,14 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const headers = { authorization: 'Bearer p', 'content-type': 'application/json' }
 
+/** How many bookings the emulator at `url` holds, by an unfiltered search. */
+const searchTotal = async (url: string): Promise<number> =>
+  (
+    (await (await fetch(`${url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })).json()) as {
+      total: number
+    }
+  ).total
+
 describe('persistence', () => {
   it('survives a restart with the same data dir, without reseeding', async () => {
     const first = await startEmulator({ dataDir, seed: 200 })
@@ -41,11 +49,7 @@ describe('persistence', () => {
       expect(body.properties.booking_status).toBe('confirmed')
       expect(body.updatedAt).toBe(created.updatedAt)
       expect((await fetch(`${second.url}/crm/v3/objects/bookings/${archivedId}`, { headers })).status).toBe(404)
-      const total = (
-        await (
-          await fetch(`${second.url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })
-        ).json()
-      ).total
+      const total = await searchTotal(second.url)
       expect(total).toBe(200)
       const next = await (
         await fetch(`${second.url}/crm/v3/objects/bookings`, {
@@ -77,11 +81,7 @@ describe('persistence', () => {
           await fetch(`${emulator.url}/crm/v4/objects/mock_exams/${exam.id}/associations/bookings`, { headers })
         ).json()
         expect(linked.results).toHaveLength(50)
-        const total = (
-          await (
-            await fetch(`${emulator.url}/crm/v3/objects/bookings/search`, { method: 'POST', headers, body: '{}' })
-          ).json()
-        ).total
+        const total = await searchTotal(emulator.url)
         expect(total).toBe(150)
       } finally {
         await emulator.close()

@@ -406,13 +406,15 @@ export class ConsistencyLedger {
       ledger.created.push(answer.body.booking.hubspot_id)
       ledger.live.add(answer.body.booking.hubspot_id)
       this.counts.writes += 1
-    } else {
-      // A refused write never counts as acknowledged; only a clean error is acceptable.
-      this.counts.refusedWrites += 1
-      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false)
-        this.errors.push(`${on.name} book → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
-    }
+    } else this.#refused(on, 'book', answer)
     return answer
+  }
+
+  /** A refused write never counts as acknowledged; only a clean error is acceptable. */
+  #refused(on: Instance, what: string, answer: Answer): void {
+    this.counts.refusedWrites += 1
+    if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false)
+      this.errors.push(`${on.name} ${what} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
   }
 
   /** Cancels a random live booking of the exam, if it has one. */
@@ -427,11 +429,7 @@ export class ConsistencyLedger {
     if (answer.status === 200) {
       ledger.cancelled.push(id)
       this.counts.cancels += 1
-    } else {
-      this.counts.refusedWrites += 1
-      if (answer.status < 400 || answer.status === 500 || answer.body?.success !== false)
-        this.errors.push(`${on.name} cancel → ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`)
-    }
+    } else this.#refused(on, 'cancel', answer)
     return answer
   }
 
