@@ -4,6 +4,7 @@ import type { BookingRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { ChoiceField } from '../components/choice-field.js'
 import { SearchField } from '../components/search-field.js'
+import { StudentCells } from '../components/student-cells.js'
 import { BOOKING_STATUSES, formatShortDateTime, statusLabel } from '../format.js'
 
 const ATTENDANCE_LABEL: Record<string, string> = { attended: 'Present', no_show: 'No-show' }
@@ -160,32 +161,24 @@ export function BookingsTable({
           format={statusLabel}
           testId="booking-status-filter"
         />
-        {editable ? (
-          <div className="field field--action">
-            <button
-              type="button"
-              className="button"
-              data-testid="batch-present"
-              disabled={busy || chosen.length === 0}
-              onClick={() => mark(chosen, 'attended')}
-            >
-              Mark present ({chosen.length})
-            </button>
-          </div>
-        ) : null}
-        {editable ? (
-          <div className="field field--action">
-            <button
-              type="button"
-              className="button button--danger"
-              data-testid="batch-cancel"
-              disabled={busy || chosen.length === 0}
-              onClick={cancelSelected}
-            >
-              Cancel selected ({chosen.length})
-            </button>
-          </div>
-        ) : null}
+        {editable
+          ? [
+              { testId: 'batch-present', look: 'button', run: () => mark(chosen, 'attended'), label: 'Mark present' },
+              { testId: 'batch-cancel', look: 'button button--danger', run: cancelSelected, label: 'Cancel selected' },
+            ].map(({ testId, look, run, label }) => (
+              <div key={testId} className="field field--action">
+                <button
+                  type="button"
+                  className={look}
+                  data-testid={testId}
+                  disabled={busy || chosen.length === 0}
+                  onClick={run}
+                >
+                  {label} ({chosen.length})
+                </button>
+              </div>
+            ))
+          : null}
       </div>
       <p className="muted small" role="status">
         {rows.length === bookings.length
@@ -265,13 +258,7 @@ export function BookingsTable({
                       ) : null}
                     </td>
                   ) : null}
-                  <th scope="row" data-label="Student">
-                    {b.student_name ?? '—'}
-                  </th>
-                  <td data-label="Email" className="cell-wide cell-email">
-                    {b.student_email ?? '—'}
-                  </td>
-                  <td data-label="Student ID">{b.student_id ?? '—'}</td>
+                  <StudentCells booking={b} />
                   <td data-label="Status">
                     <span className={`badge badge--${b.booking_status ?? 'unknown'}`} data-testid="booking-status">
                       {statusLabel(b.booking_status)}

@@ -5,6 +5,7 @@ import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { CapacityBar } from '../components/capacity-bar.js'
 import { ChoiceField } from '../components/choice-field.js'
+import { ColumnHeads } from '../components/column-heads.js'
 import { ExamBadges } from '../components/exam-badges.js'
 import {
   compareExams,
@@ -160,14 +161,17 @@ export function ExamsOverview() {
             <option value="false">Inactive</option>
           </select>
         </div>
-        <div className="field">
-          <label htmlFor="f-from">From</label>
-          <input id="f-from" type="date" value={filters.startDate} onChange={(e) => set('startDate', e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="f-to">To</label>
-          <input id="f-to" type="date" value={filters.endDate} onChange={(e) => set('endDate', e.target.value)} />
-        </div>
+        {(
+          [
+            ['f-from', 'From', 'startDate'],
+            ['f-to', 'To', 'endDate'],
+          ] as const
+        ).map(([id, label, key]) => (
+          <div key={id} className="field">
+            <label htmlFor={id}>{label}</label>
+            <input id={id} type="date" value={filters[key]} onChange={(e) => set(key, e.target.value)} />
+          </div>
+        ))}
         <ChoiceField
           id="f-type"
           label="Type"
@@ -211,13 +215,7 @@ export function ExamsOverview() {
           </caption>
           <thead>
             <tr>
-              <th scope="col">Exam</th>
-              <th scope="col">Type</th>
-              <th scope="col">Date</th>
-              <th scope="col">Time</th>
-              <th scope="col">Location</th>
-              <th scope="col">Booked</th>
-              <th scope="col">Status</th>
+              <ColumnHeads labels={['Exam', 'Type', 'Date', 'Time', 'Location', 'Booked', 'Status']} />
             </tr>
           </thead>
           <tbody>

@@ -3,7 +3,9 @@ import { useEffect, useState, type FormEvent } from 'react'
 import type { BookingSearchHit } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { ColumnHeads } from '../components/column-heads.js'
 import { SearchField } from '../components/search-field.js'
+import { StudentCells } from '../components/student-cells.js'
 import { formatDate, formatTimeRange, statusLabel } from '../format.js'
 import { href, navigate } from '../router.js'
 
@@ -111,24 +113,13 @@ export function StudentSearch({ q }: { q: string }) {
             <table className="table table--cards" data-testid="student-search-results">
               <thead>
                 <tr>
-                  <th scope="col">Student</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Student ID</th>
-                  <th scope="col">Exam</th>
-                  <th scope="col">Date</th>
-                  <th scope="col">Status</th>
+                  <ColumnHeads labels={['Student', 'Email', 'Student ID', 'Exam', 'Date', 'Status']} />
                 </tr>
               </thead>
               <tbody>
                 {hits.map((b) => (
                   <tr key={b.hubspot_id} data-testid={`search-hit-${b.hubspot_id}`}>
-                    <th scope="row" data-label="Student">
-                      {b.student_name ?? '—'}
-                    </th>
-                    <td data-label="Email" className="cell-wide cell-email">
-                      {b.student_email ?? '—'}
-                    </td>
-                    <td data-label="Student ID">{b.student_id ?? '—'}</td>
+                    <StudentCells booking={b} />
                     <td data-label="Exam" className="cell-wide">
                       {b.exam ? (
                         <a href={href.exam(b.exam.hubspot_id)} data-testid="search-hit-exam">
