@@ -4,6 +4,7 @@ import type { Faults, RunningEmulator } from '../../src/emulator/index.js'
 import { probeEmulatorLimits, type LimiterProbe } from '../support/emulator-probe.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import {
+  createExams,
   compareWithHubSpot,
   fmt,
   hubspotObjects,
@@ -69,20 +70,18 @@ describe('HubSpot faults', () => {
 
   it(`answers ${PHASES.length} fault phases × ${load.faultWrites} writes with a 2xx or a clean error, within the rate limit`, async () => {
     const started = Date.now()
-    const examIds: string[] = []
-    for (let i = 0; i < EXAMS; i++) {
-      const created = await api('POST', '/api/mock-exams', {
-        mock_exam_name: `Faults ${i}`,
+    const examIds = await createExams(
+      EXAMS,
+      {
+        name: 'Faults',
         mock_type: 'Mock Discussion',
         exam_date: '2026-12-14',
         start_time: '13:00',
         end_time: '15:00',
         location: 'Online',
-        capacity: 10_000,
-      })
-      expect(created.status).toBe(201)
-      examIds.push(created.body.exam.hubspot_id)
-    }
+      },
+      (_, path, body) => api('POST', path, body),
+    )
     const outcomes: Array<{
       phase: string
       ok: number

@@ -5,6 +5,7 @@ import { startTestApp, startTestEmulator, type TestApp } from '../support/fixtur
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-services.js'
 import { followLongPoll, followSse, type ResumableFeed } from '../support/resumable-streams.js'
 import {
+  createExams,
   call,
   compareWithHubSpot,
   fmt,
@@ -53,20 +54,18 @@ describe('Postgres down, then back', () => {
   it(`keeps cached reads going, refuses ${load.postgresOps} writes cleanly, and resumes every stream from its cursor`, async () => {
     const started = Date.now()
     const api = (method: string, path: string, body?: unknown) => call(base, t.token, method, path, body, 15_000)
-    const examIds: string[] = []
-    for (let i = 0; i < EXAMS; i++) {
-      const created = await api('POST', '/api/mock-exams', {
-        mock_exam_name: `PG ${i}`,
+    const examIds = await createExams(
+      EXAMS,
+      {
+        name: 'PG',
         mock_type: 'Clinical Skills',
         exam_date: '2026-12-11',
         start_time: '09:00',
         end_time: '12:00',
         location: 'Toronto',
-        capacity: 10_000,
-      })
-      expect(created.status).toBe(201)
-      examIds.push(created.body.exam.hubspot_id)
-    }
+      },
+      (_, path, body) => api('POST', path, body),
+    )
     const book = (examId: string, key: string) =>
       api('POST', '/api/bookings', {
         examId,

@@ -4,6 +4,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services.js'
 import {
+  createExams,
   compareWithHubSpot,
   ConsistencyLedger,
   fmt,
@@ -72,20 +73,18 @@ describe('Redis down, then back', () => {
     const random = prng(seedFromEnv(6_379))
     const instances = [instance('A', a), instance('B', b)]
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
-    const examIds: string[] = []
-    for (let i = 0; i < EXAMS; i++) {
-      const created = await instances[i % 2].request('POST', '/api/mock-exams', {
-        mock_exam_name: `Redis ${i}`,
+    const examIds = await createExams(
+      EXAMS,
+      {
+        name: 'Redis',
         mock_type: 'Mini-mock',
         exam_date: '2026-12-10',
         start_time: '09:00',
         end_time: '10:00',
         location: 'Online',
-        capacity: 10_000,
-      })
-      expect(created.status).toBe(201)
-      examIds.push(created.body.exam.hubspot_id)
-    }
+      },
+      (i, path, body) => instances[i % 2].request('POST', path, body),
+    )
     const ledger = new ConsistencyLedger(examIds)
     ledger.diagnose = async (examId) => {
       const row = (

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
+import { expect } from 'vitest'
 import { BOOKING_PROPERTIES, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
 import { issueToken, PERMISSIONS, type Permission } from '../../src/http/jwt.js'
 import { startChildServer, type ChildServer } from './child-server.js'
@@ -483,4 +484,33 @@ export class ConsistencyLedger {
   expectedConfirmed(): Map<string, number> {
     return new Map([...this.#exams].map(([id, ledger]) => [id, ledger.created.length - ledger.cancelled.length]))
   }
+}
+
+/** What a resilience run's exams differ by; each holds 10,000 seats, so capacity never refuses a write. */
+export interface ExamShape {
+  name: string
+  mock_type: string
+  exam_date: string
+  start_time: string
+  end_time: string
+  location: string
+}
+
+/**
+ * Creates `count` exams named `${name} ${i}` through `post` (told i, so runs over several
+ * instances can spread them), each expected to answer 201; their ids, in order.
+ */
+export async function createExams(
+  count: number,
+  exam: ExamShape,
+  post: (i: number, path: string, body: Record<string, unknown>) => Promise<Answer>,
+): Promise<string[]> {
+  const { name, ...fields } = exam
+  const examIds: string[] = []
+  for (let i = 0; i < count; i++) {
+    const created = await post(i, '/api/mock-exams', { mock_exam_name: `${name} ${i}`, ...fields, capacity: 10_000 })
+    expect(created.status).toBe(201)
+    examIds.push(created.body.exam.hubspot_id)
+  }
+  return examIds
 }
