@@ -111,3 +111,18 @@ export function serveCommands(
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes of one host. */
 export const clock = (): number => performance.timeOrigin + performance.now()
+
+/**
+ * The environment of a bench server process: its own data dir, the token secret the parent hands
+ * down, quiet logs, and the parent's database when it names one; `extra` holds the run's limits.
+ */
+export function benchServerEnv(dataDir: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    HUBMIRROR_DATA_DIR: dataDir,
+    HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...extra,
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+  }
+}

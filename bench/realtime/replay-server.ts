@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BookingRecord } from '../../src/model/records.js'
 import { makeBooking, makeExam } from '../../test/support/records.js'
-import { serveCommands } from './ipc.js'
+import { benchServerEnv, serveCommands } from './ipc.js'
 
 const ROOT = resolve(process.env.BENCH_APP_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../..'))
 const { createApp } = (await import(join(ROOT, 'src/app.js'))) as typeof import('../../src/app.js')
@@ -19,16 +19,13 @@ const { headSeq, upsertBookings, upsertExams } = (await import(
 
 const EXAM_ID = '20000000001'
 const dataDir = mkdtempSync(join(tmpdir(), 'hm-bench-replay-'))
-const config = loadConfig({
-  HUBMIRROR_DATA_DIR: dataDir,
-  HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
-  PORT: '0',
-  LOG_LEVEL: 'warn',
-  HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '1000',
-  // The whole backlog may sit in a socket's buffer: the run measures replay, not the slow-reader cut-off.
-  HUBMIRROR_STREAM_BACKLOG_BYTES: String(1024 * 1024 * 1024),
-  ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
-})
+const config = loadConfig(
+  benchServerEnv(dataDir, {
+    HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '1000',
+    // The whole backlog may sit in a socket's buffer: the run measures replay, not the slow-reader cut-off.
+    HUBMIRROR_STREAM_BACKLOG_BYTES: String(1024 * 1024 * 1024),
+  }),
+)
 const app = await createApp({ config, inMemoryDb: true, webDist: null })
 const url = await app.listen()
 

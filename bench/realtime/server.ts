@@ -10,20 +10,17 @@ import { loadConfig } from '../../src/config/index.js'
 import type { BookingRecord } from '../../src/model/records.js'
 import { makeExam } from '../../test/support/records.js'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { clock, serveCommands } from './ipc.js'
+import { benchServerEnv, clock, serveCommands } from './ipc.js'
 
 const EXAM_ID = '20000000001'
 const dataDir = mkdtempSync(join(tmpdir(), 'hm-bench-rt-'))
-const config = loadConfig({
-  HUBMIRROR_DATA_DIR: dataDir,
-  HUBMIRROR_JWT_SECRET: process.env.BENCH_JWT_SECRET!,
-  PORT: '0',
-  LOG_LEVEL: 'warn',
-  // Every benchmark client uses the same token: lift the per-subject and server stream limits past the clients.
-  HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '100000',
-  HUBMIRROR_MAX_STREAMS: '100000',
-  ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
-})
+const config = loadConfig(
+  benchServerEnv(dataDir, {
+    // Every benchmark client uses the same token: lift the per-subject and server stream limits past the clients.
+    HUBMIRROR_MAX_STREAMS_PER_SUBJECT: '100000',
+    HUBMIRROR_MAX_STREAMS: '100000',
+  }),
+)
 const app = await createApp({ config, inMemoryDb: true, webDist: null })
 const url = await app.listen()
 

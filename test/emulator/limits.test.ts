@@ -4,6 +4,18 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** A 429 body as HubSpot words it for the policy: the official client keys its retries on these strings. */
+async function expectRateLimited(res: Response, limit: string, policyName: string): Promise<void> {
+  const body = await res.json()
+  expect(body).toMatchObject({
+    status: 'error',
+    message: `You have reached your ${limit} limit.`,
+    errorType: 'RATE_LIMIT',
+    policyName,
+  })
+  expect(body.correlationId).toMatch(UUID)
+}
 const RATE_HEADERS = [
   'x-hubspot-ratelimit-daily',
   'x-hubspot-ratelimit-daily-remaining',
@@ -71,14 +83,7 @@ describe('429 bodies', () => {
     expect(res.status).toBe(429)
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
     expect(res.headers.get('x-hubspot-ratelimit-remaining')).toBe('0')
-    const body = await res.json()
-    expect(body).toMatchObject({
-      status: 'error',
-      message: 'You have reached your ten_secondly_rolling limit.',
-      errorType: 'RATE_LIMIT',
-      policyName: 'TEN_SECONDLY_ROLLING',
-    })
-    expect(body.correlationId).toMatch(UUID)
+    await expectRateLimited(res, 'ten_secondly_rolling', 'TEN_SECONDLY_ROLLING')
     expect((await call(e, '/crm/v3/objects/bookings', { token: 'token-b' })).status).toBe(200)
     // association batch endpoints are exempt from the burst limit
     const exempt = await call(e, '/crm/v4/associations/bookings/mock_exams/batch/read', {
@@ -95,14 +100,7 @@ describe('429 bodies', () => {
     const res = await search(e)
     expect(res.status).toBe(429)
     expect(rateHeaders(res)).toEqual([])
-    const body = await res.json()
-    expect(body).toMatchObject({
-      status: 'error',
-      message: 'You have reached your secondly limit.',
-      errorType: 'RATE_LIMIT',
-      policyName: 'SECONDLY',
-    })
-    expect(body.correlationId).toMatch(UUID)
+    await expectRateLimited(res, 'secondly', 'SECONDLY')
   })
 
   it('answers the daily limit with DAILY, search included in the count', async () => {
