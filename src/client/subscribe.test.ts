@@ -234,32 +234,19 @@ describe('subscribeChanges fallback to long-poll', () => {
     for (let i = 0; i < 3; i++) server.publish()
     server.stub('GET /api/long-poll', 200, {
       success: true,
-      events: [
-        {
-          seq: '2',
-          kind: 'booking',
-          op: 'upsert',
-          hubspot_id: 'b2',
-          exam_id: 'e1',
-          source: 'write',
-          at: '',
-          changes: null,
-          origin: null,
-          row: null,
-        },
-        {
-          seq: '3',
-          kind: 'booking',
-          op: 'upsert',
-          hubspot_id: 'b3',
-          exam_id: 'e1',
-          source: 'write',
-          at: '',
-          changes: null,
-          origin: null,
-          row: null,
-        },
-      ],
+      // The server re-sends 2 (the client's cursor) along with 3: only 3 is new.
+      events: ['2', '3'].map((seq) => ({
+        seq,
+        kind: 'booking',
+        op: 'upsert',
+        hubspot_id: `b${seq}`,
+        exam_id: 'e1',
+        source: 'write',
+        at: '',
+        changes: null,
+        origin: null,
+        row: null,
+      })),
       cursor: '3',
     })
     const { events } = subscribe({ transport: 'long-poll', after: '2' })
