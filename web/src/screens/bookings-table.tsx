@@ -281,24 +281,24 @@ export function BookingsTable({
                     </button>
                     {editable && cancellable(b) ? (
                       <>
-                        <button
-                          type="button"
-                          className="button button--small"
-                          data-testid="mark-present"
-                          disabled={busy || b.attendance === 'attended'}
-                          onClick={() => mark([b.hubspot_id], 'attended')}
-                        >
-                          Present<span className="visually-hidden"> {b.student_name ?? b.hubspot_id}</span>
-                        </button>
-                        <button
-                          type="button"
-                          className="button button--small"
-                          data-testid="mark-no-show"
-                          disabled={busy || b.attendance === 'no_show'}
-                          onClick={() => mark([b.hubspot_id], 'no_show')}
-                        >
-                          No-show<span className="visually-hidden"> {b.student_name ?? b.hubspot_id}</span>
-                        </button>
+                        {(
+                          [
+                            ['attended', 'mark-present', 'Present'],
+                            ['no_show', 'mark-no-show', 'No-show'],
+                          ] as const
+                        ).map(([attendance, testId, label]) => (
+                          <button
+                            key={attendance}
+                            type="button"
+                            className="button button--small"
+                            data-testid={testId}
+                            disabled={busy || b.attendance === attendance}
+                            onClick={() => mark([b.hubspot_id], attendance)}
+                          >
+                            {label}
+                            <span className="visually-hidden"> {b.student_name ?? b.hubspot_id}</span>
+                          </button>
+                        ))}
                       </>
                     ) : null}
                   </td>
