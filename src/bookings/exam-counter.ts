@@ -90,9 +90,12 @@ export class ExamCounter {
     return this.#owed.size
   }
 
-  /** Resolves once nothing is owed: every push owed so far, and any it led to, has landed or been given up. */
+  /**
+   * Resolves once every push owed so far has landed or been given up (its retries included). Pushes
+   * owed later are not waited for, so that a caller under a steady load of writes is not held forever.
+   */
   async settled(): Promise<void> {
-    while (this.#owed.size > 0) await Promise.all([...this.#owed])
+    await Promise.all([...this.#owed])
   }
 
   /** No more retries; waits for the pushes in flight (the app closes HubSpot and the replica next). */
