@@ -12,7 +12,10 @@ export interface PendingCreate {
  * HubSpot's write validation refuses a whole batch for one input that breaks a rule, without
  * saying which; halving the batch until the refused inputs stand alone lets the others through.
  */
-export async function upsertBookings(hubspot: HubSpot, items: PendingCreate[]): Promise<Array<UpsertResult | Error>> {
+export async function upsertBookingBatch(
+  hubspot: HubSpot,
+  items: PendingCreate[],
+): Promise<Array<UpsertResult | Error>> {
   try {
     return await upsertBatch(hubspot, items)
   } catch (error) {
@@ -20,8 +23,8 @@ export async function upsertBookings(hubspot: HubSpot, items: PendingCreate[]): 
     if (items.length === 1) return [error]
     const half = Math.ceil(items.length / 2)
     const [front, back] = await Promise.all([
-      upsertBookings(hubspot, items.slice(0, half)),
-      upsertBookings(hubspot, items.slice(half)),
+      upsertBookingBatch(hubspot, items.slice(0, half)),
+      upsertBookingBatch(hubspot, items.slice(half)),
     ])
     return [...front, ...back]
   }

@@ -42,7 +42,7 @@ import {
   upsertBookings,
   type ReplicaDriver,
 } from '../replica/index.js'
-import { upsertBookings as upsertBookingBatch, type PendingCreate } from './batch-bisection.js'
+import { upsertBookingBatch, type PendingCreate } from './batch-bisection.js'
 import { Batcher } from './batcher.js'
 import { CREATE_SCOPE, createKey, PRUNE_EVERY_CREATES, replayCreate, type CreateKey } from './create-keys.js'
 import { crashPoint } from './crash-point.js'
