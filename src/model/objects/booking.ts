@@ -11,6 +11,9 @@ export const IDEMPOTENCY_KEY_RULE = 'must be 8-100 characters of letters, digits
 /** The seed keeps attendance in HubSpot as "Yes" / "No" (other tools read it there); the API speaks `attended` / `no_show`. */
 export const ATTENDANCE_IN_HUBSPOT: Record<Attendance, string> = { attended: 'Yes', no_show: 'No' }
 
+/** The longest notes a booking takes (HubSpot's own limit on a text property is far higher). */
+const NOTES_MAX = 2000
+
 /** In the order the API serialises a booking (after hubspot_id; created_at and the versioning follow). */
 export const BOOKING_FIELDS = {
   booking_id: textField({
@@ -48,4 +51,9 @@ export const BOOKING_FIELDS = {
   }),
   exam_date: textField({ property: 'exam_date', codec: dayCodec, column: 'timestamptz', propertyType: 'date' }),
   dominant_hand: textField({ property: 'dominant_hand', create: z.enum(['left', 'right']).optional() }),
+  notes: textField({
+    property: 'notes',
+    create: z.string().max(NOTES_MAX, `must be at most ${NOTES_MAX} characters`).optional(),
+    description: `free text about the booking, at most ${NOTES_MAX} characters`,
+  }),
 }
