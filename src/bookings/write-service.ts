@@ -18,9 +18,9 @@ import {
   writeInProgress,
 } from '../errors.js'
 import {
-  attendanceToHubSpot,
   BATCH_MAX,
   bookingFromHubSpot,
+  bookingToProperties,
   examFromHubSpot,
   toProperties,
   type HubSpot,
@@ -298,14 +298,11 @@ export class WriteService {
     bookingId: string,
     exam: { date: string | null; location: string | null },
   ): Record<string, string> {
-    return toProperties({
+    // Every field the create body carries, by the catalogue; then what the server fills in.
+    return bookingToProperties({
+      ...input,
       booking_id: bookingId,
       mock_exam_id: input.examId,
-      student_name: input.student_name,
-      student_email: input.student_email,
-      student_id: input.student_id,
-      contact_id: input.contact_id,
-      dominant_hand: input.dominant_hand,
       attending_location: input.attending_location ?? exam.location,
       exam_date: exam.date,
       booking_status: 'confirmed',
@@ -676,22 +673,12 @@ interface AcceptedAttendance {
 
 /** The HubSpot properties an attendance update sets (attendance in HubSpot's own values). */
 export function attendanceProperties(update: AttendanceUpdate): Record<string, string> {
-  return toProperties({
-    attendance: update.attendance === undefined ? undefined : attendanceToHubSpot(update.attendance),
-    attending_location: update.attending_location,
-  })
+  return bookingToProperties(update)
 }
 
 /** A booking already under this key (its key expired, or it came from HubSpot) answers the same request only. */
 function sameBooking(existing: Record<string, unknown>, input: BookingInput): boolean {
-  const expected: Record<string, unknown> = {
-    mock_exam_id: input.examId,
-    student_name: input.student_name,
-    student_email: input.student_email,
-    student_id: input.student_id,
-    contact_id: input.contact_id,
-    dominant_hand: input.dominant_hand,
-    attending_location: input.attending_location,
-  }
+  const { examId, booking_id: _key, ...fields } = input
+  const expected: Record<string, unknown> = { mock_exam_id: examId, ...fields }
   return Object.entries(expected).every(([field, value]) => value === undefined || existing[field] === value)
 }

@@ -1,6 +1,8 @@
 // The hub over embedded Postgres: ordered fan-out, exact resume under racing writers, refetch, wake-ups, pruning.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.js'
+import { BOOKING_FIELDS } from '../model/objects/booking.js'
+import { blankRecord } from '../model/objects/field.js'
 import type { BookingRecord, ChangeEvent } from '../model/records.js'
 import { createPgliteDriver } from '../replica/driver-pglite.js'
 import type { ListenHandlers, ReplicaDriver } from '../replica/driver.js'
@@ -15,26 +17,13 @@ const hubs: RealtimeHub[] = []
 
 function booking(examId: string): BookingRecord {
   const id = String(nextId++)
-  const now = new Date().toISOString()
-  return {
-    hubspot_id: id,
+  return blankRecord(BOOKING_FIELDS, id, {
     booking_id: `bk-${id}`,
     mock_exam_id: examId,
-    contact_id: null,
-    student_id: null,
     student_name: `S${id}`,
-    student_email: null,
     booking_status: 'confirmed',
     is_active: 'true',
-    attendance: null,
-    attending_location: null,
-    exam_date: null,
-    dominant_hand: null,
-    created_at: now,
-    updated_at: now,
-    hs_lastmodifieddate: now,
-    deleted_at: null,
-  }
+  })
 }
 
 const write = (examId: string, n = 1, on: ReplicaDriver = db) =>
