@@ -1,28 +1,10 @@
 // Writes on two instances sharing Postgres, Redis and HubSpot: one capacity, read-your-writes everywhere.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningEmulator } from '../../src/emulator/index.js'
-import { freshDatabase, realPostgres, realRedis, type TestDatabase } from '../support/env.js'
-import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+import { describe, expect, it } from 'vitest'
+import { realPostgres, realRedis } from '../support/env.js'
+import { bearer, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 
 describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () => {
-  let database: TestDatabase
-  let emulator: RunningEmulator
-  let a: TestApp
-  let b: TestApp
-
-  beforeAll(async () => {
-    database = await freshDatabase()
-    emulator = await startTestEmulator()
-    const redisNamespace = `hmtest-w2-${Date.now()}`
-    a = await startTestApp({ database, emulator, redisNamespace })
-    b = await startTestApp({ database, emulator, redisNamespace })
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await emulator?.close()
-    await database?.drop()
-  })
+  const { a, b } = twoAppsPerSuite({ emulator: {}, redisNamespace: `hmtest-w2-${Date.now()}` })
 
   const api = (t: TestApp, method: string, url: string, payload?: object) =>
     t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })
