@@ -2,7 +2,7 @@
 import type { AllHTMLAttributes, ReactNode } from 'react'
 
 /** What the server said about this field, shown under it and tied to the control for screen readers. */
-export type FieldError = { id: string; message: string } | null
+type FieldError = { id: string; message: string } | null
 
 interface FieldProps {
   id: string
