@@ -26,7 +26,10 @@ await build({
   target: 'node20',
   format: 'esm',
   packages: 'external',
-  outfile: join(OUT, 'main.js'),
+  // Chunks: each command still loads only its own modules and packages, as the sources' lazy imports intend.
+  splitting: true,
+  outdir: OUT,
+  entryNames: 'main',
   sourcemap: 'linked',
   logLevel: 'warning',
 })
