@@ -29,6 +29,10 @@ if (!launchedBy && !heapChosen && CAPPED.has(process.argv[2])) {
   })
   // Ctrl-C reaches both processes through the terminal; kill and service managers reach only this one.
   for (const signal of RELAYED) process.on(signal, () => child.kill(signal))
+  child.once('error', (error) => {
+    process.stderr.write(`hubmirror: could not start the ${process.argv[2]} process: ${error.message}\n`)
+    process.exit(1)
+  })
   child.once('exit', (code, signal) => process.exit(signal ? 128 + constants.signals[signal] : (code ?? 1)))
 } else {
   if (launchedBy) {
