@@ -9,7 +9,7 @@ import { BUNDLE, chooseEntry } from '../../bin/entry.js'
 import { freshDatabase, realPostgres, tempDir, type TestDatabase } from '../support/env.js'
 import { within } from '../support/wait.js'
 
-/** Generous: the CLI starts through tsx on a machine shared with other suites. */
+/** Generous: the CLI may start through tsx, on a machine shared with other suites. */
 const PATIENCE_MS = 60_000
 
 function childrenOf(pid: number): number[] {
