@@ -17,7 +17,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   hubspot: BASE,
   replica: BASE,
   cache: BASE,
-  emulator: ['config'],
+  emulator: ['config', 'model'],
   realtime: [...BASE, 'replica'],
   sync: [...BASE, 'hubspot', 'replica', 'cache'],
   doctor: [...BASE, 'hubspot', 'replica', 'cache'],

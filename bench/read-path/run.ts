@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { issueToken } from '../../src/http/jwt.js'
 import type { BookingRecord, ExamRecord } from '../../src/model/records.js'
 import { migrate, openReplica, upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { makeExam } from '../../test/support/records.js'
+import { makeBooking, makeExam } from '../../test/support/records.js'
 import { freshDatabase } from '../support/database.js'
 import { loadTest, wrkAvailable, type LoadResult } from '../support/load.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
@@ -114,25 +114,25 @@ function fixtures(): { exam: ExamRecord; bookings: BookingRecord[] } {
     updated_at: at(0),
     hs_lastmodifieddate: at(0),
   })
-  const bookings = Array.from({ length: BOOKINGS }, (_, i): BookingRecord => ({
-    hubspot_id: String(30000000000 + i),
-    booking_id: `bk-${EXAM_ID}-${String(i).padStart(4, '0')}`,
-    mock_exam_id: EXAM_ID,
-    contact_id: String(10000000 + i),
-    student_id: `S${String(240000 + i)}`,
-    student_name: `Student Number${i}`,
-    student_email: `student.number${i}@example.com`,
-    booking_status: 'confirmed',
-    is_active: 'true',
-    attendance: null,
-    attending_location: 'Mississauga',
-    exam_date: '2026-12-05',
-    dominant_hand: i % 7 === 0 ? 'left' : 'right',
-    created_at: at(i + 1),
-    updated_at: at(i + 1),
-    hs_lastmodifieddate: at(i + 1),
-    deleted_at: null,
-  }))
+  const bookings = Array.from({ length: BOOKINGS }, (_, i): BookingRecord =>
+    makeBooking(exam, {
+      hubspot_id: String(30000000000 + i),
+      booking_id: `bk-${EXAM_ID}-${String(i).padStart(4, '0')}`,
+      mock_exam_id: EXAM_ID,
+      contact_id: String(10000000 + i),
+      student_id: `S${String(240000 + i)}`,
+      student_name: `Student Number${i}`,
+      student_email: `student.number${i}@example.com`,
+      booking_status: 'confirmed',
+      is_active: 'true',
+      attending_location: 'Mississauga',
+      exam_date: '2026-12-05',
+      dominant_hand: i % 7 === 0 ? 'left' : 'right',
+      created_at: at(i + 1),
+      updated_at: at(i + 1),
+      hs_lastmodifieddate: at(i + 1),
+    }),
+  )
   return { exam, bookings }
 }
 

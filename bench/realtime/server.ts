@@ -8,7 +8,7 @@ import { Server } from 'socket.io'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/index.js'
 import type { BookingRecord } from '../../src/model/records.js'
-import { makeExam } from '../../test/support/records.js'
+import { makeBooking, makeExam } from '../../test/support/records.js'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
 import { benchServerEnv, clock, serveCommands } from './ipc.js'
 
@@ -41,8 +41,7 @@ let nextBooking = 30_000_000_000
 /** A production-shaped booking whose student_id carries the time taken just before its commit. */
 function booking(stamp: string): BookingRecord {
   const id = String(nextBooking++)
-  const now = new Date().toISOString()
-  return {
+  return makeBooking(exam, {
     hubspot_id: id,
     booking_id: `bk-${EXAM_ID}-${id}`,
     mock_exam_id: EXAM_ID,
@@ -52,15 +51,10 @@ function booking(stamp: string): BookingRecord {
     student_email: `student.${id}@example.com`,
     booking_status: 'confirmed',
     is_active: 'true',
-    attendance: null,
     attending_location: 'Mississauga',
     exam_date: '2026-12-05',
     dominant_hand: 'right',
-    created_at: now,
-    updated_at: now,
-    hs_lastmodifieddate: now,
-    deleted_at: null,
-  }
+  })
 }
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 })

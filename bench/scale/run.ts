@@ -1,6 +1,6 @@
 // Benchmarks hubmirror at a real account's size: backfill, resume, pulls, reconcile and cold reads per size, and a year of change log.
 /*
- * npm run bench -- scale [10k,100k,1M|none] [--events 5M] [--skip resume,changelog,pglite,…] [--pglite 100k]
+ * npm run bench -- scale [10k,100k,1M|none] [--events 5M] [--skip resume,pulls,reconcile,report,reads,changelog,pglite] [--pglite 100k]
  * Per size: the emulator seeded with N bookings (100 per exam) at HubSpot's default private-app
  * limits (190 / 10 s, 5 searches / s), real Postgres and Redis from DATABASE_URL / REDIS_URL, and
  * every hubmirror step run as its CLI command, timed whole, with its peak RSS. Writes last-run.json.
@@ -232,75 +232,79 @@ async function size(bookings: number): Promise<Record<string, unknown>> {
     const db = new pg.Client({ connectionString: main.url })
     await db.connect()
     try {
-      // ── incremental pulls: nothing waiting, then 10,000 changes waiting ──
-      await sleep(10_000)
-      before = await emulatorStats(emulator.url)
-      const idle = await runCli(['sync', '--json'], { env })
-      if (idle.code !== 0) throw failed('sync', idle)
-      const idleCalls = delta(before, await emulatorStats(emulator.url))
-      const changeCount = Math.min(CHANGES, bookings)
-      const ids = (
-        await db.query<{ hubspot_id: string }>(
-          `SELECT hubspot_id FROM public.hubspot_bookings ORDER BY hubspot_id LIMIT ${changeCount}`,
+      if (!SKIP.has('pulls')) {
+        // ── incremental pulls: nothing waiting, then 10,000 changes waiting ──
+        await sleep(10_000)
+        before = await emulatorStats(emulator.url)
+        const idle = await runCli(['sync', '--json'], { env })
+        if (idle.code !== 0) throw failed('sync', idle)
+        const idleCalls = delta(before, await emulatorStats(emulator.url))
+        const changeCount = Math.min(CHANGES, bookings)
+        const ids = (
+          await db.query<{ hubspot_id: string }>(
+            `SELECT hubspot_id FROM public.hubspot_bookings ORDER BY hubspot_id LIMIT ${changeCount}`,
+          )
+        ).rows.map((r) => r.hubspot_id)
+        log(`making ${changeCount} changes on the emulator…`)
+        await changeBookings(emulator.url, ids, String(bookings))
+        await sleep(10_000)
+        before = await emulatorStats(emulator.url)
+        const busy = await runCli(['sync', '--json'], { env })
+        if (busy.code !== 0) throw failed('sync', busy)
+        const busyCalls = delta(before, await emulatorStats(emulator.url))
+        const moved = await count(
+          db,
+          `SELECT count(*)::text AS n FROM public.hubspot_bookings WHERE attending_location = 'Moved ${bookings}'`,
         )
-      ).rows.map((r) => r.hubspot_id)
-      log(`making ${changeCount} changes on the emulator…`)
-      await changeBookings(emulator.url, ids, String(bookings))
-      await sleep(10_000)
-      before = await emulatorStats(emulator.url)
-      const busy = await runCli(['sync', '--json'], { env })
-      if (busy.code !== 0) throw failed('sync', busy)
-      const busyCalls = delta(before, await emulatorStats(emulator.url))
-      const moved = await count(
-        db,
-        `SELECT count(*)::text AS n FROM public.hubspot_bookings WHERE attending_location = 'Moved ${bookings}'`,
-      )
-      out.pull = {
-        idle: { seconds: round(idle.ms / 1000, 2), ...idleCalls, peakRssMB: idle.peakRssMB },
-        changes: {
-          waiting: changeCount,
-          arrived: moved,
-          seconds: round(busy.ms / 1000, 2),
-          ...busyCalls,
-          peakRssMB: busy.peakRssMB,
-        },
-      }
-      log(`pull: ${JSON.stringify(out.pull)}`)
-
-      // ── reconcile: report, fix, report again ──
-      await plantDrifts(db)
-      const listed = bookings + Math.ceil(bookings / 100)
-      const listing = listingCeilingSeconds(listed)
-      await sleep(10_000)
-      log(`reconcile (listing ceiling ${round(listing, 1)} s)…`)
-      // --skip report: the --fix run reports the same drift (it compares first), so the report-only run can go at 1M.
-      const report = SKIP.has('report') ? null : await runCli(['reconcile', '--json'], { env, echoEveryMs: 15_000 })
-      if (report && (report.code === null || !report.json)) throw failed('reconcile', report)
-      if (report) await sleep(10_000)
-      const fix = await runCli(['reconcile', '--fix', '--json'], { env, echoEveryMs: 15_000 })
-      if (fix.code === null || !fix.json) throw failed('reconcile --fix', fix)
-      await sleep(10_000)
-      const recheck = await runCli(['reconcile', '--json'], { env })
-      const shape = (run: CliRun) => {
-        const d = run.json as Drift
-        return {
-          seconds: round(run.ms / 1000, 1),
-          // Under one burst window the ceiling is 0 s: no ratio to give.
-          timeOverListingCeiling: listing >= 1 ? round(run.ms / 1000 / listing) : null,
-          found: { missing: d.missing_in_replica, extra: d.extra_in_replica, stale: d.stale_in_replica },
-          fixed: d.fixed,
-          calls: d.calls,
-          peakRssMB: run.peakRssMB,
+        out.pull = {
+          idle: { seconds: round(idle.ms / 1000, 2), ...idleCalls, peakRssMB: idle.peakRssMB },
+          changes: {
+            waiting: changeCount,
+            arrived: moved,
+            seconds: round(busy.ms / 1000, 2),
+            ...busyCalls,
+            peakRssMB: busy.peakRssMB,
+          },
         }
+        log(`pull: ${JSON.stringify(out.pull)}`)
       }
-      out.reconcile = {
-        planted: { missing: DRIFTS, extra: DRIFTS, stale: DRIFTS },
-        listingCeilingSeconds: round(listing, 1),
-        report: report ? shape(report) : 'skipped',
-        fix: shape(fix),
-        after: shape(recheck),
+
+      if (!SKIP.has('reconcile')) {
+        // ── reconcile: report, fix, report again ──
+        await plantDrifts(db)
+        const listed = bookings + Math.ceil(bookings / 100)
+        const listing = listingCeilingSeconds(listed)
+        await sleep(10_000)
+        log(`reconcile (listing ceiling ${round(listing, 1)} s)…`)
+        // --skip report: the --fix run reports the same drift (it compares first), so the report-only run can go at 1M.
+        const report = SKIP.has('report') ? null : await runCli(['reconcile', '--json'], { env, echoEveryMs: 15_000 })
+        if (report && (report.code === null || !report.json)) throw failed('reconcile', report)
+        if (report) await sleep(10_000)
+        const fix = await runCli(['reconcile', '--fix', '--json'], { env, echoEveryMs: 15_000 })
+        if (fix.code === null || !fix.json) throw failed('reconcile --fix', fix)
+        await sleep(10_000)
+        const recheck = await runCli(['reconcile', '--json'], { env })
+        const shape = (run: CliRun) => {
+          const d = run.json as Drift
+          return {
+            seconds: round(run.ms / 1000, 1),
+            // Under one burst window the ceiling is 0 s: no ratio to give.
+            timeOverListingCeiling: listing >= 1 ? round(run.ms / 1000 / listing) : null,
+            found: { missing: d.missing_in_replica, extra: d.extra_in_replica, stale: d.stale_in_replica },
+            fixed: d.fixed,
+            calls: d.calls,
+            peakRssMB: run.peakRssMB,
+          }
+        }
+        out.reconcile = {
+          planted: { missing: DRIFTS, extra: DRIFTS, stale: DRIFTS },
+          listingCeilingSeconds: round(listing, 1),
+          report: report ? shape(report) : 'skipped',
+          fix: shape(fix),
+          after: shape(recheck),
+        }
+        log(`reconcile: ${JSON.stringify(out.reconcile)}`)
       }
-      log(`reconcile: ${JSON.stringify(out.reconcile)}`)
 
       // ── cold reads on the backfilled replica ──
       if (!SKIP.has('reads')) {

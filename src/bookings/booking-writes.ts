@@ -15,9 +15,9 @@ import {
   writeInProgress,
 } from '../errors.js'
 import {
-  attendanceToHubSpot,
   BATCH_MAX,
   bookingFromHubSpot,
+  bookingToProperties,
   toProperties,
   type HubSpot,
   type UpsertResult,
@@ -203,14 +203,11 @@ export class BookingWrites {
     bookingId: string,
     exam: { date: string | null; location: string | null },
   ): Record<string, string> {
-    return toProperties({
+    // Every field the create body carries, by the catalogue; then what the server fills in.
+    return bookingToProperties({
+      ...input,
       booking_id: bookingId,
       mock_exam_id: input.examId,
-      student_name: input.student_name,
-      student_email: input.student_email,
-      student_id: input.student_id,
-      contact_id: input.contact_id,
-      dominant_hand: input.dominant_hand,
       attending_location: input.attending_location ?? exam.location,
       exam_date: exam.date,
       booking_status: 'confirmed',
@@ -463,8 +460,5 @@ interface AcceptedAttendance {
 
 /** The HubSpot properties an attendance update sets (attendance in HubSpot's own values). */
 export function attendanceProperties(update: AttendanceUpdate): Record<string, string> {
-  return toProperties({
-    attendance: update.attendance === undefined ? undefined : attendanceToHubSpot(update.attendance),
-    attending_location: update.attending_location,
-  })
+  return bookingToProperties(update)
 }

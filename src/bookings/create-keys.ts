@@ -51,14 +51,7 @@ export async function replayCreate(
 
 /** A booking already under this key (its key expired, or it came from HubSpot) answers the same request only. */
 function sameBooking(existing: Record<string, unknown>, input: BookingInput): boolean {
-  const expected: Record<string, unknown> = {
-    mock_exam_id: input.examId,
-    student_name: input.student_name,
-    student_email: input.student_email,
-    student_id: input.student_id,
-    contact_id: input.contact_id,
-    dominant_hand: input.dominant_hand,
-    attending_location: input.attending_location,
-  }
+  const { examId, booking_id: _key, ...fields } = input
+  const expected: Record<string, unknown> = { mock_exam_id: examId, ...fields }
   return Object.entries(expected).every(([field, value]) => value === undefined || existing[field] === value)
 }

@@ -154,7 +154,7 @@ export const COMMANDS: readonly Command[] = [
       permissions: {
         type: 'value',
         placeholder: 'a,b',
-        help: 'comma-separated: exams.view, exams.edit, bookings.edit, sync.run',
+        help: 'comma-separated: exams.view, exams.edit, bookings.edit, sync.run, metrics.read',
       },
       ttl: { type: 'value', placeholder: '7d', help: 'lifetime, e.g. 30m, 12h, 7d (default 7d)' },
       subject: { type: 'value', placeholder: 'S', help: 'the sub claim (default "admin")' },

@@ -77,6 +77,7 @@ describe('hubmirror/client public types', () => {
       contact_id?: string | undefined
       dominant_hand?: 'left' | 'right' | undefined
       attending_location?: string | undefined
+      notes?: string | undefined
     }>()
     expectTypeOf<ExamInput>().toEqualTypeOf<{
       mock_exam_name: string

@@ -9,6 +9,7 @@ import type * as exams from '../model/contract/exams.js'
 import type * as realtime from '../model/contract/realtime.js'
 import type * as search from '../model/contract/search.js'
 import type * as sync from '../model/contract/sync.js'
+import type { SyncStatus } from '../model/records.js'
 
 /** What the server sends for each contract schema: its zod output, by name. */
 type Outputs<Schemas extends Record<string, z.ZodType>> = { [Name in keyof Schemas]: z.output<Schemas[Name]> }
@@ -16,15 +17,11 @@ type Outputs<Schemas extends Record<string, z.ZodType>> = { [Name in keyof Schem
 type Shapes = Outputs<{
   exam: typeof exams.examRecord
   booking: typeof bookings.bookingRecord
-  change: typeof realtime.changeEvent
   aggregates: typeof exams.aggregates
-  syncStatus: typeof sync.syncStatus
   pullResult: typeof sync.pullResult
   drift: typeof sync.driftReport
-  reconcile: typeof sync.reconcileProgress
   batchCancel: typeof bookings.batchCancelResult
   batchAttendance: typeof bookings.batchAttendanceResult
-  historyEntry: typeof bookings.historyEntry
   doctorReport: typeof doctor.doctorReport
   doctorCheck: typeof doctor.doctorCheck
   searchHit: typeof search.bookingSearchHit
@@ -56,7 +53,6 @@ type Bodies = Outputs<{
 
 export type ExamRecord = Shapes['exam']
 export type BookingRecord = Shapes['booking']
-export type ChangeEvent = Shapes['change']
 
 /** The body of POST /api/mock-exams. */
 export type ExamInput = z.input<typeof exams.examCreate>
@@ -96,15 +92,13 @@ export interface PageOptions {
 }
 
 export type Aggregates = Shapes['aggregates']
-export type SyncStatus = Shapes['syncStatus']
+// One definition each, in src/model/records.ts (derived there from the contract): the server's types are the client's.
+export type { ChangeEvent, HistoryEntry, ReconcileProgress, SyncStatus } from '../model/records.js'
 export type ObjectSyncState = SyncStatus['objects']['exams']
 export type PullResult = Shapes['pullResult']
 export type DriftReport = Shapes['drift']
-export type ReconcileProgress = Shapes['reconcile']
 export type BatchCancelResult = Shapes['batchCancel']
 export type BatchAttendanceResult = Shapes['batchAttendance']
-/** One change to a record in its history: a change event without the row. */
-export type HistoryEntry = Shapes['historyEntry']
 /** The body of PATCH /api/bookings/:id (attendance and where the student sat). */
 export type AttendancePatch = z.input<typeof bookings.attendancePatch>
 /** One update of POST /api/bookings/batch-attendance. */

@@ -1,4 +1,7 @@
 // The emulated portal's object types, their property definitions and how a path segment names them.
+import { BOOKING_FIELDS } from '../model/objects/booking.js'
+import { EXAM_FIELDS } from '../model/objects/exam.js'
+import type { Fields } from '../model/objects/field.js'
 
 export const MOCK_EXAMS_OBJECT_TYPE_ID = '2-50001'
 export const BOOKINGS_OBJECT_TYPE_ID = '2-50002'
@@ -35,31 +38,12 @@ export interface ObjectDef {
 
 type Spec = [name: string, type?: PropertyType, unique?: boolean]
 
-const EXAM_PROPS: Spec[] = [
-  ['mock_exam_name'],
-  ['mock_type'],
-  ['exam_date', 'date'],
-  ['start_time'],
-  ['end_time'],
-  ['location'],
-  ['capacity', 'number'],
-  ['total_bookings', 'number'],
-  ['is_active'],
-]
-const BOOKING_PROPS: Spec[] = [
-  ['booking_id', 'string', true],
-  ['mock_exam_id'],
-  ['contact_id'],
-  ['student_id'],
-  ['student_name'],
-  ['student_email'],
-  ['booking_status'],
-  ['is_active'],
-  ['attendance'],
-  ['attending_location'],
-  ['exam_date', 'date'],
-  ['dominant_hand'],
-]
+/** The custom objects' properties, as the product's field catalogue defines them (the portal the product expects). */
+function catalogueSpecs(fields: Fields): Spec[] {
+  return Object.values(fields).map((field) => [field.property, field.propertyType, field.unique === true])
+}
+const EXAM_PROPS = catalogueSpecs(EXAM_FIELDS)
+const BOOKING_PROPS = catalogueSpecs(BOOKING_FIELDS)
 const CONTACT_PROPS: Spec[] = [['firstname'], ['lastname'], ['email', 'string', true], ['phone'], ['student_id']]
 
 function labelOf(name: string): string {

@@ -1,7 +1,8 @@
 // The hub over embedded Postgres: ordered fan-out, exact resume under racing writers, refetch, wake-ups, pruning.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { makeBooking, makeExam } from '../../test/support/records.js'
 import { createLogger } from '../logger.js'
-import type { BookingRecord, ChangeEvent } from '../model/records.js'
+import type { ChangeEvent } from '../model/records.js'
 import { createPgliteDriver } from '../replica/driver-pglite.js'
 import type { ListenHandlers, ReplicaDriver } from '../replica/driver.js'
 import { headSeq, migrate, prunedThrough, pruneEvents, readEvents, upsertBookings } from '../replica/index.js'
@@ -10,32 +11,10 @@ import type { SubscribeOptions, Subscription } from './subscriber.js'
 
 let db: ReplicaDriver
 const logger = createLogger('silent')
-let nextId = 1
 const hubs: RealtimeHub[] = []
 
-function booking(examId: string): BookingRecord {
-  const id = String(nextId++)
-  const now = new Date().toISOString()
-  return {
-    hubspot_id: id,
-    booking_id: `bk-${id}`,
-    mock_exam_id: examId,
-    contact_id: null,
-    student_id: null,
-    student_name: `S${id}`,
-    student_email: null,
-    booking_status: 'confirmed',
-    is_active: 'true',
-    attendance: null,
-    attending_location: null,
-    exam_date: null,
-    dominant_hand: null,
-    created_at: now,
-    updated_at: now,
-    hs_lastmodifieddate: now,
-    deleted_at: null,
-  }
-}
+/** A booking of the exam with this id; the rest of the exam does not matter here. */
+const booking = (examId: string) => makeBooking(makeExam({ hubspot_id: examId }))
 
 const write = (examId: string, n = 1, on: ReplicaDriver = db) =>
   on.transaction((tx) =>

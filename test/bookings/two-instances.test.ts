@@ -1,45 +1,30 @@
 // Writes on two instances sharing Postgres, Redis and HubSpot: one capacity, read-your-writes everywhere.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningEmulator } from '../../src/emulator/index.js'
-import { freshDatabase, realPostgres, realRedis, type TestDatabase } from '../support/env.js'
-import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+import { describe, expect, it } from 'vitest'
+import { realPostgres, realRedis } from '../support/env.js'
+import { bearer, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 import { countersSettled } from '../support/counters.js'
 
 describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () => {
-  let database: TestDatabase
-  let emulator: RunningEmulator
-  let a: TestApp
-  let b: TestApp
-
-  beforeAll(async () => {
-    database = await freshDatabase()
-    emulator = await startTestEmulator()
-    const redisNamespace = `hmtest-w2-${Date.now()}`
-    a = await startTestApp({ database, emulator, redisNamespace })
-    b = await startTestApp({ database, emulator, redisNamespace })
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await emulator?.close()
-    await database?.drop()
-  })
+  const { a, b } = twoAppsPerSuite({ emulator: {}, redisNamespace: `hmtest-w2-${Date.now()}` })
 
   const api = (t: TestApp, method: string, url: string, payload?: object) =>
     t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })
-
-  it('holds capacity across instances: 40 racing on two servers for 5 seats', async () => {
-    const exam = (
-      await api(a, 'POST', '/api/mock-exams', {
-        mock_exam_name: 'SJ',
-        mock_type: 'Situational Judgment',
-        exam_date: '2026-12-03',
-        start_time: '18:00',
-        end_time: '20:00',
-        location: 'Online',
-        capacity: 5,
+  /** An exam created through one instance's API; what it is matters less than its seats. */
+  const createExam = async (on: TestApp, name: string, capacity: number) =>
+    (
+      await api(on, 'POST', '/api/mock-exams', {
+        mock_exam_name: name,
+        mock_type: 'Clinical Skills',
+        exam_date: '2026-12-04',
+        start_time: '09:00',
+        end_time: '12:00',
+        location: 'Calgary',
+        capacity,
       })
     ).json().exam
+
+  it('holds capacity across instances: 40 racing on two servers for 5 seats', async () => {
+    const exam = await createExam(a, 'SJ', 5)
     const responses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         api(i % 2 ? a : b, 'POST', '/api/bookings', {
@@ -57,17 +42,7 @@ describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () =
   })
 
   it('reads its writes on the other instance straight after the 2xx', async () => {
-    const exam = (
-      await api(b, 'POST', '/api/mock-exams', {
-        mock_exam_name: 'CS',
-        mock_type: 'Clinical Skills',
-        exam_date: '2026-12-04',
-        start_time: '09:00',
-        end_time: '12:00',
-        location: 'Calgary',
-        capacity: 50,
-      })
-    ).json().exam
+    const exam = await createExam(b, 'CS', 50)
     for (let i = 0; i < 10; i++) {
       const [writer, reader] = i % 2 ? [a, b] : [b, a]
       await api(reader, 'GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)

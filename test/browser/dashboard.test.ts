@@ -8,6 +8,8 @@ import { CHECK_IDS } from '../../src/model/doctor.js'
 import { describeDrift, describePull, driftCount } from '../../web/src/format.js'
 import { BrowserGuard } from '../support/browser-guard.js'
 import {
+  clickForPost,
+  closeQuietly,
   connectServer,
   guardedContext,
   launchBrowser,
@@ -158,14 +160,12 @@ suite('dashboard in Chromium, every flow against the real server', () => {
   })
 
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => {})))
-    await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})))
+    await closeQuietly(...pages.splice(0), ...contexts.splice(0))
     await guard.finish()
   })
 
   afterAll(async () => {
-    await context?.close().catch(() => {})
-    await browser?.close().catch(() => {})
+    await closeQuietly(context, browser)
   })
 
   it('signs in from the printed one-time link, which then refuses a second use in words', async () => {
@@ -238,9 +238,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     const renamed = `Renamed in HubSpot ${Date.now().toString(36)}`
     await patchInHubSpot(EXAMS_TYPE, target!.hubspot_id, { mock_exam_name: renamed })
 
-    const answered = page.waitForResponse((r) => r.url().endsWith('/api/sync/pull') && r.request().method() === 'POST')
-    await page.getByTestId('refresh-button').click()
-    const response = await answered
+    const response = await clickForPost(page, 'refresh-button', '/api/sync/pull')
     expect([200, 202]).toContain(response.status())
     const body = (await response.json()) as PullBody
     // The toast says what this pull did, in the words describePull gives its answer.
@@ -258,9 +256,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     await page.getByLabel('Ends').fill('12:30')
     await page.getByLabel('Location').fill('Browser Hall')
     await page.getByLabel('Capacity').fill('2')
-    const created = page.waitForResponse((r) => r.url().endsWith('/api/mock-exams') && r.request().method() === 'POST')
-    await page.getByTestId('exam-form-submit').click()
-    const response = await created
+    const response = await clickForPost(page, 'exam-form-submit', '/api/mock-exams')
     expect(response.status()).toBe(201)
     examId = ((await response.json()) as { exam: ExamRecord }).exam.hubspot_id
     expect(examId).toBeTruthy()
@@ -302,9 +298,7 @@ suite('dashboard in Chromium, every flow against the real server', () => {
 
     await a.getByLabel('Student name').fill('Ada Realtime')
     await a.getByLabel('Student email').fill('ada.realtime@example.com')
-    const created = a.waitForResponse((r) => r.url().endsWith('/api/bookings') && r.request().method() === 'POST')
-    await a.getByTestId('create-booking-submit').click()
-    const response = await created
+    const response = await clickForPost(a, 'create-booking-submit', '/api/bookings')
     expect(response.status()).toBe(201)
     const { booking } = (await response.json()) as { booking: { hubspot_id: string } }
     const started = Date.now()
@@ -409,18 +403,14 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     for (const name of ['Grace Full', 'Alan Full']) {
       await page.getByLabel('Student name').fill(name)
       await page.getByLabel('Student email').fill(`${name.split(' ')[0]?.toLowerCase()}.full@example.com`)
-      const done = page.waitForResponse((r) => r.url().endsWith('/api/bookings') && r.request().method() === 'POST')
-      await page.getByTestId('create-booking-submit').click()
-      expect((await done).status()).toBe(201)
+      expect((await clickForPost(page, 'create-booking-submit', '/api/bookings')).status()).toBe(201)
       await page.getByTestId('bookings-table').locator('th', { hasText: name }).waitFor({ timeout: 5_000 })
     }
     guard.expectHttp(409, /\/api\/bookings$/)
     guard.expectAlert(/full/i)
     await page.getByLabel('Student name').fill('Too Late')
     await page.getByLabel('Student email').fill('too.late@example.com')
-    const rejected = page.waitForResponse((r) => r.url().endsWith('/api/bookings') && r.request().method() === 'POST')
-    await page.getByTestId('create-booking-submit').click()
-    expect((await rejected).status()).toBe(409)
+    expect((await clickForPost(page, 'create-booking-submit', '/api/bookings')).status()).toBe(409)
     const alert = page.getByTestId('alert')
     await alert.waitFor()
     expect(await alert.getAttribute('role')).toBe('alert')
@@ -546,9 +536,8 @@ suite('dashboard in Chromium, every flow against the real server', () => {
     await page.getByTestId('gauge-10s').waitFor({ timeout: 10_000 })
     await pullSettled(page)
 
-    const pulled = page.waitForResponse((r) => r.url().endsWith('/api/sync/pull') && r.request().method() === 'POST')
-    await page.getByTestId('pull-now').click()
-    await toast(page, describePull((await (await pulled).json()) as PullBody)).waitFor({ timeout: 5_000 })
+    const pulled = await clickForPost(page, 'pull-now', '/api/sync/pull')
+    await toast(page, describePull((await pulled.json()) as PullBody)).waitFor({ timeout: 5_000 })
 
     const forced = page.waitForResponse((r) => r.url().includes('/api/admin/sync/force?type=exams'))
     await page.getByTestId('force-sync-exams').click()

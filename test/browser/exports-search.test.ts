@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { BOOKING_CSV_COLUMNS, EXAM_CSV_COLUMNS } from '../../src/model/contract/exports.js'
 import { BrowserGuard } from '../support/browser-guard.js'
 import {
+  closeQuietly,
   connectServer,
   guardedContext,
   launchBrowser,
@@ -87,13 +88,12 @@ suite('roster exports, printing and finding a student, in Chromium', () => {
   })
 
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => {})))
+    await closeQuietly(...pages.splice(0))
     await guard.finish()
   })
 
   afterAll(async () => {
-    await context?.close().catch(() => {})
-    await browser?.close().catch(() => {})
+    await closeQuietly(context, browser)
   })
 
   it('exports the exam’s bookings from the exam screen; a spreadsheet reads the formula-like name as text', async () => {

@@ -1,26 +1,15 @@
 // Two server instances sharing Postgres and Redis: an invalidation on one is seen by the other at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { freshDatabase, realPostgres, realRedis, type TestDatabase } from '../support/env.js'
-import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
+import { realPostgres, realRedis } from '../support/env.js'
+import { bearer, makeBooking, makeExam, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 
 describe.skipIf(!realPostgres || !realRedis)('two instances sharing Postgres and Redis', () => {
-  let database: TestDatabase
-  let a: TestApp
-  let b: TestApp
+  const { a, b } = twoAppsPerSuite({ redisNamespace: `hmtest-two-${Date.now()}` })
   const exam = makeExam({ capacity: 30 })
 
   beforeAll(async () => {
-    database = await freshDatabase()
-    const redisNamespace = `hmtest-two-${Date.now()}`
-    a = await startTestApp({ database, redisNamespace })
-    b = await startTestApp({ database, redisNamespace })
     await a.app.db.transaction((tx) => upsertExams(tx, [exam], 'manual'))
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await database?.drop()
   })
 
   const bookingsOn = async (t: TestApp) =>

@@ -1,15 +1,14 @@
 // Two servers over one Postgres: a write on A reaches B's subscribers (NOTIFY, or the head poll behind a transaction pooler), also across a LISTEN reconnect.
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { headSeq, upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { freshDatabase, realPostgres, type TestDatabase } from '../support/env.js'
-import { bearer, makeBooking, makeExam, startTestApp, type TestApp } from '../support/fixtures.js'
+import { realPostgres } from '../support/env.js'
+import { bearer, makeBooking, makeExam, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 import { commit, connectSse, connectWs, seqs, wsUrl } from '../support/streams.js'
 
 describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres', () => {
-  let database: TestDatabase
-  let a: TestApp
-  let b: TestApp
+  // The safety poll is pushed out of the way: delivery must come from NOTIFY or the reconnect resync.
+  const { a, b } = twoAppsPerSuite({ realtime: { safetyPollMs: 120_000 } })
   let urlA: string
   let urlB: string
   const exam = makeExam()
@@ -23,18 +22,9 @@ describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres',
     )
 
   beforeAll(async () => {
-    database = await freshDatabase()
-    // The safety poll is pushed out of the way: delivery must come from NOTIFY or the reconnect resync.
-    a = await startTestApp({ database, realtime: { safetyPollMs: 120_000 } })
-    b = await startTestApp({ database, realtime: { safetyPollMs: 120_000 } })
     urlA = await a.app.listen()
     urlB = await b.app.listen()
     await commit(a.app, (tx) => upsertExams(tx, [exam], 'manual'))
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await database?.drop()
   })
 
   it('delivers a write on A to SSE, WebSocket and long-poll subscribers on B', async () => {
@@ -78,7 +68,7 @@ describe.skipIf(!realPostgres)('realtime across two instances sharing Postgres',
     const sse = await connectSse(`${urlB}/api/events?exam_ids=${exam.hubspot_id}`, bearer(b.token))
     await sse.waitForEvent('ready')
     const reconnectsBefore = b.app.realtime.stats().listenReconnects
-    const admin = new pg.Client({ connectionString: database.url as string })
+    const admin = new pg.Client({ connectionString: a.database.url as string })
     await admin.connect()
     try {
       const killed = await admin.query(

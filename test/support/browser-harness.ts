@@ -14,7 +14,14 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+  type Response,
+} from 'playwright-core'
 import { createHubmirrorApi, type HubmirrorApi } from '../../src/client/index.js'
 import type { BrowserGuard } from './browser-guard.js'
 
@@ -330,4 +337,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   // Let transitions (capacity bars) settle so screenshots are comparable run to run.
   await page.waitForTimeout(350)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+/** Closes, one after another, what a test or suite opened (pages, contexts, the browser); a close that fails is moot. */
+export async function closeQuietly(...items: ({ close(): Promise<unknown> } | undefined)[]): Promise<void> {
+  for (const item of items) await item?.close().catch(() => {})
+}
+
+/** Clicks the element with `testId` and resolves to the POST to a URL ending in `path` that the click sends. */
+export async function clickForPost(page: Page, testId: string, path: string): Promise<Response> {
+  const posted = page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === 'POST')
+  await page.getByTestId(testId).click()
+  return posted
 }

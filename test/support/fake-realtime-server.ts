@@ -1,6 +1,8 @@
 // A node:http stand-in for hubmirror's realtime and REST endpoints with fault switches, for hubmirror/client's unit tests.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { BOOKING_FIELDS } from '../../src/model/objects/booking.js'
+import { blankRecord } from '../../src/model/objects/field.js'
 import type { BookingRecord, ChangeEvent } from '../../src/model/records.js'
 import { LogEntry } from '../../src/realtime/log-entry.js'
 
@@ -205,24 +207,16 @@ export function bookingRow(
   examId: string | null,
   patch: Partial<BookingRecord> = {},
 ): BookingRecord {
-  return {
-    hubspot_id: hubspotId,
+  return blankRecord(BOOKING_FIELDS, hubspotId, {
     booking_id: `key-${hubspotId}`,
     mock_exam_id: examId,
-    contact_id: null,
-    student_id: null,
     student_name: `Student ${hubspotId}`,
     student_email: `${hubspotId}@example.com`,
     booking_status: 'confirmed',
     is_active: 'true',
-    attendance: null,
-    attending_location: null,
     exam_date: '2030-01-01',
-    dominant_hand: null,
     created_at: null,
     updated_at: null,
-    hs_lastmodifieddate: new Date().toISOString(),
-    deleted_at: null,
     ...patch,
-  }
+  })
 }

@@ -95,10 +95,44 @@ export function emulatorAppPerSuite(): TestApp {
   })
   afterAll(() => current?.close())
   beforeEach(() => current?.emulator?.clearFaults())
+  return standIn(() => current)
+}
+
+/**
+ * Two instances over one fresh database (and one emulator, when `emulator` is given) for a whole
+ * describe block, as two servers of one deployment: started before its tests, closed after them.
+ * Other options go to both instances alike.
+ */
+export function twoAppsPerSuite(
+  options: Omit<TestAppOptions, 'database' | 'emulator'> & { emulator?: EmulatorOptions } = {},
+): { a: TestApp; b: TestApp } {
+  const { emulator: emulatorOptions, ...appOptions } = options
+  let database: TestDatabase | undefined
+  let emulator: RunningEmulator | undefined
+  let a: TestApp | undefined
+  let b: TestApp | undefined
+  beforeAll(async () => {
+    database = await freshDatabase()
+    if (emulatorOptions) emulator = await startTestEmulator(emulatorOptions)
+    a = await startTestApp({ ...appOptions, database, emulator })
+    b = await startTestApp({ ...appOptions, database, emulator })
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    await emulator?.close()
+    await database?.drop()
+  })
+  return { a: standIn(() => a), b: standIn(() => b) }
+}
+
+/** What stands for an app once beforeAll has started it: tests use it as they would the app itself. */
+function standIn(current: () => TestApp | undefined): TestApp {
   return new Proxy({} as TestApp, {
     get(_, key) {
-      if (!current) throw new Error('the app is used before beforeAll started it')
-      return Reflect.get(current, key)
+      const app = current()
+      if (!app) throw new Error('the app is used before beforeAll started it')
+      return Reflect.get(app, key)
     },
   })
 }

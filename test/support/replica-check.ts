@@ -2,37 +2,23 @@
 // field list below, never through the production mappers: a mapping bug must fail it.
 import { expect } from 'vitest'
 import type { HubSpotObject } from '../../src/hubspot/index.js'
+import { BOOKING_FIELDS } from '../../src/model/objects/booking.js'
+import { EXAM_FIELDS } from '../../src/model/objects/exam.js'
+import type { CodecKind, Fields } from '../../src/model/objects/field.js'
 import type { Queryable } from '../../src/replica/index.js'
 import { listAll, type Kind } from './hubspot-direct.js'
 
-type Conversion = 'text' | 'integer' | 'integer0' | 'day' | 'attendance'
-/** Column → conversion from HubSpot's all-string property of the same name (DESIGN: replica columns mirror HubSpot). */
-const COLUMNS: Record<Kind, Record<string, Conversion>> = {
-  exams: {
-    mock_exam_name: 'text',
-    mock_type: 'text',
-    exam_date: 'day',
-    start_time: 'text',
-    end_time: 'text',
-    location: 'text',
-    capacity: 'integer',
-    total_bookings: 'integer0',
-    is_active: 'text',
-  },
-  bookings: {
-    booking_id: 'text',
-    mock_exam_id: 'text',
-    contact_id: 'text',
-    student_id: 'text',
-    student_name: 'text',
-    student_email: 'text',
-    booking_status: 'text',
-    is_active: 'text',
-    attendance: 'attendance',
-    attending_location: 'text',
-    exam_date: 'day',
-    dominant_hand: 'text',
-  },
+type Conversion = CodecKind
+/**
+ * Column → conversion from HubSpot's all-string property (DESIGN: replica columns mirror HubSpot).
+ * Which fields and which kind of conversion come from the catalogue; the conversions themselves are
+ * written again below, so that a codec bug in the catalogue fails this check.
+ */
+const conversions = (fields: Fields): Record<string, { property: string; how: Conversion }> =>
+  Object.fromEntries(Object.entries(fields).map(([column, f]) => [column, { property: f.property, how: f.codec.kind }]))
+const COLUMNS: Record<Kind, Record<string, { property: string; how: Conversion }>> = {
+  exams: conversions(EXAM_FIELDS),
+  bookings: conversions(BOOKING_FIELDS),
 }
 const TABLE: Record<Kind, string> = { exams: 'public.hubspot_mock_exams', bookings: 'public.hubspot_bookings' }
 
@@ -69,7 +55,8 @@ function expectedRow(kind: Kind, object: HubSpotObject): Record<string, unknown>
     hs_lastmodifieddate: instant(object.properties.hs_lastmodifieddate ?? object.updatedAt),
     deleted_at: null,
   }
-  for (const [column, how] of Object.entries(COLUMNS[kind])) row[column] = convert(object.properties[column], how)
+  for (const [column, { property, how }] of Object.entries(COLUMNS[kind]))
+    row[column] = convert(object.properties[property], how)
   return row
 }
 
@@ -81,13 +68,13 @@ function actualRow(kind: Kind, row: Record<string, unknown>): Record<string, unk
     hs_lastmodifieddate: instant(row.hs_lastmodifieddate),
     deleted_at: instant(row.deleted_at),
   }
-  for (const [column, how] of Object.entries(COLUMNS[kind]))
+  for (const [column, { how }] of Object.entries(COLUMNS[kind]))
     out[column] = how === 'day' && row[column] !== null ? String(instant(row[column])).slice(0, 10) : row[column]
   return out
 }
 
 export async function hubspotObjects(target: string | { url: string }, kind: Kind, token?: string) {
-  return listAll(target, kind, [...Object.keys(COLUMNS[kind]), 'hs_lastmodifieddate'], token)
+  return listAll(target, kind, [...Object.values(COLUMNS[kind]).map((c) => c.property), 'hs_lastmodifieddate'], token)
 }
 
 /** Every live HubSpot object is in the replica with exactly these values, and nothing else is live there. */

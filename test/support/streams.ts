@@ -6,7 +6,7 @@ import type { ChangeEvent } from '../../src/model/records.js'
 import { upsertBookings, upsertExams, type Transaction } from '../../src/replica/index.js'
 import type { App } from '../../src/app.js'
 import type { ExamRecord } from '../../src/model/records.js'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { makeBooking, startTestApp, type TestApp, type TestAppOptions } from './fixtures.js'
 
 async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
@@ -189,6 +189,15 @@ export const firstResult = (client: Client, query: string, variables: Record<str
 /** A query of n aliases of one costly field: what a cost or alias limit must refuse. */
 export const aliases = (n: number, limit = 1000) =>
   `{ ${Array.from({ length: n }, (_, i) => `a${i}: changes(after: "0", limit: ${limit}) { events { seq } }`).join(' ')} }`
+
+/** The query caps as a graphql-ws client meets them: 300 aliases refused for cost, a 25 KB query for size. */
+export async function expectQueryCapsOverWs(client: Client): Promise<void> {
+  const costly = await firstResult(client, aliases(300))
+  expect(costly.data ?? null).toBeNull()
+  expect(costly.errors?.[0].extensions).toMatchObject({ code: 'E_QUERY_TOO_COMPLEX', reason: 'cost' })
+  const huge = await firstResult(client, `{ exams { hubspot_id } } # ${'x'.repeat(25_000)}`)
+  expect(huge.errors?.[0].extensions).toMatchObject({ code: 'E_QUERY_TOO_COMPLEX', reason: 'size' })
+}
 
 /** Commits a transaction on the app's database and returns the events it appended. */
 export async function commit(app: App, fn: (tx: Transaction) => Promise<ChangeEvent[]>): Promise<ChangeEvent[]> {

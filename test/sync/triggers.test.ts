@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSyncEngine, type SyncEngine } from '../../src/sync/index.js'
 import { realPostgres } from '../support/env.js'
-import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
-import { freshDatabase, type TestDatabase } from '../support/env.js'
+import { bearer, startTestApp, startTestEmulator, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { updateObject } from '../support/hubspot-direct.js'
 import { hubspotObjects } from '../support/replica-check.js'
@@ -142,23 +141,10 @@ describe('sync: beforePull and start-up state', () => {
 })
 
 describe.skipIf(!realPostgres)('sync: two instances on one Postgres', () => {
-  let database: TestDatabase
-  let emulator: RunningEmulator
-  let a: TestApp
-  let b: TestApp
-  beforeAll(async () => {
-    database = await freshDatabase()
-    // Limits low enough that the backfill lasts a few seconds.
-    emulator = await startTestEmulator({ seed: 3_000, rateLimit10s: 60 })
-    const env = { HUBSPOT_RATE_LIMIT_10S: '60' }
-    a = await startTestApp({ database, emulator, env })
-    b = await startTestApp({ database, emulator, env })
-  })
-  afterAll(async () => {
-    await a.close()
-    await b.close()
-    await emulator.close()
-    await database.drop()
+  // Limits low enough that the backfill lasts a few seconds.
+  const { a, b } = twoAppsPerSuite({
+    emulator: { seed: 3_000, rateLimit10s: 60 },
+    env: { HUBSPOT_RATE_LIMIT_10S: '60' },
   })
 
   it('runs one backfill at a time across instances (advisory lock)', async () => {

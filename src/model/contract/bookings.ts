@@ -1,6 +1,7 @@
 // The HTTP contract of bookings: the booking record, create/cancel/batch-cancel bodies and their answers.
 import { z } from 'zod'
-import { ATTENDANCE_VALUES } from '../records.js'
+import { BOOKING_FIELDS, IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../objects/booking.js'
+import { recordShape, writableShape } from '../objects/field.js'
 import {
   changeOrigin,
   errorResponses,
@@ -11,64 +12,22 @@ import {
   seqCursor,
   success,
 } from './common.js'
-import { name } from './exams.js'
-
-const text = z.string().nullable()
 
 /** A booking as the API serves it: the seed's field names plus hubspot_id and the replica's versioning. */
-export const bookingRecord = z
-  .object({
-    hubspot_id: z.string(),
-    booking_id: text.meta({ description: 'the idempotency key of its create' }),
-    mock_exam_id: text,
-    contact_id: text,
-    student_id: text,
-    student_name: text,
-    student_email: text,
-    booking_status: text.meta({ description: 'confirmed, cancelled, completed or no_show' }),
-    is_active: text,
-    attendance: text,
-    attending_location: text,
-    exam_date: text,
-    dominant_hand: text,
-    created_at: text,
-    updated_at: text,
-    hs_lastmodifieddate: z.string(),
-    deleted_at: text,
-    synced_at: text.optional().meta({ description: 'when the replica last wrote the row (reads only)' }),
-  })
-  .meta({ id: 'Booking' })
+export const bookingRecord = z.object(recordShape(BOOKING_FIELDS)).meta({ id: 'Booking' })
 
-/** The idempotency key's alphabet, shared by the body field and the Idempotency-Key header. */
-export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,100}$/
-export const IDEMPOTENCY_KEY_RULE = 'must be 8-100 characters of letters, digits, . _ : -'
+export { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE }
 
-export const bookingCreate = z.strictObject({
-  examId: hubspotId,
-  booking_id: z.string().regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE).optional(),
-  student_name: name(200),
-  student_email: z.email('must be an email address').max(254),
-  student_id: name(100).optional(),
-  contact_id: hubspotId.optional(),
-  dominant_hand: z.enum(['left', 'right']).optional(),
-  attending_location: name(200).optional(),
-})
+export const bookingCreate = z.strictObject({ examId: hubspotId, ...writableShape(BOOKING_FIELDS, 'create') })
 
 export const batchCancel = z.strictObject({
   bookingIds: z.array(hubspotId).min(1, 'must list at least one id').max(500, 'at most 500 ids per request'),
 })
 
-const attendanceFields = {
-  attendance: z
-    .enum(ATTENDANCE_VALUES, 'must be "attended", "no_show" or null (to unset)')
-    .nullable()
-    .optional()
-    .meta({ description: '"attended", "no_show", or null to unset' }),
-  attending_location: name(200).nullable().optional().meta({ description: 'where the student sat; null to unset' }),
-}
-const changesSomething = (update: { attendance?: unknown; attending_location?: unknown }) =>
-  update.attendance !== undefined || update.attending_location !== undefined
-const nothingToChange = 'must set attendance or attending_location'
+const attendanceFields = writableShape(BOOKING_FIELDS, 'update')
+const updatable = Object.keys(attendanceFields)
+const changesSomething = (update: Record<string, unknown>) => updatable.some((field) => update[field] !== undefined)
+const nothingToChange = `must set ${updatable.join(' or ')}`
 
 /** PATCH /api/bookings/:id: attendance and where the student sat; other fields are not writable here. */
 export const attendancePatch = z

@@ -1,29 +1,11 @@
 // The HTTP contract of /api/mock-exams: the exam record, list filters, create/update bodies and every answer.
 import { z } from 'zod'
+import { EXAM_FIELDS } from '../objects/exam.js'
+import { recordShape, writableShape } from '../objects/field.js'
 import { errorResponses, isoDate, nextCursor, pageQuery, success } from './common.js'
 
-const text = z.string().nullable()
-
 /** A mock exam as the API serves it: the seed's field names plus hubspot_id and the replica's versioning. */
-export const examRecord = z
-  .object({
-    hubspot_id: z.string(),
-    mock_exam_name: text,
-    mock_type: text,
-    exam_date: text.meta({ description: 'YYYY-MM-DD' }),
-    start_time: text.meta({ description: 'HH:MM, 24-hour' }),
-    end_time: text.meta({ description: 'HH:MM, 24-hour' }),
-    location: text,
-    capacity: z.number().int().nullable(),
-    total_bookings: z.number().int(),
-    is_active: text.meta({ description: '"true" or "false", text as in the seed' }),
-    created_at: text,
-    updated_at: text,
-    hs_lastmodifieddate: z.string().meta({ description: 'ISO 8601; the version of the row' }),
-    deleted_at: text,
-    synced_at: text.optional().meta({ description: 'when the replica last wrote the row (reads only)' }),
-  })
-  .meta({ id: 'Exam' })
+export const examRecord = z.object(recordShape(EXAM_FIELDS)).meta({ id: 'Exam' })
 
 export const examListQuery = z.object({
   is_active: z.enum(['true', 'false']).optional(),
@@ -32,20 +14,7 @@ export const examListQuery = z.object({
   ...pageQuery,
 })
 
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:MM (24-hour)')
-export const name = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`)
-
-const examFields = {
-  mock_exam_name: name(200),
-  mock_type: name(100),
-  exam_date: isoDate,
-  start_time: clock,
-  end_time: clock,
-  location: name(200),
-  capacity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000'),
-  is_active: z.boolean().optional(),
-}
+const examFields = writableShape(EXAM_FIELDS, 'create')
 
 const endsAfterStart = (exam: { start_time?: string; end_time?: string }) =>
   !exam.start_time || !exam.end_time || exam.end_time > exam.start_time
@@ -53,11 +22,7 @@ const endAfterStartIssue = { message: 'must be later than start_time', path: ['e
 
 export const examCreate = z.strictObject(examFields).refine(endsAfterStart, endAfterStartIssue)
 export const examPatch = z
-  .strictObject(
-    Object.fromEntries(Object.entries(examFields).map(([k, v]) => [k, v.optional()])) as {
-      [K in keyof typeof examFields]: z.ZodOptional<(typeof examFields)[K]>
-    },
-  )
+  .strictObject(writableShape(EXAM_FIELDS, 'update'))
   .refine((patch) => Object.keys(patch).length > 0, { message: 'must change at least one field', path: ['body'] })
   .refine(endsAfterStart, endAfterStartIssue)
 export const activateBody = z.strictObject({ is_active: z.boolean() })

@@ -2,6 +2,8 @@
 import { useState, type FormEvent } from 'react'
 import { newIdempotencyKey, type BookingRecord, type ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
+import { InputField, SelectField } from '../components/form-field.js'
+import { useForm } from '../use-form.js'
 
 export function CreateBookingForm({
   exam,
@@ -24,10 +26,8 @@ export function CreateBookingForm({
     dominant_hand: '',
     attending_location: exam.location ?? '',
   }
-  const [form, setForm] = useState(empty)
+  const { form, setForm, bind } = useForm(empty)
   const [busy, setBusy] = useState(false)
-  const set = (key: keyof typeof empty) => (e: { target: { value: string } }) =>
-    setForm((f) => ({ ...f, [key]: e.target.value }))
 
   async function submit(e: FormEvent) {
     e.preventDefault()
@@ -67,56 +67,22 @@ export function CreateBookingForm({
         </p>
       ) : null}
       <form className="booking-form" onSubmit={submit} data-testid="create-booking-form">
-        <div className="field">
-          <label htmlFor="nb-name">Student name</label>
-          <input
-            id="nb-name"
-            name="student_name"
-            required
-            value={form.student_name}
-            onChange={set('student_name')}
-            autoComplete="off"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="nb-email">Student email</label>
-          <input
-            id="nb-email"
-            name="student_email"
-            type="email"
-            required
-            value={form.student_email}
-            onChange={set('student_email')}
-            autoComplete="off"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="nb-id">
-            Student ID <span className="muted">(optional)</span>
-          </label>
-          <input id="nb-id" name="student_id" value={form.student_id} onChange={set('student_id')} autoComplete="off" />
-        </div>
-        <div className="field">
-          <label htmlFor="nb-hand">
-            Dominant hand <span className="muted">(optional)</span>
-          </label>
-          <select id="nb-hand" name="dominant_hand" value={form.dominant_hand} onChange={set('dominant_hand')}>
-            <option value="">—</option>
-            <option value="left">Left</option>
-            <option value="right">Right</option>
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="nb-location">
-            Attending location <span className="muted">(optional)</span>
-          </label>
-          <input
-            id="nb-location"
-            name="attending_location"
-            value={form.attending_location}
-            onChange={set('attending_location')}
-          />
-        </div>
+        <InputField id="nb-name" label="Student name" required autoComplete="off" {...bind('student_name')} />
+        <InputField
+          id="nb-email"
+          label="Student email"
+          type="email"
+          required
+          autoComplete="off"
+          {...bind('student_email')}
+        />
+        <InputField id="nb-id" label="Student ID" optional autoComplete="off" {...bind('student_id')} />
+        <SelectField id="nb-hand" label="Dominant hand" optional {...bind('dominant_hand')}>
+          <option value="">—</option>
+          <option value="left">Left</option>
+          <option value="right">Right</option>
+        </SelectField>
+        <InputField id="nb-location" label="Attending location" optional {...bind('attending_location')} />
         <button type="submit" className="button button--primary" disabled={busy} data-testid="create-booking-submit">
           {busy ? 'Booking…' : 'Book seat'}
         </button>

@@ -3,19 +3,13 @@ import { useEffect, useState, type FormEvent } from 'react'
 import { isHubmirrorError, type ExamInput, type ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
+import { InputField, SelectField } from '../components/form-field.js'
 import { MOCK_TYPES } from '../format.js'
 import { href, navigate } from '../router.js'
+import { useForm } from '../use-form.js'
 
-interface FormState {
-  mock_exam_name: string
-  mock_type: string
-  exam_date: string
-  start_time: string
-  end_time: string
-  location: string
-  capacity: string
-  is_active: boolean
-}
+/** The exam's fields as the form holds them: text, but for the active switch. */
+type FormState = { [K in keyof ExamInput]-?: K extends 'is_active' ? boolean : string }
 
 const EMPTY: FormState = {
   mock_exam_name: '',
@@ -56,11 +50,10 @@ function toInput(f: FormState): ExamInput {
 
 export function ExamForm({ examId }: { examId?: string }) {
   const { api, can, describeError, toast, markOwnWrite } = useApp()
-  const [form, setForm] = useState<FormState>(EMPTY)
+  const { form, setForm, setFieldError, bind } = useForm<FormState>(EMPTY)
   const [original, setOriginal] = useState<FormState | null>(null)
   const [loading, setLoading] = useState(examId !== undefined)
   const [busy, setBusy] = useState(false)
-  const [fieldError, setFieldError] = useState<{ field: string; message: string } | null>(null)
   const [alert, setAlert] = useAlert()
   const editing = examId !== undefined
 
@@ -133,17 +126,6 @@ export function ExamForm({ examId }: { examId?: string }) {
     )
   }
 
-  const set = (key: keyof FormState) => (e: { target: { value: string } }) =>
-    setForm((f) => ({ ...f, [key]: e.target.value }))
-  const invalid = (key: string) =>
-    fieldError?.field === key ? { 'aria-invalid': true, 'aria-describedby': `${key}-error` } : {}
-  const errorFor = (key: string) =>
-    fieldError?.field === key ? (
-      <span id={`${key}-error`} className="field__error">
-        {fieldError.message}
-      </span>
-    ) : null
-
   return (
     <div className="screen screen--narrow">
       <p className="crumbs">
@@ -157,92 +139,30 @@ export function ExamForm({ examId }: { examId?: string }) {
         </p>
       ) : (
         <form className="form card" onSubmit={submit} data-testid="exam-form">
-          <div className="field">
-            <label htmlFor="ex-name">Name</label>
-            <input
-              id="ex-name"
+          <InputField id="ex-name" label="Name" required {...bind('mock_exam_name')} />
+          <SelectField id="ex-type" label="Type" {...bind('mock_type')}>
+            {[...new Set([...MOCK_TYPES, form.mock_type])].map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </SelectField>
+          <div className="field-row">
+            <InputField id="ex-date" label="Date" type="date" required {...bind('exam_date')} />
+            <InputField id="ex-start" label="Starts" type="time" required {...bind('start_time')} />
+            <InputField id="ex-end" label="Ends" type="time" required {...bind('end_time')} />
+          </div>
+          <div className="field-row">
+            <InputField id="ex-location" label="Location" required {...bind('location')} />
+            <InputField
+              id="ex-capacity"
+              label="Capacity"
+              type="number"
+              min={1}
+              step={1}
               required
-              value={form.mock_exam_name}
-              onChange={set('mock_exam_name')}
-              {...invalid('mock_exam_name')}
+              {...bind('capacity')}
             />
-            {errorFor('mock_exam_name')}
-          </div>
-          <div className="field">
-            <label htmlFor="ex-type">Type</label>
-            <select id="ex-type" value={form.mock_type} onChange={set('mock_type')} {...invalid('mock_type')}>
-              {[...new Set([...MOCK_TYPES, form.mock_type])].map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-            {errorFor('mock_type')}
-          </div>
-          <div className="field-row">
-            <div className="field">
-              <label htmlFor="ex-date">Date</label>
-              <input
-                id="ex-date"
-                type="date"
-                required
-                value={form.exam_date}
-                onChange={set('exam_date')}
-                {...invalid('exam_date')}
-              />
-              {errorFor('exam_date')}
-            </div>
-            <div className="field">
-              <label htmlFor="ex-start">Starts</label>
-              <input
-                id="ex-start"
-                type="time"
-                required
-                value={form.start_time}
-                onChange={set('start_time')}
-                {...invalid('start_time')}
-              />
-              {errorFor('start_time')}
-            </div>
-            <div className="field">
-              <label htmlFor="ex-end">Ends</label>
-              <input
-                id="ex-end"
-                type="time"
-                required
-                value={form.end_time}
-                onChange={set('end_time')}
-                {...invalid('end_time')}
-              />
-              {errorFor('end_time')}
-            </div>
-          </div>
-          <div className="field-row">
-            <div className="field">
-              <label htmlFor="ex-location">Location</label>
-              <input
-                id="ex-location"
-                required
-                value={form.location}
-                onChange={set('location')}
-                {...invalid('location')}
-              />
-              {errorFor('location')}
-            </div>
-            <div className="field">
-              <label htmlFor="ex-capacity">Capacity</label>
-              <input
-                id="ex-capacity"
-                type="number"
-                min={1}
-                step={1}
-                required
-                value={form.capacity}
-                onChange={set('capacity')}
-                {...invalid('capacity')}
-              />
-              {errorFor('capacity')}
-            </div>
           </div>
           <div className="field field--check">
             <input

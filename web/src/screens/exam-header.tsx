@@ -2,10 +2,12 @@
 import { useState } from 'react'
 import type { ExamRecord } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
+import { ActionButton } from '../components/action-button.js'
 import { CapacityBar } from '../components/capacity-bar.js'
 import { ExamBadges } from '../components/exam-badges.js'
 import { formatDate, formatTimeRange, isActive, localToday } from '../format.js'
 import { href, navigate } from '../router.js'
+import { useBusyAction } from '../use-busy-action.js'
 
 export function ExamHeader({
   exam,
@@ -20,22 +22,10 @@ export function ExamHeader({
   onAlert(message: string | null): void
   onHistory(): void
 }) {
-  const { api, can, describeError, toast, markOwnWrite } = useApp()
-  const [busy, setBusy] = useState<string | null>(null)
+  const { api, can, toast, markOwnWrite } = useApp()
   const [confirmArchive, setConfirmArchive] = useState(false)
+  const action = useBusyAction(onAlert)
   const active = isActive(exam)
-
-  async function act(name: string, fn: () => Promise<void>) {
-    setBusy(name)
-    onAlert(null)
-    try {
-      await fn()
-    } catch (e) {
-      onAlert(describeError(e))
-    } finally {
-      setBusy(null)
-    }
-  }
 
   return (
     <section className="exam-head card" aria-labelledby="exam-title" data-testid="exam-header">
@@ -63,53 +53,46 @@ export function ExamHeader({
           <a className="button" href={href.examEdit(exam.hubspot_id)}>
             Edit
           </a>
-          <button
-            type="button"
-            className="button"
-            data-testid="toggle-active"
-            disabled={busy !== null}
-            onClick={() =>
-              act('active', async () => {
-                markOwnWrite([exam.hubspot_id])
-                const res = await api.setExamActive(exam.hubspot_id, !active)
-                onExam(res.exam)
-                toast(res.exam.is_active === 'true' ? 'Exam activated' : 'Exam deactivated', 'success')
-              })
-            }
+          <ActionButton
+            action={action}
+            name="active"
+            testId="toggle-active"
+            run={async () => {
+              markOwnWrite([exam.hubspot_id])
+              const res = await api.setExamActive(exam.hubspot_id, !active)
+              onExam(res.exam)
+              toast(res.exam.is_active === 'true' ? 'Exam activated' : 'Exam deactivated', 'success')
+            }}
           >
             {active ? 'Deactivate' : 'Activate'}
-          </button>
-          <button
-            type="button"
-            className="button"
-            disabled={busy !== null}
-            onClick={() =>
-              act('force', async () => {
-                const res = await api.forceSync({ type: 'bookings', examId: exam.hubspot_id })
-                toast(`Re-synced from HubSpot: ${res.count} booking${res.count === 1 ? '' : 's'}`, 'success')
-              })
-            }
+          </ActionButton>
+          <ActionButton
+            action={action}
+            name="force"
+            busyLabel="Syncing…"
+            run={async () => {
+              const res = await api.forceSync({ type: 'bookings', examId: exam.hubspot_id })
+              toast(`Re-synced from HubSpot: ${res.count} booking${res.count === 1 ? '' : 's'}`, 'success')
+            }}
           >
-            {busy === 'force' ? 'Syncing…' : 'Force sync bookings'}
-          </button>
+            Force sync bookings
+          </ActionButton>
           {confirmArchive ? (
             <span className="confirm" role="group" aria-label="Confirm archive">
-              <button
-                type="button"
+              <ActionButton
+                action={action}
+                name="archive"
                 className="button button--danger"
-                data-testid="confirm-archive"
-                disabled={busy !== null}
-                onClick={() =>
-                  act('archive', async () => {
-                    markOwnWrite([exam.hubspot_id])
-                    await api.archiveExam(exam.hubspot_id)
-                    toast('Exam archived', 'success')
-                    navigate(href.overview())
-                  })
-                }
+                testId="confirm-archive"
+                run={async () => {
+                  markOwnWrite([exam.hubspot_id])
+                  await api.archiveExam(exam.hubspot_id)
+                  toast('Exam archived', 'success')
+                  navigate(href.overview())
+                }}
               >
                 Archive now
-              </button>
+              </ActionButton>
               <button type="button" className="button button--quiet" onClick={() => setConfirmArchive(false)}>
                 Keep
               </button>

@@ -172,22 +172,22 @@ export function ExamsOverview() {
             <input id={id} type="date" value={filters[key]} onChange={(e) => set(key, e.target.value)} />
           </div>
         ))}
-        <ChoiceField
-          id="f-type"
-          label="Type"
-          value={filters.type}
-          onChange={(v) => set('type', v)}
-          all={{ label: 'All types' }}
-          options={MOCK_TYPES}
-        />
-        <ChoiceField
-          id="f-location"
-          label="Location"
-          value={filters.location}
-          onChange={(v) => set('location', v)}
-          all={{ label: 'All locations' }}
-          options={locations}
-        />
+        {(
+          [
+            ['f-type', 'Type', 'type', 'All types', MOCK_TYPES],
+            ['f-location', 'Location', 'location', 'All locations', locations],
+          ] as const
+        ).map(([id, label, key, all, options]) => (
+          <ChoiceField
+            key={id}
+            id={id}
+            label={label}
+            value={filters[key]}
+            onChange={(v) => set(key, v)}
+            all={{ label: all }}
+            options={options}
+          />
+        ))}
         <div className="field field--action">
           <button
             type="button"

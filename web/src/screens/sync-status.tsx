@@ -9,6 +9,7 @@ import type {
   SyncStatus,
 } from '../../../src/client/index.js'
 import { useApp } from '../app-context.js'
+import { ActionButton } from '../components/action-button.js'
 import { AlertRegion, useAlert } from '../components/alert-region.js'
 import { Gauge } from '../components/gauge.js'
 import {
@@ -21,6 +22,7 @@ import {
   formatDuration,
   formatNumber,
 } from '../format.js'
+import { useBusyAction } from '../use-busy-action.js'
 
 const POLL_MS = 5_000
 /** While a reconcile runs from this screen, its progress (phase, objects listed) is read this often. */
@@ -32,7 +34,6 @@ export function SyncStatusScreen() {
   const [loadedAt, setLoadedAt] = useState(0)
   const [exams, setExams] = useState<ExamRecord[]>([])
   const [examId, setExamId] = useState('')
-  const [busy, setBusy] = useState<string | null>(null)
   const [alert, setAlert] = useAlert()
   const [report, setReport] = useState<DriftReport | null>(null)
   const [fix, setFix] = useState(false)
@@ -79,24 +80,18 @@ export function SyncStatusScreen() {
       .catch(() => {})
   }, [api])
 
-  const reconciling = busy === 'reconcile'
+  const action = useBusyAction(setAlert)
+  const reconciling = action.busy === 'reconcile'
   useEffect(() => {
     if (!reconciling) return
     const timer = setInterval(() => void load(), PROGRESS_POLL_MS)
     return () => clearInterval(timer)
   }, [reconciling, load])
 
-  async function run(name: string, fn: () => Promise<string>) {
-    setBusy(name)
-    setAlert(null)
-    try {
-      toast(await fn(), 'success')
-      await load()
-    } catch (e) {
-      setAlert(describeError(e))
-    } finally {
-      setBusy(null)
-    }
+  /** An action that says what it did: toasted, then the status re-read to show its effect. */
+  const reporting = (fn: () => Promise<string>) => async () => {
+    toast(await fn(), 'success')
+    await load()
   }
 
   const hs = status?.hubspot
@@ -182,27 +177,26 @@ export function SyncStatusScreen() {
               <ReconcileState running={reconciling} progress={status.reconcile} />
               {can('sync.run') ? (
                 <div className="actions">
-                  <button
-                    type="button"
-                    className="button"
-                    data-testid="run-reconcile"
-                    disabled={busy !== null || status.reconcile?.running === true}
-                    onClick={() =>
-                      run('reconcile', async () => {
-                        const { report: found } = await api.reconcileSync({ fix })
-                        setReport(found)
-                        return describeDrift(found)
-                      })
-                    }
+                  <ActionButton
+                    action={action}
+                    name="reconcile"
+                    busyLabel="Reconciling…"
+                    testId="run-reconcile"
+                    disabled={status.reconcile?.running === true}
+                    run={reporting(async () => {
+                      const { report: found } = await api.reconcileSync({ fix })
+                      setReport(found)
+                      return describeDrift(found)
+                    })}
                   >
-                    {reconciling ? 'Reconciling…' : 'Run reconcile'}
-                  </button>
+                    Run reconcile
+                  </ActionButton>
                   <label className="check">
                     <input
                       type="checkbox"
                       data-testid="reconcile-fix"
                       checked={fix}
-                      disabled={busy !== null}
+                      disabled={action.busy !== null}
                       onChange={(e) => setFix(e.target.checked)}
                     />{' '}
                     Repair what it finds
@@ -215,32 +209,30 @@ export function SyncStatusScreen() {
               <h2 id="actions-title">Actions</h2>
               <div className="actions actions--stack">
                 {can('sync.run') ? (
-                  <button
-                    type="button"
-                    className="button"
-                    data-testid="pull-now"
-                    disabled={busy !== null}
-                    onClick={() => run('pull', async () => describePull(await api.pullSync({})))}
+                  <ActionButton
+                    action={action}
+                    name="pull"
+                    busyLabel="Pulling…"
+                    testId="pull-now"
+                    run={reporting(async () => describePull(await api.pullSync({})))}
                   >
-                    {busy === 'pull' ? 'Pulling…' : 'Pull changes now'}
-                  </button>
+                    Pull changes now
+                  </ActionButton>
                 ) : null}
                 {can('exams.edit') ? (
                   <>
-                    <button
-                      type="button"
-                      className="button"
-                      data-testid="force-sync-exams"
-                      disabled={busy !== null}
-                      onClick={() =>
-                        run('exams', async () => {
-                          const res = await api.forceSync({ type: 'exams' })
-                          return `${res.message || 'Exams re-synced'} (${res.count})`
-                        })
-                      }
+                    <ActionButton
+                      action={action}
+                      name="exams"
+                      busyLabel="Syncing exams…"
+                      testId="force-sync-exams"
+                      run={reporting(async () => {
+                        const res = await api.forceSync({ type: 'exams' })
+                        return `${res.message || 'Exams re-synced'} (${res.count})`
+                      })}
                     >
-                      {busy === 'exams' ? 'Syncing exams…' : 'Force sync all exams'}
-                    </button>
+                      Force sync all exams
+                    </ActionButton>
                     <div className="field-row field-row--end">
                       <div className="field">
                         <label htmlFor="force-exam">Exam</label>
@@ -253,20 +245,19 @@ export function SyncStatusScreen() {
                           ))}
                         </select>
                       </div>
-                      <button
-                        type="button"
-                        className="button"
-                        data-testid="force-sync-bookings"
-                        disabled={busy !== null || !examId}
-                        onClick={() =>
-                          run('bookings', async () => {
-                            const res = await api.forceSync({ type: 'bookings', examId })
-                            return `${res.message || 'Bookings re-synced'} (${res.count})`
-                          })
-                        }
+                      <ActionButton
+                        action={action}
+                        name="bookings"
+                        busyLabel="Syncing…"
+                        testId="force-sync-bookings"
+                        disabled={!examId}
+                        run={reporting(async () => {
+                          const res = await api.forceSync({ type: 'bookings', examId })
+                          return `${res.message || 'Bookings re-synced'} (${res.count})`
+                        })}
                       >
-                        {busy === 'bookings' ? 'Syncing…' : 'Force sync bookings'}
-                      </button>
+                        Force sync bookings
+                      </ActionButton>
                     </div>
                   </>
                 ) : null}
