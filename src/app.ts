@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import { ReadService } from './bookings/read-service.js'
 import { WriteService } from './bookings/write-service.js'
-import { openCache, type ResponseCache } from './cache/index.js'
+import { dependencyNames, openCache, type ResponseCache } from './cache/index.js'
 import type { Config } from './config/index.js'
 import { runDoctor } from './doctor/index.js'
 import { startMetricsListener, type MetricsListener } from './http/metrics-listener.js'
@@ -135,10 +135,25 @@ export interface SyncPartsOptions {
 /** Opens the replica (migrated) and the cache, and builds HubSpot, the write path and the sync engine over them. */
 export async function openSyncParts(options: SyncPartsOptions): Promise<SyncParts> {
   const { config, logger } = options
-  const db = await openReplica(config, {
-    inMemory: options.inMemoryDb,
-    onError: (error) => logger.warn({ err: error }, 'database connection error'),
+  const cache = openCache(config, {
+    onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),
+    onRedisError: () => undefined,
   })
+  // The one commit pipeline (replica/commit.ts): every transaction that logged change events bumps
+  // the generations they touch after COMMIT, and only then does realtime hear of them. So a
+  // subscriber told of a change and reading the REST API at once reads it, and no writer
+  // invalidates by hand.
+  let db: ReplicaDriver
+  try {
+    db = await openReplica(config, {
+      inMemory: options.inMemoryDb,
+      onError: (error) => logger.warn({ err: error }, 'database connection error'),
+      afterCommit: (events) => cache.invalidate(dependencyNames(events)),
+    })
+  } catch (error) {
+    await cache.close()
+    throw error
+  }
   const { mode, detectedBy, wakeups, locks } = db.topology
   logger.info(
     { kind: db.kind, pool_mode: mode, detected_by: detectedBy, wakeups, locks },
@@ -148,12 +163,9 @@ export async function openSyncParts(options: SyncPartsOptions): Promise<SyncPart
     await migrate(db)
   } catch (error) {
     await db.close()
+    await cache.close()
     throw error
   }
-  const cache = openCache(config, {
-    onDegraded: throttled((error) => logger.warn({ err: error }, 'cache degraded: answering from Postgres')),
-    onRedisError: () => undefined,
-  })
   if (!(await cache.ready())) logger.warn('Redis is not reachable yet: reads go to Postgres until it is')
   const hubspot = options.hubspot
     ? createHubSpot(config, {
@@ -163,13 +175,12 @@ export async function openSyncParts(options: SyncPartsOptions): Promise<SyncPart
         ...options.hubspot,
       })
     : null
-  const writes = hubspot ? new WriteService({ db, hubspot, cache, logger }) : null
+  const writes = hubspot ? new WriteService({ db, hubspot, logger }) : null
   // The engine resolves the write path's unfinished intents before each pull.
   const sync = hubspot
     ? createSyncEngine({
         db,
         hubspot,
-        cache,
         logger,
         config,
         beforePull: writes ? async () => void (await writes.recovery.resolvePending()) : undefined,
@@ -200,6 +211,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetricsRegistry()
   if (hubspot) exportBudget(metrics, hubspot)
   gaugeFrom(metrics, 'hubmirror_cache_lookups', 'Cache lookups by outcome', () => ({ ...cache.stats }))
+  if (writes)
+    gaugeFrom(
+      metrics,
+      'hubmirror_exam_counter_pending',
+      'Exam total_bookings pushes to HubSpot owed by answered booking writes: queued, in flight or waiting to retry',
+      () => writes.counter.pending(),
+    )
 
   await writes?.start()
   const routes: Array<(app: FastifyInstance) => void | Promise<void>> = []

@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openCache } from '../../src/cache/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import {
   bookingFromHubSpot,
@@ -140,9 +139,8 @@ async function runOurs(url: string): Promise<Measured> {
     ...(process.env.HUBSPOT_API_VERSION ? { HUBSPOT_API_VERSION: process.env.HUBSPOT_API_VERSION } : {}),
   })
   const db = await freshReplica()
-  const cache = openCache(config)
   const hubspot = createHubSpot(config, { baseUrl: url, accessToken: 'bench' })
-  const sync = createSyncEngine({ db, hubspot, cache, logger: createLogger('warn'), config })
+  const sync = createSyncEngine({ db, hubspot, logger: createLogger('warn'), config })
   let transactions = 0
   db.onCommitted(() => (transactions += 1))
   try {
@@ -164,7 +162,6 @@ async function runOurs(url: string): Promise<Measured> {
   } finally {
     await sync.stop()
     await hubspot.close()
-    await cache.close()
     await db.close()
   }
 }

@@ -66,6 +66,17 @@ function diff(after: EmulatorStats, before: EmulatorStats): Delta {
   }
 }
 
+/** Waits until the server owes no exam counter push (its /metrics gauge; absent on code from before the gauge). */
+async function countersSettled(api: string): Promise<void> {
+  const token = issueToken(JWT_SECRET, ['metrics.read'], { ttlSeconds: 3600 })
+  for (;;) {
+    const text = await (await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text()
+    const owed = /^hubmirror_exam_counter_pending (\S+)$/m.exec(text)
+    if (!owed || Number(owed[1]) === 0) return
+    await sleep(50)
+  }
+}
+
 /** Runs `worker` on `concurrency` lanes until the deadline; each call is one booking attempt. */
 async function drive(
   concurrency: number,
@@ -249,6 +260,8 @@ async function main(): Promise<void> {
       acknowledged.add(bookingId)
       return null
     })
+    // The exam counter follows the answers: its last pushes belong to the run (calls, CPU, totals).
+    await countersSettled(api)
     const serverCpuS = processCpuSeconds(server.process.pid!) - cpuBefore
     const ours: FlowResult = { ...oursRun, calls: diff(await stats(), before) }
 

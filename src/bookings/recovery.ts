@@ -1,5 +1,4 @@
 // Resolves write intents left pending by a crashed instance, by reading HubSpot: nothing lost, nothing doubled.
-import { deps, type ResponseCache } from '../cache/index.js'
 import {
   BATCH_MAX,
   BOOKING_PROPERTIES,
@@ -26,7 +25,6 @@ import type { ExamCounter } from './exam-counter.js'
 export interface RecoveryOptions {
   db: ReplicaDriver
   hubspot: HubSpot
-  cache: ResponseCache
   logger: Logger
   counter: ExamCounter
   ownerKey: number
@@ -83,7 +81,6 @@ export class IntentRecovery {
       }
     }
     await this.#options.counter.refreshQuietly(touchedExams)
-    await this.#options.cache.invalidate([deps.examCollection, ...[...touchedExams].map(deps.exam)])
     logger.info(report, 'recovery done')
     return report
   }

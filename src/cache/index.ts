@@ -9,12 +9,7 @@ export type { CacheEntry, GenerationStore } from './store.js'
 export { createMemoryStore } from './store-memory.js'
 export { createRedisStore } from './store-redis.js'
 export { evictionVerdict, probeRedis } from './redis-probe.js'
-
-/** Generation names: what a cached response depends on, and what a change bumps. */
-export const deps = {
-  examCollection: 'exams',
-  exam: (examId: string) => `exam:${examId}`,
-}
+export { dependencyNames, deps } from './dependencies.js'
 
 export function openCache(
   config: Pick<Config, 'redisUrl' | 'redisNamespace'>,

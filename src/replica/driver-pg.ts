@@ -8,7 +8,8 @@
 // else is done without one (a poll of the change log's head, leases).
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { createAnnouncer } from './announcer.js'
+import type { ChangeEvent } from '../model/records.js'
+import { createCommitPipeline, type AfterCommit } from './commit.js'
 import type {
   DatabaseTopology,
   ListenHandlers,
@@ -49,6 +50,8 @@ export interface PgDriverOptions {
   poolMode: PoolModeFinding
   maxConnections?: number
   onError?: (error: Error) => void
+  /** After each COMMIT that logged events, before realtime hears of them (commit.ts). */
+  afterCommit?: AfterCommit
 }
 
 export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
@@ -69,7 +72,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     return directPool
   }
   const listeners = new Set<pg.Client>()
-  const announcer = createAnnouncer()
+  const pipeline = createCommitPipeline({ afterCommit: options.afterCommit, onError: options.onError })
   let closed = false
 
   const topology: DatabaseTopology = {
@@ -87,20 +90,22 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     ? createSessionLocks({ pool: sessionPool(), connection: session })
     : createLeaseLocks({ db: { query }, ttlMs: LEASE_TTL_MS, onError: options.onError })
 
-  async function transactionOnce<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions): Promise<T> {
+  async function transactionOnce<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    txOptions: TransactionOptions,
+  ): Promise<{ value: T; events: readonly ChangeEvent[] }> {
     const client = await (txOptions.schema && direct ? sessionPool() : pool).connect()
     try {
       // One round trip; SET LOCAL ends with the transaction, so a pooler's next client never sees it.
       await client.query(
         txOptions.schema ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${WRITE_STATEMENT_TIMEOUT_MS}`,
       )
-      const { tx, commit } = announcer.begin({
+      const { tx, events } = pipeline.begin({
         query: async (sql, params) => toResult(await client.query(sql, params as unknown[])),
       })
       const value = await fn(tx)
       await client.query('COMMIT')
-      commit()
-      return value
+      return { value, events: events() }
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
       throw error
@@ -111,14 +116,19 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
 
   async function transaction<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      let committed: { value: T; events: readonly ChangeEvent[] }
       try {
-        return await transactionOnce(fn, txOptions)
+        committed = await transactionOnce(fn, txOptions)
       } catch (error) {
         const code = (error as { code?: string }).code
         if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_TRANSACTION_CODES.has(code)) throw error
         // Jittered, so that the transactions of one cycle do not meet again in the same order.
         await sleep(Math.random() * 20 * attempt)
+        continue
       }
+      // With the connection back in the pool: the hook (a Redis round trip) holds no database session.
+      await pipeline.committed(committed.events)
+      return committed.value
     }
   }
 
@@ -188,7 +198,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
     topology,
     query,
     transaction,
-    onCommitted: announcer.onCommitted,
+    onCommitted: pipeline.onCommitted,
     withTryLock: locks.withTryLock,
     holdLock: locks.holdLock,
     isLocked: locks.isLocked,

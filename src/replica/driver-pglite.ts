@@ -1,7 +1,8 @@
 // The embedded backend: PGlite (Postgres in WebAssembly) under the data dir, for one-machine use.
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
-import { createAnnouncer } from './announcer.js'
+import { createCommitPipeline, type CommitPipelineOptions } from './commit.js'
+import type { ChangeEvent } from '../model/records.js'
 import type { ListenHandlers, LockResult, QueryResult, ReplicaDriver, Transaction } from './driver.js'
 
 function toResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<R> {
@@ -9,7 +10,10 @@ function toResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryR
 }
 
 /** dataDir null keeps the database in memory (tests). */
-export async function createPgliteDriver(dataDir: string | null): Promise<ReplicaDriver> {
+export async function createPgliteDriver(
+  dataDir: string | null,
+  options: CommitPipelineOptions = {},
+): Promise<ReplicaDriver> {
   // pg_trgm backs the student search's index (migration 007); PGlite ships it, loaded on request.
   const extensions = { pg_trgm }
   const db = dataDir ? await PGlite.create(dataDir, { extensions }) : await PGlite.create({ extensions })
@@ -17,21 +21,21 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
   // PGlite is one session in one process, so Postgres advisory locks would always succeed:
   // the lock lives in process memory instead, which is exact for a single instance.
   const heldLocks = new Set<number>()
-  const announcer = createAnnouncer()
+  const pipeline = createCommitPipeline(options)
 
   const query = async <R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> =>
     toResult<R>(await db.query(sql, params as unknown[]))
 
   async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    let commit = () => undefined as void
+    let events: () => readonly ChangeEvent[] = () => []
     const value = await db.transaction(async (raw) => {
-      const begun = announcer.begin({
+      const begun = pipeline.begin({
         query: async (sql, params) => toResult(await raw.query(sql, params as unknown[])),
       })
-      commit = begun.commit
+      events = begun.events
       return fn(begun.tx)
     })
-    commit()
+    await pipeline.committed(events())
     return value
   }
 
@@ -67,7 +71,7 @@ export async function createPgliteDriver(dataDir: string | null): Promise<Replic
     topology: { mode: 'session', detectedBy: 'embedded', wakeups: 'in-process', locks: 'in-process', leaseTtlMs: 0 },
     query,
     transaction,
-    onCommitted: announcer.onCommitted,
+    onCommitted: pipeline.onCommitted,
     withTryLock,
     holdLock,
     isLocked: async (key) => heldLocks.has(key),

@@ -5,9 +5,11 @@ import type { Config } from '../config/index.js'
 import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
 import { createPgliteDriver } from './driver-pglite.js'
+import type { AfterCommit } from './commit.js'
 import { detectPoolMode } from './pool-mode.js'
 
 export type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+export type { AfterCommit } from './commit.js'
 export { detectPoolMode } from './pool-mode.js'
 export { migrate, migrationState, pendingMigrations } from './migrate.js'
 export { lockLabel, LOCKS, newOwnerKey } from './locks.js'
@@ -27,6 +29,8 @@ export interface OpenReplicaOptions {
   inMemory?: boolean
   maxConnections?: number
   onError?: (error: Error) => void
+  /** After each COMMIT that logged change events, before realtime hears of them (the app bumps the cache here). */
+  afterCommit?: AfterCommit
 }
 
 export async function openReplica(
@@ -40,14 +44,16 @@ export async function openReplica(
       poolMode: await detectPoolMode({ url: config.databaseUrl, override: config.databasePoolMode }),
       maxConnections: options.maxConnections,
       onError: options.onError,
+      afterCommit: options.afterCommit,
     })
   }
-  if (options.inMemory) return createPgliteDriver(null)
+  const follower = { afterCommit: options.afterCommit, onError: options.onError }
+  if (options.inMemory) return createPgliteDriver(null, follower)
   // An owner-only data dir keeps PGlite's files from other users whatever their own modes, also
   // when the app is embedded in a program that keeps a looser umask.
   makePrivateDir(config.dataDir)
   const dir = join(config.dataDir, 'pglite')
-  const driver = await createPgliteDriver(dir)
+  const driver = await createPgliteDriver(dir, follower)
   // A new cluster is unpacked from PGlite's bundled image with that image's modes (0666 files), and
   // every open rewrites the relation-cache files (pg_internal.init) 0644, neither following the
   // umask: the tree is made owner-only after each open (a walk costs ~50-200 ms on ~1,000 files).

@@ -70,15 +70,6 @@ export async function liveBookingIdsOfExams(db: Queryable, examIds: readonly str
   return rows.map((row) => row.hubspot_id)
 }
 
-/** The exams these bookings are filed under now (before an upsert moves them). */
-export async function examIdsOfBookings(db: Queryable, bookingIds: readonly string[]): Promise<string[]> {
-  const { rows } = await db.query<{ mock_exam_id: string }>(
-    `SELECT DISTINCT mock_exam_id FROM ${BOOKINGS.table} WHERE hubspot_id = ANY($1::text[]) AND mock_exam_id IS NOT NULL`,
-    [bookingIds],
-  )
-  return rows.map((row) => row.mock_exam_id)
-}
-
 /** Live (not soft-deleted) rows per type, in one snapshot. */
 export async function liveRowCounts(db: Queryable): Promise<Record<SyncType, number>> {
   const { rows } = await db.query<Record<SyncType, string>>(

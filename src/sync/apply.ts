@@ -1,5 +1,4 @@
-// Writes what a pull fetched: one transaction per batch (versioned upserts, soft deletes, checkpoint), then cache invalidation.
-import { deps, type ResponseCache } from '../cache/index.js'
+// Writes what a pull fetched: one transaction per batch (versioned upserts, soft deletes, checkpoint).
 import {
   BOOKING_PROPERTIES,
   bookingFromHubSpot,
@@ -9,7 +8,6 @@ import {
 } from '../hubspot/index.js'
 import type { ChangeEvent, ChangeOrigin } from '../model/records.js'
 import {
-  examIdsOfBookings,
   softDeleteBookings,
   softDeleteExams,
   upsertBookings,
@@ -37,22 +35,19 @@ export interface BatchWriter {
 export const PROPERTIES: Record<SyncType, string[]> = { exams: [...EXAM_PROPERTIES], bookings: [...BOOKING_PROPERTIES] }
 
 export interface Applier {
-  /** Runs fn in one transaction; after COMMIT, bumps the cache generations of every exam touched and the collection. */
+  /** Runs fn in one transaction; its commit bumps the cache generations the change events touch (replica/commit.ts). */
   batch<T>(fn: (writer: BatchWriter) => Promise<T>): Promise<{ value: T; changed: number }>
 }
 
-export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier {
+export function createApplier(db: ReplicaDriver): Applier {
   return {
     async batch(fn) {
-      const touched = new Set<string>()
       let changed = 0
       const value = await db.transaction(async (tx) => {
         // A re-run transaction (deadlock retry) counts from zero again.
-        touched.clear()
         changed = 0
         const note = (events: ChangeEvent[]) => {
           changed += events.length
-          for (const event of events) if (event.exam_id) touched.add(event.exam_id)
         }
         const writer: BatchWriter = {
           tx,
@@ -67,12 +62,6 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
               note(events)
               return events.length
             }
-            // A booking that moved to another exam changes that exam's list too.
-            for (const id of await examIdsOfBookings(
-              tx,
-              objects.map((o) => o.id),
-            ))
-              touched.add(id)
             const events = await upsertBookings(tx, objects.map(bookingFromHubSpot), source, {
               force: options.force,
               origins: options.origins,
@@ -95,7 +84,6 @@ export function createApplier(db: ReplicaDriver, cache: ResponseCache): Applier 
         }
         return fn(writer)
       })
-      if (changed > 0) await cache.invalidate([deps.examCollection, ...[...touched].map((id) => deps.exam(id))])
       return { value, changed }
     },
   }

@@ -1,6 +1,5 @@
 // The backfill's streams over a fake HubSpot: ranges, splitting, a slot before a range, planning pages kept, opaque cursors, abort and resume.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, PageOf, SearchRequest } from '../hubspot/index.js'
 import { createLogger } from '../logger.js'
 import { createApplier } from './apply.js'
@@ -96,7 +95,7 @@ describe('backfill streams', () => {
     db,
     crm,
     types: TYPES,
-    applier: createApplier(db, new ResponseCache(createMemoryStore())),
+    applier: createApplier(db),
     logger: createLogger('silent'),
     signal: new AbortController().signal,
     ...extra,
@@ -211,9 +210,8 @@ describe('backfill streams', () => {
             }),
         },
       })
-      const cache = new ResponseCache(createMemoryStore())
       await expect(
-        runBackfill(context(crm, { applier: createApplier(crashing, cache) }), {}),
+        runBackfill(context(crm, { applier: createApplier(crashing) }), {}),
         `seed ${seed} round ${round}`,
       ).rejects.toThrow('crashed before COMMIT')
       const stored = new Set(

@@ -41,7 +41,6 @@
  *             from its committed `next`. Nothing committed is fetched again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type ResponseCache } from '../cache/index.js'
 import type { Config } from '../config/index.js'
 import { examNotInHubSpot, invalidField, syncBusy, AppError } from '../errors.js'
 import { holdSlot, withPriority, type CallKind, type HubSpot, type Priority } from '../hubspot/index.js'
@@ -91,7 +90,6 @@ const MAX_TARGET_EXAMS = 500
 export interface SyncEngineOptions {
   db: ReplicaDriver
   hubspot: HubSpot
-  cache: ResponseCache
   logger: Logger
   config: Config
   /** Resolves unfinished write intents; called at the start of every pull. */
@@ -142,7 +140,7 @@ export class Engine implements SyncEngine {
     this.#shared = {
       db: options.db,
       crm: countingCrm(options.hubspot.crm, this.#calls),
-      applier: createApplier(options.db, options.cache),
+      applier: createApplier(options.db),
       signal: this.#abort.signal,
     }
     this.#lookbackMs = options.lookbackMs ?? 60_000

@@ -1,6 +1,5 @@
 // The incremental pull over a fake HubSpot whose search index lags out of order: the look-back window, cursors, archived cursor.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ResponseCache, createMemoryStore } from '../cache/index.js'
 import type { HubSpotObject, SearchRequest } from '../hubspot/index.js'
 import type { ReplicaDriver } from '../replica/index.js'
 import { createApplier } from './apply.js'
@@ -69,7 +68,7 @@ describe('incremental pull', () => {
     db,
     crm,
     types: { exams: 'E', bookings: 'B' },
-    applier: createApplier(db, new ResponseCache(createMemoryStore())),
+    applier: createApplier(db),
     signal: new AbortController().signal,
     lookbackMs,
     reason: 'cli',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { issueToken, OWN_AUDIENCE, OWN_ISSUER, PERMISSIONS, signToken } from '../../src/http/jwt.js'
 import { emulatorAppPerSuite } from '../support/fixtures.js'
 import { bookingsOfExam, updateObject } from '../support/hubspot-direct.js'
+import { countersSettled } from '../support/counters.js'
 
 /** HubSpot answering in about a second, as in the report: long enough for a second request to overtake. */
 const SLOW_HUBSPOT_MS = 1_000
@@ -61,6 +62,7 @@ describe('write path under interleaving', () => {
     }
     expect(await seatsInHubSpot(examId)).toBe(5)
     expect(await seatsInReplica(examId)).toBe(5)
+    await countersSettled(t.app)
     expect((await t.api('GET', `/api/mock-exams/${examId}`)).json().exam).toMatchObject({
       capacity: 5,
       total_bookings: 5,
@@ -127,6 +129,7 @@ describe('write path under interleaving', () => {
     expect((await single).statusCode).toBe(200)
     t.emulator!.clearFaults()
     expect(await seatsInHubSpot(examId)).toBe(0)
+    await countersSettled(t.app)
     expect((await t.api('GET', `/api/mock-exams/${examId}`)).json().exam.total_bookings).toBe(0)
   }, 30_000)
 
@@ -182,6 +185,8 @@ describe('write path under interleaving', () => {
     const alice = { student_name: 'Alice', student_email: 'alice@example.com' }
     const first = await book(examId, alice, key)
     expect(first.statusCode, first.body).toBe(201)
+    // The create's counter push follows its answer: counted before the writes the test watches.
+    await countersSettled(t.app)
     const before = writesSeen()
     const bob = await book(examId, { student_name: 'Bob', student_email: 'bob@example.com' }, key)
     expect(bob.statusCode, bob.body).toBe(422)

@@ -1,5 +1,6 @@
 // HubSpot's write validation told plainly: a required property missing → 422 naming it, nothing in the replica, no intent left pending.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { countersSettled } from '../support/counters.js'
 import { startTestApp, type TestApp } from '../support/fixtures.js'
 
 describe('HubSpot write validation', () => {
@@ -42,14 +43,17 @@ describe('HubSpot write validation', () => {
         )
       ).rows[0].n,
     )
-  const pendingIntents = async () =>
-    Number(
+  /** Pending write intents, once the exam counter pushes owed by answered creates (each journaled) have landed. */
+  const pendingIntents = async () => {
+    await countersSettled(t.app)
+    return Number(
       (
         await t.app.db.query<{ n: string }>(
           `SELECT count(*)::text AS n FROM hubmirror.write_intents WHERE status = 'pending'`,
         )
       ).rows[0].n,
     )
+  }
 
   it('answers 422 E_HUBSPOT_VALIDATION naming the property; the replica is unchanged and the intent closed', async () => {
     expect(

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { emulatorAppPerSuite } from '../support/fixtures.js'
 import { bookingsOfExam, hubspot } from '../support/hubspot-direct.js'
+import { countersSettled } from '../support/counters.js'
 
 describe('write path', () => {
   const t = emulatorAppPerSuite()
@@ -83,6 +84,7 @@ describe('write path', () => {
     expect(again.statusCode).toBe(200)
     expect(again.json()).toMatchObject({ replayed: true, booking: { hubspot_id: booking.hubspot_id } })
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(1)
+    await countersSettled(t.app)
     expect(await hubspotTotal(exam.hubspot_id)).toBe('1')
     expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
     const listed = (await t.api('GET', `/api/mock-exams/${exam.hubspot_id}/bookings`)).json().bookings
@@ -99,6 +101,7 @@ describe('write path', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(35)
     for (const r of responses.filter((r) => r.statusCode === 409)) expect(r.json().error.code).toBe('E_EXAM_FULL')
     expect(await hubspotBookingsOf(exam.hubspot_id)).toHaveLength(5)
+    await countersSettled(t.app)
     expect(await hubspotTotal(exam.hubspot_id)).toBe('5')
     expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(5)
   })
@@ -121,6 +124,7 @@ describe('write path', () => {
     expect(batch.results.map((r: { success: boolean }) => r.success)).toEqual([true, true, false, false])
     expect(batch.results[2].error.code).toBe('E_ALREADY_CANCELLED')
     expect(batch.results[3].error.code).toBe('E_BOOKING_NOT_FOUND')
+    await countersSettled(t.app)
     expect((await t.api('GET', `/api/mock-exams/${exam.hubspot_id}`)).json().exam.total_bookings).toBe(1)
     expect(await hubspotTotal(exam.hubspot_id)).toBe('1')
   })

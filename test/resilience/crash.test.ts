@@ -17,6 +17,7 @@ import {
   type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
+import { serversCountersSettled } from '../support/counters.js'
 
 const EXAMS = 8
 
@@ -200,6 +201,8 @@ describe('crash: kill -9 during concurrent writes', () => {
     expect(kills, JSON.stringify([killLog, Object.fromEntries(statuses)])).toBe(load.crashKills)
     expect(writes.every((w) => w.acked)).toBe(true)
 
+    // total_bookings follows the answers (exam-counter.ts): what live servers still owe lands first.
+    await serversCountersSettled(cluster.servers, cluster.token)
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
     expect(comparison.bookings).toBe(writes.length)

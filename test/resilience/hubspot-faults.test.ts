@@ -14,6 +14,7 @@ import {
   type Answer,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
+import { countersSettled } from '../support/counters.js'
 
 const RATE_LIMIT = 60
 const EXAMS = 4
@@ -177,6 +178,7 @@ describe('HubSpot faults', () => {
     const keys = bookings.map((b) => b.properties.booking_id)
     expect(new Set(keys).size).toBe(keys.length)
     expect(new Set(keys)).toEqual(ackedKeys)
+    await countersSettled(t.app)
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
     // The budget held: every 429 HubSpot gave was an injected one, and the rolling window never passed the limit.

@@ -17,6 +17,7 @@ import {
   type ResilienceServers,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
+import { serversCountersSettled } from '../support/counters.js'
 
 const RATE_LIMIT = 400
 const EXAMS = 4
@@ -291,6 +292,8 @@ describe('write path interleavings [I1–I10]', () => {
     expect(violations).toEqual([])
 
     // [I9] HubSpot = replica (ids, versions, statuses, total_bookings = confirmed on both sides).
+    // total_bookings follows the answers (exam-counter.ts): what the servers still owe lands first.
+    await serversCountersSettled(servers, cluster.token)
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
 

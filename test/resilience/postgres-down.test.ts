@@ -17,6 +17,7 @@ import {
   withDb,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
+import { countersSettled } from '../support/counters.js'
 
 const EXAMS = 3
 
@@ -247,6 +248,7 @@ describe('Postgres down, then back', () => {
       'the liveness lock to be held again',
     )
 
+    await countersSettled(t.app)
     const comparison = await compareWithHubSpot(postgres.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
 

@@ -16,6 +16,7 @@ import {
   type ReadKind,
 } from '../support/resilience-harness.js'
 import { load, profile } from './profile.js'
+import { countersSettled } from '../support/counters.js'
 
 const EXAMS = 4
 const CONCURRENCY = 8
@@ -86,6 +87,7 @@ describe('Redis down, then back', () => {
       (i, path, body) => instances[i % 2].request('POST', path, body),
     )
     const ledger = new ConsistencyLedger(examIds)
+    ledger.settle = () => countersSettled(a.app, b.app)
     ledger.diagnose = async (examId) => {
       const row = (
         await a.app.db.query<{ total: number; confirmed: number; seq: string }>(
@@ -199,6 +201,7 @@ describe('Redis down, then back', () => {
     expect(ledger.stale).toEqual([])
 
     // Writes stayed correct throughout: the replica equals HubSpot, and every exam's count is what was acknowledged.
+    await countersSettled(a.app, b.app)
     const comparison = await compareWithHubSpot(database.url, emulator.url)
     expect(comparison.mismatches).toEqual([])
     const confirmed = (

@@ -18,6 +18,8 @@ export interface HubSpotProxy {
    * here makes the classic crash, "HubSpot applied it, the server never knew".
    */
   beforeReply: ((call: ProxiedCall) => Promise<void> | void) | null
+  /** Calls whose caller went away before the answer was passed on (it gave up waiting, e.g. on a held reply). */
+  abandoned: number
   close(): Promise<void>
 }
 
@@ -34,6 +36,7 @@ export async function startHubSpotProxy(targetUrl: string): Promise<HubSpotProxy
     url: '',
     calls: [],
     beforeReply: null,
+    abandoned: 0,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -41,6 +44,10 @@ export async function startHubSpotProxy(targetUrl: string): Promise<HubSpotProxy
   }
   const server: Server = createServer(async (req, res) => {
     const startedAt = Date.now()
+    let replied = false
+    res.on('close', () => {
+      if (!replied) proxy.abandoned += 1
+    })
     try {
       const body = await readBody(req)
       const headers: Record<string, string> = {}
@@ -66,6 +73,7 @@ export async function startHubSpotProxy(targetUrl: string): Promise<HubSpotProxy
         if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(name))
           out[name] = value
       })
+      replied = !res.destroyed
       if (!res.destroyed) res.writeHead(answer.status, { ...out, 'content-length': String(text.length) }).end(text)
     } catch {
       // The caller went away, or the emulator dropped the connection (an injected timeout): do the same.

@@ -116,7 +116,6 @@ describe('sync: beforePull and start-up state', () => {
     const engine = createSyncEngine({
       db: t.app.db,
       hubspot: t.app.hubspot!,
-      cache: t.app.cache,
       logger: t.app.logger,
       config: t.app.config,
       beforePull: async () => {
