@@ -82,29 +82,6 @@ describe('prioritized budget', () => {
     expect(bulkGot).toBe(true)
   })
 
-  it('asks the budget for as many slots at once as waiters the window has room for', async () => {
-    const { budget, usage } = fakeBudget(1000)
-    let asking = 0
-    let most = 0
-    const counting: RateBudget = {
-      ...budget,
-      acquire: async (kind, signal) => {
-        most = Math.max(most, ++asking)
-        await tick()
-        asking -= 1
-        return budget.acquire(kind, signal)
-      },
-    }
-    const gate = prioritized(counting)
-    usage.used_10s = 90 // of 99 usable, bulk keeps 2 back: room for 7 at once
-    const releases = await withPriority('bulk', () =>
-      Promise.all(Array.from({ length: 20 }, () => gate.acquire('standard'))),
-    )
-    expect(releases).toHaveLength(20)
-    expect(most).toBe(7)
-    expect(gate.priorityStats().granted.bulk).toBe(20)
-  })
-
   it('keeps the priority across awaits and defaults to write', async () => {
     expect(currentPriority()).toBe('write')
     await withPriority('background', async () => {

@@ -90,49 +90,39 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     return usage.used_10s < Math.max(1, usable - reserve)
   }
 
-  const waiting = (kind: CallKind): number => PRIORITIES.reduce((n, priority) => n + queues[kind][priority].length, 0)
-  /** Slots this priority may take now: what its headroom leaves of the window (search: of the second). */
-  const room = (usage: BudgetUsage, kind: CallKind, priority: Priority): number => {
-    if (kind === 'search') return usage.search_limit_s - usage.used_search_1s
-    const usable = usage.admit_10s
-    const reserve = HEADROOM[priority] === 0 ? 0 : Math.max(1, Math.ceil(usable * HEADROOM[priority]))
-    return usable - reserve - usage.used_10s
-  }
-
   const pump = async (kind: CallKind): Promise<void> => {
     if (pumping[kind]) return
     pumping[kind] = true
     try {
       for (let next = head(kind); next; next = head(kind)) {
-        // How many slots to ask the budget for at once: one per waiter, as far as the window has
-        // room, so that a fresh window is handed out in one round trip rather than one per slot.
-        let asks = 1
-        if (next.priority !== 'write') {
+        if (kind === 'standard' && next.priority !== 'write') {
           const usage = await inner.usage().catch(() => null)
-          if (kind === 'standard' && usage && !hasRoom(usage, next.priority)) {
+          if (usage && !hasRoom(usage, next.priority)) {
             stats.heldBack[next.priority] += 1
             await sleep(HEADROOM_POLL_MS)
             continue
           }
-          if (usage) asks = Math.max(1, Math.min(waiting(kind), room(usage, kind, next.priority)))
         }
+        let release: Release
         const wait = (pumpWait[kind] = new AbortController())
-        const grants = Array.from({ length: asks }, () =>
-          inner.acquire(kind, wait.signal).then((release) => {
-            const waiter = take(kind)
-            if (!waiter) return release(true)
-            stats.granted[waiter.priority] += 1
-            stats.waitedMs[waiter.priority] += Date.now() - waiter.since
-            waiter.resolve(release)
-          }),
-        )
-        const failed = (await Promise.allSettled(grants)).find(
-          (result): result is PromiseRejectedResult => result.status === 'rejected',
-        )
-        pumpWait[kind] = null
-        if (failed && !wait.signal.aborted)
+        try {
+          release = await inner.acquire(kind, wait.signal)
+        } catch (error) {
+          if (wait.signal.aborted) continue
           // The daily limit: every waiter of this kind gets the same answer.
-          for (let waiter = take(kind); waiter; waiter = take(kind)) waiter.reject(failed.reason)
+          for (let waiter = take(kind); waiter; waiter = take(kind)) waiter.reject(error)
+          continue
+        } finally {
+          pumpWait[kind] = null
+        }
+        const waiter = take(kind)
+        if (!waiter) {
+          release(true)
+          continue
+        }
+        stats.granted[waiter.priority] += 1
+        stats.waitedMs[waiter.priority] += Date.now() - waiter.since
+        waiter.resolve(release)
       }
     } finally {
       pumping[kind] = false

@@ -34,15 +34,6 @@ export function claimable(jobs: Job[], kind: 'list' | 'search'): boolean {
 }
 
 /**
- * How many slots a stream may usefully hold at once: one per range it could claim now, or one
- * (to split a range in progress) when none is left unclaimed.
- */
-export function demand(jobs: Job[], kind: 'list' | 'search'): number {
-  const open = jobs.reduce((n, job) => n + (readable(job, kind) ? 1 : 0), 0)
-  return open > 0 ? open : splittable(jobs) !== undefined ? 1 : 0
-}
-
-/**
  * List streams take ranges from the front, search streams from the back, so they meet in the
  * middle; search prefers ranges with a whole page of its 200 left, since a list page of 100 fits
  * a remainder better. A stream with nothing left to take splits the biggest range still being

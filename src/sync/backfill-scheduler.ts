@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { HeldSlot } from '../hubspot/index.js'
 import type { BackfillContext } from './backfill.js'
-import { claim, claimable, claimSearch, demand, type Job } from './backfill-claims.js'
+import { claim, claimable, claimSearch, type Job } from './backfill-claims.js'
 import { listPage, searchPage, takePlanned, type Planned } from './backfill-fetch.js'
 import { rowsDone, type BackfillPlan } from './backfill-plan.js'
 import { FetchQueue, writeAll } from './backfill-writer.js'
@@ -25,11 +25,8 @@ const IDLE_MS = 100
  *     └─ every job fetchDone ─► Drained ─► queue closed ─► writer finishes ─► done
  * ```
  *
- * A stream asks for as many slots at once as it has ranges it could claim (each ask runs the
- * diagram on its own), so a fresh burst window is spent in one go rather than one slot per round
- * trip through the budget. A slot is taken before a range so that no range sits claimed while its
- * stream waits in the budget; a failure anywhere aborts both streams, and what was fetched is
- * still written.
+ * A slot is taken before a range so that no range sits claimed while its stream waits in the
+ * budget; a failure anywhere aborts both streams, and what was fetched is still written.
  */
 export async function fetchAll(
   ctx: BackfillContext,
@@ -76,55 +73,53 @@ export async function fetchAll(
   }
   const dispatch = async (kind: 'list' | 'search') => {
     const most = (kind === 'list' ? ctx.listWorkers : ctx.searchWorkers) ?? (ctx.slot ? MAX_IN_FLIGHT : 1)
-    // Pages in flight and slots asked for: both count against `most`.
     const running = new Set<Promise<void>>()
-    let asking = 0
-    // Waiting for slots is given up once there is nothing left for this stream (the other read it).
-    let wanted = new AbortController()
     const settle = () => Promise.race([change, sleep(IDLE_MS)])
-    const ask = () => {
-      asking += 1
-      const giveUp = wanted.signal
-      const task = (async () => {
-        let slot: HeldSlot
-        try {
-          slot = await takeSlot(ctx, kind === 'list' ? 'standard' : 'search', AbortSignal.any([signal, giveUp]))
-        } catch (error) {
-          if (giveUp.aborted && !signal.aborted) return
-          throw error
-        } finally {
-          asking -= 1
-        }
-        const picked = kind === 'list' ? [claim(jobs, kind)].filter((job) => job !== undefined) : claimSearch(jobs)
-        if (picked.length === 0) return slot.giveBack()
-        await slot.use(() =>
-          kind === 'list' ? listPage(ctx, picked[0], queue, signal) : searchPage(ctx, picked, queue, signal),
-        )
-        picked.forEach((job) => (job.claimed = job.fetchDone))
-      })()
-      const tracked: Promise<void> = task.finally(() => {
-        running.delete(tracked)
-        pageDone()
-      })
-      // A failed page stops the backfill; the others still in flight settle below.
-      tracked.catch((error) => stop.abort(error))
-      running.add(tracked)
-    }
     try {
       while (jobs.some((job) => !job.fetchDone)) {
         signal.throwIfAborted()
-        if (asking > 0 && !claimable(jobs, kind)) {
-          wanted.abort()
-          wanted = new AbortController()
+        if (running.size >= most || !claimable(jobs, kind)) {
+          await settle()
+          continue
         }
-        // As many slots asked for at once as there are ranges to read: a fresh burst window is
-        // spent at once, not one slot per round trip through the budget.
-        const room = Math.min(most - running.size, demand(jobs, kind) - asking)
-        for (let i = 0; i < room; i++) ask()
-        await settle()
+        // Waiting for a slot is given up once there is nothing left for this stream (the other read it).
+        const wanted = new AbortController()
+        let waiting = true
+        void (async () => {
+          while (waiting) {
+            await settle()
+            if (waiting && !claimable(jobs, kind)) wanted.abort()
+          }
+        })()
+        let slot: HeldSlot
+        try {
+          slot = await takeSlot(ctx, kind === 'list' ? 'standard' : 'search', AbortSignal.any([signal, wanted.signal]))
+        } catch (error) {
+          if (wanted.signal.aborted && !signal.aborted) continue
+          throw error
+        } finally {
+          waiting = false
+        }
+        const picked = kind === 'list' ? [claim(jobs, kind)].filter((job) => job !== undefined) : claimSearch(jobs)
+        if (picked.length === 0) {
+          slot.giveBack()
+          await settle()
+          continue
+        }
+        const page = slot
+          .use(() =>
+            kind === 'list' ? listPage(ctx, picked[0], queue, signal) : searchPage(ctx, picked, queue, signal),
+          )
+          .then(() => picked.forEach((job) => (job.claimed = job.fetchDone)))
+        const tracked: Promise<void> = page.finally(() => {
+          running.delete(tracked)
+          pageDone()
+        })
+        // A failed page stops the backfill; the others still in flight settle below.
+        tracked.catch((error) => stop.abort(error))
+        running.add(tracked)
       }
     } finally {
-      wanted.abort()
       await Promise.allSettled(running)
     }
     signal.throwIfAborted()

@@ -8,13 +8,8 @@ import { SYNC_TYPES } from './types.js'
 
 /** Rows per replica transaction: big enough to amortise the commit, small enough to checkpoint often. */
 const MAX_BATCH_ROWS = 1000
-/**
- * Fetchers wait when this many rows are fetched but not yet written: a whole fresh burst window of
- * list pages (190 of 100) and a second of search pages land without waiting. A page waiting here
- * still holds its range, whose next page cannot be asked for meanwhile, so a smaller queue made
- * the last window's pages wait on the writer one range at a time.
- */
-const MAX_QUEUED_ROWS = 20_000
+/** Fetchers wait when this many rows are fetched but not yet written. */
+const MAX_QUEUED_ROWS = 4000
 
 /** A fetched page of one range: its objects, and where the range goes on from (done: nowhere). */
 export interface Fetched {

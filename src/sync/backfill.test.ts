@@ -147,25 +147,6 @@ describe('backfill streams', () => {
     expect(givenBack).toBeGreaterThanOrEqual(0)
   })
 
-  it('asks for a slot per range at once, so that a fresh burst window is spent at once', async () => {
-    const { crm } = fakeCrm({ exams: 10, bookings: 4_000 })
-    let asking = 0
-    let most = 0
-    const slot: BackfillContext['slot'] = async (kind) => {
-      if (kind === 'standard') {
-        most = Math.max(most, ++asking)
-        await new Promise((resolve) => setTimeout(resolve, 5))
-        asking -= 1
-      }
-      return { kind, use: (call) => call(), giveBack: () => undefined }
-    }
-    const run = await runBackfill(context(crm, { slot }), {})
-    expect(run).toMatchObject({ fetched: 4_010, rows: { bookings: 4_000 } })
-    expect(await count('hubspot_bookings')).toBe(4_000)
-    // 21 ranges of 198, the bottom ones read by planning: one slot asked for each of the others.
-    expect(most).toBeGreaterThan(10)
-  })
-
   it('fills every search page from several ranges, reading each object once', async () => {
     const { crm, served, calls } = fakeCrm({ exams: 10, bookings: 5_000 })
     const sizes: number[] = []
