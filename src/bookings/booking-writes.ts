@@ -282,29 +282,43 @@ export class BookingWrites {
     })
   }
 
+  /**
+   * One HubSpot batch update for journaled intents: the updated bookings by id, or, when HubSpot
+   * refuses or fails, every intent of the batch marked failed and the error to answer each with.
+   */
+  async #updateOrFailIntents(
+    type: string,
+    updates: Array<{ id: string; properties: Record<string, string>; intentId: string }>,
+  ): Promise<Map<string, BookingRecord> | AppError> {
+    try {
+      const result = await this.#hubspot.crm.batchUpdate(
+        type,
+        updates.map(({ id, properties }) => ({ id, properties })),
+      )
+      return new Map(result.results.map((object) => [object.id, bookingFromHubSpot(object)]))
+    } catch (error) {
+      await failIntents(
+        this.#db,
+        updates.map((update) => update.intentId),
+        (error as Error).message,
+      )
+      return error instanceof AppError
+        ? error
+        : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
+    }
+  }
+
   async #cancelChunk(
     type: string,
     chunk: Array<{ id: string; intentId: string; examId: string | null }>,
     subject: string | undefined,
   ): Promise<CancelOutcome[]> {
     const properties = toProperties({ booking_status: 'cancelled', is_active: 'false' })
-    let result
-    try {
-      result = await this.#hubspot.crm.batchUpdate(
-        type,
-        chunk.map(({ id }) => ({ id, properties })),
-      )
-    } catch (error) {
-      await failIntents(
-        this.#db,
-        chunk.map((c) => c.intentId),
-        (error as Error).message,
-      )
-      const appError =
-        error instanceof AppError ? error : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
-      return chunk.map(({ id }) => ({ id, success: false, error: appError }))
-    }
-    const records = new Map(result.results.map((object) => [object.id, bookingFromHubSpot(object)]))
+    const records = await this.#updateOrFailIntents(
+      type,
+      chunk.map(({ id, intentId }) => ({ id, properties, intentId })),
+    )
+    if (records instanceof AppError) return chunk.map(({ id }) => ({ id, success: false, error: records }))
     crashPoint('booking.cancel')
     const missing = chunk.filter(({ id }) => !records.has(id))
     await this.#db.transaction(async (tx) => {
@@ -412,23 +426,12 @@ export class BookingWrites {
     chunk: AcceptedAttendance[],
     subject: string | undefined,
   ): Promise<AttendanceOutcome[]> {
-    let result
-    try {
-      result = await this.#hubspot.crm.batchUpdate(
-        type,
-        chunk.map(({ update }) => ({ id: update.id, properties: attendanceProperties(update) })),
-      )
-    } catch (error) {
-      await failIntents(
-        this.#db,
-        chunk.map((c) => c.intentId),
-        (error as Error).message,
-      )
-      const appError =
-        error instanceof AppError ? error : new AppError('E_HUBSPOT_UNAVAILABLE', 'HubSpot failed', { cause: error })
-      return chunk.map(({ update }) => ({ id: update.id, success: false, error: appError }))
-    }
-    const records = new Map(result.results.map((object) => [object.id, bookingFromHubSpot(object)]))
+    const records = await this.#updateOrFailIntents(
+      type,
+      chunk.map(({ update, intentId }) => ({ id: update.id, properties: attendanceProperties(update), intentId })),
+    )
+    if (records instanceof AppError)
+      return chunk.map(({ update }) => ({ id: update.id, success: false, error: records }))
     crashPoint('booking.attendance')
     const missing = chunk.filter(({ update }) => !records.has(update.id))
     await this.#db.transaction(async (tx) => {
