@@ -421,15 +421,27 @@ describe('abuse: hostile clients while a background load runs', () => {
           let socket = await connect('0')
           const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)))
           socket.pause()
+          let closing = false
+          // As a client does on every 4408: reconnect and subscribe after the last seq received. A
+          // replay of thousands of events that this (busy) process reads slower than the server
+          // writes is cut off at the same bound, and picks up again from where it got to.
+          const reconnect = async () => {
+            socket = await connect(received.at(-1) ?? '0')
+            socket.on('close', (code) => {
+              if (code === 4408 && !closing) reconnect().catch(() => undefined)
+            })
+          }
           return {
             received,
             async resume() {
               socket.resume()
               expect(await closed).toBe(4408)
-              // As a client does on 4408: reconnect and subscribe after the last seq received.
-              socket = await connect(received.at(-1) ?? '0')
+              await reconnect()
             },
-            close: () => socket.close(),
+            close: () => {
+              closing = true
+              socket.close()
+            },
           }
         })
         return `closed 4408 behind ${BACKLOG_BYTES / 1024} KB; resubscribed with after and got all ${fmt(events)} events, in order, none twice`
