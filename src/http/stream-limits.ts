@@ -1,5 +1,6 @@
 // How many realtime streams (SSE, WebSocket, long-poll, graphql-ws) one token subject, and everyone together, may hold.
 import { AppError } from '../errors.js'
+import { DeadlineWheel } from './token-deadline.js'
 
 export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws', 'public-sse'] as const
 export type StreamKind = (typeof STREAM_KINDS)[number]
@@ -41,6 +42,8 @@ const zero = (): Record<StreamKind, number> => ({ sse: 0, ws: 0, 'long-poll': 0,
 
 export class StreamLimits {
   readonly settings: StreamLimitSettings
+  /** Every stream's token deadline, on one shared timer. */
+  readonly deadlines = new DeadlineWheel()
   readonly #bySubject = new Map<string, number>()
   #open = 0
   readonly #stats: StreamStats = { open: zero(), refusedPerSubject: zero(), refusedTotal: zero(), dropped: zero() }
