@@ -57,7 +57,7 @@ export async function registerRealtimeRoutes(
 /** A long-poll's stream slot (it outlives no token by itself), released when its response closes; throws 429. */
 function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply): void {
   const lease = streams.open(verifiedToken(request).caller, 'long-poll')
-  reply.raw.once('close', lease.release)
+  reply.raw.once('close', () => lease.release())
 }
 
 /**

@@ -34,7 +34,7 @@ export class StreamSession {
   private constructor(lease: StreamLease, deadlines: DeadlineWheel, token: VerifiedToken, ends: StreamEnds) {
     this.#lease = lease
     this.#ends = ends
-    this.#deadline = new TokenDeadline(deadlines, token.expiresAtMs, () => this.#ends.onExpire())
+    this.#deadline = new TokenDeadline(deadlines, token.expiresAtMs, ends)
   }
 
   /** Throws E_UNAUTHORIZED for an expired token and E_TOO_MANY_STREAMS without a slot; nothing is held then. */

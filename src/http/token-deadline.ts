@@ -84,12 +84,13 @@ export class TokenDeadline {
   #expiresAtMs: number
   #waiting = false
   readonly #wheel: DeadlineWheel
-  readonly #onExpire: () => void
+  readonly #owner: { onExpire(): void }
 
-  constructor(wheel: DeadlineWheel, expiresAtMs: number, onExpire: () => void) {
+  /** `owner.onExpire()` is called at the deadline (an object, not a closure: one less per stream). */
+  constructor(wheel: DeadlineWheel, expiresAtMs: number, owner: { onExpire(): void }) {
     this.#wheel = wheel
     this.#expiresAtMs = expiresAtMs
-    this.#onExpire = onExpire
+    this.#owner = owner
     this.#wait()
   }
 
@@ -118,7 +119,7 @@ export class TokenDeadline {
   expired(): void {
     if (!this.#waiting) return
     this.#waiting = false
-    this.#onExpire()
+    this.#owner.onExpire()
   }
 
   #wait(): void {
