@@ -68,7 +68,7 @@ export class DeadlineWheel {
       due.push(...bucket)
     }
     // A callback may refresh or cancel other deadlines: each is checked again as it fires.
-    for (const deadline of due) deadline.expired()
+    for (const deadline of due) deadline.expired(now)
     let next = Infinity
     for (const at of this.#buckets.keys()) if (at < next) next = at
     if (next !== Infinity && next < this.#armedAt) this.#arm(next)
@@ -116,8 +116,9 @@ export class TokenDeadline {
   }
 
   /** @internal Called by the wheel once its bucket is due (and already removed from it). */
-  expired(): void {
-    if (!this.#waiting) return
+  expired(now: number): void {
+    // Refreshed (moved to a later bucket) by an earlier callback of the same batch: not due.
+    if (!this.#waiting || this.#expiresAtMs > now) return
     this.#waiting = false
     this.#owner.onExpire()
   }
