@@ -40,6 +40,11 @@ export function registerWsRoute(
   onSyncRequest: SyncRequestHandler | undefined,
   streams: StreamLimits,
 ): void {
+  // One timer pings every open socket, instead of one interval per socket.
+  const live = new Set<WsSession>()
+  const pinger = setInterval(() => live.forEach((ws) => ws.ping()), hub.heartbeatMs)
+  pinger.unref()
+  app.addHook('onClose', async () => clearInterval(pinger))
   app.get(
     '/api/ws',
     {
@@ -52,15 +57,12 @@ export function registerWsRoute(
       },
     },
     (socket, request) => {
-      const ws = new WsSession(socket, request, hub, onSyncRequest)
+      const ws = new WsSession(socket, request, hub, onSyncRequest, live)
       let session: StreamSession
       try {
-        session = StreamSession.open(streams, verifiedToken(request), 'ws', {
-          onExpire: () => ws.expire(),
-          onDrop: () => ws.closeSlow(),
-        })
+        session = StreamSession.open(streams, verifiedToken(request), 'ws', ws)
       } catch (error) {
-        if (isAppError(error) && error.code === 'E_UNAUTHORIZED') return ws.expire()
+        if (isAppError(error) && error.code === 'E_UNAUTHORIZED') return ws.onExpire()
         return socket.close(WS_CLOSE_TOO_MANY_STREAMS, refusalReason(error))
       }
       ws.start(session)
@@ -76,7 +78,7 @@ class WsSession {
   #subscription: Subscription | null = null
   #session: StreamSession | null = null
   #alive = true
-  #pinger: NodeJS.Timeout | null = null
+  readonly #live: Set<WsSession>
   /** The grants of the latest token this socket presented (the upgrade's, then each `auth`'s). */
   #permissions: ReadonlySet<string>
 
@@ -85,7 +87,9 @@ class WsSession {
     request: FastifyRequest,
     hub: RealtimeHub,
     onSyncRequest: SyncRequestHandler | undefined,
+    live: Set<WsSession>,
   ) {
+    this.#live = live
     this.#socket = socket
     this.#request = request
     this.#hub = hub
@@ -100,18 +104,18 @@ class WsSession {
     this.#socket.on('pong', () => (this.#alive = true))
     this.#socket.on('close', () => this.#closed())
     // A peer that vanished without a FIN would otherwise hold its subscription for ever.
-    this.#pinger = setInterval(() => this.#ping(), this.#hub.heartbeatMs)
-    this.#pinger.unref()
+    this.#live.add(this)
   }
 
-  #ping(): void {
+  /** Each heartbeat: a peer that did not answer the last ping is gone. */
+  ping(): void {
     if (!this.#alive) return this.#socket.terminate()
     this.#alive = false
     this.#socket.ping()
   }
 
   /** The token expired (or was expired at the upgrade): close 4401, after saying so. */
-  expire(): void {
+  onExpire(): void {
     this.#sendError('E_UNAUTHORIZED', 'token expired: reconnect with a fresh token and subscribe with after')
     this.#socket.close(CLOSE_TOKEN_EXPIRED, 'token expired')
   }
@@ -131,7 +135,7 @@ class WsSession {
 
   #closed(): void {
     this.#session?.close()
-    if (this.#pinger) clearInterval(this.#pinger)
+    this.#live.delete(this)
     this.#subscription?.close()
     this.#subscription = null
   }
@@ -223,7 +227,7 @@ class WsSession {
    * The close frame queues behind the backlog, so a reader that catches up learns why (4408) and
    * resubscribes with `after`; ws destroys the socket if the closing handshake never completes.
    */
-  closeSlow(): void {
+  onDrop(): void {
     this.#subscription?.close()
     this.#subscription = null
     this.#socket.close(WS_CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect and subscribe with after')

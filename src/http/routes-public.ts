@@ -73,7 +73,7 @@ export function registerPublicRoutes(
       const after = lastEventId(request) ?? request.query.after ?? null
       // The per-IP and total caps come first: a refused caller costs no query (429 E_TOO_MANY_STREAMS).
       const lease = streams.open(`ip:${request.ip}`, 'public-sse')
-      reply.raw.once('close', lease.release)
+      reply.raw.once('close', () => lease.release())
       try {
         // Same resume rule as /api/events: a cursor past retention or past the head is told to refetch.
         const page = after === null ? null : await hub.readChanges({ after, examIds: [examId], limit: 1 })

@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { handleProtocols } from 'graphql-ws'
 import type { ReadService } from '../bookings/read-service.js'
 import { cursorExpired, invalidField } from '../errors.js'
-import type { EventSlice, LogEntry, RealtimeHub, Subscription } from '../realtime/index.js'
+import type { EventSlice, LogEntry, RealtimeHub, SubscribeOptions, Subscription } from '../realtime/index.js'
 import { verifiedToken } from './auth.js'
 import type { RealtimeLimits } from './client-limits.js'
 import { registerGraphql } from './graphql.js'
@@ -15,7 +15,7 @@ import { seqCursor } from '../model/contract/common.js'
 import { longPollQuery, realtimeResponses, sseQuery } from '../model/contract/realtime.js'
 import { SseStream } from './sse-stream.js'
 import type { StreamLimits } from './stream-limits.js'
-import { StreamSession } from './stream-session.js'
+import { StreamSession, type StreamEnds } from './stream-session.js'
 import { expiringToken } from './token-deadline.js'
 
 interface RealtimeRoutes {
@@ -57,7 +57,7 @@ export async function registerRealtimeRoutes(
 /** A long-poll's stream slot (it outlives no token by itself), released when its response closes; throws 429. */
 function leaseFor(streams: StreamLimits, request: FastifyRequest, reply: FastifyReply): void {
   const lease = streams.open(verifiedToken(request).caller, 'long-poll')
-  reply.raw.once('close', lease.release)
+  reply.raw.once('close', () => lease.release())
 }
 
 /**
@@ -110,36 +110,65 @@ function registerSse(root: FastifyInstance, hub: RealtimeHub, streams: StreamLim
     },
     (request, reply) => {
       const after = lastEventId(request) ?? request.query.after ?? null
+      const connection = new SseConnection(examFilter(request.query), after, open)
       // An expired token or no free slot opens no stream: 401 or 429 before anything starts.
-      const session = StreamSession.open(streams, verifiedToken(request), 'sse', {
-        // The last frame of a stream whose token expired: reconnect with a fresh one and Last-Event-ID.
-        onExpire: () => {
-          stream.event('reauth', { reason: 'token expired', seq: subscription.cursor() })
-          stream.end()
-        },
-        onDrop: () => subscription.close(),
-      })
+      connection.session = StreamSession.open(streams, verifiedToken(request), 'sse', connection)
       // A reader this far behind is told so and cut off; it reconnects with Last-Event-ID.
-      const stream = openSse(reply, session.backlogBytes, () => session.drop())
-      open.add(stream)
-      const subscription = hub.subscribe({
-        examIds: examFilter(request.query),
-        after,
-        onEvents: (slice) => stream.write(slice.sse()),
-        onReady: (seq) => stream.event('ready', { seq }),
-        onRefetch: (head) => {
-          stream.event('refetch', { seq: head })
-          stream.end()
-        },
-        onEnd: () => stream.end(),
-      })
-      reply.raw.on('close', () => {
-        session.close()
-        subscription.close()
-        open.delete(stream)
-      })
+      connection.stream = openSse(reply, connection.session.backlogBytes, () => connection.session.drop())
+      open.add(connection.stream)
+      connection.subscription = hub.subscribe(connection)
+      reply.raw.on('close', () => connection.closed())
     },
   )
+}
+
+/**
+ * One SSE connection: its subscription's and its session's callbacks as methods of one object, so
+ * that an idle stream holds no closure per callback (10,000 dashboards hold 10,000 of these).
+ */
+class SseConnection implements SubscribeOptions, StreamEnds {
+  stream!: SseStream
+  session!: StreamSession
+  subscription!: Subscription
+
+  constructor(
+    readonly examIds: string[] | null,
+    readonly after: string | null,
+    readonly open: Set<SseStream>,
+  ) {}
+
+  /** The last frame of a stream whose token expired: reconnect with a fresh one and Last-Event-ID. */
+  onExpire(): void {
+    this.stream.event('reauth', { reason: 'token expired', seq: this.subscription.cursor() })
+    this.stream.end()
+  }
+
+  onDrop(): void {
+    this.subscription.close()
+  }
+
+  onEvents(slice: EventSlice): void {
+    this.stream.write(slice.sse())
+  }
+
+  onReady(seq: string): void {
+    this.stream.event('ready', { seq })
+  }
+
+  onRefetch(head: string): void {
+    this.stream.event('refetch', { seq: head })
+    this.stream.end()
+  }
+
+  onEnd(): void {
+    this.stream.end()
+  }
+
+  closed(): void {
+    this.session.close()
+    this.subscription.close()
+    this.open.delete(this.stream)
+  }
 }
 
 function openSse(reply: FastifyReply, backlogBytes: number, onDrop: () => void): SseStream {

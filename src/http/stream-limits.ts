@@ -1,5 +1,6 @@
 // How many realtime streams (SSE, WebSocket, long-poll, graphql-ws) one token subject, and everyone together, may hold.
 import { AppError } from '../errors.js'
+import { DeadlineWheel } from './token-deadline.js'
 
 export const STREAM_KINDS = ['sse', 'ws', 'long-poll', 'graphql-ws', 'public-sse'] as const
 export type StreamKind = (typeof STREAM_KINDS)[number]
@@ -20,7 +21,7 @@ export interface StreamLimitSettings {
   holder?: string
 }
 
-/** One open stream; release() is idempotent, so every close path may call it. */
+/** One open stream; release() is idempotent, so every close path may call it (a method: bind it to pass it on). */
 export interface StreamLease {
   readonly kind: StreamKind
   /** How far (bytes) this stream's reader may fall behind before it is dropped. */
@@ -41,6 +42,8 @@ const zero = (): Record<StreamKind, number> => ({ sse: 0, ws: 0, 'long-poll': 0,
 
 export class StreamLimits {
   readonly settings: StreamLimitSettings
+  /** Every stream's token deadline, on one shared timer. */
+  readonly deadlines = new DeadlineWheel()
   readonly #bySubject = new Map<string, number>()
   #open = 0
   readonly #stats: StreamStats = { open: zero(), refusedPerSubject: zero(), refusedTotal: zero(), dropped: zero() }
@@ -74,25 +77,17 @@ export class StreamLimits {
     this.#bySubject.set(subject, held + 1)
     this.#open += 1
     this.#stats.open[kind] += 1
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      this.#open -= 1
-      this.#stats.open[kind] -= 1
-      const left = (this.#bySubject.get(subject) ?? 1) - 1
-      if (left <= 0) this.#bySubject.delete(subject)
-      else this.#bySubject.set(subject, left)
-    }
-    return {
-      kind,
-      backlogBytes: this.settings.backlogBytes,
-      release,
-      dropped: () => {
-        if (!released) this.#stats.dropped[kind] += 1
-        release()
-      },
-    }
+    return new Lease(this, subject, kind)
+  }
+
+  /** @internal A lease's release, once. */
+  released(subject: string, kind: StreamKind, dropped: boolean): void {
+    if (dropped) this.#stats.dropped[kind] += 1
+    this.#open -= 1
+    this.#stats.open[kind] -= 1
+    const left = (this.#bySubject.get(subject) ?? 1) - 1
+    if (left <= 0) this.#bySubject.delete(subject)
+    else this.#bySubject.set(subject, left)
   }
 
   /** Streams the subject holds now. */
@@ -107,5 +102,34 @@ export class StreamLimits {
       refusedTotal: { ...this.#stats.refusedTotal },
       dropped: { ...this.#stats.dropped },
     }
+  }
+}
+
+/** A class rather than closures: every idle stream holds one, so it holds one small object. */
+class Lease implements StreamLease {
+  #released = false
+
+  constructor(
+    readonly limits: StreamLimits,
+    readonly subject: string,
+    readonly kind: StreamKind,
+  ) {}
+
+  get backlogBytes(): number {
+    return this.limits.settings.backlogBytes
+  }
+
+  release(): void {
+    this.#finish(false)
+  }
+
+  dropped(): void {
+    this.#finish(true)
+  }
+
+  #finish(dropped: boolean): void {
+    if (this.#released) return
+    this.#released = true
+    this.limits.released(this.subject, this.kind, dropped)
   }
 }

@@ -42,6 +42,25 @@ describe('StreamSession', () => {
     expect(end.onExpire).toHaveBeenCalledTimes(1)
   })
 
+  it('holds one timer for all its streams, however many are open, and none once they close', () => {
+    const streams = new StreamLimits({ perSubject: 1_000, total: 1_000, backlogBytes: 4096 })
+    const base = vi.getTimerCount()
+    const expiring = Array.from({ length: 200 }, () => ends())
+    // Tokens expiring at 200 different instants: a timer per stream would be 200 timers.
+    const sessions = expiring.map((end, i) =>
+      StreamSession.open(streams, token(Date.now() + 10_000 + i * 1_000), 'sse', end),
+    )
+    expect(vi.getTimerCount() - base).toBe(1)
+    expect(streams.deadlines.size).toBe(200)
+    vi.advanceTimersByTime(10_000 + 99 * 1_000)
+    expect(expiring.filter((end) => end.onExpire.mock.calls.length === 1)).toHaveLength(100)
+    expect(expiring.slice(100).every((end) => end.onExpire.mock.calls.length === 0)).toBe(true)
+    expect(vi.getTimerCount() - base).toBe(1)
+    for (const session of sessions) session.close()
+    expect(streams.deadlines.size).toBe(0)
+    expect(vi.getTimerCount() - base).toBe(0)
+  })
+
   it('drops once (counted), closes once, and nothing fires after the close', () => {
     const streams = limits()
     const end = ends()

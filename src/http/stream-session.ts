@@ -1,7 +1,7 @@
 // One realtime stream's bounds, the same on SSE, WebSocket and graphql-ws: its slot, its token's deadline, its drop, one close.
 import { AppError, isAppError } from '../errors.js'
 import type { StreamKind, StreamLease, StreamLimits } from './stream-limits.js'
-import { expiringToken, TokenDeadline } from './token-deadline.js'
+import { expiringToken, TokenDeadline, type DeadlineWheel } from './token-deadline.js'
 import type { VerifiedToken } from './token-verifier.js'
 
 /** How the transport ends its stream, in the words its clients understand. */
@@ -31,16 +31,16 @@ export class StreamSession {
   #closed = false
   #dropped = false
 
-  private constructor(lease: StreamLease, token: VerifiedToken, ends: StreamEnds) {
+  private constructor(lease: StreamLease, deadlines: DeadlineWheel, token: VerifiedToken, ends: StreamEnds) {
     this.#lease = lease
     this.#ends = ends
-    this.#deadline = new TokenDeadline(token.expiresAtMs, () => this.#ends.onExpire())
+    this.#deadline = new TokenDeadline(deadlines, token.expiresAtMs, ends)
   }
 
   /** Throws E_UNAUTHORIZED for an expired token and E_TOO_MANY_STREAMS without a slot; nothing is held then. */
   static open(streams: StreamLimits, token: VerifiedToken, kind: StreamKind, ends: StreamEnds): StreamSession {
     const live = expiringToken(token)
-    return new StreamSession(streams.open(live.caller, kind), live, ends)
+    return new StreamSession(streams.open(live.caller, kind), streams.deadlines, live, ends)
   }
 
   /** How far (bytes) this stream's reader may fall behind before it is dropped. */
