@@ -228,13 +228,7 @@ export class BookingWrites {
   async cancelBookings(hubspotIds: readonly string[], subject?: string): Promise<CancelOutcome[]> {
     const ids = [...new Set(hubspotIds)]
     const { accepted, outcomes } = await this.#guardCancels(ids, subject)
-    const done = new Map<string, CancelOutcome>(outcomes.map((o) => [o.id, o]))
-    if (accepted.length > 0) {
-      const types = await this.#hubspot.objectTypes()
-      for (const chunk of chunks(accepted, BATCH_MAX)) {
-        for (const outcome of await this.#cancelChunk(types.bookings, chunk, subject)) done.set(outcome.id, outcome)
-      }
-    }
+    const done = await this.#inBatches(accepted, outcomes, (type, chunk) => this.#cancelChunk(type, chunk, subject))
     return ids.map((id) => done.get(id) as CancelOutcome)
   }
 
@@ -280,6 +274,24 @@ export class BookingWrites {
       })
       return { accepted, outcomes }
     })
+  }
+
+  /**
+   * The outcomes already decided, plus those of the accepted rows sent to HubSpot 100 at a time
+   * (one batch per call, the same for cancels and attendance), by id.
+   */
+  async #inBatches<Accepted, Outcome extends { id: string }>(
+    accepted: Accepted[],
+    decided: Outcome[],
+    send: (bookingsType: string, chunk: Accepted[]) => Promise<Outcome[]>,
+  ): Promise<Map<string, Outcome>> {
+    const done = new Map(decided.map((outcome) => [outcome.id, outcome]))
+    if (accepted.length === 0) return done
+    const types = await this.#hubspot.objectTypes()
+    for (const chunk of chunks(accepted, BATCH_MAX)) {
+      for (const outcome of await send(types.bookings, chunk)) done.set(outcome.id, outcome)
+    }
+    return done
   }
 
   /**
@@ -357,13 +369,7 @@ export class BookingWrites {
    */
   async setAttendance(updates: readonly AttendanceUpdate[], subject?: string): Promise<AttendanceOutcome[]> {
     const { accepted, outcomes } = await this.#guardAttendance(updates, subject)
-    const done = new Map<string, AttendanceOutcome>(outcomes.map((o) => [o.id, o]))
-    if (accepted.length > 0) {
-      const types = await this.#hubspot.objectTypes()
-      for (const chunk of chunks(accepted, BATCH_MAX)) {
-        for (const outcome of await this.#attendanceChunk(types.bookings, chunk, subject)) done.set(outcome.id, outcome)
-      }
-    }
+    const done = await this.#inBatches(accepted, outcomes, (type, chunk) => this.#attendanceChunk(type, chunk, subject))
     return updates.map(({ id }) => done.get(id) as AttendanceOutcome)
   }
 
