@@ -25,6 +25,8 @@ export async function spawnWorker(
   script: string,
   nodeArgs: string[] = [],
   env: Record<string, string> = {},
+  /** CPUs to pin the process to (`taskset -c`), e.g. '0'; null: wherever the scheduler puts it. */
+  cpus: string | null = null,
 ): Promise<{ worker: Worker; hello: Record<string, unknown> }> {
   const child = spawn(
     'sh',
@@ -32,6 +34,7 @@ export async function spawnWorker(
       '-c',
       'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
       'sh',
+      ...(cpus === null ? [] : ['taskset', '-c', cpus]),
       process.execPath,
       '--import',
       'tsx',

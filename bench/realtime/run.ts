@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 // server: `ulimit -Hn` must allow it). Latency is commit-to-receipt: the writer stamps each row with
 // the time taken just before its transaction, the client subtracts it from the time it read it.
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +33,16 @@ const SIZES = (option('clients', 'BENCH_CLIENTS') ?? '1000,5000,10000').split(',
 for (const size of SIZES)
   if (!Number.isInteger(size) || size <= 0) throw new Error(`--clients: "${size}" is not a count`)
 const CLIENT_PROCS = Number(option('client-procs', 'BENCH_CLIENT_PROCS') ?? 2)
+/**
+ * --pin (BENCH_PIN=1): the server process alone on CPU 0, the client processes on the other CPUs, as
+ * in production, where dashboards run on other machines. Unpinned, the clients' reads of each event
+ * take the server's core in the middle of its fan-out, and its latency and loop delay measure them.
+ */
+const PIN = process.argv.includes('--pin') || process.env.BENCH_PIN === '1'
+const CPU_COUNT = availableParallelism()
+if (PIN && CPU_COUNT < 2) throw new Error('--pin needs at least 2 CPUs (one for the server, one for the clients)')
+const SERVER_CPUS = PIN ? '0' : null
+const CLIENT_CPUS = PIN ? `1-${CPU_COUNT - 1}` : null
 const PG_URL = process.env.BENCH_PGLITE
   ? null
   : (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
@@ -414,10 +425,11 @@ async function main(): Promise<void> {
         BENCH_JWT_SECRET: secret,
         ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
       },
+      SERVER_CPUS,
     )
     const clients = await Promise.all(
       Array.from({ length: CLIENT_PROCS }, (_, i) =>
-        spawnWorker(`clients-${i}`, join(HERE, 'clients.ts')).then((w) => w.worker),
+        spawnWorker(`clients-${i}`, join(HERE, 'clients.ts'), [], {}, CLIENT_CPUS).then((w) => w.worker),
       ),
     )
     const token = issueToken(secret, ['exams.view'], { ttlSeconds: 3_600 })
@@ -428,7 +440,8 @@ async function main(): Promise<void> {
       'socket.io': { host: base.hostname, port: Number(hello.ioPort), path: '' },
     })
     console.log(
-      `realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes`,
+      `realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes` +
+        (PIN ? `; server pinned to CPU ${SERVER_CPUS}, clients to CPUs ${CLIENT_CPUS}` : ''),
     )
     console.log(
       `steady: ${STEADY.transactions} commits at ${1000 / STEADY.intervalMs}/s; burst: ${BURST.transactions} commits × ${BURST.perTransaction} bookings back to back\n`,
@@ -459,6 +472,7 @@ async function main(): Promise<void> {
       loadAfter: uptimeLine(),
       database: hello.database,
       clientProcesses: CLIENT_PROCS,
+      pinned: PIN ? { server: SERVER_CPUS, clients: CLIENT_CPUS } : null,
       phases: { steady: STEADY, burst: BURST },
       goals: GOALS,
       rows,

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { makeBooking, makeExam } from '../../test/support/records.js'
 import { createLogger } from '../logger.js'
 import type { ChangeEvent } from '../model/records.js'
+import { compareSeq } from '../model/seq.js'
 import { createPgliteDriver } from '../replica/driver-pglite.js'
 import type { ListenHandlers, ReplicaDriver } from '../replica/driver.js'
 import { headSeq, migrate, prunedThrough, pruneEvents, readEvents, upsertBookings } from '../replica/index.js'
@@ -77,29 +78,74 @@ describe('the realtime hub', () => {
     expect(hub.stats().subscribers).toBe(3)
   })
 
-  it('resumes every subscriber exactly (backlog, then live, no gap, no duplicate) while writers race', async () => {
-    const hub = await startHub()
-    const start = await headSeq(db)
-    await write('A', 50)
-    const writers = Promise.all(
-      ['A', 'B', 'A', 'C'].map(async (exam) => {
-        for (let i = 0; i < 25; i++) await write(exam, 1 + (i % 3))
-      }),
-    )
-    const subscribers: Array<ReturnType<typeof record> & { after: string; examIds: string[] | null }> = []
-    for (let i = 0; i < 12; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 3))
-      const after = String(Number(start) + i * 7)
-      const examIds = i % 3 === 0 ? null : i % 3 === 1 ? ['A'] : ['B', 'C']
-      subscribers.push({ ...record(hub, { after, examIds }), after, examIds })
-    }
-    await writers
-    for (const s of subscribers) {
-      const expected = await allSeqs(s.examIds, s.after)
-      await expect.poll(() => s.got.length).toBe(expected.length)
-      expect(s.seqs()).toEqual(expected)
-      expect(s.log.filter((l) => l.startsWith('ready'))).toHaveLength(1)
-    }
+  // Chunk 2: every slice reaches its subscribers over several turns, with subscribers registering and
+  // catching up between them.
+  it.each([
+    ['at once', undefined],
+    ['two subscribers per turn', 2],
+  ])(
+    'resumes every subscriber exactly (backlog, then live, no gap, no duplicate) while writers race: fan-out %s',
+    async (_, fanoutChunk) => {
+      const hub = await startHub({ fanoutChunk })
+      const start = await headSeq(db)
+      await write('A', 50)
+      const writers = Promise.all(
+        ['A', 'B', 'A', 'C'].map(async (exam) => {
+          for (let i = 0; i < 25; i++) await write(exam, 1 + (i % 3))
+        }),
+      )
+      const subscribers: Array<ReturnType<typeof record> & { after: string; examIds: string[] | null }> = []
+      for (let i = 0; i < 12; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 3))
+        const after = String(Number(start) + i * 7)
+        const examIds = i % 3 === 0 ? null : i % 3 === 1 ? ['A'] : ['B', 'C']
+        subscribers.push({ ...record(hub, { after, examIds }), after, examIds })
+      }
+      await writers
+      for (const s of subscribers) {
+        const expected = await allSeqs(s.examIds, s.after)
+        await expect.poll(() => s.got.length).toBe(expected.length)
+        expect(s.seqs()).toEqual(expected)
+        expect(s.log.filter((l) => l.startsWith('ready'))).toHaveLength(1)
+        expect(s.subscription.cursor()).toBe(await headSeq(db))
+      }
+    },
+  )
+
+  it('a subscriber whose catch-up ends while a commit is still on its way to it gets that commit', async () => {
+    const hub = await startHub({ fanoutChunk: 1 })
+    const earlier = await write('A', 3)
+    const crowd = Array.from({ length: 2_000 }, () => record(hub))
+    await expect.poll(() => crowd.every((s) => s.log.length === 1)).toBe(true)
+    let late: ReturnType<typeof record> | null = null
+    const [event] = await db.transaction(async (tx) => {
+      // Registered before the commit, last in line: its backlog read waits for the transaction and
+      // ends while the commit is handed out, one subscriber per turn.
+      late = record(hub, { after: earlier[0].seq })
+      return upsertBookings(tx, [booking('A')], 'write')
+    })
+    await expect.poll(() => crowd.every((s) => s.got.length === 1)).toBe(true)
+    await expect.poll(() => late!.seqs()).toEqual([earlier[1].seq, earlier[2].seq, event.seq])
+  })
+
+  it('hands a commit to many subscribers over several turns of the event loop, never past their cursor', async () => {
+    const hub = await startHub({ fanoutChunk: 100 })
+    // The first subscriber to hear of the commit looks, at the next turn, at how many others have.
+    let servedAt = -1
+    const first = record(hub, {
+      onEvents: () => setImmediate(() => (servedAt = subscribers.filter((s) => s.got.length > 0).length)),
+    })
+    const subscribers = Array.from({ length: 1_000 }, () => record(hub))
+    await expect.poll(() => [first, ...subscribers].every((s) => s.log.length === 1)).toBe(true)
+    const before = hub.position()
+    const [event] = await write('A')
+    await expect.poll(() => subscribers.every((s) => s.got.length === 1)).toBe(true)
+    await expect.poll(() => servedAt).not.toBe(-1)
+    expect(servedAt).toBeGreaterThan(0)
+    expect(servedAt).toBeLessThan(subscribers.length)
+    expect(hub.position()).toBe(event.seq)
+    expect(hub.stats().fanoutPending).toBe(0)
+    expect(compareSeq(event.seq, before)).toBeGreaterThan(0)
   })
 
   it('re-reads from the log when live events overflow the catch-up buffer', async () => {

@@ -9,6 +9,8 @@
 //                       ▼                                                              │
 //                     pumping ── readEvents(after: position) ─► dispatch(slice) ───────┘
 //                       │  local commit contiguous with position ─► dispatch at once (no read)
+//                       │  dispatch: position moves, the slice joins the fan-out queue, which hands
+//                       │  it to its subscribers FANOUT_CHUNK per turn; then `delivered` moves
 //                       └─ read fails ─► retry with backoff
 //   following ──stop()──► stopped: subscribers ended ('shutdown'); LISTEN and timers released
 //
@@ -26,6 +28,7 @@ import type { Logger } from '../logger.js'
 import type { ChangeEvent, LoggedChangeEvent } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
 import { headSeq, LOCKS, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
+import { Fanout } from './fanout.js'
 import { EventSlice, LogEntry } from './log-entry.js'
 import { createNotifier, type Notifier } from './notifier.js'
 import { SubscriberRegistry } from './registry.js'
@@ -66,15 +69,20 @@ export interface RealtimeHubOptions {
   pruneEveryMs?: number
   /** Live events a catching-up subscriber holds before re-reading them from the log (default 10,000). */
   catchUpBuffer?: number
+  /** Subscribers handed a slice per turn of the event loop (default FANOUT_CHUNK, fanout.ts). */
+  fanoutChunk?: number
 }
 
 /** Entries read from the log: json() splices each row's stored text, `event` parses it (GraphQL). */
 export type ChangesPage = { kind: 'events'; entries: LogEntry[]; cursor: string } | { kind: 'refetch'; head: string }
 
 export interface HubStats {
+  /** The follower's place in the log (read and queued for fan-out). */
   position: string
   subscribers: number
   watchers: number
+  /** Slices still being handed out to subscribers (0 when the fan-out has caught up). */
+  fanoutPending: number
   dispatched: number
   pumps: number
   listenReconnects: number
@@ -88,7 +96,7 @@ export interface RealtimeHub {
   stop(): Promise<void>
   watcherCount(): number
   onWatchersChanged(listener: (count: number) => void): () => void
-  /** The newest seq this instance has dispatched: subscribing "from now" starts here. */
+  /** The newest seq this instance has handed to every subscriber. */
   position(): string
   subscribe(options: SubscribeOptions): Subscription
   /** One page of events after a cursor, straight from the log (long-poll, GraphQL `changes`). */
@@ -117,7 +125,11 @@ class Hub implements RealtimeHub {
   readonly #registry = new SubscriberRegistry()
   readonly #watchListeners = new Set<(count: number) => void>()
   readonly #lingering = new Set<NodeJS.Timeout>()
+  /** The follower's place in the log: every event up to it is read and queued for fan-out. */
   #position = '0'
+  /** Every event up to here has been handed to every subscriber (the fan-out may be a few turns behind). */
+  #delivered = '0'
+  readonly #fanout: Fanout
   #state: 'idle' | 'following' | 'stopped' = 'idle'
   #pumping: Promise<void> | null = null
   #again = false
@@ -144,8 +156,9 @@ class Hub implements RealtimeHub {
     this.heartbeatMs = options.heartbeatMs ?? 15_000
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 20
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000
+    this.#fanout = new Fanout((seq) => (this.#delivered = seq), options.fanoutChunk)
     this.#host = {
-      position: () => this.#position,
+      position: () => this.#delivered,
       bufferLimit: options.catchUpBuffer ?? 10_000,
       removed: (subscriber) => this.#removed(subscriber),
     }
@@ -153,7 +166,7 @@ class Hub implements RealtimeHub {
 
   async start(): Promise<void> {
     if (this.#state !== 'idle') return
-    this.#position = await headSeq(this.#db)
+    this.#position = this.#delivered = await headSeq(this.#db)
     this.#state = 'following'
     this.#offCommitted = this.#db.onCommitted((events) => queueMicrotask(() => this.#onLocalCommit(events)))
     // PGlite is one process: onCommitted already sees every write. Postgres may have other writers:
@@ -214,12 +227,13 @@ class Hub implements RealtimeHub {
       if (timer) clearTimeout(timer)
     this.#lingering.clear()
     this.#offCommitted?.()
+    this.#fanout.clear()
     this.disconnectAll()
     await Promise.all([this.#unlisten?.(), this.#notifier?.close(), this.#pumping])
   }
 
   position(): string {
-    return this.#position
+    return this.#delivered
   }
 
   watcherCount(): number {
@@ -232,7 +246,13 @@ class Hub implements RealtimeHub {
   }
 
   stats(): HubStats {
-    return { position: this.#position, subscribers: this.#registry.size, watchers: this.#watchers, ...this.#stats }
+    return {
+      position: this.#position,
+      subscribers: this.#registry.size,
+      watchers: this.#watchers,
+      fanoutPending: this.#fanout.pending,
+      ...this.#stats,
+    }
   }
 
   // ── the follower ──────────────────────────────────────────────────────────────────────────
@@ -316,7 +336,7 @@ class Hub implements RealtimeHub {
     // Moved first: a subscriber registered from inside a callback starts after this slice.
     this.#position = slice.lastSeq
     this.#stats.dispatched += events.length
-    this.#registry.dispatch(slice)
+    this.#fanout.push(slice, this.#registry.plan(slice))
   }
 
   #tick(): void {
@@ -359,7 +379,8 @@ class Hub implements RealtimeHub {
         // Nothing to read, but callbacks must not run inside subscribe()'s caller.
         await null
       }
-      subscriber.goLive(this.#position)
+      // Not #position: slices queued before this subscriber registered may still be on their way to it.
+      subscriber.goLive(this.#delivered)
     } catch (error) {
       subscriber.end('error', error)
     }

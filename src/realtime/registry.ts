@@ -2,6 +2,12 @@
 import type { EventSlice } from './log-entry.js'
 import type { Subscriber } from './subscriber.js'
 
+/** One part of a slice and the subscribers it goes to (null: each takes the entries about its own exams). */
+export interface Delivery {
+  readonly slice: EventSlice | null
+  readonly subscribers: readonly Subscriber[]
+}
+
 export class SubscriberRegistry {
   readonly #all = new Set<Subscriber>()
   readonly #byExam = new Map<string, Set<Subscriber>>()
@@ -39,27 +45,29 @@ export class SubscriberRegistry {
     if (removed) this.#size--
   }
 
-  /** Hands each subscriber the part of the slice about its exams. */
-  dispatch(slice: EventSlice): void {
-    for (const subscriber of this.#all) subscriber.receive(slice)
-    if (this.#byExam.size === 0) return
+  /**
+   * Who receives which part of the slice, as it stands now: the hub hands it out from these lists,
+   * a chunk of subscribers per turn of the event loop. A group's `slice` is null when each of its
+   * subscribers takes its own part (subscribers of several exams, when the slice spans several).
+   */
+  plan(slice: EventSlice): Delivery[] {
+    const plan: Delivery[] = []
+    if (this.#all.size > 0) plan.push({ slice, subscribers: [...this.#all] })
+    if (this.#byExam.size === 0) return plan
     const examIds = new Set<string>()
     for (const entry of slice.entries) if (entry.examId !== null) examIds.add(entry.examId)
-    if (examIds.size === 1) return this.#dispatchOneExam(slice, examIds.values().next().value as string)
+    if (examIds.size === 1) {
+      // The common case: every subscriber of that exam gets the same (memoised) view.
+      const examId = examIds.values().next().value as string
+      const subscribers = this.#byExam.get(examId)
+      const part = subscribers && slice.forExam(examId)
+      if (subscribers && part) plan.push({ slice: part, subscribers: [...subscribers] })
+      return plan
+    }
     const targets = new Set<Subscriber>()
     for (const examId of examIds) for (const subscriber of this.#byExam.get(examId) ?? []) targets.add(subscriber)
-    for (const subscriber of targets) {
-      const part = slice.forExams(subscriber.examIds)
-      if (part) subscriber.receive(part)
-    }
-  }
-
-  // The common case: every subscriber of that exam gets the same (memoised) view.
-  #dispatchOneExam(slice: EventSlice, examId: string): void {
-    const subscribers = this.#byExam.get(examId)
-    if (!subscribers) return
-    const part = slice.forExam(examId)
-    if (part) for (const subscriber of subscribers) subscriber.receive(part)
+    if (targets.size > 0) plan.push({ slice: null, subscribers: [...targets] })
+    return plan
   }
 
   /** A copy, so that callers may close subscribers while iterating. */
