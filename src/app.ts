@@ -31,8 +31,8 @@ export interface AppOptions {
   webDist?: string | null
   /** Where HubSpot (or the emulator) is; without it the app serves reads only. */
   hubspot?: HubSpotSettings
-  /** Realtime tuning (tests shorten the heartbeat, or lengthen the safety poll). */
-  realtime?: Partial<Pick<RealtimeHubOptions, 'safetyPollMs' | 'heartbeatMs' | 'retentionMs'>>
+  /** Realtime tuning (tests shorten the heartbeat, or lengthen the safety poll; benchmarks set the fan-out chunk). */
+  realtime?: Partial<Pick<RealtimeHubOptions, 'safetyPollMs' | 'heartbeatMs' | 'retentionMs' | 'fanoutChunk'>>
   /** The clock sign-in codes expire by (tests move it instead of waiting ten minutes). */
   signInClock?: () => number
 }

@@ -41,6 +41,8 @@ const CLIENT_PROCS = Number(option('client-procs', 'BENCH_CLIENT_PROCS') ?? 2)
 const PIN = process.argv.includes('--pin') || process.env.BENCH_PIN === '1'
 const CPU_COUNT = availableParallelism()
 if (PIN && CPU_COUNT < 2) throw new Error('--pin needs at least 2 CPUs (one for the server, one for the clients)')
+/** --fanout-chunk N (BENCH_FANOUT_CHUNK): the hub's subscribers per turn, for an A/B of the chunking itself. */
+const FANOUT_CHUNK = option('fanout-chunk', 'BENCH_FANOUT_CHUNK')
 const SERVER_CPUS = PIN ? '0' : null
 const CLIENT_CPUS = PIN ? `1-${CPU_COUNT - 1}` : null
 const PG_URL = process.env.BENCH_PGLITE
@@ -424,6 +426,7 @@ async function main(): Promise<void> {
       {
         BENCH_JWT_SECRET: secret,
         ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
+        ...(FANOUT_CHUNK ? { BENCH_FANOUT_CHUNK: FANOUT_CHUNK } : {}),
       },
       SERVER_CPUS,
     )
@@ -441,7 +444,8 @@ async function main(): Promise<void> {
     })
     console.log(
       `realtime fan-out on ${machineLine(started)}; database: ${hello.database}; ${CLIENT_PROCS} client processes` +
-        (PIN ? `; server pinned to CPU ${SERVER_CPUS}, clients to CPUs ${CLIENT_CPUS}` : ''),
+        (PIN ? `; server pinned to CPU ${SERVER_CPUS}, clients to CPUs ${CLIENT_CPUS}` : '') +
+        (FANOUT_CHUNK ? `; fan-out ${FANOUT_CHUNK} subscribers per turn` : ''),
     )
     console.log(
       `steady: ${STEADY.transactions} commits at ${1000 / STEADY.intervalMs}/s; burst: ${BURST.transactions} commits × ${BURST.perTransaction} bookings back to back\n`,
@@ -473,6 +477,7 @@ async function main(): Promise<void> {
       database: hello.database,
       clientProcesses: CLIENT_PROCS,
       pinned: PIN ? { server: SERVER_CPUS, clients: CLIENT_CPUS } : null,
+      fanoutChunk: FANOUT_CHUNK ? Number(FANOUT_CHUNK) : 'default',
       phases: { steady: STEADY, burst: BURST },
       goals: GOALS,
       rows,

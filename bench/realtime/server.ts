@@ -21,7 +21,9 @@ const config = loadConfig(
     HUBMIRROR_MAX_STREAMS: '100000',
   }),
 )
-const app = await createApp({ config, inMemoryDb: true, webDist: null })
+// BENCH_FANOUT_CHUNK: subscribers handed an event per turn of the event loop (the hub's default unless set).
+const fanoutChunk = process.env.BENCH_FANOUT_CHUNK ? Number(process.env.BENCH_FANOUT_CHUNK) : undefined
+const app = await createApp({ config, inMemoryDb: true, webDist: null, realtime: { fanoutChunk } })
 const url = await app.listen()
 
 // socket.io doing the same job: every committed change broadcast to every client, encoded once
