@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 // BENCH_CLIENT_PROCS client processes (default 2) with raw-TCP SSE / raw engine.io clients. Each
 // child raises its open-files limit to the hard limit (10k clients need ~10k descriptors in the
 // server: `ulimit -Hn` must allow it). Latency is commit-to-receipt: the writer stamps each row with
-// the time taken just before its transaction, the client subtracts it from the time it read it.
+// the time its commit was due (README.md: coordinated omission), the client subtracts it from the
+// time it read it.
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -72,7 +72,11 @@ async function write(args: Record<string, unknown>) {
     const due = started + i * intervalMs
     const wait = due - clock()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-    const stamp = clock()
+    // Paced commits are stamped with the time they were due, not the time the writer got round to
+    // them: a server whose fan-out holds the event loop also delays the next commit, and stamping
+    // late would hide that wait from the latency (coordinated omission). Back-to-back commits
+    // (the burst) have no due time and are stamped as they start.
+    const stamp = intervalMs > 0 ? due : clock()
     if (i === 0) first = stamp
     const stampText = stamp.toFixed(3)
     await app.db.transaction((tx) =>
