@@ -104,12 +104,21 @@ describe('Postgres down, then back', () => {
       '/api/mock-exams/aggregates',
       ...examIds.flatMap((id) => [`/api/mock-exams/${id}`, `/api/mock-exams/${id}/bookings`]),
     ]
+    // The bookings' total_bookings pushes (and any pull they cause) commit change events that bump
+    // the cache; a read warmed before they land would be a miss in the outage. So: let them land,
+    // then warm until one whole pass over the paths is served from the cache.
+    await countersSettled(t.app)
     const warm = new Map<string, string>()
-    for (const path of cachedPaths) {
-      await api('GET', path)
-      const answer = await api('GET', path)
-      expect(answer.status).toBe(200)
-      warm.set(path, JSON.stringify(answer.body))
+    for (let pass = 0; ; pass++) {
+      const missesBefore = t.app.cache.stats.misses + t.app.cache.stats.bypassed
+      for (const path of cachedPaths) {
+        const answer = await api('GET', path)
+        expect(answer.status).toBe(200)
+        warm.set(path, JSON.stringify(answer.body))
+      }
+      if (t.app.cache.stats.misses + t.app.cache.stats.bypassed === missesBefore) break
+      expect(pass, 'the cache to hold still for one pass over the dashboard reads').toBeLessThan(20)
+      await countersSettled(t.app)
     }
     const hubspotBookingsBefore = (await hubspotObjects(emulator.url, 'bookings')).length
     const hubspotBefore = emulator.stats().total
