@@ -36,24 +36,54 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   // from 11 would never receive 10.
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
   // The history row goes in with the log row, in the same statement: retention prunes the log,
-  // never the history, and the two can never disagree about a change.
-  const { rows } = await tx.query<ChangeEvent>(
+  // never the history, and the two can never disagree about a change. Only each event's seq comes
+  // back (and the one commit time): the rest is what was sent, so a backfill's rows do not make
+  // the round trip twice.
+  const { rows } = await tx.query<{ seq: string; at: string }>(
     `WITH appended AS (
        INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
        SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.changes, e.origin, e.row
          FROM jsonb_to_recordset($2::jsonb)
            AS e(kind text, op text, hubspot_id text, exam_id text, changes jsonb, origin jsonb, row jsonb, n int)
         ORDER BY e.n
-       RETURNING *),
+       RETURNING seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at),
      history AS (
        INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
        SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
-     SELECT ${ENVELOPE_SELECT}, row_data AS row FROM appended`,
+     SELECT seq::text AS seq, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+       FROM appended`,
     [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
   )
-  const appended = rows.sort((a, b) => compareSeq(a.seq, b.seq))
+  // Rows are inserted in the events' order, so ascending seqs pair with the events one to one.
+  const seqs = rows.sort((a, b) => compareSeq(a.seq, b.seq))
+  const appended = events.map((event, i): ChangeEvent => ({
+    seq: seqs[i].seq,
+    kind: event.kind,
+    op: event.op,
+    hubspot_id: event.hubspot_id,
+    exam_id: event.exam_id,
+    source,
+    at: seqs[i].at,
+    changes: inJsonbKeyOrder(event.changes),
+    origin: inJsonbKeyOrder(event.origin),
+    row: inJsonbKeyOrder(event.row) as ChangeEvent['row'],
+  }))
   tx.announce(appended)
   return appended
+}
+
+/**
+ * An object with its keys in the order jsonb keeps them (shorter first, then bytewise), so that an
+ * event announced live serialises byte for byte as the same event read back from the log.
+ */
+function inJsonbKeyOrder<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(inJsonbKeyOrder) as T
+  if (value === null || typeof value !== 'object') return value
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+  entries.sort(
+    ([a], [b]) => Buffer.byteLength(a) - Buffer.byteLength(b) || Buffer.compare(Buffer.from(a), Buffer.from(b)),
+  )
+  return Object.fromEntries(entries.map(([k, v]) => [k, inJsonbKeyOrder(v)])) as T
 }
 
 export interface ReadEventsOptions {
