@@ -107,6 +107,11 @@ interface Row {
   serverCpuUsPerDelivery: number
   /** The clients' CPU per received event (the same lean client code for both). */
   clientCpuUsPerReceipt: number
+  /**
+   * How late the steady phase's last commit finished against its due time: a writer that falls
+   * behind its schedule adds that wait to every later commit's latency (they are stamped when due).
+   */
+  writerLagMs: number
   /** The server's event-loop delay p99 during the steady phase and during the burst (perf_hooks). */
   loopDelayP99Ms: number
   burstLoopDelayP99Ms: number
@@ -165,7 +170,11 @@ class Bench {
     await Promise.all(this.clients.map((client) => client.call('reset')))
     const cpuBefore = processCpuS(this.serverPid)
     const clientCpuBefore = this.clientCpuS()
-    const written = await this.writer.call<{ firstCommitAt: number; events: number }>('write', phase)
+    const written = await this.writer.call<{ firstCommitAt: number; lastCommitAt: number; events: number }>(
+      'write',
+      phase,
+    )
+    const writerLagMs = written.lastCommitAt - (written.firstCommitAt + (phase.transactions - 1) * phase.intervalMs)
     const expected = written.events * connected
     const deadline = Date.now() + 30_000
     let received = 0
@@ -196,6 +205,7 @@ class Bench {
       expected,
       received: all.length,
       seconds: (lastReceipt - written.firstCommitAt) / 1000,
+      writerLagMs,
       cpuUsPerDelivery: perDelivery(cpu),
       clientCpuUsPerReceipt: perDelivery(clientCpu),
     }
@@ -248,6 +258,7 @@ class Bench {
           Math.max(1, steady.received + burst.received),
         2,
       ),
+      writerLagMs: round(steady.writerLagMs),
       loopDelayP99Ms: round(stats.loopDelayP99Ms),
       burstLoopDelayP99Ms: round(burstStats.loopDelayP99Ms),
     }
@@ -269,6 +280,7 @@ function printTable(rows: Row[]): void {
     'heap KiB/conn',
     'server CPU µs/delivery',
     'client CPU µs/receipt',
+    'writer lag ms',
     'loop p99 ms',
     'burst loop p99 ms',
     'connect ms',
@@ -288,6 +300,7 @@ function printTable(rows: Row[]): void {
       r.heapKiBPerConnection,
       r.serverCpuUsPerDelivery,
       r.clientCpuUsPerReceipt,
+      r.writerLagMs,
       r.loopDelayP99Ms,
       r.burstLoopDelayP99Ms,
       r.connectMs,

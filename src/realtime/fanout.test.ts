@@ -1,28 +1,42 @@
 // The fan-out queue: order per subscriber across slices, a chunk per turn, delivered() only at the end.
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../model/records.js'
-import { Fanout } from './fanout.js'
+import { Fanout, FANOUT_MERGE_ENTRIES } from './fanout.js'
 import { EventSlice } from './log-entry.js'
 import type { Subscriber } from './subscriber.js'
 
 const slice = (...seqs: number[]) =>
   EventSlice.of(seqs.map((seq) => ({ seq: String(seq), kind: 'booking', exam_id: 'A' }) as ChangeEvent))
 
-/** A stand-in for a subscriber: it records the seqs it is handed. */
+/** A stand-in for a subscriber: it records the seqs it is handed, and each hand-over (one write). */
 function recorder() {
   const seqs: string[] = []
-  const subscriber = { examIds: null, receive: (part: EventSlice) => seqs.push(...part.entries.map((e) => e.seq)) }
-  return { seqs, subscriber: subscriber as unknown as Subscriber }
+  const writes: string[][] = []
+  const receive = (part: EventSlice) => {
+    const got = part.entries.map((e) => e.seq)
+    seqs.push(...got)
+    writes.push(got)
+  }
+  return { seqs, writes, subscriber: { examIds: null, receive } as unknown as Subscriber }
 }
+
+/** Plans every slice for whoever is in `current` at the time (the registry's part). */
+const everyone = (current: () => ReturnType<typeof recorder>[]) => () => [
+  { slice: null, subscribers: current().map((r) => r.subscriber) },
+]
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('the fan-out queue', () => {
   it('hands a slice to `chunk` subscribers per turn, and says it is delivered only when all have it', async () => {
     const delivered: string[] = []
-    const fanout = new Fanout((seq) => delivered.push(seq), 3)
     const all = Array.from({ length: 7 }, recorder)
-    fanout.push(slice(1), [{ slice: null, subscribers: all.map((r) => r.subscriber) }])
+    const fanout = new Fanout(
+      (seq) => delivered.push(seq),
+      everyone(() => all),
+      3,
+    )
+    fanout.push(slice(1))
     expect(all.map((r) => r.seqs.length)).toEqual([1, 1, 1, 0, 0, 0, 0])
     expect(delivered).toEqual([])
     await nextTurn()
@@ -33,36 +47,85 @@ describe('the fan-out queue', () => {
     expect(fanout.pending).toBe(0)
   })
 
-  it('keeps each subscriber in seq order when slices are pushed halfway through another', async () => {
-    const fanout = new Fanout(() => undefined, 2)
+  it('keeps each subscriber in seq order when slices are pushed halfway through another, and leaves out the closed', async () => {
     const all = Array.from({ length: 5 }, recorder)
-    const plan = [{ slice: null, subscribers: all.map((r) => r.subscriber) }]
-    fanout.push(slice(1), plan)
-    fanout.push(slice(2, 3), plan)
-    await nextTurn()
-    fanout.push(
-      slice(4),
-      plan.map((group) => ({ ...group, subscribers: group.subscribers.slice(0, 2) })),
+    let current = all
+    const fanout = new Fanout(
+      () => undefined,
+      everyone(() => current),
+      2,
     )
+    fanout.push(slice(1))
+    fanout.push(slice(2, 3))
+    await nextTurn()
+    // Three of them close: a slice queued from now on is not for them.
+    current = all.slice(0, 2)
+    fanout.push(slice(4))
     for (let turn = 0; turn < 10 && fanout.pending > 0; turn++) await nextTurn()
     expect(all.map((r) => r.seqs)).toEqual([
       ['1', '2', '3', '4'],
       ['1', '2', '3', '4'],
-      ['1', '2', '3'],
-      ['1', '2', '3'],
-      ['1', '2', '3'],
+      // 4 joined 2–3, planned afresh: the closed ones get neither (they would have got 2–3 alone).
+      ['1'],
+      ['1'],
+      ['1'],
     ])
   })
 
   it('drops what is queued on clear()', async () => {
     const delivered: string[] = []
-    const fanout = new Fanout((seq) => delivered.push(seq), 1)
     const all = Array.from({ length: 3 }, recorder)
-    fanout.push(slice(1), [{ slice: null, subscribers: all.map((r) => r.subscriber) }])
+    const fanout = new Fanout(
+      (seq) => delivered.push(seq),
+      everyone(() => all),
+      1,
+    )
+    fanout.push(slice(1))
     fanout.clear()
     await nextTurn()
     expect(all.map((r) => r.seqs.length)).toEqual([1, 0, 0])
     expect(delivered).toEqual([])
     expect(fanout.pending).toBe(0)
+  })
+
+  it('joins slices queued behind one that has not started, so a fan-out that is behind writes each subscriber once', async () => {
+    const delivered: string[] = []
+    const all = Array.from({ length: 5 }, recorder)
+    const fanout = new Fanout(
+      (seq) => delivered.push(seq),
+      everyone(() => all),
+      2,
+    )
+    fanout.push(slice(1))
+    // Slice 1 is halfway: 2 and 3 queue behind it, 4 joins 2–3, 5–6 join them too.
+    fanout.push(slice(2))
+    fanout.push(slice(3))
+    fanout.push(slice(4))
+    fanout.push(slice(5, 6))
+    expect(fanout.pending).toBe(2)
+    expect(fanout.merged).toBe(3)
+    for (let turn = 0; turn < 20 && fanout.pending > 0; turn++) await nextTurn()
+    for (const r of all) expect(r.writes).toEqual([['1'], ['2', '3', '4', '5', '6']])
+    expect(delivered).toEqual(['1', '6'])
+  })
+
+  it('joins no slice past FANOUT_MERGE_ENTRIES', async () => {
+    const all = Array.from({ length: 3 }, recorder)
+    const fanout = new Fanout(
+      () => undefined,
+      everyone(() => all),
+      1,
+    )
+    const seqs = Array.from({ length: FANOUT_MERGE_ENTRIES + 3 }, (_, i) => i + 2)
+    fanout.push(slice(1))
+    fanout.push(slice(...seqs.slice(0, FANOUT_MERGE_ENTRIES - 1)))
+    fanout.push(slice(...seqs.slice(FANOUT_MERGE_ENTRIES - 1, FANOUT_MERGE_ENTRIES)))
+    fanout.push(slice(...seqs.slice(FANOUT_MERGE_ENTRIES)))
+    expect(fanout.merged).toBe(1)
+    for (let turn = 0; turn < 50 && fanout.pending > 0; turn++) await nextTurn()
+    for (const r of all) {
+      expect(r.writes.map((w) => w.length)).toEqual([1, FANOUT_MERGE_ENTRIES, 3])
+      expect(r.seqs).toEqual(['1', ...seqs.map(String)])
+    }
   })
 })

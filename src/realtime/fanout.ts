@@ -1,5 +1,5 @@
 // Hands slices to their subscribers in order, a chunk of subscribers per turn of the event loop.
-import type { EventSlice } from './log-entry.js'
+import { EventSlice } from './log-entry.js'
 import type { Delivery } from './registry.js'
 
 /**
@@ -11,6 +11,18 @@ import type { Delivery } from './registry.js'
  */
 export const FANOUT_CHUNK = 500
 
+/**
+ * Entries a queued slice may grow to by taking in the slices pushed behind it. A fan-out that falls
+ * behind (10 commits a second to 10,000 streams is 100,000 socket writes a second, more than two
+ * cores' loopback managed in bench/RESULTS.md, issue 26) then writes each subscriber the events that
+ * piled up in one go: the further behind, the fewer writes per event, so the queue drains instead
+ * of growing. Bounded so that one write stays far below the 64 KiB a stream may leave unsent.
+ */
+export const FANOUT_MERGE_ENTRIES = 32
+
+/** The deliveries of a slice: who gets it, and which part (registry.ts). */
+export type Planner = (slice: EventSlice) => Delivery[]
+
 interface Pending {
   readonly slice: EventSlice
   /** Taken when the slice was queued: later subscribers start after it (their cursor is past it). */
@@ -21,6 +33,9 @@ export class Fanout {
   readonly #queue: Pending[] = []
   readonly #chunk: number
   readonly #onDelivered: (seq: string) => void
+  readonly #plan: Planner
+  /** Slices that joined the one queued ahead of them instead of being handed out on their own. */
+  merged = 0
   /** Where the head of the queue has got to: the group, and the subscriber within it. */
   #group = 0
   #index = 0
@@ -28,8 +43,9 @@ export class Fanout {
   #scheduled: NodeJS.Immediate | null = null
 
   /** `onDelivered(seq)`: every subscriber has been handed everything up to seq. */
-  constructor(onDelivered: (seq: string) => void, chunk = FANOUT_CHUNK) {
+  constructor(onDelivered: (seq: string) => void, plan: Planner, chunk = FANOUT_CHUNK) {
     this.#onDelivered = onDelivered
+    this.#plan = plan
     this.#chunk = chunk
   }
 
@@ -38,8 +54,21 @@ export class Fanout {
     return this.#queue.length
   }
 
-  push(slice: EventSlice, plan: readonly Delivery[]): void {
-    this.#queue.push({ slice, plan })
+  /**
+   * Queues a slice, planned now: a subscriber registered later starts after it. A slice behind one
+   * that has not started (only the head is ever halfway) joins it, planned afresh: a subscriber
+   * registered in between is then handed entries it already has, which its cursor drops
+   * (subscriber.ts), and one closed in between is left out, as it would have been.
+   */
+  push(slice: EventSlice): void {
+    const tail = this.#queue.length >= 2 ? this.#queue[this.#queue.length - 1] : undefined
+    if (tail && tail.slice.entries.length + slice.entries.length <= FANOUT_MERGE_ENTRIES) {
+      const joined = new EventSlice([...tail.slice.entries, ...slice.entries])
+      this.#queue[this.#queue.length - 1] = { slice: joined, plan: this.#plan(joined) }
+      this.merged += 1
+      return
+    }
+    this.#queue.push({ slice, plan: this.#plan(slice) })
     // A push from inside a delivery, or while a next turn is due, joins the queue behind the rest.
     if (!this.#running && !this.#scheduled) this.#run()
   }

@@ -83,6 +83,8 @@ export interface HubStats {
   watchers: number
   /** Slices still being handed out to subscribers (0 when the fan-out has caught up). */
   fanoutPending: number
+  /** Slices that joined a queued one because the fan-out was behind (fanout.ts). */
+  fanoutMerged: number
   dispatched: number
   pumps: number
   listenReconnects: number
@@ -156,7 +158,11 @@ class Hub implements RealtimeHub {
     this.heartbeatMs = options.heartbeatMs ?? 15_000
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 20
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000
-    this.#fanout = new Fanout((seq) => (this.#delivered = seq), options.fanoutChunk)
+    this.#fanout = new Fanout(
+      (seq) => (this.#delivered = seq),
+      (slice) => this.#registry.plan(slice),
+      options.fanoutChunk,
+    )
     this.#host = {
       position: () => this.#delivered,
       bufferLimit: options.catchUpBuffer ?? 10_000,
@@ -251,6 +257,7 @@ class Hub implements RealtimeHub {
       subscribers: this.#registry.size,
       watchers: this.#watchers,
       fanoutPending: this.#fanout.pending,
+      fanoutMerged: this.#fanout.merged,
       ...this.#stats,
     }
   }
@@ -336,7 +343,7 @@ class Hub implements RealtimeHub {
     // Moved first: a subscriber registered from inside a callback starts after this slice.
     this.#position = slice.lastSeq
     this.#stats.dispatched += events.length
-    this.#fanout.push(slice, this.#registry.plan(slice))
+    this.#fanout.push(slice)
   }
 
   #tick(): void {
