@@ -16,7 +16,8 @@ export const FANOUT_CHUNK = 500
  * behind (10 commits a second to 10,000 streams is 100,000 socket writes a second, more than two
  * cores' loopback managed in bench/RESULTS.md, issue 26) then writes each subscriber the events that
  * piled up in one go: the further behind, the fewer writes per event, so the queue drains instead
- * of growing. Bounded so that one write stays far below the 64 KiB a stream may leave unsent.
+ * of growing. Bounded so that one write (32 events of about 1 KiB) stays under the least backlog a
+ * stream may be configured to leave unsent before it is dropped (HUBMIRROR_STREAM_BACKLOG_BYTES ≥ 64 KiB).
  */
 export const FANOUT_MERGE_ENTRIES = 32
 
@@ -25,7 +26,7 @@ export type Planner = (slice: EventSlice) => Delivery[]
 
 interface Pending {
   readonly slice: EventSlice
-  /** Taken when the slice was queued: later subscribers start after it (their cursor is past it). */
+  /** Taken when the slice was queued, or joined (push): later subscribers start after it. */
   readonly plan: readonly Delivery[]
 }
 
@@ -34,8 +35,7 @@ export class Fanout {
   readonly #chunk: number
   readonly #onDelivered: (seq: string) => void
   readonly #plan: Planner
-  /** Slices that joined the one queued ahead of them instead of being handed out on their own. */
-  merged = 0
+  #merged = 0
   /** Where the head of the queue has got to: the group, and the subscriber within it. */
   #group = 0
   #index = 0
@@ -54,6 +54,11 @@ export class Fanout {
     return this.#queue.length
   }
 
+  /** Slices that joined the one queued ahead of them instead of being handed out on their own. */
+  get merged(): number {
+    return this.#merged
+  }
+
   /**
    * Queues a slice, planned now: a subscriber registered later starts after it. A slice behind one
    * that has not started (only the head is ever halfway) joins it, planned afresh: a subscriber
@@ -65,7 +70,7 @@ export class Fanout {
     if (tail && tail.slice.entries.length + slice.entries.length <= FANOUT_MERGE_ENTRIES) {
       const joined = new EventSlice([...tail.slice.entries, ...slice.entries])
       this.#queue[this.#queue.length - 1] = { slice: joined, plan: this.#plan(joined) }
-      this.merged += 1
+      this.#merged += 1
       return
     }
     this.#queue.push({ slice, plan: this.#plan(slice) })

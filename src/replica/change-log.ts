@@ -26,8 +26,8 @@ export interface NewEvent {
 
 // The columns are selected under ChangeEvent's names and in its key order, so that rows come back
 // as events (and a logged event's envelope stringifies as the event's would): no copy field by field.
-const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, changes, origin`
+const AT_SELECT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`
+const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source, ${AT_SELECT}, changes, origin`
 
 export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
   if (events.length === 0) return []
@@ -36,9 +36,8 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   // from 11 would never receive 10.
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
   // The history row goes in with the log row, in the same statement: retention prunes the log,
-  // never the history, and the two can never disagree about a change. Only each event's seq comes
-  // back (and the one commit time): the rest is what was sent, so a backfill's rows do not make
-  // the round trip twice.
+  // never the history, and the two can never disagree about a change. Only each event's seq and
+  // time come back: the rest is what was sent, so a backfill's rows do not make the round trip twice.
   const { rows } = await tx.query<{ seq: string; at: string }>(
     `WITH appended AS (
        INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
@@ -50,8 +49,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
      history AS (
        INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
        SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
-     SELECT seq::text AS seq, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-       FROM appended`,
+     SELECT seq::text AS seq, ${AT_SELECT} FROM appended`,
     [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
   )
   // Rows are inserted in the events' order, so ascending seqs pair with the events one to one.
@@ -73,8 +71,9 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
 }
 
 /**
- * An object with its keys in the order jsonb keeps them (shorter first, then bytewise), so that an
- * event announced live serialises byte for byte as the same event read back from the log.
+ * A value with its object keys in the order jsonb keeps them (shorter first, then bytewise), so that
+ * an event announced live stringifies as the same event read back from the log and parsed (the wire
+ * JSON of both transports keeps keys in object order).
  */
 function inJsonbKeyOrder<T>(value: T): T {
   if (Array.isArray(value)) return value.map(inJsonbKeyOrder) as T

@@ -663,7 +663,7 @@ describe('abuse: hostile clients while a background load runs', () => {
     const result = await background.finish(logged.length)
     background = null
 
-    // The load: every answer a success, and its p99 under attack within 2× of its own unloaded p99.
+    // The load: every answer a success, and its p99 under attack within p99Limit of its own unloaded p99.
     expect(result.errors).toEqual([])
     const unloaded = {
       reads: [...result.phases.unloaded.reads, ...(result.phases['unloaded again']?.reads ?? [])],
