@@ -1,11 +1,11 @@
 // `hubmirror backfill | sync | reconcile`: the sync engine run once, against the configured HubSpot or through the running server.
-import { openSyncParts } from '../app.js'
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { issueToken } from '../http/jwt.js'
 import { createLogger } from '../logger.js'
 import type { z } from 'zod'
 import type { pullDone, pullRunning, reconcileBody, statusBody } from '../model/contract/sync.js'
 import { createProgress, SYNC_TYPES, type DriftReport, type PullResult, type SyncEngine } from '../sync/index.js'
+import { openSyncParts } from '../sync-parts.js'
 import { booleanFlag, UsageError, type ParsedArgs } from './args.js'
 import { findRunningServer, serverRecordPath, type ServerRecord } from './running-server.js'
 
