@@ -31,6 +31,19 @@ const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source
 
 export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
   if (events.length === 0) return []
+  // Everything that does not need the seqs is done before the lock below: concurrent writers (the
+  // backfill's) queue on it, so the work done while it is held is what bounds their throughput.
+  const payload = JSON.stringify(events.map((event, n) => ({ ...event, n })))
+  const bodies = events.map((event) => ({
+    kind: event.kind,
+    op: event.op,
+    hubspot_id: event.hubspot_id,
+    exam_id: event.exam_id,
+    source,
+    changes: inJsonbKeyOrder(event.changes),
+    origin: inJsonbKeyOrder(event.origin),
+    row: inJsonbKeyOrder(event.row) as ChangeEvent['row'],
+  }))
   // Held from the first event insert to commit, so that seq order is commit order. Without it a
   // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
   // from 11 would never receive 10.
@@ -50,21 +63,19 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
        INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
        SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
      SELECT seq::text AS seq, ${AT_SELECT} FROM appended`,
-    [source, JSON.stringify(events.map((event, n) => ({ ...event, n })))],
+    [source, payload],
   )
   // Rows are inserted in the events' order, so ascending seqs pair with the events one to one.
   const seqs = rows.sort((a, b) => compareSeq(a.seq, b.seq))
-  const appended = events.map((event, i): ChangeEvent => ({
+  // Keys in ChangeEvent's order (the wire order): seq first, at between source and changes.
+  const appended = bodies.map(({ source, changes, origin, row, ...head }, i): ChangeEvent => ({
     seq: seqs[i].seq,
-    kind: event.kind,
-    op: event.op,
-    hubspot_id: event.hubspot_id,
-    exam_id: event.exam_id,
+    ...head,
     source,
     at: seqs[i].at,
-    changes: inJsonbKeyOrder(event.changes),
-    origin: inJsonbKeyOrder(event.origin),
-    row: inJsonbKeyOrder(event.row) as ChangeEvent['row'],
+    changes,
+    origin,
+    row,
   }))
   tx.announce(appended)
   return appended
@@ -73,16 +84,31 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
 /**
  * A value with its object keys in the order jsonb keeps them (shorter first, then bytewise), so that
  * an event announced live stringifies as the same event read back from the log and parsed (the wire
- * JSON of both transports keeps keys in object order).
+ * JSON of both transports keeps keys in object order). A backfill orders every row of every batch
+ * here, so the common case (ASCII column names) compares strings without encoding them.
  */
 function inJsonbKeyOrder<T>(value: T): T {
   if (Array.isArray(value)) return value.map(inJsonbKeyOrder) as T
   if (value === null || typeof value !== 'object') return value
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined)
-  entries.sort(
-    ([a], [b]) => Buffer.byteLength(a) - Buffer.byteLength(b) || Buffer.compare(Buffer.from(a), Buffer.from(b)),
-  )
-  return Object.fromEntries(entries.map(([k, v]) => [k, inJsonbKeyOrder(v)])) as T
+  const object = value as Record<string, unknown>
+  const keys = Object.keys(object).filter((key) => object[key] !== undefined)
+  keys.sort(compareJsonbKeys)
+  const ordered: Record<string, unknown> = {}
+  for (const key of keys) ordered[key] = inJsonbKeyOrder(object[key])
+  return ordered as T
+}
+
+/** jsonb's key order: by length in bytes, then bytewise. For ASCII, bytes are UTF-16 code units. */
+export function compareJsonbKeys(a: string, b: string): number {
+  if (isAscii(a) && isAscii(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length - y.length || Buffer.compare(x, y)
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+  return true
 }
 
 export interface ReadEventsOptions {

@@ -121,8 +121,16 @@ export async function recordPullError(db: Queryable, type: SyncType, error: unkn
   await updateRow(db, type, 'last_pull_finished_at = now(), last_error = $2', [message])
 }
 
+/**
+ * One statement: the backfill's writers save their checkpoint while holding the change log's append
+ * lock (replica/change-log.ts), so every round trip here is one all of them wait for.
+ */
 export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: object | null): Promise<void> {
-  await updateRow(db, type, 'backfill = $2::jsonb', [plan === null ? null : JSON.stringify(plan)], true)
+  await db.query(
+    `INSERT INTO ${SYNC_STATE_TABLE} AS s (object_type, backfill) VALUES ($1, $2::jsonb)
+     ON CONFLICT (object_type) DO UPDATE SET backfill = EXCLUDED.backfill, updated_at = now()`,
+    [type, plan === null ? null : JSON.stringify(plan)],
+  )
 }
 
 /** Forgets the cursors too: the next pull of this type starts from a backfill. */
