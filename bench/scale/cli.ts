@@ -1,16 +1,19 @@
-// Runs one `hubmirror` command as a person would, timing the whole process and taking its peak RSS.
+// Runs one `hubmirror` command as a person would, timing the whole process and taking its peak RSS and CPU time.
 import { spawn } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-/** GNU time prints the peak RSS (kB) on its own line of stderr, after the command's own output. */
+/** GNU time prints the peak RSS (kB) and CPU seconds on its own line of stderr, after the command's own output. */
 const TIME = '/usr/bin/time'
 const RSS_MARK = 'PEAK_RSS_KB='
+const CPU_MARK = 'CPU_S='
 
 export interface CliRun {
   ms: number
   peakRssMB: number
+  /** user + system CPU of the command and the child it waited for (the launcher's capped process) */
+  cpuSeconds: number
   code: number | null
   signal: NodeJS.Signals | null
   stdout: string
@@ -29,11 +32,15 @@ export interface CliOptions {
 
 export function runCli(args: string[], options: CliOptions): Promise<CliRun> {
   const started = performance.now()
-  const child = spawn(TIME, ['-f', `${RSS_MARK}%M`, process.execPath, join(ROOT, 'bin/hubmirror.js'), ...args], {
-    cwd: ROOT,
-    env: options.env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    TIME,
+    ['-f', `${RSS_MARK}%M ${CPU_MARK}%U+%S`, process.execPath, join(ROOT, 'bin/hubmirror.js'), ...args],
+    {
+      cwd: ROOT,
+      env: options.env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let stdout = ''
   let stderr = ''
   let lastEcho = 0
@@ -71,6 +78,7 @@ export function runCli(args: string[], options: CliOptions): Promise<CliRun> {
       watching = false
       const ms = performance.now() - started
       const rss = /PEAK_RSS_KB=(\d+)/.exec(stderr)
+      const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(stderr)
       const signalled = /Command terminated by signal (\d+)/.exec(stderr)
       let json: unknown = null
       const last = stdout.trim().split('\n').pop()
@@ -82,6 +90,7 @@ export function runCli(args: string[], options: CliOptions): Promise<CliRun> {
       done({
         ms,
         peakRssMB: rss ? Math.round(Number(rss[1]) / 1024) : Number.NaN,
+        cpuSeconds: cpu ? Math.round((Number(cpu[1]) + Number(cpu[2])) * 100) / 100 : Number.NaN,
         code: signalled ? null : code,
         signal: signalled ? 'SIGKILL' : null,
         stdout,
