@@ -93,9 +93,7 @@ function inJsonbKeyOrder<T>(value: T): T {
   const object = value as Record<string, unknown>
   const keys = Object.keys(object).filter((key) => object[key] !== undefined)
   keys.sort(compareJsonbKeys)
-  const ordered: Record<string, unknown> = {}
-  for (const key of keys) ordered[key] = inJsonbKeyOrder(object[key])
-  return ordered as T
+  return Object.fromEntries(keys.map((key) => [key, inJsonbKeyOrder(object[key])])) as T
 }
 
 /** jsonb's key order: by length in bytes, then bytewise. For ASCII, bytes are UTF-16 code units. */

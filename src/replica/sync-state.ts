@@ -127,7 +127,7 @@ export async function recordPullError(db: Queryable, type: SyncType, error: unkn
  */
 export async function saveBackfillPlan(db: Queryable, type: SyncType, plan: object | null): Promise<void> {
   await db.query(
-    `INSERT INTO ${SYNC_STATE_TABLE} AS s (object_type, backfill) VALUES ($1, $2::jsonb)
+    `INSERT INTO ${SYNC_STATE_TABLE} (object_type, backfill) VALUES ($1, $2::jsonb)
      ON CONFLICT (object_type) DO UPDATE SET backfill = EXCLUDED.backfill, updated_at = now()`,
     [type, plan === null ? null : JSON.stringify(plan)],
   )
