@@ -4,10 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOKING_FIELDS } from '../../src/model/objects/booking.js'
 import { EXAM_FIELDS } from '../../src/model/objects/exam.js'
 import { columnTypes, VERSIONING_COLUMNS, type Fields } from '../../src/model/objects/field.js'
-import { createPgDriver } from '../../src/replica/driver-pg.js'
-import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
-import { detectPoolMode, migrate, type ReplicaDriver } from '../../src/replica/index.js'
-import { freshDatabase, type TestDatabase } from '../support/env.js'
+import { openMigratedReplica } from '../support/scratch-replica.js'
 
 /** information_schema's names of the catalogue's column types. */
 const SQL_TYPE: Record<string, string> = {
@@ -42,18 +39,12 @@ const TABLES = [
 ]
 
 describe('replica columns versus the field catalogue', () => {
-  let database: TestDatabase
-  let db: ReplicaDriver
+  let replica: Awaited<ReturnType<typeof openMigratedReplica>>
   const actual: Record<string, Record<string, string>> = {}
 
   beforeAll(async () => {
-    database = await freshDatabase()
-    const url = database.url
-    db = url
-      ? createPgDriver({ connectionString: url, poolMode: await detectPoolMode({ url }) })
-      : await createPgliteDriver(null)
-    await migrate(db)
-    const { rows } = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+    replica = await openMigratedReplica()
+    const { rows } = await replica.db.query<{ table_name: string; column_name: string; data_type: string }>(
       `SELECT table_name, column_name, data_type FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name = ANY($1::text[])`,
       [TABLES.map((t) => t.table)],
@@ -62,8 +53,7 @@ describe('replica columns versus the field catalogue', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await db?.close()
-    await database?.drop()
+    await replica?.close()
   })
 
   it.each(TABLES)('public.$table has exactly the catalogue columns, with their types', ({ table, fields }) => {

@@ -1,9 +1,7 @@
 // No replica table keeps two indexes of the same definition: every row written would maintain both. Real Postgres with DATABASE_URL, else PGlite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPgDriver } from '../../src/replica/driver-pg.js'
-import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
-import { detectPoolMode, migrate, type ReplicaDriver } from '../../src/replica/index.js'
-import { freshDatabase, type TestDatabase } from '../support/env.js'
+import type { ReplicaDriver } from '../../src/replica/index.js'
+import { openMigratedReplica } from '../support/scratch-replica.js'
 
 /** Groups of indexes on one table with the same method, columns, expressions, opclasses and predicate. */
 async function duplicateIndexes(db: ReplicaDriver): Promise<string[]> {
@@ -22,21 +20,16 @@ async function duplicateIndexes(db: ReplicaDriver): Promise<string[]> {
 }
 
 describe('replica indexes', () => {
-  let database: TestDatabase
+  let replica: Awaited<ReturnType<typeof openMigratedReplica>>
   let db: ReplicaDriver
 
   beforeAll(async () => {
-    database = await freshDatabase()
-    const url = database.url
-    db = url
-      ? createPgDriver({ connectionString: url, poolMode: await detectPoolMode({ url }) })
-      : await createPgliteDriver(null)
-    await migrate(db)
+    replica = await openMigratedReplica()
+    db = replica.db
   }, 60_000)
 
   afterAll(async () => {
-    await db?.close()
-    await database?.drop()
+    await replica?.close()
   })
 
   it('are never two of one definition after the migrations', async () => {
