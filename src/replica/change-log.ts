@@ -10,6 +10,7 @@ import type {
 } from '../model/records.js'
 import { BOOKINGS, EXAMS } from './columns.js'
 import type { Queryable, Transaction } from './driver.js'
+import { inJsonbKeyOrder } from './jsonb-order.js'
 import { LOCKS } from './locks.js'
 
 export type EventSource = ChangeEvent['source']
@@ -79,34 +80,6 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   }))
   tx.announce(appended)
   return appended
-}
-
-/**
- * A value with its object keys in the order jsonb keeps them (shorter first, then bytewise), so that
- * an event announced live stringifies as the same event read back from the log and parsed (the wire
- * JSON of both transports keeps keys in object order). A backfill orders every row of every batch
- * here, so the common case (ASCII column names) compares strings without encoding them.
- */
-function inJsonbKeyOrder<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(inJsonbKeyOrder) as T
-  if (value === null || typeof value !== 'object') return value
-  const object = value as Record<string, unknown>
-  const keys = Object.keys(object).filter((key) => object[key] !== undefined)
-  keys.sort(compareJsonbKeys)
-  return Object.fromEntries(keys.map((key) => [key, inJsonbKeyOrder(object[key])])) as T
-}
-
-/** jsonb's key order: by length in bytes, then bytewise. For ASCII, bytes are UTF-16 code units. */
-export function compareJsonbKeys(a: string, b: string): number {
-  if (isAscii(a) && isAscii(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length - y.length || Buffer.compare(x, y)
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
-  return true
 }
 
 export interface ReadEventsOptions {

@@ -3,6 +3,7 @@ import { BOOKING_FIELDS } from '../model/objects/booking.js'
 import { EXAM_FIELDS } from '../model/objects/exam.js'
 import { columnTypes, VERSIONING_COLUMNS } from '../model/objects/field.js'
 import type { ObjectKind } from '../model/records.js'
+import { compareJsonbKeys } from './jsonb-order.js'
 
 export interface TableSpec {
   table: string
@@ -41,10 +42,16 @@ function utcTimestamp(expression: string): string {
   return `((to_json(${expression} AT TIME ZONE 'UTC') #>> '{}') || '+00:00')`
 }
 
-/** A SQL expression building the API record of alias `t` as json. */
-export function recordJson(spec: TableSpec, alias: string): string {
+/**
+ * A SQL expression building the API record of alias `t` as json. `keys: 'jsonb'` builds it with
+ * its keys in jsonb's order instead, as the change log's events carry a row: the writes that
+ * append events read their rows that way, so the events need no reordering in JS.
+ */
+export function recordJson(spec: TableSpec, alias: string, keys: 'api' | 'jsonb' = 'api'): string {
   const types: Record<string, string> = { ...spec.fields, ...VERSIONING_COLUMNS }
-  const pairs = recordColumns(spec).map((column) => {
+  const columns = recordColumns(spec)
+  if (keys === 'jsonb') columns.sort(compareJsonbKeys)
+  const pairs = columns.map((column) => {
     const value = `${alias}.${column}`
     return `'${column}', ${types[column] === 'timestamptz' ? utcTimestamp(value) : value}`
   })

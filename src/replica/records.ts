@@ -52,7 +52,7 @@ async function lockCurrent(
 ): Promise<Map<string, Record<string, unknown>>> {
   if (ids.length === 0) return new Map()
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
-    `SELECT ${recordJson(spec, 't')} AS record FROM ${spec.table} t
+    `SELECT ${recordJson(spec, 't', 'jsonb')} AS record FROM ${spec.table} t
       WHERE t.hubspot_id = ANY($1::text[]) ORDER BY t.hubspot_id COLLATE "C" FOR UPDATE`,
     [ids],
   )
@@ -91,7 +91,7 @@ async function upsertRecords(
        FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})
      ON CONFLICT (hubspot_id) DO UPDATE SET ${updates.join(', ')}, synced_at = now()
       WHERE $2::boolean OR t.hs_lastmodifieddate < EXCLUDED.hs_lastmodifieddate
-     RETURNING ${recordJson(spec, 't')} AS record`,
+     RETURNING ${recordJson(spec, 't', 'jsonb')} AS record`,
     [JSON.stringify(latest), options.force === true],
   )
   const origin = options.origin ?? defaultOrigin(source)
@@ -149,7 +149,7 @@ async function softDelete(
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `UPDATE ${spec.table} AS t SET deleted_at = $2, synced_at = now()
       WHERE t.hubspot_id = ANY($1::text[]) AND t.deleted_at IS NULL
-     RETURNING ${recordJson(spec, 't')} AS record`,
+     RETURNING ${recordJson(spec, 't', 'jsonb')} AS record`,
     [hubspotIds, deletedAt.toISOString()],
   )
   return appendEvents(
@@ -168,7 +168,7 @@ export async function currentRecords(
   if (ids.length === 0) return new Map()
   const spec = kind === 'exam' ? EXAMS : BOOKINGS
   const { rows } = await db.query<{ record: Record<string, unknown> }>(
-    `SELECT ${recordJson(spec, 't')} AS record FROM ${spec.table} t WHERE t.hubspot_id = ANY($1::text[])`,
+    `SELECT ${recordJson(spec, 't', 'jsonb')} AS record FROM ${spec.table} t WHERE t.hubspot_id = ANY($1::text[])`,
     [ids],
   )
   return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))

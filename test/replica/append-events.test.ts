@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent, ChangeOrigin } from '../../src/model/records.js'
 import { LogEntry } from '../../src/realtime/index.js'
+import { BOOKINGS, EXAMS, recordJson } from '../../src/replica/columns.js'
 import { headSeq, readEvents, softDeleteBookings, upsertBookings } from '../../src/replica/index.js'
 import { makeBooking, makeExam } from '../support/records.js'
 import { commit, listeningApp } from '../support/streams.js'
@@ -54,5 +55,19 @@ describe('change log: what an append returns', () => {
     expect(returned[2].changes).toEqual({ booking_status: ['confirmed', 'cancelled'] })
     // Byte for byte after normalising layout: the same keys in the same order, the same values.
     expect(returned.map((event) => JSON.stringify(event))).toEqual(await fromTheLog(from))
+  })
+  it('reads the rows it appends with their keys already in jsonb order, so that no event is reordered in JS', async () => {
+    await commit(live.t.app, (tx) => upsertBookings(tx, [makeBooking(exam)], 'sync'))
+    for (const [spec, alias] of [
+      [EXAMS, 'e'],
+      [BOOKINGS, 'b'],
+    ] as const) {
+      const { rows } = await live.t.app.db.query<{ built: string; jsonb: string }>(
+        `SELECT ${recordJson(spec, alias, 'jsonb')}::text AS built, ${recordJson(spec, alias)}::jsonb::text AS jsonb
+           FROM ${spec.table} ${alias} LIMIT 1`,
+      )
+      expect(rows, spec.table).toHaveLength(1)
+      expect(Object.keys(JSON.parse(rows[0].built)), spec.table).toEqual(Object.keys(JSON.parse(rows[0].jsonb)))
+    }
   })
 })
