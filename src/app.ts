@@ -94,7 +94,7 @@ function exportBudget(metrics: Registry, hubspot: HubSpot): void {
   counterFrom(
     metrics,
     'hubmirror_hubspot_budget_held_back_total',
-    'Times a lower priority was held back to leave headroom for higher ones',
+    'Times a wait for a slot was set aside for a more urgent caller (headroom left to higher priorities)',
     ['priority'],
     perPriority('heldBack'),
   )

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import {
+  admitted,
   burstShape,
   createLocalBudget,
   DailyLimitExhausted,
@@ -159,7 +160,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
   })
 
   return {
-    async acquire(kind, signal) {
+    async acquire(kind, signal, headroom) {
       if (redis.status !== 'ready') await connected
       for (;;) {
         signal?.throwIfAborted()
@@ -175,7 +176,8 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
               keys[kind],
               dayKey(),
               window.ms,
-              window.limit,
+              // Probing admits one in flight whatever the headroom; past it, the share left to others.
+              window.probing || kind === 'search' ? window.limit : admitted(window.limit, headroom),
               member,
               learned.current().daily,
               window.probing ? 1 : 0,
@@ -183,7 +185,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
           )
         } catch (error) {
           options.onFallback?.(error)
-          return fallbackBudget().acquire(kind, signal)
+          return fallbackBudget().acquire(kind, signal, headroom)
         }
         announce()
         if (wait === 0)

@@ -43,8 +43,14 @@ export type Release = (unused?: boolean) => void
  * release: our window always covers HubSpot's.
  */
 export interface RateBudget {
-  /** `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason. */
-  acquire(kind: CallKind, signal?: AbortSignal): Promise<Release>
+  /**
+   * `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason.
+   * `headroom`: the share of the burst window (at least one slot, when above 0) this call leaves to
+   * others: lower priorities leave the last slots to higher ones (priority.ts). It is checked in the
+   * same step as the take, so that concurrent takers cannot both pass it, and costs no second
+   * round trip (with Redis, a burst window went out at half the pace when it did).
+   */
+  acquire(kind: CallKind, signal?: AbortSignal, headroom?: number): Promise<Release>
   /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
   observe(headers: RateLimitHeaders | null): void
   /** The burst limit and window kept to now: learned, or the configured guess. */
@@ -87,6 +93,11 @@ export function burstShape(limits: BurstLimits): BurstShape {
   return { windowMs: limits.windowMs, limit: probing ? 1 : limits.max, probing }
 }
 
+/** Slots of a burst window of `limit` a call leaving `headroom` may fill: at least one, and one fewer at least. */
+export function admitted(limit: number, headroom = 0): number {
+  return headroom > 0 ? Math.max(1, limit - Math.max(1, Math.ceil(limit * headroom))) : limit
+}
+
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
 const IN_FLIGHT_POLL_MS = 25
 
@@ -116,15 +127,15 @@ class SlidingWindow {
     while (this.#completed.length && this.#completed[0].done <= now - this.windowMs) this.#completed.shift()
   }
 
-  /** 0 when a slot was taken, else how long to wait before asking again. */
-  tryTake(now: number): number {
+  /** 0 when a slot was taken, else how long to wait before asking again. `admit`: slots this call may fill. */
+  tryTake(now: number, admit = this.limit): number {
     this.#expire(now)
     if (this.probing) {
       if (this.#inFlight > 0) return IN_FLIGHT_POLL_MS
       this.#take(now)
       return 0
     }
-    if (this.#completed.length + this.#inFlight < this.limit) {
+    if (this.#completed.length + this.#inFlight < admit) {
       this.#take(now)
       return 0
     }
@@ -207,7 +218,7 @@ export function createLocalBudget(
   let usedToday = 0
 
   return {
-    async acquire(kind, signal) {
+    async acquire(kind, signal, headroom) {
       for (;;) {
         signal?.throwIfAborted()
         const today = new Date().toISOString().slice(0, 10)
@@ -218,7 +229,8 @@ export function createLocalBudget(
         // Search has its own bucket and is exempt from the burst window (HubSpot's spec marks it so).
         const window = kind === 'search' ? search : burst
         const sent = Date.now()
-        const wait = window.tryTake(sent)
+        // Headroom splits the burst window only: the search bucket is too small to split (priority.ts).
+        const wait = window.tryTake(sent, window === burst ? admitted(window.limit, headroom) : window.limit)
         if (wait === 0) {
           usedToday += 1
           let released = false

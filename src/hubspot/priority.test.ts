@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { BudgetUsage, CallKind, RateBudget, Release } from './budget.js'
+import { admitted, type BudgetUsage, type CallKind, type RateBudget, type Release } from './budget.js'
 import { currentPriority, prioritized, withPriority, type Priority } from './priority.js'
 
-/** A budget of `slots` concurrent calls, whose usage the test sets. */
+/** A budget of `slots` concurrent calls, whose usage the test sets; it honours headroom as it takes. */
 function fakeBudget(slots: number) {
   let free = slots
-  const waiting: Array<(release: Release) => void> = []
+  const asked = { acquire: 0, usage: 0 }
   const usage: BudgetUsage = {
     limit_10s: 100,
     admit_10s: 99,
@@ -17,25 +17,30 @@ function fakeBudget(slots: number) {
     daily_limit: 1000,
     used_daily: 0,
   }
-  const release = () => {
-    const next = waiting.shift()
-    if (next) next(release)
-    else free += 1
-  }
+  const release = () => void (free += 1)
   const budget: RateBudget = {
-    acquire: (_kind: CallKind) =>
-      new Promise<Release>((resolve) => {
-        if (free > 0) {
-          free -= 1
-          resolve(release)
-        } else waiting.push(resolve)
+    acquire: (_kind: CallKind, signal?: AbortSignal, headroom?: number) =>
+      new Promise<Release>((resolve, reject) => {
+        asked.acquire += 1
+        const attempt = () => {
+          if (signal?.aborted) return reject(signal.reason)
+          if (free > 0 && usage.used_10s < admitted(usage.admit_10s, headroom)) {
+            free -= 1
+            return resolve(release)
+          }
+          setTimeout(attempt, 2)
+        }
+        attempt()
       }),
-    usage: async () => ({ ...usage }),
+    usage: async () => {
+      asked.usage += 1
+      return { ...usage }
+    },
     observe: () => undefined,
     burstLimits: () => ({ state: 'learned', max: usage.limit_10s, windowMs: 10_000, daily: usage.daily_limit }),
     close: async () => {},
   }
-  return { budget, usage }
+  return { budget, usage, asked }
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
@@ -74,12 +79,23 @@ describe('prioritized budget', () => {
     })
     await new Promise((resolve) => setTimeout(resolve, 120))
     expect(bulkGot).toBe(false)
-    expect(gate.priorityStats().heldBack.bulk).toBeGreaterThan(0)
-    // A write is not held back, and goes ahead of the waiting bulk call.
+    // A write is not held back, and goes ahead of the waiting bulk call, whose wait it sets aside.
     ;(await gate.acquire('standard'))()
+    expect(bulkGot).toBe(false)
+    expect(gate.priorityStats().heldBack.bulk).toBe(1)
     usage.used_10s = 10
     await bulk
     expect(bulkGot).toBe(true)
+  })
+
+  it('asks the budget once per slot: the headroom goes with the take, with no usage look-up first', async () => {
+    const { budget, asked } = fakeBudget(20)
+    const gate = prioritized(budget)
+    const releases = await withPriority('bulk', () =>
+      Promise.all(Array.from({ length: 10 }, () => gate.acquire('standard'))),
+    )
+    releases.forEach((release) => release())
+    expect(asked).toEqual({ acquire: 10, usage: 0 })
   })
 
   it('keeps the priority across awaits and defaults to write', async () => {

@@ -3,14 +3,15 @@
 //   caller ──withPriority(p, fn)──► every HubSpot call inside fn waits in queue p
 //
 //   per call kind (standard, search) one pump:
-//     waiting? ─► highest queue's head ─► is p allowed another slot? (headroom: lower priorities leave
-//                 │                        the last slots of the window to the ones above them)
-//                 │ no: re-check shortly (a write may arrive meanwhile and go first)
-//                 ▼ yes
-//               inner budget acquire (rolling window, shared through Redis) ─► the slot goes to the
-//               highest waiter *now*, which may have arrived while the pump waited
+//     waiting? ─► highest queue's head p ─► inner budget acquire for p (rolling window, shared through
+//                 ▲                          Redis; headroom: lower priorities leave the last slots of
+//                 │                          the window to the ones above them, checked as it takes)
+//                 │ a more urgent caller arrives         │ slot
+//                 └──── while p waits: p's wait is ◄─────┤
+//                       given up, the head asked again   ▼
+//                                          the slot goes to the highest waiter *now*
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { BudgetUsage, CallKind, RateBudget, Release } from './budget.js'
+import type { CallKind, RateBudget, Release } from './budget.js'
 
 export const PRIORITIES = ['write', 'demand', 'background', 'bulk'] as const
 /**
@@ -28,8 +29,6 @@ export type Priority = (typeof PRIORITIES)[number]
  * bucket (4 a second) is too small to split: there, priorities only decide the order.
  */
 const HEADROOM: Record<Priority, number> = { write: 0, demand: 0.01, background: 0.02, bulk: 0.02 }
-/** How soon a waiter held back by headroom asks again. */
-const HEADROOM_POLL_MS = 50
 
 const context = new AsyncLocalStorage<Priority>()
 
@@ -47,7 +46,7 @@ export interface PriorityStats {
   granted: Record<Priority, number>
   /** Total time waited for a slot, per priority (ms). */
   waitedMs: Record<Priority, number>
-  /** Times a waiter was held back to leave headroom for higher priorities. */
+  /** Times a waiter's wait in the budget was set aside for a more urgent caller that arrived. */
   heldBack: Record<Priority, number>
 }
 
@@ -59,7 +58,7 @@ interface Waiter {
 }
 
 const perPriority = (): Record<Priority, number> => ({ write: 0, demand: 0, background: 0, bulk: 0 })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const outranks = (a: Priority, b: Priority) => PRIORITIES.indexOf(a) < PRIORITIES.indexOf(b)
 
 export interface PrioritizedBudget extends RateBudget {
   priorityStats(): PriorityStats
@@ -71,8 +70,11 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     search: { write: [], demand: [], background: [], bulk: [] },
   }
   const pumping: Record<CallKind, boolean> = { standard: false, search: false }
-  // The pump's own wait in the budget below, given up when every waiter of its kind has given up.
+  // The pump's own wait in the budget below, for a waiter of `serving`'s priority: given up when
+  // every waiter of its kind has given up, or when a more urgent one arrives (it may find room in the
+  // headroom that held the wait back).
   const pumpWait: Record<CallKind, AbortController | null> = { standard: null, search: null }
+  const serving: Record<CallKind, Priority | null> = { standard: null, search: null }
   const stats = { granted: perPriority(), waitedMs: perPriority(), heldBack: perPriority() }
 
   const head = (kind: CallKind): Waiter | undefined => {
@@ -83,30 +85,17 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     for (const priority of PRIORITIES) if (queues[kind][priority].length) return queues[kind][priority].shift()
     return undefined
   }
-  const hasRoom = (usage: BudgetUsage, priority: Priority): boolean => {
-    // What the budget admits now: the learned limit (one while still probing).
-    const usable = usage.admit_10s
-    const reserve = HEADROOM[priority] === 0 ? 0 : Math.max(1, Math.ceil(usable * HEADROOM[priority]))
-    return usage.used_10s < Math.max(1, usable - reserve)
-  }
-
   const pump = async (kind: CallKind): Promise<void> => {
     if (pumping[kind]) return
     pumping[kind] = true
     try {
       for (let next = head(kind); next; next = head(kind)) {
-        if (kind === 'standard' && next.priority !== 'write') {
-          const usage = await inner.usage().catch(() => null)
-          if (usage && !hasRoom(usage, next.priority)) {
-            stats.heldBack[next.priority] += 1
-            await sleep(HEADROOM_POLL_MS)
-            continue
-          }
-        }
         let release: Release
         const wait = (pumpWait[kind] = new AbortController())
+        serving[kind] = next.priority
         try {
-          release = await inner.acquire(kind, wait.signal)
+          // The search bucket (a few a second) is too small to split: there, priorities only decide the order.
+          release = await inner.acquire(kind, wait.signal, kind === 'standard' ? HEADROOM[next.priority] : 0)
         } catch (error) {
           if (wait.signal.aborted) continue
           // The daily limit: every waiter of this kind gets the same answer.
@@ -114,6 +103,7 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
           continue
         } finally {
           pumpWait[kind] = null
+          serving[kind] = null
         }
         const waiter = take(kind)
         if (!waiter) {
@@ -136,6 +126,11 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
         signal?.throwIfAborted()
         const waiter: Waiter = { priority, since: Date.now(), resolve, reject }
         queues[kind][priority].push(waiter)
+        const waitingFor = serving[kind]
+        if (waitingFor && outranks(priority, waitingFor)) {
+          stats.heldBack[waitingFor] += 1
+          pumpWait[kind]?.abort()
+        }
         signal?.addEventListener(
           'abort',
           () => {

@@ -49,6 +49,20 @@ export function rateBudgetSuite(name: string, subject: RateBudgetSubject): void 
         expect(await settlesWithin(budget.acquire('standard'), 200)).toBe(false)
       }))
 
+    it('keeps the headroom a call leaves for others, checked as it takes', () =>
+      withBudget(LIMITS, async (budget) => {
+        budget.observe(HEADERS)
+        // 2% of 10 is less than one slot: one is left all the same. Taken concurrently, as a burst
+        // window's callers take them, so a check apart from the take would let them all through.
+        const leaving = await Promise.all(Array.from({ length: 9 }, () => budget.acquire('standard', undefined, 0.02)))
+        expect(await settlesWithin(budget.acquire('standard', undefined, 0.02), 200)).toBe(false)
+        const unreserved = budget.acquire('standard')
+        expect(await settlesWithin(unreserved, 2_000)).toBe(true)
+        ;(await unreserved)()
+        leaving.forEach((release) => release())
+        expect((await budget.usage()).used_10s).toBe(10)
+      }))
+
     it('gives a slot taken and never sent back uncounted', () =>
       withBudget(LIMITS, async (budget) => {
         budget.observe(HEADERS)
