@@ -47,8 +47,8 @@ export interface RateBudget {
    * `signal`: the caller stops waiting (it found nothing left to send); the wait rejects with its reason.
    * `headroom`: the share of the burst window (at least one slot, when above 0) this call leaves to
    * others: lower priorities leave the last slots to higher ones (priority.ts). It is checked in the
-   * same step as the take, so that concurrent takers cannot both pass it, and costs no second
-   * round trip (with Redis, a burst window went out at half the pace when it did).
+   * same step as the take, so that concurrent takers (or instances) cannot both pass it, and a slot
+   * costs one round trip to Redis, not a look-up and then a take.
    */
   acquire(kind: CallKind, signal?: AbortSignal, headroom?: number): Promise<Release>
   /** Hears each non-search answer's rate-limit headers (null: it had none), so the limits follow HubSpot's. */
