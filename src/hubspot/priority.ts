@@ -25,8 +25,9 @@ export type Priority = (typeof PRIORITIES)[number]
 /**
  * The share of the 10 s window a priority leaves to those above it (at least one slot): small, since
  * the backfill at the two-bucket ceiling spends a fresh window at once and every slot held back is
- * 100 rows a window fewer; writes still find the slot left and go first in the queue. The search
- * bucket (4 a second) is too small to split: there, priorities only decide the order.
+ * 100 rows a window fewer; writes still find the slot left and go first in the queue. The budget
+ * applies it to the burst window only: the search bucket (4 a second) is too small to split, so
+ * there priorities only decide the order.
  */
 const HEADROOM: Record<Priority, number> = { write: 0, demand: 0.01, background: 0.02, bulk: 0.02 }
 
@@ -94,8 +95,7 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
         const wait = (pumpWait[kind] = new AbortController())
         serving[kind] = next.priority
         try {
-          // The search bucket (a few a second) is too small to split: there, priorities only decide the order.
-          release = await inner.acquire(kind, wait.signal, kind === 'standard' ? HEADROOM[next.priority] : 0)
+          release = await inner.acquire(kind, wait.signal, HEADROOM[next.priority])
         } catch (error) {
           if (wait.signal.aborted) continue
           // The daily limit: every waiter of this kind gets the same answer.

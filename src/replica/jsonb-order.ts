@@ -29,22 +29,10 @@ export function inJsonbKeyOrder<T>(value: T): T {
 
 /** Keys ascending, none undefined, and every member already in order itself. */
 function isOrdered(object: Record<string, unknown>, keys: readonly string[]): boolean {
-  // Each key is checked for ASCII once, not once per comparison: a backfill checks every row.
-  let previousAscii = true
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]
-    const member = object[key]
+    const member = object[keys[i]]
     if (member === undefined) return false
-    const ascii = isAscii(key)
-    if (i > 0) {
-      const previous = keys[i - 1]
-      const order =
-        ascii && previousAscii
-          ? previous.length - key.length || (previous < key ? -1 : 1)
-          : compareJsonbKeys(previous, key)
-      if (order > 0) return false
-    }
-    previousAscii = ascii
+    if (i > 0 && compareJsonbKeys(keys[i - 1], keys[i]) > 0) return false
     if (member !== null && typeof member === 'object' && inJsonbKeyOrder(member) !== member) return false
   }
   return true
