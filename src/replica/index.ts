@@ -4,7 +4,6 @@ import { makePrivateDir, securePrivateTree } from '../config/data-dir.js'
 import type { Config } from '../config/index.js'
 import type { ReplicaDriver } from './driver.js'
 import { createPgDriver } from './driver-pg.js'
-import { createPgliteDriver } from './driver-pglite.js'
 import type { AfterCommit } from './commit.js'
 import { detectPoolMode } from './pool-mode.js'
 
@@ -47,6 +46,8 @@ export async function openReplica(
       afterCommit: options.afterCommit,
     })
   }
+  // Loaded only here: PGlite's module costs every command run against DATABASE_URL ~30 ms to load.
+  const { createPgliteDriver } = await import('./driver-pglite.js')
   const follower = { afterCommit: options.afterCommit, onError: options.onError }
   if (options.inMemory) return createPgliteDriver(null, follower)
   // An owner-only data dir keeps PGlite's files from other users whatever their own modes, also

@@ -1,10 +1,12 @@
-// `hubmirror backfill | sync | reconcile` load none of the server's packages: their start-up is part of what a person waits for.
+// `hubmirror backfill | sync | reconcile` load none of the server's packages, nor PGlite until they need it: their start-up is part of what a person waits for.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 /** Packages only the HTTP server needs (Fastify and its plugins, GraphQL, the metrics registry). */
 const SERVER_ONLY = /^(fastify|@fastify\/|fastify-|graphql|prom-client)/
+/** The embedded database: loaded when no DATABASE_URL is set, by a dynamic import (~30 ms a command otherwise). */
+const EMBEDDED_ONLY = /^@electric-sql\/pglite/
 
 /** Value imports (`import type` is erased), re-exports and side-effect imports of one source. */
 const VALUE_IMPORT =
@@ -28,15 +30,20 @@ function packagesLoadedBy(entry: string): Map<string, string> {
   return packages
 }
 
-const serverPackages = (entry: string) =>
-  [...packagesLoadedBy(entry)].filter(([spec]) => SERVER_ONLY.test(spec)).map(([spec, by]) => `${spec} (by ${by})`)
+const packagesLike = (entry: string, pattern: RegExp) =>
+  [...packagesLoadedBy(entry)].filter(([spec]) => pattern.test(spec)).map(([spec, by]) => `${spec} (by ${by})`)
 
 describe('the CLI sync commands start without the server', () => {
   it('load none of the HTTP server packages', () => {
-    expect(serverPackages('src/cli/sync.ts')).toEqual([])
+    expect(packagesLike('src/cli/sync.ts', SERVER_ONLY)).toEqual([])
   })
 
   it('would notice one: the server command loads Fastify', () => {
-    expect(serverPackages('src/cli/serve.ts').some((line) => line.startsWith('fastify '))).toBe(true)
+    expect(packagesLike('src/cli/serve.ts', SERVER_ONLY).some((line) => line.startsWith('fastify '))).toBe(true)
+  })
+
+  it('load PGlite only when they open the embedded database', () => {
+    expect(packagesLike('src/cli/sync.ts', EMBEDDED_ONLY)).toEqual([])
+    expect(packagesLike('src/replica/driver-pglite.ts', EMBEDDED_ONLY)).not.toEqual([])
   })
 })
