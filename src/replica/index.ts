@@ -46,7 +46,7 @@ export async function openReplica(
       afterCommit: options.afterCommit,
     })
   }
-  // Loaded only here: PGlite's module costs every command run against DATABASE_URL ~30 ms to load.
+  // Loaded only here: a command run against DATABASE_URL need not load PGlite's modules (~30 ms on their own).
   const { createPgliteDriver } = await import('./driver-pglite.js')
   const follower = { afterCommit: options.afterCommit, onError: options.onError }
   if (options.inMemory) return createPgliteDriver(null, follower)
