@@ -176,8 +176,7 @@ export function createRedisBudget(options: RedisBudgetOptions): RateBudget & { s
               keys[kind],
               dayKey(),
               window.ms,
-              // Probing admits one in flight whatever the headroom; past it, the share left to others.
-              window.probing || kind === 'search' ? window.limit : admitted(window.limit, headroom),
+              admitted(kind, window.limit, headroom),
               member,
               learned.current().daily,
               window.probing ? 1 : 0,

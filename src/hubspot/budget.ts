@@ -93,9 +93,14 @@ export function burstShape(limits: BurstLimits): BurstShape {
   return { windowMs: limits.windowMs, limit: probing ? 1 : limits.max, probing }
 }
 
-/** Slots of a burst window of `limit` a call leaving `headroom` may fill: at least one, and one fewer at least. */
-export function admitted(limit: number, headroom = 0): number {
-  return headroom > 0 ? Math.max(1, limit - Math.max(1, Math.ceil(limit * headroom))) : limit
+/**
+ * Slots of a window of `limit` a call leaving `headroom` may fill: at least one, and one fewer at
+ * least. Headroom splits the burst window only: the search bucket (a few a second) is too small to
+ * split, so there priorities only decide the order (priority.ts). While probing (a limit of one)
+ * this is that one slot whatever the headroom.
+ */
+export function admitted(kind: CallKind, limit: number, headroom = 0): number {
+  return kind === 'standard' && headroom > 0 ? Math.max(1, limit - Math.max(1, Math.ceil(limit * headroom))) : limit
 }
 
 /** How long to wait, when every slot is held by a request still in flight, before asking again. */
@@ -229,8 +234,7 @@ export function createLocalBudget(
         // Search has its own bucket and is exempt from the burst window (HubSpot's spec marks it so).
         const window = kind === 'search' ? search : burst
         const sent = Date.now()
-        // Headroom splits the burst window only: the search bucket is too small to split (priority.ts).
-        const wait = window.tryTake(sent, window === burst ? admitted(window.limit, headroom) : window.limit)
+        const wait = window.tryTake(sent, admitted(kind, window.limit, headroom))
         if (wait === 0) {
           usedToday += 1
           let released = false

@@ -24,7 +24,7 @@ function fakeBudget(slots: number) {
         asked.acquire += 1
         const attempt = () => {
           if (signal?.aborted) return reject(signal.reason)
-          if (free > 0 && usage.used_10s < admitted(usage.admit_10s, headroom)) {
+          if (free > 0 && usage.used_10s < admitted('standard', usage.admit_10s, headroom)) {
             free -= 1
             return resolve(release)
           }

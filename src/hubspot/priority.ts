@@ -71,11 +71,13 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     search: { write: [], demand: [], background: [], bulk: [] },
   }
   const pumping: Record<CallKind, boolean> = { standard: false, search: false }
-  // The pump's own wait in the budget below, for a waiter of `serving`'s priority: given up when
-  // every waiter of its kind has given up, or when a more urgent one arrives (it may find room in the
-  // headroom that held the wait back).
-  const pumpWait: Record<CallKind, AbortController | null> = { standard: null, search: null }
-  const serving: Record<CallKind, Priority | null> = { standard: null, search: null }
+  // The pump's own wait in the budget below, for a waiter of `priority`: given up when every waiter
+  // of its kind has given up, or when a more urgent one arrives (it may find room in the headroom
+  // that held the wait back).
+  const pumpWait: Record<CallKind, { priority: Priority; controller: AbortController } | null> = {
+    standard: null,
+    search: null,
+  }
   const stats = { granted: perPriority(), waitedMs: perPriority(), heldBack: perPriority() }
 
   const head = (kind: CallKind): Waiter | undefined => {
@@ -92,8 +94,8 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
     try {
       for (let next = head(kind); next; next = head(kind)) {
         let release: Release
-        const wait = (pumpWait[kind] = new AbortController())
-        serving[kind] = next.priority
+        const wait = new AbortController()
+        pumpWait[kind] = { priority: next.priority, controller: wait }
         try {
           release = await inner.acquire(kind, wait.signal, HEADROOM[next.priority])
         } catch (error) {
@@ -103,7 +105,6 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
           continue
         } finally {
           pumpWait[kind] = null
-          serving[kind] = null
         }
         const waiter = take(kind)
         if (!waiter) {
@@ -126,10 +127,10 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
         signal?.throwIfAborted()
         const waiter: Waiter = { priority, since: Date.now(), resolve, reject }
         queues[kind][priority].push(waiter)
-        const waitingFor = serving[kind]
-        if (waitingFor && outranks(priority, waitingFor)) {
-          stats.heldBack[waitingFor] += 1
-          pumpWait[kind]?.abort()
+        const pending = pumpWait[kind]
+        if (pending && outranks(priority, pending.priority)) {
+          stats.heldBack[pending.priority] += 1
+          pending.controller.abort()
         }
         signal?.addEventListener(
           'abort',
@@ -139,7 +140,7 @@ export function prioritized(inner: RateBudget): PrioritizedBudget {
             if (at < 0) return
             queue.splice(at, 1)
             reject(signal.reason)
-            if (!head(kind)) pumpWait[kind]?.abort()
+            if (!head(kind)) pumpWait[kind]?.controller.abort()
           },
           { once: true },
         )
