@@ -2,16 +2,7 @@
 import { z } from 'zod'
 import { BOOKING_FIELDS, IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../objects/booking.js'
 import { recordShape, writableShape } from '../objects/field.js'
-import {
-  changeOrigin,
-  errorResponses,
-  fieldChanges,
-  hubspotId,
-  nextCursor,
-  pageQuery,
-  seqCursor,
-  success,
-} from './common.js'
+import { changeShape, errorResponses, hubspotId, nextCursor, pageQuery, seqCursor, success } from './common.js'
 
 /** A booking as the API serves it: the seed's field names plus hubspot_id and the replica's versioning. */
 export const bookingRecord = z.object(recordShape(BOOKING_FIELDS)).meta({ id: 'Booking' })
@@ -97,19 +88,7 @@ export const batchAttendanceBody = success({
 })
 
 /** One change to a record, as its history lists it (a change event without the row). */
-export const historyEntry = z
-  .object({
-    seq: z.string().meta({ description: 'the change-log seq of the change' }),
-    kind: z.enum(['exam', 'booking']),
-    op: z.enum(['upsert', 'delete']),
-    hubspot_id: z.string(),
-    exam_id: z.string().nullable(),
-    source: z.enum(['write', 'sync', 'manual']),
-    at: z.string(),
-    changes: fieldChanges,
-    origin: changeOrigin,
-  })
-  .meta({ id: 'HistoryEntry' })
+export const historyEntry = z.object(changeShape).meta({ id: 'HistoryEntry' })
 
 export const historyQuery = z.object({
   limit: z.coerce

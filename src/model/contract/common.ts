@@ -90,3 +90,19 @@ export const changeOrigin = z
   ])
   .nullable()
   .meta({ id: 'ChangeOrigin' })
+
+/**
+ * What a change event and a history entry both say of one change (the event adds the row): one
+ * shape, so that the two can never describe a change differently.
+ */
+export const changeShape = {
+  seq: z.string().meta({ description: "the change's position in the change log; a stream resumes after it" }),
+  kind: z.enum(['exam', 'booking']),
+  op: z.enum(['upsert', 'delete']),
+  hubspot_id: z.string(),
+  exam_id: z.string().nullable(),
+  source: z.enum(['write', 'sync', 'manual']),
+  at: z.string(),
+  changes: fieldChanges,
+  origin: changeOrigin,
+}

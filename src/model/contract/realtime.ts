@@ -1,23 +1,12 @@
 // The HTTP contract of the realtime routes: SSE and long-poll queries, the change event, long-poll and GraphQL answers.
 import { z } from 'zod'
 import { bookingRecord } from './bookings.js'
-import { changeOrigin, errorBody, errorResponses, fieldChanges, idList, seqCursor, success } from './common.js'
+import { changeShape, errorBody, errorResponses, idList, seqCursor, success } from './common.js'
 import { examRecord } from './exams.js'
 
 /** One row of the change log, as SSE `data:`, long-poll `events[]` and WebSocket messages carry it. */
 export const changeEvent = z
-  .object({
-    seq: z.string().meta({ description: 'change-log position; resume after it' }),
-    kind: z.enum(['exam', 'booking']),
-    op: z.enum(['upsert', 'delete']),
-    hubspot_id: z.string(),
-    exam_id: z.string().nullable(),
-    source: z.enum(['write', 'sync', 'manual']),
-    at: z.string(),
-    changes: fieldChanges,
-    origin: changeOrigin,
-    row: z.union([examRecord, bookingRecord]).nullable(),
-  })
+  .object({ ...changeShape, row: z.union([examRecord, bookingRecord]).nullable() })
   .meta({ id: 'ChangeEvent' })
 
 const filterQuery = {
