@@ -20,8 +20,17 @@ const YEAR_MS = 365 * 86_400_000
 const RETENTION_MS = 7 * 86_400_000
 const INSERT_BATCH = 250_000
 const WRITE_GOAL_MS = 100
+/** How long the writer runs alone before the prune, as the baseline of its latency. */
+const IDLE_MS = 10_000
 
-function summary(times: number[]): Record<string, number> {
+interface Latencies {
+  n: number
+  p50ms: number
+  p99ms: number
+  maxMs: number
+}
+
+function summary(times: number[]): Latencies {
   const sorted = [...times].sort((a, b) => a - b)
   return {
     n: sorted.length,
@@ -31,7 +40,7 @@ function summary(times: number[]): Record<string, number> {
   }
 }
 
-async function timed(runs: number, fn: () => Promise<unknown>): Promise<Record<string, number>> {
+async function timed(runs: number, fn: () => Promise<unknown>): Promise<Latencies> {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const started = performance.now()
@@ -39,6 +48,18 @@ async function timed(runs: number, fn: () => Promise<unknown>): Promise<Record<s
     times.push(performance.now() - started)
   }
   return summary(times)
+}
+
+/** WAL written and checkpoints begun so far (Postgres 14+ counters; zeros where they are missing). */
+async function walActivity(client: pg.Client): Promise<{ bytes: number; fpi: number; checkpoints: number }> {
+  const { rows } = await client
+    .query<{ bytes: string; fpi: string; checkpoints: string }>(
+      `SELECT w.wal_bytes::text AS bytes, w.wal_fpi::text AS fpi,
+              (b.checkpoints_timed + b.checkpoints_req)::text AS checkpoints
+         FROM pg_stat_wal w, pg_stat_bgwriter b`,
+    )
+    .catch(() => ({ rows: [{ bytes: '0', fpi: '0', checkpoints: '0' }] }))
+  return { bytes: Number(rows[0]!.bytes), fpi: Number(rows[0]!.fpi), checkpoints: Number(rows[0]!.checkpoints) }
 }
 
 /** Events spread evenly over the last year, oldest first, each with a booking-sized row. */
@@ -119,16 +140,49 @@ export async function changeLogAtScale(
       origin: { kind: 'hubmirror', subject: 'bench' },
       row: { w: 1 },
     }
-    const writes: number[] = []
-    let writing = true
-    const baseline = await timed(200, () => driver.transaction((tx) => appendEvents(tx, 'manual', [WRITE])))
-    const writer = (async () => {
-      while (writing) {
-        const started = performance.now()
-        await driver.transaction((tx) => appendEvents(tx, 'manual', [WRITE]))
-        writes.push(performance.now() - started)
+    /**
+     * One event per transaction, back to back, while `work` runs: each write's time, the slowest
+     * five (and when they started, from the work's start), and the WAL and checkpoints meanwhile.
+     */
+    const writesWhile = async <T>(work: () => Promise<T>) => {
+      const writes: number[] = []
+      const starts: number[] = []
+      let writing = true
+      const walBefore = await walActivity(client)
+      const workStarted = performance.now()
+      const writer = (async () => {
+        while (writing) {
+          const started = performance.now()
+          await driver.transaction((tx) => appendEvents(tx, 'manual', [WRITE]))
+          writes.push(performance.now() - started)
+          starts.push(started - workStarted)
+        }
+      })()
+      const value = await work().finally(() => (writing = false))
+      const ms = performance.now() - workStarted
+      await writer
+      const walAfter = await walActivity(client)
+      return {
+        value,
+        seconds: round(ms / 1000, 1),
+        writes: {
+          ...summary(writes),
+          overGoal: writes.filter((w) => w > WRITE_GOAL_MS).length,
+          slowest: writes
+            .map((w, i) => ({ ms: round(w, 1), atMs: round(starts[i]!, 0) }))
+            .sort((a, b) => b.ms - a.ms)
+            .slice(0, 5),
+        },
+        wal: {
+          megabytes: round((walAfter.bytes - walBefore.bytes) / 1e6, 1),
+          fullPageImages: walAfter.fpi - walBefore.fpi,
+          checkpoints: walAfter.checkpoints - walBefore.checkpoints,
+        },
       }
-    })()
+    }
+    const baseline = await timed(200, () => driver.transaction((tx) => appendEvents(tx, 'manual', [WRITE])))
+    // The same writer for a while with nothing else running: what the machine alone does to it.
+    const idle = await writesWhile(() => new Promise((resolve) => setTimeout(resolve, IDLE_MS)))
     const locks = new Map<string, number>()
     let sampling = true
     const sampler = (async () => {
@@ -149,22 +203,20 @@ export async function changeLogAtScale(
         await watcher.end()
       }
     })()
-    const pruneStarted = performance.now()
-    const dropped = await pruneEvents(driver, RETENTION_MS)
-    const pruneMs = performance.now() - pruneStarted
-    writing = false
-    sampling = false
-    await Promise.all([writer, sampler])
-    const during = summary(writes)
+    const pruned = await writesWhile(() => pruneEvents(driver, RETENTION_MS)).finally(() => (sampling = false))
+    await sampler
     out.prune = {
       retentionDays: RETENTION_MS / 86_400_000,
-      dropped,
-      seconds: round(pruneMs / 1000, 1),
+      dropped: pruned.value,
+      seconds: pruned.seconds,
       locksSeen: Object.fromEntries(locks),
       writesBefore: baseline,
-      writesDuring: during,
+      writesDuring: pruned.writes,
+      walDuring: pruned.wal,
+      writesIdle: { seconds: idle.seconds, ...idle.writes },
+      walIdle: idle.wal,
       writeGoalMs: WRITE_GOAL_MS,
-      passes: during.maxMs <= WRITE_GOAL_MS,
+      passes: pruned.writes.maxMs <= WRITE_GOAL_MS,
       left: Number(
         (await client.query<{ n: string }>('SELECT count(*)::text AS n FROM hubmirror.replica_events')).rows[0]!.n,
       ),
