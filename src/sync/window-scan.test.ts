@@ -1,6 +1,7 @@
 // The modified-window scan against a fake HubSpot search that enforces the 10,000-result cap and sorts like HubSpot.
 import { describe, expect, it } from 'vitest'
 import type { HubSpotObject, PageOf, SearchFilter, SearchRequest } from '../hubspot/index.js'
+import { AppError } from '../errors.js'
 import { modifiedMs } from '../hubspot/index.js'
 import { nextCursor, scanById, scanModified } from './window-scan.js'
 
@@ -9,8 +10,11 @@ interface Rec {
   ms: number
 }
 
-/** Filters AND-ed in one group, one sort, offset paging, and a 400 past 10,000 like HubSpot. */
-function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
+/**
+ * Filters AND-ed in a group, groups OR-ed, one sort, offset paging, and a 400 past 10,000 like
+ * HubSpot. `refuseNotIn`: answer NOT_IN with HubSpot's 400, as a HubSpot that does not take it would.
+ */
+function fakeSearch(records: Rec[], calls: SearchRequest[] = [], options: { refuseNotIn?: boolean } = {}) {
   const value = (rec: Rec, name: string) => (name === 'hs_object_id' ? rec.id : rec.ms)
   const test = (rec: Rec, f: SearchFilter) => {
     const v = value(rec, f.propertyName)
@@ -28,6 +32,8 @@ function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
         return v === t
       case 'IN':
         return f.values!.map(Number).includes(v)
+      case 'NOT_IN':
+        return !f.values!.map(Number).includes(v)
       default:
         throw new Error(`operator ${f.operator}`)
     }
@@ -36,9 +42,11 @@ function fakeSearch(records: Rec[], calls: SearchRequest[] = []) {
     calls.push(request)
     const after = Number(request.after ?? 0)
     if (after >= 10_000) throw new Error('400: paging past 10,000 results')
-    const filters = request.filterGroups?.[0]?.filters ?? []
+    const groups = request.filterGroups ?? [{ filters: [] }]
+    if (options.refuseNotIn && groups.some((g) => g.filters.some((f) => f.operator === 'NOT_IN')))
+      throw new AppError('E_HUBSPOT_REJECTED', 'HubSpot rejected the search: NOT_IN is not allowed here')
     const sort = request.sorts?.[0]?.propertyName ?? 'hs_object_id'
-    const matches = records.filter((rec) => filters.every((f) => test(rec, f)))
+    const matches = records.filter((rec) => groups.some((g) => g.filters.every((f) => test(rec, f))))
     // Ties in HubSpot's order are not by id: reverse them, so that nothing may rely on it.
     matches.sort((a, b) => value(a, sort) - value(b, sort) || b.id - a.id)
     const limit = request.limit ?? 10
@@ -73,8 +81,8 @@ describe('scanModified', () => {
     const ids = await collect(scanModified(fakeSearch(records, calls), { fromMs: T0, toMs: T0 + 1e9 }, []))
     expect(new Set(ids).size).toBe(25_000)
     expect(calls.every((call) => call.after === undefined)).toBe(true)
-    // One page per 199 new records (the last record of each page is read again as the next anchor).
-    expect(calls.length).toBeLessThan(25_000 / 199 + 2)
+    // A page of 200 new records each: the next page leaves out what was read at its anchor.
+    expect(calls.length).toBeLessThanOrEqual(25_000 / 200 + 1)
   })
 
   it('does not loop when more than 10,000 records share one timestamp', async () => {
@@ -95,6 +103,55 @@ describe('scanModified', () => {
     const ids = await collect(scanModified(fakeSearch(records), { fromMs: T0 + 3, toMs: T0 + 20 }, []))
     const expected = records.filter((r) => r.ms >= T0 + 3 && r.ms <= T0 + 20).map((r) => String(r.id))
     expect(new Set(ids)).toEqual(new Set(expected))
+  })
+
+  it('reads a bulk change (100 records a timestamp, as a batch update stamps them) in pages of 200 new records', async () => {
+    const records = Array.from({ length: 10_000 }, (_, i) => ({ id: i + 1, ms: T0 + Math.floor(i / 100) * 7 }))
+    const calls: SearchRequest[] = []
+    const ids = await collect(scanModified(fakeSearch(records, calls), { fromMs: T0, toMs: T0 + 1e6 }, []))
+    expect(ids).toHaveLength(10_000)
+    expect(new Set(ids).size).toBe(10_000)
+    // Re-reading each page's last timestamp would take 100 pages.
+    expect(calls.length).toBeLessThanOrEqual(51)
+  })
+
+  it('reads the last timestamp again where HubSpot refuses NOT_IN, and still misses nothing', async () => {
+    const records = Array.from({ length: 3_000 }, (_, i) => ({ id: i + 1, ms: T0 + Math.floor(i / 100) }))
+    const calls: SearchRequest[] = []
+    const ids = await collect(
+      scanModified(fakeSearch(records, calls, { refuseNotIn: true }), { fromMs: T0, toMs: T0 + 1e6 }, []),
+    )
+    expect(new Set(ids).size).toBe(3_000)
+    // One refused request, then no NOT_IN again.
+    expect(calls.filter((call) => JSON.stringify(call).includes('NOT_IN'))).toHaveLength(1)
+  })
+
+  it('misses no record under seeded random ties and edits made while it reads', async () => {
+    const seed = Number(process.env.SCAN_SEED ?? Date.now() % 1_000_000)
+    let state = seed
+    const random = () => (state = (state * 48271) % 2147483647) / 2147483647
+    for (let round = 0; round < 20; round++) {
+      const records: Rec[] = []
+      let ms = T0
+      while (records.length < 3_000) {
+        const tie = 1 + Math.floor(random() ** 3 * 260)
+        for (let i = 0; i < tie; i++) records.push({ id: 1 + Math.floor(random() * 1e9), ms })
+        ms += 1 + Math.floor(random() * 3)
+      }
+      const toMs = ms + 1_000
+      const search = fakeSearch(records)
+      // Between pages some records are edited: they move past everything, still inside the window.
+      const editing = async (request: SearchRequest) => {
+        for (let i = 0; i < 5; i++) {
+          const record = records[Math.floor(random() * records.length)]!
+          record.ms = Math.max(...records.map((r) => r.ms)) + 1
+        }
+        return search(request)
+      }
+      const ids = new Set(await collect(scanModified(editing, { fromMs: T0, toMs }, [])))
+      const missed = records.filter((r) => !ids.has(String(r.id)))
+      expect(missed, `seed ${seed} (SCAN_SEED=${seed} replays it), round ${round}`).toEqual([])
+    }
   })
 
   it('stops on an empty window', async () => {
