@@ -105,7 +105,7 @@ describe('scanModified', () => {
     expect(new Set(ids)).toEqual(new Set(expected))
   })
 
-  it('reads a bulk change (100 records a timestamp, as a batch update stamps them) in pages of 200 new records', async () => {
+  it('reads a bulk change (100 records a timestamp, as the emulator stamps a batch update) in pages of 200 new records', async () => {
     const records = Array.from({ length: 10_000 }, (_, i) => ({ id: i + 1, ms: T0 + Math.floor(i / 100) * 7 }))
     const calls: SearchRequest[] = []
     const ids = await collect(scanModified(fakeSearch(records, calls), { fromMs: T0, toMs: T0 + 1e6 }, []))

@@ -27,8 +27,8 @@ const MAX_EXCLUDED = 100
  *   skipped for good. An anchor does not move.
  * The next page leaves out what was just read at the anchor's timestamp: one filter group for
  * what came after it, one for the anchor's timestamp without the ids read there (NOT_IN). A
- * batch update stamps its 100 records with one timestamp, so re-reading the page's last
- * timestamp would halve every page after a bulk change. Where more ids share that timestamp than
+ * batch update may stamp its 100 records with one timestamp (the emulator's does), and then
+ * re-reading the page's last timestamp would halve every page after a bulk change. Where more ids share that timestamp than
  * a filter may list, or HubSpot refuses the exclusion, the page reads them again (the versioned
  * upsert makes that harmless).
  * Re-anchoring on the timestamp alone would loop forever once more than a page of records

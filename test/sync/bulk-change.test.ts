@@ -1,4 +1,4 @@
-// A pull after a bulk change in HubSpot: batch updates stamp 100 records with one timestamp, and the pull still reads 200 new records a search page.
+// A pull after a bulk change: the emulator stamps a batch update's 100 records with one timestamp, and the pull still reads 200 new records a search page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../support/fixtures.js'
 import { hubspot, listAll, OBJECT_TYPE } from '../support/hubspot-direct.js'
