@@ -4,7 +4,13 @@ import { dependencyNames, openCache, type ResponseCache } from './cache/index.js
 import type { Config } from './config/index.js'
 import { createHubSpot, type HubSpot, type HubSpotSettings } from './hubspot/index.js'
 import type { Logger } from './logger.js'
-import { migrate, openReplica, type ReplicaDriver } from './replica/index.js'
+import {
+  keepEventPartitionsAhead,
+  migrate,
+  openReplica,
+  type PartitionKeeper,
+  type ReplicaDriver,
+} from './replica/index.js'
 import { createSyncEngine, type SyncEngine } from './sync/index.js'
 
 /** The parts the sync engine runs on, as the server and the CLI (`hubmirror sync|backfill|reconcile`) both wire them. */
@@ -57,8 +63,21 @@ export async function openSyncParts(options: SyncPartsOptions): Promise<SyncPart
     { kind: db.kind, pool_mode: mode, detected_by: detectedBy, wakeups, locks },
     `database: ${db.kind === 'pglite' ? 'embedded' : `${mode} pooling (${detectedBy})`}; wake-ups by ${wakeups}, locks by ${locks}`,
   )
+  let partitions: PartitionKeeper
   try {
     await migrate(db)
+    // Every process that appends to the change log keeps its partitions ahead of its appends.
+    partitions = await keepEventPartitionsAhead(
+      db,
+      throttled(
+        (error) =>
+          logger.warn(
+            { err: error },
+            'change log: adding partitions failed; appends use its default partition meanwhile',
+          ),
+        60_000,
+      ),
+    )
   } catch (error) {
     await db.close()
     await cache.close()
@@ -95,6 +114,7 @@ export async function openSyncParts(options: SyncPartsOptions): Promise<SyncPart
       await writes?.stop()
       await hubspot?.close()
       await cache.close()
+      await partitions.stop()
       await db.close()
     },
   }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import pg from 'pg'
 import {
   appendEvents,
+  ensureEventPartitions,
+  eventLogLayout,
   headSeq,
   migrate,
   openReplica,
@@ -93,6 +95,9 @@ export async function changeLogAtScale(
   await client.connect()
   try {
     await migrate(driver)
+    // A year of appends would have made its partitions as it went (the keeper in sync-parts.ts); the
+    // bulk fill below writes past the keeper's reach, so they are made first.
+    await ensureEventPartitions(driver, { through: BigInt(events) })
     const fillStarted = performance.now()
     await fill(client, events, log)
     const out: Record<string, unknown> = { events, fillSeconds: round((performance.now() - fillStarted) / 1000, 1) }
@@ -190,11 +195,16 @@ export async function changeLogAtScale(
       await watcher.connect()
       try {
         while (sampling) {
+          // The pruning backend's statements: DELETEs in batches and DROP TABLE of whole partitions
+          // (their partition names folded into one), held or waited for.
           const { rows } = await watcher.query<{ lock: string }>(
-            `SELECT l.mode || ' on ' || coalesce(l.relation::regclass::text, l.locktype) AS lock
+            `SELECT l.mode || ' on ' ||
+                    regexp_replace(coalesce(l.relation::regclass::text, l.locktype), 'replica_events_from_[0-9]+', 'replica_events_from_N') ||
+                    CASE WHEN l.granted THEN '' ELSE ' (waiting)' END AS lock
                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE a.datname = current_database() AND a.query ILIKE '%DELETE FROM hubmirror.replica_events%'
-                AND a.pid <> pg_backend_pid() AND l.granted`,
+              WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                AND (a.query ILIKE 'DELETE FROM hubmirror.%' OR a.query ILIKE 'DROP TABLE hubmirror.%'
+                     OR a.query ILIKE 'SELECT count(*)::text AS n FROM hubmirror.%')`,
           )
           for (const { lock } of rows) locks.set(lock, (locks.get(lock) ?? 0) + 1)
           await new Promise((r) => setTimeout(r, 20))
@@ -203,6 +213,7 @@ export async function changeLogAtScale(
         await watcher.end()
       }
     })()
+    const partitionsBefore = (await eventLogLayout(driver)).ranges.length
     const pruned = await writesWhile(() => pruneEvents(driver, RETENTION_MS)).finally(() => (sampling = false))
     await sampler
     out.prune = {
@@ -210,6 +221,7 @@ export async function changeLogAtScale(
       dropped: pruned.value,
       seconds: pruned.seconds,
       locksSeen: Object.fromEntries(locks),
+      partitions: { before: partitionsBefore, after: (await eventLogLayout(driver)).ranges.length },
       writesBefore: baseline,
       writesDuring: pruned.writes,
       walDuring: pruned.wal,

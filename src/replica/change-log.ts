@@ -9,7 +9,8 @@ import type {
   ObjectKind,
 } from '../model/records.js'
 import { BOOKINGS, EXAMS } from './columns.js'
-import type { Queryable, Transaction } from './driver.js'
+import { dropPartitionsThrough, tablesToTrim } from './change-log-partitions.js'
+import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 import { inJsonbKeyOrder } from './jsonb-order.js'
 import { LOCKS } from './locks.js'
 
@@ -137,13 +138,14 @@ const PRUNE_BATCH = 5000
 /**
  * Drops events older than maxAgeMs, keeping at least keepLatest; returns how many were dropped.
  * The boundary is raised first, so a cursor at or before it gets "refetch" from then on, while
- * older rows may still be on disk. Then the rows go in seq ranges of `batch`, each its own short
- * statement: one DELETE of a year of a busy account's log (5,000,000 events) ran for minutes in
- * one transaction (bench/RESULTS.md, "Scale"). A prune cut short leaves rows at or below the
- * boundary, which no reader asks for and the next prune removes.
+ * older rows may still be on disk. Then every partition wholly at or below it is dropped
+ * (change-log-partitions.ts), and the old rows left (in the partition the boundary falls in, and
+ * in the default partition) go in seq ranges of `batch`, each its own short statement. A prune cut
+ * short, or a partition whose lock was not had in time, leaves rows at or below the boundary,
+ * which no reader asks for and the next prune removes.
  */
 export async function pruneEvents(
-  db: Queryable,
+  db: ReplicaDriver,
   maxAgeMs: number,
   keepLatest = 1000,
   batch = PRUNE_BATCH,
@@ -162,19 +164,29 @@ export async function pruneEvents(
     'UPDATE hubmirror.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)',
     [through],
   )
-  const { rows: first } = await db.query<{ seq: string | null }>(
-    'SELECT min(seq)::text AS seq FROM hubmirror.replica_events',
-  )
-  let dropped = 0
-  for (let from = BigInt(first[0]?.seq ?? through) - 1n; from < BigInt(through); from += BigInt(batch)) {
-    const to = from + BigInt(batch) < BigInt(through) ? from + BigInt(batch) : BigInt(through)
-    const deleted = await db.query(
-      'DELETE FROM hubmirror.replica_events WHERE seq > $1::bigint AND seq <= $2::bigint',
-      [String(from), String(to)],
-    )
-    dropped += deleted.rowCount
+  let dropped = (await dropPartitionsThrough(db, BigInt(through))).events
+  for (const table of await tablesToTrim(db, BigInt(through))) {
+    dropped += await deleteThrough(db, table, BigInt(through), BigInt(batch))
   }
   return dropped
+}
+
+async function deleteThrough(db: Queryable, table: string, through: bigint, batch: bigint): Promise<number> {
+  const { rows } = await db.query<{ seq: string | null }>(
+    `SELECT min(seq)::text AS seq FROM ${table} WHERE seq <= $1::bigint`,
+    [String(through)],
+  )
+  if (rows[0]?.seq == null) return 0
+  let deleted = 0
+  for (let from = BigInt(rows[0].seq) - 1n; from < through; from += batch) {
+    const to = from + batch < through ? from + batch : through
+    const result = await db.query(`DELETE FROM ${table} WHERE seq > $1::bigint AND seq <= $2::bigint`, [
+      String(from),
+      String(to),
+    ])
+    deleted += result.rowCount
+  }
+  return deleted
 }
 
 export interface HistoryPage {

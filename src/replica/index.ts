@@ -13,6 +13,13 @@ export { detectPoolMode } from './pool-mode.js'
 export { migrate, migrationState, pendingMigrations } from './migrate.js'
 export { lockLabel, LOCKS, newOwnerKey } from './locks.js'
 export * from './change-log.js'
+export {
+  ensureEventPartitions,
+  eventLogLayout,
+  EVENT_PARTITION_SEQS,
+  keepEventPartitionsAhead,
+  type PartitionKeeper,
+} from './change-log-partitions.js'
 export * from './records.js'
 export * from './reads.js'
 export * from './intents.js'

@@ -17,6 +17,8 @@ export const LOCKS = {
   append: LOCK_RANGE_START + 2,
   /** Change-log pruning: one instance prunes at a time (outlives a statement: lease or session lock). */
   prune: LOCK_RANGE_START + 3,
+  /** Change-log partitions: one maintainer at a time adds them (transaction-scoped). */
+  partitions: LOCK_RANGE_START + 5,
   /** Exam-counter flights: HubSpot's total_bookings is written by one flight at a time, cluster-wide (lease or session lock). */
   counter: LOCK_RANGE_START + 4,
   /** Sync engine: one pull, backfill, force sync or reconcile --fix at a time, cluster-wide (lease or session lock). */

@@ -1,9 +1,17 @@
 // Pruning in batches: exactly the events past retention go, in many short statements; later events stay and replay; older cursors get refetch.
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../../src/model/records.js'
-import { headSeq, prunedThrough, pruneEvents, readEvents } from '../../src/replica/index.js'
+import { headSeq, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../../src/replica/index.js'
 import { bearer, makeExam } from '../support/fixtures.js'
 import { listeningApp, seqs } from '../support/streams.js'
+
+/** The driver, its statements outside transactions going through `query`. */
+function withQuery(
+  driver: ReplicaDriver,
+  query: (sql: string, params?: unknown[]) => ReturnType<ReplicaDriver['query']>,
+): ReplicaDriver {
+  return Object.assign(Object.create(driver) as ReplicaDriver, { query })
+}
 
 describe('change log: pruning in batches', () => {
   const exam = makeExam()
@@ -22,12 +30,10 @@ describe('change log: pruning in batches', () => {
       old.at(-1)!.seq,
     ])
     const statements: string[] = []
-    const counting = {
-      query: (sql: string, params?: unknown[]) => {
-        statements.push(sql)
-        return db().query(sql, params)
-      },
-    } as ReturnType<typeof db>
+    const counting = withQuery(db(), (sql, params) => {
+      statements.push(sql)
+      return db().query(sql, params)
+    })
 
     const dropped = await pruneEvents(counting, 7 * 86_400_000, 1, 4)
     // Everything up to the 17th of ours goes (with whatever the app logged before them).
@@ -62,12 +68,10 @@ describe('change log: pruning in batches', () => {
     ])
     // The boundary was raised, then the process died after its first batch.
     let deletes = 0
-    const dying = {
-      query: (sql: string, params?: unknown[]) => {
-        if (sql.startsWith('DELETE') && deletes++ === 1) return Promise.reject(new Error('killed'))
-        return db().query(sql, params)
-      },
-    } as ReturnType<typeof db>
+    const dying = withQuery(db(), (sql, params) => {
+      if (sql.startsWith('DELETE') && deletes++ === 1) return Promise.reject(new Error('killed'))
+      return db().query(sql, params)
+    })
     await expect(pruneEvents(dying, 7 * 86_400_000, 1, 2)).rejects.toThrow('killed')
     expect(await prunedThrough(db())).toBe(written[5]!.seq)
     expect(await pruneEvents(db(), 7 * 86_400_000, 1, 2)).toBeGreaterThan(0)
