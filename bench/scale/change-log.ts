@@ -234,6 +234,9 @@ export async function changeLogAtScale(
       ),
     }
     log(`  prune: ${JSON.stringify(out.prune)}`)
+    // The head read plans over every partition: again with what the prune left.
+    out.headPollAfterPrune = { direct: await timed(500, () => headSeq(driver)) }
+    log(`  head poll after the prune: ${JSON.stringify(out.headPollAfterPrune)}`)
     return out
   } finally {
     await client.end()

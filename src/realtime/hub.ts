@@ -58,7 +58,7 @@ export interface RealtimeHubOptions {
   /**
    * Without LISTEN (a transaction pooler and no DATABASE_DIRECT_URL): look at the change log's
    * head this often, so that other instances' commits reach subscribers here within the realtime
-   * budget (default 50 ms; one indexed max(seq) per tick).
+   * budget (default 50 ms; one indexed head read per tick).
    */
   headPollMs?: number
   /** SSE heartbeat period (default 15 s); the transports read it. */
@@ -213,7 +213,7 @@ class Hub implements RealtimeHub {
     })
   }
 
-  /** One max(seq) at a time; a head past our position wakes the follower, which reads the events. */
+  /** One head read at a time; a head past our position wakes the follower, which reads the events. */
   #pollHead(): void {
     if (this.#headPolling || this.#pumping || this.#state !== 'following') return
     this.#headPolling = true

@@ -17,7 +17,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 import { LOCKS } from './locks.js'
-import { DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
+import { CHANGE_LOG_HEAD, CHANGE_LOG_TABLE, DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
 
 /** Seqs to a partition: about a week of a busy account's changes (5,000,000 a year), a tenth of a 1M backfill. */
 export const EVENT_PARTITION_SEQS = 100_000
@@ -33,7 +33,7 @@ const DDL_RETRY_PAUSE_MS = 100
 const RETRY_AFTER_FAILURE_MS = 60_000
 const LOCK_NOT_AVAILABLE = '55P03'
 
-const LOG = `${INTERNAL_SCHEMA}.replica_events`
+const LOG = CHANGE_LOG_TABLE
 const DEFAULT_PARTITION = 'replica_events_default'
 
 /** One partition: the seqs [from, to). */
@@ -56,7 +56,7 @@ const BOUND = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/
 export async function eventLogLayout(db: Queryable): Promise<EventLogLayout> {
   const { rows } = await db.query<{ partitioned: boolean; head: string; parts: { name: string; bound: string }[] }>(
     `SELECT c.relkind = 'p' AS partitioned,
-            (SELECT coalesce(max(seq), 0) FROM ${LOG})::text AS head,
+            ${CHANGE_LOG_HEAD}::text AS head,
             coalesce((SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid)))
                         FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
                        WHERE i.inhparent = c.oid), '[]'::json) AS parts

@@ -13,6 +13,7 @@ import { dropPartitionsThrough, tablesToTrim } from './change-log-partitions.js'
 import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 import { inJsonbKeyOrder } from './jsonb-order.js'
 import { LOCKS } from './locks.js'
+import { CHANGE_LOG_HEAD } from './schema.js'
 
 export type EventSource = ChangeEvent['source']
 
@@ -118,9 +119,7 @@ export async function readEvents(db: Queryable, options: ReadEventsOptions): Pro
 }
 
 export async function headSeq(db: Queryable): Promise<string> {
-  const { rows } = await db.query<{ seq: string }>(
-    'SELECT coalesce(max(seq), 0)::text AS seq FROM hubmirror.replica_events',
-  )
+  const { rows } = await db.query<{ seq: string }>(`SELECT ${CHANGE_LOG_HEAD}::text AS seq`)
   return rows[0].seq
 }
 
@@ -154,7 +153,7 @@ export async function pruneEvents(
   const { rows } = await db.query<{ through: string | null }>(
     `SELECT seq::text AS through FROM hubmirror.replica_events
       WHERE created_at < now() - ($1::bigint * interval '1 millisecond')
-        AND seq <= (SELECT coalesce(max(seq), 0) - $2 FROM hubmirror.replica_events)
+        AND seq <= ${CHANGE_LOG_HEAD} - $2
       ORDER BY seq DESC LIMIT 1`,
     [maxAgeMs, keepLatest],
   )

@@ -2,6 +2,7 @@
 import { SEAT_HOLDING_STATUSES } from '../model/records.js'
 import { BOOKINGS, EXAMS, recordJson } from './columns.js'
 import type { Queryable } from './driver.js'
+import { CHANGE_LOG_HEAD } from './schema.js'
 
 /** JSON built by Postgres, and the seq of the newest event visible in the same snapshot. */
 export interface JsonSnapshot {
@@ -11,7 +12,7 @@ export interface JsonSnapshot {
 
 // One statement is one snapshot, so the data and the seq agree; events append in commit order
 // (see change-log.ts), so every event up to seq is reflected and none after it is.
-const SEQ = `(SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text AS seq`
+const SEQ = `${CHANGE_LOG_HEAD}::text AS seq`
 
 async function snapshot(db: Queryable, jsonSql: string, params: unknown[]): Promise<JsonSnapshot> {
   const { rows } = await db.query<{ json: string | null; seq: string }>(

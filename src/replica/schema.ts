@@ -8,6 +8,15 @@ export const INTERNAL_SCHEMA = 'hubmirror'
 
 /** Per object type: cursors, backfill checkpoint, last pull (replica/sync-state.ts). */
 export const SYNC_STATE_TABLE = `${INTERNAL_SCHEMA}.sync_state`
+/** The change log: one row per replica change, partitioned by seq range (change-log-partitions.ts). */
+export const CHANGE_LOG_TABLE = `${INTERNAL_SCHEMA}.replica_events`
+/**
+ * The change log's head, as an SQL expression: the newest seq, 0 when empty. Read newest-first with
+ * LIMIT 1 rather than max(seq): over the log's partitions Postgres plans max() twice (as an
+ * aggregate and as this scan), which doubled the head read at 53 partitions (bench/RESULTS.md,
+ * "The change log in partitions").
+ */
+export const CHANGE_LOG_HEAD = `coalesce((SELECT seq FROM ${INTERNAL_SCHEMA}.replica_events ORDER BY seq DESC LIMIT 1), 0)`
 /** Small shared key/values (the last drift report). */
 export const KV_TABLE = `${INTERNAL_SCHEMA}.hubmirror_state`
 

@@ -1,6 +1,8 @@
 // Finding bookings by part of a student's name, email or id, across exams, backed by migration 007's trigram index.
 import { BOOKINGS, EXAMS, recordJson } from './columns.js'
+import { headSeq } from './change-log.js'
 import type { Queryable } from './driver.js'
+import { CHANGE_LOG_HEAD } from './schema.js'
 
 /**
  * The searched text, written exactly as the index expression of migration 007 (Postgres matches
@@ -42,7 +44,7 @@ export async function searchBookings(
     // joined before the LIMIT, every match of a broad search was joined and then sorted.
     `SELECT ${recordJson(BOOKINGS, 'b')}::text AS record, (${EXAM_SUMMARY})::text AS exam,
             b.hubspot_id AS id,
-            (SELECT coalesce(max(seq), 0) FROM hubmirror.replica_events)::text AS seq
+            ${CHANGE_LOG_HEAD}::text AS seq
        FROM (SELECT * FROM ${BOOKINGS.table} b
               WHERE b.deleted_at IS NULL
                 AND ${STUDENT_SEARCH_TEXT} ILIKE $1
@@ -58,11 +60,4 @@ export async function searchBookings(
   // The record's own JSON with `exam` added as its last field (the API's field order kept).
   const hits = page.map((row) => `${row.record.slice(0, row.record.lastIndexOf('}'))}, "exam" : ${row.exam ?? 'null'}}`)
   return { hits, lastId: rows.length > limit ? page.at(-1)!.id : null, seq }
-}
-
-async function headSeq(db: Queryable): Promise<string> {
-  const { rows } = await db.query<{ seq: string }>(
-    `SELECT coalesce(max(seq), 0)::text AS seq FROM hubmirror.replica_events`,
-  )
-  return rows[0]!.seq
 }
