@@ -35,6 +35,8 @@ const LOCK_NOT_AVAILABLE = '55P03'
 
 const LOG = CHANGE_LOG_TABLE
 const DEFAULT_PARTITION = 'replica_events_default'
+/** The log as it was before partitions (migration 011): [0, its head + 1), however many events that is. */
+const LOG_BEFORE_PARTITIONS = 'replica_events_from_0'
 
 /** One partition: the seqs [from, to). */
 export interface EventPartition {
@@ -175,11 +177,18 @@ async function dropPartition(db: ReplicaDriver, range: EventPartition): Promise<
   }
 }
 
-/** The tables that may hold events at or below `through` and are not dropped whole: deleted from row by row. */
+/**
+ * The tables that may hold events at or below `through` and are not dropped whole: deleted from row
+ * by row. Not the log as it was before partitions: an upgraded account's year of events would be
+ * deleted row by row as before; its rows wait, unread, until the last of them is past retention,
+ * and then it is dropped whole.
+ */
 export async function tablesToTrim(db: Queryable, through: bigint): Promise<string[]> {
   const layout = await eventLogLayout(db)
   if (!layout.partitioned) return [LOG]
-  const straddling = layout.ranges.filter((range) => range.from <= through && range.to - 1n > through)
+  const straddling = layout.ranges.filter(
+    (range) => range.from <= through && range.to - 1n > through && range.name !== LOG_BEFORE_PARTITIONS,
+  )
   return [
     ...straddling.map((range) => `${INTERNAL_SCHEMA}.${quoteName(range.name)}`),
     `${INTERNAL_SCHEMA}.${DEFAULT_PARTITION}`,

@@ -1,11 +1,18 @@
-// The upgrade to the internal schema (migration 005) on a database laid out by migrations 001+002:
-// every row and the change log's sequence survive, and a client resuming from its old cursor loses nothing.
+// The upgrade to the internal schema (migration 005) and the partitioned change log (011) on a database laid out by
+// migrations 001+002: every row and the change log's sequence survive, and a client resuming from its old cursor loses nothing.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type App } from '../../src/app.js'
 import type { ChangeEvent } from '../../src/model/records.js'
-import { appendEvents, detectPoolMode, type ReplicaDriver } from '../../src/replica/index.js'
+import {
+  appendEvents,
+  detectPoolMode,
+  eventLogLayout,
+  prunedThrough,
+  pruneEvents,
+  type ReplicaDriver,
+} from '../../src/replica/index.js'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
 import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
 import { allPermissionsToken, bearer } from '../support/fixtures.js'
@@ -227,5 +234,48 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
     expect(rows.filter((r) => !r.rls).map((r) => r.name)).toEqual([])
     const { migrate } = await import('../../src/replica/index.js')
     expect(await migrate(app.db)).toEqual([])
+  })
+
+  it('keeps the old log as the first partition, deletes nothing from it row by row, and drops it whole once all of it is old', async () => {
+    const layout = await eventLogLayout(app.db)
+    expect(layout.ranges[0]).toMatchObject({ name: 'replica_events_from_0', from: 0n, to: BigInt(head + 1) })
+    const oldLog = async () =>
+      Number(
+        (await app.db.query<{ n: string }>('SELECT count(*)::text AS n FROM hubmirror.replica_events_from_0')).rows[0]
+          .n,
+      )
+    const age = (through: number) =>
+      app.db.query(`UPDATE hubmirror.replica_events SET created_at = now() - interval '30 days' WHERE seq <= $1`, [
+        through,
+      ])
+    const kept = await oldLog()
+    expect(kept).toBe(head - pruned)
+    // Part of it past retention: the boundary moves (older cursors refetch), its rows stay.
+    const part = pruned + Math.ceil((head - pruned) / 2)
+    await age(part)
+    expect(await pruneEvents(app.db, 7 * 86_400_000, 1)).toBe(0)
+    expect(await prunedThrough(app.db)).toBe(String(part))
+    expect(await oldLog()).toBe(kept)
+    // All of it: dropped whole, and the log's sequence lives on without it.
+    await age(head)
+    expect(await pruneEvents(app.db, 7 * 86_400_000, 1)).toBe(kept)
+    const { rows } = await app.db.query<{ there: boolean }>(
+      `SELECT to_regclass('hubmirror.replica_events_from_0') IS NOT NULL AS there`,
+    )
+    expect(rows[0].there).toBe(false)
+    const [appended] = await app.db.transaction((tx) =>
+      appendEvents(tx, 'manual', [
+        {
+          kind: 'booking',
+          op: 'upsert',
+          hubspot_id: '8998',
+          exam_id: '90',
+          changes: {},
+          origin: { kind: 'hubspot' },
+          row: bookingRow('8998', '90'),
+        },
+      ]),
+    )
+    expect(appended.seq).toBe(String(head + 2))
   })
 })

@@ -5,8 +5,8 @@
 -- and deletes rows only in the one partition its boundary falls in.
 --
 -- The table as it was becomes the first partition, holding every seq up to today's head (its rows
--- and indexes stay where they are); src/replica/change-log-partitions.ts adds the partitions after
--- it, ahead of the appends. A default partition takes any event that arrives before its partition
+-- and indexes stay where they are; a prune drops it whole once its last event is past retention);
+-- src/replica/change-log-partitions.ts adds the partitions after it, ahead of the appends. A default partition takes any event that arrives before its partition
 -- exists, so an append never fails for want of one.
 DO $$
 DECLARE
