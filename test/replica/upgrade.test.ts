@@ -81,6 +81,23 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
   let clientCursor = 0
   let pruned = 0
   let oldApplied: string[] = []
+  /** One booking event appended as today's code appends it. */
+  const appendBooking = async (hubspotId: string) => {
+    const [appended] = await app.db.transaction((tx) =>
+      appendEvents(tx, 'manual', [
+        {
+          kind: 'booking',
+          op: 'upsert',
+          hubspot_id: hubspotId,
+          exam_id: '90',
+          changes: {},
+          origin: { kind: 'hubspot' },
+          row: bookingRow(hubspotId, '90'),
+        },
+      ]),
+    )
+    return appended
+  }
 
   beforeAll(async () => {
     console.log(`upgrade test seed ${SEED} (replay with TEST_SEED=${SEED})`)
@@ -198,19 +215,7 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
   })
 
   it('continues the sequence: the next event gets the next seq, and the client sees it', async () => {
-    const [appended] = await app.db.transaction((tx) =>
-      appendEvents(tx, 'manual', [
-        {
-          kind: 'booking',
-          op: 'upsert',
-          hubspot_id: '8999',
-          exam_id: '90',
-          changes: {},
-          origin: { kind: 'hubspot' },
-          row: bookingRow('8999', '90'),
-        },
-      ]),
-    )
+    const appended = await appendBooking('8999')
     expect(appended.seq).toBe(String(head + 1))
     const token = allPermissionsToken(app.config)
     const response = await fetch(`${url}/api/long-poll?after=${head}&timeout_ms=2000`, { headers: bearer(token) })
@@ -263,19 +268,7 @@ describe(`upgrading a database from before the internal schema (seed ${SEED})`, 
       `SELECT to_regclass('hubmirror.replica_events_from_0') IS NOT NULL AS there`,
     )
     expect(rows[0].there).toBe(false)
-    const [appended] = await app.db.transaction((tx) =>
-      appendEvents(tx, 'manual', [
-        {
-          kind: 'booking',
-          op: 'upsert',
-          hubspot_id: '8998',
-          exam_id: '90',
-          changes: {},
-          origin: { kind: 'hubspot' },
-          row: bookingRow('8998', '90'),
-        },
-      ]),
-    )
+    const appended = await appendBooking('8998')
     expect(appended.seq).toBe(String(head + 2))
   })
 })
