@@ -1,7 +1,7 @@
 // What the doctor asks Postgres about itself: the server and role, LISTEN round trips, hubmirror's tables and the Data API roles' privileges.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { ReplicaDriver } from './driver.js'
+import type { Queryable, ReplicaDriver } from './driver.js'
 import { DATA_API_ROLES, INTERNAL_SCHEMA, OWN_TABLES_SQL } from './schema.js'
 
 export interface ServerIdentity {
@@ -98,7 +98,7 @@ export async function legacyPublicTables(db: ReplicaDriver): Promise<string[]> {
 }
 
 /** The Data API roles (anon, authenticated) this database has: none outside Supabase. */
-export async function dataApiRoles(db: ReplicaDriver): Promise<string[]> {
+export async function dataApiRoles(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ rolname: string }>(
     'SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname',
     [DATA_API_ROLES],

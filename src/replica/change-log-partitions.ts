@@ -15,9 +15,10 @@
 // one takes ACCESS EXCLUSIVE on the log. Each such statement waits at most DDL_LOCK_TIMEOUT_MS for
 // its lock (everyone arriving meanwhile queues behind it), then gives up until the next try.
 import { setTimeout as sleep } from 'node:timers/promises'
+import { dataApiRoles } from './catalog.js'
 import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 import { LOCKS } from './locks.js'
-import { CHANGE_LOG_HEAD, CHANGE_LOG_TABLE, DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
+import { CHANGE_LOG_HEAD, CHANGE_LOG_TABLE, INTERNAL_SCHEMA } from './schema.js'
 
 /** Seqs to a partition: about a week of a busy account's changes (5,000,000 a year), a tenth of a 1M backfill. */
 export const EVENT_PARTITION_SEQS = 100_000
@@ -46,9 +47,7 @@ export interface EventPartition {
 }
 
 export interface EventLogLayout {
-  /** False before migration 011: one plain table. */
-  partitioned: boolean
-  /** The range partitions, oldest first. */
+  /** The range partitions, oldest first (the default partition is not one). */
   ranges: EventPartition[]
   head: bigint
 }
@@ -56,9 +55,8 @@ export interface EventLogLayout {
 const BOUND = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/
 
 export async function eventLogLayout(db: Queryable): Promise<EventLogLayout> {
-  const { rows } = await db.query<{ partitioned: boolean; head: string; parts: { name: string; bound: string }[] }>(
-    `SELECT c.relkind = 'p' AS partitioned,
-            ${CHANGE_LOG_HEAD}::text AS head,
+  const { rows } = await db.query<{ head: string; parts: { name: string; bound: string }[] }>(
+    `SELECT ${CHANGE_LOG_HEAD}::text AS head,
             coalesce((SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid)))
                         FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
                        WHERE i.inhparent = c.oid), '[]'::json) AS parts
@@ -71,7 +69,7 @@ export async function eventLogLayout(db: Queryable): Promise<EventLogLayout> {
     if (bound) ranges.push({ name: part.name, from: BigInt(bound[1]), to: BigInt(bound[2]) })
   }
   ranges.sort((a, b) => (a.from < b.from ? -1 : 1))
-  return { partitioned: rows[0].partitioned, ranges, head: BigInt(rows[0].head) }
+  return { ranges, head: BigInt(rows[0].head) }
 }
 
 export interface EnsurePartitionsOptions {
@@ -82,26 +80,22 @@ export interface EnsurePartitionsOptions {
 
 /**
  * Makes the partitions the next appends need: until PARTITIONS_AHEAD partitions' worth of seqs past
- * the head (and past `through`) have one. Returns the first seq no partition holds yet; null where the log is not
- * partitioned. Concurrent callers (other instances) take turns on a transaction lock.
+ * the head (and past `through`) have one. Returns the first seq no partition holds yet. Concurrent
+ * callers (other instances) take turns on a transaction lock.
  */
-export async function ensureEventPartitions(
-  db: ReplicaDriver,
-  options: EnsurePartitionsOptions = {},
-): Promise<bigint | null> {
+export async function ensureEventPartitions(db: ReplicaDriver, options: EnsurePartitionsOptions = {}): Promise<bigint> {
   const size = BigInt(options.size ?? EVENT_PARTITION_SEQS)
   return db.transaction(
     async (tx) => {
       await tx.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT_MS}ms'`)
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.partitions])
-      const layout = await eventLogLayout(tx)
-      if (!layout.partitioned) return null
-      const top = layout.ranges.reduce((end, range) => (range.to > end ? range.to : end), 0n)
-      const wanted = (options.through ?? 0n) > layout.head ? options.through! : layout.head
+      const { ranges, head } = await eventLogLayout(tx)
+      const top = ranges.at(-1)?.to ?? 0n
+      const through = options.through !== undefined && options.through > head ? options.through : head
       // Events past every range went to the default partition: a new range starts above them.
-      let next = top > layout.head ? top : layout.head + 1n
+      let next = top > head ? top : head + 1n
       const roles = await dataApiRoles(tx)
-      while (next <= wanted + size * BigInt(PARTITIONS_AHEAD)) {
+      while (next <= through + size * BigInt(PARTITIONS_AHEAD)) {
         await attachPartition(tx, next, next + size, roles)
         next += size
       }
@@ -109,13 +103,6 @@ export async function ensureEventPartitions(
     },
     { schema: true },
   )
-}
-
-async function dataApiRoles(tx: Transaction): Promise<string[]> {
-  const { rows } = await tx.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [
-    DATA_API_ROLES,
-  ])
-  return rows.map((row) => row.rolname)
 }
 
 async function attachPartition(tx: Transaction, from: bigint, to: bigint, roles: string[]): Promise<void> {
@@ -132,27 +119,23 @@ function lockNotAvailable(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === LOCK_NOT_AVAILABLE
 }
 
-export interface DroppedPartitions {
-  /** Events in the partitions dropped. */
-  events: number
-  /** Partitions past retention whose lock was not had: their rows stay, unread, until the next prune. */
-  deferred: number
-}
-
-/** Drops, oldest first, every partition whose last seq is at or below `through`. */
-export async function dropPartitionsThrough(db: ReplicaDriver, through: bigint): Promise<DroppedPartitions> {
-  const { ranges } = await eventLogLayout(db)
-  const old = ranges.filter((range) => range.to - 1n <= through)
-  const dropped: DroppedPartitions = { events: 0, deferred: 0 }
-  for (const [n, range] of old.entries()) {
-    const events = await dropPartition(db, range)
-    if (events === null) {
-      dropped.deferred = old.length - n
-      break
-    }
-    dropped.events += events
+/**
+ * Drops, oldest first, every partition whose last seq is at or below `through`; returns the events
+ * they held. Stops at the first whose lock is not had: it and those after it stay, unread behind
+ * the boundary, until the next prune.
+ */
+export async function dropPartitionsThrough(
+  db: ReplicaDriver,
+  ranges: readonly EventPartition[],
+  through: bigint,
+): Promise<number> {
+  let events = 0
+  for (const range of ranges.filter((r) => r.to - 1n <= through)) {
+    const held = await dropPartition(db, range)
+    if (held === null) break
+    events += held
   }
-  return dropped
+  return events
 }
 
 /** The events the partition held, or null when its lock was not had in DROP_ATTEMPTS tries. */
@@ -183,10 +166,8 @@ async function dropPartition(db: ReplicaDriver, range: EventPartition): Promise<
  * deleted row by row as before; its rows wait, unread, until the last of them is past retention,
  * and then it is dropped whole.
  */
-export async function tablesToTrim(db: Queryable, through: bigint): Promise<string[]> {
-  const layout = await eventLogLayout(db)
-  if (!layout.partitioned) return [LOG]
-  const straddling = layout.ranges.filter(
+export function tablesToTrim(ranges: readonly EventPartition[], through: bigint): string[] {
+  const straddling = ranges.filter(
     (range) => range.from <= through && range.to - 1n > through && range.name !== LOG_BEFORE_PARTITIONS,
   )
   return [
@@ -219,11 +200,7 @@ export async function keepEventPartitionsAhead(
   let running: Promise<void> | null = null
   const run = (): Promise<void> =>
     (running ??= ensureEventPartitions(db)
-      .then((made) => {
-        top = made
-        // A log that is not partitioned (not migrated yet) has nothing to keep.
-        if (made === null) retryAt = Number.POSITIVE_INFINITY
-      })
+      .then((made) => void (top = made))
       .catch((error: unknown) => {
         retryAt = Date.now() + RETRY_AFTER_FAILURE_MS
         onError(error)

@@ -9,7 +9,7 @@ import type {
   ObjectKind,
 } from '../model/records.js'
 import { BOOKINGS, EXAMS } from './columns.js'
-import { dropPartitionsThrough, tablesToTrim } from './change-log-partitions.js'
+import { dropPartitionsThrough, eventLogLayout, tablesToTrim } from './change-log-partitions.js'
 import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 import { inJsonbKeyOrder } from './jsonb-order.js'
 import { LOCKS } from './locks.js'
@@ -163,8 +163,10 @@ export async function pruneEvents(
     'UPDATE hubmirror.replica_events_retention SET pruned_through = GREATEST(pruned_through, $1::bigint)',
     [through],
   )
-  let dropped = (await dropPartitionsThrough(db, BigInt(through))).events
-  for (const table of await tablesToTrim(db, BigInt(through))) {
+  // Read once: the partitions dropped whole and those trimmed row by row are never the same ones.
+  const { ranges } = await eventLogLayout(db)
+  let dropped = await dropPartitionsThrough(db, ranges, BigInt(through))
+  for (const table of tablesToTrim(ranges, BigInt(through))) {
     dropped += await deleteThrough(db, table, BigInt(through), BigInt(batch))
   }
   return dropped

@@ -15,6 +15,7 @@ import {
   type ReplicaDriver,
 } from '../../src/replica/index.js'
 import { realPostgres } from '../support/env.js'
+import { withQuery } from '../support/query-spy.js'
 import { openMigratedReplica } from '../support/scratch-replica.js'
 import { within } from '../support/wait.js'
 
@@ -42,12 +43,12 @@ async function count(db: ReplicaDriver, table: string): Promise<number> {
 /** The driver, with the rows each DELETE outside a transaction removed added up. */
 function countingDeletes(db: ReplicaDriver): { db: ReplicaDriver; deleted: () => number } {
   let deleted = 0
-  const query: ReplicaDriver['query'] = async (sql, params) => {
+  const counting = withQuery(db, async (sql, params) => {
     const result = await db.query(sql, params)
     if (sql.startsWith('DELETE')) deleted += result.rowCount
     return result as never
-  }
-  return { db: Object.assign(Object.create(db) as ReplicaDriver, { query }), deleted: () => deleted }
+  })
+  return { db: counting, deleted: () => deleted }
 }
 
 const oneEvent = (id: string): NewEvent => ({

@@ -1,17 +1,10 @@
 // Pruning in batches: exactly the events past retention go, in many short statements; later events stay and replay; older cursors get refetch.
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../../src/model/records.js'
-import { headSeq, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../../src/replica/index.js'
+import { headSeq, prunedThrough, pruneEvents, readEvents } from '../../src/replica/index.js'
 import { bearer, makeExam } from '../support/fixtures.js'
+import { withQuery } from '../support/query-spy.js'
 import { listeningApp, seqs } from '../support/streams.js'
-
-/** The driver, its statements outside transactions going through `query`. */
-function withQuery(
-  driver: ReplicaDriver,
-  query: (sql: string, params?: unknown[]) => ReturnType<ReplicaDriver['query']>,
-): ReplicaDriver {
-  return Object.assign(Object.create(driver) as ReplicaDriver, { query })
-}
 
 describe('change log: pruning in batches', () => {
   const exam = makeExam()
