@@ -13,6 +13,7 @@ const NAMES = [
   'backfill',
   'realtime',
   'scale',
+  'write-cpu',
   'search',
   'exports',
   'history',

@@ -10,6 +10,9 @@ import type {
 import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
 import { BOOKINGS, EXAMS, recordJson, type TableSpec } from './columns.js'
 import type { Queryable, Transaction } from './driver.js'
+import { fieldChanges } from './field-changes.js'
+
+export { fieldChanges } from './field-changes.js'
 
 export interface UpsertOptions {
   /** Overwrite even when the incoming version is not newer (reconcile --fix, restores). */
@@ -20,30 +23,14 @@ export interface UpsertOptions {
   origins?: ReadonlyMap<string, ChangeOrigin>
 }
 
-/** Columns that change on every write, so they would say nothing in a change's field list. */
-const UNDIFFED = new Set(['hubspot_id', 'hs_lastmodifieddate', 'updated_at', 'synced_at'])
-
 function defaultOrigin(source: EventSource): ChangeOrigin {
   return source === 'write' ? { kind: 'hubmirror', subject: null } : { kind: 'hubspot' }
 }
 
-/** The fields that differ, as [old, new]; a record new to the replica lists its non-null fields. */
-export function fieldChanges(
-  before: Record<string, unknown> | undefined,
-  after: Record<string, unknown>,
-): FieldChanges {
-  const changes: FieldChanges = {}
-  for (const [field, value] of Object.entries(after)) {
-    if (UNDIFFED.has(field)) continue
-    const old = before ? (before[field] ?? null) : null
-    if (old !== (value ?? null) && !(before === undefined && value === null)) changes[field] = [old, value ?? null]
-  }
-  return changes
-}
-
 /**
- * The rows as they stand, locked in id order: the "old" side of each change. Locked so that no
- * other transaction can change a row between this read and the upsert that replaces it.
+ * The rows as they stand, locked in the order of `ids` (callers pass them sorted): the "old" side
+ * of each change. Locked so that no other transaction can change a row between this read and the
+ * upsert that replaces it.
  */
 async function lockCurrent(
   tx: Transaction,
@@ -51,9 +38,14 @@ async function lockCurrent(
   ids: readonly string[],
 ): Promise<Map<string, Record<string, unknown>>> {
   if (ids.length === 0) return new Map()
+  // One index probe per id, in the ids' order. As `hubspot_id = ANY($1)` on a table not analyzed
+  // yet (a new replica's first backfill), Postgres scanned the whole table for every batch: 8.7 ms
+  // for 1,000 ids at 100k rows, growing with the table.
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
-    `SELECT ${recordJson(spec, 't', 'jsonb')} AS record FROM ${spec.table} t
-      WHERE t.hubspot_id = ANY($1::text[]) ORDER BY t.hubspot_id COLLATE "C" FOR UPDATE`,
+    `SELECT current.record FROM unnest($1::text[]) WITH ORDINALITY AS wanted(hubspot_id, n)
+      CROSS JOIN LATERAL (SELECT ${recordJson(spec, 't', 'jsonb')} AS record FROM ${spec.table} t
+                           WHERE t.hubspot_id = wanted.hubspot_id FOR UPDATE) AS current
+      ORDER BY wanted.n`,
     [ids],
   )
   return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))
@@ -100,7 +92,11 @@ async function upsertRecords(
     source,
     rows.map(({ record }) => {
       const id = String(record.hubspot_id)
-      return toNewEvent(spec, record, fieldChanges(before.get(id), record), options.origins?.get(id) ?? origin)
+      const old = before.get(id)
+      return {
+        ...toNewEvent(spec, record, fieldChanges(old, record), options.origins?.get(id) ?? origin),
+        newRecord: old === undefined,
+      }
     }),
   )
 }
