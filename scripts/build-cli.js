@@ -7,6 +7,29 @@ import { build } from 'esbuild'
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
 const OUT = join(ROOT, 'dist/cli')
 
+/**
+ * Packages left to node_modules: the server's (only `serve` loads them, through its own chunk), the
+ * embedded database's (WASM files beside its code), the TypeScript loader's, and pg's optional
+ * natives. Everything else the commands load is bundled, so that a command reads one file per chunk
+ * instead of resolving and reading a few hundred modules at every start.
+ */
+const EXTERNAL = [
+  'fastify',
+  '@fastify/*',
+  'graphql',
+  'graphql-ws',
+  'prom-client',
+  'ws',
+  '@electric-sql/pglite',
+  '@electric-sql/pglite/*',
+  'tsx',
+  'tsx/*',
+  'esbuild',
+  'pg-native',
+  'pg-cloudflare',
+  'cloudflare:sockets',
+]
+
 rmSync(OUT, { recursive: true, force: true })
 // The migrations are read at run time from beside the module (src/replica/migrate.ts's import.meta.url);
 // the other files the sources read (package.json, web/dist/) are two levels up from both places.
@@ -25,7 +48,11 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  packages: 'external',
+  external: EXTERNAL,
+  // The bundled packages' CommonJS require Node's own modules: give the ESM bundle a require.
+  banner: {
+    js: "import { createRequire as __hubmirrorRequire } from 'node:module'; const require = __hubmirrorRequire(import.meta.url);",
+  },
   // Chunks: each command still loads only its own modules and packages, as the sources' lazy imports intend.
   splitting: true,
   outdir: OUT,
