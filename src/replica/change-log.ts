@@ -28,8 +28,8 @@ export interface NewEvent {
   row: unknown
   /**
    * The record is new to the replica, so `changes` is every listed field of `row` (fieldChanges
-   * with nothing before): the database derives them from the row rather than being sent them, which
-   * leaves a backfill's event about half the size to send and to parse.
+   * with nothing before): the database derives them from the row rather than being sent them, so a
+   * backfill's event does not carry its row's values twice.
    */
   newRecord?: boolean
 }

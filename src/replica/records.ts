@@ -93,10 +93,8 @@ async function upsertRecords(
     rows.map(({ record }) => {
       const id = String(record.hubspot_id)
       const old = before.get(id)
-      return {
-        ...toNewEvent(spec, record, fieldChanges(old, record), options.origins?.get(id) ?? origin),
-        newRecord: old === undefined,
-      }
+      const changes = fieldChanges(old, record)
+      return toNewEvent(spec, record, changes, options.origins?.get(id) ?? origin, old === undefined)
     }),
   )
 }
@@ -120,6 +118,7 @@ function toNewEvent(
   record: Record<string, unknown>,
   changes: FieldChanges,
   origin: ChangeOrigin,
+  newRecord = false,
 ): NewEvent {
   return {
     kind: spec.kind,
@@ -129,6 +128,7 @@ function toNewEvent(
     changes,
     origin,
     row: record,
+    newRecord,
   }
 }
 
