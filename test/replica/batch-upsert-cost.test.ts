@@ -1,9 +1,9 @@
 // A batch upsert's cost is its batch, not the table: it reads the rows it replaces by index probes, and a new record's change list is not sent twice.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../../src/model/records.js'
 import { readEvents, upsertBookings, type ReplicaDriver, type Transaction } from '../../src/replica/index.js'
 import { makeBooking, makeExam } from '../support/records.js'
-import { openMigratedReplica } from '../support/scratch-replica.js'
+import { replicaPerTest } from '../support/scratch-replica.js'
 
 interface Statement {
   sql: string
@@ -42,14 +42,7 @@ async function planNodes(db: ReplicaDriver, { sql, params }: Statement): Promise
 }
 
 describe('batch upsert cost', () => {
-  let replica: Awaited<ReturnType<typeof openMigratedReplica>>
-  const db = () => replica.db
-  beforeEach(async () => {
-    replica = await openMigratedReplica()
-  })
-  afterEach(async () => {
-    await replica.close()
-  })
+  const db = replicaPerTest()
 
   it('locks the rows a batch replaces by index, not by scanning a table 20 times the batch', async () => {
     const exam = makeExam()

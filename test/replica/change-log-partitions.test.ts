@@ -1,6 +1,6 @@
 // The change log in seq-range partitions: a prune drops old partitions whole, deletes rows only where its boundary falls, waits on no writer, and appends never lack a partition.
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   appendEvents,
   ensureEventPartitions,
@@ -16,7 +16,7 @@ import {
 } from '../../src/replica/index.js'
 import { realPostgres } from '../support/env.js'
 import { withQuery } from '../support/query-spy.js'
-import { openMigratedReplica } from '../support/scratch-replica.js'
+import { replicaPerTest } from '../support/scratch-replica.js'
 import { within } from '../support/wait.js'
 
 const WEEK_MS = 7 * 86_400_000
@@ -62,14 +62,7 @@ const oneEvent = (id: string): NewEvent => ({
 })
 
 describe('change log partitions', () => {
-  let replica: Awaited<ReturnType<typeof openMigratedReplica>>
-  const db = () => replica.db
-  beforeEach(async () => {
-    replica = await openMigratedReplica()
-  })
-  afterEach(async () => {
-    await replica.close()
-  })
+  const db = replicaPerTest()
 
   it('prunes by dropping whole partitions, deleting rows only in the one its boundary falls in', async () => {
     await ensureEventPartitions(db(), { size: 50, through: 600n })

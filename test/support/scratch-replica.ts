@@ -1,4 +1,5 @@
 // Migrated replicas for tests: one in-memory per file (emptied between tests), or one on real Postgres when DATABASE_URL is set.
+import { afterEach, beforeEach } from 'vitest'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
 import { createPgliteDriver } from '../../src/replica/driver-pglite.js'
 import { detectPoolMode, migrate, type ReplicaDriver } from '../../src/replica/index.js'
@@ -32,4 +33,16 @@ export async function openMigratedReplica(): Promise<{ db: ReplicaDriver; close(
       await database.drop()
     },
   }
+}
+
+/** A fresh migrated replica for each test of the calling describe block (dropped after it); call the result for it. */
+export function replicaPerTest(): () => ReplicaDriver {
+  let replica: Awaited<ReturnType<typeof openMigratedReplica>>
+  beforeEach(async () => {
+    replica = await openMigratedReplica()
+  })
+  afterEach(async () => {
+    await replica.close()
+  })
+  return () => replica.db
 }
