@@ -15,6 +15,7 @@ import pg from 'pg'
 import { issueToken } from '../../src/http/jwt.js'
 import { freshDatabase, type BenchDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
+import { postgresCpu, postgresCpuDelta } from '../support/postgres-cpu.js'
 import { processCpuSeconds } from '../support/processes.js'
 import { spawnWorker, stopWorkers, type Worker } from './ipc.js'
 
@@ -58,20 +59,9 @@ interface Row {
   bytesPerEvent: number
 }
 
-/** The CPU seconds of every Postgres backend connected to the database, by pid. */
+/** The CPU seconds of every Postgres backend connected to the side's database, by pid (none on PGlite). */
 async function backendCpu(admin: pg.Client | null, database: BenchDatabase | null): Promise<Map<number, number>> {
-  if (!admin || !database) return new Map()
-  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-    database.name,
-  ])
-  return new Map(rows.map(({ pid }) => [pid, processCpuSeconds(pid)]))
-}
-
-/** CPU the backends used between two samples; a backend gone by the second sample is counted up to the first. */
-function backendDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0
-  for (const [pid, cpu] of after) if (Number.isFinite(cpu)) total += cpu - (before.get(pid) ?? 0)
-  return total
+  return admin && database ? postgresCpu(admin, database.name) : new Map()
 }
 
 async function measure(
@@ -85,7 +75,7 @@ async function measure(
   const result = await run()
   const wallMs = performance.now() - started
   const serverCpuS = processCpuSeconds(side.pid) - cpuBefore
-  const postgresCpuS = admin ? backendDelta(pgBefore, await backendCpu(admin, side.database)) : null
+  const postgresCpuS = admin ? postgresCpuDelta(pgBefore, await backendCpu(admin, side.database)) : null
   const per1k = (seconds: number) => round((seconds * 1000) / Math.max(1, result.delivered), 4)
   return {
     clients: result.clients,

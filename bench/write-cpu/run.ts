@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID, startEmulator } from '../../src/emulator/index.js'
 import { BOOKING_PROPERTIES, bookingFromHubSpot, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
-import { BOOKINGS } from '../../src/replica/columns.js'
+import { BOOKINGS, recordsetDefinition, writtenColumns } from '../../src/replica/columns.js'
 import { migrate, openReplica, type ReplicaDriver } from '../../src/replica/index.js'
 import { createApplier } from '../../src/sync/apply.js'
 import type { SyncType } from '../../src/sync/index.js'
 import { freshDatabase, type BenchDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round } from '../support/machine.js'
-import { processCpuSeconds } from '../support/processes.js'
+import { postgresCpu, postgresCpuDelta } from '../support/postgres-cpu.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const BOOKINGS_N = Number(process.env.BENCH_BOOKINGS ?? 100_000)
@@ -38,12 +38,6 @@ async function listAll(url: string, objectType: string, properties: readonly str
   return objects
 }
 
-/** CPU seconds of every Postgres process (backends, WAL writer, checkpointer): the database's whole cost. */
-async function postgresCpuSeconds(admin: pg.Client): Promise<number> {
-  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity')
-  return rows.reduce((sum, { pid }) => sum + (processCpuSeconds(pid) || 0), 0)
-}
-
 interface Stretch {
   rows: number
   seconds: number
@@ -67,13 +61,14 @@ async function measure(
       await write(batch)
     }
   }
-  const pgBefore = await postgresCpuSeconds(admin)
+  // Every Postgres process, not just the writers' backends: the WAL writer's work is theirs too.
+  const pgBefore = await postgresCpu(admin, null)
   const cpuBefore = process.cpuUsage()
   const started = performance.now()
   await Promise.all(Array.from({ length: WRITERS }, writer))
   const seconds = (performance.now() - started) / 1000
   const cpu = process.cpuUsage(cpuBefore)
-  const pgSeconds = (await postgresCpuSeconds(admin)) - pgBefore
+  const pgSeconds = postgresCpuDelta(pgBefore, await postgresCpu(admin, null))
   const nodeUs = (cpu.user + cpu.system) / objects.length
   const postgresUs = (pgSeconds * 1e6) / objects.length
   return {
@@ -93,16 +88,9 @@ function hubmirrorWriter(db: ReplicaDriver, type: SyncType) {
 
 /** The floor: the same rows into the same table and indexes, one statement a batch, no log, nothing read back. */
 function bareWriter(db: ReplicaDriver) {
-  const columns = ['hubspot_id', ...Object.keys(BOOKINGS.fields), 'hs_lastmodifieddate', 'deleted_at']
-  const types: Record<string, string> = {
-    hubspot_id: 'text',
-    ...BOOKINGS.fields,
-    hs_lastmodifieddate: 'timestamptz',
-    deleted_at: 'timestamptz',
-  }
-  const definition = columns.map((c) => `${c} ${types[c]}`)
+  const columns = writtenColumns(BOOKINGS)
   const sql = `INSERT INTO ${BOOKINGS.table} (${columns.join(', ')})
-               SELECT ${columns.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${definition.join(', ')})
+               SELECT ${columns.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(BOOKINGS)})
                ON CONFLICT (hubspot_id) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`
   return (batch: HubSpotObject[]) => db.query(sql, [JSON.stringify(batch.map(bookingFromHubSpot))])
 }

@@ -33,6 +33,17 @@ export function recordColumns(spec: TableSpec): string[] {
   return ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at', 'synced_at']
 }
 
+/** The columns a write sends (jsonb_to_recordset's), in the order of `recordsetDefinition`. */
+export function writtenColumns(spec: TableSpec): string[] {
+  return ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at']
+}
+
+/** The column list of `jsonb_to_recordset(...) AS r(...)` over the records a write sends. */
+export function recordsetDefinition(spec: TableSpec): string {
+  const typed = Object.entries(spec.fields).map(([column, type]) => `${column} ${type}`)
+  return ['hubspot_id text', ...typed, 'hs_lastmodifieddate timestamptz', 'deleted_at timestamptz'].join(', ')
+}
+
 /**
  * A timestamptz as JSON text in UTC, whatever the session's TimeZone (a pooler hands out
  * sessions we did not configure): the very string json_build_object gives under TimeZone=UTC,

@@ -21,6 +21,7 @@ export {
   type PartitionKeeper,
 } from './change-log-partitions.js'
 export * from './records.js'
+export { fieldChanges } from './field-changes.js'
 export * from './reads.js'
 export * from './intents.js'
 export * from './write-guards.js'

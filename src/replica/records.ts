@@ -8,11 +8,9 @@ import type {
   ObjectKind,
 } from '../model/records.js'
 import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
-import { BOOKINGS, EXAMS, recordJson, type TableSpec } from './columns.js'
+import { BOOKINGS, EXAMS, recordJson, recordsetDefinition, writtenColumns, type TableSpec } from './columns.js'
 import type { Queryable, Transaction } from './driver.js'
 import { fieldChanges } from './field-changes.js'
-
-export { fieldChanges } from './field-changes.js'
 
 export interface UpsertOptions {
   /** Overwrite even when the incoming version is not newer (reconcile --fix, restores). */
@@ -51,11 +49,6 @@ async function lockCurrent(
   return new Map(rows.map(({ record }) => [String(record.hubspot_id), record]))
 }
 
-function recordsetDefinition(spec: TableSpec): string {
-  const typed = Object.entries(spec.fields).map(([column, type]) => `${column} ${type}`)
-  return ['hubspot_id text', ...typed, 'hs_lastmodifieddate timestamptz', 'deleted_at timestamptz'].join(', ')
-}
-
 /**
  * Upserts records, skipping any whose hs_lastmodifieddate is not newer than the stored one,
  * so that a late or repeated pull never moves a row back in time. Returns the events appended
@@ -69,7 +62,7 @@ async function upsertRecords(
   options: UpsertOptions = {},
 ): Promise<ChangeEvent[]> {
   if (records.length === 0) return []
-  const columns = ['hubspot_id', ...Object.keys(spec.fields), 'hs_lastmodifieddate', 'deleted_at']
+  const columns = writtenColumns(spec)
   const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
   const latest = dedupeLatest(records as VersionedRecord[])
   const before = await lockCurrent(
