@@ -11,7 +11,7 @@ import type {
 import { BOOKINGS, EXAMS } from './columns.js'
 import { dropPartitionsThrough, eventLogLayout, tablesToTrim } from './change-log-partitions.js'
 import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
-import { newRecordChangesSql, UNDIFFED_COLUMNS } from './field-changes.js'
+import { fieldChanges, newRecordChangesSql, UNDIFFED_COLUMNS } from './field-changes.js'
 import { inJsonbKeyOrder } from './jsonb-order.js'
 import { LOCKS } from './locks.js'
 import { CHANGE_LOG_HEAD } from './schema.js'
@@ -26,12 +26,6 @@ export interface NewEvent {
   changes: FieldChanges
   origin: ChangeOrigin
   row: unknown
-  /**
-   * The record is new to the replica, so `changes` is every listed field of `row` (fieldChanges
-   * with nothing before): the database derives them from the row rather than being sent them, so a
-   * backfill's event does not carry its row's values twice.
-   */
-  newRecord?: boolean
 }
 
 // The columns are selected under ChangeEvent's names and in its key order, so that rows come back
@@ -43,9 +37,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   if (events.length === 0) return []
   // Everything that does not need the seqs is done before the lock below: concurrent writers (the
   // backfill's) queue on it, so the work done while it is held is what bounds their throughput.
-  const payload = JSON.stringify(
-    events.map((event, n) => ({ ...event, changes: event.newRecord ? undefined : event.changes, n })),
-  )
+  const payload = JSON.stringify(events.map((event, n) => ({ ...event, n })))
   const bodies = events.map((event) => ({
     kind: event.kind,
     op: event.op,
@@ -58,7 +50,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   }))
   // Held from the first event insert to commit, so that seq order is commit order. Without it a
   // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
-  // from 11 would never receive 10.
+  // from 11 would never receive 10. (insertWithEvents takes it too, inside its statement.)
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
   // The history row goes in with the log row, in the same statement: retention prunes the log,
   // never the history, and the two can never disagree about a change. Only each event's seq and
@@ -66,18 +58,16 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   const { rows } = await tx.query<{ seq: string; at: string }>(
     `WITH appended AS (
        INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
-       SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1,
-              CASE WHEN e."newRecord" THEN ${newRecordChangesSql('e.row', '$3')} ELSE e.changes END,
-              e.origin, e.row
+       SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.changes, e.origin, e.row
          FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text,
-                                                 changes jsonb, origin jsonb, row jsonb, "newRecord" boolean, n int)
+                                                 changes jsonb, origin jsonb, row jsonb, n int)
         ORDER BY e.n
        RETURNING seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at),
      history AS (
        INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
        SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
      SELECT seq::text AS seq, ${AT_SELECT} FROM appended`,
-    [source, payload, UNDIFFED_COLUMNS],
+    [source, payload],
   )
   // Rows are inserted in the events' order, so ascending seqs pair with the events one to one.
   const seqs = rows.sort((a, b) => compareSeq(a.seq, b.seq))
@@ -91,6 +81,95 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
     origin,
     row,
   }))
+  tx.announce(appended)
+  return appended
+}
+
+/** The insert insertWithEvents logs: its statement (parameters from $1), and how a row it returns becomes an event. */
+export interface RecordInsert {
+  /** `INSERT INTO <record table> … ON CONFLICT DO NOTHING RETURNING *`: the rows it returns are the ones logged. */
+  sql: string
+  params: unknown[]
+  kind: ObjectKind
+  /** Over the returned row, alias `inserted`: the API record as json with its keys in jsonb order, and its exam's id. */
+  row: string
+  examId: string
+}
+
+/**
+ * Inserts records new to the replica and appends their events in the same statement, so that each
+ * record's values travel to Postgres once: the log's row and change list (every field set, as
+ * fieldChanges gives with nothing before) are made from the inserted row there, where appendEvents
+ * would have them sent back and forth (the write's RETURNING, then the event). A backfill's tail is
+ * CPU on both sides of that trip (bench/RESULTS.md, "Backfill at 100k").
+ *
+ * The append lock is taken inside the statement once every row is in, as appendEvents takes it
+ * after its write: the insert's waits (a conflicting insert in flight) never happen under the lock.
+ * Returns the appended events in seq order, as appendEvents does, and announces them.
+ */
+export async function insertWithEvents(
+  tx: Transaction,
+  source: EventSource,
+  insert: RecordInsert,
+  origin: ChangeOrigin,
+  origins?: ReadonlyMap<string, ChangeOrigin>,
+): Promise<ChangeEvent[]> {
+  const param = (n: number) => `$${insert.params.length + n}`
+  const { rows } = await tx.query<{
+    seq: string
+    op: ChangeEvent['op']
+    hubspot_id: string
+    exam_id: string | null
+    at: string
+    row: Record<string, unknown>
+  }>(
+    `WITH inserted AS (${insert.sql}),
+     built AS (
+       SELECT inserted.hubspot_id, ${insert.examId} AS exam_id,
+              CASE WHEN inserted.deleted_at IS NULL THEN 'upsert' ELSE 'delete' END AS op,
+              (${insert.row})::jsonb AS row
+         FROM inserted),
+     -- Everything but the seqs is worked out here, before the lock: writers queue on it.
+     new_rows AS (SELECT built.*, ${newRecordChangesSql('built.row', param(4))} AS changes FROM built),
+     -- count(*) reads every row in before the lock is taken; every seq below is drawn after it.
+     locked AS (SELECT pg_advisory_xact_lock(${param(1)}) FROM (SELECT count(*) FROM new_rows) AS settled),
+     appended AS (
+       INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
+       SELECT ${param(2)}, n.op, n.hubspot_id, n.exam_id, ${param(3)}, n.changes,
+              coalesce(${param(5)}::jsonb -> n.hubspot_id, ${param(6)}::jsonb), n.row
+         FROM new_rows AS n CROSS JOIN locked
+        ORDER BY n.hubspot_id COLLATE "C"
+       RETURNING seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at, row_data),
+     history AS (
+       INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
+       SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
+     SELECT seq::text AS seq, op, hubspot_id, exam_id, ${AT_SELECT}, row_data AS row FROM appended`,
+    [
+      ...insert.params,
+      LOCKS.append,
+      insert.kind,
+      source,
+      UNDIFFED_COLUMNS,
+      origins?.size ? JSON.stringify(Object.fromEntries(origins)) : null,
+      JSON.stringify(origin),
+    ],
+  )
+  // The change list and origin are the ones the statement logged, worked out again here rather than
+  // sent back (field-changes.ts keeps the JS and SQL rules one).
+  const appended = rows
+    .sort((a, b) => compareSeq(a.seq, b.seq))
+    .map(({ seq, op, hubspot_id, exam_id, at, row }): ChangeEvent => ({
+      seq,
+      kind: insert.kind,
+      op,
+      hubspot_id,
+      exam_id,
+      source,
+      at,
+      changes: inJsonbKeyOrder(fieldChanges(undefined, row)),
+      origin: inJsonbKeyOrder(origins?.get(hubspot_id) ?? origin),
+      row: row as ChangeEvent['row'],
+    }))
   tx.announce(appended)
   return appended
 }

@@ -20,11 +20,11 @@ export function fieldChanges(
 }
 
 /**
- * `fieldChanges(undefined, row)` in SQL, for a jsonb `row`: every non-null field but the undiffed
- * ones, as [null, value]. The statement binds `undiffedParam` to `UNDIFFED_COLUMNS`.
+ * `fieldChanges(undefined, row)` in SQL, for a jsonb `row` of scalars: every non-null field but the
+ * undiffed ones, as [null, value]. The statement binds `undiffedParam` to `UNDIFFED_COLUMNS`.
  */
 export function newRecordChangesSql(row: string, undiffedParam: string): string {
+  // Nulls and the undiffed keys go first, by jsonb's own operators, rather than row by row in a filter.
   return `(SELECT coalesce(jsonb_object_agg(f.key, jsonb_build_array(NULL, f.value)), '{}'::jsonb)
-             FROM jsonb_each(${row}) AS f
-            WHERE f.value <> 'null'::jsonb AND f.key <> ALL(${undiffedParam}::text[]))`
+             FROM jsonb_each(jsonb_strip_nulls(${row} - ${undiffedParam}::text[])) AS f)`
 }

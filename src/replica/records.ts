@@ -7,7 +7,7 @@ import type {
   FieldChanges,
   ObjectKind,
 } from '../model/records.js'
-import { appendEvents, type EventSource, type NewEvent } from './change-log.js'
+import { appendEvents, insertWithEvents, type EventSource, type NewEvent } from './change-log.js'
 import { BOOKINGS, EXAMS, recordJson, recordsetDefinition, writtenColumns, type TableSpec } from './columns.js'
 import type { Queryable, Transaction } from './driver.js'
 import { fieldChanges } from './field-changes.js'
@@ -52,7 +52,10 @@ async function lockCurrent(
 /**
  * Upserts records, skipping any whose hs_lastmodifieddate is not newer than the stored one,
  * so that a late or repeated pull never moves a row back in time. Returns the events appended
- * for the rows that actually changed.
+ * for the rows that actually changed, in seq order.
+ *
+ * Records the replica does not hold yet (all of a backfill's) are inserted with their events in
+ * one statement; the rest are versioned against the rows they replace, which are locked first.
  */
 async function upsertRecords(
   tx: Transaction,
@@ -62,14 +65,72 @@ async function upsertRecords(
   options: UpsertOptions = {},
 ): Promise<ChangeEvent[]> {
   if (records.length === 0) return []
-  const columns = writtenColumns(spec)
-  const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
   const latest = dedupeLatest(records as VersionedRecord[])
   const before = await lockCurrent(
     tx,
     spec,
     latest.map((r) => r.hubspot_id),
   )
+  const origin = options.origin ?? defaultOrigin(source)
+  const fresh = latest.filter((r) => !before.has(r.hubspot_id))
+  const inserted = await insertNew(tx, spec, fresh, source, origin, options.origins)
+  // An id another transaction inserted after the lock above looked for it: the insert passed it
+  // over (ON CONFLICT DO NOTHING), and it is versioned against that row like any other.
+  const insertedIds = new Set(inserted.map((event) => event.hubspot_id))
+  const raced = fresh.filter((r) => !insertedIds.has(r.hubspot_id)).map((r) => r.hubspot_id)
+  for (const [id, row] of await lockCurrent(tx, spec, raced)) before.set(id, row)
+  const replaced = await replaceExisting(
+    tx,
+    spec,
+    latest.filter((r) => !insertedIds.has(r.hubspot_id)),
+    before,
+    source,
+    { ...options, origin },
+  )
+  return [...inserted, ...replaced]
+}
+
+async function insertNew(
+  tx: Transaction,
+  spec: TableSpec,
+  records: readonly VersionedRecord[],
+  source: EventSource,
+  origin: ChangeOrigin,
+  origins: ReadonlyMap<string, ChangeOrigin> | undefined,
+): Promise<ChangeEvent[]> {
+  if (records.length === 0) return []
+  const columns = writtenColumns(spec)
+  return insertWithEvents(
+    tx,
+    source,
+    {
+      sql: `INSERT INTO ${spec.table} (${columns.join(', ')}, synced_at)
+            SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
+              FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})
+            ON CONFLICT (hubspot_id) DO NOTHING
+            RETURNING *`,
+      params: [JSON.stringify(records)],
+      kind: spec.kind,
+      row: recordJson(spec, 'inserted', 'jsonb'),
+      examId: `inserted.${spec.examColumn}`,
+    },
+    origin,
+    origins,
+  )
+}
+
+/** The versioned upsert of records whose rows `before` holds, locked: each event lists what changed. */
+async function replaceExisting(
+  tx: Transaction,
+  spec: TableSpec,
+  records: readonly VersionedRecord[],
+  before: ReadonlyMap<string, Record<string, unknown>>,
+  source: EventSource,
+  options: UpsertOptions & { origin: ChangeOrigin },
+): Promise<ChangeEvent[]> {
+  if (records.length === 0) return []
+  const columns = writtenColumns(spec)
+  const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `INSERT INTO ${spec.table} AS t (${columns.join(', ')}, synced_at)
      SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
@@ -77,17 +138,14 @@ async function upsertRecords(
      ON CONFLICT (hubspot_id) DO UPDATE SET ${updates.join(', ')}, synced_at = now()
       WHERE $2::boolean OR t.hs_lastmodifieddate < EXCLUDED.hs_lastmodifieddate
      RETURNING ${recordJson(spec, 't', 'jsonb')} AS record`,
-    [JSON.stringify(latest), options.force === true],
+    [JSON.stringify(records), options.force === true],
   )
-  const origin = options.origin ?? defaultOrigin(source)
   return appendEvents(
     tx,
     source,
     rows.map(({ record }) => {
       const id = String(record.hubspot_id)
-      const old = before.get(id)
-      const changes = fieldChanges(old, record)
-      return toNewEvent(spec, record, changes, options.origins?.get(id) ?? origin, old === undefined)
+      return toNewEvent(spec, record, fieldChanges(before.get(id), record), options.origins?.get(id) ?? options.origin)
     }),
   )
 }
@@ -111,7 +169,6 @@ function toNewEvent(
   record: Record<string, unknown>,
   changes: FieldChanges,
   origin: ChangeOrigin,
-  newRecord = false,
 ): NewEvent {
   return {
     kind: spec.kind,
@@ -121,7 +178,6 @@ function toNewEvent(
     changes,
     origin,
     row: record,
-    newRecord,
   }
 }
 

@@ -1,4 +1,4 @@
-// A batch upsert's cost is its batch, not the table: it reads the rows it replaces by index probes, and a new record's change list is not sent twice.
+// A batch upsert's cost is its batch, not the table: it reads the rows it replaces by index probes, and a new record's values go to Postgres once.
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../../src/model/records.js'
 import { readEvents, upsertBookings, type ReplicaDriver, type Transaction } from '../../src/replica/index.js'
@@ -10,14 +10,24 @@ interface Statement {
   params: unknown[]
 }
 
-/** Runs an upsert of `records` in one transaction, keeping every statement it sent. */
-async function upsertRecording(db: ReplicaDriver, records: Parameters<typeof upsertBookings>[1]) {
+/**
+ * Runs an upsert of `records` in one transaction, keeping every statement it sent. `afterLock` runs
+ * once the rows being replaced are locked, before anything is written.
+ */
+async function upsertRecording(
+  db: ReplicaDriver,
+  records: Parameters<typeof upsertBookings>[1],
+  afterLock?: () => Promise<void>,
+) {
   const statements: Statement[] = []
   const events = await db.transaction((tx) => {
     const recording: Transaction = {
-      query: (sql, params) => {
+      query: async <R>(sql: string, params?: unknown[]) => {
         statements.push({ sql, params: params ?? [] })
-        return tx.query(sql, params)
+        const result = await tx.query<R>(sql, params)
+        if (/FOR UPDATE/.test(sql) && afterLock) await afterLock()
+        afterLock = undefined
+        return result
       },
       announce: (appended) => tx.announce(appended),
     }
@@ -55,16 +65,15 @@ describe('batch upsert cost', () => {
     expect(lockPlan).not.toMatch(/Seq Scan on hubspot_bookings/)
   })
 
-  it("sends a new record's row once: the log derives its change list, and keeps what the write returned", async () => {
+  it("sends a new record's values once: the log's row and change list are made from the inserted row", async () => {
     const exam = makeExam()
     const fresh = makeBooking(exam, { student_email: null, notes: 'first "visit" — 1/2' })
     const { statements, events } = await upsertRecording(db(), [fresh])
 
-    const append = statements.find((statement) => /INSERT INTO hubmirror\.replica_events/.test(statement.sql))
-    const sent = JSON.parse(String(append!.params[1])) as Array<Record<string, unknown>>
-    expect(sent).toHaveLength(1)
-    expect(sent[0]).not.toHaveProperty('changes')
-    expect(sent[0].row).toMatchObject({ hubspot_id: fresh.hubspot_id, student_name: fresh.student_name })
+    // Before: the write's payload, then the event's (the row the write returned, sent back).
+    const carrying = statements.filter((statement) => JSON.stringify(statement.params).includes(fresh.student_name!))
+    expect(carrying, 'statements that send the record').toHaveLength(1)
+    expect(carrying[0].sql).toMatch(/INSERT INTO hubmirror\.replica_events/)
 
     const [returned] = events as ChangeEvent[]
     expect(returned.changes).toMatchObject({ student_name: [null, fresh.student_name], notes: [null, fresh.notes] })
@@ -72,5 +81,47 @@ describe('batch upsert cost', () => {
     expect(returned.changes).not.toHaveProperty('hubspot_id')
     const [logged] = await readEvents(db(), { after: '0' })
     expect(logged.changes).toEqual(returned.changes)
+    expect(JSON.parse(logged.rowJson)).toEqual(returned.row)
+  })
+
+  it('versions a record another transaction inserted after the lock looked for it, as any row it replaces', async (context) => {
+    // PGlite is one session: no other transaction can get in between.
+    if (db().kind === 'pglite') return context.skip()
+    const exam = makeExam()
+    const newer = makeBooking(exam)
+    const older = makeBooking(exam)
+    const untouched = makeBooking(exam)
+    const at = (record: { hs_lastmodifieddate: string }, ms: number) =>
+      new Date(Date.parse(record.hs_lastmodifieddate) + ms).toISOString()
+    const theirs = [
+      { ...newer, booking_status: 'cancelled', hs_lastmodifieddate: at(newer, -1_000) },
+      { ...older, booking_status: 'cancelled', hs_lastmodifieddate: at(older, 1_000) },
+    ]
+    const { events } = await upsertRecording(db(), [newer, older, untouched], () =>
+      db()
+        .transaction((other) => upsertBookings(other, theirs, 'write'))
+        .then(() => undefined),
+    )
+
+    // Ours is newer for one (an update of what they wrote), older for the other (no event, theirs stays).
+    const byId = new Map(events.map((event) => [event.hubspot_id, event]))
+    expect([...byId.keys()].sort()).toEqual([newer.hubspot_id, untouched.hubspot_id].sort())
+    expect(byId.get(newer.hubspot_id)!.changes).toEqual({ booking_status: ['cancelled', 'confirmed'] })
+    expect(byId.get(untouched.hubspot_id)!.changes).toMatchObject({ student_name: [null, untouched.student_name] })
+    const { rows } = await db().query<{ hubspot_id: string; booking_status: string }>(
+      'SELECT hubspot_id, booking_status FROM public.hubspot_bookings WHERE hubspot_id = ANY($1)',
+      [[newer.hubspot_id, older.hubspot_id, untouched.hubspot_id]],
+    )
+    expect(Object.fromEntries(rows.map((row) => [row.hubspot_id, row.booking_status]))).toEqual({
+      [newer.hubspot_id]: 'confirmed',
+      [older.hubspot_id]: 'cancelled',
+      [untouched.hubspot_id]: 'confirmed',
+    })
+    // Each event the log holds, in seq order: theirs two, then ours two, none twice.
+    const logged = await readEvents(db(), { after: '0' })
+    expect(logged.map((event) => event.hubspot_id)).toEqual([
+      ...theirs.map((record) => record.hubspot_id).sort(),
+      ...events.map((event) => event.hubspot_id),
+    ])
   })
 })
