@@ -7,7 +7,7 @@
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -384,7 +384,8 @@ async function main(): Promise<void> {
     `scale benchmark — sizes ${SIZES.map((s) => s.toLocaleString()).join(', ')}; change log ${EVENTS.toLocaleString()} events; emulator at ${RATE_10S}/10 s and ${SEARCH_S} searches/s, no limit configured; ${machineLine(machine)}; ${machine.uptime}`,
   )
   const figures: Record<string, unknown> = { at: machine.date, machine, sizes: {} as Record<string, unknown> }
-  const out = join(HERE, option('--out') ?? 'last-run.json')
+  // Relative to this folder; an absolute path is kept as it is.
+  const out = resolve(HERE, option('--out') ?? 'last-run.json')
   const save = () => writeFileSync(out, JSON.stringify({ ...figures, loadAtEnd: uptimeLine() }, null, 2) + '\n')
   try {
     for (const n of SIZES) {

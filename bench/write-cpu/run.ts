@@ -1,6 +1,6 @@
 // CPU per row of the backfill's write path (Node and Postgres) at a real account's size, beside a bare batch insert of the same rows: what a backfill's last window is made of.
 import { writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { BOOKINGS_OBJECT_TYPE_ID, MOCK_EXAMS_OBJECT_TYPE_ID, startEmulator } from '../../src/emulator/index.js'
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     console.log(
       `hubmirror ÷ bare insert, CPU per row in the last ${TAIL_ROWS.toLocaleString()}: ${JSON.stringify(ratio)}`,
     )
-    writeFileSync(join(HERE, process.env.BENCH_OUT ?? 'last-run.json'), JSON.stringify(out, null, 2) + '\n')
+    writeFileSync(resolve(HERE, process.env.BENCH_OUT ?? 'last-run.json'), JSON.stringify(out, null, 2) + '\n')
   } finally {
     await admin.end()
   }

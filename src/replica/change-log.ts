@@ -124,18 +124,18 @@ export async function insertWithEvents(
     row: Record<string, unknown>
   }>(
     `WITH inserted AS (${insert.sql}),
-     built AS (
+     new_rows AS (
        SELECT inserted.hubspot_id, ${insert.examId} AS exam_id,
               CASE WHEN inserted.deleted_at IS NULL THEN 'upsert' ELSE 'delete' END AS op,
               (${insert.row})::jsonb AS row
          FROM inserted),
-     -- Everything but the seqs is worked out here, before the lock: writers queue on it.
-     new_rows AS (SELECT built.*, ${newRecordChangesSql('built.row', param(4))} AS changes FROM built),
      -- count(*) reads every row in before the lock is taken; every seq below is drawn after it.
      locked AS (SELECT pg_advisory_xact_lock(${param(1)}) FROM (SELECT count(*) FROM new_rows) AS settled),
+     -- The change list is derived here, under the lock: deriving it before, into the rows kept for
+     -- this insert, cost more Postgres CPU than the lock's waits (bench/RESULTS.md).
      appended AS (
        INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
-       SELECT ${param(2)}, n.op, n.hubspot_id, n.exam_id, ${param(3)}, n.changes,
+       SELECT ${param(2)}, n.op, n.hubspot_id, n.exam_id, ${param(3)}, ${newRecordChangesSql('n.row', param(4))},
               coalesce(${param(5)}::jsonb -> n.hubspot_id, ${param(6)}::jsonb), n.row
          FROM new_rows AS n CROSS JOIN locked
         ORDER BY n.hubspot_id COLLATE "C"
