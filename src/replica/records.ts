@@ -90,6 +90,14 @@ async function upsertRecords(
   return [...inserted, ...replaced]
 }
 
+/** The head of both writes: the records sent as $1 (a JSON array), into `spec`'s table as `t`. */
+function insertSent(spec: TableSpec): string {
+  const columns = writtenColumns(spec)
+  return `INSERT INTO ${spec.table} AS t (${columns.join(', ')}, synced_at)
+          SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
+            FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})`
+}
+
 async function insertNew(
   tx: Transaction,
   spec: TableSpec,
@@ -99,16 +107,11 @@ async function insertNew(
   origins: ReadonlyMap<string, ChangeOrigin> | undefined,
 ): Promise<ChangeEvent[]> {
   if (records.length === 0) return []
-  const columns = writtenColumns(spec)
   return insertWithEvents(
     tx,
     source,
     {
-      sql: `INSERT INTO ${spec.table} (${columns.join(', ')}, synced_at)
-            SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
-              FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})
-            ON CONFLICT (hubspot_id) DO NOTHING
-            RETURNING *`,
+      sql: `${insertSent(spec)} ON CONFLICT (hubspot_id) DO NOTHING RETURNING t.*`,
       params: [JSON.stringify(records)],
       kind: spec.kind,
       row: recordJson(spec, 'inserted', 'jsonb'),
@@ -129,12 +132,11 @@ async function replaceExisting(
   options: UpsertOptions & { origin: ChangeOrigin },
 ): Promise<ChangeEvent[]> {
   if (records.length === 0) return []
-  const columns = writtenColumns(spec)
-  const updates = columns.filter((c) => c !== 'hubspot_id').map((c) => `${c} = EXCLUDED.${c}`)
+  const updates = writtenColumns(spec)
+    .filter((c) => c !== 'hubspot_id')
+    .map((c) => `${c} = EXCLUDED.${c}`)
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
-    `INSERT INTO ${spec.table} AS t (${columns.join(', ')}, synced_at)
-     SELECT ${columns.map((c) => `r.${c}`).join(', ')}, now()
-       FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})
+    `${insertSent(spec)}
      ON CONFLICT (hubspot_id) DO UPDATE SET ${updates.join(', ')}, synced_at = now()
       WHERE $2::boolean OR t.hs_lastmodifieddate < EXCLUDED.hs_lastmodifieddate
      RETURNING ${recordJson(spec, 't', 'jsonb')} AS record`,
