@@ -87,7 +87,7 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
 
 /** The insert insertWithEvents logs: its statement (parameters from $1), and how a row it returns becomes an event. */
 export interface RecordInsert {
-  /** `INSERT INTO <record table> … ON CONFLICT DO NOTHING RETURNING *`: the rows it returns are the ones logged. */
+  /** `INSERT INTO <record table> … ON CONFLICT DO NOTHING RETURNING` the whole row: the rows it returns are the ones logged. */
   sql: string
   params: unknown[]
   kind: ObjectKind
