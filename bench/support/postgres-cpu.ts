@@ -13,7 +13,10 @@ export async function postgresCpu(admin: pg.Client, database: string | null): Pr
   return new Map(rows.map(({ pid }) => [pid, processCpuSeconds(pid)]))
 }
 
-/** CPU used between two samples; a process gone by the second sample is counted up to the first. */
+/**
+ * CPU used between two samples, by the processes in the second: one gone by then adds nothing (what it
+ * used after the first sample is not seen), where subtracting its first sample would count it negative.
+ */
 export function postgresCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0
   for (const [pid, cpu] of after) if (Number.isFinite(cpu)) total += cpu - (before.get(pid) ?? 0)

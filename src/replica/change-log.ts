@@ -33,6 +33,18 @@ export interface NewEvent {
 const AT_SELECT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`
 const ENVELOPE_SELECT = `seq::text AS seq, kind, op, hubspot_id, exam_id, source, ${AT_SELECT}, changes, origin`
 
+/** The head of every append: the log's columns, in the order each statement selects them. */
+const INSERT_EVENTS =
+  'INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)'
+
+/**
+ * The history rows of a statement's `appended` CTE (RETURNING seq … created_at), in the same
+ * statement: retention prunes the log, never the history, and the two can never disagree about a change.
+ */
+const HISTORY_OF_APPENDED = `history AS (
+       INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
+       SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)`
+
 export async function appendEvents(tx: Transaction, source: EventSource, events: NewEvent[]): Promise<ChangeEvent[]> {
   if (events.length === 0) return []
   // Everything that does not need the seqs is done before the lock below: concurrent writers (the
@@ -52,20 +64,17 @@ export async function appendEvents(tx: Transaction, source: EventSource, events:
   // reader could see seq 11 committed while seq 10 is still in flight, and a client resuming
   // from 11 would never receive 10. (insertWithEvents takes it too, inside its statement.)
   await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.append])
-  // The history row goes in with the log row, in the same statement: retention prunes the log,
-  // never the history, and the two can never disagree about a change. Only each event's seq and
-  // time come back: the rest is what was sent, so a backfill's rows do not make the round trip twice.
+  // The history row goes in with the log row, in the same statement (HISTORY_OF_APPENDED). Only
+  // each event's seq and time come back: the rest is what was sent.
   const { rows } = await tx.query<{ seq: string; at: string }>(
     `WITH appended AS (
-       INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
+       ${INSERT_EVENTS}
        SELECT e.kind, e.op, e.hubspot_id, e.exam_id, $1, e.changes, e.origin, e.row
          FROM jsonb_to_recordset($2::jsonb) AS e(kind text, op text, hubspot_id text, exam_id text,
                                                  changes jsonb, origin jsonb, row jsonb, n int)
         ORDER BY e.n
        RETURNING seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at),
-     history AS (
-       INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
-       SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
+     ${HISTORY_OF_APPENDED}
      SELECT seq::text AS seq, ${AT_SELECT} FROM appended`,
     [source, payload],
   )
@@ -134,15 +143,13 @@ export async function insertWithEvents(
      -- The change list is derived here, under the lock: deriving it before, into the rows kept for
      -- this insert, cost more Postgres CPU than the lock's waits (bench/RESULTS.md).
      appended AS (
-       INSERT INTO hubmirror.replica_events (kind, op, hubspot_id, exam_id, source, changes, origin, row_data)
+       ${INSERT_EVENTS}
        SELECT ${param(2)}, n.op, n.hubspot_id, n.exam_id, ${param(3)}, ${newRecordChangesSql('n.row', param(4))},
               coalesce(${param(5)}::jsonb -> n.hubspot_id, ${param(6)}::jsonb), n.row
          FROM new_rows AS n CROSS JOIN locked
         ORDER BY n.hubspot_id COLLATE "C"
        RETURNING seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at, row_data),
-     history AS (
-       INSERT INTO hubmirror.record_history (seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at)
-       SELECT seq, kind, op, hubspot_id, exam_id, source, changes, origin, created_at FROM appended)
+     ${HISTORY_OF_APPENDED}
      SELECT seq::text AS seq, op, hubspot_id, exam_id, ${AT_SELECT}, row_data AS row FROM appended`,
     [
       ...insert.params,

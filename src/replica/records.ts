@@ -98,6 +98,7 @@ function insertSent(spec: TableSpec): string {
             FROM jsonb_to_recordset($1::jsonb) AS r(${recordsetDefinition(spec)})`
 }
 
+/** Records the replica does not hold, with their events in one statement; ids taken meanwhile are left out. */
 async function insertNew(
   tx: Transaction,
   spec: TableSpec,
