@@ -17,6 +17,7 @@ const NAMES = [
   'search',
   'exports',
   'history',
+  'startup',
 ] as const
 
 /** Each benchmark is its own process: one's servers and timers cannot disturb the next. */

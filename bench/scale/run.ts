@@ -14,6 +14,7 @@ import pg from 'pg'
 import { freshDatabase, type BenchDatabase } from '../support/database.js'
 import { machineInfo, machineLine, round, uptimeLine } from '../support/machine.js'
 import { childEnv, startChild, stopAll, stopChildrenOnExit, type Child } from '../support/processes.js'
+import { dropRedisKeys } from '../support/redis-namespace.js'
 import { runCli, type CliRun } from './cli.js'
 import { changeLogAtScale } from './change-log.js'
 import { coldReads, fillReplica } from './cold-reads.js'
@@ -420,6 +421,7 @@ async function main(): Promise<void> {
     log(`written to ${out}`)
   } finally {
     await stopAll()
+    await dropRedisKeys(process.env.REDIS_URL, `hm-scale-${process.pid}-`)
   }
 }
 

@@ -78,27 +78,32 @@ export interface EnsurePartitionsOptions {
   size?: number
 }
 
+/** The first seq no partition holds, and the last seq the appends to come want one for. */
+function partitionsWanted({ ranges, head }: EventLogLayout, size: bigint, through?: bigint) {
+  const top = ranges.at(-1)?.to ?? 0n
+  const upTo = through !== undefined && through > head ? through : head
+  // Events past every range went to the default partition: a new range starts above them.
+  return { next: top > head ? top : head + 1n, wanted: upTo + size * BigInt(PARTITIONS_AHEAD) }
+}
+
 /**
  * Makes the partitions the next appends need: until PARTITIONS_AHEAD partitions' worth of seqs past
- * the head (and past `through`) have one. Returns the first seq no partition holds yet. Concurrent
- * callers (other instances) take turns on a transaction lock.
+ * the head (and past `through`) have one. Returns the first seq no partition holds yet. Every start
+ * calls this and mostly finds them made: one look settles that, without the transaction, lock and
+ * lock timeout that making them takes. Concurrent makers (other instances) take turns on the lock
+ * and look again under it.
  */
 export async function ensureEventPartitions(db: ReplicaDriver, options: EnsurePartitionsOptions = {}): Promise<bigint> {
   const size = BigInt(options.size ?? EVENT_PARTITION_SEQS)
+  const seen = partitionsWanted(await eventLogLayout(db), size, options.through)
+  if (seen.next > seen.wanted) return seen.next
   return db.transaction(
     async (tx) => {
       await tx.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT_MS}ms'`)
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.partitions])
-      const { ranges, head } = await eventLogLayout(tx)
-      const top = ranges.at(-1)?.to ?? 0n
-      const through = options.through !== undefined && options.through > head ? options.through : head
-      // Events past every range went to the default partition: a new range starts above them.
-      let next = top > head ? top : head + 1n
-      const roles = await dataApiRoles(tx)
-      while (next <= through + size * BigInt(PARTITIONS_AHEAD)) {
-        await attachPartition(tx, next, next + size, roles)
-        next += size
-      }
+      let { next, wanted } = partitionsWanted(await eventLogLayout(tx), size, options.through)
+      const roles = next <= wanted ? await dataApiRoles(tx) : []
+      for (; next <= wanted; next += size) await attachPartition(tx, next, next + size, roles)
       return next
     },
     { schema: true },

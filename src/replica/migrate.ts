@@ -94,15 +94,26 @@ BEGIN
   END LOOP;
 END $$`
 
-/** Returns the versions it applied. */
+/**
+ * Returns the versions it applied. Every start calls this, and a schema already up to date is the
+ * usual case: one look at the ledger, outside any transaction and lock, settles it. Only what that
+ * look found pending is taken further, each migration in its own transaction under the lock, which
+ * looks again (another instance starting beside this one may have applied it meanwhile). Round trips
+ * are what a hosted database a region away charges for (`npm run bench -- startup`).
+ */
 export async function migrate(driver: ReplicaDriver): Promise<string[]> {
+  const done = await appliedVersions(driver)
+  const pending = loadMigrations().filter((migration) => !done.has(migration.version))
+  if (pending.length === 0) return []
   await ensureLedger(driver)
   const applied: string[] = []
-  for (const migration of loadMigrations()) {
+  for (const migration of pending) {
     await driver.transaction(async (tx) => {
       await lock(driver, tx)
-      if ((await appliedVersions(tx)).has(migration.version)) return
-      for (const statement of splitStatements(migration.sql)) await tx.query(statement)
+      // ensureLedger put the ledger in place, and no migration moves it.
+      const { rows } = await tx.query(`SELECT 1 FROM ${LEDGER} WHERE version = $1`, [migration.version])
+      if (rows.length) return
+      for (const statement of statementsFor(driver, migration.sql)) await tx.query(statement)
       await tx.query(`INSERT INTO ${LEDGER} (version) VALUES ($1)`, [migration.version])
       applied.push(migration.version)
     }, SCHEMA)
@@ -113,6 +124,15 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
       await tx.query(HARDEN_INTERNAL_SQL)
     }, SCHEMA)
   return applied
+}
+
+/**
+ * Postgres takes a whole migration in one round trip (a query without parameters goes as one
+ * simple-protocol message, its statements run in order inside the open transaction); PGlite's query
+ * takes one statement at a time.
+ */
+function statementsFor(driver: ReplicaDriver, sql: string): string[] {
+  return driver.kind === 'pg' ? [sql] : splitStatements(sql)
 }
 
 export interface MigrationState {
@@ -145,8 +165,8 @@ export async function pendingMigrations(db: Queryable): Promise<string[]> {
 }
 
 /**
- * Splits on ";" outside quotes, comments and dollar-quoted bodies (DO blocks), since PGlite and
- * parameterless extended queries take one statement at a time.
+ * Splits on ";" outside quotes, comments and dollar-quoted bodies (DO blocks), for PGlite's query,
+ * which takes one statement at a time.
  */
 export function splitStatements(sql: string): string[] {
   const statements: string[] = []

@@ -15,7 +15,7 @@ import {
   type ReplicaDriver,
 } from '../../src/replica/index.js'
 import { realPostgres } from '../support/env.js'
-import { withQuery } from '../support/query-spy.js'
+import { countingStatements, withQuery } from '../support/query-spy.js'
 import { replicaPerTest } from '../support/scratch-replica.js'
 import { within } from '../support/wait.js'
 
@@ -126,6 +126,20 @@ describe('change log partitions', () => {
     } finally {
       await keeper.stop()
     }
+  })
+
+  it('finds partitions already ahead with one look: no transaction, no lock, no DDL', async () => {
+    const made = await ensureEventPartitions(db())
+    const { db: counted, statements, transactions } = countingStatements(db())
+    // Every start calls this; before, each took a transaction, the lock and four statements more.
+    expect(await ensureEventPartitions(counted)).toBe(made)
+    expect(transactions()).toBe(0)
+    expect(statements).toHaveLength(1)
+    // Past what is made, the look sends it the careful way, which makes the partitions.
+    const further = await ensureEventPartitions(counted, { through: made + 10n })
+    expect(further).toBeGreaterThan(made + 10n)
+    expect(transactions()).toBe(1)
+    expect((await eventLogLayout(db())).ranges.at(-1)!.to).toBe(further)
   })
 
   it.skipIf(!realPostgres)(

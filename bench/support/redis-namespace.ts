@@ -1,0 +1,15 @@
+// Removes the keys a benchmark's servers wrote under its Redis namespaces, so that a run leaves Redis as it found it.
+import { Redis } from 'ioredis'
+
+/** Every key starting with `prefix` (a run's namespaces share it: each key is `<namespace>:…`). */
+export async function dropRedisKeys(url: string | undefined, prefix: string): Promise<void> {
+  if (!url) return
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>)
+      if (keys.length) await redis.del(...keys)
+  } finally {
+    redis.disconnect()
+  }
+}
