@@ -87,10 +87,16 @@ async function ensureRow(db: Queryable, type: SyncType): Promise<void> {
   ])
 }
 
-/** Sets columns of one type's row (creating it first where `create`); `set` refers to params from $2 on. */
+/**
+ * Sets columns of one type's row (where `create`, making it if it is not there yet); `set` refers
+ * to params from $2 on. The row is there for every pull but a type's first: one statement then.
+ */
 async function updateRow(db: Queryable, type: SyncType, set: string, params: unknown[] = [], create = false) {
-  if (create) await ensureRow(db, type)
-  await db.query(`UPDATE ${SYNC_STATE_TABLE} SET ${set}, updated_at = now() WHERE object_type = $1`, [type, ...params])
+  const update = () =>
+    db.query(`UPDATE ${SYNC_STATE_TABLE} SET ${set}, updated_at = now() WHERE object_type = $1`, [type, ...params])
+  if ((await update()).rowCount > 0 || !create) return
+  await ensureRow(db, type)
+  await update()
 }
 
 export async function recordPullStart(db: Queryable, type: SyncType): Promise<void> {

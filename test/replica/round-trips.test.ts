@@ -1,13 +1,21 @@
-// What a start costs the database when the schema is already up to date (every start but the first), and that
-// pending migrations still go the locked way. Real Postgres with DATABASE_URL, else PGlite.
+// Round trips a hosted database charges a network's latency for: what a start costs when the schema is up to
+// date (every start but the first), that pending migrations still go the locked way, and a pull's bookkeeping.
+// Real Postgres with DATABASE_URL, else PGlite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
-import { detectPoolMode, loadMigrations, migrate, migrationState } from '../../src/replica/index.js'
+import {
+  detectPoolMode,
+  loadMigrations,
+  migrate,
+  migrationState,
+  readSyncState,
+  recordPullStart,
+} from '../../src/replica/index.js'
 import { freshDatabase, realPostgres } from '../support/env.js'
 import { countingStatements } from '../support/query-spy.js'
 import { openMigratedReplica } from '../support/scratch-replica.js'
 
-describe('migrate', () => {
+describe('round trips', () => {
   let replica: Awaited<ReturnType<typeof openMigratedReplica>>
 
   beforeAll(async () => {
@@ -59,5 +67,16 @@ describe('migrate', () => {
       await fresh.close()
       await database.drop()
     }
+  })
+  it("stamps a pull's start in one statement, and makes a type's row at its first pull", async () => {
+    await replica.db.query(`DELETE FROM hubmirror.sync_state WHERE object_type = 'exams'`)
+    const { db, statements } = countingStatements(replica.db)
+    await recordPullStart(db, 'exams')
+    const first = (await readSyncState(replica.db, 'exams')).lastPullStartedAt
+    expect(first).not.toBeNull()
+    statements.length = 0
+    await recordPullStart(db, 'exams')
+    expect(statements).toHaveLength(1)
+    expect((await readSyncState(replica.db, 'exams')).lastPullStartedAt).not.toBeNull()
   })
 })
