@@ -108,15 +108,17 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   await ensureLedger(driver)
   const applied: string[] = []
   for (const migration of pending) {
-    await driver.transaction(async (tx) => {
+    // Told by what the transaction returns, not pushed from inside it: a transaction run again must not count twice.
+    const ran = await driver.transaction(async (tx) => {
       await lock(driver, tx)
       // ensureLedger put the ledger in place, and no migration moves it.
       const { rows } = await tx.query(`SELECT 1 FROM ${LEDGER} WHERE version = $1`, [migration.version])
-      if (rows.length) return
+      if (rows.length) return false
       for (const statement of statementsFor(driver, migration.sql)) await tx.query(statement)
       await tx.query(`INSERT INTO ${LEDGER} (version) VALUES ($1)`, [migration.version])
-      applied.push(migration.version)
+      return true
     }, SCHEMA)
+    if (ran) applied.push(migration.version)
   }
   if (applied.length)
     await driver.transaction(async (tx) => {

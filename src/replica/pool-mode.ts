@@ -53,9 +53,10 @@ export async function detectPoolMode(options: DetectPoolModeOptions): Promise<Po
     await Promise.all([first.connect(), second.connect()])
     for (let round = 0; round < PROBE_ROUNDS; round++) {
       const before = await pid(first)
+      // Two statements in one message: pg answers with an array of results, the question's last.
       const begun = (await second.query('BEGIN; SELECT pg_backend_pid() AS pid')) as unknown as pg.QueryResult[]
       try {
-        const other = Number(begun[1].rows[0].pid)
+        const other = Number(begun.at(-1)!.rows[0].pid)
         const after = await pid(first)
         if (other === before || after !== before) return { mode: 'transaction', detectedBy: 'probe' }
       } finally {

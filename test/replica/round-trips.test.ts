@@ -1,5 +1,6 @@
 // Round trips a hosted database charges a network's latency for: what a start costs when the schema is up to
-// date (every start but the first), that pending migrations still go the locked way, and a pull's bookkeeping.
+// date (every start but the first), that pending migrations still go the locked way (and count once when the
+// driver runs a transaction again), and a pull's bookkeeping.
 // Real Postgres with DATABASE_URL, else PGlite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
@@ -10,6 +11,7 @@ import {
   migrationState,
   readSyncState,
   recordPullStart,
+  type ReplicaDriver,
 } from '../../src/replica/index.js'
 import { freshDatabase, realPostgres } from '../support/env.js'
 import { countingStatements } from '../support/query-spy.js'
@@ -48,6 +50,28 @@ describe('round trips', () => {
     if (replica.db.kind === 'pg') expect(statements.join('\n')).toMatch(/pg_advisory_xact_lock/)
     expect((await migrationState(replica.db)).pending).toEqual([])
   })
+  it('counts a migration once when its transaction is run again (a deadlock victim or serialization failure)', async () => {
+    const last = (await migrationState(replica.db)).applied.at(-1)!
+    await replica.db.query('DELETE FROM hubmirror.schema_migrations WHERE version = $1', [last])
+    // As the driver's retry does: the first run's work is rolled back, then fn runs again.
+    const retrying = Object.assign(Object.create(replica.db) as ReplicaDriver, {
+      transaction: (async (fn, options) => {
+        const rolledBack = new Error('rolled back, as a retried transaction is')
+        await replica.db
+          .transaction(async (tx) => {
+            await fn(tx)
+            throw rolledBack
+          }, options)
+          .catch((error: unknown) => {
+            if (error !== rolledBack) throw error
+          })
+        return replica.db.transaction(fn, options)
+      }) as ReplicaDriver['transaction'],
+    })
+    expect(await migrate(retrying)).toEqual([last])
+    expect((await migrationState(replica.db)).pending).toEqual([])
+  })
+
   it.skipIf(!realPostgres)('on a fresh Postgres database: each migration goes in one round trip', async () => {
     const database = await freshDatabase()
     const fresh = createPgDriver({
