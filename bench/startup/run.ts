@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCli, type CliRun } from '../scale/cli.js'
 import { freshDatabase } from '../support/database.js'
-import { latencyLink, type LatencyLink } from '../support/latency-link.js'
+import { latencyLink, throughLink, type LatencyLink } from '../support/latency-link.js'
 import { machineInfo, machineLine } from '../support/machine.js'
 import { childEnv, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
 import { dropRedisKeys } from '../support/redis-namespace.js'
@@ -34,13 +34,6 @@ interface Timed {
 
 function log(line: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`)
-}
-
-function viaLink(url: string, link: LatencyLink): string {
-  const through = new URL(url)
-  through.hostname = '127.0.0.1'
-  through.port = String(link.port)
-  return through.toString()
 }
 
 async function floorRun(databaseUrl: string): Promise<number> {
@@ -105,7 +98,7 @@ try {
     try {
       const database = await freshDatabase(ADMIN_URL, 'bench_startup')
       databases.push(database)
-      const url = viaLink(database.url, link)
+      const url = throughLink(database.url, link)
       const env = childEnv(
         {
           DATABASE_URL: url,
@@ -134,7 +127,7 @@ try {
         databases.push(empty)
         fresh.push(
           await timed(link, () =>
-            runCli(['db', 'migrate'], { env: { ...env, DATABASE_URL: viaLink(empty.url, link) } }),
+            runCli(['db', 'migrate'], { env: { ...env, DATABASE_URL: throughLink(empty.url, link) } }),
           ),
         )
         await empty.drop()

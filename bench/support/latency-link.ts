@@ -46,3 +46,11 @@ export async function latencyLink(targetPort: number, oneWayMs: number): Promise
       }),
   }
 }
+
+/** `url` with its host and port replaced by the link's: the same database, reached through the relay. */
+export function throughLink(url: string, link: LatencyLink): string {
+  const through = new URL(url)
+  through.hostname = '127.0.0.1'
+  through.port = String(link.port)
+  return through.toString()
+}

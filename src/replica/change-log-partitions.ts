@@ -16,8 +16,9 @@
 // its lock (everyone arriving meanwhile queues behind it), then gives up until the next try.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { dataApiRoles } from './catalog.js'
-import type { Queryable, ReplicaDriver, Transaction } from './driver.js'
+import type { Queryable, ReplicaDriver } from './driver.js'
 import { LOCKS } from './locks.js'
+import { statementsFor } from './migrate.js'
 import { CHANGE_LOG_HEAD, CHANGE_LOG_TABLE, INTERNAL_SCHEMA } from './schema.js'
 
 /** Seqs to a partition: about a week of a busy account's changes (5,000,000 a year), a tenth of a 1M backfill. */
@@ -102,22 +103,28 @@ export async function ensureEventPartitions(db: ReplicaDriver, options: EnsurePa
       await tx.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT_MS}ms'`)
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.partitions])
       let { next, wanted } = partitionsWanted(await eventLogLayout(tx), size, options.through)
-      const roles = next <= wanted ? await dataApiRoles(tx) : []
-      for (; next <= wanted; next += size) await attachPartition(tx, next, next + size, roles)
+      if (next > wanted) return next
+      const roles = await dataApiRoles(tx)
+      const ddl: string[] = []
+      for (; next <= wanted; next += size) ddl.push(...attachPartition(next, next + size, roles))
+      for (const statement of statementsFor(db.kind, ddl.join(';\n'))) await tx.query(statement)
       return next
     },
     { schema: true },
   )
 }
 
-async function attachPartition(tx: Transaction, from: bigint, to: bigint, roles: string[]): Promise<void> {
+/** The statements that make the partition [from, to) and attach it. */
+function attachPartition(from: bigint, to: bigint, roles: readonly string[]): string[] {
   const table = `${INTERNAL_SCHEMA}.replica_events_from_${from}`
-  // Made apart and then attached: CREATE TABLE ... PARTITION OF would lock the whole log exclusively.
-  await tx.query(`CREATE TABLE ${table} (LIKE ${LOG} INCLUDING CONSTRAINTS)`)
-  await tx.query(`ALTER TABLE ${LOG} ATTACH PARTITION ${table} FOR VALUES FROM (${from}) TO (${to})`)
-  // As migrate.ts hardens every internal table: reachable from the Data API roles by nothing.
-  await tx.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`)
-  for (const role of roles) await tx.query(`REVOKE ALL ON ${table} FROM "${role}"`)
+  return [
+    // Made apart and then attached: CREATE TABLE ... PARTITION OF would lock the whole log exclusively.
+    `CREATE TABLE ${table} (LIKE ${LOG} INCLUDING CONSTRAINTS)`,
+    `ALTER TABLE ${LOG} ATTACH PARTITION ${table} FOR VALUES FROM (${from}) TO (${to})`,
+    // As migrate.ts hardens every internal table: reachable from the Data API roles by nothing.
+    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+    ...roles.map((role) => `REVOKE ALL ON ${table} FROM "${role}"`),
+  ]
 }
 
 function lockNotAvailable(error: unknown): boolean {

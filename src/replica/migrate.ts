@@ -97,44 +97,51 @@ END $$`
 /**
  * Returns the versions it applied. Every start calls this, and a schema already up to date is the
  * usual case: one look at the ledger, outside any transaction and lock, settles it. Only what that
- * look found pending is taken further, each migration in its own transaction under the lock, which
- * looks again (another instance starting beside this one may have applied it meanwhile). Round trips
- * are what a hosted database a region away charges for (`npm run bench -- startup`).
+ * look found pending is taken further, under the lock, looking again (another instance starting
+ * beside this one may have applied some meanwhile). A database nothing has migrated yet keeps no
+ * one waiting, so all of it goes in one transaction; an upgrade goes one migration a transaction,
+ * so that each one's table locks are held only while it runs. Round trips are what a hosted
+ * database a region away charges for (`npm run bench -- startup`).
  */
 export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   const done = await appliedVersions(driver)
   const pending = loadMigrations().filter((migration) => !done.has(migration.version))
   if (pending.length === 0) return []
   await ensureLedger(driver)
+  const groups = done.size === 0 ? [pending] : pending.map((migration) => [migration])
   const applied: string[] = []
-  for (const migration of pending) {
+  for (const group of groups) {
     // Told by what the transaction returns, not pushed from inside it: a transaction run again must not count twice.
     const ran = await driver.transaction(async (tx) => {
       await lock(driver, tx)
       // ensureLedger put the ledger in place, and no migration moves it.
-      const { rows } = await tx.query(`SELECT 1 FROM ${LEDGER} WHERE version = $1`, [migration.version])
-      if (rows.length) return false
-      for (const statement of statementsFor(driver, migration.sql)) await tx.query(statement)
-      await tx.query(`INSERT INTO ${LEDGER} (version) VALUES ($1)`, [migration.version])
-      return true
-    }, SCHEMA)
-    if (ran) applied.push(migration.version)
-  }
-  if (applied.length)
-    await driver.transaction(async (tx) => {
-      await lock(driver, tx)
+      const { rows } = await tx.query<{ version: string }>(
+        `SELECT version FROM ${LEDGER} WHERE version = ANY($1::text[])`,
+        [group.map((migration) => migration.version)],
+      )
+      const already = new Set(rows.map((row) => row.version))
+      const versions: string[] = []
+      for (const migration of group) {
+        if (already.has(migration.version)) continue
+        for (const statement of statementsFor(driver.kind, migration.sql)) await tx.query(statement)
+        versions.push(migration.version)
+      }
+      if (versions.length === 0) return versions
+      await tx.query(`INSERT INTO ${LEDGER} (version) SELECT unnest($1::text[])`, [versions])
       await tx.query(HARDEN_INTERNAL_SQL)
+      return versions
     }, SCHEMA)
+    applied.push(...ran)
+  }
   return applied
 }
 
 /**
- * Postgres takes a whole migration in one round trip (a query without parameters goes as one
- * simple-protocol message, its statements run in order inside the open transaction); PGlite's query
- * takes one statement at a time.
+ * Parameterless statements as the backend takes them: Postgres all in one round trip (one
+ * simple-protocol message, run in order inside the open transaction), PGlite one at a time.
  */
-function statementsFor(driver: ReplicaDriver, sql: string): string[] {
-  return driver.kind === 'pg' ? [sql] : splitStatements(sql)
+export function statementsFor(kind: ReplicaDriver['kind'], sql: string): string[] {
+  return kind === 'pg' ? [sql] : splitStatements(sql)
 }
 
 export interface MigrationState {
