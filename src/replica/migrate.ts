@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Queryable, ReplicaDriver, Transaction, TransactionOptions } from './driver.js'
 import { LOCKS } from './locks.js'
-import { DATA_API_ROLES, INTERNAL_SCHEMA } from './schema.js'
+import { DATA_API_ROLES, INTERNAL_SCHEMA, REPLICA_TABLES } from './schema.js'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 /** On DATABASE_DIRECT_URL when set (DDL is what Supabase sends to the direct connection), without the write timeout. */
@@ -98,17 +98,19 @@ END $$`
  * Returns the versions it applied. Every start calls this, and a schema already up to date is the
  * usual case: one look at the ledger, outside any transaction and lock, settles it. Only what that
  * look found pending is taken further, under the lock, looking again (another instance starting
- * beside this one may have applied some meanwhile). A database nothing has migrated yet keeps no
- * one waiting, so all of it goes in one transaction; an upgrade goes one migration a transaction,
- * so that each one's table locks are held only while it runs. Round trips are what a hosted
- * database a region away charges for (`npm run bench -- startup`).
+ * beside this one may have applied some meanwhile). An empty database keeps no one waiting, so all
+ * of it goes in one transaction; an upgrade, or a database whose replica tables some other app made
+ * (the seed's) and may be using, goes one migration a transaction, so that each one's table locks
+ * are held only while it runs. Round trips are what a hosted database a region away charges for
+ * (`npm run bench -- startup`).
  */
 export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   const done = await appliedVersions(driver)
   const pending = loadMigrations().filter((migration) => !done.has(migration.version))
   if (pending.length === 0) return []
   await ensureLedger(driver)
-  const groups = done.size === 0 ? [pending] : pending.map((migration) => [migration])
+  const empty = done.size === 0 && !(await holdsReplicaTables(driver))
+  const groups = empty ? [pending] : pending.map((migration) => [migration])
   const applied: string[] = []
   for (const group of groups) {
     // Told by what the transaction returns, not pushed from inside it: a transaction run again must not count twice.
@@ -134,6 +136,14 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
     applied.push(...ran)
   }
   return applied
+}
+
+async function holdsReplicaTables(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ held: boolean }>(
+    'SELECT coalesce(bool_or(to_regclass(t) IS NOT NULL), false) AS held FROM unnest($1::text[]) AS t',
+    [REPLICA_TABLES],
+  )
+  return rows[0].held
 }
 
 /**

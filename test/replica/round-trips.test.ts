@@ -2,6 +2,8 @@
 // date (every start but the first), that pending migrations still go the locked way (and count once when the
 // driver runs a transaction again), and a pull's bookkeeping.
 // Real Postgres with DATABASE_URL, else PGlite.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
 import {
@@ -14,8 +16,11 @@ import {
   type ReplicaDriver,
 } from '../../src/replica/index.js'
 import { freshDatabase, realPostgres } from '../support/env.js'
+import { applySql } from '../support/owned-database.js'
 import { countingStatements } from '../support/query-spy.js'
 import { openMigratedReplica } from '../support/scratch-replica.js'
+
+const MIGRATIONS = join(import.meta.dirname, '../../src/replica/migrations')
 
 describe('round trips', () => {
   let replica: Awaited<ReturnType<typeof openMigratedReplica>>
@@ -92,6 +97,29 @@ describe('round trips', () => {
         expect((await migrationState(fresh)).pending).toEqual([])
       } finally {
         await fresh.close()
+        await database.drop()
+      }
+    },
+  )
+
+  it.skipIf(!realPostgres)(
+    "on a database holding the seed's replica tables but no ledger: one migration a transaction, as an upgrade",
+    async () => {
+      const database = await freshDatabase()
+      const adopted = createPgDriver({
+        connectionString: database.url!,
+        poolMode: await detectPoolMode({ url: database.url! }),
+      })
+      try {
+        // The tables as the seed's app made them, and may be using: not an empty database.
+        await applySql(adopted, readFileSync(join(MIGRATIONS, '001_init.sql'), 'utf8'))
+        const { db, transactions } = countingStatements(adopted)
+        const migrations = loadMigrations()
+        expect(await migrate(db)).toEqual(migrations.map((m) => m.version))
+        expect(transactions()).toBe(1 + migrations.length)
+        expect((await migrationState(adopted)).pending).toEqual([])
+      } finally {
+        await adopted.close()
         await database.drop()
       }
     },
