@@ -22,6 +22,21 @@ import { openMigratedReplica } from '../support/scratch-replica.js'
 
 const MIGRATIONS = join(import.meta.dirname, '../../src/replica/migrations')
 
+/** fn on a driver of a new database of DATABASE_URL's server, never migrated; dropped after. */
+async function onFreshPostgres(fn: (driver: ReplicaDriver) => Promise<void>): Promise<void> {
+  const database = await freshDatabase()
+  const driver = createPgDriver({
+    connectionString: database.url!,
+    poolMode: await detectPoolMode({ url: database.url! }),
+  })
+  try {
+    await fn(driver)
+  } finally {
+    await driver.close()
+    await database.drop()
+  }
+}
+
 describe('round trips', () => {
   let replica: Awaited<ReturnType<typeof openMigratedReplica>>
 
@@ -79,13 +94,8 @@ describe('round trips', () => {
 
   it.skipIf(!realPostgres)(
     'on a fresh Postgres database: every migration in one transaction, each in one round trip',
-    async () => {
-      const database = await freshDatabase()
-      const fresh = createPgDriver({
-        connectionString: database.url!,
-        poolMode: await detectPoolMode({ url: database.url! }),
-      })
-      try {
+    () =>
+      onFreshPostgres(async (fresh) => {
         const { db, statements, transactions } = countingStatements(fresh)
         const migrations = loadMigrations()
         expect(await migrate(db)).toEqual(migrations.map((m) => m.version))
@@ -95,22 +105,13 @@ describe('round trips', () => {
         expect(transactions()).toBe(2)
         expect(statements.length).toBeLessThanOrEqual(migrations.length + 12)
         expect((await migrationState(fresh)).pending).toEqual([])
-      } finally {
-        await fresh.close()
-        await database.drop()
-      }
-    },
+      }),
   )
 
   it.skipIf(!realPostgres)(
     "on a database holding the seed's replica tables but no ledger: one migration a transaction, as an upgrade",
-    async () => {
-      const database = await freshDatabase()
-      const adopted = createPgDriver({
-        connectionString: database.url!,
-        poolMode: await detectPoolMode({ url: database.url! }),
-      })
-      try {
+    () =>
+      onFreshPostgres(async (adopted) => {
         // The tables as the seed's app made them, and may be using: not an empty database.
         await applySql(adopted, readFileSync(join(MIGRATIONS, '001_init.sql'), 'utf8'))
         const { db, transactions } = countingStatements(adopted)
@@ -118,11 +119,7 @@ describe('round trips', () => {
         expect(await migrate(db)).toEqual(migrations.map((m) => m.version))
         expect(transactions()).toBe(1 + migrations.length)
         expect((await migrationState(adopted)).pending).toEqual([])
-      } finally {
-        await adopted.close()
-        await database.drop()
-      }
-    },
+      }),
   )
 
   it("stamps a pull's start in one statement, and makes a type's row at its first pull", async () => {
