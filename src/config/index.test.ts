@@ -1,5 +1,5 @@
 // Unit tests of configuration: defaults, validation errors naming the variable, the generated secret.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -52,7 +52,11 @@ describe('loadConfig', () => {
   })
 
   it('refuses a shared folder such as /tmp as the data dir, naming the variable', () => {
-    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: tmpdir() })).toThrowError(/HUBMIRROR_DATA_DIR: .* shared folder/)
+    // Made here: a test run's own temp dir (TMPDIR) is not a shared one.
+    const shared = join(mkdtempSync(join(tmpdir(), 'hubmirror-config-')), 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    expect(() => loadConfig({ HUBMIRROR_DATA_DIR: shared })).toThrowError(/HUBMIRROR_DATA_DIR: .* shared folder/)
   })
 
   it('takes the legacy v3 path family and custom object references in the three spellings HubSpot accepts', () => {

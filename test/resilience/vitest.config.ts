@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/resilience/**/*.test.ts'],
     pool: 'forks',
+    globalSetup: ['test/support/run-temp-dir.ts'],
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 120_000,
