@@ -10,7 +10,7 @@ import { detectPoolMode } from './pool-mode.js'
 export type { Queryable, ReplicaDriver, Transaction } from './driver.js'
 export type { AfterCommit } from './commit.js'
 export { detectPoolMode } from './pool-mode.js'
-export { loadMigrations, migrate, migrationState, pendingMigrations } from './migrate.js'
+export { migrate, migrationState, pendingMigrations } from './migrate.js'
 export { lockLabel, LOCKS, newOwnerKey } from './locks.js'
 export * from './change-log.js'
 export {

@@ -106,10 +106,10 @@ END $$`
  */
 export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   const done = await appliedVersions(driver)
-  const pending = loadMigrations().filter((migration) => !done.has(migration.version))
+  const pending = notIn(done)
   if (pending.length === 0) return []
   await ensureLedger(driver)
-  const empty = done.size === 0 && !(await holdsReplicaTables(driver))
+  const empty = done.size === 0 && (await replicaTablesFound(driver)) === 'none'
   const groups = empty ? [pending] : pending.map((migration) => [migration])
   const applied: string[] = []
   for (const group of groups) {
@@ -138,12 +138,18 @@ export async function migrate(driver: ReplicaDriver): Promise<string[]> {
   return applied
 }
 
-async function holdsReplicaTables(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ held: boolean }>(
-    'SELECT coalesce(bool_or(to_regclass(t) IS NOT NULL), false) AS held FROM unnest($1::text[]) AS t',
+/** The migrations this code has that `done` does not hold, in order. */
+function notIn(done: ReadonlySet<string>): Migration[] {
+  return loadMigrations().filter((migration) => !done.has(migration.version))
+}
+
+/** How many of the replica's tables the database holds: some other app (the seed's) may have made them. */
+export async function replicaTablesFound(db: Queryable): Promise<'all' | 'some' | 'none'> {
+  const { rows } = await db.query<{ found: number }>(
+    'SELECT count(to_regclass(t))::int AS found FROM unnest($1::text[]) AS t',
     [REPLICA_TABLES],
   )
-  return rows[0].held
+  return rows[0].found === REPLICA_TABLES.length ? 'all' : rows[0].found > 0 ? 'some' : 'none'
 }
 
 /**
@@ -170,17 +176,14 @@ export async function migrationState(db: Queryable): Promise<MigrationState> {
   return {
     ledger,
     applied: [...done].sort(),
-    pending: known.filter((version) => !done.has(version)),
+    pending: notIn(done).map((m) => m.version),
     unknown: [...done].filter((version) => !known.includes(version)).sort(),
   }
 }
 
 /** Versions not applied yet; all of them on a database never migrated. */
 export async function pendingMigrations(db: Queryable): Promise<string[]> {
-  const done = await appliedVersions(db)
-  return loadMigrations()
-    .map((m) => m.version)
-    .filter((version) => !done.has(version))
+  return notIn(await appliedVersions(db)).map((m) => m.version)
 }
 
 /**

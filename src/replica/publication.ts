@@ -2,7 +2,7 @@
 import { AppError } from '../errors.js'
 import type { Queryable, ReplicaDriver } from './driver.js'
 import { LOCKS } from './locks.js'
-import { migrate } from './migrate.js'
+import { migrate, replicaTablesFound } from './migrate.js'
 import { REPLICA_TABLES } from './schema.js'
 
 /** What `db publish` creates when no --publication is given. */
@@ -109,11 +109,7 @@ export async function publishReplicaTables(
     )
   await assertLogicalWal(db)
   // The tables must exist to be published: a database never migrated gets them now, owned by this role.
-  const { rows } = await db.query<{ missing: boolean }>(
-    'SELECT bool_or(to_regclass(t) IS NULL) AS missing FROM unnest($1::text[]) AS t',
-    [REPLICA_TABLES],
-  )
-  if (rows[0].missing) await migrate(db)
+  if ((await replicaTablesFound(db)) !== 'all') await migrate(db)
   try {
     // A schema change: on DATABASE_DIRECT_URL when set; one at a time with migrations and other publishers.
     return await db.transaction(

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPgDriver } from '../../src/replica/driver-pg.js'
+import { loadMigrations } from '../../src/replica/migrate.js'
 import {
   detectPoolMode,
-  loadMigrations,
   migrate,
   migrationState,
   readSyncState,
