@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ChangeEvent } from '../model/records.js'
+import type { CommittedEvent } from '../model/records.js'
 import { softDeleteBookings, upsertBookings, upsertExams, type ReplicaDriver } from '../replica/index.js'
 import { makeBooking, makeExam } from '../../test/support/records.js'
 import { openScratchReplica } from '../../test/support/scratch-replica.js'
@@ -29,7 +29,7 @@ describe('dependencyNames', () => {
   it('bumps the exam of a new, changed or deleted booking, and the collection', async () => {
     const exam = makeExam()
     const booking = makeBooking(exam)
-    let events: ChangeEvent[] = await db.transaction(async (tx) => {
+    let events: CommittedEvent[] = await db.transaction(async (tx) => {
       await upsertExams(tx, [exam], 'write')
       return upsertBookings(tx, [booking], 'write')
     })

@@ -1,5 +1,5 @@
 // Which cache generations a commit's change events bump: the one place a write's invalidation is decided.
-import type { ChangeEvent } from '../model/records.js'
+import type { CommittedEvent } from '../model/records.js'
 
 /** Generation names: what a cached response depends on, and what a change bumps. */
 export const deps = {
@@ -12,7 +12,7 @@ export const deps = {
  * the exam it belongs to: an exam's own id, a booking's exam. A booking that moved to another exam
  * leaves the list of the exam it moved from as well, which its change's old mock_exam_id names.
  */
-export function dependencyNames(events: readonly ChangeEvent[]): string[] {
+export function dependencyNames(events: readonly CommittedEvent[]): string[] {
   if (events.length === 0) return []
   const names = new Set([deps.examCollection])
   for (const event of events) {

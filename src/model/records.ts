@@ -46,6 +46,21 @@ export type ChangeOrigin = NonNullable<z.output<typeof changeOrigin>>
 /** One row of the change log as delivered to realtime subscribers (the contract's ChangeEvent). */
 export type ChangeEvent = z.output<typeof changeEvent>
 
+/**
+ * A change event as its commit announces it in this process: whole, or its envelope alone when no
+ * one here delivers rows live (a backfill run from the CLI), so that a bulk insert's rows are not
+ * sent back from Postgres only to be dropped. The log holds every event whole either way.
+ */
+export type CommittedEvent = ChangeEvent | ChangeEnvelope
+
+/** A change event without its row and change list: what it is, where in the log, and whose. */
+export type ChangeEnvelope = Omit<ChangeEvent, 'row' | 'changes'> & { row?: never; changes?: never }
+
+/** Whether a committed event came with its row and change list (see CommittedEvent). */
+export function isWholeEvent(event: CommittedEvent): event is ChangeEvent {
+  return event.changes !== undefined
+}
+
 /** One entry of a record's history (GET /api/bookings/:id/history): a change event without its row. */
 export type HistoryEntry = z.output<typeof historyEntry>
 

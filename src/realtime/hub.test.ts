@@ -176,6 +176,27 @@ describe('the realtime hub', () => {
     expect(hub.stats().subscribers).toBe(1)
   })
 
+  it('delivers whole, from the log, the envelopes of a transaction begun before it listened', async () => {
+    // The safety poll is out of the way: the local announcement alone must bring the rows.
+    const hub = await startHub({ safetyPollMs: 600_000 })
+    const s = record(hub)
+    await expect.poll(() => s.log[0]).toMatch(/^ready/)
+    // As a transaction that began while no one here listened for rows: it announces envelopes.
+    const written = await db.transaction((tx) =>
+      upsertBookings({ ...tx, wantsRows: false }, [booking('A'), booking('A')], 'write'),
+    )
+    expect(written.map((event) => [event.row, event.changes])).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+    ])
+    await expect.poll(() => s.seqs()).toEqual(written.map((e) => e.seq))
+    expect(s.got.map((e) => e.row?.hubspot_id)).toEqual(written.map((e) => e.hubspot_id))
+    expect(s.got.map((e) => e.changes?.mock_exam_id)).toEqual([
+      [null, 'A'],
+      [null, 'A'],
+    ])
+  })
+
   it('finds writes nobody announced with the safety poll', async () => {
     const hub = await startHub({ safetyPollMs: 30 })
     const s = record(hub)

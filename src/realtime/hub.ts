@@ -25,7 +25,7 @@
 //                         └─ read fails / hub stops ─► ended ─► closed (client resumes from its cursor)
 import { setImmediate } from 'node:timers/promises'
 import type { Logger } from '../logger.js'
-import type { ChangeEvent, LoggedChangeEvent } from '../model/records.js'
+import { isWholeEvent, type ChangeEvent, type CommittedEvent, type LoggedChangeEvent } from '../model/records.js'
 import { compareSeq } from '../model/seq.js'
 import { headSeq, LOCKS, prunedThrough, pruneEvents, readEvents, type ReplicaDriver } from '../replica/index.js'
 import { Fanout } from './fanout.js'
@@ -264,23 +264,24 @@ class Hub implements RealtimeHub {
 
   // ── the follower ──────────────────────────────────────────────────────────────────────────
 
-  #onLocalCommit(events: readonly ChangeEvent[]): void {
+  #onLocalCommit(events: readonly CommittedEvent[]): void {
     if (this.#state !== 'following' || events.length === 0) return
     const sorted = [...events].sort((a, b) => compareSeq(a.seq, b.seq))
     this.#notifier?.committed(sorted[sorted.length - 1].seq)
     // Seq order is commit order (change-log.ts), so an event right after our position cannot be
-    // overtaken by anything uncommitted: dispatch it without reading the log back.
+    // overtaken by anything uncommitted: dispatch it without reading the log back. An envelope
+    // (a transaction begun before this listener) is read from the log, as another instance's is.
     const contiguous = this.#contiguousPrefix(sorted)
     if (contiguous.length > 0) this.#dispatch(contiguous)
     if (contiguous.length < sorted.length && compareSeq(sorted[sorted.length - 1].seq, this.#position) > 0) this.#wake()
   }
 
-  #contiguousPrefix(sorted: readonly ChangeEvent[]): ChangeEvent[] {
+  #contiguousPrefix(sorted: readonly CommittedEvent[]): ChangeEvent[] {
     const prefix: ChangeEvent[] = []
     let expected = BigInt(this.#position) + 1n
     for (const event of sorted) {
       if (compareSeq(event.seq, this.#position) <= 0) continue
-      if (event.seq !== String(expected)) break
+      if (event.seq !== String(expected) || !isWholeEvent(event)) break
       prefix.push(event)
       expected++
     }

@@ -219,11 +219,15 @@ export async function keepEventPartitionsAhead(
       })
       .finally(() => (running = null)))
   await run()
-  const off = db.onCommitted((events) => {
-    const last = events.at(-1)
-    if (!last || running || Date.now() < retryAt) return
-    if (top === null || BigInt(last.seq) + size >= top) void run()
-  })
+  // Only the seqs matter here: listening must not make a backfill send its rows back (commit.ts).
+  const off = db.onCommitted(
+    (events) => {
+      const last = events.at(-1)
+      if (!last || running || Date.now() < retryAt) return
+      if (top === null || BigInt(last.seq) + size >= top) void run()
+    },
+    { rows: false },
+  )
   return {
     async stop() {
       off()

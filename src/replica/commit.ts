@@ -1,13 +1,13 @@
 // The commit pipeline: after COMMIT, a transaction's change events go to the follower hook (the cache), then to realtime.
-import type { ChangeEvent } from '../model/records.js'
-import type { CommitListener, Queryable, Transaction } from './driver.js'
+import type { CommittedEvent } from '../model/records.js'
+import type { CommitListener, CommitListenerOptions, Queryable, Transaction } from './driver.js'
 
 /**
  * Runs after COMMIT and before anyone in this process hears of the events: what must hold for
  * readers by the time a subscriber is told (the app bumps the cache generations the events touch).
  * The replica does not know the cache; the app wires the two (src/app.ts).
  */
-export type AfterCommit = (events: readonly ChangeEvent[]) => Promise<void>
+export type AfterCommit = (events: readonly CommittedEvent[]) => Promise<void>
 
 export interface CommitPipelineOptions {
   afterCommit?: AfterCommit
@@ -16,22 +16,24 @@ export interface CommitPipelineOptions {
 }
 
 export interface CommitPipeline {
-  onCommitted(listener: CommitListener): () => void
+  onCommitted(listener: CommitListener, options?: CommitListenerOptions): () => void
   /** Wraps one run of a transaction's queryable; `events()` is what it announced. */
-  begin(queryable: Queryable): { tx: Transaction; events(): readonly ChangeEvent[] }
+  begin(queryable: Queryable): { tx: Transaction; events(): readonly CommittedEvent[] }
   /**
    * Call once COMMIT succeeded: the follower hook, then the listeners; resolves when both are done,
    * so that a write answers only once its cache bump is. Announcements keep the order of the calls:
    * a commit whose hook is slow holds back the announcement of the commits after it, so that no
    * subscriber hears of an event before the events committed ahead of it are readable.
    */
-  committed(events: readonly ChangeEvent[]): Promise<void>
+  committed(events: readonly CommittedEvent[]): Promise<void>
 }
 
 export function createCommitPipeline(options: CommitPipelineOptions = {}): CommitPipeline {
   const listeners = new Set<CommitListener>()
+  // The listeners that use rows: while there are none, transactions begin with wantsRows false.
+  const rowListeners = new Set<CommitListener>()
   let announced: Promise<void> = Promise.resolve()
-  const follow = async (events: readonly ChangeEvent[]): Promise<void> => {
+  const follow = async (events: readonly CommittedEvent[]): Promise<void> => {
     try {
       await options.afterCommit?.(events)
     } catch (error) {
@@ -39,14 +41,18 @@ export function createCommitPipeline(options: CommitPipelineOptions = {}): Commi
     }
   }
   return {
-    onCommitted(listener) {
+    onCommitted(listener, listenerOptions = {}) {
       listeners.add(listener)
-      return () => listeners.delete(listener)
+      if (listenerOptions.rows !== false) rowListeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+        rowListeners.delete(listener)
+      }
     },
     begin(queryable) {
-      const pending: ChangeEvent[] = []
+      const pending: CommittedEvent[] = []
       return {
-        tx: { query: queryable.query, announce: (events) => pending.push(...events) },
+        tx: { query: queryable.query, announce: (events) => pending.push(...events), wantsRows: rowListeners.size > 0 },
         events: () => pending,
       }
     },

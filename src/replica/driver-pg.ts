@@ -8,7 +8,7 @@
 // else is done without one (a poll of the change log's head, leases).
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import type { ChangeEvent } from '../model/records.js'
+import type { CommittedEvent } from '../model/records.js'
 import { createCommitPipeline, type AfterCommit } from './commit.js'
 import type {
   DatabaseTopology,
@@ -93,7 +93,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
   async function transactionOnce<T>(
     fn: (tx: Transaction) => Promise<T>,
     txOptions: TransactionOptions,
-  ): Promise<{ value: T; events: readonly ChangeEvent[] }> {
+  ): Promise<{ value: T; events: readonly CommittedEvent[] }> {
     const client = await (txOptions.schema && direct ? sessionPool() : pool).connect()
     try {
       // One round trip; SET LOCAL ends with the transaction, so a pooler's next client never sees it.
@@ -116,7 +116,7 @@ export function createPgDriver(options: PgDriverOptions): ReplicaDriver {
 
   async function transaction<T>(fn: (tx: Transaction) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let committed: { value: T; events: readonly ChangeEvent[] }
+      let committed: { value: T; events: readonly CommittedEvent[] }
       try {
         committed = await transactionOnce(fn, txOptions)
       } catch (error) {

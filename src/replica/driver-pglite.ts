@@ -2,7 +2,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { createCommitPipeline, type CommitPipelineOptions } from './commit.js'
-import type { ChangeEvent } from '../model/records.js'
+import type { CommittedEvent } from '../model/records.js'
 import type { ListenHandlers, LockResult, QueryResult, ReplicaDriver, Transaction } from './driver.js'
 
 function toResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<R> {
@@ -27,7 +27,7 @@ export async function createPgliteDriver(
     toResult<R>(await db.query(sql, params as unknown[]))
 
   async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    let events: () => readonly ChangeEvent[] = () => []
+    let events: () => readonly CommittedEvent[] = () => []
     const value = await db.transaction(async (raw) => {
       const begun = pipeline.begin({
         query: async (sql, params) => toResult(await raw.query(sql, params as unknown[])),

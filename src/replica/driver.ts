@@ -1,5 +1,5 @@
 // The small interface every Postgres backend implements: queries, transactions, locks, notifications.
-import type { ChangeEvent } from '../model/records.js'
+import type { CommittedEvent } from '../model/records.js'
 import type { PoolModeFinding } from './pool-mode.js'
 
 export interface QueryResult<R> {
@@ -13,10 +13,21 @@ export interface Queryable {
 
 /** A transaction: queries, plus change events to announce in this process once it commits. */
 export interface Transaction extends Queryable {
-  announce(events: readonly ChangeEvent[]): void
+  announce(events: readonly CommittedEvent[]): void
+  /**
+   * Whether, when it began, a listener here took whole events (the realtime hub, which delivers
+   * them live). When none did, a bulk insert announces envelopes and leaves its rows in the log.
+   */
+  readonly wantsRows: boolean
 }
 
-export type CommitListener = (events: readonly ChangeEvent[]) => void
+/** Hears each commit's events in commit order; events may be envelopes (see CommittedEvent). */
+export type CommitListener = (events: readonly CommittedEvent[]) => void
+
+export interface CommitListenerOptions {
+  /** The listener uses the events' rows and change lists (default true): while it listens, transactions send them back. */
+  rows?: boolean
+}
 
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false }
 
@@ -63,7 +74,7 @@ export interface ReplicaDriver extends Queryable {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
   /** Change events committed by this process, in commit order (other instances learn via NOTIFY). */
-  onCommitted(listener: CommitListener): () => void
+  onCommitted(listener: CommitListener, options?: CommitListenerOptions): () => void
   /** Runs fn while holding a cluster-wide lock named by key (see locks.ts); does not wait when another holder has it. */
   withTryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>>
   /** Holds a lock for as long as this process lives (its liveness, seen by other instances). */

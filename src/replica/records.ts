@@ -1,7 +1,7 @@
 // Writes replica rows: versioned upserts and soft deletes, each appending its change-log rows.
 import type {
   BookingRecord,
-  ChangeEvent,
+  CommittedEvent,
   ChangeOrigin,
   ExamRecord,
   FieldChanges,
@@ -63,7 +63,7 @@ async function upsertRecords(
   records: readonly object[],
   source: EventSource,
   options: UpsertOptions = {},
-): Promise<ChangeEvent[]> {
+): Promise<CommittedEvent[]> {
   if (records.length === 0) return []
   const latest = dedupeLatest(records as VersionedRecord[])
   const before = await lockCurrent(
@@ -106,7 +106,7 @@ async function insertNew(
   source: EventSource,
   origin: ChangeOrigin,
   origins: ReadonlyMap<string, ChangeOrigin> | undefined,
-): Promise<ChangeEvent[]> {
+): Promise<CommittedEvent[]> {
   if (records.length === 0) return []
   return insertWithEvents(
     tx,
@@ -131,7 +131,7 @@ async function replaceExisting(
   before: ReadonlyMap<string, Record<string, unknown>>,
   source: EventSource,
   options: UpsertOptions & { origin: ChangeOrigin },
-): Promise<ChangeEvent[]> {
+): Promise<CommittedEvent[]> {
   if (records.length === 0) return []
   const updates = writtenColumns(spec)
     .filter((c) => c !== 'hubspot_id')
@@ -192,7 +192,7 @@ async function softDelete(
   deletedAt: Date,
   source: EventSource,
   origin: ChangeOrigin = defaultOrigin(source),
-): Promise<ChangeEvent[]> {
+): Promise<CommittedEvent[]> {
   if (hubspotIds.length === 0) return []
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `UPDATE ${spec.table} AS t SET deleted_at = $2, synced_at = now()

@@ -6,7 +6,7 @@ import {
   examFromHubSpot,
   type HubSpotObject,
 } from '../hubspot/index.js'
-import type { ChangeEvent, ChangeOrigin } from '../model/records.js'
+import type { ChangeEvent, ChangeOrigin, CommittedEvent } from '../model/records.js'
 import {
   softDeleteBookings,
   softDeleteExams,
@@ -46,7 +46,7 @@ export function createApplier(db: ReplicaDriver): Applier {
       const value = await db.transaction(async (tx) => {
         // A re-run transaction (deadlock retry) counts from zero again.
         changed = 0
-        const note = (events: ChangeEvent[]) => {
+        const note = (events: readonly CommittedEvent[]) => {
           changed += events.length
         }
         const writer: BatchWriter = {

@@ -1,7 +1,7 @@
 // Long-poll at /api/long-poll: immediate backlog, waiting for the next change, filter, resume, 410, auth.
 import { describe, expect, it } from 'vitest'
 import { issueToken } from '../../src/http/jwt.js'
-import type { ChangeEvent } from '../../src/model/records.js'
+import type { ChangeEvent, CommittedEvent } from '../../src/model/records.js'
 import { headSeq, pruneEvents } from '../../src/replica/index.js'
 import { bearer, makeExam } from '../support/fixtures.js'
 import { seqs, listeningApp } from '../support/streams.js'
@@ -64,7 +64,7 @@ describe('long-poll /api/long-poll', () => {
   it('chains polls with nothing lost and nothing doubled while writers race', async () => {
     const from = await headSeq(live.t.app.db)
     const writing = (async () => {
-      const all: ChangeEvent[] = []
+      const all: CommittedEvent[] = []
       for (let i = 0; i < 15; i++) all.push(...(await book(i % 2 ? examA : examB, 2)))
       return all
     })()

@@ -1,6 +1,6 @@
 // The events an append returns (and announces live) are the events the log gives back: same values, keys and key order.
 import { describe, expect, it } from 'vitest'
-import type { ChangeEvent, ChangeOrigin } from '../../src/model/records.js'
+import type { ChangeOrigin, CommittedEvent } from '../../src/model/records.js'
 import { LogEntry } from '../../src/realtime/index.js'
 import { BOOKINGS, EXAMS, recordJson } from '../../src/replica/columns.js'
 import { currentRecords, headSeq, readEvents, softDeleteBookings, upsertBookings } from '../../src/replica/index.js'
@@ -27,7 +27,7 @@ describe('change log: what an append returns', () => {
       // HubSpot's attribution, one field missing: a missing key is absent from the log, not null.
       [first.hubspot_id, { kind: 'hubspot', source: 'CRM_UI', user_id: '42', source_id: undefined }],
     ])
-    const returned: ChangeEvent[] = []
+    const returned: CommittedEvent[] = []
     returned.push(
       ...(await commit(live.t.app, (tx) => upsertBookings(tx, [second, first], 'sync', { origins }))),
       // An update (a field list of [old, new]), a version not newer (no event), then a delete.

@@ -8,31 +8,37 @@ import { replicaPerTest } from '../support/scratch-replica.js'
 interface Statement {
   sql: string
   params: unknown[]
+  rows: Record<string, unknown>[]
 }
 
 /**
- * Runs an upsert of `records` in one transaction, keeping every statement it sent. `afterLock` runs
- * once the rows being replaced are locked, before anything is written.
+ * Runs an upsert of `records` in one transaction, keeping every statement it sent and what came
+ * back. `afterLock` runs once the rows being replaced are locked, before anything is written;
+ * `live`: a listener here takes whole events meanwhile, as the realtime hub of a server does.
  */
 async function upsertRecording(
   db: ReplicaDriver,
   records: Parameters<typeof upsertBookings>[1],
-  afterLock?: () => Promise<void>,
+  { afterLock, live = false }: { afterLock?: () => Promise<void>; live?: boolean } = {},
 ) {
   const statements: Statement[] = []
-  const events = await db.transaction((tx) => {
-    const recording: Transaction = {
-      query: async <R>(sql: string, params?: unknown[]) => {
-        statements.push({ sql, params: params ?? [] })
-        const result = await tx.query<R>(sql, params)
-        if (/FOR UPDATE/.test(sql) && afterLock) await afterLock()
-        afterLock = undefined
-        return result
-      },
-      announce: (appended) => tx.announce(appended),
-    }
-    return upsertBookings(recording, records, 'sync')
-  })
+  const stopListening = live ? db.onCommitted(() => undefined) : () => undefined
+  const events = await db
+    .transaction((tx) => {
+      const recording: Transaction = {
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const result = await tx.query<R>(sql, params)
+          statements.push({ sql, params: params ?? [], rows: result.rows as Record<string, unknown>[] })
+          if (/FOR UPDATE/.test(sql) && afterLock) await afterLock()
+          afterLock = undefined
+          return result
+        },
+        announce: (appended) => tx.announce(appended),
+        wantsRows: tx.wantsRows,
+      }
+      return upsertBookings(recording, records, 'sync')
+    })
+    .finally(stopListening)
   return { statements, events }
 }
 
@@ -68,7 +74,7 @@ describe('batch upsert cost', () => {
   it("sends a new record's values once: the log's row and change list are made from the inserted row", async () => {
     const exam = makeExam()
     const fresh = makeBooking(exam, { student_email: null, notes: 'first "visit" — 1/2' })
-    const { statements, events } = await upsertRecording(db(), [fresh])
+    const { statements, events } = await upsertRecording(db(), [fresh], { live: true })
 
     // Before: the write's payload, then the event's (the row the write returned, sent back).
     const carrying = statements.filter((statement) => JSON.stringify(statement.params).includes(fresh.student_name!))
@@ -84,6 +90,37 @@ describe('batch upsert cost', () => {
     expect(JSON.parse(logged.rowJson)).toEqual(returned.row)
   })
 
+  it('sends no row back when no one here delivers events live: envelopes return, the log keeps rows and changes', async () => {
+    const exam = makeExam()
+    const quiet = makeBooking(exam, { notes: 'quiet' })
+    const heard = makeBooking(exam, { notes: 'heard' })
+    const alone = await upsertRecording(db(), [quiet])
+    const listened = await upsertRecording(db(), [heard], { live: true })
+
+    const insertOf = (run: typeof alone) =>
+      run.statements.find((s) => /INSERT INTO hubmirror\.replica_events/.test(s.sql))!
+    expect(Object.keys(insertOf(listened).rows[0])).toContain('row')
+    expect(Object.keys(insertOf(alone).rows[0])).not.toContain('row')
+    const [envelope] = alone.events
+    expect(envelope).toMatchObject({
+      kind: 'booking',
+      op: 'upsert',
+      hubspot_id: quiet.hubspot_id,
+      exam_id: exam.hubspot_id,
+    })
+    expect(envelope).not.toHaveProperty('row')
+    expect(envelope).not.toHaveProperty('changes')
+
+    // The log holds both whole, alike: only what came back differs.
+    const logged = await readEvents(db(), { after: '0' })
+    const [quietLogged, heardLogged] = [quiet, heard].map((b) => logged.find((e) => e.hubspot_id === b.hubspot_id)!)
+    expect(quietLogged.seq).toBe(envelope.seq)
+    expect(JSON.parse(quietLogged.rowJson)).toMatchObject({ hubspot_id: quiet.hubspot_id, notes: 'quiet' })
+    expect(quietLogged.changes).toMatchObject({ notes: [null, 'quiet'] })
+    expect(Object.keys(quietLogged.changes!).sort()).toEqual(Object.keys(heardLogged.changes!).sort())
+    expect(heardLogged.changes).toEqual(listened.events[0].changes)
+  })
+
   it('versions a record another transaction inserted after the lock looked for it, as any row it replaces', async (context) => {
     // PGlite is one session: no other transaction can get in between.
     if (db().kind === 'pglite') return context.skip()
@@ -97,11 +134,13 @@ describe('batch upsert cost', () => {
       { ...newer, booking_status: 'cancelled', hs_lastmodifieddate: at(newer, -1_000) },
       { ...older, booking_status: 'cancelled', hs_lastmodifieddate: at(older, 1_000) },
     ]
-    const { events } = await upsertRecording(db(), [newer, older, untouched], () =>
-      db()
-        .transaction((other) => upsertBookings(other, theirs, 'write'))
-        .then(() => undefined),
-    )
+    const { events } = await upsertRecording(db(), [newer, older, untouched], {
+      live: true,
+      afterLock: () =>
+        db()
+          .transaction((other) => upsertBookings(other, theirs, 'write'))
+          .then(() => undefined),
+    })
 
     // Ours is newer for one (an update of what they wrote), older for the other (no event, theirs stays).
     const byId = new Map(events.map((event) => [event.hubspot_id, event]))

@@ -120,6 +120,8 @@ describe.skipIf(!realPostgres || !existsSync(PGBOUNCER))('the replica behind PgB
       'Asia/Kathmandu',
     )
     const exam = makeExam({ hs_lastmodifieddate: '2026-03-01T09:30:00.123Z' })
+    // As a server's realtime hub listens: the row comes back to be delivered live.
+    db.onCommitted(() => undefined)
     const [event] = await db.transaction((tx) => upsertExams(tx, [exam], 'manual'))
     expect((event.row as { hs_lastmodifieddate: string }).hs_lastmodifieddate).toBe('2026-03-01T09:30:00.123+00:00')
     expect(event.at).toMatch(/Z$/)

@@ -1,6 +1,6 @@
 // Pruning in batches: exactly the events past retention go, in many short statements; later events stay and replay; older cursors get refetch.
 import { describe, expect, it } from 'vitest'
-import type { ChangeEvent } from '../../src/model/records.js'
+import type { ChangeEvent, CommittedEvent } from '../../src/model/records.js'
 import { headSeq, prunedThrough, pruneEvents, readEvents } from '../../src/replica/index.js'
 import { bearer, makeExam } from '../support/fixtures.js'
 import { withQuery } from '../support/query-spy.js'
@@ -15,7 +15,7 @@ describe('change log: pruning in batches', () => {
 
   it('drops every event past retention and no other, a batch at a time, and keeps the replay/refetch rule', async () => {
     const start = await headSeq(db())
-    const written: ChangeEvent[] = await live.book(exam, 23)
+    const written: CommittedEvent[] = await live.book(exam, 23)
     expect(written).toHaveLength(23)
     // The first 17 are a month old; the other 6 are recent.
     const old = written.slice(0, 17)

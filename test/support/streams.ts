@@ -2,7 +2,7 @@
 import { createClient, type Client } from 'graphql-ws'
 import WebSocket from 'ws'
 import { createSseParser, type SseMessage } from '../../src/client/sse-parser.js'
-import type { ChangeEvent } from '../../src/model/records.js'
+import type { ChangeEvent, CommittedEvent } from '../../src/model/records.js'
 import { upsertBookings, upsertExams, type Transaction } from '../../src/replica/index.js'
 import type { App } from '../../src/app.js'
 import type { ExamRecord } from '../../src/model/records.js'
@@ -200,7 +200,7 @@ export async function expectQueryCapsOverWs(client: Client): Promise<void> {
 }
 
 /** Commits a transaction on the app's database and returns the events it appended. */
-export async function commit(app: App, fn: (tx: Transaction) => Promise<ChangeEvent[]>): Promise<ChangeEvent[]> {
+export async function commit(app: App, fn: (tx: Transaction) => Promise<CommittedEvent[]>): Promise<CommittedEvent[]> {
   return app.db.transaction(fn)
 }
 
@@ -211,7 +211,7 @@ export interface ListeningApp {
   t: TestApp
   url: string
   /** Commits n new bookings of the exam, as the write path would. */
-  book(exam: ExamRecord, n?: number): Promise<ChangeEvent[]>
+  book(exam: ExamRecord, n?: number): Promise<CommittedEvent[]>
 }
 
 export function listeningApp(exams: ExamRecord[], options: TestAppOptions = {}): ListeningApp {

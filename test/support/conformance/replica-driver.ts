@@ -83,6 +83,18 @@ export function replicaDriverSuite(name: string, subject: ReplicaDriverSubject):
       expect(heard.flat()).toEqual(['a', 'b', 'c'])
     })
 
+    it('has transactions send rows back only while a listener that uses them listens', async () => {
+      const wantsRows = () => db.transaction(async (tx) => tx.wantsRows)
+      expect(await wantsRows()).toBe(false)
+      const offSeqsOnly = db.onCommitted(() => undefined, { rows: false })
+      expect(await wantsRows()).toBe(false)
+      const offWhole = db.onCommitted(() => undefined)
+      expect(await wantsRows()).toBe(true)
+      offWhole()
+      expect(await wantsRows()).toBe(false)
+      offSeqsOnly()
+    })
+
     it('gives a try-lock to one holder at a time, per key', async () => {
       const key = newOwnerKey()
       const outer = await db.withTryLock(key, async () => {
