@@ -126,7 +126,7 @@ export async function insertWithEvents(
 ): Promise<CommittedEvent[]> {
   const param = (n: number) => `$${insert.params.length + n}`
   // With no one here to deliver them live, the rows stay in Postgres: a backfill run from the CLI
-  // spent a fifth of its CPU parsing its own rows back and diffing change lists nobody read.
+  // spent a seventh of its CPU parsing its own rows back and diffing change lists nobody read.
   const { rows } = await tx.query<{
     seq: string
     op: ChangeEvent['op']
