@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { dataApiRoles } from './catalog.js'
 import type { Queryable, ReplicaDriver } from './driver.js'
 import { LOCKS } from './locks.js'
-import { statementsFor } from './migrate.js'
+import { statementsFor } from './sql-script.js'
 import { CHANGE_LOG_HEAD, CHANGE_LOG_TABLE, INTERNAL_SCHEMA } from './schema.js'
 
 /** Seqs to a partition: about a week of a busy account's changes (5,000,000 a year), a tenth of a 1M backfill. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { Queryable, ReplicaDriver, Transaction, TransactionOptions } from './driver.js'
 import { LOCKS } from './locks.js'
 import { DATA_API_ROLES, INTERNAL_SCHEMA, REPLICA_TABLES } from './schema.js'
+import { statementsFor } from './sql-script.js'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 /** On DATABASE_DIRECT_URL when set (DDL is what Supabase sends to the direct connection), without the write timeout. */
@@ -152,14 +153,6 @@ export async function replicaTablesFound(db: Queryable): Promise<'all' | 'some' 
   return rows[0].found === REPLICA_TABLES.length ? 'all' : rows[0].found > 0 ? 'some' : 'none'
 }
 
-/**
- * Parameterless statements as the backend takes them: Postgres all in one round trip (one
- * simple-protocol message, run in order inside the open transaction), PGlite one at a time.
- */
-export function statementsFor(kind: ReplicaDriver['kind'], sql: string): string[] {
-  return kind === 'pg' ? [sql] : splitStatements(sql)
-}
-
 export interface MigrationState {
   /** Where the ledger is: `legacy` is an installation from before the internal schema. */
   ledger: 'current' | 'legacy' | 'none'
@@ -184,39 +177,4 @@ export async function migrationState(db: Queryable): Promise<MigrationState> {
 /** Versions not applied yet; all of them on a database never migrated. */
 export async function pendingMigrations(db: Queryable): Promise<string[]> {
   return notIn(await appliedVersions(db)).map((m) => m.version)
-}
-
-/**
- * Splits on ";" outside quotes, comments and dollar-quoted bodies (DO blocks), for PGlite's query,
- * which takes one statement at a time.
- */
-export function splitStatements(sql: string): string[] {
-  const statements: string[] = []
-  let current = ''
-  let i = 0
-  while (i < sql.length) {
-    const rest = sql.slice(i)
-    const dollar = /^\$[A-Za-z_]*\$/.exec(rest)
-    let token: string
-    if (rest.startsWith('--')) {
-      const end = rest.indexOf('\n')
-      i += end === -1 ? rest.length : end
-      continue
-    } else if (dollar) {
-      const close = rest.indexOf(dollar[0], dollar[0].length)
-      token = close === -1 ? rest : rest.slice(0, close + dollar[0].length)
-    } else if (rest[0] === "'" || rest[0] === '"') {
-      const close = rest.indexOf(rest[0], 1)
-      token = close === -1 ? rest : rest.slice(0, close + 1)
-    } else if (rest[0] === ';') {
-      if (current.trim()) statements.push(current.trim())
-      current = ''
-      i += 1
-      continue
-    } else token = rest[0]
-    current += token
-    i += token.length
-  }
-  if (current.trim()) statements.push(current.trim())
-  return statements
 }

@@ -1,7 +1,7 @@
 // A database owned by a plain (non-superuser) login role, as Supabase's `postgres` is; real Postgres only.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { splitStatements } from '../../src/replica/migrate.js'
+import { splitStatements } from '../../src/replica/sql-script.js'
 
 export interface OwnedDatabase {
   /** Connects as the owning role: what the service and its migrations run as. */
