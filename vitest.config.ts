@@ -6,7 +6,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['node_modules/**', 'test/browser/**', 'test/resilience/**'],
     pool: 'forks',
-    globalSetup: ['test/support/run-temp-dir.ts'],
+    globalSetup: ['test/support/run-temp-dir.ts', 'test/support/run-redis-keys.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -9,7 +9,7 @@ import { freshDatabase } from '../support/database.js'
 import { latencyLink, throughLink, type LatencyLink } from '../support/latency-link.js'
 import { machineInfo, machineLine } from '../support/machine.js'
 import { childEnv, freePort, startChild, stopAll, stopChildrenOnExit } from '../support/processes.js'
-import { dropRedisKeys } from '../support/redis-namespace.js'
+import { dropRedisKeys } from '../../test/support/redis-keys.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(HERE, '../..')

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import type { EventSlice } from '../../src/realtime/log-entry.js'
 import { countersSettled } from '../support/counters.js'
-import { realPostgres, realRedis } from '../support/env.js'
+import { realPostgres, realRedis, testNamespace } from '../support/env.js'
 import { startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
 import { startHubSpotProxy, type HubSpotProxy } from '../support/hubspot-proxy.js'
 import { hubspot } from '../support/hubspot-direct.js'
@@ -21,7 +21,7 @@ describe.skipIf(!realPostgres || !realRedis)(
       proxy = await startHubSpotProxy(emulator.url)
       t = await startTestApp({
         emulator: { ...emulator, url: proxy.url },
-        redisNamespace: `hmtest-commit-${Date.now()}`,
+        redisNamespace: testNamespace('commit'),
       })
     })
     afterAll(async () => {

@@ -1,11 +1,11 @@
 // Writes on two instances sharing Postgres, Redis and HubSpot: one capacity, read-your-writes everywhere.
 import { describe, expect, it } from 'vitest'
-import { realPostgres, realRedis } from '../support/env.js'
+import { realPostgres, realRedis, testNamespace } from '../support/env.js'
 import { bearer, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 import { countersSettled } from '../support/counters.js'
 
 describe.skipIf(!realPostgres || !realRedis)('writes across two instances', () => {
-  const { a, b } = twoAppsPerSuite({ emulator: {}, redisNamespace: `hmtest-w2-${Date.now()}` })
+  const { a, b } = twoAppsPerSuite({ emulator: {}, redisNamespace: testNamespace('w2') })
 
   const api = (t: TestApp, method: string, url: string, payload?: object) =>
     t.app.http.inject({ method: method as 'POST', url, headers: bearer(t.token), payload })

@@ -7,7 +7,11 @@ export default defineConfig({
     root: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/browser/**/*.test.ts'],
     // One server for every file: its start (demo seed, backfill) is most of the suite's time.
-    globalSetup: ['test/support/run-temp-dir.ts', 'test/support/browser-global-setup.ts'],
+    globalSetup: [
+      'test/support/run-temp-dir.ts',
+      'test/support/run-redis-keys.ts',
+      'test/support/browser-global-setup.ts',
+    ],
     exclude: ['node_modules/**'],
     pool: 'forks',
     fileParallelism: false,

@@ -1,11 +1,11 @@
 // Two server instances sharing Postgres and Redis: an invalidation on one is seen by the other at once.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { upsertBookings, upsertExams } from '../../src/replica/index.js'
-import { realPostgres, realRedis } from '../support/env.js'
+import { realPostgres, realRedis, testNamespace } from '../support/env.js'
 import { bearer, makeBooking, makeExam, twoAppsPerSuite, type TestApp } from '../support/fixtures.js'
 
 describe.skipIf(!realPostgres || !realRedis)('two instances sharing Postgres and Redis', () => {
-  const { a, b } = twoAppsPerSuite({ redisNamespace: `hmtest-two-${Date.now()}` })
+  const { a, b } = twoAppsPerSuite({ redisNamespace: testNamespace('two') })
   const exam = makeExam({ capacity: 30 })
 
   beforeAll(async () => {

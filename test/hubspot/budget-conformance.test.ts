@@ -1,10 +1,9 @@
 // Every RateBudget passes the one contract suite: in-process always, Redis when REDIS_URL is set.
-import { randomBytes } from 'node:crypto'
 import { describe } from 'vitest'
 import { createLocalBudget } from '../../src/hubspot/budget.js'
 import { createRedisBudget } from '../../src/hubspot/budget-redis.js'
 import { rateBudgetSuite } from '../support/conformance/rate-budget.js'
-import { realRedis } from '../support/env.js'
+import { realRedis, testNamespace } from '../support/env.js'
 
 rateBudgetSuite('in-process', { open: (limits) => createLocalBudget(limits) })
 
@@ -13,7 +12,7 @@ describe.skipIf(!realRedis)('Redis', () => {
     open: (limits) =>
       createRedisBudget({
         url: process.env.REDIS_URL!,
-        namespace: `hmtest-budget-${randomBytes(4).toString('hex')}`,
+        namespace: testNamespace('budget'),
         limits,
       }),
   })

@@ -1,10 +1,11 @@
 // The shared HubSpot budget: instances announce themselves, so that cut off from Redis each spends only its share.
 import { describe, expect, it } from 'vitest'
 import { createRedisBudget } from '../../src/hubspot/budget-redis.js'
+import { testNamespace } from '../support/env.js'
 
 describe.skipIf(!process.env.REDIS_URL)('Redis budget', () => {
   it('counts the instances sharing it, and falls back to a share of the limit when Redis is unreachable', async () => {
-    const namespace = `hmtest-sharers-${Date.now()}`
+    const namespace = testNamespace('sharers')
     const limits = { burstPer10s: 40, searchPerSecond: 5, daily: 1_000 }
     const a = createRedisBudget({ url: process.env.REDIS_URL as string, namespace, limits })
     const b = createRedisBudget({ url: process.env.REDIS_URL as string, namespace, limits })

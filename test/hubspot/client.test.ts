@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { createHubSpot, type HubSpot } from '../../src/hubspot/index.js'
-import { testConfig } from '../support/env.js'
+import { testConfig, testNamespace } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 
 describe('HubSpot client', () => {
@@ -78,7 +78,7 @@ describe('HubSpot client', () => {
 
   it('stays inside the burst limit without a single 429, even across two instances sharing Redis', async () => {
     emulator.reset()
-    const namespace = `hmtest-budget-${Date.now()}`
+    const namespace = testNamespace('budget')
     const shared = process.env.REDIS_URL
       ? [client({ redis: true, namespace }), client({ redis: true, namespace })]
       : [client()]

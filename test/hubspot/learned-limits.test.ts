@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { createHubSpot, type HubSpot } from '../../src/hubspot/index.js'
-import { testConfig } from '../support/env.js'
+import { testConfig, testNamespace } from '../support/env.js'
 import { startTestEmulator } from '../support/fixtures.js'
 
 describe('limits learned from HubSpot', () => {
@@ -29,7 +29,7 @@ describe('limits learned from HubSpot', () => {
 
   it('keeps an account at 50 per 10 s free of 429s with no limit configured, and follows a raise to 250', async () => {
     emulator.reset()
-    const namespace = `hmtest-learned-${Date.now()}`
+    const namespace = testNamespace('learned')
     const hubspot = client(namespace)
     expect(await hubspot.client.budget.usage()).toMatchObject({ limit_10s: 190, limit_state: 'probing' })
     const started = Date.now()
@@ -116,7 +116,7 @@ describe('limits learned from HubSpot', () => {
         emulator.reset()
         emulator.setLimits({ rateLimit10s: 50 })
         await spendElsewhere(40)
-        const namespace = `hmtest-remaining-${of.replaceAll(' ', '-')}-${Date.now()}`
+        const namespace = testNamespace(`remaining-${of.replaceAll(' ', '-')}`)
         // The first instance's single call hears that 41 of 50 are spent: the budget counts them (and,
         // with Redis, writes them there), it does not assume a fresh window.
         const first = await spend(namespace, 1)

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Faults, RunningEmulator } from '../../src/emulator/index.js'
 import { probeEmulatorLimits, type LimiterProbe } from '../support/emulator-probe.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+import { testNamespace } from '../support/env.js'
 import {
   createExams,
   compareWithHubSpot,
@@ -47,7 +48,7 @@ describe('HubSpot faults', () => {
     t = await startTestApp({
       database,
       emulator,
-      redisNamespace: `hm-res-faults-${process.pid}`,
+      redisNamespace: testNamespace('res-faults'),
       env: {
         REDIS_URL: redis.url,
         HUBSPOT_RATE_LIMIT_10S: String(RATE_LIMIT),

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+import { testNamespace } from '../support/env.js'
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-services.js'
 import { followLongPoll, followSse, type ResumableFeed } from '../support/resumable-streams.js'
 import {
@@ -37,7 +38,7 @@ describe('Postgres down, then back', () => {
     t = await startTestApp({
       database: { url: postgres.url, drop: async () => {} },
       emulator,
-      redisNamespace: `hm-res-pg-${process.pid}`,
+      redisNamespace: testNamespace('res-pg'),
       env: { REDIS_URL: redis.url, LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent' },
       // Short heartbeats, so that a stream cut by the outage is noticed quickly.
       realtime: { heartbeatMs: 1_000 },

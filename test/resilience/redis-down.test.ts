@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningEmulator } from '../../src/emulator/index.js'
 import { bearer, startTestApp, startTestEmulator, type TestApp } from '../support/fixtures.js'
+import { testNamespace } from '../support/env.js'
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services.js'
 import {
   createExams,
@@ -55,7 +56,7 @@ describe('Redis down, then back', () => {
     const options = {
       database,
       emulator,
-      redisNamespace: `hm-res-redis-${process.pid}`,
+      redisNamespace: testNamespace('res-redis'),
       env: { REDIS_URL: redis.url, HUBSPOT_RATE_LIMIT_10S: '3000', LOG_LEVEL: process.env.RESILIENCE_LOG ?? 'silent' },
     }
     a = await startTestApp(options)

@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/resilience/**/*.test.ts'],
     pool: 'forks',
-    globalSetup: ['test/support/run-temp-dir.ts'],
+    globalSetup: ['test/support/run-temp-dir.ts', 'test/support/run-redis-keys.ts'],
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 120_000,

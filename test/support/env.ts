@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { loadConfig, type Config } from '../../src/config/index.js'
+import { RUN_PREFIX_VARIABLE } from './run-redis-keys.js'
 
 export const realPostgres = Boolean(process.env.DATABASE_URL)
 export const realRedis = Boolean(process.env.REDIS_URL)
@@ -56,6 +57,14 @@ export function tempDir(prefix = 'hubmirror-test-'): { path: string; remove(): v
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
+/**
+ * A Redis namespace of this test run's own (`<run prefix>-<label>-<random>`): the run's global setup
+ * (run-redis-keys.ts) drops every key under its prefix at the end.
+ */
+export function testNamespace(label = 'ns'): string {
+  return `${process.env[RUN_PREFIX_VARIABLE] ?? 'hmtest'}-${label}-${randomBytes(4).toString('hex')}`
+}
+
 export function testConfig(options: TestConfigOptions = {}): Config {
   const dataDir = tempDir().path
   return loadConfig({
@@ -65,7 +74,7 @@ export function testConfig(options: TestConfigOptions = {}): Config {
     LOG_LEVEL: 'silent',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.redis !== false && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-    HUBMIRROR_REDIS_NAMESPACE: options.redisNamespace ?? `hmtest-${randomBytes(4).toString('hex')}`,
+    HUBMIRROR_REDIS_NAMESPACE: options.redisNamespace ?? testNamespace(),
     // CI runs the suite once per HubSpot path family (the default 2026-03, then v3).
     ...(process.env.HUBSPOT_API_VERSION ? { HUBSPOT_API_VERSION: process.env.HUBSPOT_API_VERSION } : {}),
     ...options.env,

@@ -1,4 +1,4 @@
-// Removes the keys a benchmark's servers wrote under its Redis namespaces, so that a run leaves Redis as it found it.
+// Removes the keys written under a prefix of Redis namespaces, so that a benchmark or a test run leaves Redis as it found it.
 import { Redis } from 'ioredis'
 
 /** Every key starting with `prefix` (a run's namespaces share it: each key is `<namespace>:…`). */

@@ -7,7 +7,7 @@ import { expect } from 'vitest'
 import { BOOKING_PROPERTIES, EXAM_PROPERTIES, type HubSpotObject } from '../../src/hubspot/index.js'
 import { issueToken, PERMISSIONS, type Permission } from '../../src/http/jwt.js'
 import { startChildServer, type ChildServer } from './child-server.js'
-import { freshDatabase, tempDir, type TestDatabase } from './env.js'
+import { freshDatabase, tempDir, type TestDatabase, testNamespace } from './env.js'
 import { hubspot, listAll, OBJECT_TYPE, type Kind } from './hubspot-direct.js'
 import { startPrivatePostgres, startPrivateRedis } from './private-services.js'
 import { profile } from '../resilience/profile.js'
@@ -78,7 +78,7 @@ export async function resilienceServers(
     throw error
   })
   const secret = `resilience-${scenario}-secret-0123456789`
-  const namespace = `hm-res-${scenario}-${process.pid}-${Date.now()}`
+  const namespace = testNamespace(`res-${scenario}`)
   const dataDirs: Array<ReturnType<typeof tempDir>> = []
   const servers: ChildServer[] = []
   return {
