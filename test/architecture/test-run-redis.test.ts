@@ -1,4 +1,6 @@
 // A test run leaves Redis as it found it: every namespace the suites use carries the run's prefix, and the run's end drops its keys.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { realRedis, testConfig, testNamespace } from '../support/env.js'
@@ -11,6 +13,19 @@ describe('Redis keys of a test run', () => {
     expect(testNamespace('x')).toMatch(new RegExp(`^${prefix}-x-[0-9a-f]{8}$`))
     expect(testConfig().redisNamespace.startsWith(`${prefix}-`)).toBe(true)
     expect(process.env.HUBMIRROR_REDIS_NAMESPACE?.startsWith(`${prefix}-`)).toBe(true)
+  })
+
+  it('names no namespace in a test but through testNamespace (a literal one would outlive the run)', () => {
+    const literal = /(?:amespace|NAMESPACE)['"]?\s*[:=]\s*[`'"]/
+    const offenders: string[] = []
+    for (const root of ['test', 'src']) {
+      for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts') || (root === 'src' && !file.endsWith('.test.ts'))) continue
+        const lines = readFileSync(join(root, file), 'utf8').split('\n')
+        lines.forEach((line, i) => literal.test(line) && offenders.push(`${root}/${file}:${i + 1}: ${line.trim()}`))
+      }
+    }
+    expect(offenders).toEqual([])
   })
 
   describe.skipIf(!realRedis)('at the end of a run', () => {

@@ -5,7 +5,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js'
 import { issueToken, PERMISSIONS } from '../../src/http/jwt.js'
 import { migrate, openReplica, upsertExams } from '../../src/replica/index.js'
 import { startChildServer } from '../support/child-server.js'
-import { freshDatabase, tempDir, type TestDatabase } from '../support/env.js'
+import { freshDatabase, tempDir, type TestDatabase, testNamespace } from '../support/env.js'
 import { makeExam, startTestEmulator } from '../support/fixtures.js'
 
 describe('crash between HubSpot and the replica', () => {
@@ -47,7 +47,7 @@ describe('crash between HubSpot and the replica', () => {
       HUBSPOT_BASE_URL: emulator.url,
       DATABASE_URL: database.url ?? undefined,
       REDIS_URL: process.env.REDIS_URL,
-      HUBMIRROR_REDIS_NAMESPACE: `hmtest-crash-${Date.now()}`,
+      HUBMIRROR_REDIS_NAMESPACE: testNamespace('crash'),
     }
     // Put the exam in the replica as the sync engine would have.
     const db = await openReplica(loadConfig(env))

@@ -8,6 +8,7 @@ import {
   type CacheEntry,
   type GenerationStore,
 } from '../../src/cache/index.js'
+import { testNamespace } from '../support/env.js'
 
 const entry = (text: string): CacheEntry => ({ body: Buffer.from(text), seq: '1' })
 
@@ -72,7 +73,7 @@ describe('stale-set race', () => {
   })
 
   it.skipIf(!process.env.REDIS_URL)('cannot happen with generations in Redis, seen from another instance', async () => {
-    const namespace = `hmtest-race-${Date.now()}`
+    const namespace = testNamespace('race')
     const a = createRedisStore({ url: process.env.REDIS_URL as string, namespace })
     const b = createRedisStore({ url: process.env.REDIS_URL as string, namespace })
     stores.push(a, b)

@@ -1,12 +1,11 @@
 // bin/hubmirror.js: backfill and reconcile run in a heap-capped child that dies with its launcher, and the bundle runs only when fresh.
-import { randomBytes } from 'node:crypto'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BUNDLE, chooseEntry } from '../../bin/entry.js'
-import { freshDatabase, realPostgres, tempDir, type TestDatabase } from '../support/env.js'
+import { freshDatabase, realPostgres, tempDir, type TestDatabase, testNamespace } from '../support/env.js'
 import { within } from '../support/wait.js'
 
 /** Generous: the CLI may start through tsx, on a machine shared with other suites. */
@@ -70,7 +69,7 @@ describe.skipIf(!realPostgres)('the launcher of backfill and reconcile', () => {
         HUBSPOT_BASE_URL: `http://127.0.0.1:${port}`,
         HUBMIRROR_DATA_DIR: dir.path,
         DATABASE_URL: database.url!,
-        HUBMIRROR_REDIS_NAMESPACE: `hm-launcher-${randomBytes(4).toString('hex')}`,
+        HUBMIRROR_REDIS_NAMESPACE: testNamespace('launcher'),
         LOG_LEVEL: 'warn',
         ...extraEnv,
       },
