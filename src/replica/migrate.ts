@@ -18,11 +18,18 @@ export interface Migration {
   sql: string
 }
 
-export function loadMigrations(): Migration[] {
-  return readdirSync(MIGRATIONS_DIR)
+let shipped: readonly Migration[] | null = null
+
+/**
+ * The migrations this code ships, in order: read once, since they cannot change while it runs
+ * (`/readyz` asks what is pending at every probe, and read the eleven files each time).
+ */
+export function loadMigrations(): readonly Migration[] {
+  shipped ??= readdirSync(MIGRATIONS_DIR)
     .filter((name) => /^\d{3}_.*\.sql$/.test(name))
     .sort()
     .map((name) => ({ version: name.replace(/\.sql$/, ''), sql: readFileSync(MIGRATIONS_DIR + name, 'utf8') }))
+  return shipped
 }
 
 /** Where the ledger is: moved (today), legacy (an installation from before 005), or none (fresh). */
@@ -169,7 +176,7 @@ export async function migrationState(db: Queryable): Promise<MigrationState> {
   return {
     ledger,
     applied: [...done].sort(),
-    pending: notIn(done).map((m) => m.version),
+    pending: known.filter((version) => !done.has(version)),
     unknown: [...done].filter((version) => !known.includes(version)).sort(),
   }
 }

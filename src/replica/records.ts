@@ -1,6 +1,7 @@
 // Writes replica rows: versioned upserts and soft deletes, each appending its change-log rows.
 import type {
   BookingRecord,
+  ChangeEvent,
   CommittedEvent,
   ChangeOrigin,
   ExamRecord,
@@ -131,7 +132,7 @@ async function replaceExisting(
   before: ReadonlyMap<string, Record<string, unknown>>,
   source: EventSource,
   options: UpsertOptions & { origin: ChangeOrigin },
-): Promise<CommittedEvent[]> {
+): Promise<ChangeEvent[]> {
   if (records.length === 0) return []
   const updates = writtenColumns(spec)
     .filter((c) => c !== 'hubspot_id')
@@ -192,7 +193,7 @@ async function softDelete(
   deletedAt: Date,
   source: EventSource,
   origin: ChangeOrigin = defaultOrigin(source),
-): Promise<CommittedEvent[]> {
+): Promise<ChangeEvent[]> {
   if (hubspotIds.length === 0) return []
   const { rows } = await tx.query<{ record: Record<string, unknown> }>(
     `UPDATE ${spec.table} AS t SET deleted_at = $2, synced_at = now()
